@@ -1,0 +1,230 @@
+/* swim: the SWIM + Lifeguard protocol core, as HashiCorp memberlist runs it,
+ * written sans I/O.
+ *
+ * The core owns the member table, incarnations, the probe schedule,
+ * awareness, suspicion timers, the broadcast queues and push/pull merging.
+ * It never touches a socket or reads a clock:
+ *   in:  `now` (milliseconds on any monotonic clock) with a received message,
+ *        a finished stream, a command, or nothing (a tick);
+ *   out: calls on the swim_io callbacks (packets and streams to send,
+ *        events), and the next deadline at which it wants swim_tick().
+ * Randomness comes from the seed in its config. The same core runs under
+ * libuv in the agent (agent/net) and on a virtual clock in the simulator
+ * (agent/sim).
+ *
+ * Messages handed in and out are single memberlist messages starting at
+ * their type byte (wire/wire_msg.h), or a compound (07) that the core built.
+ * Framing (compression, CRC, encryption, label) belongs to the I/O side:
+ * the core only says whether the destination accepts a CRC.
+ *
+ * Reentrancy: callbacks must not call back into the same core; they queue.
+ */
+#ifndef MOONLIST_SWIM_H
+#define MOONLIST_SWIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/wire.h"
+
+typedef uint64_t swim_time;          /* milliseconds */
+#define SWIM_NEVER UINT64_MAX
+
+/* An advertised address: 4 (IPv4) or 16 (IPv6) bytes, and a port. */
+typedef struct swim_addr {
+    uint8_t ip[16];
+    uint8_t ip_len;
+    uint16_t port;
+} swim_addr;
+
+typedef enum swim_state {
+    SWIM_ALIVE = 0,
+    SWIM_SUSPECT = 1,
+    SWIM_DEAD = 2,
+    SWIM_LEFT = 3,
+} swim_state;
+
+const char *swim_state_name(swim_state s);   /* "alive", "suspect", "dead", "left" */
+
+/* Every memberlist knob (§13), durations in milliseconds. */
+typedef struct swim_config {
+    char name[256];                  /* node name, unique in the cluster */
+    swim_addr advertise;             /* what we gossip as our Addr/Port */
+    uint8_t meta[512];               /* node meta (serf tags); memberlist's limit is 512 */
+    size_t meta_len;
+    uint8_t vsn[6];                  /* [PMin PMax PCur DMin DMax DCur] */
+
+    uint32_t probe_interval;
+    uint32_t probe_timeout;
+    uint32_t gossip_interval;
+    uint32_t push_pull_interval;     /* 0 disables periodic push/pull */
+    uint32_t tcp_timeout;
+    uint32_t gossip_to_the_dead_time;
+    uint32_t dead_node_reclaim_time; /* 0: never */
+    uint32_t indirect_checks;
+    uint32_t retransmit_mult;
+    uint32_t suspicion_mult;
+    uint32_t suspicion_max_timeout_mult;
+    uint32_t awareness_max_multiplier;
+    uint32_t gossip_nodes;
+    uint32_t udp_buffer_size;        /* gossip budget per packet */
+    uint32_t packet_overhead;        /* bytes the I/O side adds per packet
+                                        (29 for encryption, 2+len for a label) */
+    bool disable_tcp_pings;
+    uint64_t seed;                   /* randomness: same seed, same run */
+} swim_config;
+
+/* Fill `c` with memberlist's defaults for "lan", "wan" or "local" (§13);
+ * name, advertise, meta and seed are left for the caller. Returns 0, or -1
+ * for an unknown profile (c untouched). */
+int swim_config_profile(swim_config *c, const char *profile);
+
+/* A member as the outside sees it. Views are valid until the next call
+ * into the core. */
+typedef struct swim_member {
+    const char *name;
+    swim_addr addr;
+    swim_state state;
+    uint32_t incarnation;
+    const uint8_t *meta;
+    size_t meta_len;
+    uint8_t vsn[6];
+    swim_time state_change;          /* when it entered its state */
+} swim_member;
+
+typedef enum swim_event_type {
+    SWIM_EV_JOIN,        /* a member became alive (new, or back from dead/left) */
+    SWIM_EV_UPDATE,      /* an alive member's meta, address or version changed */
+    SWIM_EV_LEAVE,       /* a member became dead or left (member.state says which) */
+    SWIM_EV_CONFLICT,    /* another node claims a known member's name; `other` has its address */
+    SWIM_EV_USER,        /* a user message or broadcast arrived: `payload`, `from` */
+    SWIM_EV_PING,        /* a probe of `member` was acked: `rtt`, `payload` (ack payload) */
+    SWIM_EV_JOIN_DONE,   /* a swim_join() finished: `count` seeds answered (0: failed) */
+    SWIM_EV_LEAVE_DONE,  /* our leave has been gossiped (or timed out); safe to stop */
+} swim_event_type;
+
+typedef struct swim_event {
+    swim_event_type type;
+    swim_member member;              /* JOIN, UPDATE, LEAVE, CONFLICT, PING */
+    swim_addr other;                 /* CONFLICT: the address that claimed the name */
+    wire_bytes payload;              /* USER, PING */
+    swim_addr from;                  /* USER: source address */
+    uint32_t rtt;                    /* PING, milliseconds */
+    int count;                       /* JOIN_DONE */
+} swim_event;
+
+/* A stream (TCP connection) the core wants opened. The I/O side connects to
+ * `to`, sends `msg` (framed for streams), and, if `want_reply`, reads one
+ * message back and hands it to swim_stream_done() with the same id, or
+ * reports failure there (reply NULL). `deadline` is absolute. */
+typedef enum swim_stream_kind {
+    SWIM_STREAM_PUSH_PULL,
+    SWIM_STREAM_PING,
+    SWIM_STREAM_USER,
+} swim_stream_kind;
+
+typedef struct swim_stream_req {
+    uint64_t id;
+    swim_stream_kind kind;
+    swim_addr to;
+    const uint8_t *msg;
+    size_t len;
+    bool want_reply;
+    swim_time deadline;
+} swim_stream_req;
+
+typedef struct swim_io {
+    void *ud;
+    /* Send one UDP packet (a message or a compound). `crc`: the destination
+     * is known to accept hasCrc (PMax >= 5). */
+    void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
+    void (*open_stream)(void *ud, const swim_stream_req *req);
+    void (*event)(void *ud, const swim_event *ev);
+
+    /* Delegates, all optional (NULL). They are called synchronously from
+     * inside the core and must answer at once. */
+    /* Our user state for a push/pull (join: is_join). Set *out/*len to a
+     * buffer that stays valid until the next call into the core. */
+    void (*local_state)(void *ud, bool is_join, const uint8_t **out, size_t *len);
+    void (*merge_remote_state)(void *ud, const uint8_t *state, size_t len, bool is_join);
+    /* Ack payload we answer pings with (serf: its coordinate). */
+    void (*ack_payload)(void *ud, const uint8_t **out, size_t *len);
+    /* Veto a push/pull merge (return false); reason is logged. */
+    bool (*allow_merge)(void *ud, const swim_member *peers, size_t n, const char **reason);
+    /* Veto one alive message about another node. */
+    bool (*allow_alive)(void *ud, const swim_member *m);
+    /* Log a protocol-level line (level: 0 debug .. 3 error). */
+    void (*log)(void *ud, int level, const char *msg);
+} swim_io;
+
+typedef struct swim swim;
+
+/* Create a core. Ownership: the returned core is the caller's, released by
+ * swim_free(); `cfg` and `io` are copied. Returns NULL if out of memory or
+ * the config is invalid. Our own alive (incarnation 1) is queued at once. */
+swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now);
+void swim_free(swim *s);
+
+/* Run whatever is due at `now`. */
+void swim_tick(swim *s, swim_time now);
+/* The next time swim_tick() has work; SWIM_NEVER if none. */
+swim_time swim_next_deadline(const swim *s);
+
+/* A message from a UDP packet (one part of it, after the I/O side removed
+ * label, encryption, CRC, compression and compound framing). `from` is the
+ * datagram's source. Malformed messages are counted and dropped. */
+void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len);
+
+/* An inbound stream's request message. If the protocol answers (push/pull,
+ * ping), the reply is appended to `reply` (a wire_buf) and true returned. */
+struct wire_buf;
+bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len,
+                        struct wire_buf *reply);
+/* Outcome of a stream we asked for: the reply message, or reply == NULL on
+ * connect/timeout/read failure (the error is logged by the I/O side). */
+void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply, size_t len);
+
+/* Join through the given seeds: a push/pull with Join=true to each. The
+ * outcome comes as SWIM_EV_JOIN_DONE. */
+void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
+/* Leave gracefully: gossip our own dead (= left) message; SWIM_EV_LEAVE_DONE
+ * follows once it has been sent its full retransmit count or `timeout`
+ * milliseconds passed. */
+void swim_leave(swim *s, swim_time now, uint32_t timeout);
+/* Mark a failed member left at once and gossip it (serf force-leave). Returns
+ * false if no such member. */
+bool swim_force_leave(swim *s, swim_time now, const char *name);
+
+/* Replace our meta: incarnation + 1, alive gossiped. Returns 0 or -1 if over
+ * 512 bytes. */
+int swim_set_meta(swim *s, swim_time now, const uint8_t *meta, size_t len);
+/* Queue an application broadcast (sent as a UDP user message piggy-backed on
+ * gossip). A newer broadcast with the same non-empty key replaces one still
+ * queued. Returns 0, or -1 when too large for one packet. */
+int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key);
+/* Send a user message to one member, by UDP (best effort) or over a stream
+ * (reliable). Returns 0, or -1 if the member is unknown. */
+int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len,
+                   bool reliable);
+
+/* Member table. */
+size_t swim_member_count(const swim *s);            /* every member, self included */
+size_t swim_alive_count(const swim *s);             /* alive + suspect */
+/* Call fn for every member; stop early if fn returns false. */
+void swim_members_each(const swim *s, bool (*fn)(void *ud, const swim_member *m), void *ud);
+bool swim_member_get(const swim *s, const char *name, swim_member *out);
+/* Our own awareness score, 0 .. awareness_max_multiplier - 1 (Lifeguard). */
+int swim_health_score(const swim *s);
+const swim_config *swim_get_config(const swim *s);
+
+/* Counters for `moonlist info`: messages by type byte, sent and received. */
+typedef struct swim_stats {
+    uint64_t sent[16];
+    uint64_t received[16];
+    uint64_t dropped;               /* malformed or unexpected messages */
+    uint64_t probes, probe_failures, refutations;
+} swim_stats;
+const swim_stats *swim_get_stats(const swim *s);
+
+#endif

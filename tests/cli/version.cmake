@@ -1,0 +1,11 @@
+# moonlist --version prints its version and the protocol range it speaks.
+execute_process(COMMAND ${MOONLIST} --version OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "moonlist --version exited ${rc}")
+endif()
+if(NOT out MATCHES "moonlist [0-9]+\\.[0-9]+\\.[0-9]+")
+  message(FATAL_ERROR "no version in: ${out}")
+endif()
+if(NOT out MATCHES "protocol 1-5")
+  message(FATAL_ERROR "no protocol range in: ${out}")
+endif()
