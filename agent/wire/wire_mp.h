@@ -1,0 +1,89 @@
+/* wire_mp: the msgpack subset memberlist uses, read with a bounded cursor
+ * and written through msgpack-c's packer.
+ *
+ * Reading uses our own cursor, not msgpack-c's unpacker: the unpacker
+ * allocates an object per declared element, so a 5-byte "map of 4 billion
+ * entries" from the network would make it try to allocate gigabytes before
+ * noticing the input is short. The cursor here is zero-copy, allocates
+ * nothing, checks every declared length against the bytes actually left,
+ * and bounds nesting when skipping values we do not know.
+ *
+ * Every reader returns WIRE_OK or a wire_err and, on error, leaves the
+ * cursor where it was, so a caller can peek and retry another kind.
+ *
+ * Writing follows go-msgpack's conventions (§3): old-spec raw for strings
+ * and byte slices (never d9, never bin), c0 for nil, smallest unsigned
+ * forms, and go-msgpack v2's signed forms for Go int fields on request. */
+#ifndef MOONLIST_WIRE_MP_H
+#define MOONLIST_WIRE_MP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/wire.h"
+#include "wire/wire_buf.h"
+#include "wire/wire_msg.h"
+
+/* Deepest nesting wire_mp_skip follows. memberlist's own bodies are flat
+ * maps; an unknown key's value is skipped, and 32 levels is far beyond
+ * anything Go sends (serf's payloads are at most 3 deep) while keeping the
+ * recursion a few hundred bytes of stack. */
+#define WIRE_MP_MAX_DEPTH 32
+
+typedef struct wire_mp_reader {
+    const uint8_t *start;
+    const uint8_t *p;    /* next unread byte */
+    const uint8_t *end;  /* one past the last byte */
+} wire_mp_reader;
+
+void wire_mp_reader_init(wire_mp_reader *r, const uint8_t *p, size_t n);
+static inline size_t wire_mp_consumed(const wire_mp_reader *r) { return (size_t)(r->p - r->start); }
+static inline size_t wire_mp_left(const wire_mp_reader *r) { return (size_t)(r->end - r->p); }
+
+/* The next format byte without consuming it: WIRE_ETRUNC at the end. */
+int wire_mp_peek(const wire_mp_reader *r, uint8_t *byte);
+/* Consumes a c0 and returns true; otherwise consumes nothing. */
+bool wire_mp_read_nil(wire_mp_reader *r);
+
+/* Map/array header (fix, 16, 32). A count that cannot fit in the bytes
+ * left (each map entry needs at least 2, each element 1) is WIRE_ETRUNC at
+ * once, so a hostile count costs nothing. */
+int wire_mp_read_map(wire_mp_reader *r, uint32_t *count);
+int wire_mp_read_array(wire_mp_reader *r, uint32_t *count);
+
+/* Integers in any msgpack format (fixint, cc-cf, d0-d3, negative fixint),
+ * range-checked: WIRE_ERANGE if the value is outside [0, max] or
+ * [min, max]; a negative value into an unsigned field is WIRE_ERANGE. */
+int wire_mp_read_uint(wire_mp_reader *r, uint64_t max, uint64_t *v);
+int wire_mp_read_int(wire_mp_reader *r, int64_t min, int64_t max, int64_t *v);
+
+/* c2/c3, and fixint 00/01 as go-msgpack accepts them. */
+int wire_mp_read_bool(wire_mp_reader *r, bool *v);
+
+/* A string or byte slice: fixstr, d9, da, db, c4, c5, c6. nil (c0) gives
+ * p == NULL, n == 0. The view points into the reader's input. */
+int wire_mp_read_raw(wire_mp_reader *r, wire_bytes *v);
+
+/* Skip one value of any kind, nested at most WIRE_MP_MAX_DEPTH deep
+ * (WIRE_EDEPTH beyond). c1 (never used) is WIRE_EFORMAT. */
+int wire_mp_skip(wire_mp_reader *r);
+
+/* Writers: append to a wire_buf; WIRE_OK or the buffer's error. */
+int wire_mp_pack_map(wire_buf *b, uint32_t n);
+int wire_mp_pack_nil(wire_buf *b);
+int wire_mp_pack_bool(wire_buf *b, bool v);
+/* Smallest unsigned form: fixint, cc, cd, ce, cf. */
+int wire_mp_pack_uint(wire_buf *b, uint64_t v);
+/* A Go int field: V0 as go-msgpack 0.5 (non-negative = smallest unsigned),
+ * V2 as go-msgpack v2 (> 127 = d1/d2/d3 by size). Negatives are the
+ * smallest signed form in both. */
+int wire_mp_pack_int(wire_buf *b, int64_t v, wire_int_style style);
+/* Old-spec raw: a0|n, da n16, db n32; never d9 or bin. */
+int wire_mp_pack_raw(wire_buf *b, const void *p, size_t n);
+/* A Go []byte: nil view (p == NULL) as c0, else raw. */
+int wire_mp_pack_bytes(wire_buf *b, wire_bytes v);
+/* A Go string: never nil in Go, so a NULL view is the empty raw a0. */
+int wire_mp_pack_string(wire_buf *b, wire_bytes v);
+
+#endif

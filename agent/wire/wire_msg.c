@@ -1,0 +1,492 @@
+/* Message bodies as tables of fields: one generic map decoder and one
+ * generic map encoder, so the per-message code is only the table, and the
+ * rules of §3 (sorted keys, omitempty, nil vs empty, integer ranges) live
+ * in one place. */
+#include "wire/wire_msg.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "wire/wire_mp.h"
+
+typedef enum field_kind {
+    F_BYTES,   /* Go []byte: nil view <-> c0 */
+    F_STRING,  /* Go string: never nil, sent as raw even when empty */
+    F_BOOL,
+    F_U8,      /* stored in a uint32_t (compress.Algo, Go compressionType uint8) */
+    F_U16,
+    F_U32,
+    F_INT,     /* Go int (64-bit): written per wire_int_style */
+    F_VSN,
+} field_kind;
+
+typedef struct field {
+    const char *name;
+    uint8_t kind;
+    bool omitempty;
+    size_t off;
+} field;
+
+#define FLD(T, name, kind, member) { name, kind, false, offsetof(T, member) }
+#define OMIT(T, name, kind, member) { name, kind, true, offsetof(T, member) }
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* Every table is in byte-wise ascending key order, the order go-msgpack
+ * writes struct fields in (§3.1); tests check the order. */
+static const field ping_fields[] = {
+    FLD(wire_ping, "Node", F_STRING, node),
+    FLD(wire_ping, "SeqNo", F_U32, seq_no),
+    OMIT(wire_ping, "SourceAddr", F_BYTES, source_addr),
+    OMIT(wire_ping, "SourceNode", F_STRING, source_node),
+    OMIT(wire_ping, "SourcePort", F_U16, source_port),
+};
+
+static const field indirect_ping_fields[] = {
+    FLD(wire_indirect_ping, "Nack", F_BOOL, nack),
+    FLD(wire_indirect_ping, "Node", F_STRING, node),
+    FLD(wire_indirect_ping, "Port", F_U16, port),
+    FLD(wire_indirect_ping, "SeqNo", F_U32, seq_no),
+    OMIT(wire_indirect_ping, "SourceAddr", F_BYTES, source_addr),
+    OMIT(wire_indirect_ping, "SourceNode", F_STRING, source_node),
+    OMIT(wire_indirect_ping, "SourcePort", F_U16, source_port),
+    FLD(wire_indirect_ping, "Target", F_BYTES, target),
+};
+
+static const field ack_fields[] = {
+    FLD(wire_ack, "Payload", F_BYTES, payload),
+    FLD(wire_ack, "SeqNo", F_U32, seq_no),
+};
+
+static const field nack_fields[] = {
+    FLD(wire_nack, "SeqNo", F_U32, seq_no),
+};
+
+static const field suspect_fields[] = {
+    FLD(wire_suspect, "From", F_STRING, from),
+    FLD(wire_suspect, "Incarnation", F_U32, incarnation),
+    FLD(wire_suspect, "Node", F_STRING, node),
+};
+
+static const field alive_fields[] = {
+    FLD(wire_alive, "Addr", F_BYTES, addr),
+    FLD(wire_alive, "Incarnation", F_U32, incarnation),
+    FLD(wire_alive, "Meta", F_BYTES, meta),
+    FLD(wire_alive, "Node", F_STRING, node),
+    FLD(wire_alive, "Port", F_U16, port),
+    FLD(wire_alive, "Vsn", F_VSN, vsn),
+};
+
+static const field err_fields[] = {
+    FLD(wire_errmsg, "Error", F_STRING, error),
+};
+
+static const field compress_fields[] = {
+    FLD(wire_compress, "Algo", F_U8, algo),
+    FLD(wire_compress, "Buf", F_BYTES, buf),
+};
+
+static const field push_pull_header_fields[] = {
+    FLD(wire_push_pull_header, "Join", F_BOOL, join),
+    FLD(wire_push_pull_header, "Nodes", F_INT, nodes),
+    FLD(wire_push_pull_header, "UserStateLen", F_INT, user_state_len),
+};
+
+static const field push_node_state_fields[] = {
+    FLD(wire_push_node_state, "Addr", F_BYTES, addr),
+    FLD(wire_push_node_state, "Incarnation", F_U32, incarnation),
+    FLD(wire_push_node_state, "Meta", F_BYTES, meta),
+    FLD(wire_push_node_state, "Name", F_STRING, name),
+    FLD(wire_push_node_state, "Port", F_U16, port),
+    FLD(wire_push_node_state, "State", F_INT, state),
+    FLD(wire_push_node_state, "Vsn", F_VSN, vsn),
+};
+
+static const field user_msg_header_fields[] = {
+    FLD(wire_user_msg_header, "UserMsgLen", F_INT, user_msg_len),
+};
+
+/* ---- decoding --------------------------------------------------------- */
+
+/* Vsn is a Go []uint8: normally a raw string, but go-msgpack also fills it
+ * from an array of small integers. Keep the first 6 and the length the
+ * peer sent (capped at 255), so the caller can refuse a short one. */
+static int decode_vsn(wire_mp_reader *r, wire_vsn *v)
+{
+    memset(v, 0, sizeof *v);
+    if (wire_mp_read_nil(r))
+        return WIRE_OK;
+    uint8_t c;
+    int rc = wire_mp_peek(r, &c);
+    if (rc)
+        return rc;
+    if ((c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd) {
+        const uint8_t *save = r->p;
+        uint32_t count;
+        rc = wire_mp_read_array(r, &count);
+        if (rc)
+            return rc;
+        for (uint32_t i = 0; i < count; i++) {
+            uint64_t x;
+            rc = wire_mp_read_uint(r, UINT8_MAX, &x);
+            if (rc) {
+                r->p = save;
+                memset(v, 0, sizeof *v);
+                return rc;
+            }
+            if (i < sizeof v->v)
+                v->v[i] = (uint8_t)x;
+        }
+        v->len = count > UINT8_MAX ? UINT8_MAX : (uint8_t)count;
+        return WIRE_OK;
+    }
+    wire_bytes b;
+    rc = wire_mp_read_raw(r, &b);
+    if (rc)
+        return rc;
+    memcpy(v->v, b.p, b.n < sizeof v->v ? b.n : sizeof v->v);
+    v->len = b.n > UINT8_MAX ? UINT8_MAX : (uint8_t)b.n;
+    return WIRE_OK;
+}
+
+/* nil decodes as the zero value for every kind, as in go-msgpack. */
+static int decode_field(wire_mp_reader *r, const field *f, void *obj)
+{
+    char *at = (char *)obj + f->off;
+    uint64_t u = 0;
+    int64_t s = 0;
+    bool b = false;
+    int rc = WIRE_OK;
+
+    switch ((field_kind)f->kind) {
+    case F_BYTES:
+    case F_STRING:
+        return wire_mp_read_raw(r, (wire_bytes *)(void *)at);
+    case F_VSN:
+        return decode_vsn(r, (wire_vsn *)(void *)at);
+    case F_BOOL:
+        if (!wire_mp_read_nil(r))
+            rc = wire_mp_read_bool(r, &b);
+        if (!rc)
+            *(bool *)(void *)at = b;
+        return rc;
+    case F_U8:
+    case F_U16:
+    case F_U32: {
+        uint64_t max = f->kind == F_U8 ? UINT8_MAX : f->kind == F_U16 ? UINT16_MAX : UINT32_MAX;
+        if (!wire_mp_read_nil(r))
+            rc = wire_mp_read_uint(r, max, &u);
+        if (rc)
+            return rc;
+        if (f->kind == F_U16)
+            *(uint16_t *)(void *)at = (uint16_t)u;
+        else
+            *(uint32_t *)(void *)at = (uint32_t)u;
+        return WIRE_OK;
+    }
+    case F_INT:
+        if (!wire_mp_read_nil(r))
+            rc = wire_mp_read_int(r, INT64_MIN, INT64_MAX, &s);
+        if (!rc)
+            *(int64_t *)(void *)at = s;
+        return rc;
+    }
+    return WIRE_EFORMAT;
+}
+
+static const field *find_field(const field *fs, size_t nf, wire_bytes key)
+{
+    for (size_t i = 0; i < nf; i++) {
+        size_t len = strlen(fs[i].name);
+        /* Exact, case-sensitive, as go-msgpack matches struct keys. */
+        if (key.n == len && memcmp(key.p, fs[i].name, len) == 0)
+            return &fs[i];
+    }
+    return NULL;
+}
+
+/* One struct as a map: any key order, unknown keys skipped, missing keys
+ * zero, a repeated key overwrites (last wins, as in Go). On error *obj is
+ * zeroed so a caller can never act on half a message. */
+static int decode_map(const uint8_t *p, size_t n, const field *fs, size_t nf,
+                      void *obj, size_t size, size_t *used)
+{
+    wire_mp_reader r;
+    uint32_t count;
+    int rc;
+
+    memset(obj, 0, size);
+    if (!p && n)
+        return WIRE_EFORMAT;
+    wire_mp_reader_init(&r, p, n);
+    rc = wire_mp_read_map(&r, &count);
+    for (uint32_t i = 0; !rc && i < count; i++) {
+        wire_bytes key;
+        /* Keys are strings; a nil key is go-msgpack's "" (unknown). */
+        rc = wire_mp_read_raw(&r, &key);
+        if (rc)
+            break;
+        const field *f = key.p ? find_field(fs, nf, key) : NULL;
+        rc = f ? decode_field(&r, f, obj) : wire_mp_skip(&r);
+    }
+    if (rc) {
+        memset(obj, 0, size);
+        return rc;
+    }
+    if (used)
+        *used = wire_mp_consumed(&r);
+    return WIRE_OK;
+}
+
+int wire_decode_ping(const uint8_t *p, size_t n, wire_ping *m, size_t *used)
+{
+    return decode_map(p, n, ping_fields, NFIELDS(ping_fields), m, sizeof *m, used);
+}
+
+int wire_decode_indirect_ping(const uint8_t *p, size_t n, wire_indirect_ping *m, size_t *used)
+{
+    return decode_map(p, n, indirect_ping_fields, NFIELDS(indirect_ping_fields), m, sizeof *m, used);
+}
+
+int wire_decode_ack(const uint8_t *p, size_t n, wire_ack *m, size_t *used)
+{
+    return decode_map(p, n, ack_fields, NFIELDS(ack_fields), m, sizeof *m, used);
+}
+
+int wire_decode_nack(const uint8_t *p, size_t n, wire_nack *m, size_t *used)
+{
+    return decode_map(p, n, nack_fields, NFIELDS(nack_fields), m, sizeof *m, used);
+}
+
+int wire_decode_suspect(const uint8_t *p, size_t n, wire_suspect *m, size_t *used)
+{
+    return decode_map(p, n, suspect_fields, NFIELDS(suspect_fields), m, sizeof *m, used);
+}
+
+int wire_decode_alive(const uint8_t *p, size_t n, wire_alive *m, size_t *used)
+{
+    return decode_map(p, n, alive_fields, NFIELDS(alive_fields), m, sizeof *m, used);
+}
+
+int wire_decode_dead(const uint8_t *p, size_t n, wire_dead *m, size_t *used)
+{
+    return decode_map(p, n, suspect_fields, NFIELDS(suspect_fields), m, sizeof *m, used);
+}
+
+int wire_decode_err(const uint8_t *p, size_t n, wire_errmsg *m, size_t *used)
+{
+    return decode_map(p, n, err_fields, NFIELDS(err_fields), m, sizeof *m, used);
+}
+
+int wire_decode_compress(const uint8_t *p, size_t n, wire_compress *m, size_t *used)
+{
+    return decode_map(p, n, compress_fields, NFIELDS(compress_fields), m, sizeof *m, used);
+}
+
+int wire_decode_push_pull_header(const uint8_t *p, size_t n, wire_push_pull_header *h, size_t *used)
+{
+    return decode_map(p, n, push_pull_header_fields, NFIELDS(push_pull_header_fields), h, sizeof *h, used);
+}
+
+int wire_decode_push_node_state(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used)
+{
+    return decode_map(p, n, push_node_state_fields, NFIELDS(push_node_state_fields), s, sizeof *s, used);
+}
+
+int wire_decode_user_msg_header(const uint8_t *p, size_t n, wire_user_msg_header *h, size_t *used)
+{
+    return decode_map(p, n, user_msg_header_fields, NFIELDS(user_msg_header_fields), h, sizeof *h, used);
+}
+
+int wire_decode_msg(const uint8_t *msg, size_t n, wire_msg *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!msg || n < 1)
+        return WIRE_ETRUNC;
+    const uint8_t *b = msg + 1;
+    size_t bn = n - 1;
+    int rc;
+    out->type = msg[0];
+    /* Trailing bytes after the map are not an error: Go decodes one object
+     * from the part and ignores the rest. */
+    switch (msg[0]) {
+    case WIRE_PING: rc = wire_decode_ping(b, bn, &out->u.ping, NULL); break;
+    case WIRE_INDIRECT_PING: rc = wire_decode_indirect_ping(b, bn, &out->u.indirect_ping, NULL); break;
+    case WIRE_ACK: rc = wire_decode_ack(b, bn, &out->u.ack, NULL); break;
+    case WIRE_NACK: rc = wire_decode_nack(b, bn, &out->u.nack, NULL); break;
+    case WIRE_SUSPECT: rc = wire_decode_suspect(b, bn, &out->u.suspect, NULL); break;
+    case WIRE_ALIVE: rc = wire_decode_alive(b, bn, &out->u.alive, NULL); break;
+    case WIRE_DEAD: rc = wire_decode_dead(b, bn, &out->u.dead, NULL); break;
+    case WIRE_ERR: rc = wire_decode_err(b, bn, &out->u.err, NULL); break;
+    case WIRE_COMPRESS: rc = wire_decode_compress(b, bn, &out->u.compress, NULL); break;
+    case WIRE_USER:
+        out->u.user = wire_bytes_of(b, bn);
+        rc = WIRE_OK;
+        break;
+    default:
+        rc = WIRE_ETYPE;
+        break;
+    }
+    if (rc)
+        memset(&out->u, 0, sizeof out->u);
+    return rc;
+}
+
+/* ---- encoding --------------------------------------------------------- */
+
+static bool field_empty(const field *f, const void *obj)
+{
+    const char *at = (const char *)obj + f->off;
+    switch ((field_kind)f->kind) {
+    case F_BYTES:
+    case F_STRING: return ((const wire_bytes *)(const void *)at)->n == 0;
+    case F_BOOL: return !*(const bool *)(const void *)at;
+    case F_U8:
+    case F_U32: return *(const uint32_t *)(const void *)at == 0;
+    case F_U16: return *(const uint16_t *)(const void *)at == 0;
+    case F_INT: return *(const int64_t *)(const void *)at == 0;
+    case F_VSN: return false;
+    }
+    return false;
+}
+
+static int encode_field(wire_buf *b, const field *f, const void *obj, wire_int_style style)
+{
+    const char *at = (const char *)obj + f->off;
+    switch ((field_kind)f->kind) {
+    case F_BYTES: return wire_mp_pack_bytes(b, *(const wire_bytes *)(const void *)at);
+    case F_STRING: return wire_mp_pack_string(b, *(const wire_bytes *)(const void *)at);
+    case F_BOOL: return wire_mp_pack_bool(b, *(const bool *)(const void *)at);
+    case F_U8:
+    case F_U32: return wire_mp_pack_uint(b, *(const uint32_t *)(const void *)at);
+    case F_U16: return wire_mp_pack_uint(b, *(const uint16_t *)(const void *)at);
+    case F_INT: return wire_mp_pack_int(b, *(const int64_t *)(const void *)at, style);
+    case F_VSN: {
+        /* Always 6 bytes: 0.2.2 panics on a shorter non-empty Vsn (§9.1). */
+        const wire_vsn *v = (const wire_vsn *)(const void *)at;
+        return wire_mp_pack_raw(b, v->v, sizeof v->v);
+    }
+    }
+    return WIRE_EFORMAT;
+}
+
+/* A Go uint8 held in a uint32_t: refuse to send what Go cannot decode. */
+static bool u8_out_of_range(const field *fs, size_t nf, const void *obj)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (fs[i].kind == F_U8 && *(const uint32_t *)(const void *)((const char *)obj + fs[i].off) > UINT8_MAX)
+            return true;
+    return false;
+}
+
+/* type < 0: no type byte (push/pull node states follow their header). On
+ * error the buffer is restored to its previous length. */
+static int encode_map(wire_buf *b, int type, const field *fs, size_t nf, const void *obj,
+                      wire_int_style style)
+{
+    size_t mark = b->len;
+    uint32_t count = 0;
+    int rc = WIRE_OK;
+
+    if (u8_out_of_range(fs, nf, obj))
+        return WIRE_ERANGE;
+    for (size_t i = 0; i < nf; i++)
+        if (!(fs[i].omitempty && field_empty(&fs[i], obj)))
+            count++;
+    if (type >= 0)
+        rc = wire_buf_append_byte(b, (uint8_t)type);
+    if (!rc)
+        rc = wire_mp_pack_map(b, count);
+    for (size_t i = 0; !rc && i < nf; i++) {
+        if (fs[i].omitempty && field_empty(&fs[i], obj))
+            continue;
+        rc = wire_mp_pack_raw(b, fs[i].name, strlen(fs[i].name));
+        if (!rc)
+            rc = encode_field(b, &fs[i], obj, style);
+    }
+    if (rc)
+        b->len = mark;
+    return rc;
+}
+
+int wire_encode_ping(wire_buf *out, const wire_ping *m)
+{
+    return encode_map(out, WIRE_PING, ping_fields, NFIELDS(ping_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_indirect_ping(wire_buf *out, const wire_indirect_ping *m)
+{
+    return encode_map(out, WIRE_INDIRECT_PING, indirect_ping_fields, NFIELDS(indirect_ping_fields), m,
+                      WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_ack(wire_buf *out, const wire_ack *m)
+{
+    return encode_map(out, WIRE_ACK, ack_fields, NFIELDS(ack_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_nack(wire_buf *out, const wire_nack *m)
+{
+    return encode_map(out, WIRE_NACK, nack_fields, NFIELDS(nack_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_suspect(wire_buf *out, const wire_suspect *m)
+{
+    return encode_map(out, WIRE_SUSPECT, suspect_fields, NFIELDS(suspect_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_alive(wire_buf *out, const wire_alive *m)
+{
+    return encode_map(out, WIRE_ALIVE, alive_fields, NFIELDS(alive_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_dead(wire_buf *out, const wire_dead *m)
+{
+    return encode_map(out, WIRE_DEAD, suspect_fields, NFIELDS(suspect_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_err(wire_buf *out, const wire_errmsg *m)
+{
+    return encode_map(out, WIRE_ERR, err_fields, NFIELDS(err_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_compress(wire_buf *out, const wire_compress *m)
+{
+    return encode_map(out, WIRE_COMPRESS, compress_fields, NFIELDS(compress_fields), m, WIRE_INT_GO_MSGPACK_V0);
+}
+
+int wire_encode_user_udp(wire_buf *out, const uint8_t *payload, size_t len)
+{
+    size_t mark = out->len;
+    int rc = wire_buf_reserve(out, len < SIZE_MAX ? len + 1 : len);
+    if (!rc)
+        rc = wire_buf_append_byte(out, WIRE_USER);
+    if (!rc)
+        rc = wire_buf_append(out, payload, len);
+    if (rc)
+        out->len = mark;
+    return rc;
+}
+
+int wire_encode_user_tcp(wire_buf *out, const uint8_t *payload, size_t len, wire_int_style style)
+{
+    if (len > (uint64_t)INT64_MAX)
+        return WIRE_ERANGE;
+    wire_user_msg_header h = { (int64_t)len };
+    size_t mark = out->len;
+    int rc = encode_map(out, WIRE_USER, user_msg_header_fields, NFIELDS(user_msg_header_fields), &h, style);
+    if (!rc)
+        rc = wire_buf_append(out, payload, len);
+    if (rc)
+        out->len = mark;
+    return rc;
+}
+
+int wire_encode_push_pull_header(wire_buf *out, const wire_push_pull_header *h, wire_int_style style)
+{
+    return encode_map(out, WIRE_PUSH_PULL, push_pull_header_fields, NFIELDS(push_pull_header_fields), h, style);
+}
+
+int wire_encode_push_node_state(wire_buf *out, const wire_push_node_state *s, wire_int_style style)
+{
+    return encode_map(out, -1, push_node_state_fields, NFIELDS(push_node_state_fields), s, style);
+}
