@@ -1,0 +1,103 @@
+/* LZW encoder: a port of Go's compress/lzw Writer (LSB, litWidth 8), kept
+ * structurally identical (same hash table, same order of code emission and
+ * width growth) because peers and tests compare bytes, not just meaning. */
+#include "wire/wire_lzw.h"
+
+#include <stdlib.h>
+
+#define LZW_MAX_CODE 4095u
+#define LZW_CLEAR 256u
+#define LZW_EOF 257u
+#define LZW_INVALID 0xffffffffu
+/* Go's table: 4 * (1 << 12) entries of key<<12 | code, open addressing */
+#define LZW_TABLE_SIZE (4u << 12)
+#define LZW_TABLE_MASK (LZW_TABLE_SIZE - 1)
+
+typedef struct lzw_enc {
+    wire_buf *out;
+    uint32_t bits;
+    unsigned nbits, width;
+    uint32_t hi, overflow;
+    uint32_t *table;
+    int err;
+} lzw_enc;
+
+static void put_code(lzw_enc *e, uint32_t c)
+{
+    e->bits |= c << e->nbits;
+    e->nbits += e->width;
+    while (e->nbits >= 8) {
+        if (!e->err)
+            e->err = wire_buf_append_byte(e->out, (uint8_t)e->bits);
+        e->bits >>= 8;
+        e->nbits -= 8;
+    }
+}
+
+/* Advance to the next code; returns 1 when the table ran out and was reset
+ * (Go's errOutOfCodes). */
+static int inc_hi(lzw_enc *e)
+{
+    e->hi++;
+    if (e->hi == e->overflow) {
+        e->width++;
+        e->overflow <<= 1;
+    }
+    if (e->hi == LZW_MAX_CODE) {
+        put_code(e, LZW_CLEAR);
+        e->width = 9;
+        e->hi = LZW_CLEAR + 1;
+        e->overflow = LZW_CLEAR << 1;
+        for (unsigned i = 0; i < LZW_TABLE_SIZE; i++)
+            e->table[i] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+int wire_lzw_compress(wire_buf *out, const uint8_t *in, size_t n)
+{
+    lzw_enc e = { .out = out, .width = 9, .hi = LZW_EOF, .overflow = LZW_CLEAR << 1 };
+    e.table = calloc(LZW_TABLE_SIZE, sizeof *e.table);
+    if (!e.table)
+        return WIRE_ENOMEM;
+
+    put_code(&e, LZW_CLEAR);
+    uint32_t code = LZW_INVALID;
+    if (n > 0) {
+        code = in[0];
+        for (size_t k = 1; k < n && !e.err; k++) {
+            uint32_t literal = in[k];
+            uint32_t key = code << 8 | literal;
+            uint32_t hash = (key >> 12 ^ key) & LZW_TABLE_MASK;
+            int hit = 0;
+            for (uint32_t h = hash, t = e.table[hash]; t != 0;) {
+                if (key == t >> 12) {
+                    code = t & LZW_MAX_CODE;
+                    hit = 1;
+                    break;
+                }
+                h = (h + 1) & LZW_TABLE_MASK;
+                t = e.table[h];
+            }
+            if (hit)
+                continue;
+            put_code(&e, code);
+            code = literal;
+            if (inc_hi(&e))
+                continue;
+            while (e.table[hash] != 0)
+                hash = (hash + 1) & LZW_TABLE_MASK;
+            e.table[hash] = key << 12 | e.hi;
+        }
+    }
+    if (code != LZW_INVALID) {
+        put_code(&e, code);
+        inc_hi(&e);
+    }
+    put_code(&e, LZW_EOF);
+    if (e.nbits > 0 && !e.err)
+        e.err = wire_buf_append_byte(out, (uint8_t)e.bits);
+    free(e.table);
+    return e.err;
+}

@@ -1,0 +1,79 @@
+/* wire_stream: TCP stream framing, one direction of a connection (§6).
+ *
+ *   initiator -> responder:  [f4 L label] body
+ *   responder -> initiator:               body
+ *   body = 0a len:u32be envelope | 09 {Algo, Buf} | message
+ *
+ * A message is complete by itself: 06 push/pull (header, Nodes node
+ * states, UserStateLen raw bytes), 08 user (header, UserMsgLen bytes),
+ * 00 ping, 02 ack, 0d err. One message per direction, nothing after it.
+ *
+ * The label in the AAD of both directions is the configured label: the
+ * responder only accepts an initiator whose label equals it (§6.1). */
+#ifndef MOONLIST_WIRE_STREAM_H
+#define MOONLIST_WIRE_STREAM_H
+
+#include "wire/wire.h"
+#include "wire/wire_buf.h"
+#include "wire/wire_crypt.h"
+#include "wire/wire_frame.h"
+
+/* Frame one complete message (type byte + body; for push/pull including the
+ * node states and user state) for sending, appended to out: label header
+ * if initiator and a label is configured, then compress if cfg->compress
+ * (always, even if larger, as Go does on streams), then encrypt with the
+ * primary key if wire_frame_encrypts(cfg) as 0a + len + envelope with AAD
+ * = those 5 bytes + label (nonce: 12 fresh random bytes, required then,
+ * else may be NULL). WIRE_ELIMIT if the envelope would pass 20 MiB. */
+int wire_stream_frame(wire_buf *out, const wire_frame_config *cfg, bool initiator, const uint8_t *msg, size_t n,
+                      const uint8_t *nonce);
+
+/* Return values of wire_stream_reader_feed besides errors (< 0). */
+enum { WIRE_STREAM_MORE = 1, WIRE_STREAM_DONE = 2 };
+
+/* Incremental reader of one direction. Fed the bytes as they arrive, it
+ * accumulates them (never more than the limits in the config allow) and
+ * re-parses, resuming where the last complete item ended, until the
+ * message is complete. */
+typedef struct wire_stream_reader {
+    const wire_frame_config *cfg;  /* referenced: must outlive the reader */
+    bool from_initiator;           /* we are the responder: a label header may come */
+
+    wire_buf in;                   /* raw bytes received */
+    wire_buf plain;                /* decrypted body */
+    wire_buf inflated;             /* decompressed message */
+
+    int state;                     /* internal */
+    size_t body_off;               /* where the body starts in `in` (after the label) */
+    size_t parse_off;              /* resume point of the message parser */
+    int64_t nodes_left;            /* push/pull node states not yet parsed */
+    int64_t tail_len;              /* raw bytes (user state / user msg) after the maps */
+
+    /* Results, valid once feed returned WIRE_STREAM_DONE and until free. */
+    bool labeled;                  /* a label header was read */
+    bool encrypted;
+    bool compressed;
+    wire_bytes msg;                /* the message: type byte + body, complete */
+} wire_stream_reader;
+
+/* from_initiator: true on the responder side (reads a request, which may
+ * carry a label header), false on the initiator side (reads the reply,
+ * which never does). */
+void wire_stream_reader_init(wire_stream_reader *r, const wire_frame_config *cfg, bool from_initiator);
+void wire_stream_reader_free(wire_stream_reader *r);
+
+/* Feed the next bytes. WIRE_STREAM_MORE: need more; WIRE_STREAM_DONE: r->msg
+ * holds the message; < 0: a wire_err, the stream is bad and the reader
+ * stays failed. Bytes after the message are an error (WIRE_EFORMAT).
+ * Feeding after DONE or an error returns the same result again (nothing
+ * is consumed). Errors of note: WIRE_ELABEL, WIRE_ECRYPT (bad envelope, or
+ * plaintext while encryption is required, or an envelope while encryption
+ * is off), WIRE_ELIMIT (a length over a limit), WIRE_ETYPE (not one of
+ * 00 02 06 08 0d). */
+int wire_stream_reader_feed(wire_stream_reader *r, const uint8_t *p, size_t n);
+
+/* When the peer closed the connection: WIRE_STREAM_DONE if a message was
+ * complete, else WIRE_ETRUNC (or the earlier error). */
+int wire_stream_reader_eof(wire_stream_reader *r);
+
+#endif
