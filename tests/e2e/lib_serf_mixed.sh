@@ -1,0 +1,82 @@
+# The mixed moonlist/serf scenario, shared by serf_mixed.sh (plain) and
+# serf_mixed_encrypted.sh. Sourced after lib.sh and e2e_init.
+#
+# mixed_scenario [agent flags for every agent...]
+# Three serf agents (s1-s3) and three moonlist agents (m1-m3) join through
+# each other (serf via moonlist and moonlist via serf); everyone sees
+# everyone alive with the right tags; kill -9 of a serf agent is seen as
+# dead by moonlist and failed by serf, and the other way round; a moonlist
+# agent's SIGTERM is seen as left by serf.
+mixed_scenario() {
+    local common=("$@")
+    local ml_dead=dead ml_leave=TERM
+    if [ "$E2E_IMPL" = serf ]; then ml_dead=failed; ml_leave=INT; fi
+    local all=(s1 m1 s2 m2 s3 m3) o
+
+    serf_start s1 "${common[@]}" -tag kind=serf -tag idx=1
+    ml_start m1 "${common[@]}" -tag kind=moonlist -tag idx=1 -join "$(agent_addr s1)"
+    serf_start s2 "${common[@]}" -tag kind=serf -tag idx=2 -join "$(agent_addr m1)"
+    ml_start m2 "${common[@]}" -tag kind=moonlist -tag idx=2 -join "$(agent_addr s2)"
+    serf_start s3 "${common[@]}" -tag kind=serf -tag idx=3 -join "$(agent_addr s1)"
+    ml_start m3 "${common[@]}" -tag kind=moonlist -tag idx=3 -join "$(agent_addr m2)"
+    expect_within 15 "all 6 agents see 6 alive" all_see_count 6 alive "${all[@]}"
+
+    # Tags both ways: every agent reports every member's tags exactly.
+    tags_ok() {
+        local obs name want got js
+        for obs in "${all[@]}"; do
+            js=$(members_json "$obs") || return 1
+            for name in "${all[@]}"; do
+                case $name in s*) want="{\"idx\":\"${name#s}\",\"kind\":\"serf\"}" ;;
+                               m*) want="{\"idx\":\"${name#m}\",\"kind\":\"moonlist\"}" ;; esac
+                got=$(jq -cS --arg n "$name" '.members[] | select(.name == $n) | .tags' <<<"$js") || return 1
+                if [ "$got" != "$want" ]; then
+                    e2e_log "$obs reports tags of $name as $got, want $want"
+                    return 1
+                fi
+            done
+        done
+    }
+    tags_ok || { e2e_views >&2; fail "tags differ (see above)"; }
+    e2e_log "ok: every agent reports every member's tags"
+
+    # n = 6 members (dead ones count until reaped): §10.4 bound.
+    local pi smult smax gi bound sus_min sus_max
+    read -r pi smult smax gi _ < <(profile_params lan)
+    read -r sus_min sus_max < <(suspicion_bounds 6 "$smult" "$smax" "$pi")
+    bound=$(awk -v a="$(probe_slack_s 6 "$pi")" -v b="$sus_max" -v g="$gi" 'BEGIN { print a + b + 10 * g }')
+    e2e_log "dead bound for n=6 (lan): $bound s (suspicion min $sus_min, max $sus_max)"
+
+    # seen_as TARGET: every remaining agent reports TARGET as failed/dead in
+    # its own vocabulary (serf: failed, moonlist: dead).
+    local gone=()
+    seen_as_dead() {
+        local target=$1 obs want x skip
+        for obs in "${all[@]}"; do
+            skip=
+            for x in "${gone[@]}"; do [ "$obs" = "$x" ] && skip=1; done
+            [ -z "$skip" ] || continue
+            if [ "$(agent_kind "$obs")" = serf ]; then want=failed; else want=$ml_dead; fi
+            is_status "$obs" "$target" "$want" || return 1
+        done
+    }
+
+    agent_kill9 s3
+    gone+=(s3)
+    expect_within "$bound" "killed serf agent s3 seen as failed/dead by all" seen_as_dead s3
+
+    agent_kill9 m3
+    gone+=(m3)
+    expect_within "$bound" "killed moonlist agent m3 seen as failed/dead by all" seen_as_dead m3
+
+    # A moonlist agent's graceful leave is "left" for serf too: it must send
+    # serf's leave intent before the memberlist leave (§16).
+    agent_signal m2 "$ml_leave"
+    agent_wait_exit m2 15
+    [ "$AGENT_RC" -eq 0 ] || fail "m2 exited with status $AGENT_RC after SIG$ml_leave (want 0)"
+    gone+=(m2)
+    expect_within 10 "m2 seen as left by s1, s2 and m1" all_see m2 left s1 s2 m1
+    for o in s1 s2 m1; do
+        all_see "$o" alive s1 s2 m1 || { e2e_views >&2; fail "$o not alive everywhere at the end"; }
+    done
+}
