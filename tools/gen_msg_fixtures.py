@@ -3,7 +3,11 @@
 
 Run by hand (never at build or test time):
 
-    python3 tools/gen_msg_fixtures.py /work/shared/vectors tests/fixtures/messages
+    python3 tools/gen_msg_fixtures.py /work/shared/vectors tests/fixtures/messages \
+        [fuzz/corpus/fuzz_msg]
+
+The optional third argument also writes a small seed corpus for the
+fuzz_msg target: a few distinct messages of every type, as binary files.
 
 Sources:
   * <name>.messages.jsonl (serf captures, vectorgen 0.2.2 runs): every
@@ -235,6 +239,20 @@ def from_frames(path, source, style):
     return out
 
 
+# Hand-made seeds for what the captures never show: other raw formats,
+# another key order, Vsn as an array, an unknown nested key, err, signed
+# ints, map16.
+HAND_SEEDS = {
+    "hand-ping-d9-bin": "0084a44e6f6465d9026e32a55365714e6fd10005aa536f7572636541646472c4047f000001"
+                        "aa536f757263654e6f6465db000000026e31",
+    "hand-alive-vsn-array": "0486a3566e73960105020205 05a4506f7274cd461aa44e6f6465a26e31a44d657461c0"
+                            "ab496e6361726e6174696f6e07a441646472a47f000001",
+    "hand-nack-unknown": "0b82a545787472618291c0a1619301c3cb3ff0000000000000a55365714e6f11",
+    "hand-err": "0d81a54572726f72bd72656d6f7465207374617465206973206e6f7420656e63727970746564",
+    "hand-pushpull-v2-neg": "0683a44a6f696ec2a54e6f646573ffac5573657253746174654c656ed3000000000000000a",
+    "hand-user-tcp-map16": "08de0001aa557365724d73674c656e0378797a",
+}
+
 SOURCES = [
     ("serf-plain", "v0", "messages.jsonl"),
     ("serf-encrypted", "v0", "messages.jsonl"),
@@ -246,9 +264,11 @@ SOURCES = [
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: gen_msg_fixtures.py VECTORS_DIR OUT_DIR")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: gen_msg_fixtures.py VECTORS_DIR OUT_DIR [CORPUS_DIR]")
     vec, outdir = sys.argv[1], sys.argv[2]
+    corpus = sys.argv[3] if len(sys.argv) == 4 else None
+    seeds = {}
     os.makedirs(outdir, exist_ok=True)
     names = []
     for source, style, kind in SOURCES:
@@ -267,9 +287,31 @@ def main():
                 s, st, tr, ty, hx, fl = r
                 fh.write("\t".join([s, st, tr, ty, str(counts[r]), hx, fl]) + "\n")
         names.append(name)
+        for r in order:
+            s_, st, tr, ty, hx, _fl = r
+            key = (ty, tr, st)
+            # Three per kind, smallest first, keeps the corpus small but
+            # covers every type, transport and int style.
+            seeds.setdefault(key, set()).add(hx)
         print("%s: %d messages, %d distinct" % (source, len(rows), len(order)))
     with open(os.path.join(outdir, "index.txt"), "w") as fh:
         fh.write("".join(n + "\n" for n in names))
+    if corpus:
+        os.makedirs(corpus, exist_ok=True)
+        count = 0
+        for (ty, tr, st), hexes in sorted(seeds.items()):
+            picked = sorted(hexes, key=lambda h: (len(h), h))
+            picked = picked[:2] + picked[-1:] if len(picked) > 3 else picked
+            for i, hx in enumerate(picked):
+                fn = "vec-%s-%s-%s-%d" % (ty, tr, st, i)
+                with open(os.path.join(corpus, fn), "wb") as fh:
+                    fh.write(bytes.fromhex(hx))
+                count += 1
+        for fn, hx in HAND_SEEDS.items():
+            with open(os.path.join(corpus, fn), "wb") as fh:
+                fh.write(bytes.fromhex(hx.replace(" ", "")))
+            count += 1
+        print("corpus: %d seeds" % count)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,296 @@
+/* wire_mp: the msgpack cursor and the go-msgpack-style writers, format by
+ * format and at every range boundary. */
+#include <string.h>
+
+#include "check.h"
+#include "wire/wire_mp.h"
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned v;
+    while (h[0] && h[1] && n < cap && sscanf(h, "%2x", &v) == 1) {
+        out[n++] = (uint8_t)v;
+        h += 2;
+    }
+    return n;
+}
+
+/* Reads hex as one unsigned value with the given max; returns rc. */
+static int ru(const char *hex, uint64_t max, uint64_t *v)
+{
+    uint8_t b[32];
+    size_t n = unhex(hex, b, sizeof b);
+    uint8_t *p = malloc(n ? n : 1);   /* exact size: the sanitizer sees overruns */
+    memcpy(p, b, n);
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, p, n);
+    int rc = wire_mp_read_uint(&r, max, v);
+    if (rc)
+        CHECK(wire_mp_consumed(&r) == 0);   /* cursor untouched on error */
+    else
+        CHECK_EQ_INT(wire_mp_consumed(&r), n);
+    free(p);
+    return rc;
+}
+
+static int ri(const char *hex, int64_t min, int64_t max, int64_t *v)
+{
+    uint8_t b[32];
+    size_t n = unhex(hex, b, sizeof b);
+    uint8_t *p = malloc(n ? n : 1);
+    memcpy(p, b, n);
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, p, n);
+    int rc = wire_mp_read_int(&r, min, max, v);
+    if (rc)
+        CHECK(wire_mp_consumed(&r) == 0);
+    else
+        CHECK_EQ_INT(wire_mp_consumed(&r), n);
+    free(p);
+    return rc;
+}
+
+static void test_read_uint(void)
+{
+    uint64_t v = 0;
+    CHECK(ru("00", 255, &v) == WIRE_OK && v == 0);
+    CHECK(ru("7f", 255, &v) == WIRE_OK && v == 127);
+    CHECK(ru("ccff", 255, &v) == WIRE_OK && v == 255);
+    CHECK(ru("cd0100", 255, &v) == WIRE_ERANGE);
+    CHECK(ru("cdffff", UINT16_MAX, &v) == WIRE_OK && v == 65535);
+    CHECK(ru("ce00011170", UINT16_MAX, &v) == WIRE_ERANGE);          /* 70000 */
+    CHECK(ru("ceffffffff", UINT32_MAX, &v) == WIRE_OK && v == UINT32_MAX);
+    CHECK(ru("cf0000000100000000", UINT32_MAX, &v) == WIRE_ERANGE);  /* 2^32 */
+    CHECK(ru("cfffffffffffffffff", UINT64_MAX, &v) == WIRE_OK && v == UINT64_MAX);
+    /* signed formats holding non-negative values are fine */
+    CHECK(ru("d07f", 255, &v) == WIRE_OK && v == 127);
+    CHECK(ru("d100c8", 255, &v) == WIRE_OK && v == 200);
+    CHECK(ru("d200010000", UINT32_MAX, &v) == WIRE_OK && v == 65536);
+    CHECK(ru("d30000000000000005", 255, &v) == WIRE_OK && v == 5);
+    /* negatives into unsigned */
+    CHECK(ru("ff", UINT32_MAX, &v) == WIRE_ERANGE);
+    CHECK(ru("e0", UINT32_MAX, &v) == WIRE_ERANGE);
+    CHECK(ru("d0ff", UINT32_MAX, &v) == WIRE_ERANGE);
+    CHECK(ru("d1ff38", UINT32_MAX, &v) == WIRE_ERANGE);
+    CHECK(ru("d3ffffffffffffffff", UINT64_MAX, &v) == WIRE_ERANGE);
+    /* truncated and wrong kinds */
+    CHECK(ru("", 255, &v) == WIRE_ETRUNC);
+    CHECK(ru("cc", 255, &v) == WIRE_ETRUNC);
+    CHECK(ru("cd01", UINT16_MAX, &v) == WIRE_ETRUNC);
+    CHECK(ru("ce000000", UINT32_MAX, &v) == WIRE_ETRUNC);
+    CHECK(ru("cf00000000000000", UINT64_MAX, &v) == WIRE_ETRUNC);
+    CHECK(ru("d300000000000000", UINT64_MAX, &v) == WIRE_ETRUNC);
+    CHECK(ru("c0", 255, &v) == WIRE_EFORMAT);
+    CHECK(ru("c3", 255, &v) == WIRE_EFORMAT);
+    CHECK(ru("a131", 255, &v) == WIRE_EFORMAT);
+    CHECK(ru("ca00000000", 255, &v) == WIRE_EFORMAT);   /* float: never an int field */
+}
+
+static void test_read_int(void)
+{
+    int64_t v = 0;
+    CHECK(ri("ff", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == -1);
+    CHECK(ri("e0", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == -32);
+    CHECK(ri("d080", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == -128);
+    CHECK(ri("d18000", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == INT16_MIN);
+    CHECK(ri("d280000000", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == INT32_MIN);
+    CHECK(ri("d38000000000000000", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == INT64_MIN);
+    CHECK(ri("cf7fffffffffffffff", INT64_MIN, INT64_MAX, &v) == WIRE_OK && v == INT64_MAX);
+    CHECK(ri("cf8000000000000000", INT64_MIN, INT64_MAX, &v) == WIRE_ERANGE);
+    CHECK(ri("cc80", INT64_MIN, 127, &v) == WIRE_ERANGE);
+    CHECK(ri("ff", 0, 10, &v) == WIRE_ERANGE);
+    CHECK(ri("0a", 0, 10, &v) == WIRE_OK && v == 10);
+    CHECK(ri("d1", INT64_MIN, INT64_MAX, &v) == WIRE_ETRUNC);
+}
+
+static int one(const char *hex, int (*fn)(wire_mp_reader *, void *), void *out, size_t *consumed)
+{
+    uint8_t b[64];
+    size_t n = unhex(hex, b, sizeof b);
+    uint8_t *p = malloc(n ? n : 1);
+    memcpy(p, b, n);
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, p, n);
+    int rc = fn(&r, out);
+    *consumed = wire_mp_consumed(&r);
+    free(p);
+    return rc;
+}
+
+static int f_bool(wire_mp_reader *r, void *o) { return wire_mp_read_bool(r, o); }
+static int f_raw(wire_mp_reader *r, void *o) { return wire_mp_read_raw(r, o); }
+static int f_map(wire_mp_reader *r, void *o) { return wire_mp_read_map(r, o); }
+static int f_arr(wire_mp_reader *r, void *o) { return wire_mp_read_array(r, o); }
+static int f_skip(wire_mp_reader *r, void *o) { (void)o; return wire_mp_skip(r); }
+
+static void test_bool_raw_containers(void)
+{
+    bool b = false;
+    size_t c;
+    CHECK(one("c3", f_bool, &b, &c) == WIRE_OK && b && c == 1);
+    CHECK(one("c2", f_bool, &b, &c) == WIRE_OK && !b);
+    CHECK(one("01", f_bool, &b, &c) == WIRE_OK && b);   /* go-msgpack accepts 0/1 */
+    CHECK(one("00", f_bool, &b, &c) == WIRE_OK && !b);
+    CHECK(one("02", f_bool, &b, &c) == WIRE_EFORMAT && c == 0);
+    CHECK(one("a0", f_bool, &b, &c) == WIRE_EFORMAT);
+    CHECK(one("", f_bool, &b, &c) == WIRE_ETRUNC);
+
+    wire_bytes v;
+    /* (one() frees its input: views are checked for length only) */
+    CHECK(one("a26e31", f_raw, &v, &c) == WIRE_OK && v.p && v.n == 2 && c == 3);
+    static const uint8_t in[] = { 0xd9, 0x02, 'n', '1', 0x07 };
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, in, sizeof in);
+    CHECK(wire_mp_read_raw(&r, &v) == WIRE_OK && v.p == in + 2 && v.n == 2 && wire_mp_left(&r) == 1);
+    CHECK(one("a0", f_raw, &v, &c) == WIRE_OK && v.p && v.n == 0);
+    CHECK(one("c0", f_raw, &v, &c) == WIRE_OK && !v.p && v.n == 0 && c == 1);
+    CHECK(one("d9026e31", f_raw, &v, &c) == WIRE_OK && v.n == 2 && c == 4);
+    CHECK(one("da00026e31", f_raw, &v, &c) == WIRE_OK && v.n == 2 && c == 5);
+    CHECK(one("db000000026e31", f_raw, &v, &c) == WIRE_OK && v.n == 2 && c == 7);
+    CHECK(one("c4026e31", f_raw, &v, &c) == WIRE_OK && v.n == 2);
+    CHECK(one("c500026e31", f_raw, &v, &c) == WIRE_OK && v.n == 2);
+    CHECK(one("c6000000026e31", f_raw, &v, &c) == WIRE_OK && v.n == 2);
+    CHECK(one("a36e31", f_raw, &v, &c) == WIRE_ETRUNC && c == 0);
+    CHECK(one("dbffffffff6e31", f_raw, &v, &c) == WIRE_ETRUNC);
+    CHECK(one("c6ffffffff", f_raw, &v, &c) == WIRE_ETRUNC);
+    CHECK(one("da00", f_raw, &v, &c) == WIRE_ETRUNC);
+    CHECK(one("01", f_raw, &v, &c) == WIRE_EFORMAT);
+    CHECK(one("90", f_raw, &v, &c) == WIRE_EFORMAT);
+
+    uint32_t n;
+    CHECK(one("80", f_map, &n, &c) == WIRE_OK && n == 0);
+    CHECK(one("81a100c0", f_map, &n, &c) == WIRE_OK && n == 1 && c == 1);
+    CHECK(one("de0001a100c0", f_map, &n, &c) == WIRE_OK && n == 1 && c == 3);
+    CHECK(one("df00000001a100c0", f_map, &n, &c) == WIRE_OK && n == 1 && c == 5);
+    /* 4 billion entries declared in 5 bytes: refused before any work */
+    CHECK(one("dfffffffff", f_map, &n, &c) == WIRE_ETRUNC && c == 0);
+    CHECK(one("ddffffffff", f_arr, &n, &c) == WIRE_ETRUNC && c == 0);
+    CHECK(one("82a100c0", f_map, &n, &c) == WIRE_ETRUNC);
+    CHECK(one("920101", f_arr, &n, &c) == WIRE_OK && n == 2);
+    CHECK(one("93", f_arr, &n, &c) == WIRE_ETRUNC);
+    CHECK(one("90", f_map, &n, &c) == WIRE_EFORMAT);
+    CHECK(one("de00", f_map, &n, &c) == WIRE_ETRUNC);
+}
+
+static void test_skip(void)
+{
+    size_t c;
+    struct { const char *hex; int rc; size_t consumed; } cases[] = {
+        { "c0", WIRE_OK, 1 }, { "c2", WIRE_OK, 1 }, { "7f", WIRE_OK, 1 }, { "e0", WIRE_OK, 1 },
+        { "cc01", WIRE_OK, 2 }, { "d1ffff", WIRE_OK, 3 }, { "ca3f800000", WIRE_OK, 5 },
+        { "cb3ff0000000000000", WIRE_OK, 9 }, { "cb3ff00000000000", WIRE_ETRUNC, 0 },
+        { "d40101", WIRE_OK, 3 }, { "d501", WIRE_ETRUNC, 0 }, { "d8" "01" "00112233445566778899aabbccddeeff", WIRE_OK, 18 },
+        { "c70201aabb", WIRE_OK, 5 }, { "c70201aa", WIRE_ETRUNC, 0 }, { "c7", WIRE_ETRUNC, 0 },
+        { "c8000101ff", WIRE_OK, 5 }, { "c9ffffffff01", WIRE_ETRUNC, 0 },
+        { "c1", WIRE_EFORMAT, 0 }, { "9201c1", WIRE_EFORMAT, 0 },
+        { "82a161c0a162920102", WIRE_OK, 9 }, { "82a161c0a16292", WIRE_ETRUNC, 0 },
+        { "dc000101", WIRE_OK, 4 }, { "a3616263", WIRE_OK, 4 }, { "c403010203", WIRE_OK, 5 },
+        { "", WIRE_ETRUNC, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = one(cases[i].hex, f_skip, NULL, &c);
+        CHECKF(rc == cases[i].rc && c == cases[i].consumed, "skip %s: rc %d consumed %zu", cases[i].hex, rc, c);
+    }
+
+    /* Nesting: exactly WIRE_MP_MAX_DEPTH containers deep is fine, one more
+     * is WIRE_EDEPTH, and a 100 000-deep input fails fast without
+     * recursing 100 000 times. */
+    size_t deep = 100000;
+    uint8_t *p = malloc(deep + 1);
+    for (int levels = WIRE_MP_MAX_DEPTH; levels <= WIRE_MP_MAX_DEPTH + 1; levels++) {
+        memset(p, 0x91, (size_t)levels);
+        p[levels] = 0xc0;
+        wire_mp_reader r;
+        wire_mp_reader_init(&r, p, (size_t)levels + 1);
+        int rc = wire_mp_skip(&r);
+        CHECK_EQ_INT(rc, levels == WIRE_MP_MAX_DEPTH ? WIRE_OK : WIRE_EDEPTH);
+    }
+    memset(p, 0x81, deep);   /* maps: key position nests too */
+    p[deep] = 0xc0;
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, p, deep + 1);
+    CHECK_EQ_INT(wire_mp_skip(&r), WIRE_EDEPTH);
+    CHECK_EQ_INT(wire_mp_consumed(&r), 0);
+    free(p);
+}
+
+static void expect(wire_buf *b, const char *hex, int line)
+{
+    uint8_t want[128];
+    size_t n = unhex(hex, want, sizeof want);
+    CHECKF(b->len == n && !memcmp(b->data, want, n), "line %d: packed bytes differ from %s", line, hex);
+    wire_buf_reset(b);
+}
+
+static void test_pack(void)
+{
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    struct { uint64_t v; const char *hex; } u[] = {
+        { 0, "00" }, { 127, "7f" }, { 128, "cc80" }, { 255, "ccff" }, { 256, "cd0100" },
+        { 65535, "cdffff" }, { 65536, "ce00010000" }, { UINT32_MAX, "ceffffffff" },
+        { (uint64_t)1 << 32, "cf0000000100000000" },
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        REQUIRE(wire_mp_pack_uint(&b, u[i].v) == WIRE_OK);
+        expect(&b, u[i].hex, __LINE__);
+    }
+    struct { int64_t v; const char *v0, *v2; } s[] = {
+        { 0, "00", "00" }, { 127, "7f", "7f" }, { 128, "cc80", "d10080" }, { 200, "ccc8", "d100c8" },
+        { 32767, "cd7fff", "d17fff" }, { 32768, "cd8000", "d200008000" },
+        { 65536, "ce00010000", "d200010000" }, { INT32_MAX, "ce7fffffff", "d27fffffff" },
+        { (int64_t)1 << 31, "ce80000000", "d30000000080000000" },
+        { -1, "ff", "ff" }, { -32, "e0", "e0" }, { -33, "d0df", "d0df" }, { -129, "d1ff7f", "d1ff7f" },
+    };
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        REQUIRE(wire_mp_pack_int(&b, s[i].v, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+        expect(&b, s[i].v0, __LINE__);
+        REQUIRE(wire_mp_pack_int(&b, s[i].v, WIRE_INT_GO_MSGPACK_V2) == WIRE_OK);
+        expect(&b, s[i].v2, __LINE__);
+    }
+    REQUIRE(wire_mp_pack_bool(&b, true) == WIRE_OK);
+    REQUIRE(wire_mp_pack_bool(&b, false) == WIRE_OK);
+    REQUIRE(wire_mp_pack_nil(&b) == WIRE_OK);
+    REQUIRE(wire_mp_pack_map(&b, 3) == WIRE_OK);
+    expect(&b, "c3c2c083", __LINE__);
+
+    /* raw sizes: fixstr to 31, then da (never d9), then db */
+    static uint8_t big[70000];
+    size_t sizes[] = { 0, 31, 32, 255, 256, 65535, 65536, 70000 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        REQUIRE(wire_mp_pack_raw(&b, big, n) == WIRE_OK);
+        if (n < 32) {
+            CHECK(b.len == 1 + n && b.data[0] == (0xa0 | n));
+        } else if (n < 65536) {
+            CHECK(b.len == 3 + n && b.data[0] == 0xda && b.data[1] == n >> 8 && b.data[2] == (n & 0xff));
+        } else {
+            CHECK(b.len == 5 + n && b.data[0] == 0xdb && b.data[1] == 0 && b.data[2] == (n >> 16) &&
+                  b.data[3] == ((n >> 8) & 0xff) && b.data[4] == (n & 0xff));
+        }
+        wire_buf_reset(&b);
+    }
+    REQUIRE(wire_mp_pack_bytes(&b, wire_bytes_of(NULL, 0)) == WIRE_OK);
+    REQUIRE(wire_mp_pack_bytes(&b, wire_bytes_of("", 0)) == WIRE_OK);
+    REQUIRE(wire_mp_pack_string(&b, wire_bytes_of(NULL, 0)) == WIRE_OK);
+    expect(&b, "c0a0a0", __LINE__);
+
+    /* packing into a capped buffer fails cleanly */
+    wire_buf small;
+    wire_buf_init(&small, 4);
+    CHECK_EQ_INT(wire_mp_pack_raw(&small, big, 10), WIRE_ELIMIT);
+    CHECK_EQ_INT(small.len, 0);
+    wire_buf_free(&small);
+    wire_buf_free(&b);
+}
+
+int main(void)
+{
+    test_read_uint();
+    test_read_int();
+    test_bool_raw_containers();
+    test_skip();
+    test_pack();
+    return check_done("test_mp");
+}
