@@ -44,6 +44,8 @@ typedef struct wire_stream_reader {
     wire_buf inflated;             /* decompressed message */
 
     int state;                     /* internal */
+    int err;                       /* the error once failed */
+    int msg_stage;                 /* 0: at the type byte, 1: node states and raw tail */
     size_t body_off;               /* where the body starts in `in` (after the label) */
     size_t parse_off;              /* resume point of the message parser */
     int64_t nodes_left;            /* push/pull node states not yet parsed */
@@ -64,9 +66,9 @@ void wire_stream_reader_free(wire_stream_reader *r);
 
 /* Feed the next bytes. WIRE_STREAM_MORE: need more; WIRE_STREAM_DONE: r->msg
  * holds the message; < 0: a wire_err, the stream is bad and the reader
- * stays failed. Bytes after the message are an error (WIRE_EFORMAT).
- * Feeding after DONE or an error returns the same result again (nothing
- * is consumed). Errors of note: WIRE_ELABEL, WIRE_ECRYPT (bad envelope, or
+ * stays failed (feeding again returns the same error). Bytes after the
+ * message, in the same feed or a later one, are WIRE_EFORMAT (one message
+ * per direction; a later feed leaves the done message intact). Errors of note: WIRE_ELABEL, WIRE_ECRYPT (bad envelope, or
  * plaintext while encryption is required, or an envelope while encryption
  * is off), WIRE_ELIMIT (a length over a limit), WIRE_ETYPE (not one of
  * 00 02 06 08 0d). */
