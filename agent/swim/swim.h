@@ -18,6 +18,8 @@
  * the core only says whether the destination accepts a CRC.
  *
  * Reentrancy: callbacks must not call back into the same core; they queue.
+ * Events are queued while the core works and delivered through io->event,
+ * in order, just before the public call that caused them returns.
  */
 #ifndef MOONLIST_SWIM_H
 #define MOONLIST_SWIM_H
@@ -79,6 +81,9 @@ typedef struct swim_config {
  * name, advertise, meta and seed are left for the caller. Returns 0, or -1
  * for an unknown profile (c untouched). */
 int swim_config_profile(swim_config *c, const char *profile);
+/* NULL if swim_new() would accept `c`, else a sentence saying what is
+ * wrong (static string). */
+const char *swim_config_check(const swim_config *c);
 
 /* A member as the outside sees it. Views are valid until the next call
  * into the core. */
@@ -94,9 +99,12 @@ typedef struct swim_member {
 } swim_member;
 
 typedef enum swim_event_type {
-    SWIM_EV_JOIN,        /* a member became alive (new, or back from dead/left) */
-    SWIM_EV_UPDATE,      /* an alive member's meta, address or version changed */
-    SWIM_EV_LEAVE,       /* a member became dead or left (member.state says which) */
+    SWIM_EV_JOIN,        /* a member became alive (new, or back from dead/left);
+                            also for ourselves, from swim_new() */
+    SWIM_EV_UPDATE,      /* an alive member's meta changed (memberlist notifies
+                            nothing for an address or version change) */
+    SWIM_EV_LEAVE,       /* a member became dead or left (member.state says which);
+                            also for ourselves after swim_leave() */
     SWIM_EV_CONFLICT,    /* another node claims a known member's name; `other` has its address */
     SWIM_EV_USER,        /* a user message or broadcast arrived: `payload`, `from` */
     SWIM_EV_PING,        /* a probe of `member` was acked: `rtt`, `payload` (ack payload) */
@@ -115,9 +123,12 @@ typedef struct swim_event {
 } swim_event;
 
 /* A stream (TCP connection) the core wants opened. The I/O side connects to
- * `to`, sends `msg` (framed for streams), and, if `want_reply`, reads one
- * message back and hands it to swim_stream_done() with the same id, or
- * reports failure there (reply NULL). `deadline` is absolute. */
+ * `to`, sends `msg` (framed for streams; `msg` is only valid during the
+ * open_stream call: copy it), and, if `want_reply`, reads one message back
+ * and hands it to swim_stream_done() with the same id, or reports failure
+ * there (reply NULL). `deadline` is absolute. For want_reply == false
+ * (user messages) the core forgets the id at once: no swim_stream_done()
+ * is needed, and one for an unknown id is ignored. */
 typedef enum swim_stream_kind {
     SWIM_STREAM_PUSH_PULL,
     SWIM_STREAM_PING,
@@ -144,7 +155,7 @@ typedef struct swim_io {
 
     /* Delegates, all optional (NULL). They are called synchronously from
      * inside the core and must answer at once. */
-    /* Our user state for a push/pull (join: is_join). Set *out/*len to a
+    /* Our user state for a push/pull (join: is_join). Set *out and *len to a
      * buffer that stays valid until the next call into the core. */
     void (*local_state)(void *ud, bool is_join, const uint8_t **out, size_t *len);
     void (*merge_remote_state)(void *ud, const uint8_t *state, size_t len, bool is_join);
@@ -171,9 +182,11 @@ void swim_tick(swim *s, swim_time now);
 /* The next time swim_tick() has work; SWIM_NEVER if none. */
 swim_time swim_next_deadline(const swim *s);
 
-/* A message from a UDP packet (one part of it, after the I/O side removed
- * label, encryption, CRC, compression and compound framing). `from` is the
- * datagram's source. Malformed messages are counted and dropped. */
+/* A message from a UDP packet (after the I/O side removed label,
+ * encryption, CRC and compression). A compound (07) is accepted too and
+ * split here, so the I/O side may hand either the parts or the whole.
+ * `from` is the datagram's source. Malformed messages are counted and
+ * dropped. */
 void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len);
 
 /* An inbound stream's request message. If the protocol answers (push/pull,

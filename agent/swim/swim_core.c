@@ -1,0 +1,595 @@
+/* swim_core: the public entry points. Each sets the clock, does its work
+ * through the other swim_*.c files, then delivers the events it caused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+/* Cap on one encoded message or packet the core builds; far above the
+ * 1400-byte gossip budget, it only bounds a runaway (§14: 64 KiB UDP). */
+#define SWIM_SCRATCH_MAX ((size_t)1 << 20)
+/* A compound nested in a compound is legal (Go would follow it) but never
+ * sent; one level of nesting is all we follow. */
+#define SWIM_MAX_NESTING 2
+
+static void advance(swim *s, swim_time now)
+{
+    if (now > s->now)
+        s->now = now;
+}
+
+/* Every public entry point ends here. */
+static void finish(swim *s)
+{
+    if (s->bq.notify_finished) {
+        s->bq.notify_finished = false;
+        if (s->leave_waiting) {
+            s->leave_waiting = false;
+            s->leave_deadline = SWIM_NEVER;
+            swim_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SWIM_EV_LEAVE_DONE;
+            swim_emit_event(s, &ev);
+        }
+    }
+    swim_flush_events(s);
+}
+
+swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
+{
+    if (!cfg || !io || swim_config_check(cfg))
+        return NULL;
+    swim *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = *cfg;
+    s->io = *io;
+    s->now = now;
+    swim_rng_seed(&s->rng, cfg->seed);
+    wire_buf_init(&s->scratch, SWIM_SCRATCH_MAX);
+    wire_buf_init(&s->pkt, SWIM_SCRATCH_MAX);
+    wire_buf_init(&s->parts, SWIM_SCRATCH_MAX);
+    swim_queue_init(&s->bq);
+    swim_queue_init(&s->uq);
+    if (swim_members_init(&s->members) != 0) {
+        free(s);
+        return NULL;
+    }
+    size_t nlen = strlen(cfg->name);
+    s->self = swim_members_add(&s->members, &s->rng, cfg->name, nlen);
+    if (!s->self) {
+        swim_free(s);
+        return NULL;
+    }
+    s->self->addr = cfg->advertise;
+    s->leave_deadline = SWIM_NEVER;
+    /* Our own alive, incarnation 1, queued for gossip at once. */
+    swim_alive_in a;
+    memset(&a, 0, sizeof a);
+    a.node = cfg->name;
+    a.nlen = nlen;
+    a.addr = cfg->advertise;
+    a.incarnation = 1;
+    a.meta = cfg->meta;
+    a.meta_len = cfg->meta_len;
+    a.vsn = cfg->vsn;
+    a.vsn_len = 6;
+    swim_alive_node(s, &a, true);
+    if (s->self->state != SWIM_ALIVE) { /* vetoed by allow_alive, or out of memory */
+        swim_free(s);
+        return NULL;
+    }
+    /* Random stagger, then the period, as memberlist's triggerFunc. */
+    s->probe_tick = now + swim_rng_below(&s->rng, cfg->probe_interval) + cfg->probe_interval;
+    s->gossip_tick = now + swim_rng_below(&s->rng, cfg->gossip_interval) + cfg->gossip_interval;
+    s->push_pull_tick = cfg->push_pull_interval ? now + swim_rng_below(&s->rng, cfg->push_pull_interval) : SWIM_NEVER;
+    finish(s);
+    return s;
+}
+
+void swim_free(swim *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nevents; i++) {
+        free(s->events[i].name);
+        free(s->events[i].meta);
+        free(s->events[i].payload);
+    }
+    free(s->events);
+    swim_members_free(&s->members);
+    swim_queue_free(&s->bq);
+    swim_queue_free(&s->uq);
+    wire_buf_free(&s->scratch);
+    wire_buf_free(&s->pkt);
+    wire_buf_free(&s->parts);
+    free(s->partv);
+    free(s->susp_nodes);
+    free(s->relays);
+    free(s->streams);
+    free(s->joins);
+    free(s);
+}
+
+void swim_tick(swim *s, swim_time now)
+{
+    advance(s, now);
+    swim_suspicion_tick(s);
+    swim_probe_tick(s);
+    if (s->gossip_tick <= s->now) {
+        /* a late ticker fires once, then keeps its phase */
+        while (s->gossip_tick <= s->now)
+            s->gossip_tick += s->cfg.gossip_interval;
+        swim_gossip(s);
+    }
+    swim_push_pull_tick(s);
+    if (s->leave_waiting && s->leave_deadline <= s->now) {
+        s->leave_waiting = false;
+        s->leave_deadline = SWIM_NEVER;
+        swim_logf(s, 2, "timeout waiting for leave broadcast");
+        swim_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SWIM_EV_LEAVE_DONE;
+        swim_emit_event(s, &ev);
+    }
+    finish(s);
+}
+
+swim_time swim_next_deadline(const swim *s)
+{
+    swim_time t = swim_probe_next(s);
+    if (s->gossip_tick < t)
+        t = s->gossip_tick;
+    if (!s->push_pull_running && s->push_pull_tick < t)
+        t = s->push_pull_tick;
+    swim_time st = swim_suspicion_next(s);
+    if (st < t)
+        t = st;
+    if (s->leave_waiting && s->leave_deadline < t)
+        t = s->leave_deadline;
+    return t;
+}
+
+static void user_event(swim *s, const swim_addr *from, const uint8_t *p, size_t n)
+{
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_USER;
+    ev.payload = wire_bytes_of(p ? p : (const uint8_t *)"", n);
+    ev.from = *from;
+    swim_emit_event(s, &ev);
+}
+
+static void dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, int depth)
+{
+    if (len == 0) {
+        s->stats.dropped++;
+        return;
+    }
+    uint8_t type = msg[0];
+    if (type < 16)
+        s->stats.received[type]++;
+    if (type == WIRE_COMPOUND) {
+        if (depth >= SWIM_MAX_NESTING || len < 2) {
+            s->stats.dropped++;
+            return;
+        }
+        size_t n = msg[1], off = 2 + 2 * n;
+        if (off > len) {
+            swim_logf(s, 2, "compound: truncated length table");
+            s->stats.dropped++;
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t plen = ((size_t)msg[2 + 2 * i] << 8) | msg[3 + 2 * i];
+            if (off + plen > len) {
+                swim_logf(s, 2, "compound: %zu of %zu parts truncated", n - i, n);
+                s->stats.dropped += n - i;
+                return;
+            }
+            dispatch(s, from, msg + off, plen, depth + 1);
+            off += plen;
+        }
+        return;
+    }
+    wire_msg m;
+    int rc = wire_decode_msg(msg, len, &m);
+    if (rc != WIRE_OK) {
+        swim_logf(s, 2, "dropping %s message: %s", wire_type_name(type), wire_strerror(rc));
+        s->stats.dropped++;
+        return;
+    }
+    switch (type) {
+    case WIRE_PING:
+        swim_handle_ping(s, from, &m.u.ping);
+        break;
+    case WIRE_INDIRECT_PING:
+        swim_handle_indirect(s, from, &m.u.indirect_ping);
+        break;
+    case WIRE_ACK:
+        swim_handle_ack(s, &m.u.ack);
+        break;
+    case WIRE_NACK:
+        swim_handle_nack(s, &m.u.nack);
+        break;
+    case WIRE_SUSPECT:
+        swim_suspect_node(s, (const char *)m.u.suspect.node.p, m.u.suspect.node.n, m.u.suspect.incarnation,
+                          (const char *)m.u.suspect.from.p, m.u.suspect.from.n);
+        break;
+    case WIRE_DEAD:
+        swim_dead_node(s, (const char *)m.u.dead.node.p, m.u.dead.node.n, m.u.dead.incarnation,
+                       (const char *)m.u.dead.from.p, m.u.dead.from.n);
+        break;
+    case WIRE_ALIVE: {
+        const wire_alive *w = &m.u.alive;
+        swim_alive_in a;
+        memset(&a, 0, sizeof a);
+        if (w->node.n == 0 || !swim_addr_from_bytes(&a.addr, w->addr, w->port ? w->port : s->cfg.advertise.port)) {
+            swim_logf(s, 2, "dropping alive with no name or a bad address");
+            s->stats.dropped++;
+            break;
+        }
+        a.node = (const char *)w->node.p;
+        a.nlen = w->node.n;
+        a.incarnation = w->incarnation;
+        a.meta = w->meta.p;
+        a.meta_len = w->meta.n;
+        a.vsn = w->vsn.v;
+        a.vsn_len = w->vsn.len;
+        swim_alive_node(s, &a, false);
+        break;
+    }
+    case WIRE_USER:
+        user_event(s, from, m.u.user.p, m.u.user.n);
+        break;
+    default:
+        swim_logf(s, 2, "unexpected %s message in a packet", wire_type_name(type));
+        s->stats.dropped++;
+        break;
+    }
+}
+
+void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len)
+{
+    advance(s, now);
+    dispatch(s, from, msg, len, 0);
+    finish(s);
+}
+
+static bool handle_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply)
+{
+    if (len == 0) {
+        s->stats.dropped++;
+        return false;
+    }
+    uint8_t type = msg[0];
+    if (type < 16)
+        s->stats.received[type]++;
+    switch (type) {
+    case WIRE_PING: {
+        wire_ping p;
+        if (wire_decode_ping(msg + 1, len - 1, &p, NULL) != WIRE_OK) {
+            s->stats.dropped++;
+            return false;
+        }
+        if (p.node.n > 0 && (p.node.n != s->self->name_len || memcmp(p.node.p, s->self->name, p.node.n) != 0)) {
+            swim_logf(s, 2, "got stream ping for unexpected node %.*s", (int)p.node.n, (const char *)p.node.p);
+            s->stats.dropped++;
+            return false;
+        }
+        /* a TCP ack never carries a payload */
+        wire_ack a = { wire_bytes_of(NULL, 0), p.seq_no };
+        if (wire_encode_ack(reply, &a) != WIRE_OK)
+            return false;
+        s->stats.sent[WIRE_ACK]++;
+        return true;
+    }
+    case WIRE_PUSH_PULL: {
+        swim_remote_state rs;
+        if (swim_parse_remote(s, msg, len, &rs) != 0) {
+            s->stats.dropped++;
+            return false;
+        }
+        /* reply first, then merge, as memberlist does */
+        bool ok = swim_encode_local_state(s, reply, rs.join) == 0;
+        if (ok)
+            s->stats.sent[WIRE_PUSH_PULL]++;
+        swim_merge_remote(s, &rs);
+        swim_remote_free(&rs);
+        return ok;
+    }
+    case WIRE_USER: {
+        wire_user_msg_header h;
+        size_t used = 0;
+        if (wire_decode_user_msg_header(msg + 1, len - 1, &h, &used) != WIRE_OK || h.user_msg_len < 0 ||
+            (uint64_t)h.user_msg_len > len - 1 - used) {
+            swim_logf(s, 2, "bad stream user message");
+            s->stats.dropped++;
+            return false;
+        }
+        user_event(s, from, msg + 1 + used, (size_t)h.user_msg_len);
+        return false;
+    }
+    default:
+        swim_logf(s, 3, "received invalid msgType (%u) on a stream", type);
+        s->stats.dropped++;
+        return false;
+    }
+}
+
+bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len,
+                        struct wire_buf *reply)
+{
+    advance(s, now);
+    bool r = handle_stream(s, from, msg, len, reply);
+    finish(s);
+    return r;
+}
+
+swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind)
+{
+    if (s->nstreams == s->capstreams) {
+        size_t cap = s->capstreams ? s->capstreams * 2 : 8;
+        swim_pending_stream *v = realloc(s->streams, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        s->streams = v;
+        s->capstreams = cap;
+    }
+    swim_pending_stream *ps = &s->streams[s->nstreams++];
+    memset(ps, 0, sizeof *ps);
+    ps->id = ++s->next_stream_id;
+    ps->kind = kind;
+    return ps;
+}
+
+static void stream_result(swim *s, uint64_t id, const uint8_t *reply, size_t len)
+{
+    for (size_t i = 0; i < s->nstreams; i++) {
+        if (s->streams[i].id != id)
+            continue;
+        swim_pending_stream ps = s->streams[i];
+        s->streams[i] = s->streams[--s->nstreams];
+        switch (ps.kind) {
+        case STREAM_PING:
+            swim_probe_tcp_done(s, ps.seq, reply, len);
+            break;
+        case STREAM_PUSH_PULL:
+            swim_push_pull_done(s, &ps, reply, len);
+            break;
+        case STREAM_USER:
+            break;
+        }
+        return;
+    }
+}
+
+void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_addr *to, const uint8_t *msg,
+                      size_t len, bool want_reply, swim_time deadline)
+{
+    if (!s->io.open_stream || !msg) {
+        stream_result(s, id, NULL, 0);
+        return;
+    }
+    swim_stream_req req = { id, kind, *to, msg, len, want_reply, deadline };
+    if (len)
+        s->stats.sent[msg[0] & 15]++;
+    s->io.open_stream(s->io.ud, &req);
+}
+
+void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply, size_t len)
+{
+    advance(s, now);
+    if (reply && len > 0 && reply[0] < 16)
+        s->stats.received[reply[0]]++;
+    stream_result(s, id, reply, len);
+    finish(s);
+}
+
+void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
+{
+    advance(s, now);
+    if (n == 0) {
+        swim_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SWIM_EV_JOIN_DONE;
+        swim_emit_event(s, &ev);
+        finish(s);
+        return;
+    }
+    if (s->njoins == s->capjoins) {
+        size_t cap = s->capjoins ? s->capjoins * 2 : 4;
+        swim_join_batch *v = realloc(s->joins, cap * sizeof *v);
+        if (!v) {
+            swim_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SWIM_EV_JOIN_DONE;
+            swim_emit_event(s, &ev);
+            finish(s);
+            return;
+        }
+        s->joins = v;
+        s->capjoins = cap;
+    }
+    swim_join_batch *b = &s->joins[s->njoins++];
+    b->id = ++s->next_join_id;
+    b->pending = (int)n;
+    b->ok = 0;
+    uint64_t jid = b->id;
+    for (size_t i = 0; i < n; i++)
+        swim_push_pull_start(s, &seeds[i], true, jid);
+    finish(s);
+}
+
+static bool any_alive(const swim *s)
+{
+    for (size_t i = 0; i < s->members.n; i++) {
+        const swim_node *n = s->members.nodes[i];
+        if (n != s->self && n->state != SWIM_DEAD && n->state != SWIM_LEFT)
+            return true;
+    }
+    return false;
+}
+
+void swim_leave(swim *s, swim_time now, uint32_t timeout)
+{
+    advance(s, now);
+    if (!s->leaving) {
+        s->leaving = true;
+        /* Node == From: the others mark us left, not failed */
+        swim_dead_node(s, s->self->name, s->self->name_len, s->self->incarnation, s->self->name, s->self->name_len);
+        s->bq.notify_finished = false;
+        if (any_alive(s)) {
+            s->leave_waiting = true;
+            s->leave_deadline = timeout ? now + timeout : SWIM_NEVER;
+            finish(s);
+            return;
+        }
+    }
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_LEAVE_DONE;
+    swim_emit_event(s, &ev);
+    finish(s);
+}
+
+bool swim_force_leave(swim *s, swim_time now, const char *name)
+{
+    advance(s, now);
+    size_t nlen = strlen(name);
+    swim_node *n = swim_members_find(&s->members, name, nlen);
+    if (!n || n == s->self) {
+        finish(s);
+        return false;
+    }
+    if (n->state == SWIM_ALIVE || n->state == SWIM_SUSPECT) {
+        swim_dead_node(s, n->name, n->name_len, n->incarnation, n->name, n->name_len);
+    } else if (n->state == SWIM_DEAD) {
+        /* already failed: memberlist would ignore a dead message, so mark
+         * it left here and tell the others */
+        n->state = SWIM_LEFT;
+        if (swim_enc_dead(s, n->name, n->name_len, n->incarnation, n->name, n->name_len) == 0)
+            swim_broadcast_scratch(s, n->name, false);
+        swim_emit(s, SWIM_EV_LEAVE, n);
+    }
+    finish(s);
+    return true;
+}
+
+int swim_set_meta(swim *s, swim_time now, const uint8_t *meta, size_t len)
+{
+    if (len > sizeof s->cfg.meta)
+        return -1;
+    advance(s, now);
+    if (len)
+        memcpy(s->cfg.meta, meta, len);
+    s->cfg.meta_len = len;
+    swim_alive_in a;
+    memset(&a, 0, sizeof a);
+    a.node = s->self->name;
+    a.nlen = s->self->name_len;
+    a.addr = s->self->addr;
+    a.incarnation = s->self->incarnation + 1;
+    a.meta = s->cfg.meta;
+    a.meta_len = len;
+    a.vsn = s->cfg.vsn;
+    a.vsn_len = 6;
+    swim_alive_node(s, &a, true);
+    finish(s);
+    return 0;
+}
+
+int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
+{
+    /* one user message (08 + payload) and its compound slot must fit */
+    size_t room = s->cfg.udp_buffer_size - s->cfg.packet_overhead;
+    if (len + 1 + 2 + 2 > room)
+        return -1;
+    uint8_t *m = malloc(len + 1);
+    if (!m)
+        return -1;
+    m[0] = WIRE_USER;
+    if (len)
+        memcpy(m + 1, payload, len);
+    int rc = swim_queue_put(&s->uq, key && *key ? key : NULL, m, len + 1, false);
+    free(m);
+    return rc;
+}
+
+int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len, bool reliable)
+{
+    advance(s, now);
+    swim_node *n = swim_members_find(&s->members, name, strlen(name));
+    if (!n) {
+        finish(s);
+        return -1;
+    }
+    wire_buf_reset(&s->scratch);
+    int rc = reliable ? wire_encode_user_tcp(&s->scratch, payload, len, WIRE_INT_GO_MSGPACK_V0)
+                      : wire_encode_user_udp(&s->scratch, payload, len);
+    if (rc != WIRE_OK) {
+        finish(s);
+        return -1;
+    }
+    if (reliable) {
+        swim_pending_stream *ps = swim_stream_add(s, STREAM_USER);
+        if (ps)
+            swim_open_stream(s, ps->id, SWIM_STREAM_USER, &n->addr, s->scratch.data, s->scratch.len, false,
+                             s->now + s->cfg.tcp_timeout);
+        /* no reply comes: forget it now */
+        if (ps)
+            stream_result(s, ps->id, NULL, 0);
+    } else {
+        swim_send_raw(s, &n->addr, n->name, s->scratch.data, s->scratch.len);
+    }
+    finish(s);
+    return 0;
+}
+
+size_t swim_member_count(const swim *s)
+{
+    return s->members.n;
+}
+
+size_t swim_alive_count(const swim *s)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < s->members.n; i++)
+        if (s->members.nodes[i]->state == SWIM_ALIVE || s->members.nodes[i]->state == SWIM_SUSPECT)
+            c++;
+    return c;
+}
+
+void swim_members_each(const swim *s, bool (*fn)(void *ud, const swim_member *m), void *ud)
+{
+    for (size_t i = 0; i < s->members.n; i++) {
+        swim_member m;
+        swim_node_view(s->members.nodes[i], &m);
+        if (!fn(ud, &m))
+            return;
+    }
+}
+
+bool swim_member_get(const swim *s, const char *name, swim_member *out)
+{
+    swim_node *n = swim_members_find(&s->members, name, strlen(name));
+    if (!n)
+        return false;
+    swim_node_view(n, out);
+    return true;
+}
+
+int swim_health_score(const swim *s)
+{
+    return (int)s->awareness;
+}
+
+const swim_config *swim_get_config(const swim *s)
+{
+    return &s->cfg;
+}
+
+const swim_stats *swim_get_stats(const swim *s)
+{
+    return &s->stats;
+}

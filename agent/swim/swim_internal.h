@@ -1,0 +1,289 @@
+/* swim_internal: the core's private state, shared by the swim_*.c files.
+ * Nothing here is part of the API; see swim.h. */
+#ifndef MOONLIST_SWIM_INTERNAL_H
+#define MOONLIST_SWIM_INTERNAL_H
+
+#include "swim/swim.h"
+#include "wire/wire_buf.h"
+#include "wire/wire_msg.h"
+
+/* ---- randomness (swim_rand.c) ---- */
+typedef struct swim_rng {
+    uint64_t s[4];
+} swim_rng;
+void swim_rng_seed(swim_rng *r, uint64_t seed);
+uint64_t swim_rng_next(swim_rng *r);
+/* Uniform in [0, n); 0 when n == 0 (Go's randomOffset). */
+uint64_t swim_rng_below(swim_rng *r, uint64_t n);
+
+/* ---- members (swim_members.c) ---- */
+struct swim_suspicion;
+
+typedef struct swim_node {
+    char *name;                  /* owned, NUL-terminated */
+    size_t name_len;
+    uint32_t hash;
+    struct swim_node *hnext;     /* hash chain */
+    swim_addr addr;
+    uint32_t incarnation;
+    swim_state state;
+    swim_time state_change;
+    uint8_t *meta;               /* owned, NULL when meta_len == 0 */
+    size_t meta_len;
+    uint8_t vsn[6];
+    struct swim_suspicion *susp; /* running suspicion timer, owned */
+} swim_node;
+
+typedef struct swim_members {
+    swim_node **buckets;
+    size_t nbuckets;             /* power of two */
+    swim_node **nodes;           /* probe order; every node, self included */
+    size_t n, cap;
+    size_t probe_index;
+} swim_members;
+
+int swim_members_init(swim_members *m);
+void swim_members_free(swim_members *m);
+swim_node *swim_members_find(const swim_members *m, const char *name, size_t len);
+/* Create a node (state dead, as memberlist does, so that it "joins") and put
+ * it at a random position of the probe order. NULL if out of memory. */
+swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size_t len);
+/* memberlist's resetNodes: drop dead/left nodes whose state is older than
+ * `grace`, except `self`, then shuffle. */
+void swim_members_reset(swim_members *m, swim_rng *r, swim_time now, swim_time grace, const swim_node *self);
+int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len);
+void swim_node_view(const swim_node *n, swim_member *out);
+
+/* ---- broadcast queue (swim_queue.c): memberlist's TransmitLimitedQueue ---- */
+typedef struct swim_bcast {
+    char *key;                   /* invalidation key, owned; NULL: never replaced */
+    uint8_t *msg;                /* owned encoded message */
+    size_t len;
+    uint32_t transmits;
+    uint64_t id;                 /* insertion order: newer is larger */
+    bool notify;                 /* our leave message: report when finished */
+    struct swim_bcast *knext;    /* key hash chain */
+} swim_bcast;
+
+typedef struct swim_queue {
+    swim_bcast **items;          /* sorted: transmits asc, len desc, id desc */
+    size_t n, cap;
+    swim_bcast **scratch;        /* merge buffer, same capacity */
+    swim_bcast **kbuckets;
+    size_t nkbuckets;
+    uint64_t next_id;
+    bool notify_finished;        /* set when a notify entry finished */
+} swim_queue;
+
+void swim_queue_init(swim_queue *q);
+void swim_queue_free(swim_queue *q);
+/* Queue a copy of msg. A queued entry with the same non-NULL key is dropped
+ * first. Returns 0 or -1 when out of memory. */
+int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t len, bool notify);
+/* Take broadcasts for one packet: each costs len + overhead of `limit`.
+ * Calls take(ud, msg, len) for each, in selection order, before the entry
+ * may be freed. Returns the bytes used (len + overhead summed). */
+size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
+                       void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud);
+uint32_t swim_retransmit_limit(uint32_t mult, size_t n);
+
+/* ---- suspicion (swim_suspicion.c) ---- */
+typedef struct swim_suspicion {
+    uint32_t k;                  /* confirmations expected */
+    uint32_t n;                  /* confirmations seen */
+    swim_time min, max;          /* timeouts, ms */
+    swim_time start;
+    swim_time deadline;          /* absolute */
+    swim_time state_change;      /* the suspect state this timer belongs to */
+    char **from;                 /* names seen (accuser first), owned */
+    size_t nfrom;
+} swim_suspicion;
+
+swim_time swim_suspicion_min_timeout(uint32_t mult, size_t n, uint32_t interval);
+/* Timeout after c confirmations of k expected, memberlist's
+ * remainingSuspicionTime before the elapsed time is subtracted. */
+swim_time swim_suspicion_timeout(uint32_t c, uint32_t k, swim_time min, swim_time max);
+swim_suspicion *swim_suspicion_new(const char *from, size_t flen, uint32_t k, swim_time min, swim_time max,
+                                   swim_time now, swim_time state_change);
+void swim_suspicion_free(swim_suspicion *sp);
+/* A suspect from `from`: true if it was a new confirmation (re-gossip). */
+bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len);
+
+/* ---- the core ---- */
+typedef enum { TCP_NONE, TCP_PENDING, TCP_OK, TCP_FAIL } swim_tcp_state;
+
+typedef struct swim_probe {
+    bool active;
+    bool indirect;               /* past ProbeTimeout: relays asked */
+    char name[256];
+    swim_addr addr;
+    uint32_t incarnation;        /* as known at probe start */
+    uint32_t seq;
+    swim_time start, t_direct, t_end;
+    int expected_nacks, nacks;
+    swim_tcp_state tcp;
+    uint64_t tcp_id;
+} swim_probe;
+
+/* A relayed probe we run for another node (indirect ping). */
+typedef struct swim_relay {
+    uint32_t seq;                /* our ping's seq */
+    uint32_t req_seq;            /* the requester's */
+    swim_addr req_addr;
+    char req_name[256];
+    bool nack;
+    swim_time expire;
+} swim_relay;
+
+typedef enum { STREAM_PUSH_PULL, STREAM_PING, STREAM_USER } swim_pending_kind;
+
+typedef struct swim_pending_stream {
+    uint64_t id;
+    swim_pending_kind kind;
+    bool join;
+    uint64_t join_id;            /* which swim_join() batch */
+    bool periodic;
+    uint32_t seq;                /* ping: the probe's seq */
+} swim_pending_stream;
+
+typedef struct swim_join_batch {
+    uint64_t id;
+    int pending, ok;
+} swim_join_batch;
+
+typedef struct swim_qevent {
+    swim_event ev;
+    char *name;                  /* owned copies the views point into */
+    uint8_t *meta, *payload;
+} swim_qevent;
+
+struct swim {
+    swim_config cfg;
+    swim_io io;
+    swim_rng rng;
+    swim_time now;
+    swim_members members;
+    swim_node *self;
+    swim_queue bq;               /* membership messages, keyed by node name */
+    swim_queue uq;               /* application broadcasts */
+    uint32_t seq;
+    uint32_t awareness;
+    bool leaving;
+    swim_time leave_deadline;    /* SWIM_NEVER when no leave is waiting */
+
+    swim_time probe_tick;        /* next probe ticker tick */
+    bool probe_tick_buffered;    /* one tick missed while probing (Go ticker's buffer) */
+    swim_probe probe;
+    swim_time gossip_tick;
+    swim_time push_pull_tick;    /* SWIM_NEVER when disabled or one is running */
+    bool push_pull_running;
+    bool push_pull_staggered;    /* the random initial delay is over */
+    bool leave_waiting;          /* a swim_leave() awaits its broadcast */
+
+    swim_node **susp_nodes;      /* nodes with a running suspicion timer */
+    size_t nsusp, capsusp;
+    swim_relay *relays;
+    size_t nrelays, caprelays;
+    swim_pending_stream *streams;
+    size_t nstreams, capstreams;
+    uint64_t next_stream_id;
+    swim_join_batch *joins;
+    size_t njoins, capjoins;
+    uint64_t next_join_id;
+
+    swim_qevent *events;
+    size_t nevents, capevents;
+    bool flushing;
+
+    wire_buf scratch;            /* encoding a message */
+    wire_buf pkt;                /* building a packet */
+    wire_buf parts;              /* broadcasts taken for one packet */
+    wire_bytes *partv;           /* offsets (p == NULL) and lengths into parts */
+    size_t nparts, capparts;
+    swim_stats stats;
+};
+
+/* swim_events.c */
+void swim_emit(swim *s, swim_event_type type, const swim_node *n);
+void swim_emit_event(swim *s, const swim_event *ev);
+void swim_flush_events(swim *s);
+void swim_logf(swim *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* swim_send.c */
+/* A message is encoded into s->scratch by one of these (0 or -1). */
+int swim_enc_alive_of(swim *s, const swim_node *n);
+struct swim_alive_in;
+int swim_enc_alive_in(swim *s, const struct swim_alive_in *in);
+int swim_enc_suspect(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
+int swim_enc_dead(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
+int swim_enc_ping(swim *s, uint32_t seq, const char *node, size_t nlen);
+int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool nil_payload);
+/* Queue s->scratch as a membership broadcast about `node`. */
+void swim_broadcast_scratch(swim *s, const char *node, bool notify);
+/* Send msg with piggy-backed gossip (memberlist sendMsg). `dst` names the
+ * destination node if known (for CRC), may be NULL. */
+void swim_send_msg(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len);
+/* Send msg as is (rawSendMsgPacket). */
+void swim_send_raw(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len);
+/* Build and send compound(s) from parts in s->pkt; see swim_send.c. */
+void swim_send_compound(swim *s, const swim_addr *to, const char *dst, const wire_bytes *parts, size_t n);
+void swim_gossip(swim *s);
+size_t swim_random_nodes(swim *s, size_t k, swim_node **out,
+                         bool (*ok)(const swim *, const swim_node *, const void *), const void *arg);
+void swim_count_sent(swim *s, const uint8_t *msg, size_t len);
+
+/* swim_state.c */
+struct swim_alive_in {
+    const char *node; size_t nlen;
+    swim_addr addr;
+    uint32_t incarnation;
+    const uint8_t *meta; size_t meta_len;
+    const uint8_t *vsn; size_t vsn_len;
+};
+typedef struct swim_alive_in swim_alive_in;
+void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap);
+void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
+void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
+void swim_refute(swim *s, uint32_t accused);
+void swim_awareness_delta(swim *s, int delta);
+void swim_suspicion_tick(swim *s);
+void swim_suspicion_clear(swim *s, swim_node *n);
+swim_time swim_suspicion_next(const swim *s);
+bool swim_addr_eq(const swim_addr *a, const swim_addr *b);
+bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port);
+
+/* swim_probe.c */
+void swim_probe_tick(swim *s);
+swim_time swim_probe_next(const swim *s);
+void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p);
+void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_ping *p);
+void swim_handle_ack(swim *s, const wire_ack *a);
+void swim_handle_nack(swim *s, const wire_nack *n);
+void swim_probe_tcp_done(swim *s, uint32_t seq, const uint8_t *reply, size_t len);
+uint32_t swim_scale(const swim *s, uint32_t t);
+
+/* swim_pushpull.c */
+int swim_encode_local_state(swim *s, wire_buf *out, bool join);
+/* Parse and merge a push/pull message (06 ...). Returns 0, or -1 when
+ * malformed or refused (version check, merge veto). */
+typedef struct swim_remote_state {
+    bool join;
+    wire_push_node_state *nodes; /* owned array of views into the message */
+    size_t n;
+    const uint8_t *user;
+    size_t user_len;
+} swim_remote_state;
+int swim_parse_remote(swim *s, const uint8_t *msg, size_t len, swim_remote_state *out);
+void swim_remote_free(swim_remote_state *rs);
+int swim_merge_remote(swim *s, const swim_remote_state *rs);
+void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *reply, size_t len);
+void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join_id);
+void swim_push_pull_tick(swim *s);
+swim_time swim_push_pull_scale(uint32_t interval, size_t n);
+
+/* swim_core.c */
+swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind);
+void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_addr *to,
+                      const uint8_t *msg, size_t len, bool want_reply, swim_time deadline);
+
+#endif

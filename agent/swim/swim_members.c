@@ -1,0 +1,185 @@
+/* swim_members: the member table. A hash table by name for lookups, and
+ * memberlist's `nodes` array, which is also the probe order: new nodes go
+ * to a random position, and the array is reshuffled (after reaping the
+ * long-dead) each time the probe index wraps. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+/* Initial bucket count; the table doubles when the load passes 1. */
+#define MEMBERS_MIN_BUCKETS 64
+
+static uint32_t name_hash(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+int swim_members_init(swim_members *m)
+{
+    memset(m, 0, sizeof *m);
+    m->nbuckets = MEMBERS_MIN_BUCKETS;
+    m->buckets = calloc(m->nbuckets, sizeof *m->buckets);
+    return m->buckets ? 0 : -1;
+}
+
+static void node_free(swim_node *n)
+{
+    if (!n)
+        return;
+    swim_suspicion_free(n->susp);
+    free(n->meta);
+    free(n->name);
+    free(n);
+}
+
+void swim_members_free(swim_members *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        node_free(m->nodes[i]);
+    free(m->nodes);
+    free(m->buckets);
+    memset(m, 0, sizeof *m);
+}
+
+swim_node *swim_members_find(const swim_members *m, const char *name, size_t len)
+{
+    uint32_t h = name_hash(name, len);
+    for (swim_node *n = m->buckets[h & (m->nbuckets - 1)]; n; n = n->hnext)
+        if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
+            return n;
+    return NULL;
+}
+
+static void grow_buckets(swim_members *m)
+{
+    size_t nb = m->nbuckets * 2;
+    swim_node **b = calloc(nb, sizeof *b);
+    if (!b)
+        return; /* keep the old table: slower, still correct */
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        swim_node *n = m->buckets[i];
+        while (n) {
+            swim_node *next = n->hnext;
+            n->hnext = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = nb;
+}
+
+swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size_t len)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        swim_node **nodes = realloc(m->nodes, cap * sizeof *nodes);
+        if (!nodes)
+            return NULL;
+        m->nodes = nodes;
+        m->cap = cap;
+    }
+    swim_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->name = malloc(len + 1);
+    if (!n->name) {
+        free(n);
+        return NULL;
+    }
+    memcpy(n->name, name, len);
+    n->name[len] = 0;
+    n->name_len = len;
+    n->hash = name_hash(name, len);
+    n->state = SWIM_DEAD;
+    if (m->n + 1 > m->nbuckets)
+        grow_buckets(m);
+    size_t b = n->hash & (m->nbuckets - 1);
+    n->hnext = m->buckets[b];
+    m->buckets[b] = n;
+    /* Append, then swap with a random slot: a node appended last would be
+     * probed last, and the failure detection bound would suffer. */
+    size_t off = (size_t)swim_rng_below(r, m->n);
+    m->nodes[m->n] = n;
+    if (m->n > 0) {
+        m->nodes[m->n] = m->nodes[off];
+        m->nodes[off] = n;
+    }
+    m->n++;
+    return n;
+}
+
+static void unlink_node(swim_members *m, swim_node *n)
+{
+    swim_node **pp = &m->buckets[n->hash & (m->nbuckets - 1)];
+    while (*pp && *pp != n)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = n->hnext;
+}
+
+void swim_members_reset(swim_members *m, swim_rng *r, swim_time now, swim_time grace, const swim_node *self)
+{
+    /* moveDeadNodes: swap the expired to the end, then drop them. */
+    size_t n = m->n, ndead = 0;
+    for (size_t i = 0; i < n - ndead; i++) {
+        swim_node *x = m->nodes[i];
+        if (x == self || (x->state != SWIM_DEAD && x->state != SWIM_LEFT))
+            continue;
+        if (now - x->state_change <= grace)
+            continue;
+        m->nodes[i] = m->nodes[n - ndead - 1];
+        m->nodes[n - ndead - 1] = x;
+        ndead++;
+        i--;
+    }
+    for (size_t i = n - ndead; i < n; i++) {
+        unlink_node(m, m->nodes[i]);
+        node_free(m->nodes[i]);
+        m->nodes[i] = NULL;
+    }
+    m->n = n - ndead;
+    /* Fisher-Yates, as Go's rand.Shuffle. */
+    for (size_t i = m->n; i > 1; i--) {
+        size_t j = (size_t)swim_rng_below(r, i);
+        swim_node *t = m->nodes[i - 1];
+        m->nodes[i - 1] = m->nodes[j];
+        m->nodes[j] = t;
+    }
+}
+
+int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len)
+{
+    if (n->meta_len == len && (len == 0 || memcmp(n->meta, meta, len) == 0))
+        return 0;
+    uint8_t *p = NULL;
+    if (len) {
+        p = malloc(len);
+        if (!p)
+            return -1;
+        memcpy(p, meta, len);
+    }
+    free(n->meta);
+    n->meta = p;
+    n->meta_len = len;
+    return 0;
+}
+
+void swim_node_view(const swim_node *n, swim_member *out)
+{
+    out->name = n->name;
+    out->addr = n->addr;
+    out->state = n->state;
+    out->incarnation = n->incarnation;
+    out->meta = n->meta;
+    out->meta_len = n->meta_len;
+    memcpy(out->vsn, n->vsn, 6);
+    out->state_change = n->state_change;
+}

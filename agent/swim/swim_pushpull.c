@@ -1,0 +1,334 @@
+/* swim_pushpull: full state exchange over a stream (§4.10, §6.2, §12):
+ * encoding our table, parsing a peer's, the version check (§9.2) and the
+ * merge rules (a remote "dead" is only trusted as "suspect"); joins and
+ * the periodic anti-entropy timer. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+/* memberlist 0.6.0's limits on a push/pull header (§6.1): more nodes or a
+ * larger user state than this is an attack or a bug. */
+#define PUSH_PULL_MAX_NODES 1048576
+#define PUSH_PULL_MAX_USER_STATE ((int64_t)20 << 20)
+/* Smallest encoding of a node state we accept: a map with at least its
+ * Name key ("a4 Name" + a value) takes more than 7 bytes. Bounding the
+ * declared count by the bytes present bounds what we allocate. */
+#define PUSH_NODE_MIN_BYTES 8
+
+swim_time swim_push_pull_scale(uint32_t interval, size_t n)
+{
+    /* Past 32 nodes the interval grows with log2(n), so that the cluster's
+     * total push/pull load grows slower than its size. */
+    if (n <= 32)
+        return interval;
+    double mult = ceil(log2((double)n) - log2(32.0)) + 1.0;
+    return (swim_time)(mult * (double)interval);
+}
+
+int swim_encode_local_state(swim *s, wire_buf *out, bool join)
+{
+    const uint8_t *user = NULL;
+    size_t ulen = 0;
+    if (s->io.local_state)
+        s->io.local_state(s->io.ud, join, &user, &ulen);
+    if (!user)
+        ulen = 0;
+    wire_push_pull_header h = { join, (int64_t)s->members.n, (int64_t)ulen };
+    if (wire_encode_push_pull_header(out, &h, WIRE_INT_GO_MSGPACK_V0) != WIRE_OK)
+        return -1;
+    for (size_t i = 0; i < s->members.n; i++) {
+        const swim_node *n = s->members.nodes[i];
+        wire_push_node_state ns;
+        memset(&ns, 0, sizeof ns);
+        ns.addr = wire_bytes_of(n->addr.ip, n->addr.ip_len);
+        ns.incarnation = n->incarnation;
+        ns.meta = n->meta_len ? wire_bytes_of(n->meta, n->meta_len) : wire_bytes_of(NULL, 0);
+        ns.name = wire_bytes_of(n->name, n->name_len);
+        ns.port = n->addr.port;
+        ns.state = (int64_t)n->state;
+        memcpy(ns.vsn.v, n->vsn, 6);
+        ns.vsn.len = 6;
+        if (wire_encode_push_node_state(out, &ns, WIRE_INT_GO_MSGPACK_V0) != WIRE_OK)
+            return -1;
+    }
+    if (ulen && wire_buf_append(out, user, ulen) != WIRE_OK)
+        return -1;
+    return 0;
+}
+
+void swim_remote_free(swim_remote_state *rs)
+{
+    free(rs->nodes);
+    memset(rs, 0, sizeof *rs);
+}
+
+int swim_parse_remote(swim *s, const uint8_t *msg, size_t len, swim_remote_state *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len < 1 || msg[0] != WIRE_PUSH_PULL)
+        return -1;
+    const uint8_t *p = msg + 1, *end = msg + len;
+    wire_push_pull_header h;
+    size_t used = 0;
+    int rc = wire_decode_push_pull_header(p, (size_t)(end - p), &h, &used);
+    if (rc != WIRE_OK) {
+        swim_logf(s, 3, "push/pull: bad header: %s", wire_strerror(rc));
+        return -1;
+    }
+    p += used;
+    if (h.nodes < 0 || h.nodes > PUSH_PULL_MAX_NODES || h.user_state_len < 0 ||
+        h.user_state_len > PUSH_PULL_MAX_USER_STATE || (uint64_t)h.nodes > (size_t)(end - p) / PUSH_NODE_MIN_BYTES) {
+        swim_logf(s, 3, "push/pull: header out of range (%lld nodes, %lld bytes of user state)",
+                  (long long)h.nodes, (long long)h.user_state_len);
+        return -1;
+    }
+    out->join = h.join;
+    if (h.nodes > 0) {
+        out->nodes = calloc((size_t)h.nodes, sizeof *out->nodes);
+        if (!out->nodes)
+            return -1;
+    }
+    for (int64_t i = 0; i < h.nodes; i++) {
+        rc = wire_decode_push_node_state(p, (size_t)(end - p), &out->nodes[i], &used);
+        if (rc != WIRE_OK) {
+            swim_logf(s, 3, "push/pull: bad node state %lld: %s", (long long)i, wire_strerror(rc));
+            swim_remote_free(out);
+            return -1;
+        }
+        p += used;
+    }
+    out->n = (size_t)h.nodes;
+    if ((size_t)(end - p) < (size_t)h.user_state_len) {
+        swim_logf(s, 3, "push/pull: user state truncated");
+        swim_remote_free(out);
+        return -1;
+    }
+    out->user = p;
+    out->user_len = (size_t)h.user_state_len;
+    return 0;
+}
+
+/* memberlist verifyProtocol (§9.2): every node, theirs and ours, must speak
+ * a version that every alive node understands. */
+static int verify_protocol(swim *s, const swim_remote_state *rs)
+{
+    unsigned maxpmin = 0, minpmax = 255, maxdmin = 0, mindmax = 255;
+    for (size_t i = 0; i < rs->n; i++) {
+        const wire_push_node_state *r = &rs->nodes[i];
+        if (r->state != WIRE_STATE_ALIVE || r->vsn.len < 6)
+            continue;
+        if (r->vsn.v[0] > maxpmin) maxpmin = r->vsn.v[0];
+        if (r->vsn.v[1] < minpmax) minpmax = r->vsn.v[1];
+        if (r->vsn.v[3] > maxdmin) maxdmin = r->vsn.v[3];
+        if (r->vsn.v[4] < mindmax) mindmax = r->vsn.v[4];
+    }
+    for (size_t i = 0; i < s->members.n; i++) {
+        const swim_node *n = s->members.nodes[i];
+        if (n->state != SWIM_ALIVE)
+            continue;
+        if (n->vsn[0] > maxpmin) maxpmin = n->vsn[0];
+        if (n->vsn[1] < minpmax) minpmax = n->vsn[1];
+        if (n->vsn[3] > maxdmin) maxdmin = n->vsn[3];
+        if (n->vsn[4] < mindmax) mindmax = n->vsn[4];
+    }
+    for (size_t i = 0; i < rs->n; i++) {
+        const wire_push_node_state *r = &rs->nodes[i];
+        unsigned pcur = r->vsn.len > 0 ? r->vsn.v[2] : 0, dcur = r->vsn.len > 0 ? r->vsn.v[5] : 0;
+        if (pcur < maxpmin || pcur > minpmax) {
+            swim_logf(s, 3, "node '%.*s' protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
+                      (const char *)r->name.p, pcur, maxpmin, minpmax);
+            return -1;
+        }
+        if (dcur < maxdmin || dcur > mindmax) {
+            swim_logf(s, 3, "node '%.*s' delegate protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
+                      (const char *)r->name.p, dcur, maxdmin, mindmax);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < s->members.n; i++) {
+        const swim_node *n = s->members.nodes[i];
+        if (n->vsn[2] < maxpmin || n->vsn[2] > minpmax) {
+            swim_logf(s, 3, "node '%s' protocol version (%u) is incompatible: [%u, %u]", n->name, n->vsn[2], maxpmin,
+                      minpmax);
+            return -1;
+        }
+        if (n->vsn[5] < maxdmin || n->vsn[5] > mindmax) {
+            swim_logf(s, 3, "node '%s' delegate protocol version (%u) is incompatible: [%u, %u]", n->name, n->vsn[5],
+                      maxdmin, mindmax);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int allow_merge(swim *s, const swim_remote_state *rs)
+{
+    swim_member *v = calloc(rs->n ? rs->n : 1, sizeof *v);
+    char *names = calloc(rs->n ? rs->n : 1, 256);
+    int rc = -1;
+    if (!v || !names)
+        goto out;
+    for (size_t i = 0; i < rs->n; i++) {
+        const wire_push_node_state *r = &rs->nodes[i];
+        char *nm = names + 256 * i;
+        size_t nl = r->name.n < 255 ? r->name.n : 255;
+        if (nl)
+            memcpy(nm, r->name.p, nl);
+        v[i].name = nm;
+        swim_addr_from_bytes(&v[i].addr, r->addr, r->port);
+        v[i].state = r->state >= 0 && r->state <= 3 ? (swim_state)r->state : SWIM_DEAD;
+        v[i].incarnation = r->incarnation;
+        v[i].meta = r->meta.p;
+        v[i].meta_len = r->meta.n;
+        memcpy(v[i].vsn, r->vsn.v, 6);
+    }
+    const char *reason = NULL;
+    if (s->io.allow_merge(s->io.ud, v, rs->n, &reason)) {
+        rc = 0;
+    } else {
+        swim_logf(s, 2, "merge vetoed: %s", reason ? reason : "(no reason)");
+    }
+out:
+    free(v);
+    free(names);
+    return rc;
+}
+
+int swim_merge_remote(swim *s, const swim_remote_state *rs)
+{
+    if (verify_protocol(s, rs) != 0)
+        return -1;
+    if (rs->join && s->io.allow_merge && allow_merge(s, rs) != 0)
+        return -1;
+    for (size_t i = 0; i < rs->n; i++) {
+        const wire_push_node_state *r = &rs->nodes[i];
+        const char *name = (const char *)r->name.p;
+        if (r->name.n == 0)
+            continue;
+        switch (r->state) {
+        case WIRE_STATE_ALIVE: {
+            swim_alive_in a;
+            memset(&a, 0, sizeof a);
+            a.node = name;
+            a.nlen = r->name.n;
+            if (!swim_addr_from_bytes(&a.addr, r->addr, r->port ? r->port : s->cfg.advertise.port))
+                break;
+            a.incarnation = r->incarnation;
+            a.meta = r->meta.p;
+            a.meta_len = r->meta.n;
+            a.vsn = r->vsn.v;
+            a.vsn_len = r->vsn.len;
+            swim_alive_node(s, &a, false);
+            break;
+        }
+        case WIRE_STATE_LEFT:
+            swim_dead_node(s, name, r->name.n, r->incarnation, name, r->name.n);
+            break;
+        case WIRE_STATE_DEAD:
+        case WIRE_STATE_SUSPECT:
+            /* a remote "dead" is only trusted as far as "suspect" */
+            swim_suspect_node(s, name, r->name.n, r->incarnation, s->self->name, s->self->name_len);
+            break;
+        default:
+            break;
+        }
+    }
+    if (rs->user_len > 0 && s->io.merge_remote_state)
+        s->io.merge_remote_state(s->io.ud, rs->user, rs->user_len, rs->join);
+    return 0;
+}
+
+void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join_id)
+{
+    swim_pending_stream *ps = swim_stream_add(s, STREAM_PUSH_PULL);
+    if (!ps)
+        return;
+    ps->join = join;
+    ps->join_id = join_id;
+    ps->periodic = !join;
+    uint64_t id = ps->id;
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    if (swim_encode_local_state(s, &b, join) != 0) {
+        wire_buf_free(&b);
+        swim_logf(s, 3, "push/pull: cannot encode our state");
+        swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, NULL, 0, true, s->now); /* reported as failed */
+        return;
+    }
+    swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, b.data, b.len, true, s->now + s->cfg.tcp_timeout);
+    wire_buf_free(&b);
+}
+
+static bool pp_ok(const swim *s, const swim_node *n, const void *arg)
+{
+    (void)arg;
+    return n != s->self && n->state == SWIM_ALIVE;
+}
+
+void swim_push_pull_tick(swim *s)
+{
+    if (s->push_pull_tick > s->now || s->push_pull_running)
+        return;
+    if (!s->push_pull_staggered) {
+        s->push_pull_staggered = true;
+        s->push_pull_tick = s->now + swim_push_pull_scale(s->cfg.push_pull_interval, s->members.n);
+        return;
+    }
+    swim_node *peer;
+    if (swim_random_nodes(s, 1, &peer, pp_ok, NULL) == 0) {
+        s->push_pull_tick = s->now + swim_push_pull_scale(s->cfg.push_pull_interval, s->members.n);
+        return;
+    }
+    s->push_pull_running = true;
+    s->push_pull_tick = SWIM_NEVER;
+    swim_push_pull_start(s, &peer->addr, false, 0);
+}
+
+static void join_result(swim *s, uint64_t join_id, bool ok)
+{
+    for (size_t i = 0; i < s->njoins; i++) {
+        swim_join_batch *b = &s->joins[i];
+        if (b->id != join_id)
+            continue;
+        if (ok)
+            b->ok++;
+        if (--b->pending > 0)
+            return;
+        swim_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = SWIM_EV_JOIN_DONE;
+        ev.count = b->ok;
+        s->joins[i] = s->joins[--s->njoins];
+        swim_emit_event(s, &ev);
+        return;
+    }
+}
+
+void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *reply, size_t len)
+{
+    bool ok = false;
+    if (!reply) {
+        swim_logf(s, 3, "push/pull failed: no reply");
+    } else if (len > 0 && reply[0] == WIRE_ERR) {
+        wire_errmsg e;
+        memset(&e, 0, sizeof e);
+        wire_decode_err(reply + 1, len - 1, &e, NULL);
+        swim_logf(s, 3, "push/pull: remote error: %.*s", (int)e.error.n, e.error.p ? (const char *)e.error.p : "");
+    } else {
+        swim_remote_state rs;
+        if (swim_parse_remote(s, reply, len, &rs) == 0) {
+            ok = swim_merge_remote(s, &rs) == 0;
+            swim_remote_free(&rs);
+        } else {
+            s->stats.dropped++;
+        }
+    }
+    if (ps->join)
+        join_result(s, ps->join_id, ok);
+    if (ps->periodic) {
+        s->push_pull_running = false;
+        s->push_pull_tick = s->now + swim_push_pull_scale(s->cfg.push_pull_interval, s->members.n);
+    }
+}

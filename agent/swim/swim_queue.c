@@ -1,0 +1,225 @@
+/* swim_queue: memberlist's TransmitLimitedQueue (§11.1).
+ *
+ * Entries are kept in one array sorted as memberlist's btree is: fewest
+ * transmissions first, then largest, then newest. Taking broadcasts for a
+ * packet walks that order once, picking every entry that still fits (the
+ * same picks memberlist's per-tier search makes), then merges the picked
+ * entries back one tier down. A key table finds the entry a newer message
+ * about the same node (or with the same application key) replaces. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+#define QUEUE_KEY_BUCKETS 256 /* grows with the queue, load <= 1 */
+
+uint32_t swim_retransmit_limit(uint32_t mult, size_t n)
+{
+    double scale = ceil(log10((double)n + 1.0));
+    return mult * (uint32_t)scale;
+}
+
+void swim_queue_init(swim_queue *q)
+{
+    memset(q, 0, sizeof *q);
+}
+
+static void bcast_free(swim_bcast *b)
+{
+    free(b->key);
+    free(b->msg);
+    free(b);
+}
+
+void swim_queue_free(swim_queue *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        bcast_free(q->items[i]);
+    free(q->items);
+    free(q->scratch);
+    free(q->kbuckets);
+    memset(q, 0, sizeof *q);
+}
+
+static uint32_t key_hash(const char *k)
+{
+    uint32_t h = 2166136261u;
+    for (; *k; k++) {
+        h ^= (uint8_t)*k;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* a sorts before b */
+static bool before(const swim_bcast *a, const swim_bcast *b)
+{
+    if (a->transmits != b->transmits)
+        return a->transmits < b->transmits;
+    if (a->len != b->len)
+        return a->len > b->len;
+    return a->id > b->id;
+}
+
+static size_t position(const swim_queue *q, const swim_bcast *b)
+{
+    size_t lo = 0, hi = q->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (before(q->items[mid], b))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void key_unlink(swim_queue *q, swim_bcast *b)
+{
+    if (!b->key || !q->kbuckets)
+        return;
+    swim_bcast **pp = &q->kbuckets[key_hash(b->key) & (q->nkbuckets - 1)];
+    while (*pp && *pp != b)
+        pp = &(*pp)->knext;
+    if (*pp)
+        *pp = b->knext;
+}
+
+static void key_link(swim_queue *q, swim_bcast *b)
+{
+    size_t i = key_hash(b->key) & (q->nkbuckets - 1);
+    b->knext = q->kbuckets[i];
+    q->kbuckets[i] = b;
+}
+
+static int key_grow(swim_queue *q)
+{
+    size_t nb = q->nkbuckets ? q->nkbuckets * 2 : QUEUE_KEY_BUCKETS;
+    swim_bcast **kb = calloc(nb, sizeof *kb);
+    if (!kb)
+        return -1;
+    swim_bcast **old = q->kbuckets;
+    size_t oldn = q->nkbuckets;
+    q->kbuckets = kb;
+    q->nkbuckets = nb;
+    for (size_t i = 0; i < oldn; i++) {
+        swim_bcast *b = old[i];
+        while (b) {
+            swim_bcast *next = b->knext;
+            key_link(q, b);
+            b = next;
+        }
+    }
+    free(old);
+    return 0;
+}
+
+static void finished(swim_queue *q, swim_bcast *b)
+{
+    if (b->notify)
+        q->notify_finished = true;
+    bcast_free(b);
+}
+
+static void remove_at(swim_queue *q, size_t i)
+{
+    memmove(&q->items[i], &q->items[i + 1], (q->n - i - 1) * sizeof *q->items);
+    q->n--;
+}
+
+int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t len, bool notify)
+{
+    if (key && q->kbuckets) {
+        swim_bcast *old = q->kbuckets[key_hash(key) & (q->nkbuckets - 1)];
+        while (old && strcmp(old->key, key) != 0)
+            old = old->knext;
+        if (old) {
+            size_t i = position(q, old);
+            if (i < q->n && q->items[i] == old)
+                remove_at(q, i);
+            key_unlink(q, old);
+            finished(q, old);
+        }
+    }
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        swim_bcast **items = realloc(q->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        q->items = items;
+        swim_bcast **scr = realloc(q->scratch, cap * sizeof *scr);
+        if (!scr)
+            return -1;
+        q->scratch = scr;
+        q->cap = cap;
+    }
+    if (key && q->n + 1 > q->nkbuckets && key_grow(q) != 0)
+        return -1;
+    swim_bcast *b = calloc(1, sizeof *b);
+    if (!b)
+        return -1;
+    b->msg = malloc(len ? len : 1);
+    b->key = key ? strdup(key) : NULL;
+    if (!b->msg || (key && !b->key)) {
+        bcast_free(b);
+        return -1;
+    }
+    memcpy(b->msg, msg, len);
+    b->len = len;
+    b->id = ++q->next_id;
+    b->notify = notify;
+    size_t i = position(q, b);
+    memmove(&q->items[i + 1], &q->items[i], (q->n - i) * sizeof *q->items);
+    q->items[i] = b;
+    q->n++;
+    if (key)
+        key_link(q, b);
+    return 0;
+}
+
+size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
+                       void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud)
+{
+    size_t used = 0, kept = 0, npicked = 0;
+    if (q->n == 0)
+        return 0;
+    /* Pass 1: pick in order, compacting the unpicked to the front of
+     * items and collecting the picked in scratch (still sorted). */
+    for (size_t i = 0; i < q->n; i++) {
+        swim_bcast *b = q->items[i];
+        if (used + overhead < limit && b->len <= limit - used - overhead) {
+            used += overhead + b->len;
+            take(ud, b->msg, b->len);
+            q->scratch[npicked++] = b;
+        } else {
+            q->items[kept++] = b;
+        }
+    }
+    if (npicked == 0)
+        return 0;
+    /* Pass 2: retire the picked that reached the limit, bump the others. */
+    size_t nre = 0;
+    for (size_t i = 0; i < npicked; i++) {
+        swim_bcast *b = q->scratch[i];
+        if (b->transmits + 1 >= transmit_limit) {
+            if (b->key)
+                key_unlink(q, b);
+            finished(q, b);
+        } else {
+            b->transmits++;
+            q->scratch[nre++] = b;
+        }
+    }
+    /* Pass 3: merge the two sorted runs back into items, from the back so
+     * that it can be done in place (items has room for all of them). */
+    size_t a = kept, r = nre, out = kept + nre;
+    while (r > 0) {
+        if (a > 0 && before(q->scratch[r - 1], q->items[a - 1]))
+            q->items[--out] = q->items[--a];
+        else
+            q->items[--out] = q->scratch[--r];
+    }
+    q->n = kept + nre;
+    return used;
+}

@@ -1,0 +1,270 @@
+/* swim_send: encoding the core's own messages, queueing them as
+ * broadcasts, and putting packets together the way memberlist's sendMsg
+ * and gossip do (§11): a message plus as many queued broadcasts as fit,
+ * as a compound when there is more than one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+/* Go's compoundHeaderOverhead and compoundOverhead: the 07 and count
+ * bytes, then two length bytes per part. */
+#define COMPOUND_HEADER_OVERHEAD 2
+#define COMPOUND_PART_OVERHEAD 2
+#define COMPOUND_MAX_PARTS 255
+#define COMPOUND_MAX_PART 65535
+
+static wire_bytes str_bytes(const char *p, size_t n) { return wire_bytes_of(p, n); }
+
+static wire_bytes ip_bytes(const swim_addr *a) { return wire_bytes_of(a->ip, a->ip_len); }
+
+int swim_enc_alive_of(swim *s, const swim_node *n)
+{
+    wire_alive a;
+    memset(&a, 0, sizeof a);
+    a.addr = ip_bytes(&n->addr);
+    a.incarnation = n->incarnation;
+    a.meta = n->meta_len ? wire_bytes_of(n->meta, n->meta_len) : wire_bytes_of(NULL, 0);
+    a.node = str_bytes(n->name, n->name_len);
+    a.port = n->addr.port;
+    memcpy(a.vsn.v, n->vsn, 6);
+    a.vsn.len = 6;
+    wire_buf_reset(&s->scratch);
+    return wire_encode_alive(&s->scratch, &a) == WIRE_OK ? 0 : -1;
+}
+
+int swim_enc_alive_in(swim *s, const swim_alive_in *in)
+{
+    wire_alive a;
+    memset(&a, 0, sizeof a);
+    a.addr = ip_bytes(&in->addr);
+    a.incarnation = in->incarnation;
+    a.meta = in->meta_len ? wire_bytes_of(in->meta, in->meta_len) : wire_bytes_of(NULL, 0);
+    a.node = str_bytes(in->node, in->nlen);
+    a.port = in->addr.port;
+    memcpy(a.vsn.v, in->vsn, in->vsn_len < 6 ? in->vsn_len : 6);
+    a.vsn.len = 6;
+    wire_buf_reset(&s->scratch);
+    return wire_encode_alive(&s->scratch, &a) == WIRE_OK ? 0 : -1;
+}
+
+int swim_enc_suspect(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
+{
+    wire_suspect m = { str_bytes(from, flen), inc, str_bytes(node, nlen) };
+    wire_buf_reset(&s->scratch);
+    return wire_encode_suspect(&s->scratch, &m) == WIRE_OK ? 0 : -1;
+}
+
+int swim_enc_dead(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
+{
+    wire_dead m = { str_bytes(from, flen), inc, str_bytes(node, nlen) };
+    wire_buf_reset(&s->scratch);
+    return wire_encode_dead(&s->scratch, &m) == WIRE_OK ? 0 : -1;
+}
+
+int swim_enc_ping(swim *s, uint32_t seq, const char *node, size_t nlen)
+{
+    wire_ping p;
+    memset(&p, 0, sizeof p);
+    p.node = str_bytes(node, nlen);
+    p.seq_no = seq;
+    p.source_addr = ip_bytes(&s->cfg.advertise);
+    p.source_node = str_bytes(s->self->name, s->self->name_len);
+    p.source_port = s->cfg.advertise.port;
+    wire_buf_reset(&s->scratch);
+    return wire_encode_ping(&s->scratch, &p) == WIRE_OK ? 0 : -1;
+}
+
+int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool nil_payload)
+{
+    wire_ack a;
+    a.payload = nil_payload ? wire_bytes_of(NULL, 0) : wire_bytes_of(payload ? payload : (const uint8_t *)"", len);
+    a.seq_no = seq;
+    wire_buf_reset(&s->scratch);
+    return wire_encode_ack(&s->scratch, &a) == WIRE_OK ? 0 : -1;
+}
+
+void swim_broadcast_scratch(swim *s, const char *node, bool notify)
+{
+    if (swim_queue_put(&s->bq, node, s->scratch.data, s->scratch.len, notify) != 0)
+        swim_logf(s, 3, "out of memory: broadcast about %s dropped", node);
+}
+
+void swim_count_sent(swim *s, const uint8_t *msg, size_t len)
+{
+    if (len == 0)
+        return;
+    if (msg[0] < 16)
+        s->stats.sent[msg[0]]++;
+    if (msg[0] != WIRE_COMPOUND || len < 2)
+        return;
+    size_t n = msg[1], off = 2 + 2 * n;
+    for (size_t i = 0; i < n && off <= len; i++) {
+        size_t plen = ((size_t)msg[2 + 2 * i] << 8) | msg[3 + 2 * i];
+        if (plen && off + plen <= len && msg[off] < 16)
+            s->stats.sent[msg[off]]++;
+        off += plen;
+    }
+}
+
+static bool dst_crc(swim *s, const char *dst)
+{
+    if (!dst || !*dst)
+        return false;
+    swim_node *n = swim_members_find(&s->members, dst, strlen(dst));
+    return n && n->vsn[1] >= 5;
+}
+
+void swim_send_raw(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len)
+{
+    swim_count_sent(s, msg, len);
+    if (s->io.send_packet)
+        s->io.send_packet(s->io.ud, to, msg, len, dst_crc(s, dst));
+}
+
+static void take_part(void *ud, const uint8_t *msg, size_t len)
+{
+    swim *s = ud;
+    if (s->nparts == s->capparts) {
+        size_t cap = s->capparts ? s->capparts * 2 : 64;
+        wire_bytes *v = realloc(s->partv, cap * sizeof *v);
+        if (!v)
+            return;
+        s->partv = v;
+        s->capparts = cap;
+    }
+    size_t off = s->parts.len;
+    if (wire_buf_append(&s->parts, msg, len) != WIRE_OK)
+        return;
+    /* an offset for now: parts may move while it grows */
+    s->partv[s->nparts].p = NULL;
+    s->partv[s->nparts].n = len;
+    (void)off;
+    s->nparts++;
+}
+
+/* memberlist getBroadcasts: membership messages first, then application
+ * broadcasts (as user messages) in what is left. Fills s->partv. */
+static void collect(swim *s, size_t overhead, size_t limit)
+{
+    s->nparts = 0;
+    wire_buf_reset(&s->parts);
+    uint32_t tl = swim_retransmit_limit(s->cfg.retransmit_mult, s->members.n);
+    size_t used = swim_queue_take(&s->bq, overhead, limit, tl, take_part, s);
+    if (limit > used && limit - used > overhead + 1)
+        swim_queue_take(&s->uq, overhead, limit - used, tl, take_part, s);
+    size_t off = 0;
+    for (size_t i = 0; i < s->nparts; i++) {
+        s->partv[i].p = s->parts.data + off;
+        off += s->partv[i].n;
+    }
+}
+
+void swim_send_compound(swim *s, const swim_addr *to, const char *dst, const wire_bytes *parts, size_t n)
+{
+    for (size_t start = 0; start < n; start += COMPOUND_MAX_PARTS) {
+        size_t cnt = n - start < COMPOUND_MAX_PARTS ? n - start : COMPOUND_MAX_PARTS;
+        wire_buf_reset(&s->pkt);
+        int rc = wire_buf_append_byte(&s->pkt, WIRE_COMPOUND);
+        rc |= wire_buf_append_byte(&s->pkt, (uint8_t)cnt);
+        for (size_t i = 0; i < cnt; i++) {
+            uint8_t l[2] = { (uint8_t)(parts[start + i].n >> 8), (uint8_t)parts[start + i].n };
+            rc |= wire_buf_append(&s->pkt, l, 2);
+        }
+        for (size_t i = 0; i < cnt; i++)
+            rc |= wire_buf_append(&s->pkt, parts[start + i].p, parts[start + i].n);
+        if (rc != WIRE_OK) {
+            swim_logf(s, 3, "cannot build compound message");
+            return;
+        }
+        swim_send_raw(s, to, dst, s->pkt.data, s->pkt.len);
+    }
+}
+
+static size_t budget(const swim *s, size_t used)
+{
+    size_t over = used + COMPOUND_HEADER_OVERHEAD + s->cfg.packet_overhead;
+    return s->cfg.udp_buffer_size > over ? s->cfg.udp_buffer_size - over : 0;
+}
+
+void swim_send_msg(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len)
+{
+    size_t limit = len <= COMPOUND_MAX_PART ? budget(s, len) : 0;
+    if (limit == 0) {
+        swim_send_raw(s, to, dst, msg, len);
+        return;
+    }
+    collect(s, COMPOUND_PART_OVERHEAD, limit);
+    if (s->nparts == 0) {
+        swim_send_raw(s, to, dst, msg, len);
+        return;
+    }
+    wire_bytes *all = malloc((s->nparts + 1) * sizeof *all);
+    if (!all) {
+        swim_send_raw(s, to, dst, msg, len);
+        return;
+    }
+    all[0] = wire_bytes_of(msg, len);
+    memcpy(all + 1, s->partv, s->nparts * sizeof *all);
+    swim_send_compound(s, to, dst, all, s->nparts + 1);
+    free(all);
+}
+
+static bool gossip_target(const swim *s, const swim_node *n)
+{
+    if (n == s->self)
+        return false;
+    switch (n->state) {
+    case SWIM_ALIVE:
+    case SWIM_SUSPECT:
+        return true;
+    case SWIM_DEAD:
+        /* the dead keep hearing gossip a while, so they can refute */
+        return s->now - n->state_change <= s->cfg.gossip_to_the_dead_time;
+    default:
+        return false;
+    }
+}
+
+/* memberlist kRandomNodes: up to k distinct random nodes passing `ok`,
+ * trying at most 3n times. Returns how many were put in out. */
+size_t swim_random_nodes(swim *s, size_t k, swim_node **out, bool (*ok)(const swim *, const swim_node *, const void *),
+                         const void *arg)
+{
+    size_t n = s->members.n, got = 0;
+    for (size_t i = 0; i < 3 * n && got < k; i++) {
+        swim_node *x = s->members.nodes[swim_rng_below(&s->rng, n)];
+        if (!ok(s, x, arg))
+            continue;
+        bool dup = false;
+        for (size_t j = 0; j < got && !dup; j++)
+            dup = out[j] == x;
+        if (!dup)
+            out[got++] = x;
+    }
+    return got;
+}
+
+static bool gossip_ok(const swim *s, const swim_node *n, const void *arg)
+{
+    (void)arg;
+    return gossip_target(s, n);
+}
+
+void swim_gossip(swim *s)
+{
+    swim_node *targets[64];
+    size_t k = s->cfg.gossip_nodes < 64 ? s->cfg.gossip_nodes : 64;
+    size_t got = swim_random_nodes(s, k, targets, gossip_ok, NULL);
+    size_t limit = budget(s, 0);
+    for (size_t i = 0; i < got; i++) {
+        collect(s, COMPOUND_PART_OVERHEAD, limit);
+        if (s->nparts == 0)
+            return;
+        swim_node *t = targets[i];
+        if (s->nparts == 1)
+            swim_send_raw(s, &t->addr, t->name, s->partv[0].p, s->partv[0].n);
+        else
+            swim_send_compound(s, &t->addr, t->name, s->partv, s->nparts);
+    }
+}

@@ -1,0 +1,277 @@
+/* swim_state: what alive, suspect and dead messages do to the member
+ * table (§10.2), refutation (§10.3) and the awareness score (§10.5), as
+ * memberlist's aliveNode, suspectNode, deadNode and refute do them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+bool swim_addr_eq(const swim_addr *a, const swim_addr *b)
+{
+    return a->ip_len == b->ip_len && a->port == b->port && memcmp(a->ip, b->ip, a->ip_len) == 0;
+}
+
+bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port)
+{
+    memset(out, 0, sizeof *out);
+    if (ip.n != 4 && ip.n != 16)
+        return false;
+    memcpy(out->ip, ip.p, ip.n);
+    out->ip_len = (uint8_t)ip.n;
+    out->port = port;
+    return true;
+}
+
+void swim_awareness_delta(swim *s, int delta)
+{
+    int64_t v = (int64_t)s->awareness + delta;
+    int64_t max = (int64_t)s->cfg.awareness_max_multiplier - 1;
+    if (v < 0)
+        v = 0;
+    if (v > max)
+        v = max;
+    s->awareness = (uint32_t)v;
+}
+
+static bool is_self(const swim *s, const char *node, size_t len)
+{
+    return len == s->self->name_len && memcmp(node, s->self->name, len) == 0;
+}
+
+void swim_suspicion_clear(swim *s, swim_node *n)
+{
+    if (!n->susp)
+        return;
+    swim_suspicion_free(n->susp);
+    n->susp = NULL;
+    for (size_t i = 0; i < s->nsusp; i++)
+        if (s->susp_nodes[i] == n) {
+            s->susp_nodes[i] = s->susp_nodes[--s->nsusp];
+            break;
+        }
+}
+
+static void suspicion_set(swim *s, swim_node *n, swim_suspicion *sp)
+{
+    if (s->nsusp == s->capsusp) {
+        size_t cap = s->capsusp ? s->capsusp * 2 : 16;
+        swim_node **v = realloc(s->susp_nodes, cap * sizeof *v);
+        if (!v) {
+            swim_suspicion_free(sp);
+            return;
+        }
+        s->susp_nodes = v;
+        s->capsusp = cap;
+    }
+    n->susp = sp;
+    s->susp_nodes[s->nsusp++] = n;
+}
+
+void swim_refute(swim *s, uint32_t accused)
+{
+    swim_node *me = s->self;
+    uint32_t inc = me->incarnation + 1;
+    if (accused >= inc)
+        inc = accused + 1;
+    me->incarnation = inc;
+    s->stats.refutations++;
+    /* being accused is a hint that we are the slow one */
+    swim_awareness_delta(s, 1);
+    if (swim_enc_alive_of(s, me) == 0)
+        swim_broadcast_scratch(s, me->name, false);
+}
+
+void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
+{
+    bool about_self = is_self(s, a->node, a->nlen);
+    if (s->leaving && about_self)
+        return;
+    if (a->vsn_len >= 3 && (a->vsn[0] == 0 || a->vsn[1] == 0 || a->vsn[0] > a->vsn[1])) {
+        swim_logf(s, 2, "ignoring alive for %.*s: bad protocol versions %u..%u", (int)a->nlen, a->node,
+                  a->vsn[0], a->vsn[1]);
+        return;
+    }
+    if (s->io.allow_alive) {
+        if (a->vsn_len < 6) {
+            swim_logf(s, 2, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
+            return;
+        }
+        char name[256];
+        size_t nl = a->nlen < sizeof name - 1 ? a->nlen : sizeof name - 1;
+        memcpy(name, a->node, nl);
+        name[nl] = 0;
+        swim_member m;
+        memset(&m, 0, sizeof m);
+        m.name = name;
+        m.addr = a->addr;
+        m.state = SWIM_ALIVE;
+        m.incarnation = a->incarnation;
+        m.meta = a->meta;
+        m.meta_len = a->meta_len;
+        memcpy(m.vsn, a->vsn, 6);
+        if (!s->io.allow_alive(s->io.ud, &m)) {
+            swim_logf(s, 2, "ignoring alive for %s: vetoed", name);
+            return;
+        }
+    }
+    swim_node *n = swim_members_find(&s->members, a->node, a->nlen);
+    bool updates_node = false;
+    if (!n) {
+        n = swim_members_add(&s->members, &s->rng, a->node, a->nlen);
+        if (!n) {
+            swim_logf(s, 3, "out of memory adding a member");
+            return;
+        }
+        n->addr = a->addr;
+        if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
+            swim_logf(s, 3, "out of memory storing meta");
+        if (a->vsn_len > 5)
+            memcpy(n->vsn, a->vsn, 6);
+    } else if (!swim_addr_eq(&n->addr, &a->addr)) {
+        bool reclaim = s->cfg.dead_node_reclaim_time > 0 &&
+                       s->now - n->state_change > s->cfg.dead_node_reclaim_time;
+        if (n->state == SWIM_LEFT || (n->state == SWIM_DEAD && reclaim)) {
+            swim_logf(s, 1, "updating address of left or failed node %s", n->name);
+            updates_node = true;
+        } else {
+            swim_logf(s, 3, "conflicting address for %s", n->name);
+            swim_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SWIM_EV_CONFLICT;
+            swim_node_view(n, &ev.member);
+            ev.other = a->addr;
+            swim_emit_event(s, &ev);
+            return;
+        }
+    }
+    bool local = n == s->self;
+    if (a->incarnation <= n->incarnation && !local && !updates_node)
+        return;
+    if (a->incarnation < n->incarnation && local)
+        return;
+    swim_suspicion_clear(s, n);
+    swim_state old_state = n->state;
+    bool meta_changed = false;
+    if (!bootstrap && local) {
+        uint8_t vz[6] = { 0 };
+        const uint8_t *v = a->vsn_len ? a->vsn : vz;
+        bool same_vsn = a->vsn_len == 6 && memcmp(v, n->vsn, 6) == 0;
+        bool same_meta = a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0);
+        if (a->incarnation == n->incarnation && same_meta && same_vsn)
+            return;
+        swim_refute(s, a->incarnation);
+        swim_logf(s, 2, "refuting an alive message about us");
+    } else {
+        if (swim_enc_alive_in(s, a) == 0)
+            swim_broadcast_scratch(s, n->name, false);
+        if (a->vsn_len > 0) {
+            memset(n->vsn, 0, 6);
+            memcpy(n->vsn, a->vsn, a->vsn_len < 6 ? a->vsn_len : 6);
+        }
+        n->incarnation = a->incarnation;
+        meta_changed = !(a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0));
+        if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
+            swim_logf(s, 3, "out of memory storing meta");
+        n->addr = a->addr;
+        if (n->state != SWIM_ALIVE) {
+            n->state = SWIM_ALIVE;
+            n->state_change = s->now;
+        }
+    }
+    if (old_state == SWIM_DEAD || old_state == SWIM_LEFT)
+        swim_emit(s, SWIM_EV_JOIN, n);
+    else if (meta_changed)
+        swim_emit(s, SWIM_EV_UPDATE, n);
+}
+
+void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
+{
+    swim_node *n = swim_members_find(&s->members, node, nlen);
+    if (!n || inc < n->incarnation)
+        return;
+    if (n->susp) {
+        /* independent confirmations shorten the timer, and are passed on */
+        if (swim_suspicion_confirm(n->susp, from, flen) && swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
+            swim_broadcast_scratch(s, n->name, false);
+        return;
+    }
+    if (n->state != SWIM_ALIVE)
+        return;
+    if (n == s->self) {
+        swim_refute(s, inc);
+        swim_logf(s, 2, "refuting a suspect message from %.*s", (int)flen, from);
+        return;
+    }
+    if (swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
+        swim_broadcast_scratch(s, n->name, false);
+    n->incarnation = inc;
+    n->state = SWIM_SUSPECT;
+    n->state_change = s->now;
+    /* k: confirmations expected, aiming at the nominal timeout two probe
+     * intervals early; none if too few other nodes exist to send them. */
+    size_t total = s->members.n;
+    uint32_t k = s->cfg.suspicion_mult >= 2 ? s->cfg.suspicion_mult - 2 : 0;
+    if ((int64_t)total - 2 < (int64_t)k)
+        k = 0;
+    swim_time min = swim_suspicion_min_timeout(s->cfg.suspicion_mult, total, s->cfg.probe_interval);
+    swim_time max = (swim_time)s->cfg.suspicion_max_timeout_mult * min;
+    swim_suspicion *sp = swim_suspicion_new(from, flen, k, min, max, s->now, n->state_change);
+    if (!sp) {
+        swim_logf(s, 3, "out of memory starting a suspicion timer");
+        return;
+    }
+    suspicion_set(s, n, sp);
+}
+
+void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
+{
+    swim_node *n = swim_members_find(&s->members, node, nlen);
+    if (!n || inc < n->incarnation)
+        return;
+    swim_suspicion_clear(s, n);
+    if (n->state == SWIM_DEAD || n->state == SWIM_LEFT)
+        return;
+    if (n == s->self) {
+        if (!s->leaving) {
+            swim_refute(s, inc);
+            swim_logf(s, 2, "refuting a dead message from %.*s", (int)flen, from);
+            return;
+        }
+        /* our own leave announcement: its end is what swim_leave waits for */
+        if (swim_enc_dead(s, node, nlen, inc, from, flen) == 0)
+            swim_broadcast_scratch(s, n->name, true);
+    } else if (swim_enc_dead(s, node, nlen, inc, from, flen) == 0) {
+        swim_broadcast_scratch(s, n->name, false);
+    }
+    n->incarnation = inc;
+    n->state = (flen == nlen && memcmp(from, node, nlen) == 0) ? SWIM_LEFT : SWIM_DEAD;
+    n->state_change = s->now;
+    swim_emit(s, SWIM_EV_LEAVE, n);
+}
+
+void swim_suspicion_tick(swim *s)
+{
+    for (size_t i = 0; i < s->nsusp;) {
+        swim_node *n = s->susp_nodes[i];
+        swim_suspicion *sp = n->susp;
+        if (sp->deadline > s->now) {
+            i++;
+            continue;
+        }
+        bool timeout = n->state == SWIM_SUSPECT && n->state_change == sp->state_change;
+        swim_suspicion_clear(s, n); /* moves the last entry to i */
+        if (timeout) {
+            swim_logf(s, 1, "marking %s as failed, suspect timeout reached", n->name);
+            swim_dead_node(s, n->name, n->name_len, n->incarnation, s->self->name, s->self->name_len);
+        }
+    }
+}
+
+swim_time swim_suspicion_next(const swim *s)
+{
+    swim_time t = SWIM_NEVER;
+    for (size_t i = 0; i < s->nsusp; i++)
+        if (s->susp_nodes[i]->susp->deadline < t)
+            t = s->susp_nodes[i]->susp->deadline;
+    return t;
+}
