@@ -39,7 +39,8 @@ e2e_dump_logs() {
     for f in "$E2E_DIR"/*.log; do
         [ -e "$f" ] || continue
         printf '\n----- %s (last 80 lines) -----\n' "$(basename "$f")" >&2
-        tail -n 80 "$f" >&2
+        # serf logs every RPC connection: noise here
+        grep -v 'agent.ipc: Accepted client' "$f" | tail -n 80 >&2
     done
     printf '\n(logs kept in %s)\n' "$E2E_DIR" >&2
 }
