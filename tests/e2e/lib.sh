@@ -143,10 +143,22 @@ _agent_launch() {
 # (profile lan unless the flags say otherwise) and wait for its RPC.
 # With E2E_IMPL=serf, a serf agent stands in for it.
 ml_start() {
+    ml_launch "$@"
+    agent_wait_ready "$1"
+}
+
+# serf_start NAME [extra serf agent flags...]: same for a serf agent.
+serf_start() {
+    serf_launch "$@"
+    agent_wait_ready "$1"
+}
+
+# ml_launch / serf_launch NAME [flags...]: start without waiting for the RPC.
+ml_launch() {
     local name=$1
     shift
     if [ "$E2E_IMPL" = serf ]; then
-        serf_start "$name" "$@"
+        serf_launch "$name" "$@"
         return
     fi
     local port rpc
@@ -159,11 +171,9 @@ ml_start() {
     _agent_launch moonlist "$name" "$ML" agent -node "$name" \
         -bind "127.0.0.1:$port" -advertise "127.0.0.1:$port" \
         -rpc-addr "127.0.0.1:$rpc" "${profile[@]}" -log-level "${E2E_LOG_LEVEL:-debug}" "$@"
-    agent_wait_ready "$name"
 }
 
-# serf_start NAME [extra serf agent flags...]: same for a serf agent.
-serf_start() {
+serf_launch() {
     local name=$1
     shift
     local port rpc
@@ -176,7 +186,20 @@ serf_start() {
     _agent_launch serf "$name" serf agent -node "$name" \
         -bind "127.0.0.1:$port" -advertise "127.0.0.1:$port" \
         -rpc-addr "127.0.0.1:$rpc" "${profile[@]}" -log-level "${E2E_SERF_LOG_LEVEL:-debug}" "$@"
-    agent_wait_ready "$name"
+}
+
+# e2e_kill_all: SIGKILL every agent started so far and forget them (for
+# scripts that run several clusters one after another).
+e2e_kill_all() {
+    local name
+    for name in "${AGENT_ORDER[@]}"; do
+        kill -CONT "${AGENT_PID[$name]}" 2>/dev/null || true
+        kill -KILL "${AGENT_PID[$name]}" 2>/dev/null || true
+    done
+    for name in "${AGENT_ORDER[@]}"; do
+        wait "${AGENT_PID[$name]}" 2>/dev/null || true
+    done
+    AGENT_PID=() AGENT_PORT=() AGENT_RPC=() AGENT_KIND=() AGENT_ORDER=()
 }
 
 # agent_wait_ready NAME: its RPC answers `members` and lists itself alive.
