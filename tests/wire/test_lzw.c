@@ -166,8 +166,109 @@ static void test_hostile(void)
     wire_buf_free(&b);
 }
 
+/* A hand-rolled code writer following the decoder's width rules, to make
+ * streams Go's encoder never writes but its decoder accepts. */
+typedef struct packer {
+    wire_buf *out;
+    uint32_t bits;
+    unsigned nbits, width, hi, overflow;
+} packer;
+
+static void pk_init(packer *k, wire_buf *out)
+{
+    packer z = { out, 0, 0, 9, 257, 512 };
+    *k = z;
+}
+
+static void pk_code(packer *k, uint32_t c)
+{
+    k->bits |= c << k->nbits;
+    k->nbits += k->width;
+    while (k->nbits >= 8) {
+        wire_buf_append_byte(k->out, (uint8_t)k->bits);
+        k->bits >>= 8;
+        k->nbits -= 8;
+    }
+    if (c == 256) {
+        k->width = 9;
+        k->hi = 257;
+        k->overflow = 512;
+        return;
+    }
+    if (c == 257)
+        return;
+    k->hi++;
+    if (k->hi >= k->overflow) {
+        if (k->width == 12)
+            k->hi--;
+        else {
+            k->width++;
+            k->overflow <<= 1;
+        }
+    }
+}
+
+static void pk_flush(packer *k)
+{
+    if (k->nbits)
+        wire_buf_append_byte(k->out, (uint8_t)k->bits);
+}
+
+static void test_decoder_acceptance(void)
+{
+    wire_buf b, d;
+    wire_buf_init(&b, 0);
+    wire_buf_init(&d, 0);
+    packer k;
+    /* no Clear at all, literals until the table is full and beyond (12-bit
+     * codes, no new entries), then a code from the full table, then EOF */
+    pk_init(&k, &b);
+    size_t n = 5000;
+    for (size_t i = 0; i < n; i++)
+        pk_code(&k, (uint32_t)('a' + i % 26));
+    CHECK_EQ_INT(k.width, 12);
+    pk_code(&k, 258); /* entry 258 = "ab" */
+    pk_code(&k, 257);
+    pk_flush(&k);
+    CHECK_EQ_INT(wire_lzw_decompress(&d, b.data, b.len, 1 << 20), WIRE_OK);
+    CHECK_EQ_INT(d.len, n + 2);
+    CHECK(d.len == n + 2 && d.data[n] == 'a' && d.data[n + 1] == 'b' && d.data[4999] == 'a' + 4999 % 26);
+    /* Clear in the middle, and KwKwK right after it */
+    wire_buf_reset(&b);
+    wire_buf_reset(&d);
+    pk_init(&k, &b);
+    pk_code(&k, 'x');
+    pk_code(&k, 'y');
+    pk_code(&k, 256);
+    pk_code(&k, 'z');
+    pk_code(&k, 258); /* KwKwK: "z" + "z" */
+    pk_code(&k, 259); /* KwKwK again: "zz" + "z" */
+    pk_code(&k, 257);
+    pk_flush(&k);
+    CHECK_EQ_INT(wire_lzw_decompress(&d, b.data, b.len, 100), WIRE_OK);
+    CHECK_MEM(d.data, d.len, "xyzzzzzz", 8);
+    /* right after Clear, 258 is not defined yet */
+    wire_buf_reset(&b);
+    pk_init(&k, &b);
+    pk_code(&k, 256);
+    pk_code(&k, 258);
+    pk_code(&k, 257);
+    pk_flush(&k);
+    CHECK_EQ_INT(wire_lzw_decompress(&d, b.data, b.len, 100), WIRE_ELZW);
+    /* bytes after EOF are ignored, as Go does */
+    wire_buf_reset(&b);
+    wire_buf_reset(&d);
+    CHECK_EQ_INT(wire_lzw_compress(&b, (const uint8_t *)"hello", 5), WIRE_OK);
+    wire_buf_append(&b, "junk", 4);
+    CHECK_EQ_INT(wire_lzw_decompress(&d, b.data, b.len, 100), WIRE_OK);
+    CHECK_MEM(d.data, d.len, "hello", 5);
+    wire_buf_free(&b);
+    wire_buf_free(&d);
+}
+
 int main(void)
 {
+    test_decoder_acceptance();
     test_vectors();
     test_empty();
     test_big_reset();
