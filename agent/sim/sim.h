@@ -1,0 +1,92 @@
+/* sim: a deterministic simulator for the swim core. N cores live in one
+ * process on a virtual clock (milliseconds), joined by a virtual network
+ * that delivers packets and streams with per-link delay, jitter and loss,
+ * partitions (groups that cannot talk), crashed nodes and paused nodes
+ * (a paused node processes nothing; what reaches it waits, then is
+ * delivered at once when it resumes, as a SIGSTOPped process would).
+ *
+ * The loop always advances to the earliest of all cores' deadlines and
+ * pending deliveries; ties are broken by scheduling order. All randomness
+ * (the network's and each core's) derives from the seed given to
+ * sim_new(): the same seed and the same calls give the same run, bit for
+ * bit (sim_hash() digests every event to check it).
+ *
+ * Node i is reachable at 10.x.y.z:port with x.y.z = i + 1. */
+#ifndef MOONLIST_SIM_H
+#define MOONLIST_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swim/swim.h"
+
+typedef struct sim sim;
+
+/* Ownership: the sim is the caller's, released by sim_free(), which also
+ * frees every core. */
+sim *sim_new(uint64_t seed);
+void sim_free(sim *s);
+
+/* Add a node. `cfg` is copied; the sim overwrites its advertise address
+ * (port kept if set, else 7946) and seed. `delegates` (may be NULL)
+ * supplies the optional swim_io delegates (local_state, merge_remote_state,
+ * ack_payload, allow_merge, allow_alive, log) with its own ud; its
+ * send_packet, open_stream and event are ignored. Returns the node index,
+ * or -1 (bad config, out of memory). */
+int sim_add(sim *s, const swim_config *cfg, const swim_io *delegates);
+/* Add n nodes "<prefix><i>" with a profile's defaults; returns the first
+ * index or -1. */
+int sim_add_many(sim *s, size_t n, const char *prefix, const char *profile);
+
+size_t sim_count(const sim *s);
+swim *sim_core(sim *s, int i);           /* NULL while the node is down */
+swim_addr sim_addr(const sim *s, int i);
+swim_time sim_now(const sim *s);
+
+/* Network. Delay and jitter in ms (delivery after delay + uniform[0,
+ * jitter]); loss in [0, 1] for packets (streams are reliable but fail
+ * across partitions and to down nodes). */
+void sim_set_default_link(sim *s, uint32_t delay, uint32_t jitter, double loss);
+/* One direction from -> to; overrides the default. */
+void sim_set_link(sim *s, int from, int to, uint32_t delay, uint32_t jitter, double loss);
+/* Nodes in different groups cannot exchange anything. All start in 0. */
+void sim_set_group(sim *s, int i, int group);
+
+/* Crash a node: its core is freed, everything addressed to it is lost. */
+void sim_kill(sim *s, int i);
+/* Start a crashed node again with a fresh core (same address and config
+ * unless cfg is given). Returns 0 or -1. */
+int sim_restart(sim *s, int i, const swim_config *cfg);
+void sim_pause(sim *s, int i);
+void sim_resume(sim *s, int i);
+bool sim_is_up(const sim *s, int i);
+
+/* swim_join() node i through the given seed nodes. */
+void sim_join(sim *s, int i, const int *seeds, size_t n);
+
+/* Run until virtual time t (inclusive). */
+void sim_run_until(sim *s, swim_time t);
+/* Run until done(s, ud) is true (checked after each step) or time `limit`.
+ * Returns true if done. */
+bool sim_run_while_not(sim *s, swim_time limit, bool (*done)(sim *s, void *ud), void *ud);
+
+/* Observe every event of every node. */
+typedef void (*sim_event_fn)(void *ud, int node, swim_time now, const swim_event *ev);
+void sim_on_event(sim *s, sim_event_fn fn, void *ud);
+/* Digest of every event so far (time, node, type, member, state,
+ * incarnation, payload). */
+uint64_t sim_hash(const sim *s);
+
+typedef struct sim_stats {
+    uint64_t packets_sent, packets_dropped, packets_delivered, bytes_sent;
+    uint64_t streams_opened, streams_failed;
+    uint64_t steps;
+} sim_stats;
+const sim_stats *sim_get_stats(const sim *s);
+
+/* How many live nodes see `name` in `state` (a node does not count
+ * itself unless include_self). */
+size_t sim_count_seeing(sim *s, const char *name, swim_state state, bool include_self);
+
+#endif

@@ -1,0 +1,85 @@
+/* sim_internal: the simulator's private state. */
+#ifndef MOONLIST_SIM_INTERNAL_H
+#define MOONLIST_SIM_INTERNAL_H
+
+#include "sim/sim.h"
+#include "swim/swim_internal.h"
+
+enum { SIM_TICK, SIM_PACKET, SIM_STREAM_REQ, SIM_STREAM_REPLY, SIM_STREAM_TIMEOUT };
+
+typedef struct sim_item {
+    swim_time t;
+    uint64_t seq;                /* scheduling order: ties go first-come */
+    uint8_t kind;
+    int to;                      /* node index */
+    uint32_t gen;                /* TICK: tick generation */
+    int from;                    /* node index of the sender */
+    uint32_t stream;             /* stream record (STREAM_*) */
+    uint8_t *data;               /* owned */
+    size_t len;
+} sim_item;
+
+typedef struct sim_heap {
+    sim_item *v;
+    size_t n, cap;
+} sim_heap;
+
+int sim_heap_push(sim_heap *h, const sim_item *it);
+bool sim_heap_pop(sim_heap *h, sim_item *out);
+const sim_item *sim_heap_top(const sim_heap *h);
+void sim_heap_free(sim_heap *h);
+
+typedef struct sim_stream {
+    int from;                    /* requester */
+    uint32_t life;               /* requester's life when opened */
+    uint64_t id;                 /* the core's stream id */
+    swim_time deadline;
+    bool want_reply;
+    bool done;
+} sim_stream;
+
+typedef struct sim_link_override {
+    int from, to;
+    uint32_t delay, jitter;
+    double loss;
+} sim_link_override;
+
+typedef struct sim_node {
+    sim *sim;
+    int index;
+    swim *core;
+    swim_config cfg;
+    swim_io delegates;
+    bool has_delegates;
+    bool up, paused;
+    int group;
+    uint32_t life;               /* restarts */
+    uint32_t tick_gen;
+    swim_time tick_at;
+    sim_item *backlog;           /* held while paused */
+    size_t nbacklog, capbacklog;
+    bool tick_missed;
+} sim_node;
+
+struct sim {
+    uint64_t seed;
+    swim_rng rng;
+    swim_time now;
+    uint64_t seq;
+    sim_heap heap;
+    sim_node **nodes;
+    size_t n, cap;
+    uint32_t delay, jitter;
+    double loss;
+    sim_link_override *links;
+    size_t nlinks, caplinks;
+    sim_stream *streams;
+    size_t nstreams, capstreams;
+    sim_event_fn on_event;
+    void *on_event_ud;
+    uint64_t hash;
+    sim_stats stats;
+    wire_buf reply;
+};
+
+#endif
