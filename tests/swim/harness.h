@@ -1,0 +1,345 @@
+/* A test harness around one swim core: it records every packet, stream
+ * and event the core produces, lets a test inject messages from fake
+ * peers, and (optionally) acks every ping the core sends, so that the
+ * core's own probes do not disturb a test about something else. Header
+ * only, included by the swim tests. */
+#ifndef MOONLIST_TEST_SWIM_HARNESS_H
+#define MOONLIST_TEST_SWIM_HARNESS_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "swim/swim.h"
+#include "wire/wire_buf.h"
+#include "wire/wire_msg.h"
+
+#define H_MAX 4096
+
+typedef struct h_pkt {
+    swim_addr to;
+    uint8_t *data;
+    size_t len;
+    bool crc;
+    swim_time t;
+} h_pkt;
+
+typedef struct h_ev {
+    swim_event_type type;
+    char name[64];
+    swim_state state;
+    uint32_t incarnation;
+    int count;
+    uint32_t rtt;
+    size_t payload_len;
+    uint8_t payload[64];
+    bool payload_nil;
+    swim_time t;
+} h_ev;
+
+typedef struct h_stream {
+    swim_stream_req req;
+    uint8_t *msg;
+} h_stream;
+
+typedef struct harness {
+    swim *core;
+    swim_time now;
+    h_pkt pkts[H_MAX];
+    size_t npkts;
+    h_ev evs[H_MAX];
+    size_t nevs;
+    h_stream streams[256];
+    size_t nstreams;
+    bool auto_ack;               /* ack every ping the core sends */
+    bool down[64];               /* fake peer i (10.0.0.(i+2)) does not answer */
+    const char *ack_payload;
+    const char *veto_name;       /* allow_alive refuses this node */
+} harness;
+
+static inline swim_addr h_addr(int peer)
+{
+    swim_addr a;
+    memset(&a, 0, sizeof a);
+    a.ip_len = 4;
+    a.ip[0] = 10;
+    a.ip[3] = (uint8_t)(peer + 2);
+    a.port = 7946;
+    return a;
+}
+
+static inline void h_inject(harness *h, int from_peer, const uint8_t *msg, size_t len);
+
+/* split a packet into its messages */
+static inline size_t h_parts(const uint8_t *p, size_t len, const uint8_t **parts, size_t *lens, size_t max)
+{
+    if (len == 0)
+        return 0;
+    if (p[0] != WIRE_COMPOUND) {
+        parts[0] = p;
+        lens[0] = len;
+        return 1;
+    }
+    size_t n = p[1], off = 2 + 2 * n, k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        size_t l = ((size_t)p[2 + 2 * i] << 8) | p[3 + 2 * i];
+        parts[k] = p + off;
+        lens[k++] = l;
+        off += l;
+    }
+    return k;
+}
+
+static inline void h_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc)
+{
+    harness *h = ud;
+    REQUIRE(h->npkts < H_MAX);
+    h_pkt *p = &h->pkts[h->npkts++];
+    p->to = *to;
+    p->data = malloc(len);
+    memcpy(p->data, msg, len);
+    p->len = len;
+    p->crc = crc;
+    p->t = h->now;
+}
+
+static inline void h_open_stream(void *ud, const swim_stream_req *req)
+{
+    harness *h = ud;
+    REQUIRE(h->nstreams < 256);
+    h_stream *s = &h->streams[h->nstreams++];
+    s->req = *req;
+    s->msg = malloc(req->len);
+    memcpy(s->msg, req->msg, req->len);
+    s->req.msg = s->msg;
+}
+
+static inline void h_event(void *ud, const swim_event *ev)
+{
+    harness *h = ud;
+    REQUIRE(h->nevs < H_MAX);
+    h_ev *e = &h->evs[h->nevs++];
+    memset(e, 0, sizeof *e);
+    e->type = ev->type;
+    snprintf(e->name, sizeof e->name, "%s", ev->member.name ? ev->member.name : "");
+    e->state = ev->member.state;
+    e->incarnation = ev->member.incarnation;
+    e->count = ev->count;
+    e->rtt = ev->rtt;
+    e->payload_nil = ev->payload.p == NULL;
+    e->payload_len = ev->payload.n;
+    if (ev->payload.p && ev->payload.n <= sizeof e->payload)
+        memcpy(e->payload, ev->payload.p, ev->payload.n);
+    e->t = h->now;
+}
+
+static inline void h_ack_payload(void *ud, const uint8_t **out, size_t *len)
+{
+    harness *h = ud;
+    *out = (const uint8_t *)h->ack_payload;
+    *len = h->ack_payload ? strlen(h->ack_payload) : 0;
+}
+
+static inline bool h_allow_alive(void *ud, const swim_member *m)
+{
+    harness *h = ud;
+    return !h->veto_name || strcmp(m->name, h->veto_name) != 0;
+}
+
+static inline void h_config(swim_config *c, const char *name)
+{
+    memset(c, 0, sizeof *c);
+    REQUIRE(swim_config_profile(c, "lan") == 0);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->advertise.ip_len = 4;
+    c->advertise.ip[0] = 10;
+    c->advertise.ip[3] = 1;
+    c->advertise.port = 7946;
+    c->push_pull_interval = 0;
+    c->seed = 7;
+}
+
+static inline void h_init(harness *h, const swim_config *cfg)
+{
+    memset(h, 0, sizeof *h);
+    swim_io io;
+    memset(&io, 0, sizeof io);
+    io.ud = h;
+    io.send_packet = h_send_packet;
+    io.open_stream = h_open_stream;
+    io.event = h_event;
+    io.ack_payload = h_ack_payload;
+    io.allow_alive = h_allow_alive;
+    h->core = swim_new(cfg, &io, 0);
+    REQUIRE(h->core);
+}
+
+static inline void h_clear(harness *h)
+{
+    for (size_t i = 0; i < h->npkts; i++)
+        free(h->pkts[i].data);
+    h->npkts = 0;
+    h->nevs = 0;
+    for (size_t i = 0; i < h->nstreams; i++)
+        free(h->streams[i].msg);
+    h->nstreams = 0;
+}
+
+static inline void h_free(harness *h)
+{
+    h_clear(h);
+    swim_free(h->core);
+}
+
+static inline int h_peer_of(const swim_addr *a)
+{
+    if (a->ip_len != 4 || a->ip[0] != 10 || a->ip[3] < 2)
+        return -1;
+    return a->ip[3] - 2;
+}
+
+/* Answer pings to live fake peers, in the same instant. */
+static inline void h_autoack(harness *h, size_t from)
+{
+    for (size_t i = from; i < h->npkts && h->auto_ack; i++) {
+        const uint8_t *parts[64];
+        size_t lens[64];
+        size_t n = h_parts(h->pkts[i].data, h->pkts[i].len, parts, lens, 64);
+        int peer = h_peer_of(&h->pkts[i].to);
+        if (peer < 0 || peer >= 64 || h->down[peer])
+            continue;
+        for (size_t k = 0; k < n; k++) {
+            if (lens[k] == 0 || parts[k][0] != WIRE_PING)
+                continue;
+            wire_ping p;
+            if (wire_decode_ping(parts[k] + 1, lens[k] - 1, &p, NULL) != WIRE_OK)
+                continue;
+            wire_buf b;
+            wire_buf_init(&b, 0);
+            wire_ack a = { wire_bytes_of(NULL, 0), p.seq_no };
+            REQUIRE(wire_encode_ack(&b, &a) == WIRE_OK);
+            h_inject(h, peer, b.data, b.len);
+            wire_buf_free(&b);
+        }
+    }
+}
+
+static inline void h_inject(harness *h, int from_peer, const uint8_t *msg, size_t len)
+{
+    size_t before = h->npkts;
+    swim_addr from = h_addr(from_peer);
+    swim_handle_packet(h->core, h->now, &from, msg, len);
+    h_autoack(h, before);
+}
+
+/* Advance to t, ticking at every deadline on the way. */
+static inline void h_run(harness *h, swim_time t)
+{
+    for (;;) {
+        swim_time d = swim_next_deadline(h->core);
+        if (d > t)
+            break;
+        if (d > h->now)
+            h->now = d;
+        size_t before = h->npkts;
+        swim_tick(h->core, h->now);
+        h_autoack(h, before);
+    }
+    if (t > h->now)
+        h->now = t;
+}
+
+/* ---- message builders (into a static buffer) ---- */
+static wire_buf h_buf;
+
+static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+{
+    wire_buf_free(&h_buf);
+    wire_buf_init(&h_buf, 0);
+    swim_addr a = h_addr(peer);
+    wire_alive m;
+    memset(&m, 0, sizeof m);
+    m.addr = wire_bytes_of(a.ip, 4);
+    m.incarnation = inc;
+    m.meta = meta ? wire_bytes_of(meta, strlen(meta)) : wire_bytes_of(NULL, 0);
+    m.node = wire_bytes_of(node, strlen(node));
+    m.port = 7946;
+    uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
+    memcpy(m.vsn.v, v, 6);
+    m.vsn.len = 6;
+    REQUIRE(wire_encode_alive(&h_buf, &m) == WIRE_OK);
+    *len = h_buf.len;
+    return h_buf.data;
+}
+
+static inline const uint8_t *h_suspect(const char *node, uint32_t inc, const char *from, size_t *len)
+{
+    wire_buf_free(&h_buf);
+    wire_buf_init(&h_buf, 0);
+    wire_suspect m = { wire_bytes_of(from, strlen(from)), inc, wire_bytes_of(node, strlen(node)) };
+    REQUIRE(wire_encode_suspect(&h_buf, &m) == WIRE_OK);
+    *len = h_buf.len;
+    return h_buf.data;
+}
+
+static inline const uint8_t *h_dead(const char *node, uint32_t inc, const char *from, size_t *len)
+{
+    wire_buf_free(&h_buf);
+    wire_buf_init(&h_buf, 0);
+    wire_dead m = { wire_bytes_of(from, strlen(from)), inc, wire_bytes_of(node, strlen(node)) };
+    REQUIRE(wire_encode_dead(&h_buf, &m) == WIRE_OK);
+    *len = h_buf.len;
+    return h_buf.data;
+}
+
+static inline void h_add_peer(harness *h, const char *name, int peer, uint32_t inc)
+{
+    size_t len;
+    const uint8_t *m = h_alive(name, peer, inc, NULL, &len);
+    h_inject(h, peer, m, len);
+}
+
+static inline swim_state h_state(harness *h, const char *name)
+{
+    swim_member m;
+    REQUIRE(swim_member_get(h->core, name, &m));
+    return m.state;
+}
+
+static inline uint32_t h_inc(harness *h, const char *name)
+{
+    swim_member m;
+    REQUIRE(swim_member_get(h->core, name, &m));
+    return m.incarnation;
+}
+
+static inline int h_count_events(harness *h, swim_event_type type, const char *name)
+{
+    int c = 0;
+    for (size_t i = 0; i < h->nevs; i++)
+        c += h->evs[i].type == type && (!name || strcmp(h->evs[i].name, name) == 0);
+    return c;
+}
+
+static inline const h_ev *h_last_event(harness *h, swim_event_type type, const char *name)
+{
+    for (size_t i = h->nevs; i-- > 0;)
+        if (h->evs[i].type == type && (!name || strcmp(h->evs[i].name, name) == 0))
+            return &h->evs[i];
+    return NULL;
+}
+
+/* Visit every sent message (compound parts included). */
+typedef void (*h_msg_fn)(void *ud, const h_pkt *p, const uint8_t *msg, size_t len);
+static inline void h_each_msg(harness *h, h_msg_fn fn, void *ud)
+{
+    for (size_t i = 0; i < h->npkts; i++) {
+        const uint8_t *parts[300];
+        size_t lens[300];
+        size_t n = h_parts(h->pkts[i].data, h->pkts[i].len, parts, lens, 300);
+        for (size_t k = 0; k < n; k++)
+            fn(ud, &h->pkts[i], parts[k], lens[k]);
+    }
+}
+
+#endif

@@ -1,0 +1,342 @@
+/* The member state machine (§10.2), refutation (§10.3), the shrinking
+ * suspicion timeout (§10.4) to the millisecond, name conflicts and
+ * DeadNodeReclaimTime, leave, rejoin. */
+#include "harness.h"
+
+static harness H;
+
+static void inject_suspect(harness *h, const char *node, uint32_t inc, const char *from)
+{
+    size_t len;
+    const uint8_t *m = h_suspect(node, inc, from, &len);
+    h_inject(h, 0, m, len);
+}
+
+static void inject_dead(harness *h, const char *node, uint32_t inc, const char *from)
+{
+    size_t len;
+    const uint8_t *m = h_dead(node, inc, from, &len);
+    h_inject(h, 0, m, len);
+}
+
+static void inject_alive(harness *h, const char *node, int peer, uint32_t inc, const char *meta)
+{
+    size_t len;
+    const uint8_t *m = h_alive(node, peer, inc, meta, &len);
+    h_inject(h, peer, m, len);
+}
+
+static void setup_ten(harness *h, swim_config *c)
+{
+    h_init(h, c);
+    h->auto_ack = true;
+    char name[8];
+    for (int i = 0; i < 9; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        h_add_peer(h, name, i, 1);
+    }
+    REQUIRE(swim_member_count(h->core) == 10);
+}
+
+static void test_alive_updates(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    setup_ten(&H, &c);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_JOIN, NULL), 10); /* us at creation, then 9 */
+    CHECK_EQ_INT(h_state(&H, "p0"), SWIM_ALIVE);
+    h_clear(&H);
+    inject_alive(&H, "p0", 0, 1, "x"); /* same incarnation: ignored */
+    CHECK_EQ_INT(H.nevs, 0);
+    inject_alive(&H, "p0", 0, 2, "x");
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_UPDATE, "p0"), 1);
+    CHECK_EQ_INT(h_inc(&H, "p0"), 2);
+    inject_alive(&H, "p0", 0, 3, "x"); /* newer, same meta: no event */
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_UPDATE, "p0"), 1);
+    CHECK_EQ_INT(h_inc(&H, "p0"), 3);
+    /* a veto from allow_alive */
+    H.veto_name = "evil";
+    inject_alive(&H, "evil", 30, 1, NULL);
+    swim_member m;
+    CHECK(!swim_member_get(H.core, "evil", &m));
+    H.veto_name = NULL;
+    /* bad protocol versions are ignored (§10.2 step 2) */
+    h_free(&H);
+}
+
+static void test_suspicion_timeouts(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    setup_ten(&H, &c);
+    /* n = 10: min 4 s, max 24 s, k = 2 */
+    swim_time t0 = 10000;
+    h_run(&H, t0);
+    inject_suspect(&H, "p1", 1, "p2");
+    CHECK_EQ_INT(h_state(&H, "p1"), SWIM_SUSPECT);
+    h_run(&H, t0 + 23999);
+    CHECK_EQ_INT(h_state(&H, "p1"), SWIM_SUSPECT);
+    h_run(&H, t0 + 24000);
+    CHECK_EQ_INT(h_state(&H, "p1"), SWIM_DEAD);
+    const h_ev *e = h_last_event(&H, SWIM_EV_LEAVE, "p1");
+    REQUIRE(e);
+    CHECK_EQ_INT(e->t, t0 + 24000);
+    CHECK_EQ_INT(e->state, SWIM_DEAD);
+
+    /* one confirmation: floor(1000 * (24 - ln2/ln3 * 20)) = 11381 ms */
+    swim_time t1 = H.now + 100;
+    h_run(&H, t1);
+    inject_suspect(&H, "p3", 1, "p2");
+    h_run(&H, t1 + 1000);
+    inject_suspect(&H, "p3", 1, "p2"); /* the accuser again: not a confirmation */
+    inject_suspect(&H, "p3", 1, "p4");
+    h_run(&H, t1 + 11380);
+    CHECK_EQ_INT(h_state(&H, "p3"), SWIM_SUSPECT);
+    h_run(&H, t1 + 11381);
+    CHECK_EQ_INT(h_state(&H, "p3"), SWIM_DEAD);
+    e = h_last_event(&H, SWIM_EV_LEAVE, "p3");
+    REQUIRE(e);
+    CHECK_EQ_INT(e->t, t1 + 11381);
+
+    /* two confirmations: down to min, 4 s */
+    swim_time t2 = H.now + 100;
+    h_run(&H, t2);
+    inject_suspect(&H, "p5", 1, "p2");
+    h_run(&H, t2 + 100);
+    inject_suspect(&H, "p5", 1, "p4");
+    h_run(&H, t2 + 200);
+    inject_suspect(&H, "p5", 1, "p6");
+    inject_suspect(&H, "p5", 1, "p7"); /* past k: ignored */
+    h_run(&H, t2 + 3999);
+    CHECK_EQ_INT(h_state(&H, "p5"), SWIM_SUSPECT);
+    h_run(&H, t2 + 4000);
+    CHECK_EQ_INT(h_state(&H, "p5"), SWIM_DEAD);
+
+    /* a confirmation after min has passed: dead at once */
+    swim_time t3 = H.now + 100;
+    h_run(&H, t3);
+    inject_suspect(&H, "p6", 1, "p2");
+    h_run(&H, t3 + 5000);
+    inject_suspect(&H, "p6", 1, "p4");
+    inject_suspect(&H, "p6", 1, "p7");
+    h_run(&H, t3 + 5000);
+    CHECK_EQ_INT(h_state(&H, "p6"), SWIM_DEAD);
+    h_free(&H);
+}
+
+static void test_small_cluster_k0(void)
+{
+    /* n = 3: k = 2 > n - 2, so no confirmations are expected and the
+     * timer runs for min = 4 s (the capture in §10.4). */
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    h_add_peer(&H, "b", 1, 1);
+    h_run(&H, 1000);
+    inject_suspect(&H, "b", 1, "a");
+    h_run(&H, 4999);
+    CHECK_EQ_INT(h_state(&H, "b"), SWIM_SUSPECT);
+    h_run(&H, 5000);
+    CHECK_EQ_INT(h_state(&H, "b"), SWIM_DEAD);
+    h_free(&H);
+}
+
+static void test_transitions(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    setup_ten(&H, &c);
+    h_run(&H, 5000);
+    /* suspect -> alive by the node's refutation (higher incarnation) */
+    inject_suspect(&H, "p7", 1, "p2");
+    CHECK_EQ_INT(h_state(&H, "p7"), SWIM_SUSPECT);
+    inject_alive(&H, "p7", 7, 1, NULL); /* same incarnation: no refutation */
+    CHECK_EQ_INT(h_state(&H, "p7"), SWIM_SUSPECT);
+    inject_alive(&H, "p7", 7, 2, NULL);
+    CHECK_EQ_INT(h_state(&H, "p7"), SWIM_ALIVE);
+    h_run(&H, 40000); /* the suspicion timer is gone */
+    CHECK_EQ_INT(h_state(&H, "p7"), SWIM_ALIVE);
+    /* suspect of an old incarnation: ignored */
+    inject_suspect(&H, "p7", 1, "p2");
+    CHECK_EQ_INT(h_state(&H, "p7"), SWIM_ALIVE);
+    /* alive -> dead directly */
+    h_clear(&H);
+    inject_dead(&H, "p1", 1, "p2");
+    CHECK_EQ_INT(h_state(&H, "p1"), SWIM_DEAD);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_LEAVE, "p1"), 1);
+    inject_dead(&H, "p1", 1, "p3"); /* already dead: nothing */
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_LEAVE, "p1"), 1);
+    /* dead -> alive needs a higher incarnation; it is a join */
+    inject_alive(&H, "p1", 1, 1, NULL);
+    CHECK_EQ_INT(h_state(&H, "p1"), SWIM_DEAD);
+    inject_alive(&H, "p1", 1, 2, NULL);
+    CHECK_EQ_INT(h_state(&H, "p1"), SWIM_ALIVE);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_JOIN, "p1"), 1);
+    /* left: dead with From == Node */
+    inject_dead(&H, "p8", 1, "p8");
+    CHECK_EQ_INT(h_state(&H, "p8"), SWIM_LEFT);
+    const h_ev *e = h_last_event(&H, SWIM_EV_LEAVE, "p8");
+    REQUIRE(e);
+    CHECK_EQ_INT(e->state, SWIM_LEFT);
+    /* rejoin after leaving: a higher incarnation */
+    inject_alive(&H, "p8", 8, 2, NULL);
+    CHECK_EQ_INT(h_state(&H, "p8"), SWIM_ALIVE);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_JOIN, "p8"), 1);
+    /* dead of an older incarnation: ignored */
+    inject_dead(&H, "p8", 1, "p2");
+    CHECK_EQ_INT(h_state(&H, "p8"), SWIM_ALIVE);
+    /* left and dead nodes are reaped after GossipToTheDeadTime, at a
+     * probe-list wrap */
+    inject_dead(&H, "p4", 1, "p4");
+    h_run(&H, H.now + 30000 + 12000);
+    swim_member m;
+    CHECK(!swim_member_get(H.core, "p4", &m));
+    CHECK_EQ_INT(swim_member_count(H.core), 9);
+    h_free(&H);
+}
+
+static uint32_t max_alive_inc_about;
+static void find_alive_me(void *ud, const h_pkt *p, const uint8_t *msg, size_t len)
+{
+    (void)ud;
+    (void)p;
+    wire_msg m;
+    if (len && msg[0] == WIRE_ALIVE && wire_decode_msg(msg, len, &m) == WIRE_OK && m.u.alive.node.n == 2 &&
+        memcmp(m.u.alive.node.p, "me", 2) == 0 && m.u.alive.incarnation > max_alive_inc_about)
+        max_alive_inc_about = m.u.alive.incarnation;
+}
+
+static void test_refutation(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    setup_ten(&H, &c);
+    h_run(&H, 3000);
+    int score0 = swim_health_score(H.core);
+    inject_suspect(&H, "me", 1, "p0");
+    CHECK_EQ_INT(h_state(&H, "me"), SWIM_ALIVE);
+    CHECK_EQ_INT(h_inc(&H, "me"), 2);
+    CHECK_EQ_INT(swim_health_score(H.core), score0 + 1);
+    /* an accusation far ahead: refute past it */
+    inject_suspect(&H, "me", 7, "p0");
+    CHECK_EQ_INT(h_inc(&H, "me"), 8);
+    inject_dead(&H, "me", 8, "p0");
+    CHECK_EQ_INT(h_state(&H, "me"), SWIM_ALIVE);
+    CHECK_EQ_INT(h_inc(&H, "me"), 9);
+    CHECK_EQ_INT(swim_health_score(H.core), score0 + 3);
+    /* an alive about us with a newer incarnation is refuted too */
+    inject_alive(&H, "me", -1, 12, NULL);
+    CHECK_EQ_INT(h_inc(&H, "me"), 13);
+    /* equal incarnation, same meta and versions: nothing to do */
+    inject_alive(&H, "me", -1, 13, NULL);
+    CHECK_EQ_INT(h_inc(&H, "me"), 13);
+    /* equal incarnation but other meta: refuted */
+    inject_alive(&H, "me", -1, 13, "other");
+    CHECK_EQ_INT(h_inc(&H, "me"), 14);
+    CHECK_EQ_INT(swim_get_stats(H.core)->refutations, 5);
+    /* the refutation is gossiped */
+    h_clear(&H);
+    h_run(&H, H.now + 1000);
+    max_alive_inc_about = 0;
+    h_each_msg(&H, find_alive_me, NULL);
+    CHECK_EQ_INT(max_alive_inc_about, 14);
+    h_free(&H);
+}
+
+static void test_conflict_and_reclaim(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    h_add_peer(&H, "b", 1, 1);
+    h_clear(&H);
+    /* another address claims "a" */
+    inject_alive(&H, "a", 20, 5, NULL);
+    const h_ev *e = h_last_event(&H, SWIM_EV_CONFLICT, "a");
+    REQUIRE(e);
+    swim_member m;
+    REQUIRE(swim_member_get(H.core, "a", &m));
+    CHECK_EQ_INT(m.addr.ip[3], 2);
+    CHECK_EQ_INT(m.incarnation, 1);
+    /* dead: still a conflict (DeadNodeReclaimTime 0 = never) */
+    inject_dead(&H, "a", 1, "b");
+    inject_alive(&H, "a", 20, 5, NULL);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_CONFLICT, "a"), 2);
+    CHECK_EQ_INT(h_state(&H, "a"), SWIM_DEAD);
+    /* left: the new address is taken, even at the same incarnation */
+    inject_dead(&H, "b", 1, "b");
+    inject_alive(&H, "b", 21, 1, NULL);
+    REQUIRE(swim_member_get(H.core, "b", &m));
+    CHECK_EQ_INT(m.state, SWIM_ALIVE);
+    CHECK_EQ_INT(m.addr.ip[3], 23);
+    h_free(&H);
+
+    h_config(&c, "me");
+    c.dead_node_reclaim_time = 1000;
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    h_add_peer(&H, "b", 1, 1);
+    h_run(&H, 2000);
+    inject_dead(&H, "a", 1, "b");
+    h_run(&H, 2500);
+    inject_alive(&H, "a", 20, 1, NULL);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_CONFLICT, "a"), 1);
+    h_run(&H, 3001);
+    inject_alive(&H, "a", 20, 1, NULL);
+    REQUIRE(swim_member_get(H.core, "a", &m));
+    CHECK_EQ_INT(m.state, SWIM_ALIVE);
+    CHECK_EQ_INT(m.addr.ip[3], 22);
+    h_free(&H);
+}
+
+static void test_leave(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    setup_ten(&H, &c);
+    h_run(&H, 2000);
+    h_clear(&H);
+    swim_leave(H.core, H.now, 0);
+    CHECK_EQ_INT(h_state(&H, "me"), SWIM_LEFT);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_LEAVE_DONE, NULL), 0);
+    /* alive about us while leaving: ignored, no refutation */
+    inject_alive(&H, "me", -1, 9, NULL);
+    CHECK_EQ_INT(h_inc(&H, "me"), 1);
+    /* LEAVE_DONE once the dead message was sent its retransmit limit
+     * (4 * ceil(log10(11)) = 8 times) */
+    h_run(&H, H.now + 5000);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_LEAVE_DONE, NULL), 1);
+    h_free(&H);
+    /* alone: done at once */
+    h_config(&c, "me");
+    h_init(&H, &c);
+    swim_leave(H.core, 0, 1000);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_LEAVE_DONE, NULL), 1);
+    h_free(&H);
+    /* force-leave of a failed member */
+    h_config(&c, "me");
+    setup_ten(&H, &c);
+    inject_dead(&H, "p2", 1, "p3");
+    CHECK(swim_force_leave(H.core, H.now, "p2"));
+    CHECK_EQ_INT(h_state(&H, "p2"), SWIM_LEFT);
+    CHECK(!swim_force_leave(H.core, H.now, "nobody"));
+    h_free(&H);
+}
+
+int main(void)
+{
+    test_alive_updates();
+    test_suspicion_timeouts();
+    test_small_cluster_k0();
+    test_transitions();
+    test_refutation();
+    test_conflict_and_reclaim();
+    test_leave();
+    wire_buf_free(&h_buf);
+    return check_done("test_swim_state");
+}
