@@ -71,8 +71,9 @@ int wire_label_write(struct wire_buf *out, const wire_frame_config *cfg);
 int wire_label_read(const uint8_t *p, size_t n, wire_bytes *label, size_t *used);
 
 /* Apply the inbound label rules (§5.2, §5.6): with skip_inbound_label_check
- * a header is an error; otherwise the label read (empty if none) must equal
- * ours. WIRE_ELABEL on violation. */
+ * a header is an error (Go only logs "unexpected double label header" for
+ * packets; we refuse, as nothing legitimate sends one then); otherwise the
+ * label read (empty if none) must equal ours. WIRE_ELABEL on violation. */
 int wire_label_accept(const wire_frame_config *cfg, wire_bytes seen);
 
 #endif
