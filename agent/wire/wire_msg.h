@@ -9,7 +9,21 @@
  * unknown keys, accept every integer format range-checked to the Go type,
  * accept fixstr/str8/16/32 and bin8/16/32 for strings and byte slices, and
  * return views into the input. `used` (may be NULL) receives the number of
- * bytes the body took, for streams where more follows. */
+ * bytes the body took, for streams where more follows.
+ *
+ * Decoding details a caller can rely on:
+ *  - input that ends inside the body is always WIRE_ETRUNC (never another
+ *    error), so a stream reader can wait for more bytes;
+ *  - nil (c0) decodes as the field's zero value; a nil byte/string field
+ *    gives p == NULL; missing keys are zero; a repeated key: last wins;
+ *  - Go int fields (Nodes, UserStateLen, UserMsgLen, State) take the whole
+ *    int64 range, negatives included: limits (§6.1, §14) are the stream
+ *    layer's to enforce; compress.Algo is range-checked as Go's uint8;
+ *  - Vsn: a raw of any length or an array of uint8; v holds the first 6,
+ *    len what was sent (capped at 255);
+ *  - on error the output struct is zeroed.
+ * The codec allocates nothing; see wire_mp.h for why it does not use
+ * msgpack-c's unpacker. */
 #ifndef MOONLIST_WIRE_MSG_H
 #define MOONLIST_WIRE_MSG_H
 
@@ -74,7 +88,9 @@ typedef struct wire_msg {
 
 /* Decode one message starting at its type byte. Containers (compound,
  * hasCrc, encrypt, label) and push/pull give WIRE_ETYPE: they are for the
- * packet and stream layers. */
+ * packet and stream layers. Bytes after a map body are ignored, as Go
+ * ignores them in a packet part; use the typed decoders' `used` to see
+ * them. */
 int wire_decode_msg(const uint8_t *msg, size_t n, wire_msg *out);
 
 #endif
