@@ -341,6 +341,15 @@ static void test_label_crypt(void)
     CHECK_EQ_INT(count, 3);
     rcv.skip_inbound_label_check = false;
 
+    /* a version 0 (padded) envelope from a PCur 1 sender is accepted too */
+    wire_buf_reset(&b);
+    wire_buf_append(&b, "\xf4\x04" "blue", 6);
+    CHECK_EQ_INT(wire_encrypt_with(&b, &kr.keys[0], 0, nonce, NACK, sizeof NACK, (const uint8_t *)"blue", 4), WIRE_OK);
+    CHECK_EQ_INT(b.len, 6 + 1 + 12 + 16 + 16);
+    count = 0;
+    CHECK_EQ_INT(wire_packet_receive(&rx, &rcv, b.data, b.len, count_only, &count), WIRE_OK);
+    CHECK_EQ_INT(count, 1);
+
     /* plaintext into an encrypting receiver */
     wire_frame_config plain;
     wire_frame_config_init(&plain);
