@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_agent.h"
 #include "moonlist_version.h"
 #include "wire/wire.h"
 
@@ -11,12 +12,33 @@ static void usage(FILE *to)
         "usage: moonlist <command> [flags]\n"
         "\n"
         "commands:\n"
-        "  --version   print the version and the protocol range spoken\n");
+        "  agent        run an agent (moonlist agent -h for its flags)\n"
+        "  members      list the members a running agent knows\n"
+        "  join         make a running agent join through other agents\n"
+        "  leave        make a running agent leave gracefully and exit\n"
+        "  force-leave  mark a failed member as left\n"
+        "  info         show a running agent's state and counters\n"
+        "  version      print the version and the protocol range spoken\n"
+        "\n"
+        "Control commands reach the agent at -rpc-addr (default 127.0.0.1:7373).\n");
 }
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    { "agent", cli_agent_main },
+    { "members", cli_members_main },
+    { "join", cli_join_main },
+    { "leave", cli_leave_main },
+    { "force-leave", cli_force_leave_main },
+    { "info", cli_info_main },
+};
 
 int main(int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0 ||
+                      strcmp(argv[1], "-version") == 0)) {
         printf("moonlist %s (memberlist protocol %d-%d, speaks %d; delegate %d-%d, speaks %d)\n",
                MOONLIST_VERSION, WIRE_PROTOCOL_MIN, WIRE_PROTOCOL_MAX, WIRE_PROTOCOL_CUR,
                WIRE_DELEGATE_MIN, WIRE_DELEGATE_MAX, WIRE_DELEGATE_CUR);
@@ -25,6 +47,13 @@ int main(int argc, char **argv)
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
         usage(stdout);
         return 0;
+    }
+    if (argc >= 2) {
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+            if (strcmp(argv[1], commands[i].name) == 0)
+                return commands[i].fn(argc - 2, argv + 2);
+        }
+        fprintf(stderr, "moonlist: unknown command '%s'\n\n", argv[1]);
     }
     usage(stderr);
     return 2;

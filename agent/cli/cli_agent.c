@@ -1,0 +1,567 @@
+/* `moonlist agent`: one libuv loop runs the protocol (net + swim core) and
+ * the RPC server. Membership changes are logged one line each; SIGTERM,
+ * SIGINT or `moonlist leave` start a graceful leave:
+ *   1. gossip serf's leave intent, so serf agents show us "left" (§16),
+ *   2. after a few gossip rounds, swim_leave (our dead-with-From==Node),
+ *   3. on SWIM_EV_LEAVE_DONE (or a hard deadline) close everything, exit 0.
+ * A second signal exits at once. */
+#include "cli/cli_agent.h"
+
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli_agent_opts.h"
+#include "cli/cli_log.h"
+#include "cli/cli_members.h"
+#include "cli/cli_mp.h"
+#include "cli/cli_rpc.h"
+#include "cli/cli_rpc_server.h"
+#include "cli/cli_serf.h"
+#include "moonlist_version.h"
+
+/* How long swim_leave may take to gossip our leave, as serf's default
+ * LeavePropagateDelay/BroadcastTimeout (5 s). */
+#define AGENT_LEAVE_TIMEOUT_MS 5000
+/* The leave intent rides on gossip: give it this many gossip rounds to go
+ * out before the memberlist leave follows (serf waits for its broadcast to
+ * be sent, up to 5 s). */
+#define AGENT_INTENT_ROUNDS 4
+/* Hard stop if the core never reports the leave done. */
+#define AGENT_LEAVE_GRACE_MS 1000
+
+
+typedef struct agent {
+    uv_loop_t *loop;
+    cli_agent_opts *o;
+    net *net;
+    cli_rpc_server *rpc;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t leave_timer;
+    int leave_phase;           /* 0 running, 1 intent out, 2 swim leaving, 3 done */
+    int signals;
+    uint64_t serf_ltime;       /* highest serf Lamport time seen in intents */
+    cli_rpc_conn *leave_waiters[16];
+    size_t nleave_waiters;
+    int exit_code;
+} agent;
+
+/* Witness serf's Lamport time in join/leave intents, so our own intent is
+ * newer than what serf agents hold for us. */
+static void witness_serf(agent *a, const uint8_t *p, size_t n)
+{
+    uint64_t v;
+    /* a wildly large time is an attack on the clock, not a real cluster */
+    if (cli_serf_intent_ltime(p, n, &v) == 0 && v > a->serf_ltime && v < UINT64_MAX / 2)
+        a->serf_ltime = v;
+}
+
+static void member_line(const swim_member *m, char *buf, size_t len)
+{
+    char ip[64];
+    net_addr_ip_text(&m->addr, ip, sizeof ip);
+    snprintf(buf, len, m->addr.ip_len == 16 ? "%s [%s]:%u" : "%s %s:%u", m->name, ip, m->addr.port);
+}
+
+static void on_leave_timer(uv_timer_t *t);
+
+static void on_event(void *ud, const swim_event *ev)
+{
+    agent *a = ud;
+    char who[400], other[80];
+    switch (ev->type) {
+    case SWIM_EV_JOIN:
+        member_line(&ev->member, who, sizeof who);
+        cli_log(1, "member join: %s", who);
+        break;
+    case SWIM_EV_UPDATE:
+        member_line(&ev->member, who, sizeof who);
+        cli_log(1, "member update: %s incarnation %u", who, ev->member.incarnation);
+        break;
+    case SWIM_EV_LEAVE:
+        member_line(&ev->member, who, sizeof who);
+        cli_log(1, "member leave (%s): %s", swim_state_name(ev->member.state), who);
+        break;
+    case SWIM_EV_CONFLICT:
+        member_line(&ev->member, who, sizeof who);
+        net_addr_ip_text(&ev->other, other, sizeof other);
+        cli_log(2, "member conflict: %s is also claimed by %s:%u", who, other, ev->other.port);
+        break;
+    case SWIM_EV_USER:
+        witness_serf(a, ev->payload.p, ev->payload.n);
+        break;
+    case SWIM_EV_LEAVE_DONE:
+        if (a->leave_phase == 2) {
+            /* finish from the loop, not from inside the core */
+            a->leave_phase = 3;
+            uv_timer_start(&a->leave_timer, on_leave_timer, 0, 0);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_net_log(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    cli_log(level, "%s", msg);
+}
+
+static void close_all(agent *a)
+{
+    if (a->rpc)
+        cli_rpc_server_close(a->rpc);
+    a->rpc = NULL;
+    if (a->net)
+        net_close(a->net);
+    a->net = NULL;
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->leave_timer, NULL);
+}
+
+static void reply_buf(cli_rpc_conn *c, wire_buf *b, int rc)
+{
+    if (rc == 0)
+        cli_rpc_reply(c, b->data, b->len);
+    else
+        cli_rpc_reply(c, (const uint8_t *)"\x81\xa5" "Error\xadout of memory", 21);
+    wire_buf_free(b);
+}
+
+static void reply_error(cli_rpc_conn *c, const char *msg)
+{
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    int rc = cli_mp_map(&b, 1);
+    rc = rc ? rc : cli_mp_cstr(&b, "Error");
+    rc = rc ? rc : cli_mp_cstr(&b, msg);
+    reply_buf(c, &b, rc);
+}
+
+static void reply_empty(cli_rpc_conn *c)
+{
+    cli_rpc_reply(c, (const uint8_t *)"\x80", 1);
+}
+
+/* Leave, phase by phase (see the top of the file). */
+static void on_leave_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    if (a->leave_phase == 1) {
+        a->leave_phase = 2;
+        cli_log(1, "leaving: gossiping our leave");
+        swim_leave(net_core(a->net), net_now(a->net), AGENT_LEAVE_TIMEOUT_MS);
+        net_rearm(a->net);
+        if (a->leave_phase == 2)
+            uv_timer_start(&a->leave_timer, on_leave_timer, AGENT_LEAVE_TIMEOUT_MS + AGENT_LEAVE_GRACE_MS, 0);
+        return;
+    }
+    if (a->leave_phase == 2)
+        cli_log(2, "leave not confirmed by the protocol in time; shutting down anyway");
+    a->leave_phase = 3;
+    cli_log(1, "left the cluster; shutting down");
+    for (size_t i = 0; i < a->nleave_waiters; i++) {
+        wire_buf b;
+        wire_buf_init(&b, 0);
+        int rc = cli_mp_map(&b, 1);
+        rc = rc ? rc : cli_mp_cstr(&b, "Left");
+        rc = rc ? rc : cli_mp_bool(&b, true);
+        reply_buf(a->leave_waiters[i], &b, rc);
+    }
+    a->nleave_waiters = 0;
+    a->exit_code = 0;
+    close_all(a);
+}
+
+static void begin_leave(agent *a)
+{
+    if (a->leave_phase)
+        return;
+    a->leave_phase = 1;
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    uint64_t ltime = a->serf_ltime + 1;
+    const char *name = swim_get_config(net_core(a->net))->name;
+    if (cli_serf_leave_intent(&b, ltime, name) == 0 &&
+        swim_broadcast(net_core(a->net), b.data, b.len, "serf-leave-intent") == 0) {
+        net_rearm(a->net);
+        cli_log(1, "leaving: gossiping serf's leave intent (LTime %llu)", (unsigned long long)ltime);
+    } else {
+        cli_log(2, "leaving: could not queue serf's leave intent; serf agents will show us failed");
+    }
+    wire_buf_free(&b);
+    uint32_t wait = swim_get_config(net_core(a->net))->gossip_interval * AGENT_INTENT_ROUNDS;
+    uv_timer_start(&a->leave_timer, on_leave_timer, wait, 0);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    agent *a = s->data;
+    if (++a->signals > 1) {
+        cli_log(2, "second signal (%s): exiting now", strsignal(signum));
+        _exit(1);
+    }
+    cli_log(1, "caught %s: leaving gracefully (signal again to exit at once)", strsignal(signum));
+    begin_leave(a);
+}
+
+/* ---- RPC commands ---- */
+
+typedef struct members_ctx {
+    wire_buf *b;
+    int rc;
+} members_ctx;
+
+static bool member_row(void *ud, const swim_member *m)
+{
+    members_ctx *c = ud;
+    char ip[64];
+    net_addr_ip_text(&m->addr, ip, sizeof ip);
+    const char *st = swim_state_name(m->state);
+    cli_member_row r = {
+        .name = (const uint8_t *)m->name, .name_len = strlen(m->name),
+        .addr = (const uint8_t *)ip, .addr_len = strlen(ip), .port = m->addr.port,
+        .status = (const uint8_t *)st, .status_len = strlen(st), .incarnation = m->incarnation,
+        .meta = m->meta, .meta_len = m->meta_len,
+    };
+    memcpy(r.vsn, m->vsn, 6);
+    c->rc = cli_members_encode_row(c->b, &r);
+    return c->rc == 0;
+}
+
+static void rpc_members(agent *a, cli_rpc_conn *c)
+{
+    swim *s = net_core(a->net);
+    wire_buf b;
+    wire_buf_init(&b, CLI_RPC_MAX_FRAME);
+    members_ctx ctx = { .b = &b };
+    ctx.rc = cli_mp_map(&b, 1);
+    ctx.rc = ctx.rc ? ctx.rc : cli_mp_cstr(&b, "Members");
+    ctx.rc = ctx.rc ? ctx.rc : cli_mp_array(&b, (uint32_t)swim_member_count(s));
+    if (ctx.rc == 0)
+        swim_members_each(s, member_row, &ctx);
+    reply_buf(c, &b, ctx.rc);
+}
+
+static void on_join_done(void *ud, int joined, const char *err)
+{
+    cli_rpc_conn *c = ud;
+    if (joined <= 0) {
+        reply_error(c, err ? err : "no seed answered");
+        return;
+    }
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    int rc = cli_mp_map(&b, err ? 2 : 1);
+    rc = rc ? rc : cli_mp_cstr(&b, "Joined");
+    rc = rc ? rc : cli_mp_uint(&b, (uint64_t)joined);
+    if (err) {
+        rc = rc ? rc : cli_mp_cstr(&b, "Warning");
+        rc = rc ? rc : cli_mp_cstr(&b, err);
+    }
+    reply_buf(c, &b, rc);
+}
+
+#define RPC_MAX_JOIN 64   /* seeds per join request: plenty for any cluster */
+
+static void rpc_join(agent *a, cli_rpc_conn *c, cli_mp_reader *addrs)
+{
+    uint32_t n;
+    if (!addrs || cli_mp_read_array(addrs, &n) || n == 0 || n > RPC_MAX_JOIN) {
+        reply_error(c, "join needs 1..64 addresses");
+        return;
+    }
+    char buf[RPC_MAX_JOIN][300];
+    const char *list[RPC_MAX_JOIN];
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *s;
+        size_t len;
+        if (cli_mp_read_str(addrs, &s, &len) || len == 0 || len >= sizeof buf[i] || memchr(s, 0, len)) {
+            reply_error(c, "bad address in join request");
+            return;
+        }
+        memcpy(buf[i], s, len);
+        buf[i][len] = '\0';
+        list[i] = buf[i];
+    }
+    if (net_join(a->net, list, n, on_join_done, c) < 0)
+        reply_error(c, "out of memory");
+}
+
+static void rpc_leave(agent *a, cli_rpc_conn *c)
+{
+    if (a->nleave_waiters == sizeof a->leave_waiters / sizeof a->leave_waiters[0]) {
+        reply_error(c, "leave already in progress");
+        return;
+    }
+    a->leave_waiters[a->nleave_waiters++] = c;
+    cli_log(1, "leave requested over RPC");
+    begin_leave(a);
+}
+
+static void rpc_force_leave(agent *a, cli_rpc_conn *c, const uint8_t *node, size_t len)
+{
+    char name[256];
+    if (!node || len == 0 || len >= sizeof name || memchr(node, 0, len)) {
+        reply_error(c, "force-leave needs a node name");
+        return;
+    }
+    memcpy(name, node, len);
+    name[len] = '\0';
+    bool ok = swim_force_leave(net_core(a->net), net_now(a->net), name);
+    net_rearm(a->net);
+    if (!ok) {
+        reply_error(c, "no such member");
+        return;
+    }
+    cli_log(1, "force-leave: %s", name);
+    reply_empty(c);
+}
+
+static int kv_str(wire_buf *b, const char *k, const char *v)
+{
+    int rc = cli_mp_cstr(b, k);
+    return rc ? rc : cli_mp_cstr(b, v);
+}
+
+static int kv_uint(wire_buf *b, const char *k, uint64_t v)
+{
+    int rc = cli_mp_cstr(b, k);
+    return rc ? rc : cli_mp_uint(b, v);
+}
+
+typedef struct count_ctx {
+    uint64_t by_state[4];
+} count_ctx;
+
+static bool count_member(void *ud, const swim_member *m)
+{
+    count_ctx *c = ud;
+    if ((unsigned)m->state < 4)
+        c->by_state[m->state]++;
+    return true;
+}
+
+static int stats_section(wire_buf *b, const char *title, const uint64_t *v)
+{
+    uint32_t n = 0;
+    for (int t = 0; t < 16; t++)
+        n += wire_type_name(t) != NULL;
+    int rc = cli_mp_cstr(b, title);
+    rc = rc ? rc : cli_mp_map(b, n);
+    for (int t = 0; !rc && t < 16; t++)
+        if (wire_type_name(t))
+            rc = kv_uint(b, wire_type_name(t), v[t]);
+    return rc;
+}
+
+static void rpc_info(agent *a, cli_rpc_conn *c)
+{
+    swim *s = net_core(a->net);
+    const swim_config *cfg = swim_get_config(s);
+    const swim_stats *st = swim_get_stats(s);
+    const net_counters *nc = net_get_counters(a->net);
+    count_ctx cc = { { 0 } };
+    swim_members_each(s, count_member, &cc);
+    char rpc[300], vsn[64];
+    snprintf(rpc, sizeof rpc, "%s:%u", a->o->rpc_host, a->o->rpc_port);
+
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    int rc = cli_mp_map(&b, 1);
+    rc = rc ? rc : cli_mp_cstr(&b, "Info");
+    rc = rc ? rc : cli_mp_map(&b, 8);
+
+    rc = rc ? rc : cli_mp_cstr(&b, "agent");
+    rc = rc ? rc : cli_mp_map(&b, 6);
+    rc = rc ? rc : kv_str(&b, "name", cfg->name);
+    rc = rc ? rc : kv_str(&b, "version", MOONLIST_VERSION);
+    rc = rc ? rc : kv_str(&b, "advertise", net_advertise_text(a->net));
+    rc = rc ? rc : kv_str(&b, "bind", net_bind_text(a->net));
+    rc = rc ? rc : kv_str(&b, "rpc_addr", rpc);
+    rc = rc ? rc : kv_str(&b, "config", a->o->config_path[0] ? a->o->config_path : "(none)");
+
+    rc = rc ? rc : cli_mp_cstr(&b, "members");
+    rc = rc ? rc : cli_mp_map(&b, 6);
+    rc = rc ? rc : kv_uint(&b, "total", swim_member_count(s));
+    rc = rc ? rc : kv_uint(&b, "alive", cc.by_state[SWIM_ALIVE]);
+    rc = rc ? rc : kv_uint(&b, "suspect", cc.by_state[SWIM_SUSPECT]);
+    rc = rc ? rc : kv_uint(&b, "dead", cc.by_state[SWIM_DEAD]);
+    rc = rc ? rc : kv_uint(&b, "left", cc.by_state[SWIM_LEFT]);
+    rc = rc ? rc : kv_uint(&b, "health_score", (uint64_t)swim_health_score(s));
+
+    rc = rc ? rc : cli_mp_cstr(&b, "versions");
+    rc = rc ? rc : cli_mp_map(&b, 2);
+    snprintf(vsn, sizeof vsn, "min %u max %u cur %u", cfg->vsn[0], cfg->vsn[1], cfg->vsn[2]);
+    rc = rc ? rc : kv_str(&b, "protocol", vsn);
+    snprintf(vsn, sizeof vsn, "min %u max %u cur %u", cfg->vsn[3], cfg->vsn[4], cfg->vsn[5]);
+    rc = rc ? rc : kv_str(&b, "delegate", vsn);
+
+    rc = rc ? rc : cli_mp_cstr(&b, "config");
+    rc = rc ? rc : cli_mp_map(&b, 16);
+    rc = rc ? rc : kv_str(&b, "profile", a->o->profile);
+    rc = rc ? rc : kv_str(&b, "encryption", a->o->net.keyring.n ? "on" : "off");
+    rc = rc ? rc : kv_str(&b, "compression", a->o->net.frame.compress ? "on" : "off");
+    rc = rc ? rc : kv_uint(&b, "probe_interval_ms", cfg->probe_interval);
+    rc = rc ? rc : kv_uint(&b, "probe_timeout_ms", cfg->probe_timeout);
+    rc = rc ? rc : kv_uint(&b, "gossip_interval_ms", cfg->gossip_interval);
+    rc = rc ? rc : kv_uint(&b, "gossip_nodes", cfg->gossip_nodes);
+    rc = rc ? rc : kv_uint(&b, "push_pull_interval_ms", cfg->push_pull_interval);
+    rc = rc ? rc : kv_uint(&b, "tcp_timeout_ms", cfg->tcp_timeout);
+    rc = rc ? rc : kv_uint(&b, "suspicion_mult", cfg->suspicion_mult);
+    rc = rc ? rc : kv_uint(&b, "suspicion_max_timeout_mult", cfg->suspicion_max_timeout_mult);
+    rc = rc ? rc : kv_uint(&b, "retransmit_mult", cfg->retransmit_mult);
+    rc = rc ? rc : kv_uint(&b, "indirect_checks", cfg->indirect_checks);
+    rc = rc ? rc : kv_uint(&b, "awareness_max_multiplier", cfg->awareness_max_multiplier);
+    rc = rc ? rc : kv_uint(&b, "gossip_to_the_dead_ms", cfg->gossip_to_the_dead_time);
+    rc = rc ? rc : kv_uint(&b, "meta_bytes", cfg->meta_len);
+
+    rc = rc ? rc : cli_mp_cstr(&b, "protocol");
+    rc = rc ? rc : cli_mp_map(&b, 4);
+    rc = rc ? rc : kv_uint(&b, "dropped", st->dropped);
+    rc = rc ? rc : kv_uint(&b, "probes", st->probes);
+    rc = rc ? rc : kv_uint(&b, "probe_failures", st->probe_failures);
+    rc = rc ? rc : kv_uint(&b, "refutations", st->refutations);
+
+    rc = rc ? rc : stats_section(&b, "messages sent", st->sent);
+    rc = rc ? rc : stats_section(&b, "messages received", st->received);
+
+    rc = rc ? rc : cli_mp_cstr(&b, "network");
+    rc = rc ? rc : cli_mp_map(&b, 8);
+    rc = rc ? rc : kv_uint(&b, "packets_in", nc->packets_in);
+    rc = rc ? rc : kv_uint(&b, "packets_out", nc->packets_out);
+    rc = rc ? rc : kv_uint(&b, "malformed_packets", nc->malformed_packets);
+    rc = rc ? rc : kv_uint(&b, "send_errors", nc->send_errors);
+    rc = rc ? rc : kv_uint(&b, "streams_in", nc->streams_in);
+    rc = rc ? rc : kv_uint(&b, "streams_out", nc->streams_out);
+    rc = rc ? rc : kv_uint(&b, "streams_rejected", nc->streams_rejected);
+    rc = rc ? rc : kv_uint(&b, "stream_errors", nc->stream_errors);
+    reply_buf(c, &b, rc);
+}
+
+static void on_rpc(void *ud, cli_rpc_conn *c, const uint8_t *req, size_t len)
+{
+    agent *a = ud;
+    cli_mp_reader r, addrs;
+    bool have_addrs = false;
+    const uint8_t *cmd = NULL, *node = NULL;
+    size_t cmdlen = 0, nodelen = 0;
+    uint32_t nk;
+    cli_mp_reader_init(&r, req, len);
+    if (cli_mp_read_map(&r, &nk)) {
+        reply_error(c, "malformed request");
+        return;
+    }
+    for (uint32_t i = 0; i < nk; i++) {
+        const uint8_t *k;
+        size_t kl;
+        if (cli_mp_read_str(&r, &k, &kl)) {
+            reply_error(c, "malformed request");
+            return;
+        }
+        int bad;
+        if (cli_mp_eq(k, kl, "Command")) {
+            bad = cli_mp_read_str(&r, &cmd, &cmdlen);
+        } else if (cli_mp_eq(k, kl, "Node")) {
+            bad = cli_mp_read_str(&r, &node, &nodelen);
+        } else if (cli_mp_eq(k, kl, "Addrs")) {
+            addrs = r;
+            have_addrs = true;
+            bad = cli_mp_skip(&r);
+        } else {
+            bad = cli_mp_skip(&r);
+        }
+        if (bad) {
+            reply_error(c, "malformed request");
+            return;
+        }
+    }
+    if (!cmd) {
+        reply_error(c, "request has no Command");
+    } else if (a->leave_phase && !cli_mp_eq(cmd, cmdlen, "leave")) {
+        reply_error(c, "the agent is leaving");
+    } else if (cli_mp_eq(cmd, cmdlen, "members")) {
+        rpc_members(a, c);
+    } else if (cli_mp_eq(cmd, cmdlen, "join")) {
+        rpc_join(a, c, have_addrs ? &addrs : NULL);
+    } else if (cli_mp_eq(cmd, cmdlen, "leave")) {
+        rpc_leave(a, c);
+    } else if (cli_mp_eq(cmd, cmdlen, "force-leave")) {
+        rpc_force_leave(a, c, node, nodelen);
+    } else if (cli_mp_eq(cmd, cmdlen, "info")) {
+        rpc_info(a, c);
+    } else {
+        reply_error(c, "unknown command");
+    }
+}
+
+static void on_startup_join(void *ud, int joined, const char *err)
+{
+    (void)ud;
+    if (joined > 0)
+        cli_log(1, "join: %d seed%s answered%s%s", joined, joined == 1 ? "" : "s", err ? "; " : "", err ? err : "");
+    else
+        cli_log(3, "join failed: %s", err ? err : "no seed answered");
+}
+
+int cli_agent_main(int argc, char **argv)
+{
+    cli_agent_opts o;
+    char err[512];
+    if (cli_agent_opts_parse(&o, argc, argv, err, sizeof err) < 0) {
+        fprintf(stderr, "moonlist agent: %s\n\n", err);
+        cli_agent_usage(stderr);
+        return 2;
+    }
+    cli_log_set_level((int)o.log_level);
+    if (RAND_bytes((unsigned char *)&o.net.swim.seed, sizeof o.net.swim.seed) != 1) {
+        fprintf(stderr, "moonlist agent: no randomness available\n");
+        cli_agent_opts_free(&o);
+        return 1;
+    }
+    /* a peer closing a stream while we write must not kill the agent */
+    signal(SIGPIPE, SIG_IGN);
+
+    agent a = { .loop = uv_default_loop(), .o = &o, .exit_code = 1 };
+    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log };
+    a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
+    if (!a.net) {
+        cli_log(3, "cannot start: %s", err);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        cli_agent_opts_free(&o);
+        return 1;
+    }
+    a.rpc = cli_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, on_rpc, &a, err, sizeof err);
+    if (!a.rpc) {
+        cli_log(3, "cannot start: %s", err);
+        net_close(a.net);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        cli_agent_opts_free(&o);
+        return 1;
+    }
+    uv_timer_init(a.loop, &a.leave_timer);
+    a.leave_timer.data = &a;
+    uv_signal_init(a.loop, &a.sigterm);
+    uv_signal_init(a.loop, &a.sigint);
+    a.sigterm.data = a.sigint.data = &a;
+    uv_signal_start(&a.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&a.sigint, on_signal, SIGINT);
+
+    cli_log(1, "moonlist agent %s: node '%s', gossip on %s (advertised as %s), RPC on %s:%u, profile %s%s",
+            MOONLIST_VERSION, o.net.swim.name, net_bind_text(a.net), net_advertise_text(a.net), o.rpc_host,
+            o.rpc_port, o.profile, o.net.keyring.n ? ", encrypted" : "");
+    if (o.config_path[0])
+        cli_log(2, "config script %s accepted but not run yet: the Lua layer is not built in", o.config_path);
+    if (o.njoin && net_join(a.net, o.join, o.njoin, on_startup_join, &a) < 0)
+        cli_log(3, "join: out of memory");
+
+    uv_run(a.loop, UV_RUN_DEFAULT);
+    uv_loop_close(a.loop);
+    cli_agent_opts_free(&o);
+    return a.exit_code;
+}

@@ -1,0 +1,369 @@
+/* The control commands: each sends one RPC request (cli_rpc.h) to a
+ * running agent and prints the answer. Exit codes: 0 ok, 1 the agent
+ * reported an error or could not be reached, 2 bad usage. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_agent.h"
+#include "cli/cli_agent_opts.h"
+#include "cli/cli_flags.h"
+#include "cli/cli_members.h"
+#include "cli/cli_mp.h"
+#include "cli/cli_rpc.h"
+#include "net/net.h"
+
+static const cli_flag_spec rpc_flag = { "rpc-addr", CLI_FLAG_STRING, "ADDR",
+                                        "agent RPC address (default " CLI_DEFAULT_RPC_ADDR ")" };
+
+typedef struct command {
+    const char *name;
+    const char *args;         /* positional arguments, for usage */
+    const char *about;
+    const cli_flag_spec *flags;
+    size_t nflags;
+} command;
+
+static void usage(const command *c, FILE *f)
+{
+    fprintf(f, "usage: moonlist %s [flags]%s%s\n\n%s\n\nflags:\n", c->name, c->args ? " " : "", c->args ? c->args : "",
+            c->about);
+    cli_flags_usage(c->flags, c->nflags, f);
+}
+
+/* Parse flags; on error print usage and return 2, else 0. */
+static int parse(const command *c, cli_args *a, int argc, char **argv)
+{
+    char err[256];
+    if (cli_args_parse(a, c->flags, c->nflags, argc, argv, err, sizeof err) < 0) {
+        fprintf(stderr, "moonlist %s: %s\n\n", c->name, err);
+        usage(c, stderr);
+        return 2;
+    }
+    return 0;
+}
+
+/* Send the request, check for "Error". On success *resp holds the body and
+ * *r is positioned at the start of the response map's first key. */
+static int call(const command *cmd, const cli_args *a, wire_buf *req, wire_buf *resp, cli_mp_reader *r,
+                uint32_t *nkeys)
+{
+    char host[256], err[512];
+    uint16_t port;
+    const char *addr = cli_args_str(a, "rpc-addr", CLI_DEFAULT_RPC_ADDR);
+    if (net_split_host_port(addr, host, sizeof host, &port, 7373) < 0) {
+        fprintf(stderr, "moonlist %s: -rpc-addr: '%s' is not host:port\n", cmd->name, addr);
+        return 2;
+    }
+    wire_buf_init(resp, CLI_RPC_MAX_FRAME);
+    if (cli_rpc_call(host, port, req->data, req->len, resp, CLI_RPC_CLIENT_TIMEOUT_MS, err, sizeof err) < 0) {
+        fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
+        return 1;
+    }
+    cli_mp_reader_init(r, resp->data, resp->len);
+    if (cli_mp_read_map(r, nkeys)) {
+        fprintf(stderr, "moonlist %s: malformed answer from the agent\n", cmd->name);
+        return 1;
+    }
+    /* look for Error first */
+    cli_mp_reader scan = *r;
+    for (uint32_t i = 0; i < *nkeys; i++) {
+        const uint8_t *k, *v;
+        size_t kl, vl;
+        if (cli_mp_read_str(&scan, &k, &kl))
+            break;
+        if (cli_mp_eq(k, kl, "Error") && cli_mp_read_str(&scan, &v, &vl) == 0) {
+            fprintf(stderr, "moonlist %s: %.*s\n", cmd->name, (int)vl, (const char *)v);
+            return 1;
+        }
+        if (cli_mp_skip(&scan))
+            break;
+    }
+    return 0;
+}
+
+static int simple_request(wire_buf *req, const char *name)
+{
+    wire_buf_init(req, 0);
+    int rc = cli_mp_map(req, 1);
+    rc = rc ? rc : cli_mp_cstr(req, "Command");
+    return rc ? rc : cli_mp_cstr(req, name);
+}
+
+int cli_members_main(int argc, char **argv)
+{
+    static const cli_flag_spec flags[] = {
+        { "format", CLI_FLAG_STRING, "FMT", "output format: text or json (default text)" },
+        { "status", CLI_FLAG_STRING, "REGEX", "only members whose status matches" },
+        rpc_flag,
+    };
+    static const command cmd = { "members", NULL, "List the members the agent knows.", flags, 3 };
+    cli_args a;
+    if (parse(&cmd, &a, argc, argv))
+        return 2;
+    int code = 2;
+    wire_buf req, resp = { 0 };
+    regex_t re;
+    bool have_re = false;
+    const char *format = cli_args_str(&a, "format", "text");
+    const char *status = cli_args_str(&a, "status", NULL);
+    wire_buf_init(&req, 0);
+    if (a.npos || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)) {
+        fprintf(stderr, "moonlist members: %s\n\n", a.npos ? "unexpected argument" : "-format must be text or json");
+        usage(&cmd, stderr);
+        goto out;
+    }
+    if (status) {
+        if (regcomp(&re, status, REG_EXTENDED | REG_NOSUB) != 0) {
+            fprintf(stderr, "moonlist members: -status: bad regular expression '%s'\n", status);
+            goto out;
+        }
+        have_re = true;
+    }
+    cli_mp_reader r;
+    uint32_t nk;
+    simple_request(&req, "members");
+    code = call(&cmd, &a, &req, &resp, &r, &nk);
+    if (code)
+        goto out;
+    code = 1;
+    cli_member_row *rows = NULL;
+    size_t n = 0;
+    for (uint32_t i = 0; i < nk; i++) {
+        const uint8_t *k;
+        size_t kl;
+        if (cli_mp_read_str(&r, &k, &kl))
+            break;
+        if (cli_mp_eq(k, kl, "Members")) {
+            if (cli_members_decode(&r, &rows, &n) < 0)
+                break;
+        } else if (cli_mp_skip(&r)) {
+            break;
+        }
+    }
+    if (!rows) {
+        fprintf(stderr, "moonlist members: malformed answer from the agent\n");
+        goto out;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        char st[16];
+        snprintf(st, sizeof st, "%.*s", (int)(rows[i].status_len < 15 ? rows[i].status_len : 15),
+                 (const char *)rows[i].status);
+        if (!have_re || regexec(&re, st, 0, NULL, 0) == 0)
+            rows[kept++] = rows[i];
+    }
+    wire_buf out;
+    wire_buf_init(&out, 0);
+    int rc = strcmp(format, "json") == 0 ? cli_members_json(&out, rows, kept) : cli_members_text(&out, rows, kept);
+    if (rc == 0 && fwrite(out.data ? (const void *)out.data : "", 1, out.len, stdout) == out.len)
+        code = 0;
+    wire_buf_free(&out);
+    free(rows);
+out:
+    if (have_re)
+        regfree(&re);
+    wire_buf_free(&req);
+    wire_buf_free(&resp);
+    cli_args_free(&a);
+    return code;
+}
+
+int cli_join_main(int argc, char **argv)
+{
+    static const cli_flag_spec flags[] = { rpc_flag };
+    static const command cmd = { "join", "ADDR...", "Tell the agent to join a cluster through the given agents.", flags,
+                                 1 };
+    cli_args a;
+    if (parse(&cmd, &a, argc, argv))
+        return 2;
+    if (a.npos == 0) {
+        fprintf(stderr, "moonlist join: at least one address is required\n\n");
+        usage(&cmd, stderr);
+        cli_args_free(&a);
+        return 2;
+    }
+    wire_buf req, resp = { 0 };
+    wire_buf_init(&req, 0);
+    int rc = cli_mp_map(&req, 2);
+    rc = rc ? rc : cli_mp_cstr(&req, "Command");
+    rc = rc ? rc : cli_mp_cstr(&req, "join");
+    rc = rc ? rc : cli_mp_cstr(&req, "Addrs");
+    rc = rc ? rc : cli_mp_array(&req, (uint32_t)a.npos);
+    for (size_t i = 0; !rc && i < a.npos; i++)
+        rc = cli_mp_cstr(&req, a.pos[i]);
+    cli_mp_reader r;
+    uint32_t nk;
+    int code = rc ? 1 : call(&cmd, &a, &req, &resp, &r, &nk);
+    if (code == 0) {
+        uint64_t joined = 0;
+        for (uint32_t i = 0; i < nk; i++) {
+            const uint8_t *k, *v;
+            size_t kl, vl;
+            if (cli_mp_read_str(&r, &k, &kl))
+                break;
+            if (cli_mp_eq(k, kl, "Joined")) {
+                if (cli_mp_read_uint(&r, &joined))
+                    break;
+            } else if (cli_mp_eq(k, kl, "Warning") && cli_mp_read_str(&r, &v, &vl) == 0) {
+                fprintf(stderr, "moonlist join: warning: %.*s\n", (int)vl, (const char *)v);
+            } else if (cli_mp_skip(&r)) {
+                break;
+            }
+        }
+        printf("Successfully joined cluster by contacting %llu nodes.\n", (unsigned long long)joined);
+    }
+    wire_buf_free(&req);
+    wire_buf_free(&resp);
+    cli_args_free(&a);
+    return code;
+}
+
+static int no_arg_command(const command *cmd, int argc, char **argv, const char *ok_text)
+{
+    cli_args a;
+    if (parse(cmd, &a, argc, argv))
+        return 2;
+    if (a.npos) {
+        fprintf(stderr, "moonlist %s: unexpected argument '%s'\n\n", cmd->name, a.pos[0]);
+        usage(cmd, stderr);
+        cli_args_free(&a);
+        return 2;
+    }
+    wire_buf req, resp = { 0 };
+    simple_request(&req, cmd->name);
+    cli_mp_reader r;
+    uint32_t nk;
+    int code = call(cmd, &a, &req, &resp, &r, &nk);
+    if (code == 0 && ok_text)
+        printf("%s\n", ok_text);
+    wire_buf_free(&req);
+    wire_buf_free(&resp);
+    cli_args_free(&a);
+    return code;
+}
+
+int cli_leave_main(int argc, char **argv)
+{
+    static const cli_flag_spec flags[] = { rpc_flag };
+    static const command cmd = { "leave", NULL, "Make the agent leave the cluster gracefully and exit.", flags, 1 };
+    return no_arg_command(&cmd, argc, argv, "Graceful leave complete");
+}
+
+int cli_force_leave_main(int argc, char **argv)
+{
+    static const cli_flag_spec flags[] = { rpc_flag };
+    static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, 1 };
+    cli_args a;
+    if (parse(&cmd, &a, argc, argv))
+        return 2;
+    if (a.npos != 1) {
+        fprintf(stderr, "moonlist force-leave: exactly one node name is required\n\n");
+        usage(&cmd, stderr);
+        cli_args_free(&a);
+        return 2;
+    }
+    wire_buf req, resp = { 0 };
+    wire_buf_init(&req, 0);
+    int rc = cli_mp_map(&req, 2);
+    rc = rc ? rc : cli_mp_cstr(&req, "Command");
+    rc = rc ? rc : cli_mp_cstr(&req, "force-leave");
+    rc = rc ? rc : cli_mp_cstr(&req, "Node");
+    rc = rc ? rc : cli_mp_cstr(&req, a.pos[0]);
+    cli_mp_reader r;
+    uint32_t nk;
+    int code = rc ? 1 : call(&cmd, &a, &req, &resp, &r, &nk);
+    wire_buf_free(&req);
+    wire_buf_free(&resp);
+    cli_args_free(&a);
+    return code;
+}
+
+/* Print a value from the info map: strings as they are, integers. */
+static int print_value(cli_mp_reader *r)
+{
+    const uint8_t *s;
+    size_t len;
+    uint64_t v;
+    if (cli_mp_peek(r) == CLI_MP_STR) {
+        if (cli_mp_read_str(r, &s, &len))
+            return -1;
+        for (size_t i = 0; i < len; i++)
+            putchar(s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
+        putchar('\n');
+        return 0;
+    }
+    if (cli_mp_read_uint(r, &v) == 0) {
+        printf("%llu\n", (unsigned long long)v);
+        return 0;
+    }
+    if (cli_mp_skip(r))
+        return -1;
+    printf("?\n");
+    return 0;
+}
+
+int cli_info_main(int argc, char **argv)
+{
+    static const cli_flag_spec flags[] = { rpc_flag };
+    static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags, 1 };
+    cli_args a;
+    if (parse(&cmd, &a, argc, argv))
+        return 2;
+    wire_buf req, resp = { 0 };
+    simple_request(&req, "info");
+    cli_mp_reader r;
+    uint32_t nk;
+    int code = a.npos ? 2 : call(&cmd, &a, &req, &resp, &r, &nk);
+    bool called_ok = code == 0;
+    if (a.npos)
+        fprintf(stderr, "moonlist info: unexpected argument '%s'\n", a.pos[0]);
+    for (uint32_t i = 0; code == 0 && i < nk; i++) {
+        const uint8_t *k;
+        size_t kl;
+        uint32_t ns;
+        if (cli_mp_read_str(&r, &k, &kl)) {
+            code = 1;
+            break;
+        }
+        if (!cli_mp_eq(k, kl, "Info")) {
+            if (cli_mp_skip(&r))
+                code = 1;
+            continue;
+        }
+        if (cli_mp_read_map(&r, &ns)) {
+            code = 1;
+            break;
+        }
+        for (uint32_t s = 0; code == 0 && s < ns; s++) {
+            const uint8_t *sec;
+            size_t sl;
+            uint32_t nkv;
+            if (cli_mp_read_str(&r, &sec, &sl) || cli_mp_read_map(&r, &nkv)) {
+                code = 1;
+                break;
+            }
+            printf("%.*s:\n", (int)sl, (const char *)sec);
+            for (uint32_t j = 0; j < nkv; j++) {
+                const uint8_t *kk;
+                size_t kkl;
+                if (cli_mp_read_str(&r, &kk, &kkl)) {
+                    code = 1;
+                    break;
+                }
+                printf("\t%.*s = ", (int)kkl, (const char *)kk);
+                if (print_value(&r) < 0) {
+                    code = 1;
+                    break;
+                }
+            }
+        }
+    }
+    if (called_ok && code != 0)
+        fprintf(stderr, "moonlist info: malformed answer from the agent\n");
+    wire_buf_free(&req);
+    wire_buf_free(&resp);
+    cli_args_free(&a);
+    return code;
+}

@@ -1,0 +1,38 @@
+#include "cli/cli_serf.h"
+
+#include "cli/cli_mp.h"
+
+int cli_serf_leave_intent(wire_buf *out, uint64_t ltime, const char *node)
+{
+    int rc = wire_buf_append_byte(out, CLI_SERF_MSG_LEAVE);
+    rc = rc ? rc : cli_mp_map(out, 3);
+    rc = rc ? rc : cli_mp_cstr(out, "LTime");
+    rc = rc ? rc : cli_mp_uint(out, ltime);
+    rc = rc ? rc : cli_mp_cstr(out, "Node");
+    rc = rc ? rc : cli_mp_cstr(out, node);
+    rc = rc ? rc : cli_mp_cstr(out, "Prune");
+    rc = rc ? rc : cli_mp_bool(out, false);
+    return rc;
+}
+
+int cli_serf_intent_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
+{
+    if (n < 2 || (p[0] != CLI_SERF_MSG_LEAVE && p[0] != CLI_SERF_MSG_JOIN))
+        return -1;
+    cli_mp_reader r;
+    cli_mp_reader_init(&r, p + 1, n - 1);
+    uint32_t nk;
+    if (cli_mp_read_map(&r, &nk))
+        return -1;
+    for (uint32_t i = 0; i < nk; i++) {
+        const uint8_t *k;
+        size_t kl;
+        if (cli_mp_read_str(&r, &k, &kl))
+            return -1;
+        if (cli_mp_eq(k, kl, "LTime"))
+            return cli_mp_read_uint(&r, ltime);
+        if (cli_mp_skip(&r))
+            return -1;
+    }
+    return -1;
+}

@@ -1,0 +1,100 @@
+/* net: the libuv side of an agent. One loop (the protocol thread's), one
+ * UDP socket and one TCP listener on the same address and port, outgoing
+ * streams, and one timer armed at the core's next deadline.
+ *
+ * net translates between sockets and the swim core, nothing more:
+ *   datagram -> wire_packet_receive -> swim_handle_packet per message
+ *   swim send_packet -> wire_packet_build -> uv_udp_send (from the bound socket)
+ *   inbound stream -> wire_stream_reader -> swim_handle_stream -> reply
+ *   swim open_stream -> connect, frame, write, read one reply -> swim_stream_done
+ * Every stream has a deadline (the core's, or TCPTimeout for inbound ones)
+ * and inbound streams are capped at NET_MAX_INBOUND_STREAMS.
+ *
+ * Threading: everything here runs on the loop's thread. Whoever calls into
+ * the core directly (net_core()) must call net_rearm() afterwards so the
+ * timer follows the new deadline; net's own entry points do it. */
+#ifndef MOONLIST_NET_H
+#define MOONLIST_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "swim/swim.h"
+#include "wire/wire_frame.h"
+#include "wire/wire_keyring.h"
+
+/* memberlist's default gossip port (§1, §13) */
+#define NET_DEFAULT_PORT 7946
+/* memberlist serves at most 128 concurrent inbound push/pulls (§6.1) */
+#define NET_MAX_INBOUND_STREAMS 128
+
+typedef struct net_config {
+    char bind_host[256];       /* IP literal; "0.0.0.0" or "::" for any */
+    uint16_t bind_port;        /* 0: any free port (UDP gets the TCP one) */
+    char advertise_host[256];  /* IP literal; "" derives it (see net_start) */
+    uint16_t advertise_port;   /* 0: the bound port */
+    swim_config swim;          /* name, meta, vsn, timings; advertise and
+                                  packet_overhead are filled by net_start */
+    wire_keyring keyring;      /* n == 0: no encryption */
+    wire_frame_config frame;   /* compress, label, limits; keyring pointer
+                                  is set by net_start to its own copy */
+} net_config;
+
+typedef struct net_handlers {
+    void *ud;
+    /* A core event. Called from inside the core: must not call into it
+     * (queue instead); the member view dies when it returns. */
+    void (*event)(void *ud, const swim_event *ev);
+    /* A log line, level 0 debug .. 3 error. */
+    void (*log)(void *ud, int level, const char *msg);
+} net_handlers;
+
+typedef struct net_counters {
+    uint64_t packets_in, packets_out;
+    uint64_t malformed_packets;      /* dropped by the framing layer */
+    uint64_t send_errors;
+    uint64_t streams_in, streams_out;
+    uint64_t streams_rejected;       /* over NET_MAX_INBOUND_STREAMS */
+    uint64_t stream_errors;          /* malformed, timed out, reset */
+} net_counters;
+
+typedef struct net net;
+
+/* Bind the sockets, create the core and start serving. The advertise
+ * address is cfg->advertise_host if set, else the bind address, else (bind
+ * to 0.0.0.0 or ::) the first non-loopback address of that family. Returns
+ * NULL with a message in err on failure. Ownership: the net is the
+ * caller's; net_close() starts its teardown. */
+net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, char *err, size_t errlen);
+/* Close every handle; the net frees itself once libuv has closed them
+ * (keep running the loop). The core is freed too. */
+void net_close(net *n);
+
+swim *net_core(net *n);
+swim_time net_now(net *n);
+/* Re-arm the timer at the core's deadline after calling into it. */
+void net_rearm(net *n);
+const net_counters *net_get_counters(const net *n);
+/* The bound and advertised addresses as text ("127.0.0.1:7946", "[::1]:7946"). */
+const char *net_bind_text(const net *n);
+const char *net_advertise_text(const net *n);
+
+/* Join through seeds given as "host", "host:port", "[v6]:port" (DNS names
+ * allowed, default port 7946). Names resolve with uv_getaddrinfo; every
+ * address found becomes a seed. `done` gets the number of seeds that
+ * answered (0: the join failed) and, if some could not be resolved, a
+ * message; it runs from inside the core (see net_handlers.event). */
+typedef void (*net_join_cb)(void *ud, int joined, const char *err);
+int net_join(net *n, const char *const *addrs, size_t naddrs, net_join_cb done, void *ud);
+
+/* Format a swim_addr as text without port ("10.0.0.1", "::1"). */
+void net_addr_ip_text(const swim_addr *a, char *buf, size_t len);
+/* Parse "host", "host:port", "[v6]:port" into host and port (def_port if
+ * absent). Returns 0 or -1. */
+int net_split_host_port(const char *s, char *host, size_t hostlen, uint16_t *port, uint16_t def_port);
+/* An IP literal (v4 or v6) to swim_addr; -1 if not a literal. */
+int net_parse_ip(const char *host, uint16_t port, swim_addr *out);
+
+#endif

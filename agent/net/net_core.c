@@ -1,0 +1,197 @@
+/* net: start/stop, the deadline timer, and the core's callbacks. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_internal.h"
+
+void net_logf(net *n, int level, const char *fmt, ...)
+{
+    if (!n->h.log)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    n->h.log(n->h.ud, level, line);
+}
+
+swim_time net_now(net *n)
+{
+    (void)n;
+    return uv_hrtime() / 1000000u;
+}
+
+void net_malformed(net *n, const char *what, const swim_addr *from, int err)
+{
+    n->malformed_unlogged++;
+    swim_time now = net_now(n);
+    if (n->malformed_logged && now - n->malformed_logged < NET_MALFORMED_LOG_MS)
+        return;
+    char a[80];
+    net_addr_text(from, a, sizeof a);
+    net_logf(n, 2, "dropped %llu malformed %s%s (latest from %s: %s)", (unsigned long long)n->malformed_unlogged,
+             what, n->malformed_unlogged == 1 ? "" : "s", a, wire_strerror(err));
+    n->malformed_unlogged = 0;
+    n->malformed_logged = now;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    net *n = t->data;
+    if (n->closing)
+        return;
+    n->in_core++;
+    swim_tick(n->core, net_now(n));
+    n->in_core--;
+    net_rearm(n);
+}
+
+void net_rearm(net *n)
+{
+    if (n->closing)
+        return;
+    swim_time d = swim_next_deadline(n->core);
+    if (d == SWIM_NEVER) {
+        uv_timer_stop(&n->timer);
+        return;
+    }
+    swim_time now = net_now(n);
+    uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
+}
+
+static void core_event(void *ud, const swim_event *ev)
+{
+    net *n = ud;
+    if (n->h.event)
+        n->h.event(n->h.ud, ev);
+    if (ev->type == SWIM_EV_JOIN_DONE)
+        net_join_done(n, ev->count);
+}
+
+static void core_log(void *ud, int level, const char *msg)
+{
+    net *n = ud;
+    if (n->h.log)
+        n->h.log(n->h.ud, level, msg);
+}
+
+swim *net_core(net *n) { return n->core; }
+const net_counters *net_get_counters(const net *n) { return &n->counters; }
+const char *net_bind_text(const net *n) { return n->bind_text; }
+const char *net_advertise_text(const net *n) { return n->adv_text; }
+
+static void free_net(net *n)
+{
+    wire_packet_rx_free(&n->rx);
+    wire_buf_free(&n->tx);
+    if (n->core)
+        swim_free(n->core);
+    net_joins_free(n);
+    free(n);
+}
+
+void net_handle_close(net *n)
+{
+    if (--n->handles_open == 0 && n->closing)
+        free_net(n);
+}
+
+static void on_handle_close(uv_handle_t *h)
+{
+    net_handle_close(h->data);
+}
+
+void net_close(net *n)
+{
+    if (n->closing)
+        return;
+    n->closing = true;
+    net_streams_close_all(n);
+    uv_handle_t *hs[] = { (uv_handle_t *)&n->udp, (uv_handle_t *)&n->listener, (uv_handle_t *)&n->timer };
+    int open = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (hs[i]->data && !uv_is_closing(hs[i])) {
+            uv_close(hs[i], on_handle_close);
+            open++;
+        }
+    }
+    if (open == 0 && n->handles_open == 0)
+        free_net(n);
+}
+
+net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, char *err, size_t errlen)
+{
+    net *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    n->loop = loop;
+    n->h = *h;
+    n->cfg = *cfg;
+    n->cfg.frame.keyring = &n->cfg.keyring;
+    wire_packet_rx_init(&n->rx);
+    wire_buf_init(&n->tx, 0);
+
+    swim_addr bind;
+    if (net_parse_ip(cfg->bind_host, cfg->bind_port, &bind) < 0) {
+        snprintf(err, errlen, "bind address '%s' is not an IP address", cfg->bind_host);
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    net_sockaddr_from_swim(&bind, bind.ip_len == 16, &ss);
+    n->udp_v6 = bind.ip_len == 16;
+
+    if (uv_timer_init(loop, &n->timer) == 0) {
+        n->timer.data = n;
+        n->handles_open++;
+    }
+    if (net_tcp_listen(n, (struct sockaddr *)&ss, err, errlen) < 0)
+        goto fail;
+    /* with port 0 the kernel chose the TCP port: UDP must share it (§1) */
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    if (uv_tcp_getsockname(&n->listener, (struct sockaddr *)&bound, &blen) != 0 ||
+        net_swim_from_sockaddr((struct sockaddr *)&bound, &bind) < 0) {
+        snprintf(err, errlen, "cannot read the bound TCP address");
+        goto fail;
+    }
+    if (net_udp_start(n, (struct sockaddr *)&bound, err, errlen) < 0)
+        goto fail;
+    net_addr_text(&bind, n->bind_text, sizeof n->bind_text);
+
+    char adv_host[256];
+    if (cfg->advertise_host[0])
+        snprintf(adv_host, sizeof adv_host, "%s", cfg->advertise_host);
+    else if (net_derive_advertise(cfg->bind_host, adv_host, sizeof adv_host, err, errlen) < 0)
+        goto fail;
+    if (net_parse_ip(adv_host, cfg->advertise_port ? cfg->advertise_port : bind.port, &n->cfg.swim.advertise) < 0) {
+        snprintf(err, errlen, "advertise address '%s' is not an IP address", adv_host);
+        goto fail;
+    }
+    net_addr_text(&n->cfg.swim.advertise, n->adv_text, sizeof n->adv_text);
+    n->cfg.swim.packet_overhead = (uint32_t)wire_packet_overhead(&n->cfg.frame);
+
+    swim_io io = {
+        .ud = n,
+        .send_packet = net_udp_send,
+        .open_stream = net_stream_open,
+        .event = core_event,
+        .log = core_log,
+    };
+    n->in_core++;
+    n->core = swim_new(&n->cfg.swim, &io, net_now(n));
+    n->in_core--;
+    if (!n->core) {
+        snprintf(err, errlen, "invalid protocol configuration");
+        goto fail;
+    }
+    net_rearm(n);
+    return n;
+fail:
+    net_close(n);
+    return NULL;
+}

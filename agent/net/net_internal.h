@@ -1,0 +1,79 @@
+/* net internals shared by the net_*.c files; not for other modules. */
+#ifndef MOONLIST_NET_INTERNAL_H
+#define MOONLIST_NET_INTERNAL_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "net/net.h"
+#include "wire/wire_buf.h"
+#include "wire/wire_packet.h"
+#include "wire/wire_stream.h"
+
+/* memberlist reads datagrams into a 64 KiB buffer (§1); one byte more lets
+ * us tell a datagram of exactly 65536 bytes from a truncated one. */
+#define NET_UDP_RECV_MAX 65537
+/* Malformed input is logged at most once per this many milliseconds, so a
+ * flood of junk cannot flood the log too. */
+#define NET_MALFORMED_LOG_MS 10000
+
+typedef struct net_join_job net_join_job;
+typedef struct net_conn net_conn;
+
+struct net {
+    uv_loop_t *loop;
+    net_handlers h;
+    net_config cfg;            /* cfg.frame.keyring points at cfg.keyring */
+    swim *core;
+    int in_core;               /* depth of calls into the core (reentrancy guard) */
+
+    uv_udp_t udp;
+    uv_tcp_t listener;
+    uv_timer_t timer;
+    int handles_open;          /* closed by net_close; free at 0 */
+    bool closing;
+    bool udp_v6;               /* the UDP socket is IPv6 (maybe dual-stack) */
+
+    wire_packet_rx rx;
+    wire_buf tx;               /* reused for every datagram we build */
+    uint8_t rbuf[NET_UDP_RECV_MAX];
+    bool rbuf_busy;
+
+    net_counters counters;
+    int inbound;               /* open inbound streams */
+    net_conn *conns;           /* every open stream, for teardown */
+
+    net_join_job *joins_head, *joins_tail;   /* waiting for SWIM_EV_JOIN_DONE */
+
+    swim_time malformed_logged;
+    uint64_t malformed_unlogged;
+
+    char bind_text[80];
+    char adv_text[80];
+};
+
+/* net_addr.c */
+int net_sockaddr_from_swim(const swim_addr *a, bool v6_socket, struct sockaddr_storage *ss);
+int net_swim_from_sockaddr(const struct sockaddr *sa, swim_addr *out);
+void net_addr_text(const swim_addr *a, char *buf, size_t len);
+int net_derive_advertise(const char *bind_host, char *out, size_t len, char *err, size_t errlen);
+
+/* net_core.c */
+void net_logf(net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void net_malformed(net *n, const char *what, const swim_addr *from, int err);
+void net_handle_close(net *n);   /* one of net's own handles closed */
+
+/* net_udp.c */
+int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errlen);
+void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
+
+/* net_stream.c */
+int net_tcp_listen(net *n, const struct sockaddr *bind_sa, char *err, size_t errlen);
+void net_stream_open(void *ud, const swim_stream_req *req);
+void net_streams_close_all(net *n);
+
+/* net_join.c */
+void net_join_done(net *n, int count);
+void net_joins_free(net *n);
+
+#endif

@@ -1,0 +1,165 @@
+/* net: joining. Seeds are resolved (uv_getaddrinfo for names), handed to
+ * swim_join, and the caller hears back when the core reports
+ * SWIM_EV_JOIN_DONE. The core finishes joins in the order they started,
+ * so waiting callers form a FIFO. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_internal.h"
+
+/* memberlist joins every address a name resolves to; a name resolving to
+ * more than this is a misconfiguration, not a cluster. */
+#define NET_JOIN_MAX_SEEDS 64
+
+typedef struct net_resolve {
+    uv_getaddrinfo_t req;
+    net_join_job *job;
+    uint16_t port;
+    char host[256];
+} net_resolve;
+
+struct net_join_job {
+    net *n;
+    net_join_job *next;
+    net_join_cb done;
+    void *ud;
+    int pending;               /* resolutions in flight */
+    swim_addr seeds[NET_JOIN_MAX_SEEDS];
+    size_t nseeds;
+    char err[512];
+};
+
+static void add_err(net_join_job *j, const char *fmt, const char *a, const char *b)
+{
+    size_t used = strlen(j->err);
+    if (used + 2 >= sizeof j->err)
+        return;
+    snprintf(j->err + used, sizeof j->err - used, "%s", used ? "; " : "");
+    used = strlen(j->err);
+    snprintf(j->err + used, sizeof j->err - used, fmt, a, b);
+}
+
+static void add_seed(net_join_job *j, const swim_addr *a)
+{
+    for (size_t i = 0; i < j->nseeds; i++)
+        if (memcmp(&j->seeds[i], a, sizeof *a) == 0)
+            return;
+    if (j->nseeds < NET_JOIN_MAX_SEEDS)
+        j->seeds[j->nseeds++] = *a;
+}
+
+static void job_start(net_join_job *j)
+{
+    net *n = j->n;
+    if (j->nseeds == 0 || n->closing) {
+        j->done(j->ud, 0, j->err[0] ? j->err : "no address to join");
+        free(j);
+        return;
+    }
+    /* queued before swim_join in case the core reports at once */
+    if (n->joins_tail)
+        n->joins_tail->next = j;
+    else
+        n->joins_head = j;
+    n->joins_tail = j;
+    n->in_core++;
+    swim_join(n->core, net_now(n), j->seeds, j->nseeds);
+    n->in_core--;
+    net_rearm(n);
+}
+
+void net_join_done(net *n, int count)
+{
+    net_join_job *j = n->joins_head;
+    if (!j)
+        return;   /* a join started by someone else (e.g. a Lua script) */
+    n->joins_head = j->next;
+    if (!n->joins_head)
+        n->joins_tail = NULL;
+    j->done(j->ud, count, j->err[0] ? j->err : NULL);
+    free(j);
+}
+
+void net_joins_free(net *n)
+{
+    while (n->joins_head) {
+        net_join_job *j = n->joins_head;
+        n->joins_head = j->next;
+        free(j);
+    }
+    n->joins_tail = NULL;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    net_resolve *r = req->data;
+    net_join_job *j = r->job;
+    net *n = j->n;
+    if (status < 0) {
+        add_err(j, "cannot resolve %s: %s", r->host, uv_strerror(status));
+    } else {
+        for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+            swim_addr a;
+            if (net_swim_from_sockaddr(ai->ai_addr, &a) == 0) {
+                a.port = r->port;
+                add_seed(j, &a);
+            }
+        }
+    }
+    uv_freeaddrinfo(res);
+    free(r);
+    if (--j->pending == 0)
+        job_start(j);
+    net_handle_close(n);       /* the request kept net alive */
+}
+
+int net_join(net *n, const char *const *addrs, size_t naddrs, net_join_cb done, void *ud)
+{
+    net_join_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return -1;
+    j->n = n;
+    j->done = done;
+    j->ud = ud;
+    j->pending = 1;            /* held until every request is started */
+    for (size_t i = 0; i < naddrs; i++) {
+        char host[256];
+        uint16_t port;
+        swim_addr a;
+        if (strchr(addrs[i], '/')) {
+            add_err(j, "%s: the name/address join form is not supported%s", addrs[i], "");
+            continue;
+        }
+        if (net_split_host_port(addrs[i], host, sizeof host, &port, NET_DEFAULT_PORT) < 0) {
+            add_err(j, "bad address '%s'%s", addrs[i], "");
+            continue;
+        }
+        if (net_parse_ip(host, port, &a) == 0) {
+            add_seed(j, &a);
+            continue;
+        }
+        net_resolve *r = calloc(1, sizeof *r);
+        if (!r) {
+            add_err(j, "out of memory resolving %s%s", host, "");
+            continue;
+        }
+        r->job = j;
+        r->port = port;
+        snprintf(r->host, sizeof r->host, "%s", host);
+        r->req.data = r;
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+        j->pending++;
+        n->handles_open++;
+        int rc = uv_getaddrinfo(n->loop, &r->req, on_resolved, r->host, NULL, &hints);
+        if (rc < 0) {
+            j->pending--;
+            n->handles_open--;
+            add_err(j, "cannot resolve %s: %s", host, uv_strerror(rc));
+            free(r);
+        }
+    }
+    if (--j->pending == 0)
+        job_start(j);
+    return 0;
+}

@@ -1,0 +1,159 @@
+/* net: the UDP socket. Datagrams go through the framing layer to the core
+ * one message at a time; the core's packets are framed and sent from the
+ * bound socket (peers before memberlist 0.2.0 answer the source port). */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_internal.h"
+
+/* memberlist asks the kernel for 2 MiB socket buffers so bursts of gossip
+ * are not dropped; we do the same (the kernel caps it at rmem_max). */
+#define NET_UDP_SOCKBUF (2 << 20)
+
+typedef struct udp_ctx {
+    net *n;
+    swim_addr from;
+    swim_time now;
+} udp_ctx;
+
+static int on_message(void *arg, const uint8_t *msg, size_t len, const wire_packet_info *info)
+{
+    (void)info;
+    udp_ctx *c = arg;
+    c->n->in_core++;
+    swim_handle_packet(c->n->core, c->now, &c->from, msg, len);
+    c->n->in_core--;
+    return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    net *n = h->data;
+    /* libuv reads into the buffer right after asking for it, and we are
+     * done with it before the next read: one buffer serves every datagram */
+    if (n->rbuf_busy) {
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
+    n->rbuf_busy = true;
+    buf->base = (char *)n->rbuf;
+    buf->len = sizeof n->rbuf;
+}
+
+static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *sa, unsigned flags)
+{
+    net *n = u->data;
+    if (buf->base == (char *)n->rbuf)
+        n->rbuf_busy = false;
+    if (nread < 0) {
+        net_logf(n, 2, "udp receive error: %s", uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0 || !sa || n->closing)
+        return;   /* nothing read, or a zero-length datagram (nothing to do) */
+    udp_ctx c = { .n = n, .now = net_now(n) };
+    if (net_swim_from_sockaddr(sa, &c.from) < 0)
+        return;
+    n->counters.packets_in++;
+    if ((flags & UV_UDP_PARTIAL) || (size_t)nread > 65536) {
+        n->counters.malformed_packets++;
+        net_malformed(n, "packet", &c.from, WIRE_ELIMIT);
+        return;
+    }
+    int rc = wire_packet_receive(&n->rx, &n->cfg.frame, (const uint8_t *)buf->base, (size_t)nread, on_message, &c);
+    if (rc != WIRE_OK) {
+        n->counters.malformed_packets++;
+        net_malformed(n, "packet", &c.from, rc);
+    }
+    net_rearm(n);
+}
+
+int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errlen)
+{
+    int rc = uv_udp_init(n->loop, &n->udp);
+    if (rc == 0) {
+        n->udp.data = n;
+        n->handles_open++;
+        rc = uv_udp_bind(&n->udp, bind_sa, 0);
+    }
+    if (rc == 0) {
+        int sz = NET_UDP_SOCKBUF;
+        (void)uv_recv_buffer_size((uv_handle_t *)&n->udp, &sz);
+        sz = NET_UDP_SOCKBUF;
+        (void)uv_send_buffer_size((uv_handle_t *)&n->udp, &sz);
+        rc = uv_udp_recv_start(&n->udp, on_alloc, on_recv);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot bind UDP: %s", uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct udp_send_req {
+    uv_udp_send_t req;
+    net *n;
+    uint8_t data[];
+} udp_send_req;
+
+static void on_sent(uv_udp_send_t *req, int status)
+{
+    udp_send_req *r = (udp_send_req *)req;
+    if (status < 0) {
+        r->n->counters.send_errors++;
+        net_logf(r->n, 0, "udp send failed: %s", uv_strerror(status));
+    }
+    free(r);
+}
+
+void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc)
+{
+    net *n = ud;
+    if (n->closing)
+        return;
+    uint8_t nonce[12];
+    if (wire_frame_encrypts(&n->cfg.frame) && RAND_bytes(nonce, sizeof nonce) != 1) {
+        n->counters.send_errors++;
+        net_logf(n, 3, "no randomness for an encryption nonce: packet not sent");
+        return;
+    }
+    wire_buf_reset(&n->tx);
+    wire_bytes m = wire_bytes_of(msg, len);
+    int rc = wire_packet_build(&n->tx, &n->cfg.frame, &m, 1, crc, nonce);
+    struct sockaddr_storage ss;
+    if (rc == WIRE_OK && net_sockaddr_from_swim(to, n->udp_v6, &ss) < 0)
+        rc = WIRE_ERANGE;
+    if (rc != WIRE_OK) {
+        n->counters.send_errors++;
+        net_logf(n, 1, "cannot send a packet: %s", wire_strerror(rc));
+        return;
+    }
+    n->counters.packets_out++;
+    uv_buf_t b = uv_buf_init((char *)n->tx.data, (unsigned)n->tx.len);
+    int sent = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&ss);
+    if (sent >= 0)
+        return;
+    if (sent != UV_EAGAIN) {
+        n->counters.send_errors++;
+        net_logf(n, 0, "udp send failed: %s", uv_strerror(sent));
+        return;
+    }
+    /* the socket buffer is full: queue a copy */
+    udp_send_req *r = malloc(sizeof *r + n->tx.len);
+    if (!r) {
+        n->counters.send_errors++;
+        return;
+    }
+    r->n = n;
+    memcpy(r->data, n->tx.data, n->tx.len);
+    b = uv_buf_init((char *)r->data, (unsigned)n->tx.len);
+    rc = uv_udp_send(&r->req, &n->udp, &b, 1, (const struct sockaddr *)&ss, on_sent);
+    if (rc < 0) {
+        n->counters.send_errors++;
+        free(r);
+    }
+}
