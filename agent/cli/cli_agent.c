@@ -349,14 +349,11 @@ static bool count_member(void *ud, const swim_member *m)
 
 static int stats_section(wire_buf *b, const char *title, const uint64_t *v)
 {
-    uint32_t n = 0;
-    for (int t = 0; t < 16; t++)
-        n += wire_type_name(t) != NULL;
+    /* type bytes 0..13 are every message memberlist defines (§2) */
     int rc = cli_mp_cstr(b, title);
-    rc = rc ? rc : cli_mp_map(b, n);
-    for (int t = 0; !rc && t < 16; t++)
-        if (wire_type_name(t))
-            rc = kv_uint(b, wire_type_name(t), v[t]);
+    rc = rc ? rc : cli_mp_map(b, WIRE_ERR + 1);
+    for (int t = 0; !rc && t <= WIRE_ERR; t++)
+        rc = kv_uint(b, wire_type_name(t), v[t]);
     return rc;
 }
 
