@@ -14,8 +14,7 @@
 #include "cli/cli_rpc.h"
 #include "net/net.h"
 
-static const cli_flag_spec rpc_flag = { "rpc-addr", CLI_FLAG_STRING, "ADDR",
-                                        "agent RPC address (default " CLI_DEFAULT_RPC_ADDR ")" };
+#define RPC_FLAG { "rpc-addr", CLI_FLAG_STRING, "ADDR", "agent RPC address (default " CLI_DEFAULT_RPC_ADDR ")" }
 
 typedef struct command {
     const char *name;
@@ -96,7 +95,7 @@ int cli_members_main(int argc, char **argv)
     static const cli_flag_spec flags[] = {
         { "format", CLI_FLAG_STRING, "FMT", "output format: text or json (default text)" },
         { "status", CLI_FLAG_STRING, "REGEX", "only members whose status matches" },
-        rpc_flag,
+        RPC_FLAG,
     };
     static const command cmd = { "members", NULL, "List the members the agent knows.", flags, 3 };
     cli_args a;
@@ -172,7 +171,7 @@ out:
 
 int cli_join_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { rpc_flag };
+    static const cli_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "join", "ADDR...", "Tell the agent to join a cluster through the given agents.", flags,
                                  1 };
     cli_args a;
@@ -246,14 +245,14 @@ static int no_arg_command(const command *cmd, int argc, char **argv, const char 
 
 int cli_leave_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { rpc_flag };
+    static const cli_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "leave", NULL, "Make the agent leave the cluster gracefully and exit.", flags, 1 };
     return no_arg_command(&cmd, argc, argv, "Graceful leave complete");
 }
 
 int cli_force_leave_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { rpc_flag };
+    static const cli_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, 1 };
     cli_args a;
     if (parse(&cmd, &a, argc, argv))
@@ -306,7 +305,7 @@ static int print_value(cli_mp_reader *r)
 
 int cli_info_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { rpc_flag };
+    static const cli_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags, 1 };
     cli_args a;
     if (parse(&cmd, &a, argc, argv))
