@@ -510,6 +510,10 @@ int cli_agent_main(int argc, char **argv)
 {
     cli_agent_opts o;
     char err[512];
+    if (cli_wants_help(argc, argv)) {
+        cli_agent_usage(stdout);
+        return 0;
+    }
     if (cli_agent_opts_parse(&o, argc, argv, err, sizeof err) < 0) {
         fprintf(stderr, "moonlist agent: %s\n\n", err);
         cli_agent_usage(stderr);

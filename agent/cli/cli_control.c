@@ -31,10 +31,17 @@ static void usage(const command *c, FILE *f)
     cli_flags_usage(c->flags, c->nflags, f);
 }
 
-/* Parse flags; on error print usage and return 2, else 0. */
+/* Parse flags: 0, or PARSE_HELP (usage printed on stdout: exit 0), or 2
+ * (bad flags, usage printed on stderr: exit 2). */
+#define PARSE_HELP 3
+#define PARSE_EXIT(rc) ((rc) == PARSE_HELP ? 0 : 2)
 static int parse(const command *c, cli_args *a, int argc, char **argv)
 {
     char err[256];
+    if (cli_wants_help(argc, argv)) {
+        usage(c, stdout);
+        return PARSE_HELP;
+    }
     if (cli_args_parse(a, c->flags, c->nflags, argc, argv, err, sizeof err) < 0) {
         fprintf(stderr, "moonlist %s: %s\n\n", c->name, err);
         usage(c, stderr);
@@ -99,8 +106,9 @@ int cli_members_main(int argc, char **argv)
     };
     static const command cmd = { "members", NULL, "List the members the agent knows.", flags, 3 };
     cli_args a;
-    if (parse(&cmd, &a, argc, argv))
-        return 2;
+    int prc = parse(&cmd, &a, argc, argv);
+    if (prc)
+        return PARSE_EXIT(prc);
     int code = 2;
     wire_buf req, resp = { 0 };
     regex_t re;
@@ -175,8 +183,9 @@ int cli_join_main(int argc, char **argv)
     static const command cmd = { "join", "ADDR...", "Tell the agent to join a cluster through the given agents.", flags,
                                  1 };
     cli_args a;
-    if (parse(&cmd, &a, argc, argv))
-        return 2;
+    int prc = parse(&cmd, &a, argc, argv);
+    if (prc)
+        return PARSE_EXIT(prc);
     if (a.npos == 0) {
         fprintf(stderr, "moonlist join: at least one address is required\n\n");
         usage(&cmd, stderr);
@@ -222,8 +231,9 @@ int cli_join_main(int argc, char **argv)
 static int no_arg_command(const command *cmd, int argc, char **argv, const char *ok_text)
 {
     cli_args a;
-    if (parse(cmd, &a, argc, argv))
-        return 2;
+    int prc = parse(cmd, &a, argc, argv);
+    if (prc)
+        return PARSE_EXIT(prc);
     if (a.npos) {
         fprintf(stderr, "moonlist %s: unexpected argument '%s'\n\n", cmd->name, a.pos[0]);
         usage(cmd, stderr);
@@ -255,8 +265,9 @@ int cli_force_leave_main(int argc, char **argv)
     static const cli_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, 1 };
     cli_args a;
-    if (parse(&cmd, &a, argc, argv))
-        return 2;
+    int prc = parse(&cmd, &a, argc, argv);
+    if (prc)
+        return PARSE_EXIT(prc);
     if (a.npos != 1) {
         fprintf(stderr, "moonlist force-leave: exactly one node name is required\n\n");
         usage(&cmd, stderr);
@@ -308,8 +319,9 @@ int cli_info_main(int argc, char **argv)
     static const cli_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags, 1 };
     cli_args a;
-    if (parse(&cmd, &a, argc, argv))
-        return 2;
+    int prc = parse(&cmd, &a, argc, argv);
+    if (prc)
+        return PARSE_EXIT(prc);
     wire_buf req, resp = { 0 };
     simple_request(&req, "info");
     cli_mp_reader r;

@@ -109,6 +109,17 @@ fail:
     return -1;
 }
 
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "-help") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
 const cli_flag_value *cli_args_get(const cli_args *a, const char *name)
 {
     int k = spec_index(a->specs, a->nspecs, name, strlen(name));

@@ -44,6 +44,10 @@ int cli_args_parse(cli_args *a, const cli_flag_spec *specs, size_t nspecs, int a
                    char *err, size_t errlen);
 void cli_args_free(cli_args *a);
 
+/* True if argv holds -h, -help or --help before any "--": the caller
+ * prints its usage on stdout and exits 0, as Go programs do. */
+bool cli_wants_help(int argc, char **argv);
+
 /* The value of the flag called `name`; NULL if there is no such spec. */
 const cli_flag_value *cli_args_get(const cli_args *a, const char *name);
 /* The string value of `name`, or `def` when not given. */

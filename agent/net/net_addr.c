@@ -140,7 +140,8 @@ int net_swim_from_sockaddr(const struct sockaddr *sa, swim_addr *out)
 
 /* memberlist advertises the bind address, or for a wildcard bind the first
  * private address it finds. We take the first non-loopback address of the
- * bind family (link-local IPv6 excluded: useless without a zone). */
+ * bind family (link-local IPv6 excluded: useless without a zone). Returns
+ * 0, 1 if only loopback was found (and advertised), -1 on error. */
 int net_derive_advertise(const char *bind_host, char *out, size_t len, char *err, size_t errlen)
 {
     swim_addr b;
@@ -174,8 +175,11 @@ int net_derive_advertise(const char *bind_host, char *out, size_t len, char *err
         }
     }
     uv_free_interface_addresses(ifs, count);
-    if (rc < 0)
-        snprintf(err, errlen, "no non-loopback %s address to advertise; pass -advertise",
-                 b.ip_len == 4 ? "IPv4" : "IPv6");
-    return rc;
+    if (rc < 0) {
+        /* a machine with only loopback can still run a one-node cluster
+         * (or a loopback test): advertise loopback rather than refuse */
+        snprintf(out, len, "%s", b.ip_len == 4 ? "127.0.0.1" : "::1");
+        return 1;
+    }
+    return 0;
 }

@@ -166,8 +166,14 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
     char adv_host[256];
     if (cfg->advertise_host[0])
         snprintf(adv_host, sizeof adv_host, "%s", cfg->advertise_host);
-    else if (net_derive_advertise(cfg->bind_host, adv_host, sizeof adv_host, err, errlen) < 0)
-        goto fail;
+    else {
+        int drc = net_derive_advertise(cfg->bind_host, adv_host, sizeof adv_host, err, errlen);
+        if (drc < 0)
+            goto fail;
+        if (drc == 1)
+            net_logf(n, 2, "no non-loopback address found: advertising %s, reachable from this machine only "
+                           "(pass -advertise)", adv_host);
+    }
     if (net_parse_ip(adv_host, cfg->advertise_port ? cfg->advertise_port : bind.port, &n->cfg.swim.advertise) < 0) {
         snprintf(err, errlen, "advertise address '%s' is not an IP address", adv_host);
         goto fail;

@@ -69,6 +69,17 @@ int main(void)
         char *empty[] = { "-=a" };
         CHECK(parse(&a, empty, 1, err) == -1);
     }
+    /* help */
+    {
+        char *h1[] = { "-node", "x", "-h" };
+        CHECK(cli_wants_help(3, h1));
+        char *h2[] = { "--help" };
+        CHECK(cli_wants_help(1, h2));
+        char *h3[] = { "--", "-h" };
+        CHECK(!cli_wants_help(2, h3));
+        char *h4[] = { "-node", "h" };
+        CHECK(!cli_wants_help(2, h4));
+    }
     /* durations and integers */
     {
         unsigned ms;
