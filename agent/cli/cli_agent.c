@@ -195,7 +195,9 @@ static void begin_leave(agent *a)
         cli_log(2, "leaving: could not queue serf's leave intent; serf agents will show us failed");
     }
     wire_buf_free(&b);
-    uint32_t wait = swim_get_config(net_core(a->net))->gossip_interval * AGENT_INTENT_ROUNDS;
+    /* alone, nobody needs the intent: go straight to the leave */
+    uint32_t wait = swim_alive_count(net_core(a->net)) <= 1
+                        ? 0 : swim_get_config(net_core(a->net))->gossip_interval * AGENT_INTENT_ROUNDS;
     uv_timer_start(&a->leave_timer, on_leave_timer, wait, 0);
 }
 
