@@ -18,6 +18,47 @@ void net_logf(net *n, int level, const char *fmt, ...)
     n->h.log(n->h.ud, level, line);
 }
 
+static bool noisy_allowed(net *n, swim_time now)
+{
+    if (now - n->noisy_window >= NET_NOISY_WINDOW_MS || n->noisy_window == 0) {
+        n->noisy_window = now;
+        n->noisy_lines = 0;
+    }
+    if (n->noisy_lines >= NET_NOISY_LINES) {
+        n->noisy_suppressed++;
+        return false;
+    }
+    n->noisy_lines++;
+    return true;
+}
+
+static void noisy_line(net *n, int level, const char *line)
+{
+    if (!n->h.log)
+        return;
+    if (n->noisy_suppressed) {
+        char buf[600];
+        snprintf(buf, sizeof buf, "%s (and %llu similar lines suppressed)", line,
+                 (unsigned long long)n->noisy_suppressed);
+        n->noisy_suppressed = 0;
+        n->h.log(n->h.ud, level, buf);
+    } else {
+        n->h.log(n->h.ud, level, line);
+    }
+}
+
+void net_log_noisy(net *n, int level, const char *fmt, ...)
+{
+    if (!noisy_allowed(n, net_now(n)))
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    noisy_line(n, level, line);
+}
+
 swim_time net_now(net *n)
 {
     (void)n;
@@ -71,10 +112,16 @@ static void core_event(void *ud, const swim_event *ev)
         net_join_done(n, ev->count);
 }
 
+/* The core warns once per message it drops; those come from peers, so
+ * they share the noisy-line budget. Debug lines and errors pass as is. */
 static void core_log(void *ud, int level, const char *msg)
 {
     net *n = ud;
-    if (n->h.log)
+    if (level == 2 && !noisy_allowed(n, net_now(n)))
+        return;
+    if (level == 2)
+        noisy_line(n, level, msg);
+    else if (n->h.log)
         n->h.log(n->h.ud, level, msg);
 }
 

@@ -17,6 +17,13 @@
  * flood of junk cannot flood the log too. */
 #define NET_MALFORMED_LOG_MS 10000
 
+/* Lines caused by what peers send (malformed input, floods, stream
+ * failures) share this budget: at most NET_NOISY_LINES per
+ * NET_NOISY_WINDOW_MS, the rest are counted and reported with the next
+ * allowed line, so hostile traffic cannot flood the log. */
+#define NET_NOISY_LINES 10
+#define NET_NOISY_WINDOW_MS 10000
+
 typedef struct net_join_job net_join_job;
 typedef struct net_conn net_conn;
 
@@ -47,6 +54,9 @@ struct net {
 
     swim_time malformed_logged;
     uint64_t malformed_unlogged;
+    swim_time noisy_window;       /* start of the current window */
+    unsigned noisy_lines;         /* lines logged in it */
+    uint64_t noisy_suppressed;    /* lines dropped since the last one logged */
 
     char bind_text[80];
     char adv_text[80];
@@ -60,6 +70,8 @@ int net_derive_advertise(const char *bind_host, char *out, size_t len, char *err
 
 /* net_core.c */
 void net_logf(net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* net_logf under the shared noisy-line budget. */
+void net_log_noisy(net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void net_malformed(net *n, const char *what, const swim_addr *from, int err);
 void net_handle_close(net *n);   /* one of net's own handles closed */
 

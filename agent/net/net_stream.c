@@ -74,7 +74,10 @@ static void conn_finish(net_conn *c, const uint8_t *reply, size_t len, const cha
         char a[80];
         net_addr_text(&c->peer, a, sizeof a);
         n->counters.stream_errors++;
-        net_logf(n, c->inbound ? 1 : 0, "stream %s %s: %s", c->inbound ? "from" : "to", a, why);
+        if (c->inbound)
+            net_log_noisy(n, 1, "stream from %s: %s", a, why);
+        else
+            net_logf(n, 0, "stream to %s: %s", a, why);
     }
     if (!c->inbound && c->want_reply && !n->closing) {
         n->in_core++;
@@ -256,7 +259,7 @@ static void on_connection(uv_stream_t *server, int status)
         n->counters.streams_rejected++;
         char a[80];
         net_addr_text(&c->peer, a, sizeof a);
-        net_logf(n, 2, "too many inbound streams (%d): dropping the one from %s", NET_MAX_INBOUND_STREAMS, a);
+        net_log_noisy(n, 2, "too many inbound streams (%d): dropping the one from %s", NET_MAX_INBOUND_STREAMS, a);
         c->finished = true;
         conn_close(c);
         return;
