@@ -482,7 +482,7 @@ static void on_rpc(void *ud, cli_rpc_conn *c, const uint8_t *req, size_t len)
     }
     if (!cmd) {
         reply_error(c, "request has no Command");
-    } else if (a->leave_phase && !cli_mp_eq(cmd, cmdlen, "leave")) {
+    } else if (a->leave_phase && (cli_mp_eq(cmd, cmdlen, "join") || cli_mp_eq(cmd, cmdlen, "force-leave"))) {
         reply_error(c, "the agent is leaving");
     } else if (cli_mp_eq(cmd, cmdlen, "members")) {
         rpc_members(a, c);

@@ -81,11 +81,13 @@ void net_join_done(net *n, int count)
     free(j);
 }
 
+/* Shutting down: every waiting caller hears that its join failed. */
 void net_joins_free(net *n)
 {
     while (n->joins_head) {
         net_join_job *j = n->joins_head;
         n->joins_head = j->next;
+        j->done(j->ud, 0, "the agent is shutting down");
         free(j);
     }
     n->joins_tail = NULL;
