@@ -532,17 +532,20 @@ int cli_agent_main(int argc, char **argv)
 
     agent a = { .loop = uv_default_loop(), .o = &o, .exit_code = 1 };
     net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log };
-    a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
-    if (!a.net) {
+    /* RPC first: a taken control port should fail before we announce
+     * ourselves to anyone (requests are only served once the loop runs,
+     * after net is up) */
+    a.rpc = cli_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, on_rpc, &a, err, sizeof err);
+    if (!a.rpc) {
         cli_log(3, "cannot start: %s", err);
         uv_run(a.loop, UV_RUN_DEFAULT);
         cli_agent_opts_free(&o);
         return 1;
     }
-    a.rpc = cli_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, on_rpc, &a, err, sizeof err);
-    if (!a.rpc) {
+    a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
+    if (!a.net) {
         cli_log(3, "cannot start: %s", err);
-        net_close(a.net);
+        cli_rpc_server_close(a.rpc);
         uv_run(a.loop, UV_RUN_DEFAULT);
         cli_agent_opts_free(&o);
         return 1;

@@ -88,7 +88,11 @@ int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errl
         rc = uv_udp_recv_start(&n->udp, on_alloc, on_recv);
     }
     if (rc != 0) {
-        snprintf(err, errlen, "cannot bind UDP: %s", uv_strerror(rc));
+        swim_addr ba;
+        char at[80] = "?";
+        if (net_swim_from_sockaddr(bind_sa, &ba) == 0)
+            net_addr_text(&ba, at, sizeof at);
+        snprintf(err, errlen, "cannot bind UDP %s: %s", at, uv_strerror(rc));
         return -1;
     }
     return 0;
