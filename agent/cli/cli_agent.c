@@ -41,6 +41,7 @@ typedef struct agent {
     cli_rpc_server *rpc;
     uv_signal_t sigterm, sigint;
     uv_timer_t leave_timer;
+    uv_timer_t intent_timer;   /* sends serf's join intent after a join */
     int leave_phase;           /* 0 running, 1 intent out, 2 swim leaving, 3 done */
     int signals;
     uint64_t serf_ltime;       /* highest serf Lamport time seen in intents */
@@ -68,6 +69,35 @@ static void member_line(const swim_member *m, char *buf, size_t len)
 
 static void on_leave_timer(uv_timer_t *t);
 
+/* After a successful join, announce a serf join intent newer than the
+ * cluster's member clock (learnt from the push/pull): serf then holds that
+ * time for us, which clears a "leaving" state left over from an earlier
+ * run under the same name, and our later leave intent beats it. */
+static void on_join_intent(uv_timer_t *t)
+{
+    agent *a = t->data;
+    if (a->leave_phase || !a->net)
+        return;
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    uint64_t ltime = a->serf_ltime + 1;
+    if (cli_serf_join_intent(&b, ltime, swim_get_config(net_core(a->net))->name) == 0 &&
+        swim_broadcast(net_core(a->net), b.data, b.len, "serf-join-intent") == 0) {
+        a->serf_ltime = ltime;
+        net_rearm(a->net);
+    }
+    wire_buf_free(&b);
+}
+
+static void on_merge_state(void *ud, const uint8_t *state, size_t len, bool is_join)
+{
+    (void)is_join;
+    agent *a = ud;
+    uint64_t v;
+    if (cli_serf_state_ltime(state, len, &v) == 0 && v > a->serf_ltime && v < UINT64_MAX / 2)
+        a->serf_ltime = v;
+}
+
 static void on_event(void *ud, const swim_event *ev)
 {
     agent *a = ud;
@@ -92,6 +122,11 @@ static void on_event(void *ud, const swim_event *ev)
         break;
     case SWIM_EV_USER:
         witness_serf(a, ev->payload.p, ev->payload.n);
+        break;
+    case SWIM_EV_JOIN_DONE:
+        /* not from inside the core: broadcast from the loop */
+        if (ev->count > 0 && !a->leave_phase)
+            uv_timer_start(&a->intent_timer, on_join_intent, 0, 0);
         break;
     case SWIM_EV_LEAVE_DONE:
         if (a->leave_phase == 2) {
@@ -122,6 +157,7 @@ static void close_all(agent *a)
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
+    uv_close((uv_handle_t *)&a->intent_timer, NULL);
 }
 
 static void reply_buf(cli_rpc_conn *c, wire_buf *b, int rc)
@@ -531,7 +567,7 @@ int cli_agent_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     agent a = { .loop = uv_default_loop(), .o = &o, .exit_code = 1 };
-    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log };
+    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log, .merge_remote_state = on_merge_state };
     /* RPC first: a taken control port should fail before we announce
      * ourselves to anyone (requests are only served once the loop runs,
      * after net is up) */
@@ -552,6 +588,8 @@ int cli_agent_main(int argc, char **argv)
     }
     uv_timer_init(a.loop, &a.leave_timer);
     a.leave_timer.data = &a;
+    uv_timer_init(a.loop, &a.intent_timer);
+    a.intent_timer.data = &a;
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;

@@ -15,10 +15,20 @@ int cli_serf_leave_intent(wire_buf *out, uint64_t ltime, const char *node)
     return rc;
 }
 
-int cli_serf_intent_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
+int cli_serf_join_intent(wire_buf *out, uint64_t ltime, const char *node)
 {
-    if (n < 2 || (p[0] != CLI_SERF_MSG_LEAVE && p[0] != CLI_SERF_MSG_JOIN))
-        return -1;
+    int rc = wire_buf_append_byte(out, CLI_SERF_MSG_JOIN);
+    rc = rc ? rc : cli_mp_map(out, 2);
+    rc = rc ? rc : cli_mp_cstr(out, "LTime");
+    rc = rc ? rc : cli_mp_uint(out, ltime);
+    rc = rc ? rc : cli_mp_cstr(out, "Node");
+    rc = rc ? rc : cli_mp_cstr(out, node);
+    return rc;
+}
+
+/* LTime from the map after the type byte. */
+static int map_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
+{
     cli_mp_reader r;
     cli_mp_reader_init(&r, p + 1, n - 1);
     uint32_t nk;
@@ -35,4 +45,18 @@ int cli_serf_intent_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
             return -1;
     }
     return -1;
+}
+
+int cli_serf_intent_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
+{
+    if (n < 2 || (p[0] != CLI_SERF_MSG_LEAVE && p[0] != CLI_SERF_MSG_JOIN))
+        return -1;
+    return map_ltime(p, n, ltime);
+}
+
+int cli_serf_state_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
+{
+    if (n < 2 || p[0] != CLI_SERF_MSG_PUSH_PULL)
+        return -1;
+    return map_ltime(p, n, ltime);
 }

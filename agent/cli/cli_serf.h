@@ -10,12 +10,19 @@
 #include "wire/wire_buf.h"
 
 /* serf's user message types (first payload byte, §16) */
-enum { CLI_SERF_MSG_LEAVE = 0, CLI_SERF_MSG_JOIN = 1 };
+enum { CLI_SERF_MSG_LEAVE = 0, CLI_SERF_MSG_JOIN = 1, CLI_SERF_MSG_PUSH_PULL = 2 };
 
 /* serf's leave intent: user message payload 00 + {LTime, Node, Prune:
  * false}, keys sorted, old-spec strings, as serf writes it. Appended to
  * out. Returns 0 or a wire_err. */
 int cli_serf_leave_intent(wire_buf *out, uint64_t ltime, const char *node);
+
+/* serf's join intent: 01 + {LTime, Node}. Appended to out. */
+int cli_serf_join_intent(wire_buf *out, uint64_t ltime, const char *node);
+
+/* serf's push/pull user state (02 + {..., LTime, ...}): its member clock
+ * in *ltime, 0; -1 if not serf's state or malformed. */
+int cli_serf_state_ltime(const uint8_t *state, size_t len, uint64_t *ltime);
 
 /* If payload is a serf join or leave intent, store its LTime in *ltime and
  * return 0; -1 otherwise (not an intent, or malformed). */

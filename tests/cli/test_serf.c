@@ -34,6 +34,35 @@ int main(void)
     CHECK(cli_serf_intent_ltime(no_ltime, sizeof no_ltime, &t) == -1);
     static const uint8_t neg[] = { 0x00, 0x81, 0xa5, 'L', 'T', 'i', 'm', 'e', 0xff };
     CHECK(cli_serf_intent_ltime(neg, sizeof neg, &t) == -1);
+    /* our join intent, byte-exact against n2's in the capture */
+    wire_buf_reset(&b);
+    REQUIRE(cli_serf_join_intent(&b, 1, "n2") == 0);
+    CHECK_MEM(b.data, b.len, serf_join, sizeof serf_join);
+
+    /* serf's push/pull user state (n1's in the serf-plain capture):
+     * 02 {EventLTime:1, Events:[512 nils], LTime:1, LeftMembers:[],
+     *     QueryLTime:1, StatusLTimes:{n1:0}}, LTime set to 7 here to tell it
+     * apart from the other clocks */
+    static uint8_t state[600];
+    static const uint8_t head[] = { 0x02, 0x86, 0xaa, 'E', 'v', 'e', 'n', 't', 'L', 'T', 'i', 'm', 'e', 0x01,
+                                    0xa6, 'E', 'v', 'e', 'n', 't', 's', 0xdc, 0x02, 0x00 };
+    static const uint8_t tail[] = { 0xa5, 'L', 'T', 'i', 'm', 'e', 0x07, 0xab, 'L', 'e', 'f', 't', 'M', 'e', 'm',
+                                    'b', 'e', 'r', 's', 0x90, 0xaa, 'Q', 'u', 'e', 'r', 'y', 'L', 'T', 'i', 'm',
+                                    'e', 0x01, 0xac, 'S', 't', 'a', 't', 'u', 's', 'L', 'T', 'i', 'm', 'e', 's',
+                                    0x81, 0xa2, 'n', '1', 0x00 };
+    size_t n = 0;
+    memcpy(state, head, sizeof head);
+    n += sizeof head;
+    memset(state + n, 0xc0, 512);
+    n += 512;
+    memcpy(state + n, tail, sizeof tail);
+    n += sizeof tail;
+    t = 0;
+    CHECK(cli_serf_state_ltime(state, n, &t) == 0 && t == 7);
+    CHECK(cli_serf_state_ltime(state, sizeof head + 100, &t) == -1);   /* cut inside Events */
+    CHECK(cli_serf_state_ltime(serf_join, sizeof serf_join, &t) == -1); /* not a push/pull */
+    CHECK(cli_serf_intent_ltime(state, n, &t) == -1);
+
     wire_buf_free(&b);
     return check_done("test_serf");
 }
