@@ -1,0 +1,83 @@
+/* libFuzzer target for what the cli parses from others: node meta from
+ * the network (serf tags, rendered as JSON and text), the agent's RPC
+ * answers (member rows), serf intents and push/pull state (Lamport
+ * times), and the msgpack skipper under all of them. The first byte picks
+ * the parser, the rest is its input. The JSON rendering of any meta must be
+ * plain printable ASCII or UTF-8 with no raw control bytes. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_members.h"
+#include "cli/cli_mp.h"
+#include "cli/cli_serf.h"
+#include "cli/cli_tags.h"
+
+#define ASSERT(c) do { if (!(c)) { __builtin_trap(); } } while (0)
+
+static void render_meta(const uint8_t *p, size_t n)
+{
+    cli_member_row row = {
+        .name = p, .name_len = n, .addr = (const uint8_t *)"127.0.0.1", .addr_len = 9, .port = 7946,
+        .status = (const uint8_t *)"alive", .status_len = 5, .meta = p, .meta_len = n,
+    };
+    wire_buf out;
+    wire_buf_init(&out, 0);
+    ASSERT(cli_members_json(&out, &row, 1) == 0);
+    for (size_t i = 0; i < out.len; i++)
+        ASSERT(out.data[i] >= 0x20 || out.data[i] == '\n');
+    ASSERT(out.len >= 2 && out.data[out.len - 1] == '\n');
+    wire_buf_reset(&out);
+    ASSERT(cli_members_text(&out, &row, 1) == 0);
+    wire_buf_free(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const uint8_t *p = data + 1;
+    size_t n = size - 1;
+    switch (data[0] & 3) {
+    case 0: {
+        cli_tags t = { 0 };
+        (void)cli_tags_decode(&t, p, n);
+        for (size_t i = 0; i < t.n; i++)
+            ASSERT(t.v[i].key[t.v[i].klen] == '\0' && t.v[i].value[t.v[i].vlen] == '\0');
+        cli_tags_free(&t);
+        render_meta(p, n);
+        break;
+    }
+    case 1: {
+        cli_mp_reader r;
+        cli_mp_reader_init(&r, p, n);
+        cli_member_row *rows;
+        size_t nrows;
+        if (cli_members_decode(&r, &rows, &nrows) == 0) {
+            wire_buf out;
+            wire_buf_init(&out, 0);
+            ASSERT(cli_members_json(&out, rows, nrows) == 0);
+            wire_buf_reset(&out);
+            ASSERT(cli_members_text(&out, rows, nrows) == 0);
+            wire_buf_free(&out);
+            free(rows);
+        }
+        break;
+    }
+    case 2: {
+        uint64_t t;
+        (void)cli_serf_intent_ltime(p, n, &t);
+        (void)cli_serf_state_ltime(p, n, &t);
+        break;
+    }
+    default: {
+        cli_mp_reader r;
+        cli_mp_reader_init(&r, p, n);
+        while (r.n && cli_mp_skip(&r) == 0) {
+        }
+        ASSERT(r.n <= n);
+        break;
+    }
+    }
+    return 0;
+}
