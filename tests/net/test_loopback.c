@@ -92,7 +92,7 @@ static int join_answered(world *w)
     return w->joined >= 0;
 }
 
-static void scenario(const char *key_b64)
+static void scenario(const char *host, const char *key_b64)
 {
     world w;
     memset(&w, 0, sizeof w);
@@ -114,7 +114,7 @@ static void scenario(const char *key_b64)
         static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
         memcpy(c.swim.vsn, vsn, 6);
         c.swim.seed = 42 + (uint64_t)i;
-        snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
+        snprintf(c.bind_host, sizeof c.bind_host, "%s", host);
         c.bind_port = 0;   /* any free port; UDP follows TCP */
         wire_frame_config_init(&c.frame);
         wire_keyring_init(&c.keyring);
@@ -125,6 +125,14 @@ static void scenario(const char *key_b64)
         net_handlers h = { .ud = p, .event = on_event, .log = on_log };
         char err[256];
         p->n = net_start(&w.loop, &c, &h, err, sizeof err);
+        if (!p->n && i == 0 && strchr(host, ':')) {
+            fprintf(stderr, "no IPv6 loopback here (%s): IPv6 scenario skipped\n", err);
+            uv_close((uv_handle_t *)&w.poll, NULL);
+            uv_close((uv_handle_t *)&w.deadline, NULL);
+            uv_run(&w.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&w.loop);
+            return;
+        }
         if (!p->n)
             fprintf(stderr, "net_start: %s\n", err);
         REQUIRE(p->n != NULL);
@@ -165,7 +173,8 @@ static void scenario(const char *key_b64)
 
 int main(void)
 {
-    scenario(NULL);
-    scenario("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    scenario("127.0.0.1", NULL);
+    scenario("127.0.0.1", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    scenario("::1", NULL);
     return check_done("test_loopback");
 }
