@@ -1,0 +1,194 @@
+/* mlua: the Lua host of the agent — the operator's script, its hooks, and
+ * the `moonlist` module it requires.
+ *
+ * Two threads (docs/DESIGN.md, "Two threads in the agent"):
+ *   the protocol thread owns the swim core and the sockets; it never calls
+ *   Lua and never waits on the Lua thread unboundedly;
+ *   the Lua thread owns the lua_State, its own libuv loop (shared with luv
+ *   through luv_set_loop), agent.after/every timers and every hook.
+ *
+ * Life cycle (all on the main/protocol thread unless said otherwise):
+ *   mlua_new -> mlua_load (runs the script: agent.config, agent.on, ...)
+ *   -> mlua_settings (the validated agent.config, applied by the agent with
+ *   flags overriding) -> mlua_attach (where commands go) -> mlua_start (the
+ *   Lua thread) -> mlua_post_event / delegates ... -> mlua_stop -> mlua_free.
+ *
+ * Up (protocol -> Lua): mlua_post_event copies a swim_event (views die with
+ * the callback) into an in-order queue and wakes the Lua thread with
+ * uv_async_send. It takes a mutex for a few pointer moves only: it never
+ * blocks on Lua. The queue is bounded (MLUA_EVENT_QUEUE_MAX); past it
+ * events are dropped, counted and logged.
+ *
+ * Down (Lua -> protocol): agent.broadcast/send/set_tags/leave and
+ * agent.members() become mlua_cmd values queued to the sink given to
+ * mlua_attach, woken by an uv_async_t on the protocol loop.
+ *
+ * What the core asks synchronously (the swim_io delegates), and how long
+ * the protocol thread waits for it:
+ *   local_state        never waits: the value the script published last
+ *                      (computed at load, then after every batch of hooks,
+ *                      every timer callback, and every MLUA_STATE_REFRESH_MS).
+ *   ack_payload        never waits: what agent.ping_payload(bytes) set.
+ *   merge_remote_state never waits: the bytes are queued to the Lua thread.
+ *   allow_merge        if a "merge" hook is registered and the Lua thread
+ *                      is idle (not inside any Lua callback), asks it and
+ *                      waits at most MLUA_MERGE_WAIT_MS; if the Lua thread
+ *                      is busy or the wait times out: allowed (logged).
+ *   allow_alive        same with "alive" hooks and MLUA_ALIVE_WAIT_MS.
+ * With no merge/alive hook registered nothing is ever asked. */
+#ifndef MOONLIST_MLUA_H
+#define MOONLIST_MLUA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "swim/swim.h"
+
+/* An event storm while a hook is stuck must not eat the memory: at 64 Ki
+ * events of a few hundred bytes the queue stays under ~20 MB. */
+#define MLUA_EVENT_QUEUE_MAX 65536
+/* The cached local state may be this stale; push/pull runs every 30 s on
+ * lan (15 s local), so one second is far inside a round. */
+#define MLUA_STATE_REFRESH_MS 1000
+/* A push/pull is a TCP exchange with a 10 s deadline (lan TCPTimeout);
+ * 100 ms for a well-behaved merge hook leaves it untouched. */
+#define MLUA_MERGE_WAIT_MS 100
+/* Alive messages arrive inside gossip packets handled in order; 20 ms is
+ * far below the 500 ms probe timeout, so a slow hook cannot fail a probe. */
+#define MLUA_ALIVE_WAIT_MS 20
+/* agent.members() waits this long for the protocol thread's snapshot;
+ * that thread never blocks, so only a dead agent makes it time out. */
+#define MLUA_MEMBERS_WAIT_MS 2000
+
+typedef struct mlua mlua;
+
+/* Log lines from the script (agent.log.*) and from the host (hook errors
+ * with tracebacks, drops). Called from the Lua thread and the protocol
+ * thread: must be thread-safe. level: 0 debug .. 3 error. */
+typedef void (*mlua_log_fn)(void *ud, int level, const char *msg);
+
+typedef struct mlua_options {
+    mlua_log_fn log;          /* NULL: stderr */
+    void *log_ud;
+    const char *lua_path;     /* extra package.path entries ("dir/?.lua;...") or NULL */
+} mlua_options;
+
+/* Ownership: the host is the caller's, released by mlua_free(). NULL if out
+ * of memory. */
+mlua *mlua_new(const mlua_options *opt);
+/* Run the script at `path` in a fresh lua_State, on the calling thread.
+ * Returns 0, or -1 with the error (file:line: message, or the config
+ * validation error naming file, line and key) in err. Call once. */
+int mlua_load(mlua *h, const char *path, char *err, size_t errlen);
+/* Same, from a string (tests); `name` is the chunk name used in errors. */
+int mlua_load_string(mlua *h, const char *name, const char *code, char *err, size_t errlen);
+
+/* ---- agent.config: the validated settings ---- */
+typedef enum mlua_setting_type {
+    MLUA_SET_STRING,     /* s */
+    MLUA_SET_BOOL,       /* b */
+    MLUA_SET_COUNT,      /* u */
+    MLUA_SET_DURATION,   /* u, milliseconds (the script gives seconds) */
+    MLUA_SET_LIST,       /* list[0..n) */
+    MLUA_SET_MAP,        /* list[0..n): key, value, key, value... sorted by key */
+} mlua_setting_type;
+
+typedef struct mlua_setting {
+    const char *key;         /* snake_case name, static storage */
+    mlua_setting_type type;
+    bool b;
+    uint32_t u;
+    char *s;
+    char **list;
+    size_t n;
+    char where[256];         /* "script.lua:12", the agent.config call */
+} mlua_setting;
+
+/* The settings given to agent.config, in key order; views owned by the
+ * host, valid until mlua_free(). 0 if the script did not call it. */
+size_t mlua_settings(const mlua *h, const mlua_setting **out);
+const mlua_setting *mlua_setting_get(const mlua *h, const char *key);
+/* Apply "profile" and then every swim knob found in the settings to `c`
+ * (name, advertise and meta are the agent's). Returns 0, or -1 with a
+ * message naming the setting's file:line in err. */
+int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t errlen);
+/* Encode the "tags" setting as serf meta into meta[512]. Returns the length,
+ * -1 if the script set no tags. (Validated at load: cannot fail then.) */
+int mlua_settings_meta(const mlua *h, uint8_t *meta, size_t cap);
+
+/* ---- commands down to the protocol thread ---- */
+typedef enum mlua_cmd_type {
+    MLUA_CMD_BROADCAST,   /* payload, key ("" for none) */
+    MLUA_CMD_SEND,        /* name, payload, reliable */
+    MLUA_CMD_SET_META,    /* payload = new node meta (serf tags encoded) */
+    MLUA_CMD_LEAVE,       /* the script asked to leave: the agent's graceful leave */
+    MLUA_CMD_MEMBERS,     /* the Lua thread waits for a snapshot: mlua_cmd_apply */
+} mlua_cmd_type;
+
+typedef struct mlua_members_reply mlua_members_reply;
+
+typedef struct mlua_cmd {
+    struct mlua_cmd *next;
+    mlua_cmd_type type;
+    uint8_t *payload;
+    size_t len;
+    char *key;
+    char *name;
+    bool reliable;
+    mlua_members_reply *reply;
+} mlua_cmd;
+
+/* Called on the protocol loop's thread for every command, in order. The
+ * command is freed after it returns. */
+typedef void (*mlua_cmd_fn)(void *ud, const mlua_cmd *cmd);
+/* Route commands to `fn`, run on `loop` (the protocol loop) through an
+ * uv_async_t created here: call on that loop's thread, before it runs or
+ * from inside it. Commands queued before (at load) are delivered then. */
+int mlua_attach(mlua *h, uv_loop_t *loop, mlua_cmd_fn fn, void *ud);
+/* Stop routing commands: closes the uv_async_t (call on the protocol loop
+ * thread, before that loop ends). Later commands stay queued. */
+void mlua_detach(mlua *h);
+/* Run one command against a core (protocol thread): broadcast, send,
+ * set_meta, members snapshot. MLUA_CMD_LEAVE is the agent's business: it
+ * is not handled here (returns 1). Errors are logged; returns 0 or -1. */
+int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now);
+/* Answer a MLUA_CMD_MEMBERS from something else than a core (tests, sim):
+ * add members, then mlua_members_done. */
+void mlua_members_add(mlua *h, mlua_members_reply *r, const swim_member *m);
+void mlua_members_done(mlua *h, mlua_members_reply *r, const char *self_name);
+
+/* ---- the Lua thread ---- */
+int mlua_start(mlua *h, char *err, size_t errlen);
+/* Queue a copy of a core event for the hooks (any thread; never blocks). */
+void mlua_post_event(mlua *h, const swim_event *ev);
+/* Load the script again on the Lua thread: if it loads, its hooks and state
+ * functions replace the running ones (and the old state's timers and luv
+ * handles are closed); if not, the running script stays and the error is
+ * logged. Asynchronous; any thread. */
+void mlua_reload(mlua *h);
+/* Stop the Lua thread: wait up to timeout_ms for it to finish its current
+ * callback. Returns 0, or -1 if it is stuck (a hook that never returns):
+ * the thread is then abandoned and mlua_free must not be called. */
+int mlua_stop(mlua *h, unsigned timeout_ms);
+void mlua_free(mlua *h);
+
+/* ---- the swim_io delegates (protocol thread), see the top comment ---- */
+void mlua_local_state(mlua *h, bool is_join, const uint8_t **out, size_t *len);
+void mlua_merge_remote_state(mlua *h, const uint8_t *state, size_t len, bool is_join);
+void mlua_ack_payload(mlua *h, const uint8_t **out, size_t *len);
+bool mlua_allow_merge(mlua *h, const swim_member *peers, size_t n, const char **reason);
+bool mlua_allow_alive(mlua *h, const swim_member *m);
+/* Fill the delegate pointers of `io` with the above (io->ud must be `h`);
+ * for a core that talks to the host directly (the simulator, tests). */
+void mlua_fill_delegates(swim_io *io);
+
+/* Counters (any thread). */
+typedef struct mlua_stats {
+    uint64_t events_posted, events_dropped, hooks_run, hook_errors;
+    uint64_t vetoes_asked, vetoes_defaulted;
+} mlua_stats;
+void mlua_get_stats(mlua *h, mlua_stats *out);
+
+#endif

@@ -1,0 +1,84 @@
+/* mlua_apply: a command from the script, run against a swim core on the
+ * protocol thread (the agent's sink, the simulator, tests). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/mlua_internal.h"
+
+static int grow(mlua_members_reply *r)
+{
+    if (r->n < r->cap)
+        return 0;
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    mlua_mcopy *v = realloc(r->v, cap * sizeof *v);
+    if (!v)
+        return -1;
+    r->v = v;
+    r->cap = cap;
+    return 0;
+}
+
+/* Called on the protocol thread while the Lua thread may be waiting: the
+ * reply's members are only touched here until done is set under mu. */
+void mlua_members_add(mlua *h, mlua_members_reply *r, const swim_member *m)
+{
+    if (grow(r) < 0 || mlua_mcopy_from(&r->v[r->n], m) < 0) {
+        mlua_logf(h, 3, "out of memory: member %s left out of agent.members()", m->name);
+        return;
+    }
+    r->n++;
+}
+
+void mlua_members_done(mlua *h, mlua_members_reply *r, const char *self_name)
+{
+    uv_mutex_lock(&h->mu);
+    snprintf(r->self, sizeof r->self, "%s", self_name ? self_name : "");
+    r->done = true;
+    uv_cond_broadcast(&h->cond);
+    uv_mutex_unlock(&h->mu);
+}
+
+typedef struct each_ctx {
+    mlua *h;
+    mlua_members_reply *r;
+} each_ctx;
+
+static bool add_one(void *ud, const swim_member *m)
+{
+    each_ctx *c = ud;
+    mlua_members_add(c->h, c->r, m);
+    return true;
+}
+
+int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now)
+{
+    switch (cmd->type) {
+    case MLUA_CMD_BROADCAST:
+        if (swim_broadcast(core, cmd->payload, cmd->len, cmd->key[0] ? cmd->key : NULL) < 0) {
+            mlua_logf(h, 3, "agent.broadcast: a payload of %zu bytes does not fit in one gossip packet", cmd->len);
+            return -1;
+        }
+        return 0;
+    case MLUA_CMD_SEND:
+        if (swim_send_user(core, now, cmd->name, cmd->payload, cmd->len, cmd->reliable) < 0) {
+            mlua_logf(h, 2, "agent.send: no member named '%s'", cmd->name);
+            return -1;
+        }
+        return 0;
+    case MLUA_CMD_SET_META:
+        if (swim_set_meta(core, now, cmd->payload, cmd->len) < 0) {
+            mlua_logf(h, 3, "agent.set_tags: meta of %zu bytes is over 512", cmd->len);
+            return -1;
+        }
+        return 0;
+    case MLUA_CMD_MEMBERS: {
+        each_ctx c = { h, cmd->reply };
+        swim_members_each(core, add_one, &c);
+        mlua_members_done(h, cmd->reply, swim_get_config(core)->name);
+        return 0;
+    }
+    case MLUA_CMD_LEAVE:
+        return 1;
+    }
+    return -1;
+}

@@ -1,0 +1,515 @@
+/* mlua_config: agent.config{...} — every agent setting and swim knob by
+ * snake_case name, checked at once. Any error names the script file, the
+ * line of the agent.config call and the key; the agent then refuses to
+ * start. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_tags.h"
+#include "lua/mlua_internal.h"
+#include "wire/wire_keyring.h"
+
+typedef enum kind {
+    K_NAME,        /* node name: 1..255 bytes */
+    K_IPADDR,      /* "ip", "ip:port", "[v6]:port" */
+    K_HOSTLIST,    /* "host[:port]" or a list of them */
+    K_PROFILE,
+    K_KEY,         /* base64 key */
+    K_KEYLIST,     /* list of base64 keys, first = primary */
+    K_TAGS,        /* map string -> string, <= 512 bytes as serf meta */
+    K_LOGLEVEL,
+    K_LABEL,       /* memberlist label: <= 255 bytes */
+    K_DUR,         /* seconds > 0 */
+    K_DUR0,        /* seconds >= 0 (0 disables) */
+    K_COUNT0,      /* integer >= 0 */
+    K_COUNT1,      /* integer >= 1 */
+    K_BUFSIZE,     /* integer in 512..65536 */
+    K_BOOL,
+} kind;
+
+typedef struct key_spec {
+    const char *name;
+    kind k;
+    size_t swim_off;   /* offset in swim_config for knobs, else SIZE_MAX */
+} key_spec;
+
+#define NOT_SWIM ((size_t)-1)
+#define KNOB(f, k) { #f, k, offsetof(swim_config, f) }
+
+static const key_spec keys[] = {
+    { "node", K_NAME, NOT_SWIM },
+    { "bind", K_IPADDR, NOT_SWIM },
+    { "advertise", K_IPADDR, NOT_SWIM },
+    { "join", K_HOSTLIST, NOT_SWIM },
+    { "rpc_addr", K_IPADDR, NOT_SWIM },
+    { "profile", K_PROFILE, NOT_SWIM },
+    { "encrypt", K_KEY, NOT_SWIM },
+    { "keyring", K_KEYLIST, NOT_SWIM },
+    { "tags", K_TAGS, NOT_SWIM },
+    { "log_level", K_LOGLEVEL, NOT_SWIM },
+    { "label", K_LABEL, NOT_SWIM },
+    KNOB(probe_interval, K_DUR),
+    KNOB(probe_timeout, K_DUR),
+    KNOB(gossip_interval, K_DUR),
+    KNOB(push_pull_interval, K_DUR0),
+    KNOB(tcp_timeout, K_DUR),
+    KNOB(gossip_to_the_dead_time, K_DUR),
+    KNOB(dead_node_reclaim_time, K_DUR0),
+    KNOB(indirect_checks, K_COUNT0),
+    KNOB(retransmit_mult, K_COUNT1),
+    KNOB(suspicion_mult, K_COUNT1),
+    KNOB(suspicion_max_timeout_mult, K_COUNT1),
+    KNOB(awareness_max_multiplier, K_COUNT1),
+    KNOB(gossip_nodes, K_COUNT1),
+    KNOB(udp_buffer_size, K_BUFSIZE),
+    { "disable_tcp_pings", K_BOOL, offsetof(swim_config, disable_tcp_pings) },
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+/* A day: no memberlist timing is meaningful beyond it, and it keeps the
+ * milliseconds far inside uint32_t. */
+#define MAX_SECONDS 86400.0
+/* Far past any useful multiplier or fan-out (same bound as the flags). */
+#define MAX_COUNT 1000
+
+static const key_spec *find_key(const char *name)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+void mlua_settings_free(mlua_setting *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].s);
+        for (size_t j = 0; j < v[i].n; j++)
+            free(v[i].list[j]);
+        free(v[i].list);
+    }
+    free(v);
+}
+
+/* "ip", "ip:port", "[v6]:port", "v6" -> ok; host may be a DNS name if
+ * allow_name. */
+static bool valid_host_port(const char *s, bool allow_name)
+{
+    char host[256];
+    const char *port = NULL;
+    size_t len = strlen(s);
+    if (len == 0 || len >= sizeof host)
+        return false;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close)
+            return false;
+        size_t hl = (size_t)(close - s - 1);
+        memcpy(host, s + 1, hl);
+        host[hl] = '\0';
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1])
+            return false;
+        unsigned char buf[16];
+        if (inet_pton(AF_INET6, host, buf) != 1)
+            return false;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (colon && strchr(colon + 1, ':')) {
+            /* bare IPv6 without port */
+            unsigned char buf[16];
+            return inet_pton(AF_INET6, s, buf) == 1;
+        }
+        size_t hl = colon ? (size_t)(colon - s) : len;
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        if (colon)
+            port = colon + 1;
+        unsigned char buf[16];
+        if (inet_pton(AF_INET, host, buf) != 1) {
+            if (!allow_name || !host[0])
+                return false;
+            for (const char *p = host; *p; p++)
+                if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+                    return false;
+        }
+    }
+    if (port) {
+        if (!*port || strlen(port) > 5)
+            return false;
+        for (const char *p = port; *p; p++)
+            if (!isdigit((unsigned char)*p))
+                return false;
+        if (atoi(port) > 65535)
+            return false;
+    }
+    return true;
+}
+
+static char *xstrdup_l(lua_State *L, const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d)
+        luaL_error(L, "out of memory");
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* Collect the strings of value at index `idx`: a string or an array of
+ * strings. Returns false (and a reason in why) if not. */
+static bool string_list(lua_State *L, int idx, mlua_setting *st, bool allow_single, const char **why)
+{
+    if (lua_type(L, idx) == LUA_TSTRING && allow_single) {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        st->list = malloc(sizeof *st->list);
+        if (!st->list)
+            luaL_error(L, "out of memory");
+        st->list[0] = xstrdup_l(L, s, n);
+        st->n = 1;
+        return true;
+    }
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        *why = "must be a list of strings";
+        return false;
+    }
+    size_t len = lua_objlen(L, idx);
+    /* every key must be 1..len: a map here is a mistake, not a list */
+    size_t count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    if (count != len) {
+        *why = "must be a list (array) of strings";
+        return false;
+    }
+    st->list = calloc(len ? len : 1, sizeof *st->list);
+    if (!st->list)
+        luaL_error(L, "out of memory");
+    for (size_t i = 1; i <= len; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            *why = "must be a list of strings";
+            return false;
+        }
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        st->list[st->n++] = xstrdup_l(L, s, n);
+        lua_pop(L, 1);
+    }
+    return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Validate one value (at the top of the stack) into st. Returns NULL or a
+ * reason. `buf` holds dynamic reasons. */
+static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st, char *buf, size_t buflen)
+{
+    int t = lua_type(L, -1);
+    int idx = lua_gettop(L);
+    const char *why = NULL;
+    switch (k->k) {
+    case K_NAME:
+    case K_IPADDR:
+    case K_PROFILE:
+    case K_KEY:
+    case K_LOGLEVEL:
+    case K_LABEL: {
+        if (t != LUA_TSTRING)
+            return "must be a string";
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        st->type = MLUA_SET_STRING;
+        st->s = xstrdup_l(L, s, n);
+        if (strlen(st->s) != n)
+            return "must not contain NUL bytes";
+        if (k->k == K_NAME && (n == 0 || n > 255))
+            return "must be 1..255 bytes";
+        if (k->k == K_LABEL && n > 255)
+            return "must be at most 255 bytes";
+        if (k->k == K_IPADDR && !valid_host_port(s, false)) {
+            snprintf(buf, buflen, "'%s' is not an IP address with an optional port (\"10.0.0.1:7946\", \"[::1]:7946\")", s);
+            return buf;
+        }
+        if (k->k == K_PROFILE && strcmp(s, "lan") && strcmp(s, "wan") && strcmp(s, "local")) {
+            snprintf(buf, buflen, "'%s' is not lan, wan or local", s);
+            return buf;
+        }
+        if (k->k == K_LOGLEVEL && strcmp(s, "debug") && strcmp(s, "info") && strcmp(s, "warn") &&
+            strcmp(s, "error")) {
+            snprintf(buf, buflen, "'%s' is not debug, info, warn or error", s);
+            return buf;
+        }
+        if (k->k == K_KEY) {
+            wire_key key;
+            char kerr[160];
+            if (wire_key_from_base64(s, &key, kerr, sizeof kerr) != WIRE_OK) {
+                snprintf(buf, buflen, "%s", kerr);
+                return buf;
+            }
+        }
+        return NULL;
+    }
+    case K_HOSTLIST:
+    case K_KEYLIST:
+        st->type = MLUA_SET_LIST;
+        if (!string_list(L, idx, st, k->k == K_HOSTLIST, &why))
+            return why;
+        if (k->k == K_KEYLIST && st->n == 0)
+            return "must hold at least one key (the first is the primary)";
+        for (size_t i = 0; i < st->n; i++) {
+            if (k->k == K_HOSTLIST && !valid_host_port(st->list[i], true)) {
+                snprintf(buf, buflen, "'%s' is not host[:port]", st->list[i]);
+                return buf;
+            }
+            if (k->k == K_KEYLIST) {
+                wire_key key;
+                char kerr[160];
+                if (wire_key_from_base64(st->list[i], &key, kerr, sizeof kerr) != WIRE_OK) {
+                    snprintf(buf, buflen, "key %zu: %s", i + 1, kerr);
+                    return buf;
+                }
+            }
+        }
+        return NULL;
+    case K_TAGS: {
+        if (t != LUA_TTABLE)
+            return "must be a table of string keys and string values";
+        st->type = MLUA_SET_MAP;
+        size_t count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            count++;
+            lua_pop(L, 1);
+        }
+        st->list = calloc(count ? count : 1, sizeof(char *));
+        if (!st->list)
+            luaL_error(L, "out of memory");
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)) {
+                lua_pop(L, 2);
+                return "must map string keys to string values";
+            }
+            size_t kl;
+            const char *ks = lua_tolstring(L, -2, &kl);
+            st->list[st->n++] = xstrdup_l(L, ks, kl);
+            lua_pop(L, 1);
+        }
+        qsort(st->list, st->n, sizeof(char *), cmp_str);
+        /* now interleave values: list becomes k, v, k, v */
+        char **kv = calloc(st->n * 2 + 1, sizeof(char *));
+        if (!kv)
+            luaL_error(L, "out of memory");
+        cli_tags tags = { 0 };
+        size_t nk = st->n;
+        for (size_t i = 0; i < nk; i++) {
+            lua_getfield(L, idx, st->list[i]);
+            size_t vl;
+            const char *vs = lua_tolstring(L, -1, &vl);
+            kv[2 * i] = st->list[i];
+            kv[2 * i + 1] = xstrdup_l(L, vs, vl);
+            lua_pop(L, 1);
+            if (cli_tags_set(&tags, kv[2 * i], strlen(kv[2 * i]), kv[2 * i + 1], vl) < 0)
+                luaL_error(L, "out of memory");
+        }
+        free(st->list);
+        st->list = kv;
+        st->n = nk * 2;
+        wire_buf meta;
+        wire_buf_init(&meta, 0);
+        char terr[160];
+        int rc = cli_tags_encode(&tags, &meta, terr, sizeof terr);
+        cli_tags_free(&tags);
+        wire_buf_free(&meta);
+        if (rc < 0) {
+            snprintf(buf, buflen, "%s", terr);
+            return buf;
+        }
+        return NULL;
+    }
+    case K_DUR:
+    case K_DUR0: {
+        if (t != LUA_TNUMBER)
+            return "must be a number of seconds";
+        double v = lua_tonumber(L, -1);
+        st->type = MLUA_SET_DURATION;
+        if (!isfinite(v) || v < 0 || v > MAX_SECONDS)
+            return "must be a number of seconds in 0..86400";
+        double ms = v * 1000.0;
+        if (k->k == K_DUR && ms < 1.0)
+            return "must be at least 0.001 seconds";
+        st->u = (uint32_t)llround(ms);
+        return NULL;
+    }
+    case K_COUNT0:
+    case K_COUNT1:
+    case K_BUFSIZE: {
+        if (t != LUA_TNUMBER)
+            return "must be an integer";
+        double v = lua_tonumber(L, -1);
+        double lo = k->k == K_COUNT0 ? 0 : k->k == K_COUNT1 ? 1 : 512;
+        double hi = k->k == K_BUFSIZE ? 65536 : MAX_COUNT;
+        st->type = MLUA_SET_COUNT;
+        if (!isfinite(v) || v != floor(v) || v < lo || v > hi) {
+            snprintf(buf, buflen, "must be an integer in %.0f..%.0f", lo, hi);
+            return buf;
+        }
+        st->u = (uint32_t)v;
+        return NULL;
+    }
+    case K_BOOL:
+        if (t != LUA_TBOOLEAN)
+            return "must be true or false";
+        st->type = MLUA_SET_BOOL;
+        st->b = lua_toboolean(L, -1);
+        return NULL;
+    }
+    return "unhandled";
+}
+
+static int cmp_setting(const void *a, const void *b)
+{
+    return strcmp(((const mlua_setting *)a)->key, ((const mlua_setting *)b)->key);
+}
+
+int mlua_config_call(mlua *h, lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    char where[256] = "";
+    lua_Debug ar;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+        snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.currentline);
+    else
+        snprintf(where, sizeof where, "?");
+
+    if (h->configured)
+        return luaL_error(L, "agent.config: called twice (the first call at %s)", h->config_where);
+
+    /* collect into a temporary array owned by a userdata-free path: errors
+     * below longjmp, so keep it reachable from h while building */
+    size_t count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    mlua_setting *v = calloc(count ? count : 1, sizeof *v);
+    if (!v)
+        return luaL_error(L, "out of memory");
+    mlua_settings_free(h->settings, h->nsettings);
+    h->settings = v;
+    h->nsettings = 0;
+
+    char reason[512];
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            return luaL_error(L, "agent.config: keys must be setting names (strings), got a %s",
+                              luaL_typename(L, -2));
+        }
+        const char *name = lua_tostring(L, -2);
+        const key_spec *k = find_key(name);
+        if (!k)
+            return luaL_error(L, "agent.config: unknown key '%s'", name);
+        mlua_setting *st = &h->settings[h->nsettings++];
+        st->key = k->name;
+        snprintf(st->where, sizeof st->where, "%s", where);
+        const char *why = check_value(L, k, st, reason, sizeof reason);
+        if (why)
+            return luaL_error(L, "agent.config: key '%s' %s", name, why);
+        lua_settop(L, 2);   /* keep the key for lua_next */
+    }
+    qsort(h->settings, h->nsettings, sizeof *h->settings, cmp_setting);
+    snprintf(h->config_where, sizeof h->config_where, "%s", where);
+    const mlua_setting *e = mlua_setting_get(h, "encrypt"), *kr = mlua_setting_get(h, "keyring");
+    if (e && kr)
+        return luaL_error(L, "agent.config: key 'keyring' cannot be given with 'encrypt' (put the key first in keyring)");
+    h->configured = true;
+    return 0;
+}
+
+size_t mlua_settings(const mlua *h, const mlua_setting **out)
+{
+    *out = h->settings;
+    return h->nsettings;
+}
+
+const mlua_setting *mlua_setting_get(const mlua *h, const char *key)
+{
+    for (size_t i = 0; i < h->nsettings; i++)
+        if (strcmp(h->settings[i].key, key) == 0)
+            return &h->settings[i];
+    return NULL;
+}
+
+int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t errlen)
+{
+    const mlua_setting *p = mlua_setting_get(h, "profile");
+    if (p && swim_config_profile(c, p->s) < 0) {
+        snprintf(err, errlen, "%s: agent.config: key 'profile': '%s' is not lan, wan or local", p->where, p->s);
+        return -1;
+    }
+    for (size_t i = 0; i < h->nsettings; i++) {
+        const mlua_setting *st = &h->settings[i];
+        const key_spec *k = find_key(st->key);
+        if (!k || k->swim_off == NOT_SWIM)
+            continue;
+        char *base = (char *)c + k->swim_off;
+        if (st->type == MLUA_SET_BOOL)
+            *(bool *)base = st->b;
+        else
+            *(uint32_t *)base = st->u;
+    }
+    /* memberlist needs the ack to be due before the next probe starts */
+    if (c->probe_timeout >= c->probe_interval) {
+        snprintf(err, errlen, "%s: agent.config: probe_timeout (%u ms) must be shorter than probe_interval (%u ms)",
+                 h->config_where, c->probe_timeout, c->probe_interval);
+        return -1;
+    }
+    const char *why = swim_config_check(c);
+    if (why) {
+        snprintf(err, errlen, "%s: agent.config: %s", h->config_where, why);
+        return -1;
+    }
+    return 0;
+}
+
+int mlua_settings_meta(const mlua *h, uint8_t *meta, size_t cap)
+{
+    const mlua_setting *t = mlua_setting_get(h, "tags");
+    if (!t)
+        return -1;
+    cli_tags tags = { 0 };
+    for (size_t i = 0; i + 1 < t->n; i += 2)
+        if (cli_tags_set(&tags, t->list[i], strlen(t->list[i]), t->list[i + 1], strlen(t->list[i + 1])) < 0) {
+            cli_tags_free(&tags);
+            return -1;
+        }
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    char err[160];
+    int rc = cli_tags_encode(&tags, &b, err, sizeof err);
+    cli_tags_free(&tags);
+    if (rc == 0 && b.len <= cap) {
+        memcpy(meta, b.data, b.len);
+        rc = (int)b.len;
+    } else
+        rc = -1;
+    wire_buf_free(&b);
+    return rc;
+}

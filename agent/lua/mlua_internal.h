@@ -1,0 +1,161 @@
+/* mlua internals shared by the mlua_*.c files; not for other modules. */
+#ifndef MOONLIST_MLUA_INTERNAL_H
+#define MOONLIST_MLUA_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lua/mlua.h"
+
+/* A member copied out of a core view: owns name and meta. */
+typedef struct mlua_mcopy {
+    char *name;
+    swim_addr addr;
+    swim_state state;
+    uint32_t incarnation;
+    uint8_t *meta;
+    size_t meta_len;
+    uint8_t vsn[6];
+} mlua_mcopy;
+
+/* A veto question from the protocol thread (allow_merge/allow_alive).
+ * Shared by both threads: refs and answer fields under h->mu. */
+typedef struct mlua_question {
+    int refs;
+    bool answered, abandoned, allow;
+    char reason[200];
+} mlua_question;
+
+typedef enum mlua_ev_kind {
+    MLUA_EVK_SWIM,          /* a swim_event copy */
+    MLUA_EVK_MERGE_STATE,   /* merge_remote_state(bytes, is_join) */
+    MLUA_EVK_ASK_MERGE,     /* peers, q */
+    MLUA_EVK_ASK_ALIVE,     /* member, q */
+    MLUA_EVK_RELOAD,
+    MLUA_EVK_STOP,
+} mlua_ev_kind;
+
+typedef struct mlua_ev {
+    struct mlua_ev *next;
+    mlua_ev_kind kind;
+    swim_event_type type;
+    mlua_mcopy member;
+    swim_addr other, from;
+    uint8_t *payload;
+    size_t len;
+    uint32_t rtt;
+    int count;
+    bool is_join;
+    mlua_mcopy *peers;
+    size_t npeers;
+    mlua_question *q;
+} mlua_ev;
+
+struct mlua_members_reply {
+    int refs;               /* under h->mu */
+    bool done;
+    mlua_mcopy *v;
+    size_t n, cap;
+    char self[256];
+};
+
+typedef struct mlua_timer mlua_timer;
+
+/* What the script registered: hooks by event, state functions. Lives in
+ * the Lua registry as one table per lua_State so a reload swaps it whole. */
+#define MLUA_HOOKS_KEY "moonlist.hooks"
+#define MLUA_STATE_KEY "moonlist.state"
+#define MLUA_HOST_KEY "moonlist.host"
+
+struct mlua {
+    mlua_log_fn log;
+    void *log_ud;
+    char *lua_path;
+    char *script_path;      /* for reload; NULL if loaded from a string */
+
+    lua_State *L;
+    uv_loop_t loop;         /* the Lua thread's */
+    bool loop_init;
+    uv_async_t wake;
+    uv_timer_t refresh;     /* republish local state */
+    uv_thread_t thread;
+    bool started, exited, stopping;
+    int callback_depth;     /* Lua thread only */
+    mlua_timer *timers;     /* agent.after/every of the current state */
+
+    /* config */
+    mlua_setting *settings;
+    size_t nsettings;
+    bool configured;
+    char config_where[256];   /* file:line of the agent.config call */
+
+    uv_mutex_t mu;
+    uv_cond_t cond;         /* questions answered, members replies, exit */
+    mlua_ev *ev_head, *ev_tail;   /* events, in order */
+    mlua_ev *q_head, *q_tail;     /* questions, served before events */
+    size_t ev_count;
+    uint64_t drop_unlogged;
+    mlua_cmd *cmd_head, *cmd_tail;
+    uv_async_t *cmd_async;  /* on the protocol loop; NULL until attached */
+    mlua_cmd_fn cmd_fn;
+    void *cmd_ud;
+
+    /* published ahead by the Lua thread, read by the protocol thread (mu) */
+    uint8_t *state_pub[2];  /* [is_join] */
+    size_t state_pub_len[2];
+    uint8_t *ack_pub;
+    size_t ack_pub_len;
+    /* protocol thread's copies, valid until its next delegate call */
+    uint8_t *state_proto;
+    uint8_t *ack_proto;
+    char reason_proto[200];
+
+    atomic_bool has_merge_hook, has_alive_hook;
+    atomic_ullong busy_since;   /* ms (uv_hrtime) when the Lua thread entered a callback, 0 when idle */
+
+    char last_error[1024];  /* the last callback error's message, no traceback */
+
+    /* stats (mu) */
+    mlua_stats stats;
+};
+
+/* mlua_log.c */
+void mlua_logf(mlua *h, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* mlua_event.c: copies and frees (any thread) */
+int mlua_mcopy_from(mlua_mcopy *c, const swim_member *m);
+void mlua_mcopy_free(mlua_mcopy *c);
+void mlua_ev_free(mlua_ev *e);
+void mlua_cmd_free(mlua_cmd *c);
+void mlua_question_unref(mlua *h, mlua_question *q);
+void mlua_reply_unref(mlua *h, mlua_members_reply *r);
+/* queue an event (or question, q_first) and wake the Lua thread */
+void mlua_enqueue(mlua *h, mlua_ev *e, bool question);
+/* queue a command down and wake the protocol loop (if attached) */
+void mlua_command(mlua *h, mlua_cmd *c);
+uint64_t mlua_now_ms(void);
+
+/* mlua_module.c: the `moonlist` module in a lua_State */
+void mlua_open_module(mlua *h, lua_State *L);
+/* call the function under nargs args with a traceback handler; on error log
+ * "what: message + traceback" and return false (stack: nresults or nothing) */
+bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what);
+/* recompute the cached local state (Lua thread, or the loader) */
+void mlua_publish_state(mlua *h, lua_State *L);
+void mlua_timers_close_all(mlua *h);
+
+/* mlua_member.c: Lua values */
+void mlua_push_member(lua_State *L, const mlua_mcopy *m);
+void mlua_push_addr(lua_State *L, const swim_addr *a);
+void mlua_addr_text(const swim_addr *a, char *buf, size_t len);
+
+/* mlua_config.c */
+int mlua_config_call(mlua *h, lua_State *L);   /* agent.config{...} */
+void mlua_settings_free(mlua_setting *v, size_t n);
+
+/* mlua_dispatch.c: run one queued item on the Lua thread */
+void mlua_dispatch(mlua *h, mlua_ev *e);
+
+#endif

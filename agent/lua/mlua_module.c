@@ -1,0 +1,714 @@
+/* mlua_module: the `moonlist` module a script requires (the contract in
+ * docs/DESIGN.md). Every function here runs on the thread that runs the
+ * script: the loader at start-up, the Lua thread afterwards. Whatever goes
+ * down to the protocol goes through mlua_command(), the one seam a
+ * simulator backend replaces. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_tags.h"
+#include "lua/mlua_internal.h"
+
+/* A script's payloads ride in one UDP packet (broadcast, best-effort send)
+ * or one stream message; 64 KiB bounds both and catches a runaway value
+ * here, with a Lua error, instead of a log line on the other thread. */
+#define MLUA_PAYLOAD_MAX 65536
+
+static const char *const hook_names[] = {
+    "join", "update", "leave", "message", "conflict", "merge", "alive", "ping", NULL,
+};
+
+static mlua *host_of(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOST_KEY);
+    mlua *h = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return h;
+}
+
+/* ---- protected calls ---- */
+
+static int traceback(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    lua_getglobal(L, "debug");
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "traceback");
+        if (lua_isfunction(L, -1)) {
+            lua_pushstring(L, msg);
+            lua_pushinteger(L, 2);
+            lua_call(L, 2, 1);
+            return 1;
+        }
+    }
+    lua_pushstring(L, msg);
+    return 1;
+}
+
+static void busy_enter(mlua *h)
+{
+    if (h->callback_depth++ == 0)
+        atomic_store(&h->busy_since, (unsigned long long)mlua_now_ms() | 1u);
+}
+
+static void busy_leave(mlua *h)
+{
+    if (--h->callback_depth == 0)
+        atomic_store(&h->busy_since, 0);
+}
+
+bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what)
+{
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    busy_enter(h);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    busy_leave(h);
+    lua_remove(L, base);
+    uv_mutex_lock(&h->mu);
+    h->stats.hooks_run++;
+    if (rc)
+        h->stats.hook_errors++;
+    uv_mutex_unlock(&h->mu);
+    if (rc) {
+        const char *msg = lua_tostring(L, -1);
+        if (!msg)
+            msg = "(no message)";
+        const char *tb = strstr(msg, "\nstack traceback:");
+        size_t ml = tb ? (size_t)(tb - msg) : strlen(msg);
+        if (ml >= sizeof h->last_error)
+            ml = sizeof h->last_error - 1;
+        memcpy(h->last_error, msg, ml);
+        h->last_error[ml] = '\0';
+        /* a load error goes back to the caller: the traceback is detail */
+        mlua_logf(h, strcmp(what, "script") == 0 ? 0 : 3, "%s failed: %s", what, msg);
+        lua_pop(L, 1);
+        return false;
+    }
+    return true;
+}
+
+/* luv's callbacks (timers, TCP, processes...) come through here: an error
+ * is logged with its traceback and the loop carries on (luv's default
+ * would exit the process). Returns the result count, or negative. */
+static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
+{
+    (void)flags;
+    mlua *h = host_of(L);
+    int base = lua_gettop(L) - nargs;
+    if (!mlua_pcall(h, L, nargs, nresults, "luv callback"))
+        return -1;
+    int n = lua_gettop(L) - base + 1;
+    mlua_publish_state(h, L);
+    return n;
+}
+
+/* ---- agent.config / agent.on / agent.state ---- */
+
+static int l_config(lua_State *L)
+{
+    return mlua_config_call(host_of(L), L);
+}
+
+static int l_on(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    int i = 0;
+    while (hook_names[i] && strcmp(hook_names[i], name) != 0)
+        i++;
+    if (!hook_names[i])
+        return luaL_error(L, "agent.on: unknown event '%s' (join, update, leave, message, conflict, merge, "
+                             "alive, ping)", name);
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOOKS_KEY);
+    lua_getfield(L, -1, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, name);
+    }
+    lua_pushvalue(L, 2);
+    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+    mlua *h = host_of(L);
+    /* a running state publishes its vetoes; a reloading one does so when it
+     * takes over (mlua_host.c) */
+    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    bool live = lua_toboolean(L, -1);
+    if (live && strcmp(name, "merge") == 0)
+        atomic_store(&h->has_merge_hook, true);
+    if (live && strcmp(name, "alive") == 0)
+        atomic_store(&h->has_alive_hook, true);
+    return 0;
+}
+
+static int l_state(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (strcmp(k, "local_state") != 0 && strcmp(k, "merge_remote_state") != 0)
+            return luaL_error(L, "agent.state: unknown key '%s' (local_state, merge_remote_state)", k);
+        if (!lua_isfunction(L, -1))
+            return luaL_error(L, "agent.state: '%s' must be a function", k);
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_STATE_KEY);
+    lua_getfield(L, 1, "local_state");
+    lua_setfield(L, -2, "local_state");
+    lua_getfield(L, 1, "merge_remote_state");
+    lua_setfield(L, -2, "merge_remote_state");
+    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    if (lua_toboolean(L, -1))
+        mlua_publish_state(host_of(L), L);
+    return 0;
+}
+
+/* ---- commands down ---- */
+
+static mlua_cmd *new_cmd(lua_State *L, mlua_cmd_type type)
+{
+    mlua_cmd *c = calloc(1, sizeof *c);
+    if (!c)
+        luaL_error(L, "out of memory");
+    c->type = type;
+    return c;
+}
+
+static char *dup_or_fail(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static const char *payload_arg(lua_State *L, int idx, size_t *len, const char *fn)
+{
+    const char *p = luaL_checklstring(L, idx, len);
+    if (*len > MLUA_PAYLOAD_MAX)
+        luaL_error(L, "%s: payload of %d bytes is over %d", fn, (int)*len, MLUA_PAYLOAD_MAX);
+    return p;
+}
+
+static void set_payload(lua_State *L, mlua_cmd *c, const char *p, size_t n)
+{
+    c->payload = malloc(n ? n : 1);
+    if (!c->payload) {
+        mlua_cmd_free(c);
+        luaL_error(L, "out of memory");
+    }
+    memcpy(c->payload, p, n);
+    c->len = n;
+}
+
+static int l_broadcast(lua_State *L)
+{
+    size_t n, kl = 0;
+    const char *p = payload_arg(L, 1, &n, "agent.broadcast");
+    const char *key = luaL_optlstring(L, 2, "", &kl);
+    mlua_cmd *c = new_cmd(L, MLUA_CMD_BROADCAST);
+    c->key = dup_or_fail(key, kl);
+    if (!c->key) {
+        mlua_cmd_free(c);
+        return luaL_error(L, "out of memory");
+    }
+    set_payload(L, c, p, n);
+    mlua_command(host_of(L), c);
+    return 0;
+}
+
+static int l_send(lua_State *L)
+{
+    size_t nl, n;
+    const char *name = luaL_checklstring(L, 1, &nl);
+    const char *p = payload_arg(L, 2, &n, "agent.send");
+    bool reliable = false;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_pushnil(L);
+        while (lua_next(L, 3)) {
+            if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "reliable") != 0)
+                return luaL_error(L, "agent.send: unknown option '%s' (reliable)",
+                                  lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+            if (!lua_isboolean(L, -1))
+                return luaL_error(L, "agent.send: option 'reliable' must be true or false");
+            reliable = lua_toboolean(L, -1);
+            lua_pop(L, 1);
+        }
+    }
+    mlua_cmd *c = new_cmd(L, MLUA_CMD_SEND);
+    c->name = dup_or_fail(name, nl);
+    c->reliable = reliable;
+    if (!c->name) {
+        mlua_cmd_free(c);
+        return luaL_error(L, "out of memory");
+    }
+    set_payload(L, c, p, n);
+    mlua_command(host_of(L), c);
+    return 0;
+}
+
+static int l_set_tags(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    /* sorted keys: the same tags always give the same meta bytes */
+    lua_newtable(L);
+    int keys = lua_gettop(L);
+    int nk = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+            return luaL_error(L, "agent.set_tags: tags must map string keys to string values");
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, keys, ++nk);
+        lua_pop(L, 1);
+    }
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, keys);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    cli_tags tags = { 0 };
+    for (int i = 1; i <= nk; i++) {
+        lua_rawgeti(L, keys, i);
+        size_t kl, vl;
+        const char *k = lua_tolstring(L, -1, &kl);
+        lua_pushvalue(L, -1);
+        lua_gettable(L, 1);
+        const char *v = lua_tolstring(L, -1, &vl);
+        int rc = cli_tags_set(&tags, k, kl, v, vl);
+        lua_pop(L, 2);
+        if (rc < 0) {
+            cli_tags_free(&tags);
+            return luaL_error(L, "out of memory");
+        }
+    }
+    wire_buf meta;
+    wire_buf_init(&meta, 0);
+    char err[160];
+    int rc = cli_tags_encode(&tags, &meta, err, sizeof err);
+    cli_tags_free(&tags);
+    if (rc < 0) {
+        wire_buf_free(&meta);
+        return luaL_error(L, "agent.set_tags: %s", err);
+    }
+    mlua_cmd *c = calloc(1, sizeof *c);
+    if (c) {
+        c->type = MLUA_CMD_SET_META;
+        c->payload = malloc(meta.len);
+        if (c->payload) {
+            memcpy(c->payload, meta.data, meta.len);
+            c->len = meta.len;
+        }
+    }
+    wire_buf_free(&meta);
+    if (!c || !c->payload) {
+        mlua_cmd_free(c);
+        return luaL_error(L, "out of memory");
+    }
+    mlua_command(host_of(L), c);
+    return 0;
+}
+
+static int l_leave(lua_State *L)
+{
+    mlua_command(host_of(L), new_cmd(L, MLUA_CMD_LEAVE));
+    return 0;
+}
+
+static int l_ping_payload(lua_State *L)
+{
+    size_t n;
+    const char *p = payload_arg(L, 1, &n, "agent.ping_payload");
+    mlua *h = host_of(L);
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy)
+        return luaL_error(L, "out of memory");
+    memcpy(copy, p, n);
+    uv_mutex_lock(&h->mu);
+    uint8_t *old = h->ack_pub;
+    h->ack_pub = copy;
+    h->ack_pub_len = n;
+    uv_mutex_unlock(&h->mu);
+    free(old);
+    return 0;
+}
+
+/* ---- members ---- */
+
+/* Ask the protocol thread for a snapshot and wait for it (bounded). The
+ * snapshot stays on the stack as a list of member tables; returns the
+ * self name through *self (a Lua string on the stack below the list). */
+static void members_snapshot(lua_State *L, mlua *h)
+{
+    uv_mutex_lock(&h->mu);
+    bool attached = h->cmd_async != NULL;
+    uv_mutex_unlock(&h->mu);
+    if (!attached)
+        luaL_error(L, "agent.members: the member table is not available while the script loads "
+                      "(call it from a hook or a timer)");
+    mlua_members_reply *r = calloc(1, sizeof *r);
+    if (!r)
+        luaL_error(L, "out of memory");
+    r->refs = 2;   /* ours and the command's */
+    mlua_cmd *c = calloc(1, sizeof *c);
+    if (!c) {
+        free(r);
+        luaL_error(L, "out of memory");
+    }
+    c->type = MLUA_CMD_MEMBERS;
+    c->reply = r;
+    mlua_command(h, c);
+    uint64_t deadline = uv_hrtime() + (uint64_t)MLUA_MEMBERS_WAIT_MS * 1000000u;
+    uv_mutex_lock(&h->mu);
+    while (!r->done) {
+        uint64_t now = uv_hrtime();
+        if (now >= deadline)
+            break;
+        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
+    }
+    bool done = r->done;
+    uv_mutex_unlock(&h->mu);
+    if (!done) {
+        mlua_reply_unref(h, r);
+        luaL_error(L, "agent.members: the protocol thread did not answer within %d ms", MLUA_MEMBERS_WAIT_MS);
+    }
+    lua_pushstring(L, r->self);
+    lua_createtable(L, (int)r->n, 0);
+    for (size_t i = 0; i < r->n; i++) {
+        mlua_push_member(L, &r->v[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    mlua_reply_unref(h, r);
+}
+
+static int l_members(lua_State *L)
+{
+    members_snapshot(L, host_of(L));
+    return 1;
+}
+
+static int l_self(lua_State *L)
+{
+    members_snapshot(L, host_of(L));
+    const char *self = lua_tostring(L, -2);
+    size_t n = lua_objlen(L, -1);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        lua_getfield(L, -1, "name");
+        if (strcmp(lua_tostring(L, -1), self) == 0) {
+            lua_pop(L, 1);
+            return 1;
+        }
+        lua_pop(L, 2);
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+/* ---- logging ---- */
+
+static int log_at(lua_State *L, int level)
+{
+    mlua *h = host_of(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    int n = lua_gettop(L);
+    lua_getglobal(L, "tostring");
+    /* fixed index: the buffer may push partial strings above it */
+    int ts = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, ts);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        if (i > 1)
+            luaL_addchar(&b, ' ');
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    char where[300] = "";
+    lua_Debug ar;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+        snprintf(where, sizeof where, "%s:%d: ", ar.short_src, ar.currentline);
+    mlua_logf(h, level, "%s%s", where, lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_debug(lua_State *L) { return log_at(L, 0); }
+static int l_info(lua_State *L) { return log_at(L, 1); }
+static int l_warn(lua_State *L) { return log_at(L, 2); }
+static int l_error(lua_State *L) { return log_at(L, 3); }
+
+/* ---- timers ---- */
+
+struct mlua_timer {
+    uv_timer_t t;
+    mlua *h;
+    lua_State *L;
+    int fnref;
+    unsigned id;
+    bool repeat, closing;
+    mlua_timer *next;
+};
+
+static unsigned next_timer_id;
+
+static void timer_closed(uv_handle_t *hd)
+{
+    mlua_timer *t = hd->data;
+    mlua *h = t->h;
+    for (mlua_timer **pp = &h->timers; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    free(t);
+}
+
+static void timer_close(mlua_timer *t)
+{
+    if (t->closing)
+        return;
+    t->closing = true;
+    if (t->fnref != LUA_NOREF)
+        luaL_unref(t->L, LUA_REGISTRYINDEX, t->fnref);
+    t->fnref = LUA_NOREF;
+    uv_close((uv_handle_t *)&t->t, timer_closed);
+}
+
+static void timer_fire(uv_timer_t *ut)
+{
+    mlua_timer *t = ut->data;
+    lua_State *L = t->L;
+    mlua *h = t->h;
+    if (t->closing)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->fnref);
+    if (!t->repeat)
+        timer_close(t);
+    mlua_pcall(h, L, 0, 0, t->repeat ? "agent.every callback" : "agent.after callback");
+    mlua_publish_state(h, L);
+}
+
+void mlua_timers_close_all(mlua *h)
+{
+    for (mlua_timer *t = h->timers; t; t = t->next)
+        timer_close(t);
+}
+
+/* close the timers of one lua_State (a reload replaces it) */
+void mlua_timers_close_state(mlua *h, lua_State *L)
+{
+    for (mlua_timer *t = h->timers; t; t = t->next)
+        if (t->L == L)
+            timer_close(t);
+}
+
+bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
+{
+    if (hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh)
+        return true;
+    for (mlua_timer *t = h->timers; t; t = t->next)
+        if (hd == (uv_handle_t *)&t->t)
+            return true;
+    return false;
+}
+
+static int start_timer(lua_State *L, bool repeat)
+{
+    const char *fn = repeat ? "agent.every" : "agent.after";
+    double s = luaL_checknumber(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (!(s >= 0 && s <= 86400.0 * 365))
+        return luaL_error(L, "%s: %f is not a number of seconds in 0..31536000", fn, s);
+    if (repeat && s < 0.001)
+        return luaL_error(L, "%s: the period must be at least 0.001 seconds", fn);
+    mlua *h = host_of(L);
+    mlua_timer *t = calloc(1, sizeof *t);
+    if (!t)
+        return luaL_error(L, "out of memory");
+    t->h = h;
+    t->L = L;
+    t->repeat = repeat;
+    t->id = ++next_timer_id;
+    uv_timer_init(&h->loop, &t->t);
+    t->t.data = t;
+    lua_pushvalue(L, 2);
+    t->fnref = luaL_ref(L, LUA_REGISTRYINDEX);
+    t->next = h->timers;
+    h->timers = t;
+    uint64_t ms = (uint64_t)(s * 1000.0 + 0.5);
+    uv_update_time(&h->loop);
+    uv_timer_start(&t->t, timer_fire, ms, repeat ? ms : 0);
+    /* the handle: a table with :stop() */
+    lua_createtable(L, 0, 1);
+    lua_pushinteger(L, t->id);
+    lua_setfield(L, -2, "id");
+    luaL_getmetatable(L, "moonlist.timer");
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int l_after(lua_State *L) { return start_timer(L, false); }
+static int l_every(lua_State *L) { return start_timer(L, true); }
+
+static int l_timer_stop(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "id");
+    unsigned id = (unsigned)lua_tointeger(L, -1);
+    mlua *h = host_of(L);
+    for (mlua_timer *t = h->timers; t; t = t->next)
+        if (t->id == id && !t->closing) {
+            timer_close(t);
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    lua_pushboolean(L, 0);   /* already fired or stopped */
+    return 1;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e9);
+    return 1;
+}
+
+/* ---- local state ---- */
+
+static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size_t *len)
+{
+    lua_pushboolean(L, is_join);
+    if (!mlua_pcall(h, L, 1, 1, "local_state"))
+        return false;
+    bool ok = true;
+    if (lua_isnil(L, -1)) {
+        *out = NULL;
+        *len = 0;
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        *out = malloc(n ? n : 1);
+        if (*out) {
+            memcpy(*out, s, n);
+            *len = n;
+        } else
+            ok = false;
+    } else {
+        mlua_logf(h, 3, "local_state must return a string (bytes) or nil, not a %s: state not published",
+                  luaL_typename(L, -1));
+        ok = false;
+    }
+    lua_pop(L, 1);
+    return ok;
+}
+
+void mlua_publish_state(mlua *h, lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    bool live = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!live)
+        return;
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_STATE_KEY);
+    lua_getfield(L, -1, "local_state");
+    lua_remove(L, -2);
+    if (!lua_isfunction(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    for (int j = 0; j < 2; j++) {
+        uint8_t *v = NULL;
+        size_t n = 0;
+        lua_pushvalue(L, -1);
+        if (!state_value(h, L, j == 1, &v, &n))
+            continue;
+        uv_mutex_lock(&h->mu);
+        uint8_t *old = h->state_pub[j];
+        h->state_pub[j] = v;
+        h->state_pub_len[j] = n;
+        uv_mutex_unlock(&h->mu);
+        free(old);
+    }
+    lua_pop(L, 1);
+}
+
+/* ---- module ---- */
+
+static int l_require_moonlist(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.module");
+    return 1;
+}
+
+void mlua_open_module(mlua *h, lua_State *L)
+{
+    lua_pushlightuserdata(L, h);
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_HOST_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_HOOKS_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_STATE_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.addrs");
+
+    luaL_newmetatable(L, "moonlist.timer");
+    lua_newtable(L);
+    lua_pushcfunction(L, l_timer_stop);
+    lua_setfield(L, -2, "stop");
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+
+    static const luaL_Reg fns[] = {
+        { "config", l_config },
+        { "on", l_on },
+        { "state", l_state },
+        { "broadcast", l_broadcast },
+        { "send", l_send },
+        { "set_tags", l_set_tags },
+        { "members", l_members },
+        { "self", l_self },
+        { "after", l_after },
+        { "every", l_every },
+        { "leave", l_leave },
+        { "ping_payload", l_ping_payload },
+        { "now", l_now },
+        { NULL, NULL },
+    };
+    lua_newtable(L);
+    for (const luaL_Reg *r = fns; r->name; r++) {
+        lua_pushcfunction(L, r->func);
+        lua_setfield(L, -2, r->name);
+    }
+    static const luaL_Reg logs[] = {
+        { "debug", l_debug }, { "info", l_info }, { "warn", l_warn }, { "error", l_error }, { NULL, NULL },
+    };
+    lua_newtable(L);
+    for (const luaL_Reg *r = logs; r->name; r++) {
+        lua_pushcfunction(L, r->func);
+        lua_setfield(L, -2, r->name);
+    }
+    lua_setfield(L, -2, "log");
+    lua_pushstring(L, "agent");
+    lua_setfield(L, -2, "backend");
+    lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.module");
+
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, l_require_moonlist);
+    lua_setfield(L, -2, "moonlist");
+    lua_pop(L, 2);
+}
+
+/* exported for mlua_host.c */
+int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags)
+{
+    return luv_pcall_cb(L, nargs, nresults, flags);
+}

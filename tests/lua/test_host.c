@@ -1,0 +1,353 @@
+/* The Lua host on its own: hooks run in order on the Lua thread, errors are
+ * logged with a traceback and the host carries on, commands come down to
+ * the "protocol" loop, delegates answer from published values, vetoes,
+ * timers, luv on the Lua thread's loop, reload. */
+#include <unistd.h>
+
+#include "check.h"
+#include "mlua_harness.h"
+
+static const uint8_t tags_meta[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e', 0xa3, 'w', 'e', 'b' };
+
+static void test_hooks_in_order(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "local function m2s(m) return m.name..'/'..m.status..'/'..m.addr..':'..m.port..'/'..m.incarnation end\n"
+        "agent.on('join', function(m) agent.broadcast('join '..m2s(m)..' role='..tostring(m.tags.role)"
+        "  ..' p='..m.protocol.min..m.protocol.max..m.protocol.cur..' d='..m.delegate.min..m.delegate.max..m.delegate.cur"
+        "  ..' meta='..#m.meta) end)\n"
+        "agent.on('update', function(m) agent.broadcast('update '..m2s(m)) end)\n"
+        "agent.on('leave', function(m) agent.broadcast('leave '..m2s(m)) end)\n"
+        "agent.on('conflict', function(m, other) agent.broadcast('conflict '..m.name..' '..other.addr..':'..other.port) end)\n"
+        "agent.on('message', function(p, from) agent.broadcast('message '..p..' '..from.addr..':'..from.port..' '..tostring(from.name)) end)\n"
+        "agent.on('ping', function(m, rtt, payload) agent.broadcast(string.format('ping %s %.3f %s', m.name, rtt, payload)) end)\n"
+        "agent.on('join', function(m) agent.send(m.name, 'hello', {reliable=true}) end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+
+    swim_member a = h_member("a", 7001, SWIM_ALIVE, tags_meta, sizeof tags_meta);
+    h_post(&t, SWIM_EV_JOIN, &a);
+    a.incarnation = 4;
+    h_post(&t, SWIM_EV_UPDATE, &a);
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_USER;
+    ev.payload = wire_bytes_of("hi", 2);
+    ev.from = a.addr;
+    mlua_post_event(t.h, &ev);
+    ev.type = SWIM_EV_PING;
+    ev.member = a;
+    ev.rtt = 12;
+    ev.payload = wire_bytes_of("coord", 5);
+    mlua_post_event(t.h, &ev);
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_CONFLICT;
+    ev.member = a;
+    ev.other = a.addr;
+    ev.other.port = 9999;
+    mlua_post_event(t.h, &ev);
+    a.state = SWIM_LEFT;
+    h_post(&t, SWIM_EV_LEAVE, &a);
+    ev.type = SWIM_EV_JOIN_DONE;   /* no hook: ignored by design */
+    mlua_post_event(t.h, &ev);
+
+    static const char *want[] = {
+        "broadcast  join a/alive/127.0.0.1:7001/3 role=web p=152 d=254 meta=11",
+        "send a reliable hello",
+        "broadcast  update a/alive/127.0.0.1:7001/4",
+        "broadcast  message hi 127.0.0.1:7001 a",
+        "broadcast  ping a 0.012 coord",
+        "broadcast  conflict a 127.0.0.1:9999",
+        "broadcast  leave a/left/127.0.0.1:7001/4",
+    };
+    size_t nw = sizeof want / sizeof want[0];
+    CHECK(h_wait_cmds(&t, nw, 5000));
+    for (size_t i = 0; i < nw && i < t.ncmds; i++)
+        CHECKF(strcmp(t.cmds[i], want[i]) == 0, "cmd %zu: got '%s' want '%s'", i, t.cmds[i], want[i]);
+    mlua_stats st;
+    mlua_get_stats(t.h, &st);
+    CHECK_EQ_INT(st.hook_errors, 0);
+    CHECK_EQ_INT(st.events_posted, 6);   /* JOIN_DONE has no hook: not posted */
+    h_finish(&t);
+}
+
+static void test_errors_logged_and_carry_on(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "local function boom(m) error('kaput '..m.name) end\n"
+        "agent.on('join', function(m) boom(m) end)\n"
+        "agent.on('join', function(m) agent.broadcast('second '..m.name) end)\n"
+        "agent.on('leave', function(m) local x = nil; return x.field end)\n"
+        "agent.after(0.01, function() error('timer error') end)\n"
+        "local uv = require 'luv'\n"
+        "local tm = uv.new_timer()\n"
+        "tm:start(20, 0, function() tm:close(); error('luv error') end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+    swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0), b = h_member("b", 7002, SWIM_ALIVE, NULL, 0);
+    h_post(&t, SWIM_EV_JOIN, &a);
+    h_post(&t, SWIM_EV_LEAVE, &a);
+    h_post(&t, SWIM_EV_JOIN, &b);
+    CHECK(h_wait_cmds(&t, 2, 5000));
+    CHECK(t.ncmds == 2 && strcmp(t.cmds[0], "broadcast  second a") == 0 && strcmp(t.cmds[1], "broadcast  second b") == 0);
+    CHECK(h_wait_log(&t, "luv error", 5000));
+    CHECK(h_wait_log(&t, "timer error", 5000));
+    CHECK(h_log_has(&t, "hook 'join' failed: test.lua:2: kaput a"));
+    CHECK(h_log_has(&t, "stack traceback:"));
+    CHECK(h_log_has(&t, "in function 'boom'"));
+    CHECK(h_log_has(&t, "hook 'leave' failed: test.lua:5: attempt to index local 'x'"));
+    CHECK(h_log_has(&t, "luv callback failed: test.lua:9: luv error"));
+    CHECK(h_log_has(&t, "agent.after callback failed: test.lua:6: timer error"));
+    mlua_stats st;
+    mlua_get_stats(t.h, &st);
+    CHECK_EQ_INT(st.hook_errors, 5);
+    h_finish(&t);
+}
+
+static void test_load_errors(void)
+{
+    static const struct { const char *code, *want; } cases[] = {
+        { "local agent = require 'moonlist'\nagent.on('joined', function() end)\n",
+          "test.lua:2: agent.on: unknown event 'joined'" },
+        { "syntax error here", "test.lua:1:" },
+        { "local agent = require 'moonlist'\n\nerror('at load')\n", "test.lua:3: at load" },
+        { "local agent = require 'moonlist'\nagent.state{ local_state = 3 }\n",
+          "test.lua:2: agent.state: 'local_state' must be a function" },
+        { "local agent = require 'moonlist'\nagent.members()\n", "test.lua:2: agent.members: the member table is not available" },
+        { "local agent = require 'moonlist'\nagent.send('x', 'y', {reliabel=true})\n", "unknown option 'reliabel'" },
+        { "local agent = require 'moonlist'\nagent.set_tags{ role = {} }\n", "agent.set_tags: tags must map" },
+        { "local agent = require 'moonlist'\nagent.every(0, function() end)\n", "agent.every: the period" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        harness t;
+        h_init(&t);
+        char err[512] = "";
+        int rc = h_load(&t, cases[i].code, err, sizeof err);
+        CHECKF(rc < 0 && strstr(err, cases[i].want), "case %zu: rc %d err '%s'", i, rc, err);
+        h_finish(&t);
+    }
+}
+
+static void test_members_and_self(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "agent.on('join', function(m)\n"
+        "  local ms = agent.members()\n"
+        "  local names = {}\n"
+        "  for _, x in ipairs(ms) do names[#names+1] = x.name..'='..x.status end\n"
+        "  agent.broadcast(table.concat(names, ','), 'k')\n"
+        "  agent.broadcast('self '..agent.self().name..' '..agent.self().tags.role)\n"
+        "end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    t.members[0] = h_member("me", 7000, SWIM_ALIVE, tags_meta, sizeof tags_meta);
+    t.members[1] = h_member("b", 7001, SWIM_SUSPECT, NULL, 0);
+    t.members[2] = h_member("c", 7002, SWIM_DEAD, NULL, 0);
+    t.nmembers = 3;
+    REQUIRE(h_start(&t) == 0);
+    h_post(&t, SWIM_EV_JOIN, &t.members[1]);
+    CHECK(h_wait_cmds(&t, 2, 5000));
+    CHECK(t.ncmds >= 2 && strcmp(t.cmds[0], "broadcast k me=alive,b=suspect,c=dead") == 0);
+    CHECK(t.ncmds >= 2 && strcmp(t.cmds[1], "broadcast  self me web") == 0);
+    h_finish(&t);
+}
+
+static void test_commands(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "agent.broadcast('early', 'k1')\n"          /* queued at load, delivered on attach */
+        "agent.on('join', function(m)\n"
+        "  agent.send(m.name, 'udp')\n"
+        "  agent.set_tags{ role = 'db', zone = 'b' }\n"
+        "  agent.leave()\n"
+        "end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+    swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0);
+    h_post(&t, SWIM_EV_JOIN, &a);
+    CHECK(h_wait_cmds(&t, 4, 5000));
+    CHECK(t.ncmds == 4);
+    if (t.ncmds == 4) {
+        CHECK(strcmp(t.cmds[0], "broadcast k1 early") == 0);
+        CHECK(strcmp(t.cmds[1], "send a udp udp") == 0);
+        /* ff 82 a4 role a2 db a4 zone a1 b: keys sorted */
+        CHECKF(strcmp(t.cmds[2], "meta ff82a4726f6c65a26462a47a6f6e65a162") == 0, "%s", t.cmds[2]);
+        CHECK(strcmp(t.cmds[3], "leave") == 0);
+    }
+    h_finish(&t);
+}
+
+static void test_state_and_vetoes(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "local n = 0\n"
+        "agent.state{\n"
+        "  local_state = function(is_join) return 'n='..n..' join='..tostring(is_join) end,\n"
+        "  merge_remote_state = function(bytes, is_join) agent.broadcast('merged '..bytes..' '..tostring(is_join)) end,\n"
+        "}\n"
+        "agent.ping_payload('pong')\n"
+        "agent.on('join', function(m) n = n + 1 end)\n"
+        "agent.on('alive', function(m) if m.name:match('^bad') then return false, 'bad name' end end)\n"
+        "agent.on('merge', function(peers) for _, p in ipairs(peers) do if p.tags.role == 'evil' then return false, 'evil peer '..p.name end end end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    const uint8_t *out;
+    size_t len;
+    mlua_local_state(t.h, false, &out, &len);
+    CHECK_MEM(out, len, "n=0 join=false", 14);
+    mlua_local_state(t.h, true, &out, &len);
+    CHECK_MEM(out, len, "n=0 join=true", 13);
+    mlua_ack_payload(t.h, &out, &len);
+    CHECK_MEM(out, len, "pong", 4);
+    REQUIRE(h_start(&t) == 0);
+
+    swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0);
+    h_post(&t, SWIM_EV_JOIN, &a);
+    mlua_merge_remote_state(t.h, (const uint8_t *)"remote", 6, true);
+    CHECK(h_wait_cmds(&t, 1, 5000));
+    CHECK(t.ncmds == 1 && strcmp(t.cmds[0], "broadcast  merged remote true") == 0);
+    /* republished after the batch that ran the join hook */
+    mlua_local_state(t.h, false, &out, &len);
+    CHECK_MEM(out, len, "n=1 join=false", 14);
+
+    swim_member bad = h_member("bad1", 7002, SWIM_ALIVE, NULL, 0);
+    CHECK(!mlua_allow_alive(t.h, &bad));
+    CHECK(mlua_allow_alive(t.h, &a));
+    static const uint8_t evil[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e', 0xa4, 'e', 'v', 'i', 'l' };
+    swim_member peers[2] = { a, h_member("e", 7003, SWIM_ALIVE, evil, sizeof evil) };
+    const char *reason = NULL;
+    CHECK(mlua_allow_merge(t.h, peers, 1, &reason));
+    CHECK(!mlua_allow_merge(t.h, peers, 2, &reason));
+    CHECK(reason && strcmp(reason, "evil peer e") == 0);
+    CHECK(h_log_has(&t, "alive message about bad1 refused by the script: bad name"));
+    h_finish(&t);
+}
+
+static void test_timers_and_luv(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "local uv = require 'luv'\n"
+        "local count = 0\n"
+        "local ev\n"
+        "ev = agent.every(0.01, function() count = count + 1; if count == 3 then ev:stop(); agent.broadcast('every 3') end end)\n"
+        "local cancelled = agent.after(0.02, function() agent.broadcast('must not run') end)\n"
+        "assert(cancelled:stop() == true and cancelled:stop() == false)\n"
+        "agent.after(0.05, function()\n"
+        "  local t = uv.new_timer()\n"
+        "  t:start(10, 0, function() t:close(); agent.broadcast('luv timer') end)\n"
+        "end)\n"
+        /* luv processes and files on the same loop */
+        "local out = uv.new_pipe(false)\n"
+        "local h = uv.spawn('/bin/sh', {args={'-c','echo from-child'}, stdio={nil, out, nil}}, function(code) agent.broadcast('exit '..code) end)\n"
+        "assert(h, 'spawn failed')\n"
+        "out:read_start(function(e, data) if data then agent.broadcast('read '..data:gsub('%s+$','')) else out:close() end end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+    CHECK(h_wait_cmds(&t, 4, 5000));
+    int seen = 0;
+    for (size_t i = 0; i < t.ncmds; i++) {
+        if (strcmp(t.cmds[i], "broadcast  every 3") == 0) seen |= 1;
+        if (strcmp(t.cmds[i], "broadcast  luv timer") == 0) seen |= 2;
+        if (strcmp(t.cmds[i], "broadcast  read from-child") == 0) seen |= 4;
+        if (strcmp(t.cmds[i], "broadcast  exit 0") == 0) seen |= 8;
+        CHECKF(strcmp(t.cmds[i], "broadcast  must not run") != 0, "stopped timer ran");
+    }
+    CHECKF(seen == 15, "seen %d", seen);
+    h_finish(&t);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_reload(void)
+{
+    char path[] = "/tmp/mlua_reload_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    write_file(path,
+        "local agent = require 'moonlist'\n"
+        "agent.config{ probe_interval = 1 }\n"
+        "agent.on('join', function(m) agent.broadcast('v1 '..m.name) end)\n"
+        "agent.every(0.01, function() end)\n"
+        "local uv = require 'luv'\n"
+        "local t = uv.new_timer(); t:start(10, 10, function() end)\n");
+    harness t;
+    h_init(&t);
+    mlua_options o = { .log = h_log, .log_ud = &t };
+    t.h = mlua_new(&o);
+    char err[512];
+    CHECKF(mlua_load(t.h, path, err, sizeof err) == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+    swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0);
+    h_post(&t, SWIM_EV_JOIN, &a);
+    CHECK(h_wait_cmds(&t, 1, 5000));
+
+    write_file(path,
+        "local agent = require 'moonlist'\n"
+        "agent.config{ probe_interval = 2 }\n"
+        "agent.on('join', function(m) agent.broadcast('v2 '..m.name) end)\n");
+    mlua_reload(t.h);
+    CHECK(h_wait_log(&t, "reloaded", 5000));
+    h_post(&t, SWIM_EV_JOIN, &a);
+    CHECK(h_wait_cmds(&t, 2, 5000));
+    CHECK(t.ncmds == 2 && strcmp(t.cmds[1], "broadcast  v2 a") == 0);
+    /* settings stay those of the start */
+    const mlua_setting *pi = mlua_setting_get(t.h, "probe_interval");
+    CHECK(pi && pi->u == 1000);
+
+    write_file(path, "local agent = require 'moonlist'\nagent.on('join', function(m) end\n");
+    mlua_reload(t.h);
+    CHECK(h_wait_log(&t, "failed, keeping the running script", 5000));
+    h_post(&t, SWIM_EV_JOIN, &a);
+    CHECK(h_wait_cmds(&t, 3, 5000));
+    CHECK(t.ncmds == 3 && strcmp(t.cmds[2], "broadcast  v2 a") == 0);
+    h_finish(&t);
+    unlink(path);
+}
+
+int main(void)
+{
+    test_hooks_in_order();
+    test_errors_logged_and_carry_on();
+    test_load_errors();
+    test_members_and_self();
+    test_commands();
+    test_state_and_vetoes();
+    test_timers_and_luv();
+    test_reload();
+    return check_done("test_host");
+}
