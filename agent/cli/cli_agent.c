@@ -21,6 +21,7 @@
 #include "cli/cli_rpc.h"
 #include "cli/cli_rpc_server.h"
 #include "cli/cli_serf.h"
+#include "lua/mlua_agent.h"
 #include "moonlist_version.h"
 
 /* How long swim_leave may take to gossip our leave, as serf's default
@@ -32,6 +33,8 @@
 #define AGENT_INTENT_ROUNDS 4
 /* Hard stop if the core never reports the leave done. */
 #define AGENT_LEAVE_GRACE_MS 1000
+/* At exit, a hook still running gets this long to return. */
+#define AGENT_LUA_STOP_MS 2000
 
 
 typedef struct agent {
@@ -39,7 +42,8 @@ typedef struct agent {
     cli_agent_opts *o;
     net *net;
     cli_rpc_server *rpc;
-    uv_signal_t sigterm, sigint;
+    mlua *lua;                 /* the script's host, NULL without Lua */
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t leave_timer;
     uv_timer_t intent_timer;   /* sends serf's join intent after a join */
     int leave_phase;           /* 0 running, 1 intent out, 2 swim leaving, 3 done */
@@ -98,10 +102,18 @@ static void on_merge_state(void *ud, const uint8_t *state, size_t len, bool is_j
         a->serf_ltime = v;
 }
 
+static void d_merge_remote_state(void *ud, const uint8_t *state, size_t len, bool is_join)
+{
+    on_merge_state(ud, state, len, is_join);
+    mlua_merge_remote_state(((agent *)ud)->lua, state, len, is_join);
+}
+
 static void on_event(void *ud, const swim_event *ev)
 {
     agent *a = ud;
     char who[400], other[80];
+    if (a->lua)
+        mlua_post_event(a->lua, ev);   /* copied and queued: never blocks */
     switch (ev->type) {
     case SWIM_EV_JOIN:
         member_line(&ev->member, who, sizeof who);
@@ -146,8 +158,59 @@ static void on_net_log(void *ud, int level, const char *msg)
     cli_log(level, "%s", msg);
 }
 
+/* The core's delegates, answered by the Lua host without waiting on the
+ * Lua thread (see lua/mlua.h for what is waited for and how long). */
+static void d_local_state(void *ud, bool is_join, const uint8_t **out, size_t *len)
+{
+    mlua_local_state(((agent *)ud)->lua, is_join, out, len);
+}
+
+static void d_ack_payload(void *ud, const uint8_t **out, size_t *len)
+{
+    mlua_ack_payload(((agent *)ud)->lua, out, len);
+}
+static bool d_allow_merge(void *ud, const swim_member *peers, size_t n, const char **reason)
+{
+    return mlua_allow_merge(((agent *)ud)->lua, peers, n, reason);
+}
+static bool d_allow_alive(void *ud, const swim_member *m)
+{
+    return mlua_allow_alive(((agent *)ud)->lua, m);
+}
+
+static void begin_leave(agent *a);
+
+/* A command from the script (agent.broadcast, send, set_tags, leave,
+ * members), on this loop. */
+static void on_lua_command(void *ud, const mlua_cmd *c)
+{
+    agent *a = ud;
+    if (!a->net)
+        return;
+    if (c->type == MLUA_CMD_LEAVE) {
+        cli_log(1, "leave requested by the script");
+        begin_leave(a);
+        return;
+    }
+    mlua_cmd_apply(a->lua, c, net_core(a->net), net_now(a->net));
+    net_rearm(a->net);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    agent *a = s->data;
+    (void)signum;
+    if (a->lua) {
+        cli_log(1, "caught SIGHUP: reloading the script");
+        mlua_reload(a->lua);
+    } else
+        cli_log(2, "caught SIGHUP: no script to reload");
+}
+
 static void close_all(agent *a)
 {
+    if (a->lua)
+        mlua_detach(a->lua);
     if (a->rpc)
         cli_rpc_server_close(a->rpc);
     a->rpc = NULL;
@@ -156,6 +219,7 @@ static void close_all(agent *a)
     a->net = NULL;
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
 }
@@ -567,7 +631,21 @@ int cli_agent_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     agent a = { .loop = uv_default_loop(), .o = &o, .exit_code = 1 };
+    /* the script first: its agent.config feeds the options (flags win) */
+    if (mlua_agent_load(&o, &a.lua, err, sizeof err) < 0) {
+        fprintf(stderr, "moonlist agent: %s\n", err);
+        cli_agent_opts_free(&o);
+        return 2;
+    }
+    cli_log_set_level((int)o.log_level);
     net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log, .merge_remote_state = on_merge_state };
+    if (a.lua) {
+        h.local_state = d_local_state;
+        h.merge_remote_state = d_merge_remote_state;
+        h.ack_payload = d_ack_payload;
+        h.allow_merge = d_allow_merge;
+        h.allow_alive = d_allow_alive;
+    }
     /* RPC first: a taken control port should fail before we announce
      * ourselves to anyone (requests are only served once the loop runs,
      * after net is up) */
@@ -576,12 +654,27 @@ int cli_agent_main(int argc, char **argv)
         cli_log(3, "cannot start: %s", err);
         uv_run(a.loop, UV_RUN_DEFAULT);
         cli_agent_opts_free(&o);
+        mlua_free(a.lua);
         return 1;
     }
     a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
     if (!a.net) {
         cli_log(3, "cannot start: %s", err);
         cli_rpc_server_close(a.rpc);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        cli_agent_opts_free(&o);
+        mlua_free(a.lua);
+        return 1;
+    }
+    uv_signal_init(a.loop, &a.sighup);
+    a.sighup.data = &a;
+    uv_signal_start(&a.sighup, on_sighup, SIGHUP);
+    if (a.lua && (mlua_attach(a.lua, a.loop, on_lua_command, &a) < 0 || mlua_start(a.lua, err, sizeof err) < 0)) {
+        cli_log(3, "cannot start the Lua thread: %s", err);
+        mlua_detach(a.lua);
+        mlua_free(a.lua);   /* never started */
+        a.lua = NULL;
+        close_all(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
         cli_agent_opts_free(&o);
         return 1;
@@ -599,13 +692,16 @@ int cli_agent_main(int argc, char **argv)
     cli_log(1, "moonlist agent %s: node '%s', gossip on %s (advertised as %s), RPC on %s:%u, profile %s%s",
             MOONLIST_VERSION, o.net.swim.name, net_bind_text(a.net), net_advertise_text(a.net), o.rpc_host,
             o.rpc_port, o.profile, o.net.keyring.n ? ", encrypted" : "");
-    if (o.config_path[0])
-        cli_log(2, "config script %s accepted but not run yet: the Lua layer is not built in", o.config_path);
+    if (a.lua)
+        cli_log(1, "config script %s running on the Lua thread", o.config_path);
     if (o.njoin && net_join(a.net, o.join, o.njoin, on_startup_join, &a) < 0)
         cli_log(3, "join: out of memory");
 
     uv_run(a.loop, UV_RUN_DEFAULT);
     uv_loop_close(a.loop);
+    /* a hook stuck for good cannot be stopped: then exit without it */
+    if (a.lua && mlua_stop(a.lua, AGENT_LUA_STOP_MS) == 0)
+        mlua_free(a.lua);
     cli_agent_opts_free(&o);
     return a.exit_code;
 }

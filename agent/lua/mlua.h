@@ -114,6 +114,8 @@ const mlua_setting *mlua_setting_get(const mlua *h, const char *key);
  * (name, advertise and meta are the agent's). Returns 0, or -1 with a
  * message naming the setting's file:line in err. */
 int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t errlen);
+/* Same without the profile (a -profile flag overrides the script's). */
+int mlua_settings_apply_knobs(const mlua *h, swim_config *c, char *err, size_t errlen);
 /* Encode the "tags" setting as serf meta into meta[512]. Returns the length,
  * -1 if the script set no tags. (Validated at load: cannot fail then.) */
 int mlua_settings_meta(const mlua *h, uint8_t *meta, size_t cap);

@@ -464,6 +464,11 @@ int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t er
         snprintf(err, errlen, "%s: agent.config: key 'profile': '%s' is not lan, wan or local", p->where, p->s);
         return -1;
     }
+    return mlua_settings_apply_knobs(h, c, err, errlen);
+}
+
+int mlua_settings_apply_knobs(const mlua *h, swim_config *c, char *err, size_t errlen)
+{
     for (size_t i = 0; i < h->nsettings; i++) {
         const mlua_setting *st = &h->settings[i];
         const key_spec *k = find_key(st->key);
@@ -481,11 +486,7 @@ int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t er
                  h->config_where, c->probe_timeout, c->probe_interval);
         return -1;
     }
-    const char *why = swim_config_check(c);
-    if (why) {
-        snprintf(err, errlen, "%s: agent.config: %s", h->config_where, why);
-        return -1;
-    }
+
     return 0;
 }
 

@@ -132,7 +132,14 @@ static int check_settings(mlua *h, char *err, size_t errlen)
     const uint8_t vsn[6] = { WIRE_PROTOCOL_MIN, WIRE_PROTOCOL_MAX, WIRE_PROTOCOL_CUR,
                              WIRE_DELEGATE_MIN, WIRE_DELEGATE_MAX, WIRE_DELEGATE_CUR };
     memcpy(c.vsn, vsn, 6);
-    return mlua_settings_apply_swim(h, &c, err, errlen);
+    if (mlua_settings_apply_swim(h, &c, err, errlen) < 0)
+        return -1;
+    const char *why = swim_config_check(&c);
+    if (why) {
+        snprintf(err, errlen, "%s: agent.config: %s", h->config_where, why);
+        return -1;
+    }
+    return 0;
 }
 
 static int load_common(mlua *h, const char *path, const char *name, const char *code, char *err, size_t errlen)

@@ -435,8 +435,11 @@ static int log_at(lua_State *L, int level)
     luaL_pushresult(&b);
     char where[300] = "";
     lua_Debug ar;
-    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
-        snprintf(where, sizeof where, "%s:%d: ", ar.short_src, ar.currentline);
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+        /* the file name is enough to find the line; the directory is noise */
+        const char *base = strrchr(ar.short_src, '/');
+        snprintf(where, sizeof where, "%s:%d: ", base ? base + 1 : ar.short_src, ar.currentline);
+    }
     mlua_logf(h, level, "%s%s", where, lua_tostring(L, -1));
     return 0;
 }

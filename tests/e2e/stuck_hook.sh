@@ -1,0 +1,70 @@
+# A hook that spins for 12 s must not hurt the protocol: three agents, one
+# runs a script whose join hook burns the CPU for 12 s in a JIT-compiled
+# loop (nothing can interrupt it). For 20 s from the start of the spin the
+# two others must never see that node suspect or dead, its own view of
+# them must stay alive, and its protocol thread must keep probing. Once the
+# hook returns, the queued events reach the script in order.
+#   bash tests/e2e/stuck_hook.sh /path/to/moonlist
+here=$(dirname "$0")
+[ -f "$here/lib.sh" ] || here=$here/..
+. "$here/lib.sh"
+e2e_init "$@"
+[ "$E2E_IMPL" = moonlist ] || { e2e_log "skipped: Lua scripts are moonlist's"; exit 0; }
+
+SPIN=12
+WATCH=20
+script=$E2E_DIR/stuck.lua
+cat >"$script" <<LUA
+local agent = require "moonlist"
+local spun = false
+agent.on("join", function(m)
+  agent.log.info("hook saw join of " .. m.name)
+  if m.name ~= "s" and not spun then
+    spun = true
+    agent.log.info("spin start")
+    local t = os.clock() while os.clock() - t < $SPIN do end
+    agent.log.info("spin done")
+  end
+end)
+LUA
+
+ml_start a
+ml_start b -join "$(agent_addr a)"
+expect_within 15 "a and b see 2 alive" all_see_count 2 alive a b
+ml_start s -config "$script" -join "$(agent_addr a)"
+expect_within 15 "the stuck node's hook is spinning" grep -q "spin start" "$(agent_log s)"
+t0=$(now)
+
+probes_of() { "$ML" info -rpc-addr "$(agent_rpc "$1")" | awk '$1 == "probes" { print $3; exit }'; }
+p0=$(probes_of s) || fail "info on s failed"
+[ -n "$p0" ] || fail "no probes counter in info output"
+
+polls=0
+worst_a=alive worst_b=alive worst_s=alive
+while ! fle "$WATCH" "$(elapsed "$t0")"; do
+    for obs in a b; do
+        st=$(status_of "$obs" s) || fail "RPC of $obs failed"
+        [ "$st" = alive ] || { e2e_views >&2; fail "$obs sees the stuck node '$st' after $(elapsed "$t0") s"; }
+    done
+    for target in a b; do
+        st=$(status_of s "$target") || fail "RPC of the stuck node failed after $(elapsed "$t0") s"
+        [ "$st" = alive ] || { e2e_views >&2; fail "the stuck node sees $target '$st' after $(elapsed "$t0") s"; }
+    done
+    polls=$((polls + 1))
+    sleep 0.25
+done
+p1=$(probes_of s) || fail "info on s failed"
+# os.clock() counts CPU time: on a loaded machine the spin lasts longer
+# than ${SPIN} s of wall time, so its end is awaited, not assumed
+expect_within 60 "the hook's spin ends" grep -q "spin done" "$(agent_log s)"
+spin_wall=$(elapsed "$t0")
+# while the hook spun, the joins of the others queued up: all delivered after
+grep -q "hook saw join of a" "$(agent_log s)" || fail "join of a never reached the script"
+grep -q "hook saw join of b" "$(agent_log s)" || fail "join of b never reached the script"
+probes=$((p1 - p0))
+# lan probes once a second: ${WATCH} s give ~${WATCH} probes; half is plenty of margin for a loaded machine
+[ "$probes" -ge $((WATCH / 2)) ] || fail "the stuck node probed only $probes times in ${WATCH} s"
+ml_start c -join "$(agent_addr a)"
+expect_within 10 "the script carries on after the spin (sees c join)" grep -q "hook saw join of c" "$(agent_log s)"
+e2e_log "RESULT: ${SPIN} s (CPU) stuck join hook, ended after ~${spin_wall} s wall: $polls polls over ${WATCH} s, a/b always saw s alive, s always saw a/b alive, s probed $probes times"
+echo "stuck_hook: ok"
