@@ -133,7 +133,8 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
         rc = WIRE_ERANGE;
     if (rc != WIRE_OK) {
         n->counters.send_errors++;
-        net_logf(n, 1, "cannot send a packet: %s", wire_strerror(rc));
+        /* e.g. an IPv6 member seen from an IPv4 socket, once per probe */
+        net_log_noisy(n, 1, "cannot send a packet: %s", rc == WIRE_ERANGE ? "address family not reachable from our socket" : wire_strerror(rc));
         return;
     }
     n->counters.packets_out++;
