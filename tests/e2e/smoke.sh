@@ -46,12 +46,17 @@ start_agent() {
     "$BIN" agent -node "$name" -bind "127.0.0.1:$GOSSIP_PORT" -rpc-addr "127.0.0.1:$RPC_PORT" \
       -profile local "$@" >"$TMP/$name.log" 2>&1 &
     AGENT_PID=$!
-    if wait_until 10 rpc_up "$RPC_PORT"; then PIDS+=("$AGENT_PID"); return 0; fi
+    # up, or exited (a port was taken after all: try others), or too slow
+    if wait_until 10 up_or_gone "$RPC_PORT" && kill -0 "$AGENT_PID" 2>/dev/null; then
+      PIDS+=("$AGENT_PID"); return 0
+    fi
     kill -KILL "$AGENT_PID" 2>/dev/null; wait "$AGENT_PID" 2>/dev/null
   done
   fail "agent $name did not start"
 }
-rpc_up() { kill -0 "$AGENT_PID" 2>/dev/null && "$BIN" info -rpc-addr "127.0.0.1:$1" >/dev/null 2>&1; }
+up_or_gone() {
+  ! kill -0 "$AGENT_PID" 2>/dev/null || "$BIN" info -rpc-addr "127.0.0.1:$1" >/dev/null 2>&1
+}
 
 members_json() { "$BIN" members -format json -rpc-addr "127.0.0.1:$1"; }
 alive_count() { members_json "$1" 2>/dev/null | grep -o '"status":"alive"' | wc -l; }
