@@ -20,7 +20,7 @@ uint64_t swim_rng_below(swim_rng *r, uint64_t n);
 struct swim_suspicion;
 
 typedef struct swim_node {
-    char *name;                  /* owned, NUL-terminated */
+    char *name;                  /* NUL-terminated, in the same allocation */
     size_t name_len;
     uint32_t hash;
     struct swim_node *hnext;     /* hash chain */
@@ -72,6 +72,8 @@ typedef struct swim_queue {
     swim_bcast **kbuckets;
     size_t nkbuckets;
     uint64_t next_id;
+    size_t min_len;              /* smallest message ever queued: a packet
+                                    with less room left is full */
     bool notify_finished;        /* set when a notify entry finished */
 } swim_queue;
 

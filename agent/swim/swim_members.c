@@ -34,7 +34,6 @@ static void node_free(swim_node *n)
         return;
     swim_suspicion_free(n->susp);
     free(n->meta);
-    free(n->name);
     free(n);
 }
 
@@ -86,14 +85,12 @@ swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size
         m->nodes = nodes;
         m->cap = cap;
     }
-    swim_node *n = calloc(1, sizeof *n);
+    /* the name lives right after the node: one allocation, one cache
+     * line less to fetch in a lookup */
+    swim_node *n = calloc(1, sizeof *n + len + 1);
     if (!n)
         return NULL;
-    n->name = malloc(len + 1);
-    if (!n->name) {
-        free(n);
-        return NULL;
-    }
+    n->name = (char *)(n + 1);
     memcpy(n->name, name, len);
     n->name[len] = 0;
     n->name_len = len;

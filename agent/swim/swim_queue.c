@@ -168,6 +168,8 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     memcpy(b->msg, msg, len);
     b->len = len;
     b->id = ++q->next_id;
+    if (q->min_len == 0 || len < q->min_len)
+        q->min_len = len;
     b->notify = notify;
     size_t i = position(q, b);
     memmove(&q->items[i + 1], &q->items[i], (q->n - i) * sizeof *q->items);
@@ -186,9 +188,12 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
         return 0;
     /* Pass 1: pick in order, compacting the unpicked to the front of
      * items and collecting the picked in scratch (still sorted). */
-    for (size_t i = 0; i < q->n; i++) {
+    size_t i = 0;
+    for (; i < q->n; i++) {
         swim_bcast *b = q->items[i];
-        if (used + overhead < limit && b->len <= limit - used - overhead) {
+        if (used + overhead + q->min_len > limit)
+            break; /* nothing can fit any more */
+        if (b->len <= limit - used - overhead) {
             used += overhead + b->len;
             take(ud, b->msg, b->len);
             q->scratch[npicked++] = b;
@@ -196,12 +201,14 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
             q->items[kept++] = b;
         }
     }
+    for (; i < q->n; i++)
+        q->items[kept++] = q->items[i];
     if (npicked == 0)
         return 0;
     /* Pass 2: retire the picked that reached the limit, bump the others. */
     size_t nre = 0;
-    for (size_t i = 0; i < npicked; i++) {
-        swim_bcast *b = q->scratch[i];
+    for (size_t k = 0; k < npicked; k++) {
+        swim_bcast *b = q->scratch[k];
         if (b->transmits + 1 >= transmit_limit) {
             if (b->key)
                 key_unlink(q, b);
