@@ -540,7 +540,7 @@ int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payl
         if (ps)
             stream_result(s, ps->id, NULL, 0);
     } else {
-        swim_send_raw(s, &n->addr, n->name, s->scratch.data, s->scratch.len);
+        swim_send_raw(s, &n->addr, NULL, s->scratch.data, s->scratch.len);
     }
     finish(s);
     return 0;

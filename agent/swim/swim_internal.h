@@ -132,7 +132,6 @@ typedef struct swim_relay {
     uint32_t seq;                /* our ping's seq */
     uint32_t req_seq;            /* the requester's */
     swim_addr req_addr;
-    char req_name[256];
     bool nack;
     swim_time expire;
 } swim_relay;
@@ -222,10 +221,10 @@ int swim_enc_ping(swim *s, uint32_t seq, const char *node, size_t nlen);
 int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool nil_payload);
 /* Queue s->scratch as a membership broadcast about `node`. */
 void swim_broadcast_scratch(swim *s, const char *node, bool notify);
-/* Send msg with piggy-backed gossip (memberlist sendMsg). `dst` names the
- * destination node if known (for CRC), may be NULL. */
-void swim_send_msg(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len);
-/* Send msg as is (rawSendMsgPacket). */
+/* Send msg with piggy-backed gossip (memberlist sendMsg). */
+void swim_send_msg(swim *s, const swim_addr *to, const uint8_t *msg, size_t len);
+/* Send msg as is (rawSendMsgPacket). `dst` names the destination node
+ * when memberlist passes it (gossip, probing a suspect), else NULL. */
 void swim_send_raw(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len);
 /* Build and send compound(s) from parts in s->pkt; see swim_send.c. */
 void swim_send_compound(swim *s, const swim_addr *to, const char *dst, const wire_bytes *parts, size_t n);

@@ -23,14 +23,6 @@ static bool name_is(const char *a, size_t alen, const char *b)
     return strlen(b) == alen && memcmp(a, b, alen) == 0;
 }
 
-static void copy_name(char dst[256], wire_bytes src)
-{
-    size_t n = src.n < 255 ? src.n : 255;
-    if (n)
-        memcpy(dst, src.p, n);
-    dst[n] = 0;
-}
-
 /* memberlist probe(): round robin over the node list, skipping ourselves
  * and the dead; a wrap reaps and reshuffles. */
 static swim_node *next_target(swim *s)
@@ -75,7 +67,7 @@ static void start_probe(swim *s)
     if (swim_enc_ping(s, p->seq, n->name, n->name_len) != 0)
         return;
     if (n->state == SWIM_ALIVE) {
-        swim_send_msg(s, &n->addr, n->name, s->scratch.data, s->scratch.len);
+        swim_send_msg(s, &n->addr, s->scratch.data, s->scratch.len);
         return;
     }
     /* A suspect gets [ping, suspect] and nothing else, so that it learns
@@ -142,7 +134,7 @@ static void go_indirect(swim *s)
             p->expected_nacks++;
         wire_buf_reset(&s->scratch);
         if (wire_encode_indirect_ping(&s->scratch, &ind) == WIRE_OK)
-            swim_send_msg(s, &relays[i]->addr, relays[i]->name, s->scratch.data, s->scratch.len);
+            swim_send_msg(s, &relays[i]->addr, s->scratch.data, s->scratch.len);
     }
     /* TCP fallback: a node cut off from UDP but reachable by TCP is not
      * declared dead (and cannot spread confusion by push/pull). */
@@ -183,10 +175,8 @@ void swim_probe_tick(swim *s)
             wire_buf_reset(&s->scratch);
             if (wire_encode_nack(&s->scratch, &nk) == WIRE_OK) {
                 swim_addr to = r->req_addr;
-                char name[256];
-                memcpy(name, r->req_name, sizeof name);
                 remove_relay(s, i);
-                swim_send_msg(s, &to, name, s->scratch.data, s->scratch.len);
+                swim_send_msg(s, &to, s->scratch.data, s->scratch.len);
                 continue;
             }
         }
@@ -271,9 +261,7 @@ void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
         return;
     swim_addr to;
     reply_addr(&to, from, p->source_addr, p->source_port);
-    char name[256];
-    copy_name(name, p->source_node);
-    swim_send_msg(s, &to, name, s->scratch.data, s->scratch.len);
+    swim_send_msg(s, &to, s->scratch.data, s->scratch.len);
 }
 
 void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_ping *ind)
@@ -299,13 +287,10 @@ void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_pi
     r->seq = ++s->seq;
     r->req_seq = ind->seq_no;
     reply_addr(&r->req_addr, from, ind->source_addr, ind->source_port);
-    copy_name(r->req_name, ind->source_node);
     r->nack = ind->nack;
     r->expire = s->now + s->cfg.probe_timeout;
-    char node[256];
-    copy_name(node, ind->node);
     if (swim_enc_ping(s, r->seq, (const char *)ind->node.p, ind->node.n) == 0)
-        swim_send_msg(s, &target, node, s->scratch.data, s->scratch.len);
+        swim_send_msg(s, &target, s->scratch.data, s->scratch.len);
 }
 
 void swim_handle_ack(swim *s, const wire_ack *a)
@@ -335,12 +320,10 @@ void swim_handle_ack(swim *s, const wire_ack *a)
             continue;
         /* forward with the requester's seq and no payload */
         swim_addr to = r->req_addr;
-        char name[256];
-        memcpy(name, r->req_name, sizeof name);
         uint32_t seq = r->req_seq;
         remove_relay(s, i);
         if (swim_enc_ack(s, seq, NULL, 0, true) == 0)
-            swim_send_msg(s, &to, name, s->scratch.data, s->scratch.len);
+            swim_send_msg(s, &to, s->scratch.data, s->scratch.len);
         return;
     }
 }

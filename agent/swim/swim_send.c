@@ -2,6 +2,7 @@
  * broadcasts, and putting packets together the way memberlist's sendMsg
  * and gossip do (§11): a message plus as many queued broadcasts as fit,
  * as a compound when there is more than one. */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,10 +108,20 @@ void swim_count_sent(swim *s, const uint8_t *msg, size_t len)
     }
 }
 
-static bool dst_crc(swim *s, const char *dst)
+/* Whether to CRC-wrap (§5.4): the destination must speak protocol 5.
+ * memberlist knows the node when it gossips or probes a suspect (`dst`);
+ * for everything sent through sendMsg (pings, acks, nacks, indirect
+ * pings, best-effort user messages) it looks the node up by the bare IP
+ * string as a node name, which only finds nodes named by their IP: so
+ * those packets normally go without CRC, as captures show (§4.1). */
+static bool dst_crc(swim *s, const char *dst, const swim_addr *to)
 {
-    if (!dst || !*dst)
-        return false;
+    char ip[INET6_ADDRSTRLEN];
+    if (!dst || !*dst) {
+        if (!inet_ntop(to->ip_len == 4 ? AF_INET : AF_INET6, to->ip, ip, sizeof ip))
+            return false;
+        dst = ip;
+    }
     swim_node *n = swim_members_find(&s->members, dst, strlen(dst));
     return n && n->vsn[1] >= 5;
 }
@@ -119,7 +130,7 @@ void swim_send_raw(swim *s, const swim_addr *to, const char *dst, const uint8_t 
 {
     swim_count_sent(s, msg, len);
     if (s->io.send_packet)
-        s->io.send_packet(s->io.ud, to, msg, len, dst_crc(s, dst));
+        s->io.send_packet(s->io.ud, to, msg, len, dst_crc(s, dst, to));
 }
 
 static void take_part(void *ud, const uint8_t *msg, size_t len)
@@ -187,8 +198,9 @@ static size_t budget(const swim *s, size_t used)
     return s->cfg.udp_buffer_size > over ? s->cfg.udp_buffer_size - over : 0;
 }
 
-void swim_send_msg(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len)
+void swim_send_msg(swim *s, const swim_addr *to, const uint8_t *msg, size_t len)
 {
+    const char *dst = NULL; /* see dst_crc */
     size_t limit = len <= COMPOUND_MAX_PART ? budget(s, len) : 0;
     if (limit == 0) {
         swim_send_raw(s, to, dst, msg, len);

@@ -110,7 +110,9 @@ static void test_direct_ack(void)
     CHECK_MEM(f.m.u.ping.node.p, f.m.u.ping.node.n, want, strlen(want));
     CHECK_MEM(f.m.u.ping.source_node.p, f.m.u.ping.source_node.n, "me", 2);
     CHECK_EQ_INT(f.m.u.ping.source_port, 7946);
-    CHECK(H.pkts[f.pkt].crc); /* the peer's PMax is 5 */
+    /* sendMsg finds the node only when it is named by its IP: no CRC, as
+     * in the serf capture of a ping (§4.1) */
+    CHECK(!H.pkts[f.pkt].crc);
     H.now = at + 3;
     inject_ack(&H, peer, seq, "coord");
     const h_ev *e = h_last_event(&H, SWIM_EV_PING, want);
@@ -422,8 +424,41 @@ static void test_answer_ping(void)
     h_free(&H);
 }
 
+static void test_crc_choice(void)
+{
+    /* a node named by its IP is found by sendMsg's lookup: CRC on pings */
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    h_add_peer(&H, "10.0.0.2", 0, 1);
+    h_clear(&H);
+    int peer;
+    swim_time at;
+    (void)next_ping(&H, &peer, &at);
+    found f = { .type = WIRE_PING, .from = 0, .peer = 0 };
+    REQUIRE(find_msg(&H, &f));
+    CHECK(H.pkts[f.pkt].crc);
+    h_free(&H);
+    /* gossip knows its target node: CRC for PMax 5 */
+    setup(&H, 2);
+    H.auto_ack = true;
+    h_run(&H, 20000); /* the membership gossip is over */
+    h_clear(&H);
+    CHECK(swim_broadcast(H.core, (const uint8_t *)"x", 1, NULL) == 0);
+    h_run(&H, 20200);
+    bool gossip_seen = false;
+    for (size_t i = 0; i < H.npkts; i++)
+        if (H.pkts[i].data[0] == WIRE_USER) {
+            gossip_seen = true;
+            CHECK(H.pkts[i].crc);
+        }
+    CHECK(gossip_seen);
+    h_free(&H);
+}
+
 int main(void)
 {
+    test_crc_choice();
     test_direct_ack();
     test_indirect_nack_and_awareness();
     test_stretch();
