@@ -97,6 +97,18 @@ e2e_init() {
     E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/moonlist-e2e-$E2E_NAME.XXXXXX")
     trap e2e_cleanup EXIT
     trap 'fail "interrupted"' INT TERM
+    # If this shell is killed outright (SIGKILL, e.g. a test runner's
+    # timeout), the EXIT trap never runs: a watchdog then kills the agents
+    # listed in $E2E_DIR/pids. Agents live in their own process groups, so
+    # nothing else would reach them.
+    : >"$E2E_DIR/pids"
+    local parent=$$
+    (
+        trap '' INT TERM HUP
+        while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+        xargs -r kill -KILL <"$E2E_DIR/pids" 2>/dev/null
+    ) >/dev/null 2>&1 </dev/null &
+    E2E_EXTRA_PIDS+=("$!")
     e2e_log "logs in $E2E_DIR (impl: $E2E_IMPL)"
 }
 
@@ -135,6 +147,7 @@ _agent_launch() {
     printf '# %s\n' "$*" >"$E2E_DIR/$name.log"
     "$@" >>"$E2E_DIR/$name.log" 2>&1 </dev/null &
     AGENT_PID[$name]=$!
+    echo "$!" >>"$E2E_DIR/pids"
     AGENT_KIND[$name]=$kind
     AGENT_ORDER+=("$name")
 }

@@ -48,6 +48,7 @@ hostile_scenario() {
         "$stall_count" "$stall_wait" "${variant[@]}" >"$out" 2>&1 &
     local lua_pid=$!
     E2E_EXTRA_PIDS+=("$lua_pid")
+    echo "$lua_pid" >>"$E2E_DIR/pids"
 
     # While the barrage lasts: the target must keep answering and keep the
     # same view at every sample; note the peak RSS.
