@@ -1,13 +1,16 @@
 # The mixed moonlist/serf scenario, shared by serf_mixed.sh (plain) and
 # serf_mixed_encrypted.sh. Sourced after lib.sh and e2e_init.
 #
-# mixed_scenario [agent flags for every agent...]
+# mixed_scenario [--leave] [agent flags for every agent...]
 # Three serf agents (s1-s3) and three moonlist agents (m1-m3) join through
 # each other (serf via moonlist and moonlist via serf); everyone sees
 # everyone alive with the right tags; kill -9 of a serf agent is seen as
-# dead by moonlist and failed by serf, and the other way round; a moonlist
-# agent's SIGTERM is seen as left by serf.
+# dead by moonlist and failed by serf, and the other way round. With
+# --leave, a moonlist agent's SIGTERM must then be seen as left by serf
+# and moonlist alike.
 mixed_scenario() {
+    local with_leave=
+    if [ "${1:-}" = --leave ]; then with_leave=1; shift; fi
     local common=("$@")
     local ml_dead=dead ml_leave=TERM
     if [ "$E2E_IMPL" = serf ]; then ml_dead=failed; ml_leave=INT; fi
@@ -68,6 +71,8 @@ mixed_scenario() {
     agent_kill9 m3
     gone+=(m3)
     expect_within "$bound" "killed moonlist agent m3 seen as failed/dead by all" seen_as_dead m3
+
+    [ -n "$with_leave" ] || return 0
 
     # A moonlist agent's graceful leave is "left" for serf too: it must send
     # serf's leave intent before the memberlist leave (§16).
