@@ -40,7 +40,8 @@ swim_suspicion *swim_suspicion_new(const char *from, size_t flen, uint32_t k, sw
         swim_suspicion_free(sp);
         return NULL;
     }
-    memcpy(sp->from[0], from, flen);
+    if (flen)
+        memcpy(sp->from[0], from, flen);
     sp->from[0][flen] = 0;
     sp->nfrom = 1;
     sp->k = k;
@@ -69,12 +70,13 @@ bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len)
     if (sp->n >= sp->k)
         return false;
     for (size_t i = 0; i < sp->nfrom; i++)
-        if (strlen(sp->from[i]) == len && memcmp(sp->from[i], from, len) == 0)
+        if (strlen(sp->from[i]) == len && (len == 0 || memcmp(sp->from[i], from, len) == 0))
             return false;
     char *copy = malloc(len + 1);
     if (!copy)
         return false;
-    memcpy(copy, from, len);
+    if (len)
+        memcpy(copy, from, len);
     copy[len] = 0;
     /* from has room for the accuser plus k confirmations. */
     sp->from[sp->nfrom++] = copy;
