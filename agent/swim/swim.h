@@ -147,8 +147,12 @@ typedef struct swim_stream_req {
 
 typedef struct swim_io {
     void *ud;
-    /* Send one UDP packet (a message or a compound). `crc`: the destination
-     * is known to accept hasCrc (PMax >= 5). */
+    /* Send one UDP packet (a message or a compound). `crc`: wrap it in
+     * hasCrc, as memberlist would: the destination node is known and has
+     * PMax >= 5 (always known for gossip and for probing a suspect; for
+     * pings, acks, nacks and indirect pings memberlist looks the node up by
+     * the bare IP string as a node name, so those go without CRC unless
+     * nodes are named by their IP). */
     void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
     void (*open_stream)(void *ud, const swim_stream_req *req);
     void (*event)(void *ud, const swim_event *ev);
