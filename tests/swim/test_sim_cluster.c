@@ -123,6 +123,51 @@ static void test_partition(void)
     sim_free(s);
 }
 
+static int loss_leaves;
+static void count_leaves(void *ud, int node, swim_time now, const swim_event *ev)
+{
+    (void)ud;
+    (void)node;
+    (void)now;
+    if (ev->type == SWIM_EV_LEAVE)
+        loss_leaves++;
+}
+
+static void test_lossy_network(void)
+{
+    /* 10 % packet loss, no TCP fallback to mask it: suspicions happen and
+     * are refuted (Lifeguard), but nobody alive is declared dead. */
+    sim *s = sim_new(7);
+    REQUIRE(s);
+    loss_leaves = 0;
+    sim_on_event(s, count_leaves, NULL);
+    for (int i = 0; i < N; i++) {
+        swim_config c;
+        memset(&c, 0, sizeof c);
+        REQUIRE(swim_config_profile(&c, "lan") == 0);
+        c.disable_tcp_pings = true;
+        snprintf(c.name, sizeof c.name, "n%d", i);
+        REQUIRE(sim_add(s, &c, NULL) == i);
+    }
+    for (int i = 1; i < N; i++) {
+        int z = 0;
+        sim_join(s, i, &z, 1);
+    }
+    sim_run_until(s, 10000);
+    sim_set_default_link(s, 1, 1, 0.10);
+    sim_run_until(s, 130000);
+    uint64_t refutations = 0;
+    for (int i = 0; i < N; i++)
+        refutations += swim_get_stats(sim_core(s, i))->refutations;
+    fprintf(stderr, "10%% loss for 120 s: %llu refutations, %d nodes declared dead\n",
+            (unsigned long long)refutations, loss_leaves);
+    CHECK(refutations > 0);
+    CHECK_EQ_INT(loss_leaves, 0);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ_INT(swim_alive_count(sim_core(s, i)), N);
+    sim_free(s);
+}
+
 typedef struct run_result {
     uint64_t hash;
     sim_stats st;
@@ -164,6 +209,7 @@ int main(void)
 {
     test_failure_detection();
     test_partition();
+    test_lossy_network();
     test_determinism();
     return check_done("test_sim_cluster");
 }
