@@ -82,4 +82,15 @@ struct sim {
     wire_buf reply;
 };
 
+/* shared between sim.c (the loop), sim_net.c and sim_node.c */
+uint64_t sim_fnv(uint64_t h, const void *p, size_t n);
+void sim_push(sim *s, sim_item *it);                 /* takes it->data */
+void sim_node_clear_backlog(sim_node *n);
+int sim_addr_node(const sim *s, const swim_addr *a);  /* -1: nobody there */
+swim_time sim_transit(sim *s, int from, int to, bool *lost);
+void sim_reschedule(sim_node *n);
+int sim_start_core(sim_node *n);
+void sim_io_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
+void sim_io_open_stream(void *ud, const swim_stream_req *req);
+
 #endif

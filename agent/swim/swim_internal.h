@@ -211,6 +211,10 @@ void swim_flush_events(swim *s);
 void swim_logf(swim *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* swim_send.c */
+/* Go's compoundHeaderOverhead and compoundOverhead: the 07 and count
+ * bytes, then two length bytes per part. */
+#define SWIM_COMPOUND_HEADER_OVERHEAD 2
+#define SWIM_COMPOUND_PART_OVERHEAD 2
 /* A message is encoded into s->scratch by one of these (0 or -1). */
 int swim_enc_alive_of(swim *s, const swim_node *n);
 struct swim_alive_in;
@@ -228,6 +232,12 @@ void swim_send_msg(swim *s, const swim_addr *to, const uint8_t *msg, size_t len)
 void swim_send_raw(swim *s, const swim_addr *to, const char *dst, const uint8_t *msg, size_t len);
 /* Build and send compound(s) from parts in s->pkt; see swim_send.c. */
 void swim_send_compound(swim *s, const swim_addr *to, const char *dst, const wire_bytes *parts, size_t n);
+/* memberlist getBroadcasts: fill s->partv with queued broadcasts (then
+ * application ones) costing at most `limit` bytes. */
+void swim_collect(swim *s, size_t overhead, size_t limit);
+/* Bytes left for gossip in a packet already holding `used` bytes. */
+size_t swim_budget(const swim *s, size_t used);
+/* swim_gossip.c */
 void swim_gossip(swim *s);
 size_t swim_random_nodes(swim *s, size_t k, swim_node **out,
                          bool (*ok)(const swim *, const swim_node *, const void *), const void *arg);
@@ -281,6 +291,10 @@ void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *
 void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join_id);
 void swim_push_pull_tick(swim *s);
 swim_time swim_push_pull_scale(uint32_t interval, size_t n);
+
+/* swim_dispatch.c */
+void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, int depth);
+bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply);
 
 /* swim_core.c */
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind);

@@ -1,17 +1,13 @@
 /* swim_send: encoding the core's own messages, queueing them as
  * broadcasts, and putting packets together the way memberlist's sendMsg
- * and gossip do (§11): a message plus as many queued broadcasts as fit,
- * as a compound when there is more than one. */
+ * does (§11): a message plus as many queued broadcasts as fit, as a
+ * compound when there is more than one. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "swim/swim_internal.h"
 
-/* Go's compoundHeaderOverhead and compoundOverhead: the 07 and count
- * bytes, then two length bytes per part. */
-#define COMPOUND_HEADER_OVERHEAD 2
-#define COMPOUND_PART_OVERHEAD 2
 #define COMPOUND_MAX_PARTS 255
 #define COMPOUND_MAX_PART 65535
 
@@ -156,7 +152,7 @@ static void take_part(void *ud, const uint8_t *msg, size_t len)
 
 /* memberlist getBroadcasts: membership messages first, then application
  * broadcasts (as user messages) in what is left. Fills s->partv. */
-static void collect(swim *s, size_t overhead, size_t limit)
+void swim_collect(swim *s, size_t overhead, size_t limit)
 {
     s->nparts = 0;
     wire_buf_reset(&s->parts);
@@ -192,21 +188,21 @@ void swim_send_compound(swim *s, const swim_addr *to, const char *dst, const wir
     }
 }
 
-static size_t budget(const swim *s, size_t used)
+size_t swim_budget(const swim *s, size_t used)
 {
-    size_t over = used + COMPOUND_HEADER_OVERHEAD + s->cfg.packet_overhead;
+    size_t over = used + SWIM_COMPOUND_HEADER_OVERHEAD + s->cfg.packet_overhead;
     return s->cfg.udp_buffer_size > over ? s->cfg.udp_buffer_size - over : 0;
 }
 
 void swim_send_msg(swim *s, const swim_addr *to, const uint8_t *msg, size_t len)
 {
     const char *dst = NULL; /* see dst_crc */
-    size_t limit = len <= COMPOUND_MAX_PART ? budget(s, len) : 0;
+    size_t limit = len <= COMPOUND_MAX_PART ? swim_budget(s, len) : 0;
     if (limit == 0) {
         swim_send_raw(s, to, dst, msg, len);
         return;
     }
-    collect(s, COMPOUND_PART_OVERHEAD, limit);
+    swim_collect(s, SWIM_COMPOUND_PART_OVERHEAD, limit);
     if (s->nparts == 0) {
         swim_send_raw(s, to, dst, msg, len);
         return;
@@ -220,63 +216,4 @@ void swim_send_msg(swim *s, const swim_addr *to, const uint8_t *msg, size_t len)
     memcpy(all + 1, s->partv, s->nparts * sizeof *all);
     swim_send_compound(s, to, dst, all, s->nparts + 1);
     free(all);
-}
-
-static bool gossip_target(const swim *s, const swim_node *n)
-{
-    if (n == s->self)
-        return false;
-    switch (n->state) {
-    case SWIM_ALIVE:
-    case SWIM_SUSPECT:
-        return true;
-    case SWIM_DEAD:
-        /* the dead keep hearing gossip a while, so they can refute */
-        return s->now - n->state_change <= s->cfg.gossip_to_the_dead_time;
-    default:
-        return false;
-    }
-}
-
-/* memberlist kRandomNodes: up to k distinct random nodes passing `ok`,
- * trying at most 3n times. Returns how many were put in out. */
-size_t swim_random_nodes(swim *s, size_t k, swim_node **out, bool (*ok)(const swim *, const swim_node *, const void *),
-                         const void *arg)
-{
-    size_t n = s->members.n, got = 0;
-    for (size_t i = 0; i < 3 * n && got < k; i++) {
-        swim_node *x = s->members.nodes[swim_rng_below(&s->rng, n)];
-        if (!ok(s, x, arg))
-            continue;
-        bool dup = false;
-        for (size_t j = 0; j < got && !dup; j++)
-            dup = out[j] == x;
-        if (!dup)
-            out[got++] = x;
-    }
-    return got;
-}
-
-static bool gossip_ok(const swim *s, const swim_node *n, const void *arg)
-{
-    (void)arg;
-    return gossip_target(s, n);
-}
-
-void swim_gossip(swim *s)
-{
-    swim_node *targets[64];
-    size_t k = s->cfg.gossip_nodes < 64 ? s->cfg.gossip_nodes : 64;
-    size_t got = swim_random_nodes(s, k, targets, gossip_ok, NULL);
-    size_t limit = budget(s, 0);
-    for (size_t i = 0; i < got; i++) {
-        collect(s, COMPOUND_PART_OVERHEAD, limit);
-        if (s->nparts == 0)
-            return;
-        swim_node *t = targets[i];
-        if (s->nparts == 1)
-            swim_send_raw(s, &t->addr, t->name, s->partv[0].p, s->partv[0].n);
-        else
-            swim_send_compound(s, &t->addr, t->name, s->partv, s->nparts);
-    }
 }

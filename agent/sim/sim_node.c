@@ -1,0 +1,246 @@
+/* sim_node: the simulated nodes: their cores' lifecycle (add, crash,
+ * restart, pause, resume), scheduling each core's next tick, and the
+ * event and delegate callbacks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+void sim_reschedule(sim_node *n)
+{
+    if (!n->up || !n->core)
+        return;
+    swim_time d = swim_next_deadline(n->core);
+    if (d == n->tick_at)
+        return;
+    n->tick_gen++;
+    n->tick_at = d;
+    if (d == SWIM_NEVER)
+        return;
+    sim_item it;
+    memset(&it, 0, sizeof it);
+    it.t = d < n->sim->now ? n->sim->now : d;
+    it.kind = SIM_TICK;
+    it.to = n->index;
+    it.gen = n->tick_gen;
+    sim_push(n->sim, &it);
+}
+
+/* ---- the core's I/O ---- */
+
+static void sim_io_event(void *ud, const swim_event *ev)
+{
+    sim_node *n = ud;
+    sim *s = n->sim;
+    uint64_t h = s->hash;
+    h = sim_fnv(h, &s->now, sizeof s->now);
+    h = sim_fnv(h, &n->index, sizeof n->index);
+    uint32_t t = ev->type;
+    h = sim_fnv(h, &t, sizeof t);
+    if (ev->member.name)
+        h = sim_fnv(h, ev->member.name, strlen(ev->member.name));
+    uint32_t st = ev->member.state, inc = ev->member.incarnation;
+    h = sim_fnv(h, &st, sizeof st);
+    h = sim_fnv(h, &inc, sizeof inc);
+    if (ev->payload.p)
+        h = sim_fnv(h, ev->payload.p, ev->payload.n);
+    h = sim_fnv(h, &ev->count, sizeof ev->count);
+    s->hash = h;
+    if (s->on_event)
+        s->on_event(s->on_event_ud, n->index, s->now, ev);
+}
+
+/* Delegate trampolines: the core has one ud (ours); each node's own
+ * delegates have theirs. */
+static void tr_local_state(void *ud, bool join, const uint8_t **out, size_t *len)
+{
+    sim_node *n = ud;
+    n->delegates.local_state(n->delegates.ud, join, out, len);
+}
+
+static void tr_merge_remote_state(void *ud, const uint8_t *st, size_t len, bool join)
+{
+    sim_node *n = ud;
+    n->delegates.merge_remote_state(n->delegates.ud, st, len, join);
+}
+
+static void tr_ack_payload(void *ud, const uint8_t **out, size_t *len)
+{
+    sim_node *n = ud;
+    n->delegates.ack_payload(n->delegates.ud, out, len);
+}
+
+static bool tr_allow_merge(void *ud, const swim_member *peers, size_t np, const char **reason)
+{
+    sim_node *n = ud;
+    return n->delegates.allow_merge(n->delegates.ud, peers, np, reason);
+}
+
+static bool tr_allow_alive(void *ud, const swim_member *m)
+{
+    sim_node *n = ud;
+    return n->delegates.allow_alive(n->delegates.ud, m);
+}
+
+static void tr_log(void *ud, int level, const char *msg)
+{
+    sim_node *n = ud;
+    n->delegates.log(n->delegates.ud, level, msg);
+}
+
+int sim_start_core(sim_node *n)
+{
+    sim *s = n->sim;
+    swim_io io;
+    memset(&io, 0, sizeof io);
+    io.ud = n;
+    io.send_packet = sim_io_send_packet;
+    io.open_stream = sim_io_open_stream;
+    io.event = sim_io_event;
+    if (n->has_delegates) {
+        const swim_io *d = &n->delegates;
+        io.local_state = d->local_state ? tr_local_state : NULL;
+        io.merge_remote_state = d->merge_remote_state ? tr_merge_remote_state : NULL;
+        io.ack_payload = d->ack_payload ? tr_ack_payload : NULL;
+        io.allow_merge = d->allow_merge ? tr_allow_merge : NULL;
+        io.allow_alive = d->allow_alive ? tr_allow_alive : NULL;
+        io.log = d->log ? tr_log : NULL;
+    }
+    uint64_t seed = s->seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)n->index + 1)) ^ ((uint64_t)n->life << 48);
+    n->cfg.seed = seed;
+    n->up = true;
+    n->paused = false;
+    n->core = swim_new(&n->cfg, &io, s->now);
+    if (!n->core) {
+        n->up = false;
+        return -1;
+    }
+    n->tick_at = SWIM_NEVER - 1; /* force a schedule */
+    sim_reschedule(n);
+    return 0;
+}
+
+int sim_add(sim *s, const swim_config *cfg, const swim_io *delegates)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        sim_node **v = realloc(s->nodes, cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->nodes = v;
+        s->cap = cap;
+    }
+    if (s->n >= 0xfffffe)
+        return -1;
+    sim_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return -1;
+    n->sim = s;
+    n->index = (int)s->n;
+    n->cfg = *cfg;
+    uint16_t port = cfg->advertise.port ? cfg->advertise.port : 7946;
+    s->nodes[s->n++] = n;
+    n->cfg.advertise = sim_addr(s, n->index);
+    n->cfg.advertise.port = port;
+    if (delegates) {
+        n->delegates = *delegates;
+        n->has_delegates = true;
+    }
+    if (sim_start_core(n) != 0) {
+        s->n--;
+        free(n);
+        return -1;
+    }
+    return n->index;
+}
+
+int sim_add_many(sim *s, size_t count, const char *prefix, const char *profile)
+{
+    int first = -1;
+    for (size_t i = 0; i < count; i++) {
+        swim_config c;
+        memset(&c, 0, sizeof c);
+        if (swim_config_profile(&c, profile) != 0)
+            return -1;
+        snprintf(c.name, sizeof c.name, "%s%zu", prefix, s->n);
+        int idx = sim_add(s, &c, NULL);
+        if (idx < 0)
+            return -1;
+        if (first < 0)
+            first = idx;
+    }
+    return first;
+}
+
+size_t sim_count(const sim *s) { return s->n; }
+
+swim *sim_core(sim *s, int i) { return s->nodes[i]->up ? s->nodes[i]->core : NULL; }
+
+swim_time sim_now(const sim *s) { return s->now; }
+
+bool sim_is_up(const sim *s, int i) { return s->nodes[i]->up; }
+
+void sim_kill(sim *s, int i)
+{
+    sim_node *n = s->nodes[i];
+    swim_free(n->core);
+    n->core = NULL;
+    n->up = false;
+    n->paused = false;
+    n->tick_gen++;
+    n->tick_at = SWIM_NEVER;
+    sim_node_clear_backlog(n);
+}
+
+int sim_restart(sim *s, int i, const swim_config *cfg)
+{
+    sim_node *n = s->nodes[i];
+    if (n->up)
+        sim_kill(s, i);
+    if (cfg) {
+        swim_addr a = n->cfg.advertise;
+        n->cfg = *cfg;
+        n->cfg.advertise = a;
+    }
+    n->life++;
+    return sim_start_core(n);
+}
+
+void sim_pause(sim *s, int i)
+{
+    if (s->nodes[i]->up)
+        s->nodes[i]->paused = true;
+}
+
+void sim_resume(sim *s, int i)
+{
+    sim_node *n = s->nodes[i];
+    if (!n->up || !n->paused)
+        return;
+    n->paused = false;
+    /* everything that waited is delivered now, in arrival order */
+    for (size_t k = 0; k < n->nbacklog; k++) {
+        sim_item it = n->backlog[k];
+        it.t = s->now;
+        sim_push(s, &it);
+    }
+    n->nbacklog = 0;
+    n->tick_at = SWIM_NEVER - 1;
+    sim_reschedule(n);
+}
+
+void sim_join(sim *s, int i, const int *seeds, size_t n)
+{
+    sim_node *nd = s->nodes[i];
+    if (!nd->up)
+        return;
+    swim_addr *a = calloc(n ? n : 1, sizeof *a);
+    if (!a)
+        return;
+    for (size_t k = 0; k < n; k++)
+        a[k] = sim_addr(s, seeds[k]);
+    swim_join(nd->core, s->now, a, n);
+    free(a);
+    sim_reschedule(nd);
+}

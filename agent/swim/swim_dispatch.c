@@ -1,0 +1,170 @@
+/* swim_dispatch: decoding what arrives (packets, compounds, inbound
+ * streams) and handing each message to the part of the core it is for.
+ * Malformed input is counted in stats.dropped and logged, never fatal. */
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+/* A compound nested in a compound is legal (Go would follow it) but never
+ * sent; one level of nesting is all we follow. */
+#define SWIM_MAX_NESTING 2
+
+static void user_event(swim *s, const swim_addr *from, const uint8_t *p, size_t n)
+{
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_USER;
+    ev.payload = wire_bytes_of(p ? p : (const uint8_t *)"", n);
+    ev.from = *from;
+    swim_emit_event(s, &ev);
+}
+
+void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, int depth)
+{
+    if (len == 0) {
+        s->stats.dropped++;
+        return;
+    }
+    uint8_t type = msg[0];
+    if (type < 16)
+        s->stats.received[type]++;
+    if (type == WIRE_COMPOUND) {
+        if (depth >= SWIM_MAX_NESTING || len < 2) {
+            s->stats.dropped++;
+            return;
+        }
+        size_t n = msg[1], off = 2 + 2 * n;
+        if (off > len) {
+            swim_logf(s, 2, "compound: truncated length table");
+            s->stats.dropped++;
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t plen = ((size_t)msg[2 + 2 * i] << 8) | msg[3 + 2 * i];
+            if (off + plen > len) {
+                swim_logf(s, 2, "compound: %zu of %zu parts truncated", n - i, n);
+                s->stats.dropped += n - i;
+                return;
+            }
+            swim_dispatch(s, from, msg + off, plen, depth + 1);
+            off += plen;
+        }
+        return;
+    }
+    wire_msg m;
+    int rc = wire_decode_msg(msg, len, &m);
+    if (rc != WIRE_OK) {
+        swim_logf(s, 2, "dropping %s message: %s", wire_type_name(type), wire_strerror(rc));
+        s->stats.dropped++;
+        return;
+    }
+    switch (type) {
+    case WIRE_PING:
+        swim_handle_ping(s, from, &m.u.ping);
+        break;
+    case WIRE_INDIRECT_PING:
+        swim_handle_indirect(s, from, &m.u.indirect_ping);
+        break;
+    case WIRE_ACK:
+        swim_handle_ack(s, &m.u.ack);
+        break;
+    case WIRE_NACK:
+        swim_handle_nack(s, &m.u.nack);
+        break;
+    case WIRE_SUSPECT:
+        swim_suspect_node(s, (const char *)m.u.suspect.node.p, m.u.suspect.node.n, m.u.suspect.incarnation,
+                          (const char *)m.u.suspect.from.p, m.u.suspect.from.n);
+        break;
+    case WIRE_DEAD:
+        swim_dead_node(s, (const char *)m.u.dead.node.p, m.u.dead.node.n, m.u.dead.incarnation,
+                       (const char *)m.u.dead.from.p, m.u.dead.from.n);
+        break;
+    case WIRE_ALIVE: {
+        const wire_alive *w = &m.u.alive;
+        swim_alive_in a;
+        memset(&a, 0, sizeof a);
+        if (w->node.n == 0 || !swim_addr_from_bytes(&a.addr, w->addr, w->port ? w->port : s->cfg.advertise.port)) {
+            swim_logf(s, 2, "dropping alive with no name or a bad address");
+            s->stats.dropped++;
+            break;
+        }
+        a.node = (const char *)w->node.p;
+        a.nlen = w->node.n;
+        a.incarnation = w->incarnation;
+        a.meta = w->meta.p;
+        a.meta_len = w->meta.n;
+        a.vsn = w->vsn.v;
+        a.vsn_len = w->vsn.len;
+        swim_alive_node(s, &a, false);
+        break;
+    }
+    case WIRE_USER:
+        user_event(s, from, m.u.user.p, m.u.user.n);
+        break;
+    default:
+        swim_logf(s, 2, "unexpected %s message in a packet", wire_type_name(type));
+        s->stats.dropped++;
+        break;
+    }
+}
+
+bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply)
+{
+    if (len == 0) {
+        s->stats.dropped++;
+        return false;
+    }
+    uint8_t type = msg[0];
+    if (type < 16)
+        s->stats.received[type]++;
+    switch (type) {
+    case WIRE_PING: {
+        wire_ping p;
+        if (wire_decode_ping(msg + 1, len - 1, &p, NULL) != WIRE_OK) {
+            s->stats.dropped++;
+            return false;
+        }
+        if (p.node.n > 0 && (p.node.n != s->self->name_len || memcmp(p.node.p, s->self->name, p.node.n) != 0)) {
+            swim_logf(s, 2, "got stream ping for unexpected node %.*s", (int)p.node.n, (const char *)p.node.p);
+            s->stats.dropped++;
+            return false;
+        }
+        /* a TCP ack never carries a payload */
+        wire_ack a = { wire_bytes_of(NULL, 0), p.seq_no };
+        if (wire_encode_ack(reply, &a) != WIRE_OK)
+            return false;
+        s->stats.sent[WIRE_ACK]++;
+        return true;
+    }
+    case WIRE_PUSH_PULL: {
+        swim_remote_state rs;
+        if (swim_parse_remote(s, msg, len, &rs) != 0) {
+            s->stats.dropped++;
+            return false;
+        }
+        /* reply first, then merge, as memberlist does */
+        bool ok = swim_encode_local_state(s, reply, rs.join) == 0;
+        if (ok)
+            s->stats.sent[WIRE_PUSH_PULL]++;
+        swim_merge_remote(s, &rs);
+        swim_remote_free(&rs);
+        return ok;
+    }
+    case WIRE_USER: {
+        wire_user_msg_header h;
+        size_t used = 0;
+        if (wire_decode_user_msg_header(msg + 1, len - 1, &h, &used) != WIRE_OK || h.user_msg_len < 0 ||
+            (uint64_t)h.user_msg_len > len - 1 - used) {
+            swim_logf(s, 2, "bad stream user message");
+            s->stats.dropped++;
+            return false;
+        }
+        user_event(s, from, msg + 1 + used, (size_t)h.user_msg_len);
+        return false;
+    }
+    default:
+        swim_logf(s, 3, "received invalid msgType (%u) on a stream", type);
+        s->stats.dropped++;
+        return false;
+    }
+}
