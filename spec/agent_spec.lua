@@ -1,0 +1,107 @@
+-- Real agents on loopback running scripts: the contract end to end.
+local T = require "moonlist.testing"
+
+local function script(name, text)
+  return T.write(T.dir() .. "/" .. name, "local agent = require 'moonlist'\n" .. text)
+end
+
+describe("moonlist agent with a script", function()
+  after_each(function() T.stop_all() end)
+
+  it("runs scripts/agent.lua when given no -config", function()
+    local a = T.agent { name = "a" }
+    local b = T.agent { name = "b", join = a, flags = { "-tag", "role=web" } }
+    assert.truthy(T.wait_until(10, function() return a:log():find("member joined: b 127.0.0.1:" .. b.port .. " tags role=web", 1, true) end),
+                  a:log())
+    assert.truthy(a:log():find("agent.lua running on the Lua thread", 1, true))
+  end)
+
+  it("refuses to start on a bad agent.config, naming file, line and key", function()
+    local path = script("bad.lua", "\nagent.config { bind = '127.0.0.1:1', gossip_nodez = 3 }\n")
+    local code, out = T.run(T.sh_quote(T.bin) .. " agent -node x -config " .. T.sh_quote(path))
+    assert.are.equal(2, code)
+    assert.truthy(out:find(path .. ":3: agent.config: unknown key 'gossip_nodez'", 1, true), out)
+  end)
+
+  it("takes its settings from agent.config, flags overriding", function()
+    local path = script("cfg.lua", [[
+agent.config { tags = { role = "from-script", zone = "z1" }, probe_interval = 0.5, profile = "local" }
+]])
+    local a = T.agent { name = "a", config = path }
+    local b = T.agent { name = "b", config = path, join = a, flags = { "-tag", "role=from-flag" } }
+    assert.truthy(T.wait_until(10, function()
+      local ma, mb = b:member("a"), a:member("b")
+      return ma and mb and ma.tags.role == "from-script" and ma.tags.zone == "z1" and mb.tags.role == "from-flag"
+    end))
+    local code, info = T.run(T.sh_quote(T.bin) .. " info -rpc-addr 127.0.0.1:" .. a.rpc)
+    assert.truthy(info:find("probe_interval_ms = 500", 1, true), info)
+    assert.truthy(info:find("profile = local", 1, true), info)
+  end)
+
+  it("carries broadcasts, messages, tags and push/pull state between agents", function()
+    local path = script("talk.lua", [[
+local me
+agent.state {
+  local_state = function(is_join) return "state-of-" .. tostring(me) end,
+  merge_remote_state = function(bytes, is_join) agent.log.info("remote state:", bytes, "join:", is_join) end,
+}
+agent.after(0, function() me = agent.self().name end)
+agent.on("join", function(m)
+  if me and m.name ~= me then
+    agent.broadcast("hello from " .. me, "hello")
+    agent.send(m.name, "direct from " .. me, { reliable = true })
+    agent.set_tags { greeted = m.name }
+  end
+end)
+agent.on("message", function(payload, from)
+  agent.log.info("got message:", payload, "from", tostring(from.name))
+end)
+agent.on("ping", function(m, rtt, payload)
+  if not pinged then pinged = true; agent.log.info("ping", m.name, string.format("rtt=%.4f", rtt)) end
+end)
+]])
+    local a = T.agent { name = "a", config = path }
+    local b = T.agent { name = "b", config = path, join = a }
+    assert.truthy(T.wait_until(10, function() return b:log():find("got message: hello from a from a", 1, true) end), b:log())
+    assert.truthy(T.wait_until(10, function() return a:log():find("got message: hello from b from b", 1, true) end), a:log())
+    assert.truthy(T.wait_until(10, function() return a:log():find("got message: direct from b", 1, true) end), a:log())
+    assert.truthy(T.wait_until(10, function()
+      local m = a:member("b")
+      return m and m.tags.greeted == "a"
+    end))
+    -- b joined through a: the join push/pull carried both states
+    assert.truthy(T.wait_until(10, function() return b:log():find("remote state: state-of-a join: true", 1, true) end),
+                  b:log())
+    assert.truthy(T.wait_until(10, function() return a:log():find("ping b rtt=", 1, true) end), a:log())
+  end)
+
+  it("reloads the script on SIGHUP, keeping the old one when the new one is broken", function()
+    local path = script("reload.lua", "agent.on('join', function(m) agent.log.info('v1 saw', m.name) end)\n")
+    local a = T.agent { name = "a", config = path }
+    script("reload.lua", "agent.on('join', function(m) agent.log.info('v2 saw', m.name) end)\n")
+    a:signal("HUP")
+    assert.truthy(T.wait_until(10, function() return a:log():find("reloaded", 1, true) end), a:log())
+    T.agent { name = "b", join = a }
+    assert.truthy(T.wait_until(10, function() return a:log():find("v2 saw b", 1, true) end), a:log())
+    script("reload.lua", "agent.on('join', function(m) end\n")
+    a:signal("HUP")
+    assert.truthy(T.wait_until(10, function() return a:log():find("failed, keeping the running script", 1, true) end))
+    T.agent { name = "c", join = a }
+    assert.truthy(T.wait_until(10, function() return a:log():find("v2 saw c", 1, true) end), a:log())
+    assert.is_true(a:running())
+  end)
+
+  it("leaves the cluster when the script calls agent.leave()", function()
+    local path = script("leave.lua", [[
+agent.on("message", function(p) if p == "please leave" then agent.leave() end end)
+agent.on("join", function(m)
+  if m.name == "b" then agent.send("b", "please leave") end
+end)
+]])
+    local a = T.agent { name = "a", config = path }
+    local b = T.agent { name = "b", config = path, join = a }
+    assert.truthy(T.wait_until(15, function() return not b:running() end), b:log())
+    assert.truthy(T.wait_until(10, function() return a:status_of("b") == "left" end))
+    assert.truthy(b:log():find("leave requested by the script", 1, true))
+  end)
+end)
