@@ -35,7 +35,8 @@ ml_start s -config "$script" -join "$(agent_addr a)"
 expect_within 15 "the stuck node's hook is spinning" grep -q "spin start" "$(agent_log s)"
 t0=$(now)
 
-probes_of() { "$ML" info -rpc-addr "$(agent_rpc "$1")" | awk '$1 == "probes" { v = $3 } END { print v }'  # no early exit: pipefail + SIGPIPE; }
+# read to the end: an early awk exit would SIGPIPE the client (pipefail)
+probes_of() { "$ML" info -rpc-addr "$(agent_rpc "$1")" | awk '$1 == "probes" { v = $3 } END { print v }'; }
 p0=$(probes_of s) || fail "info on s failed"
 [ -n "$p0" ] || fail "no probes counter in info output"
 
