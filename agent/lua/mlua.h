@@ -186,6 +186,34 @@ bool mlua_allow_alive(mlua *h, const swim_member *m);
  * for a core that talks to the host directly (the simulator, tests). */
 void mlua_fill_delegates(swim_io *io);
 
+/* ---- a backend instead of the Lua thread: the simulator ----
+ * The simulator has no threads: it delivers the same events and asks the
+ * same questions synchronously, on virtual time. With a backend set
+ * (before mlua_load), mlua_start is not used; the driver, outside any call
+ * into a core:
+ *   - posts events as usual (mlua_post_event) and runs the hooks with
+ *     mlua_run_pending(),
+ *   - takes the script's commands with mlua_drain_commands() and applies
+ *     them (mlua_cmd_apply),
+ *   - calls mlua_timer_due(id) when a timer the backend was asked to start
+ *     is due (agent.every re-arms through timer_start again).
+ * agent.members() is answered at once by backend.members (with
+ * mlua_members_add/done). Vetoes (allow_merge/allow_alive) run the hooks
+ * directly, from inside the core: commands they issue stay queued. luv
+ * has no running loop in this mode. */
+typedef struct mlua_backend {
+    void *ud;
+    void (*members)(void *ud, mlua *h, mlua_members_reply *r);
+    double (*now)(void *ud);                              /* seconds, for agent.now */
+    void (*timer_start)(void *ud, uint64_t id, uint64_t ms);
+    void (*timer_stop)(void *ud, uint64_t id);
+} mlua_backend;
+/* Call before mlua_load. Returns 0, or -1 if a field is missing. */
+int mlua_set_backend(mlua *h, const mlua_backend *b);
+void mlua_run_pending(mlua *h);
+void mlua_timer_due(mlua *h, uint64_t id);
+void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud);
+
 /* Counters (any thread). */
 typedef struct mlua_stats {
     uint64_t events_posted, events_dropped, hooks_run, hook_errors;

@@ -59,6 +59,18 @@ static bool ask(mlua *h, mlua_ev *e, unsigned wait_ms, bool *allow)
         mlua_ev_free(e);
         return false;
     }
+    if (h->backend.timer_start) {
+        /* no Lua thread: the hook runs here and now */
+        q->refs = 1;
+        e->q = q;
+        mlua_dispatch(h, e);
+        *allow = q->allow;
+        memcpy(h->reason_proto, q->reason, sizeof h->reason_proto);
+        h->stats.vetoes_asked++;
+        mlua_ev_free(e);
+        free(q);
+        return true;
+    }
     q->refs = 2;   /* the waiting side and the event */
     e->q = q;
     mlua_enqueue(h, e, true);
@@ -93,6 +105,8 @@ static bool lua_busy(mlua *h)
 
 static bool lua_running(mlua *h)
 {
+    if (h->backend.timer_start)
+        return h->L != NULL;
     uv_mutex_lock(&h->mu);
     bool r = h->started && !h->exited && !h->stopping;
     uv_mutex_unlock(&h->mu);

@@ -398,6 +398,48 @@ int mlua_start(mlua *h, char *err, size_t errlen)
     return 0;
 }
 
+int mlua_set_backend(mlua *h, const mlua_backend *b)
+{
+    if (!b->members || !b->now || !b->timer_start || !b->timer_stop || h->L)
+        return -1;
+    h->backend = *b;
+    return 0;
+}
+
+void mlua_run_pending(mlua *h)
+{
+    bool stop, any = false;
+    mlua_ev *e;
+    while ((e = take_next(h, &stop))) {
+        any = true;
+        if (e->kind == MLUA_EVK_RELOAD)
+            do_reload(h);
+        else
+            mlua_dispatch(h, e);
+        if (e->q)
+            mlua_question_unref(h, e->q);
+        mlua_ev_free(e);
+    }
+    if (any)
+        mlua_publish_state(h, h->L);
+}
+
+void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud)
+{
+    uv_mutex_lock(&h->mu);
+    mlua_cmd *c = h->cmd_head;
+    h->cmd_head = h->cmd_tail = NULL;
+    uv_mutex_unlock(&h->mu);
+    while (c) {
+        mlua_cmd *next = c->next;
+        fn(ud, c);
+        if (c->reply)
+            mlua_reply_unref(h, c->reply);
+        mlua_cmd_free(c);
+        c = next;
+    }
+}
+
 void mlua_reload(mlua *h)
 {
     mlua_ev *e = calloc(1, sizeof *e);

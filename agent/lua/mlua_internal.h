@@ -84,6 +84,8 @@ struct mlua {
     bool started, exited, stopping;
     int callback_depth;     /* Lua thread only */
     mlua_timer *timers;     /* agent.after/every of the current state */
+    uint64_t next_timer_id;
+    mlua_backend backend;   /* all NULL: the agent's threads */
 
     /* config */
     mlua_setting *settings;

@@ -351,6 +351,11 @@ static void members_snapshot(lua_State *L, mlua *h)
     uv_mutex_lock(&h->mu);
     bool attached = h->cmd_async != NULL;
     uv_mutex_unlock(&h->mu);
+    if (h->backend.members) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+        attached = lua_toboolean(L, -1);   /* loaded: the backend's nodes exist */
+        lua_pop(L, 1);
+    }
     if (!attached)
         luaL_error(L, "agent.members: the member table is not available while the script loads "
                       "(call it from a hook or a timer)");
@@ -365,7 +370,13 @@ static void members_snapshot(lua_State *L, mlua *h)
     }
     c->type = MLUA_CMD_MEMBERS;
     c->reply = r;
-    mlua_command(h, c);
+    if (h->backend.members) {
+        /* no thread in between: the backend answers at once */
+        h->backend.members(h->backend.ud, h, r);
+        mlua_reply_unref(h, r);
+        free(c);
+    } else
+        mlua_command(h, c);
     uint64_t deadline = uv_hrtime() + (uint64_t)MLUA_MEMBERS_WAIT_MS * 1000000u;
     uv_mutex_lock(&h->mu);
     while (!r->done) {
@@ -451,21 +462,21 @@ static int l_error(lua_State *L) { return log_at(L, 3); }
 
 /* ---- timers ---- */
 
+/* A timer runs on the Lua thread's loop, or (with a backend: the
+ * simulator) on the backend's clock, which calls mlua_timer_due(). */
 struct mlua_timer {
     uv_timer_t t;
     mlua *h;
     lua_State *L;
     int fnref;
-    unsigned id;
+    uint64_t id;
+    uint64_t ms;
     bool repeat, closing;
     mlua_timer *next;
 };
 
-static unsigned next_timer_id;
-
-static void timer_closed(uv_handle_t *hd)
+static void timer_unlink_free(mlua_timer *t)
 {
-    mlua_timer *t = hd->data;
     mlua *h = t->h;
     for (mlua_timer **pp = &h->timers; *pp; pp = &(*pp)->next)
         if (*pp == t) {
@@ -473,6 +484,11 @@ static void timer_closed(uv_handle_t *hd)
             break;
         }
     free(t);
+}
+
+static void timer_closed(uv_handle_t *hd)
+{
+    timer_unlink_free(hd->data);
 }
 
 static void timer_close(mlua_timer *t)
@@ -483,12 +499,29 @@ static void timer_close(mlua_timer *t)
     if (t->fnref != LUA_NOREF)
         luaL_unref(t->L, LUA_REGISTRYINDEX, t->fnref);
     t->fnref = LUA_NOREF;
+    if (t->h->backend.timer_start) {
+        t->h->backend.timer_stop(t->h->backend.ud, t->id);
+        return;   /* freed by mlua_timers_reap: the list may be walked now */
+    }
     uv_close((uv_handle_t *)&t->t, timer_closed);
 }
 
-static void timer_fire(uv_timer_t *ut)
+/* backend mode: free the closed timers (outside any list walk) */
+static void timers_reap(mlua *h)
 {
-    mlua_timer *t = ut->data;
+    mlua_timer **pp = &h->timers;
+    while (*pp) {
+        mlua_timer *t = *pp;
+        if (t->closing) {
+            *pp = t->next;
+            free(t);
+        } else
+            pp = &t->next;
+    }
+}
+
+static void timer_run(mlua_timer *t)
+{
     lua_State *L = t->L;
     mlua *h = t->h;
     if (t->closing)
@@ -496,14 +529,33 @@ static void timer_fire(uv_timer_t *ut)
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->fnref);
     if (!t->repeat)
         timer_close(t);
+    else if (h->backend.timer_start)
+        h->backend.timer_start(h->backend.ud, t->id, t->ms);
     mlua_pcall(h, L, 0, 0, t->repeat ? "agent.every callback" : "agent.after callback");
     mlua_publish_state(h, L);
+}
+
+static void timer_fire(uv_timer_t *ut)
+{
+    timer_run(ut->data);
+}
+
+void mlua_timer_due(mlua *h, uint64_t id)
+{
+    for (mlua_timer *t = h->timers; t; t = t->next)
+        if (t->id == id && !t->closing) {
+            timer_run(t);
+            break;
+        }
+    timers_reap(h);
 }
 
 void mlua_timers_close_all(mlua *h)
 {
     for (mlua_timer *t = h->timers; t; t = t->next)
         timer_close(t);
+    if (h->backend.timer_start)
+        timers_reap(h);
 }
 
 /* close the timers of one lua_State (a reload replaces it) */
@@ -512,6 +564,8 @@ void mlua_timers_close_state(mlua *h, lua_State *L)
     for (mlua_timer *t = h->timers; t; t = t->next)
         if (t->L == L)
             timer_close(t);
+    if (h->backend.timer_start)
+        timers_reap(h);
 }
 
 bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
@@ -540,19 +594,23 @@ static int start_timer(lua_State *L, bool repeat)
     t->h = h;
     t->L = L;
     t->repeat = repeat;
-    t->id = ++next_timer_id;
-    uv_timer_init(&h->loop, &t->t);
-    t->t.data = t;
+    t->id = ++h->next_timer_id;
     lua_pushvalue(L, 2);
     t->fnref = luaL_ref(L, LUA_REGISTRYINDEX);
     t->next = h->timers;
     h->timers = t;
-    uint64_t ms = (uint64_t)(s * 1000.0 + 0.5);
-    uv_update_time(&h->loop);
-    uv_timer_start(&t->t, timer_fire, ms, repeat ? ms : 0);
+    t->ms = (uint64_t)(s * 1000.0 + 0.5);
+    if (h->backend.timer_start) {
+        h->backend.timer_start(h->backend.ud, t->id, t->ms);
+    } else {
+        uv_timer_init(&h->loop, &t->t);
+        t->t.data = t;
+        uv_update_time(&h->loop);
+        uv_timer_start(&t->t, timer_fire, t->ms, repeat ? t->ms : 0);
+    }
     /* the handle: a table with :stop() */
     lua_createtable(L, 0, 1);
-    lua_pushinteger(L, t->id);
+    lua_pushnumber(L, (lua_Number)t->id);
     lua_setfield(L, -2, "id");
     luaL_getmetatable(L, "moonlist.timer");
     lua_setmetatable(L, -2);
@@ -566,11 +624,13 @@ static int l_timer_stop(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_getfield(L, 1, "id");
-    unsigned id = (unsigned)lua_tointeger(L, -1);
+    uint64_t id = (uint64_t)lua_tonumber(L, -1);
     mlua *h = host_of(L);
     for (mlua_timer *t = h->timers; t; t = t->next)
         if (t->id == id && !t->closing) {
             timer_close(t);
+            if (h->backend.timer_start)
+                timers_reap(h);
             lua_pushboolean(L, 1);
             return 1;
         }
@@ -580,7 +640,8 @@ static int l_timer_stop(lua_State *L)
 
 static int l_now(lua_State *L)
 {
-    lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e9);
+    mlua *h = host_of(L);
+    lua_pushnumber(L, h->backend.now ? h->backend.now(h->backend.ud) : (lua_Number)uv_hrtime() / 1e9);
     return 1;
 }
 
