@@ -19,6 +19,7 @@
 #include <lua.h>
 
 #include "lua/mlua.h"
+#include "sim/sim.h"
 
 #define HOST_MT "moonlist.core.host"
 #define MAX_MEMBERS 64   /* a spec's fake member table */
@@ -489,6 +490,376 @@ static int l_stop(lua_State *L)
     return 1;
 }
 
+
+/* ---- moonlist.core.sim: scripts on simulated nodes ----
+ *
+ *   local s = core.sim{ seed = 1, profile = "lan", nodes = { { name = "n0", code = "..." }, ... } }
+ *   s:join(1, 0)          -- node indexes from 0, as the simulator's
+ *   s:run(30)             -- 30 virtual seconds, hosts driven every 10 ms
+ *   s:log(1), s:state(1), s:members(1), s:kill(2), s:now()
+ *
+ * Each node's script runs in a Lua host with a backend (no thread): events
+ * and vetoes synchronous, timers on the virtual clock (mlua.h). */
+#define SIM_MT "moonlist.core.sim"
+#define SIM_MAX_NODES 64
+#define SIM_STEP_MS 10   /* the hosts run between simulator steps of this length */
+
+typedef struct sim_timer {
+    uint64_t id, due;
+} sim_timer;
+
+typedef struct sim_node {
+    struct lsim *ls;
+    int idx;
+    mlua *h;
+    sim_timer *timers;
+    size_t ntimers, cap;
+    mlua_members_reply *reply;
+    uv_mutex_t logmu;
+    char *log;
+    size_t loglen, logcap;
+} sim_node;
+
+typedef struct lsim {
+    sim *s;
+    sim_node nodes[SIM_MAX_NODES];
+    int n;
+} lsim;
+
+static void sim_log_cb(void *ud, int level, const char *msg)
+{
+    sim_node *n = ud;
+    static const char *names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+    size_t need = strlen(msg) + 32;
+    if (n->loglen + need + 1 > n->logcap) {
+        size_t cap = (n->logcap + need) * 2;
+        char *p = realloc(n->log, cap);
+        if (!p)
+            return;
+        n->log = p;
+        n->logcap = cap;
+    }
+    swim_time now = n->ls->s ? sim_now(n->ls->s) : 0;
+    n->loglen += (size_t)snprintf(n->log + n->loglen, n->logcap - n->loglen, "%.3f [%s] %s\n", now / 1000.0,
+                                  names[level < 0 ? 0 : level > 3 ? 3 : level], msg);
+}
+
+static swim *node_core(sim_node *n)
+{
+    return (size_t)n->idx < sim_count(n->ls->s) ? sim_core(n->ls->s, n->idx) : NULL;
+}
+
+static bool sim_add_member(void *ud, const swim_member *m)
+{
+    sim_node *n = ud;
+    mlua_members_add(n->h, n->reply, m);
+    return true;
+}
+
+static void sb_members(void *ud, mlua *h, mlua_members_reply *r)
+{
+    sim_node *n = ud;
+    swim *core = node_core(n);
+    n->reply = r;
+    if (core)
+        swim_members_each(core, sim_add_member, n);
+    n->reply = NULL;
+    mlua_members_done(h, r, core ? swim_get_config(core)->name : "");
+}
+
+static double sb_now(void *ud)
+{
+    sim_node *n = ud;
+    return sim_now(n->ls->s) / 1000.0;
+}
+
+static void sb_timer_stop(void *ud, uint64_t id)
+{
+    sim_node *n = ud;
+    for (size_t i = 0; i < n->ntimers; i++)
+        if (n->timers[i].id == id) {
+            n->timers[i] = n->timers[--n->ntimers];
+            return;
+        }
+}
+
+static void sb_timer_start(void *ud, uint64_t id, uint64_t ms)
+{
+    sim_node *n = ud;
+    sb_timer_stop(ud, id);
+    if (n->ntimers == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 8;
+        sim_timer *t = realloc(n->timers, cap * sizeof *t);
+        if (!t)
+            return;   /* out of memory: the timer never fires (logged below) */
+        n->timers = t;
+        n->cap = cap;
+    }
+    n->timers[n->ntimers].id = id;
+    n->timers[n->ntimers].due = sim_now(n->ls->s) + ms;
+    n->ntimers++;
+}
+
+static void sim_event_cb(void *ud, int i, swim_time now, const swim_event *ev)
+{
+    lsim *ls = ud;
+    (void)now;
+    if (i >= 0 && i < ls->n && ls->nodes[i].h)
+        mlua_post_event(ls->nodes[i].h, ev);
+}
+
+static void sim_apply(void *ud, const mlua_cmd *c)
+{
+    sim_node *n = ud;
+    swim *core = node_core(n);
+    if (core && c->type != MLUA_CMD_LEAVE)
+        mlua_cmd_apply(n->h, c, core, sim_now(n->ls->s));
+    else if (core)
+        swim_leave(core, sim_now(n->ls->s), 5000);   /* the agent's leave timeout */
+}
+
+static lsim *check_sim(lua_State *L)
+{
+    lsim *ls = luaL_checkudata(L, 1, SIM_MT);
+    if (!ls->s)
+        luaL_error(L, "simulation is closed");
+    return ls;
+}
+
+static sim_node *check_node(lua_State *L, lsim *ls, int arg)
+{
+    int i = (int)luaL_checkinteger(L, arg);
+    if (i < 0 || i >= ls->n)
+        luaL_error(L, "no node %d", i);
+    return &ls->nodes[i];
+}
+
+static void sim_close(lsim *ls)
+{
+    for (int i = 0; i < ls->n; i++) {
+        sim_node *n = &ls->nodes[i];
+        if (n->h)
+            mlua_free(n->h);   /* before the sim: closing timers calls the backend */
+        n->h = NULL;
+        free(n->timers);
+        free(n->log);
+        n->timers = NULL;
+        n->log = NULL;
+    }
+    if (ls->s)
+        sim_free(ls->s);
+    ls->s = NULL;
+}
+
+static int l_sim_gc(lua_State *L)
+{
+    sim_close(luaL_checkudata(L, 1, SIM_MT));
+    return 0;
+}
+
+static int l_sim(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_getfield(L, 1, "seed");
+    uint64_t seed = (uint64_t)luaL_optnumber(L, -1, 1);
+    lua_getfield(L, 1, "profile");
+    const char *profile = luaL_optstring(L, -1, "lan");
+    lua_getfield(L, 1, "lua_path");
+    const char *lpath = luaL_optstring(L, -1, "lua/?.lua");
+    lua_getfield(L, 1, "nodes");
+    luaL_checktype(L, -1, LUA_TTABLE);
+    int nodes = lua_gettop(L);
+    int count = (int)lua_objlen(L, nodes);
+    if (count < 1 || count > SIM_MAX_NODES)
+        return luaL_error(L, "core.sim: 1..%d nodes", SIM_MAX_NODES);
+
+    lsim *ls = lua_newuserdata(L, sizeof *ls);
+    memset(ls, 0, sizeof *ls);
+    luaL_getmetatable(L, SIM_MT);
+    lua_setmetatable(L, -2);
+    ls->s = sim_new(seed);
+    if (!ls->s)
+        return luaL_error(L, "out of memory");
+    sim_on_event(ls->s, sim_event_cb, ls);
+    for (int i = 0; i < count; i++) {
+        sim_node *n = &ls->nodes[i];
+        n->ls = ls;
+        n->idx = i;
+        ls->n = i + 1;
+        lua_rawgeti(L, nodes, i + 1);
+        lua_getfield(L, -1, "name");
+        char name[256];
+        snprintf(name, sizeof name, "%s", luaL_optstring(L, -1, ""));
+        if (!name[0])
+            snprintf(name, sizeof name, "n%d", i);
+        lua_getfield(L, -2, "code");
+        const char *code = lua_tostring(L, -1);
+        lua_getfield(L, -3, "path");
+        const char *path = lua_tostring(L, -1);
+        if (!code == !path)
+            return luaL_error(L, "core.sim: node %d needs code or path", i);
+        mlua_options o = { .log = sim_log_cb, .log_ud = n, .lua_path = lpath };
+        n->h = mlua_new(&o);
+        mlua_backend b = { .ud = n, .members = sb_members, .now = sb_now, .timer_start = sb_timer_start,
+                           .timer_stop = sb_timer_stop };
+        if (!n->h || mlua_set_backend(n->h, &b) < 0)
+            return luaL_error(L, "out of memory");
+        char err[1024];
+        int rc = path ? mlua_load(n->h, path, err, sizeof err) : mlua_load_string(n->h, "=sim.lua", code, err, sizeof err);
+        if (rc < 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "node %d: %s", i, err);
+            return 2;
+        }
+        swim_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        if (swim_config_profile(&cfg, profile) < 0)
+            return luaL_error(L, "core.sim: unknown profile '%s'", profile);
+        if (mlua_settings_apply_knobs(n->h, &cfg, err, sizeof err) < 0) {
+            lua_pushnil(L);
+            lua_pushfstring(L, "node %d: %s", i, err);
+            return 2;
+        }
+        snprintf(cfg.name, sizeof cfg.name, "%s", name);
+        static const uint8_t vsn[6] = { WIRE_PROTOCOL_MIN, WIRE_PROTOCOL_MAX, WIRE_PROTOCOL_CUR,
+                                        WIRE_DELEGATE_MIN, WIRE_DELEGATE_MAX, WIRE_DELEGATE_CUR };
+        memcpy(cfg.vsn, vsn, 6);
+        int ml = mlua_settings_meta(n->h, cfg.meta, sizeof cfg.meta);
+        if (ml < 0) {
+            cfg.meta[0] = 0xff;   /* no tags: what serf sends */
+            cfg.meta[1] = 0x80;
+            ml = 2;
+        }
+        cfg.meta_len = (size_t)ml;
+        swim_io d = { .ud = n->h };
+        mlua_fill_delegates(&d);
+        if (sim_add(ls->s, &cfg, &d) != i)
+            return luaL_error(L, "core.sim: node %d: the simulator refused its config", i);
+        lua_pop(L, 4);
+    }
+    lua_pushvalue(L, nodes + 1);
+    return 1;
+}
+
+static void sim_drive(lsim *ls, swim_time until)
+{
+    swim_time t = sim_now(ls->s);
+    do {
+        t = t + SIM_STEP_MS < until ? t + SIM_STEP_MS : until;
+        sim_run_until(ls->s, t);
+        for (int i = 0; i < ls->n; i++) {
+            sim_node *n = &ls->nodes[i];
+            if (!n->h)
+                continue;
+            /* due timers, earliest first */
+            for (;;) {
+                size_t best = n->ntimers;
+                for (size_t k = 0; k < n->ntimers; k++)
+                    if (n->timers[k].due <= t && (best == n->ntimers || n->timers[k].due < n->timers[best].due ||
+                                                  (n->timers[k].due == n->timers[best].due &&
+                                                   n->timers[k].id < n->timers[best].id)))
+                        best = k;
+                if (best == n->ntimers)
+                    break;
+                uint64_t id = n->timers[best].id;
+                n->timers[best] = n->timers[--n->ntimers];
+                mlua_timer_due(n->h, id);
+            }
+            mlua_run_pending(n->h);
+            if (node_core(n))
+                mlua_drain_commands(n->h, sim_apply, n);
+        }
+    } while (t < until);
+}
+
+static int l_sim_run(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    double secs = luaL_checknumber(L, 2);
+    if (!(secs >= 0 && secs < 86400 * 30))
+        return luaL_error(L, "run: seconds out of range");
+    sim_drive(ls, sim_now(ls->s) + (swim_time)(secs * 1000.0 + 0.5));
+    return 0;
+}
+
+static int l_sim_join(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    sim_node *n = check_node(L, ls, 2);
+    int seeds[SIM_MAX_NODES];
+    int k = 0;
+    for (int a = 3; a <= lua_gettop(L) && k < SIM_MAX_NODES; a++)
+        seeds[k++] = check_node(L, ls, a)->idx;
+    sim_join(ls->s, n->idx, seeds, (size_t)k);
+    return 0;
+}
+
+static int l_sim_kill(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    sim_kill(ls->s, check_node(L, ls, 2)->idx);
+    return 0;
+}
+
+static int l_sim_pause(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    sim_node *n = check_node(L, ls, 2);
+    if (lua_toboolean(L, 3))
+        sim_resume(ls->s, n->idx);
+    else
+        sim_pause(ls->s, n->idx);
+    return 0;
+}
+
+static int l_sim_now(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    lua_pushnumber(L, sim_now(ls->s) / 1000.0);
+    return 1;
+}
+
+static int l_sim_log(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    sim_node *n = check_node(L, ls, 2);
+    lua_pushlstring(L, n->log ? n->log : "", n->loglen);
+    return 1;
+}
+
+static int l_sim_state(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    sim_node *n = check_node(L, ls, 2);
+    const uint8_t *out;
+    size_t len;
+    mlua_local_state(n->h, lua_toboolean(L, 3), &out, &len);
+    lua_pushlstring(L, (const char *)out, len);
+    return 1;
+}
+
+
+static bool sim_member_row(void *ud, const swim_member *m)
+{
+    lua_State *L = ud;
+    lua_pushstring(L, swim_state_name(m->state));
+    lua_setfield(L, -2, m->name);
+    return true;
+}
+
+static int l_sim_members(lua_State *L)
+{
+    lsim *ls = check_sim(L);
+    sim_node *n = check_node(L, ls, 2);
+    swim *core = node_core(n);
+    lua_newtable(L);
+    if (!core)
+        return 1;
+    /* name -> status, enough for assertions */
+    swim_members_each(core, sim_member_row, L);
+    return 1;
+}
+
 int luaopen_moonlist_core(lua_State *L);
 
 int luaopen_moonlist_core(lua_State *L)
@@ -510,8 +881,25 @@ int luaopen_moonlist_core(lua_State *L)
     lua_pushcfunction(L, l_stop);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
+    static const luaL_Reg sim_methods[] = {
+        { "run", l_sim_run }, { "join", l_sim_join }, { "kill", l_sim_kill }, { "pause", l_sim_pause },
+        { "now", l_sim_now }, { "log", l_sim_log }, { "state", l_sim_state }, { "members", l_sim_members },
+        { NULL, NULL },
+    };
+    luaL_newmetatable(L, SIM_MT);
+    lua_newtable(L);
+    for (const luaL_Reg *r = sim_methods; r->name; r++) {
+        lua_pushcfunction(L, r->func);
+        lua_setfield(L, -2, r->name);
+    }
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_sim_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     lua_newtable(L);
     lua_pushcfunction(L, l_host);
     lua_setfield(L, -2, "host");
+    lua_pushcfunction(L, l_sim);
+    lua_setfield(L, -2, "sim");
     return 1;
 }

@@ -3,6 +3,7 @@
 --   local T = require "moonlist.testing"
 --   T.wait_until(5, function() return cond() end)   -- true, or false after 5 s
 --   local h = T.host([[ ...script... ]])             -- a Lua host on its own (moonlist.core)
+--   local s = T.sim{ nodes = { { path = "scripts/agent.lua" }, ... } } -- scripts on simulated nodes
 --   local a = T.agent{ name = "a" }                  -- a real agent on loopback
 --   local b = T.agent{ name = "b", join = a, config = "script.lua", flags = { "-tag", "role=x" } }
 --   T.wait_until(10, function() return a:status_of("b") == "alive" end)
@@ -92,6 +93,14 @@ function M.host(code, opts)
   opts = opts or {}
   local h, err = core.host { code = code, name = opts.name or "=spec.lua", lua_path = "lua/?.lua" }
   return h, err
+end
+
+-- ---- scripts on simulated nodes (moonlist.core.sim) ----
+-- opts: seed, profile, nodes = { { name = "n0", code = "..." | path = "..." }, ... }
+-- returns the simulation (run, join, kill, pause, now, log, state, members)
+function M.sim(opts)
+  local core = require "moonlist.core"
+  return core.sim(opts)
 end
 
 -- ---- real agents ----
