@@ -142,6 +142,11 @@ agent.state {
   local_state = function() return cat:encode_all() end,
   merge_remote_state = function(bytes)
     if bytes == "" then return end
+    if not catalog.is_record(bytes) then
+      -- a serf agent's state in a mixed cluster: not ours, expected
+      agent.log.debug("remote state is not a catalog (" .. #bytes .. " bytes): ignored")
+      return
+    end
     local changed, err = cat:merge(bytes)
     if changed == nil then agent.log.warn("ignored remote state:", err) end
     if changed then write_outputs() end
