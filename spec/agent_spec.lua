@@ -107,3 +107,42 @@ end)
     assert.truthy(b:log():find("leave requested by the script", 1, true))
   end)
 end)
+
+describe("vetoes through a real agent", function()
+  after_each(function() T.stop_all() end)
+
+  it("a merge hook refuses a join, an alive hook refuses a node", function()
+    local path = T.write(T.dir() .. "/veto.lua", [[
+local agent = require "moonlist"
+agent.on("merge", function(peers)
+  for _, p in ipairs(peers) do
+    if p.tags.role == "evil" then return false, "no evil peers (" .. p.name .. ")" end
+  end
+end)
+-- as in memberlist, a refused merge only drops that push/pull's view: the
+-- node's alive messages must be refused too to keep it out
+agent.on("alive", function(m)
+  if m.name:match("^intruder") then return false, "no intruders" end
+  if m.tags.role == "evil" then return false, "no evil nodes" end
+end)
+]])
+    local a = T.agent { name = "a", config = path }
+    local evil = T.agent { name = "evil", join = a, flags = { "-tag", "role=evil" }, wait = false }
+    local good = T.agent { name = "good", join = a }
+    assert.truthy(T.wait_until(10, function() return a:status_of("good") == "alive" end))
+    assert.truthy(T.wait_until(10, function() return a:log():find("merge vetoed: no evil peers (evil)", 1, true) end),
+                  a:log())
+    -- an intruder joining through good: a refuses its alive messages
+    local intruder = T.agent { name = "intruder1", join = good }
+    assert.truthy(T.wait_until(10, function() return good:status_of("intruder1") == "alive" end))
+    -- a hears about intruder1 by gossip, and refuses it
+    assert.truthy(T.wait_until(10, function()
+      return a:log():find("alive message about intruder1 refused by the script: no intruders", 1, true)
+    end), a:log())
+    assert.truthy(a:log():find("alive message about evil refused by the script: no evil nodes", 1, true), a:log())
+    assert.is_nil(a:status_of("intruder1"), a:log())
+    assert.is_nil(a:status_of("evil"), a:log())
+    assert.truthy(evil:running())
+    assert.truthy(intruder:running())
+  end)
+end)
