@@ -140,7 +140,7 @@ agent.on("join", function() seen = seen + 1 end)
     h:post { type = "join", member = { name = "a" } }
     h:merge_remote_state("remote", true)
     assert.are.same({ "broadcast merge remote true" }, kinds(h:commands(1, 5)))
-    assert.are.equal("seen=1", h:local_state(false))
+    assert.truthy(T.wait_until(5, function() return h:local_state(false) == "seen=1" end))
     h:stop()
   end)
 
@@ -264,6 +264,14 @@ describe("agent.ping_payload", function()
 end)
 
 describe("luv", function()
+  it("refuses the calls that would fight the agent for its loop", function()
+    for _, fn in ipairs { "run", "stop", "walk", "loop_close" } do
+      local h, err = T.host("local uv = require 'luv'\nuv." .. fn .. "()\n")
+      assert.is_nil(h)
+      assert.truthy(err:find("luv." .. fn .. ": the agent runs this loop", 1, true), err)
+    end
+  end)
+
   it("runs on the Lua thread's loop: timers, processes, files", function()
     local path = T.dir() .. "/luv-file.txt"
     local h = host(string.format([[

@@ -54,7 +54,7 @@ static lua_State *new_state(mlua *h)
     luv_set_callback(L, mlua_luv_pcall);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_luv);
+    lua_pushcfunction(L, mlua_open_luv);
     lua_setfield(L, -2, "luv");
     lua_pop(L, 1);
     if (h->lua_path) {
@@ -332,7 +332,7 @@ static void wake_cb(uv_async_t *a)
         return;
     }
     if (any)
-        mlua_publish_state(h, h->L);
+        mlua_publish_soon(h);
 }
 
 static void refresh_cb(uv_timer_t *t)
@@ -356,8 +356,12 @@ static void thread_main(void *arg)
      * whatever is left, and let the loop run their close callbacks */
     mlua_timers_close_all(h);
     close_luv_handles(h, h->L);
+    uv_mutex_lock(&h->mu);
+    h->wake_closed = true;   /* posters check this under mu before sending */
+    uv_mutex_unlock(&h->mu);
     uv_close((uv_handle_t *)&h->wake, NULL);
     uv_close((uv_handle_t *)&h->refresh, NULL);
+    uv_close((uv_handle_t *)&h->publish_check, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     lua_close(h->L);
     h->L = NULL;
@@ -381,6 +385,7 @@ int mlua_start(mlua *h, char *err, size_t errlen)
     }
     h->wake.data = h;
     h->refresh.data = h;
+    mlua_publish_init(h);
     uv_update_time(&h->loop);
     uv_timer_start(&h->refresh, refresh_cb, MLUA_STATE_REFRESH_MS, MLUA_STATE_REFRESH_MS);
     uv_mutex_lock(&h->mu);
@@ -459,7 +464,10 @@ int mlua_stop(mlua *h, unsigned timeout_ms)
     uv_mutex_unlock(&h->mu);
     if (!running)
         return 0;
-    uv_async_send(&h->wake);
+    uv_mutex_lock(&h->mu);
+    if (!h->wake_closed)
+        uv_async_send(&h->wake);
+    uv_mutex_unlock(&h->mu);
     uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
     uv_mutex_lock(&h->mu);
     while (!h->exited) {

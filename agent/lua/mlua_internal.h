@@ -80,6 +80,9 @@ struct mlua {
     bool loop_init;
     uv_async_t wake;
     uv_timer_t refresh;     /* republish local state */
+    uv_check_t publish_check;   /* republish after this loop iteration */
+    bool publish_check_init;
+    bool wake_closed;       /* (mu) the thread closed `wake`: no more sends */
     uv_thread_t thread;
     bool started, exited, stopping;
     int callback_depth;     /* Lua thread only */
@@ -147,6 +150,9 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what
 /* recompute the cached local state (Lua thread, or the loader) */
 void mlua_publish_state(mlua *h, lua_State *L);
 void mlua_timers_close_all(mlua *h);
+void mlua_publish_soon(mlua *h);
+void mlua_publish_init(mlua *h);
+int mlua_open_luv(lua_State *L);   /* package.preload.luv */
 
 /* mlua_member.c: Lua values */
 void mlua_push_member(lua_State *L, const mlua_mcopy *m);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <luv.h>
+
 #include "cli/cli_tags.h"
 #include "lua/mlua_internal.h"
 
@@ -102,7 +104,7 @@ static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
     if (!mlua_pcall(h, L, nargs, nresults, "luv callback"))
         return -1;
     int n = lua_gettop(L) - base + 1;
-    mlua_publish_state(h, L);
+    mlua_publish_soon(h);
     return n;
 }
 
@@ -532,7 +534,7 @@ static void timer_run(mlua_timer *t)
     else if (h->backend.timer_start)
         h->backend.timer_start(h->backend.ud, t->id, t->ms);
     mlua_pcall(h, L, 0, 0, t->repeat ? "agent.every callback" : "agent.after callback");
-    mlua_publish_state(h, L);
+    mlua_publish_soon(h);
 }
 
 static void timer_fire(uv_timer_t *ut)
@@ -570,7 +572,8 @@ void mlua_timers_close_state(mlua *h, lua_State *L)
 
 bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
 {
-    if (hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh)
+    if (hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh ||
+        hd == (uv_handle_t *)&h->publish_check)
         return true;
     for (mlua_timer *t = h->timers; t; t = t->next)
         if (hd == (uv_handle_t *)&t->t)
@@ -702,6 +705,56 @@ void mlua_publish_state(mlua *h, lua_State *L)
         free(old);
     }
     lua_pop(L, 1);
+}
+
+static void publish_check_cb(uv_check_t *c)
+{
+    mlua *h = c->data;
+    uv_check_stop(c);
+    if (h->L)
+        mlua_publish_state(h, h->L);
+}
+
+/* Republish the local state once the loop has run this iteration's
+ * callbacks: a burst of luv callbacks costs one local_state call, not one
+ * each. With a backend (no loop) at once. */
+void mlua_publish_soon(mlua *h)
+{
+    if (h->backend.timer_start || !h->publish_check_init) {
+        if (h->L)
+            mlua_publish_state(h, h->L);
+        return;
+    }
+    if (!uv_is_active((uv_handle_t *)&h->publish_check))
+        uv_check_start(&h->publish_check, publish_check_cb);
+}
+
+void mlua_publish_init(mlua *h)
+{
+    uv_check_init(&h->loop, &h->publish_check);
+    h->publish_check.data = h;
+    h->publish_check_init = true;
+}
+
+/* luv without the calls that would fight the agent for its loop: running
+ * it again from inside a callback (uv_run is not reentrant), stopping or
+ * closing it, or walking it (our own handles are not luv's). */
+static int luv_forbidden(lua_State *L)
+{
+    return luaL_error(L, "luv.%s: the agent runs this loop; scripts use callbacks only",
+                      lua_tostring(L, lua_upvalueindex(1)));
+}
+
+int mlua_open_luv(lua_State *L)
+{
+    luaopen_luv(L);
+    static const char *const forbidden[] = { "run", "stop", "walk", "loop_close", "loop_configure", NULL };
+    for (int i = 0; forbidden[i]; i++) {
+        lua_pushstring(L, forbidden[i]);
+        lua_pushcclosure(L, luv_forbidden, 1);
+        lua_setfield(L, -2, forbidden[i]);
+    }
+    return 1;
 }
 
 /* ---- module ---- */

@@ -116,12 +116,12 @@ void mlua_enqueue(mlua *h, mlua_ev *e, bool question)
         h->ev_tail = e;
         h->ev_count++;
     }
-    bool started = h->started && !h->exited;
-    uv_mutex_unlock(&h->mu);
     /* before mlua_start the loop is not running: the first wake-up after
-     * start drains what was queued */
-    if (started)
+     * start drains what was queued. Sent under mu: the thread marks the
+     * handle closed under mu before closing it. */
+    if (h->started && !h->wake_closed)
         uv_async_send(&h->wake);
+    uv_mutex_unlock(&h->mu);
 }
 
 void mlua_command(mlua *h, mlua_cmd *c)
