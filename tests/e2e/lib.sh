@@ -384,12 +384,40 @@ suspicion_bounds() {
 }
 
 # profile_params PROFILE: "ProbeInterval SuspicionMult SuspicionMaxTimeoutMult
-# GossipInterval TCPTimeout" (§13).
+# GossipInterval TCPTimeout PushPullInterval" (§13).
 profile_params() {
     case "$1" in
-        lan) echo "1 4 6 0.2 10" ;;
-        wan) echo "5 6 6 0.5 30" ;;
-        local) echo "1 3 6 0.1 1" ;;
+        lan) echo "1 4 6 0.2 10 30" ;;
+        wan) echo "5 6 6 0.5 30 60" ;;
+        local) echo "1 3 6 0.1 1 15" ;;
         *) fail "unknown profile $1" ;;
     esac
+}
+
+# converge_bound_s PROFILE: how long a join may take to reach everyone.
+# Gossip usually spreads a new member's alive in well under a second, but
+# two joins at once through different seeds can miss each other; then the
+# periodic push/pull (§12: every PushPullInterval, random first stagger)
+# is what repairs it. So the guaranteed bound is one push/pull interval,
+# plus 5 s of slack.
+converge_bound_s() {
+    local pp
+    read -r _ _ _ _ _ pp < <(profile_params "$1")
+    echo $((pp + 5))
+}
+
+# start_converged KIND NAME [flags...]: start a moonlist (KIND ml) or serf
+# agent, then wait until every agent started so far lists all of them alive.
+start_converged() {
+    local kind=$1 name=$2
+    shift 2
+    case $kind in
+        ml) ml_start "$name" "$@" ;;
+        serf) serf_start "$name" "$@" ;;
+        *) fail "start_converged: unknown kind $kind" ;;
+    esac
+    local running=() n
+    for n in "${AGENT_ORDER[@]}"; do agent_running "$n" && running+=("$n"); done
+    expect_within "$(converge_bound_s lan)" "${#running[@]} agents see ${#running[@]} alive after $name joined" \
+        all_see_count "${#running[@]}" alive "${running[@]}"
 }

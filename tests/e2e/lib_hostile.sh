@@ -20,13 +20,12 @@ hostile_scenario() {
 
     # Names no mangled fixture frame can spell (theirs are n1..n3).
     local all=(hx-target hx-peer-1 hx-peer-2)
-    ml_start hx-target "${common[@]}"
-    ml_start hx-peer-1 "${common[@]}" -join "$(agent_addr hx-target)"
-    ml_start hx-peer-2 "${common[@]}" -join "$(agent_addr hx-target)"
-    expect_within 15 "all 3 agents see 3 alive" all_see_count 3 alive "${all[@]}"
+    start_converged ml hx-target "${common[@]}"
+    start_converged ml hx-peer-1 "${common[@]}" -join "$(agent_addr hx-target)"
+    start_converged ml hx-peer-2 "${common[@]}" -join "$(agent_addr hx-target)"
 
     local pid base_view base_rss tcp_timeout
-    read -r _ _ _ _ tcp_timeout < <(profile_params lan)
+    read -r _ _ _ _ tcp_timeout _ < <(profile_params lan)
     pid=$(agent_pid hx-target)
     base_view=$(view_of hx-target) || fail "cannot read the target's view"
     base_rss=$(rss_kib "$pid")

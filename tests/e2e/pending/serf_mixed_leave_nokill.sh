@@ -1,0 +1,11 @@
+# Mixed cluster (plaintext): 3 serf and 3 moonlist agents, no
+# failures, then a moonlist agent leaves on SIGTERM: serf and moonlist
+# must all show it "left" (serf needs its leave intent first, §16).
+#   bash tests/e2e/serf_mixed_leave_nokill.sh /path/to/moonlist
+here=$(dirname "$0")
+[ -f "$here/lib.sh" ] || here=$here/..
+. "$here/lib.sh"
+. "$here/lib_serf_mixed.sh"
+e2e_init "$@"
+mixed_scenario --leave --no-kill
+e2e_log "PASS"
