@@ -221,21 +221,38 @@ static void close_luv_handles(mlua *h, lua_State *L)
 
 /* A retired state is closed from a zero timer, after the loop ran the
  * close callbacks of its handles (they use the state). */
-typedef struct retired {
+struct mlua_retired {
     uv_timer_t t;
     lua_State *L;
-} retired;
+    mlua *h;
+    mlua_retired *next;      /* h->retired: our handles, not luv's */
+};
 
 static void retired_closed(uv_handle_t *hd)
 {
-    free(hd->data);
+    mlua_retired *r = hd->data;
+    for (mlua_retired **pp = &r->h->retired; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    free(r);
 }
 
 static void retire_fire(uv_timer_t *t)
 {
-    retired *r = t->data;
+    mlua_retired *r = t->data;
     lua_close(r->L);
+    r->L = NULL;
     uv_close((uv_handle_t *)&r->t, retired_closed);
+}
+
+bool mlua_is_retired_handle(mlua *h, uv_handle_t *hd)
+{
+    for (mlua_retired *r = h->retired; r; r = r->next)
+        if (hd == (uv_handle_t *)&r->t)
+            return true;
+    return false;
 }
 
 static void retire_state(mlua *h, lua_State *L)
@@ -243,10 +260,13 @@ static void retire_state(mlua *h, lua_State *L)
     set_live(L, false);
     mlua_timers_close_state(h, L);
     close_luv_handles(h, L);
-    retired *r = calloc(1, sizeof *r);
+    mlua_retired *r = calloc(1, sizeof *r);
     if (!r)
         return;   /* out of memory: the old state leaks rather than crash */
     r->L = L;
+    r->h = h;
+    r->next = h->retired;
+    h->retired = r;
     uv_timer_init(&h->loop, &r->t);
     r->t.data = r;
     uv_timer_start(&r->t, retire_fire, 0, 0);
@@ -356,6 +376,7 @@ static void thread_main(void *arg)
      * whatever is left, and let the loop run their close callbacks */
     mlua_timers_close_all(h);
     close_luv_handles(h, h->L);
+    /* retired states close from their zero timers in the run below */
     uv_mutex_lock(&h->mu);
     h->wake_closed = true;   /* posters check this under mu before sending */
     uv_mutex_unlock(&h->mu);

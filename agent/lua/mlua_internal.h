@@ -62,6 +62,7 @@ struct mlua_members_reply {
 };
 
 typedef struct mlua_timer mlua_timer;
+typedef struct mlua_retired mlua_retired;
 
 /* What the script registered: hooks by event, state functions. Lives in
  * the Lua registry as one table per lua_State so a reload swaps it whole. */
@@ -88,6 +89,7 @@ struct mlua {
     int callback_depth;     /* Lua thread only */
     mlua_timer *timers;     /* agent.after/every of the current state */
     uint64_t next_timer_id;
+    mlua_retired *retired;  /* replaced states waiting to be closed */
     mlua_backend backend;   /* all NULL: the agent's threads */
 
     /* config */

@@ -570,6 +570,8 @@ void mlua_timers_close_state(mlua *h, lua_State *L)
         timers_reap(h);
 }
 
+bool mlua_is_retired_handle(mlua *h, uv_handle_t *hd);
+
 bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
 {
     if (hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh ||
@@ -578,7 +580,7 @@ bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
     for (mlua_timer *t = h->timers; t; t = t->next)
         if (hd == (uv_handle_t *)&t->t)
             return true;
-    return false;
+    return mlua_is_retired_handle(h, hd);
 }
 
 static int start_timer(lua_State *L, bool repeat)

@@ -339,6 +339,16 @@ static void test_reload(void)
     h_post(&t, SWIM_EV_JOIN, &a);
     CHECK(h_wait_cmds(&t, 3, 5000));
     CHECK(t.ncmds == 3 && strcmp(t.cmds[2], "broadcast  v2 a") == 0);
+
+    /* reload, then stop at once: the replaced state (with luv handles and
+     * timers) is closed on the way out */
+    write_file(path,
+        "local agent = require 'moonlist'\n"
+        "local uv = require 'luv'\n"
+        "local t = uv.new_timer(); t:start(5, 5, function() end)\n"
+        "agent.every(0.005, function() end)\n");
+    mlua_reload(t.h);
+    mlua_reload(t.h);
     h_finish(&t);
     unlink(path);
 }
