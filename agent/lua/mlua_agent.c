@@ -13,10 +13,20 @@
 #include "cli/cli_log.h"
 #include "lua/mlua_internal.h"
 
+/* One log line per line of the message: a traceback stays readable and
+ * no line runs into cli_log's line limit. */
 static void agent_log(void *ud, int level, const char *msg)
 {
     (void)ud;
-    cli_log(level, "lua: %s", msg);
+    const char *p = msg;
+    for (;;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        cli_log(level, "lua: %.*s", len, p);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
 }
 
 /* The directory of the running binary, for finding scripts/ and lua/ next
