@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     io.send_packet = send_packet;
     io.open_stream = open_stream;
     io.event = event;
-    io.local_state = local_state;
+    io.delegate.local_state = local_state;
     swim *s = swim_new(&cfg, &io, 0);
     if (!s)
         __builtin_trap();

@@ -638,13 +638,17 @@ int cli_agent_main(int argc, char **argv)
         return 2;
     }
     cli_log_set_level((int)o.log_level);
-    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log, .merge_remote_state = on_merge_state };
+    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log,
+                       .delegate = { .ud = &a, .merge_remote_state = on_merge_state } };
     if (a.lua) {
-        h.local_state = d_local_state;
-        h.merge_remote_state = d_merge_remote_state;
-        h.ack_payload = d_ack_payload;
-        h.allow_merge = d_allow_merge;
-        h.allow_alive = d_allow_alive;
+        h.delegate = (swim_delegate){
+            .ud = &a,
+            .local_state = d_local_state,
+            .merge_remote_state = d_merge_remote_state,
+            .ack_payload = d_ack_payload,
+            .allow_merge = d_allow_merge,
+            .allow_alive = d_allow_alive,
+        };
     }
     /* RPC first: a taken control port should fail before we announce
      * ourselves to anyone (requests are only served once the loop runs,

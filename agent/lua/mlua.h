@@ -23,7 +23,7 @@
  * agent.members() become mlua_cmd values queued to the sink given to
  * mlua_attach, woken by an uv_async_t on the protocol loop.
  *
- * What the core asks synchronously (the swim_io delegates), and how long
+ * What the core asks synchronously (the swim_delegate answers), and how long
  * the protocol thread waits for it:
  *   local_state        never waits: the value the script published last
  *                      (computed at load, then after every batch of hooks,
@@ -176,15 +176,15 @@ void mlua_reload(mlua *h);
 int mlua_stop(mlua *h, unsigned timeout_ms);
 void mlua_free(mlua *h);
 
-/* ---- the swim_io delegates (protocol thread), see the top comment ---- */
+/* ---- the swim_delegate answers (protocol thread), see the top comment ---- */
 void mlua_local_state(mlua *h, bool is_join, const uint8_t **out, size_t *len);
 void mlua_merge_remote_state(mlua *h, const uint8_t *state, size_t len, bool is_join);
 void mlua_ack_payload(mlua *h, const uint8_t **out, size_t *len);
 bool mlua_allow_merge(mlua *h, const swim_member *peers, size_t n, const char **reason);
 bool mlua_allow_alive(mlua *h, const swim_member *m);
-/* Fill the delegate pointers of `io` with the above (io->ud must be `h`);
- * for a core that talks to the host directly (the simulator, tests). */
-void mlua_fill_delegates(swim_io *io);
+/* The above as a core's delegate, for a core that talks to the host
+ * directly (the simulator, tests). */
+swim_delegate mlua_delegate(mlua *h);
 
 /* ---- a backend instead of the Lua thread: the simulator ----
  * The simulator has no threads: it delivers the same events and asks the

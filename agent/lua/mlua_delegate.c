@@ -199,11 +199,15 @@ static bool d_allow_alive(void *ud, const swim_member *m)
     return mlua_allow_alive(ud, m);
 }
 
-void mlua_fill_delegates(swim_io *io)
+swim_delegate mlua_delegate(mlua *h)
 {
-    io->local_state = d_local_state;
-    io->merge_remote_state = d_merge_remote_state;
-    io->ack_payload = d_ack_payload;
-    io->allow_merge = d_allow_merge;
-    io->allow_alive = d_allow_alive;
+    swim_delegate d = {
+        .ud = h,
+        .local_state = d_local_state,
+        .merge_remote_state = d_merge_remote_state,
+        .ack_payload = d_ack_payload,
+        .allow_merge = d_allow_merge,
+        .allow_alive = d_allow_alive,
+    };
+    return d;
 }

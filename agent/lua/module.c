@@ -731,8 +731,7 @@ static int l_sim(lua_State *L)
             ml = 2;
         }
         cfg.meta_len = (size_t)ml;
-        swim_io d = { .ud = n->h };
-        mlua_fill_delegates(&d);
+        swim_delegate d = mlua_delegate(n->h);
         if (sim_add(ls->s, &cfg, &d) != i)
             return luaL_error(L, "core.sim: node %d: the simulator refused its config", i);
         lua_pop(L, 4);

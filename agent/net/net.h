@@ -49,13 +49,9 @@ typedef struct net_handlers {
     void (*event)(void *ud, const swim_event *ev);
     /* A log line, level 0 debug .. 3 error. */
     void (*log)(void *ud, int level, const char *msg);
-    /* The core's delegates (swim_io), optional, handed to the core as they
-     * are with `ud`; same rules as there (synchronous, no calls back). */
-    void (*local_state)(void *ud, bool is_join, const uint8_t **out, size_t *len);
-    void (*merge_remote_state)(void *ud, const uint8_t *state, size_t len, bool is_join);
-    void (*ack_payload)(void *ud, const uint8_t **out, size_t *len);
-    bool (*allow_merge)(void *ud, const swim_member *peers, size_t n, const char **reason);
-    bool (*allow_alive)(void *ud, const swim_member *m);
+    /* The core's delegates, handed to it as they are (swim.h: synchronous,
+     * no calls back into the core). */
+    swim_delegate delegate;
 } net_handlers;
 
 typedef struct net_counters {

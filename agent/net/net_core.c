@@ -125,37 +125,6 @@ static void core_log(void *ud, int level, const char *msg)
         n->h.log(n->h.ud, level, msg);
 }
 
-/* Delegates: the core calls them with net as ud; the owner wants its own. */
-static void net_local_state(void *ud, bool is_join, const uint8_t **out, size_t *len)
-{
-    net *n = ud;
-    n->h.local_state(n->h.ud, is_join, out, len);
-}
-
-static void net_merge_remote_state(void *ud, const uint8_t *state, size_t len, bool is_join)
-{
-    net *n = ud;
-    n->h.merge_remote_state(n->h.ud, state, len, is_join);
-}
-
-static void net_ack_payload(void *ud, const uint8_t **out, size_t *len)
-{
-    net *n = ud;
-    n->h.ack_payload(n->h.ud, out, len);
-}
-
-static bool net_allow_merge(void *ud, const swim_member *peers, size_t count, const char **reason)
-{
-    net *n = ud;
-    return n->h.allow_merge(n->h.ud, peers, count, reason);
-}
-
-static bool net_allow_alive(void *ud, const swim_member *m)
-{
-    net *n = ud;
-    return n->h.allow_alive(n->h.ud, m);
-}
-
 swim *net_core(net *n) { return n->core; }
 const net_counters *net_get_counters(const net *n) { return &n->counters; }
 const char *net_bind_text(const net *n) { return n->bind_text; }
@@ -266,11 +235,7 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
         .open_stream = net_stream_open,
         .event = core_event,
         .log = core_log,
-        .local_state = h->local_state ? net_local_state : NULL,
-        .merge_remote_state = h->merge_remote_state ? net_merge_remote_state : NULL,
-        .ack_payload = h->ack_payload ? net_ack_payload : NULL,
-        .allow_merge = h->allow_merge ? net_allow_merge : NULL,
-        .allow_alive = h->allow_alive ? net_allow_alive : NULL,
+        .delegate = h->delegate,
     };
     n->in_core++;
     n->core = swim_new(&n->cfg.swim, &io, net_now(n));

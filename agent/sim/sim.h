@@ -30,11 +30,10 @@ void sim_free(sim *s);
 
 /* Add a node. `cfg` is copied; the sim overwrites its advertise address
  * (port kept if set, else 7946) and seed. `delegates` (may be NULL)
- * supplies the optional swim_io delegates (local_state, merge_remote_state,
- * ack_payload, allow_merge, allow_alive, log) with its own ud; its
- * send_packet, open_stream and event are ignored. Returns the node index,
+ * supplies the node's swim_delegate (local_state, merge_remote_state,
+ * ack_payload, allow_merge, allow_alive) with its own ud. Returns the node index,
  * or -1 (bad config, out of memory). */
-int sim_add(sim *s, const swim_config *cfg, const swim_io *delegates);
+int sim_add(sim *s, const swim_config *cfg, const swim_delegate *delegates);
 /* Add n nodes "<prefix><i>" with a profile's defaults; returns the first
  * index or -1. */
 int sim_add_many(sim *s, size_t n, const char *prefix, const char *profile);

@@ -49,8 +49,7 @@ typedef struct sim_node {
     int index;
     swim *core;
     swim_config cfg;
-    swim_io delegates;
-    bool has_delegates;
+    swim_delegate delegates;
     bool up, paused;
     int group;
     uint32_t life;               /* restarts */

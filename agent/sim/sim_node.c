@@ -51,44 +51,6 @@ static void sim_io_event(void *ud, const swim_event *ev)
         s->on_event(s->on_event_ud, n->index, s->now, ev);
 }
 
-/* Delegate trampolines: the core has one ud (ours); each node's own
- * delegates have theirs. */
-static void tr_local_state(void *ud, bool join, const uint8_t **out, size_t *len)
-{
-    sim_node *n = ud;
-    n->delegates.local_state(n->delegates.ud, join, out, len);
-}
-
-static void tr_merge_remote_state(void *ud, const uint8_t *st, size_t len, bool join)
-{
-    sim_node *n = ud;
-    n->delegates.merge_remote_state(n->delegates.ud, st, len, join);
-}
-
-static void tr_ack_payload(void *ud, const uint8_t **out, size_t *len)
-{
-    sim_node *n = ud;
-    n->delegates.ack_payload(n->delegates.ud, out, len);
-}
-
-static bool tr_allow_merge(void *ud, const swim_member *peers, size_t np, const char **reason)
-{
-    sim_node *n = ud;
-    return n->delegates.allow_merge(n->delegates.ud, peers, np, reason);
-}
-
-static bool tr_allow_alive(void *ud, const swim_member *m)
-{
-    sim_node *n = ud;
-    return n->delegates.allow_alive(n->delegates.ud, m);
-}
-
-static void tr_log(void *ud, int level, const char *msg)
-{
-    sim_node *n = ud;
-    n->delegates.log(n->delegates.ud, level, msg);
-}
-
 int sim_start_core(sim_node *n)
 {
     sim *s = n->sim;
@@ -98,15 +60,7 @@ int sim_start_core(sim_node *n)
     io.send_packet = sim_io_send_packet;
     io.open_stream = sim_io_open_stream;
     io.event = sim_io_event;
-    if (n->has_delegates) {
-        const swim_io *d = &n->delegates;
-        io.local_state = d->local_state ? tr_local_state : NULL;
-        io.merge_remote_state = d->merge_remote_state ? tr_merge_remote_state : NULL;
-        io.ack_payload = d->ack_payload ? tr_ack_payload : NULL;
-        io.allow_merge = d->allow_merge ? tr_allow_merge : NULL;
-        io.allow_alive = d->allow_alive ? tr_allow_alive : NULL;
-        io.log = d->log ? tr_log : NULL;
-    }
+    io.delegate = n->delegates;
     uint64_t seed = s->seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)n->index + 1)) ^ ((uint64_t)n->life << 48);
     n->cfg.seed = seed;
     n->up = true;
@@ -121,7 +75,7 @@ int sim_start_core(sim_node *n)
     return 0;
 }
 
-int sim_add(sim *s, const swim_config *cfg, const swim_io *delegates)
+int sim_add(sim *s, const swim_config *cfg, const swim_delegate *delegates)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
@@ -143,10 +97,8 @@ int sim_add(sim *s, const swim_config *cfg, const swim_io *delegates)
     s->nodes[s->n++] = n;
     n->cfg.advertise = sim_addr(s, n->index);
     n->cfg.advertise.port = port;
-    if (delegates) {
+    if (delegates)
         n->delegates = *delegates;
-        n->has_delegates = true;
-    }
     if (sim_start_core(n) != 0) {
         s->n--;
         free(n);

@@ -145,6 +145,23 @@ typedef struct swim_stream_req {
     swim_time deadline;
 } swim_stream_req;
 
+/* The application's delegates (memberlist's Delegate, AliveDelegate and
+ * MergeDelegate), all optional (NULL), called with their own `ud`. They
+ * are called synchronously from inside the core and must answer at once. */
+typedef struct swim_delegate {
+    void *ud;
+    /* Our user state for a push/pull (join: is_join). Set *out and *len to a
+     * buffer that stays valid until the next call into the core. */
+    void (*local_state)(void *ud, bool is_join, const uint8_t **out, size_t *len);
+    void (*merge_remote_state)(void *ud, const uint8_t *state, size_t len, bool is_join);
+    /* Ack payload we answer pings with (serf: its coordinate). */
+    void (*ack_payload)(void *ud, const uint8_t **out, size_t *len);
+    /* Veto a push/pull merge (return false); reason is logged. */
+    bool (*allow_merge)(void *ud, const swim_member *peers, size_t n, const char **reason);
+    /* Veto one alive message about another node. */
+    bool (*allow_alive)(void *ud, const swim_member *m);
+} swim_delegate;
+
 typedef struct swim_io {
     void *ud;
     /* Send one UDP packet (a message or a compound). `crc`: wrap it in
@@ -156,21 +173,10 @@ typedef struct swim_io {
     void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
     void (*open_stream)(void *ud, const swim_stream_req *req);
     void (*event)(void *ud, const swim_event *ev);
-
-    /* Delegates, all optional (NULL). They are called synchronously from
-     * inside the core and must answer at once. */
-    /* Our user state for a push/pull (join: is_join). Set *out and *len to a
-     * buffer that stays valid until the next call into the core. */
-    void (*local_state)(void *ud, bool is_join, const uint8_t **out, size_t *len);
-    void (*merge_remote_state)(void *ud, const uint8_t *state, size_t len, bool is_join);
-    /* Ack payload we answer pings with (serf: its coordinate). */
-    void (*ack_payload)(void *ud, const uint8_t **out, size_t *len);
-    /* Veto a push/pull merge (return false); reason is logged. */
-    bool (*allow_merge)(void *ud, const swim_member *peers, size_t n, const char **reason);
-    /* Veto one alive message about another node. */
-    bool (*allow_alive)(void *ud, const swim_member *m);
     /* Log a protocol-level line (level: 0 debug .. 3 error). */
     void (*log)(void *ud, int level, const char *msg);
+    /* The application's answers; they have an owner of their own. */
+    swim_delegate delegate;
 } swim_io;
 
 typedef struct swim swim;

@@ -253,8 +253,8 @@ void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
     const uint8_t *payload = NULL;
     size_t plen = 0;
     bool nil = true;
-    if (s->io.ack_payload) {
-        s->io.ack_payload(s->io.ud, &payload, &plen);
+    if (s->io.delegate.ack_payload) {
+        s->io.delegate.ack_payload(s->io.delegate.ud, &payload, &plen);
         nil = payload == NULL;
     }
     if (swim_enc_ack(s, p->seq_no, payload, plen, nil) != 0)

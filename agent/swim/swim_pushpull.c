@@ -31,8 +31,8 @@ int swim_encode_local_state(swim *s, wire_buf *out, bool join)
 {
     const uint8_t *user = NULL;
     size_t ulen = 0;
-    if (s->io.local_state)
-        s->io.local_state(s->io.ud, join, &user, &ulen);
+    if (s->io.delegate.local_state)
+        s->io.delegate.local_state(s->io.delegate.ud, join, &user, &ulen);
     if (!user)
         ulen = 0;
     wire_push_pull_header h = { join, (int64_t)s->members.n, (int64_t)ulen };
@@ -185,7 +185,7 @@ static int allow_merge(swim *s, const swim_remote_state *rs)
         memcpy(v[i].vsn, r->vsn.v, 6);
     }
     const char *reason = NULL;
-    if (s->io.allow_merge(s->io.ud, v, rs->n, &reason)) {
+    if (s->io.delegate.allow_merge(s->io.delegate.ud, v, rs->n, &reason)) {
         rc = 0;
     } else {
         swim_logf(s, 2, "merge vetoed: %s", reason ? reason : "(no reason)");
@@ -200,7 +200,7 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
 {
     if (verify_protocol(s, rs) != 0)
         return -1;
-    if (rs->join && s->io.allow_merge && allow_merge(s, rs) != 0)
+    if (rs->join && s->io.delegate.allow_merge && allow_merge(s, rs) != 0)
         return -1;
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
@@ -235,8 +235,8 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
             break;
         }
     }
-    if (rs->user_len > 0 && s->io.merge_remote_state)
-        s->io.merge_remote_state(s->io.ud, rs->user, rs->user_len, rs->join);
+    if (rs->user_len > 0 && s->io.delegate.merge_remote_state)
+        s->io.delegate.merge_remote_state(s->io.delegate.ud, rs->user, rs->user_len, rs->join);
     return 0;
 }
 

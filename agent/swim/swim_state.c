@@ -91,7 +91,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
                   a->vsn[0], a->vsn[1]);
         return;
     }
-    if (s->io.allow_alive) {
+    if (s->io.delegate.allow_alive) {
         if (a->vsn_len < 6) {
             swim_logf(s, 2, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
             return;
@@ -109,7 +109,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         m.meta = a->meta;
         m.meta_len = a->meta_len;
         memcpy(m.vsn, a->vsn, 6);
-        if (!s->io.allow_alive(s->io.ud, &m)) {
+        if (!s->io.delegate.allow_alive(s->io.delegate.ud, &m)) {
             swim_logf(s, 2, "ignoring alive for %s: vetoed", name);
             return;
         }

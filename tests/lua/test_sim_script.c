@@ -129,8 +129,7 @@ static uint64_t run(uint64_t seed, char states[N][256])
         cfg.meta[0] = 0xff;
         cfg.meta[1] = 0x80;
         cfg.meta_len = 2;
-        swim_io d = { .ud = n->h };
-        mlua_fill_delegates(&d);
+        swim_delegate d = mlua_delegate(n->h);
         REQUIRE(sim_add(s, &cfg, &d) == i);
     }
     int seed0 = 0;

@@ -168,8 +168,9 @@ static inline void h_init(harness *h, const swim_config *cfg)
     io.send_packet = h_send_packet;
     io.open_stream = h_open_stream;
     io.event = h_event;
-    io.ack_payload = h_ack_payload;
-    io.allow_alive = h_allow_alive;
+    io.delegate.ud = h;
+    io.delegate.ack_payload = h_ack_payload;
+    io.delegate.allow_alive = h_allow_alive;
     h->core = swim_new(cfg, &io, 0);
     REQUIRE(h->core);
 }

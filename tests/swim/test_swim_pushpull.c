@@ -62,7 +62,7 @@ static int add(sim *s, const char *name, app *a, const uint8_t *vsn)
     if (vsn)
         memcpy(c.vsn, vsn, 6);
     snprintf(a->name, sizeof a->name, "%s", name);
-    swim_io d;
+    swim_delegate d;
     memset(&d, 0, sizeof d);
     d.ud = a;
     d.local_state = app_local_state;
