@@ -474,7 +474,7 @@ static void rpc_info(agent *a, cli_rpc_conn *c)
     wire_buf_init(&b, 0);
     int rc = cli_mp_map(&b, 1);
     rc = rc ? rc : cli_mp_cstr(&b, "Info");
-    rc = rc ? rc : cli_mp_map(&b, 8);
+    rc = rc ? rc : cli_mp_map(&b, 9);
 
     rc = rc ? rc : cli_mp_cstr(&b, "agent");
     rc = rc ? rc : cli_mp_map(&b, 6);
@@ -529,6 +529,7 @@ static void rpc_info(agent *a, cli_rpc_conn *c)
 
     rc = rc ? rc : stats_section(&b, "messages sent", st->sent);
     rc = rc ? rc : stats_section(&b, "messages received", st->received);
+    rc = rc ? rc : stats_section(&b, "messages dropped", st->dropped_by_type);
 
     rc = rc ? rc : cli_mp_cstr(&b, "network");
     rc = rc ? rc : cli_mp_map(&b, 8);

@@ -241,11 +241,14 @@ bool swim_member_get(const swim *s, const char *name, swim_member *out);
 int swim_health_score(const swim *s);
 const swim_config *swim_get_config(const swim *s);
 
-/* Counters for `moonlist info`: messages by type byte, sent and received. */
+/* Counters for `moonlist info`: messages by type byte, sent, received and
+ * dropped (malformed or unexpected; a compound's unreadable parts count
+ * under compound, an empty message under no type). */
 typedef struct swim_stats {
     uint64_t sent[16];
     uint64_t received[16];
-    uint64_t dropped;               /* malformed or unexpected messages */
+    uint64_t dropped_by_type[16];
+    uint64_t dropped;               /* all dropped messages */
     uint64_t probes, probe_failures, refutations;
 } swim_stats;
 const swim_stats *swim_get_stats(const swim *s);

@@ -22,7 +22,7 @@ static void user_event(swim *s, const swim_addr *from, const uint8_t *p, size_t 
 void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, int depth)
 {
     if (len == 0) {
-        s->stats.dropped++;
+        swim_count_drop(s, -1, 1);
         return;
     }
     uint8_t type = msg[0];
@@ -30,20 +30,20 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
         s->stats.received[type]++;
     if (type == WIRE_COMPOUND) {
         if (depth >= SWIM_MAX_NESTING || len < 2) {
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             return;
         }
         size_t n = msg[1], off = 2 + 2 * n;
         if (off > len) {
             swim_logf(s, 2, "compound: truncated length table");
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             return;
         }
         for (size_t i = 0; i < n; i++) {
             size_t plen = ((size_t)msg[2 + 2 * i] << 8) | msg[3 + 2 * i];
             if (off + plen > len) {
                 swim_logf(s, 2, "compound: %zu of %zu parts truncated", n - i, n);
-                s->stats.dropped += n - i;
+                swim_count_drop(s, WIRE_COMPOUND, n - i);
                 return;
             }
             swim_dispatch(s, from, msg + off, plen, depth + 1);
@@ -55,7 +55,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
     int rc = wire_decode_msg(msg, len, &m);
     if (rc != WIRE_OK) {
         swim_logf(s, 2, "dropping %s message: %s", wire_type_name(type), wire_strerror(rc));
-        s->stats.dropped++;
+        swim_count_drop(s, type, 1);
         return;
     }
     switch (type) {
@@ -85,7 +85,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
         memset(&a, 0, sizeof a);
         if (w->node.n == 0 || !swim_addr_from_bytes(&a.addr, w->addr, w->port ? w->port : s->cfg.advertise.port)) {
             swim_logf(s, 2, "dropping alive with no name or a bad address");
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             break;
         }
         a.node = (const char *)w->node.p;
@@ -103,7 +103,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
         break;
     default:
         swim_logf(s, 2, "unexpected %s message in a packet", wire_type_name(type));
-        s->stats.dropped++;
+        swim_count_drop(s, type, 1);
         break;
     }
 }
@@ -111,7 +111,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
 bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply)
 {
     if (len == 0) {
-        s->stats.dropped++;
+        swim_count_drop(s, -1, 1);
         return false;
     }
     uint8_t type = msg[0];
@@ -121,12 +121,12 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
     case WIRE_PING: {
         wire_ping p;
         if (wire_decode_ping(msg + 1, len - 1, &p, NULL) != WIRE_OK) {
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             return false;
         }
         if (p.node.n > 0 && (p.node.n != s->self->name_len || memcmp(p.node.p, s->self->name, p.node.n) != 0)) {
             swim_logf(s, 2, "got stream ping for unexpected node %.*s", (int)p.node.n, (const char *)p.node.p);
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             return false;
         }
         /* a TCP ack never carries a payload */
@@ -139,7 +139,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
     case WIRE_PUSH_PULL: {
         swim_remote_state rs;
         if (swim_parse_remote(s, msg, len, &rs) != 0) {
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             return false;
         }
         /* reply first, then merge, as memberlist does */
@@ -156,7 +156,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
         if (wire_decode_user_msg_header(msg + 1, len - 1, &h, &used) != WIRE_OK || h.user_msg_len < 0 ||
             (uint64_t)h.user_msg_len > len - 1 - used) {
             swim_logf(s, 2, "bad stream user message");
-            s->stats.dropped++;
+            swim_count_drop(s, type, 1);
             return false;
         }
         user_event(s, from, msg + 1 + used, (size_t)h.user_msg_len);
@@ -164,7 +164,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
     }
     default:
         swim_logf(s, 3, "received invalid msgType (%u) on a stream", type);
-        s->stats.dropped++;
+        swim_count_drop(s, type, 1);
         return false;
     }
 }

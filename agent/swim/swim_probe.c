@@ -247,7 +247,7 @@ void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
 {
     if (p->node.n > 0 && !name_is((const char *)p->node.p, p->node.n, s->self->name)) {
         swim_logf(s, 2, "got ping for unexpected node '%.*s'", (int)p->node.n, (const char *)p->node.p);
-        s->stats.dropped++;
+        swim_count_drop(s, WIRE_PING, 1);
         return;
     }
     const uint8_t *payload = NULL;
@@ -271,7 +271,7 @@ void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_pi
     uint16_t port = ind->port ? ind->port : s->cfg.advertise.port;
     if (!swim_addr_from_bytes(&target, ind->target, port)) {
         swim_logf(s, 2, "indirect ping with a bad target address");
-        s->stats.dropped++;
+        swim_count_drop(s, WIRE_INDIRECT_PING, 1);
         return;
     }
     if (s->nrelays == s->caprelays) {

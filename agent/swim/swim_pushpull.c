@@ -322,7 +322,7 @@ void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *
             ok = swim_merge_remote(s, &rs) == 0;
             swim_remote_free(&rs);
         } else {
-            s->stats.dropped++;
+            swim_count_drop(s, WIRE_PUSH_PULL, 1);
         }
     }
     if (ps->join)

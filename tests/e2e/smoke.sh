@@ -89,6 +89,10 @@ echo "$out" | grep -q '"protocol":\[1,5,2\],"delegate":\[2,5,5\]' || fail "versi
 [ "$("$BIN" members -status 'left|dead' -format json -rpc-addr "127.0.0.1:$A1_RPC")" = '{"members":[]}' ] \
   || fail "-status filter"
 "$BIN" info -rpc-addr "127.0.0.1:$A1_RPC" | grep -q 'alive = 2' || fail "info does not count 2 alive"
+# a malformed alive is dropped and counted under its type
+printf '\x04\x85' > "/dev/udp/127.0.0.1/$A1_GOSSIP"
+dropped_alive() { "$BIN" info -rpc-addr "127.0.0.1:$A1_RPC" | sed -n '/^messages dropped:/,/^[^[:space:]]/p' | grep -q 'alive = 1'; }
+wait_until 5 dropped_alive || fail "info does not count the dropped alive: $("$BIN" info -rpc-addr "127.0.0.1:$A1_RPC")"
 
 # SIGTERM: graceful leave, exit 0; the other side sees "left"
 kill -TERM "$A2_PID"

@@ -208,11 +208,14 @@ static void test_piggyback_and_user(void)
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_USER);
     CHECK(swim_send_user(H.core, H.now, "nobody", (const uint8_t *)"hi", 2, true) == -1);
     /* malformed input is counted, not fatal */
-    uint64_t dropped = swim_get_stats(H.core)->dropped;
+    swim_stats before = *swim_get_stats(H.core);
     h_inject(&H, 1, (const uint8_t *)"\x04\x85", 2);
     h_inject(&H, 1, (const uint8_t *)"\x07\x05\x00", 3);
     h_inject(&H, 1, (const uint8_t *)"", 0);
-    CHECK_EQ_INT(swim_get_stats(H.core)->dropped, dropped + 3);
+    const swim_stats *after = swim_get_stats(H.core);
+    CHECK_EQ_INT(after->dropped, before.dropped + 3);
+    CHECK_EQ_INT(after->dropped_by_type[WIRE_ALIVE], before.dropped_by_type[WIRE_ALIVE] + 1);
+    CHECK_EQ_INT(after->dropped_by_type[WIRE_COMPOUND], before.dropped_by_type[WIRE_COMPOUND] + 1);
     wire_buf_free(&reply);
     wire_buf_free(&b);
     h_free(&H);
