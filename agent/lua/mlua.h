@@ -103,7 +103,7 @@ typedef struct mlua_setting {
     char *s;
     char **list;
     size_t n;
-    char where[256];         /* "script.lua:12", the agent.config call */
+    char where[256];         /* "script.lua:12", the agent.config call (for checks across keys) */
 } mlua_setting;
 
 /* The settings given to agent.config, in key order; views owned by the

@@ -1,10 +1,13 @@
 /* mlua_config: agent.config{...} — every agent setting and swim knob by
  * snake_case name, checked at once. Any error names the script file, the
- * line of the agent.config call and the key; the agent then refuses to
- * start. */
+ * line and the key (the key's own line when the script is a file and the
+ * key is written `name =` there, else the line of the agent.config call);
+ * the agent then refuses to start. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,12 +389,90 @@ static int cmp_setting(const void *a, const void *b)
     return strcmp(((const mlua_setting *)a)->key, ((const mlua_setting *)b)->key);
 }
 
+/* Lua keeps no line for a table field, so look for `key =` in the script
+ * itself: a light scan from the agent.config call through its table (strings
+ * and -- comments skipped, nested tables not searched), because an operator
+ * with a long config block wants the line of the typo, not of the call.
+ * Falls back to the call's line. */
+#define KEY_LINE_SCAN 500   /* lines after the call searched; a config block is shorter */
+
+static int key_line(const lua_Debug *ar, const char *key)
+{
+    if (ar->source[0] != '@' || ar->currentline <= 0)
+        return ar->currentline;
+    FILE *f = fopen(ar->source + 1, "r");
+    if (!f)
+        return ar->currentline;
+    char line[1024];
+    int no = 0, found = ar->currentline, depth = 0;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f) && no < ar->currentline + KEY_LINE_SCAN) {
+        if (++no < ar->currentline)
+            continue;
+        for (const char *p = line; *p; p++) {
+            if (*p == '-' && p[1] == '-')
+                break;                                  /* comment to end of line */
+            if (*p == '"' || *p == '\'') {               /* string literal */
+                char q = *p;
+                for (p++; *p && *p != q; p++)
+                    if (*p == '\\' && p[1])
+                        p++;
+                if (!*p)
+                    break;
+                continue;
+            }
+            if (*p == '{') {
+                depth++;
+                continue;
+            }
+            if (*p == '}') {
+                if (--depth <= 0)
+                    goto done;                          /* end of the config table */
+                continue;
+            }
+            bool word_start = p == line || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+            if (depth != 1 || !word_start || strncmp(p, key, klen) != 0)
+                continue;
+            const char *q = p + klen;
+            if (isalnum((unsigned char)*q) || *q == '_')
+                continue;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (*q == '=' && q[1] != '=') {
+                found = no;
+                goto done;
+            }
+        }
+    }
+done:
+    fclose(f);
+    return found;
+}
+
+/* Raise "file:line: agent.config: key ..." at the key's line. */
+static int config_error(lua_State *L, const lua_Debug *ar, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int config_error(lua_State *L, const lua_Debug *ar, const char *key, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ar->currentline > 0)
+        lua_pushfstring(L, "%s:%d: agent.config: %s", ar->short_src, key_line(ar, key), msg);
+    else
+        lua_pushfstring(L, "agent.config: %s", msg);
+    return lua_error(L);
+}
+
 int mlua_config_call(mlua *h, lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     char where[256] = "";
     lua_Debug ar;
+    memset(&ar, 0, sizeof ar);
     if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
         snprintf(where, sizeof where, "%s:%d", ar.short_src, ar.currentline);
     else
@@ -425,13 +506,13 @@ int mlua_config_call(mlua *h, lua_State *L)
         const char *name = lua_tostring(L, -2);
         const key_spec *k = find_key(name);
         if (!k)
-            return luaL_error(L, "agent.config: unknown key '%s'", name);
+            return config_error(L, &ar, name, "unknown key '%s'", name);
         mlua_setting *st = &h->settings[h->nsettings++];
         st->key = k->name;
         snprintf(st->where, sizeof st->where, "%s", where);
         const char *why = check_value(L, k, st, reason, sizeof reason);
         if (why)
-            return luaL_error(L, "agent.config: key '%s' %s", name, why);
+            return config_error(L, &ar, name, "key '%s' %s", name, why);
         lua_settop(L, 2);   /* keep the key for lua_next */
     }
     qsort(h->settings, h->nsettings, sizeof *h->settings, cmp_setting);

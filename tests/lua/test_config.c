@@ -137,7 +137,8 @@ static void test_errors(void)
 
 static void test_from_file(void)
 {
-    /* the chunk name of a file is its path: errors say path:line */
+    /* the chunk name of a file is its path: errors say path:line, the line
+     * of the bad key inside the agent.config block */
     char path[] = "/tmp/mlua_cfg_XXXXXX";
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
@@ -147,7 +148,7 @@ static void test_from_file(void)
     mlua *h = mlua_new(NULL);
     char err[512] = "", want[600];
     CHECK(mlua_load(h, path, err, sizeof err) < 0);
-    snprintf(want, sizeof want, "%s:2: agent.config: key 'gossip_nodes' must be an integer", path);
+    snprintf(want, sizeof want, "%s:3: agent.config: key 'gossip_nodes' must be an integer", path);
     CHECKF(strstr(err, want) != NULL, "got '%s'", err);
     mlua_free(h);
     unlink(path);

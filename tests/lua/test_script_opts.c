@@ -104,9 +104,25 @@ static void test_refuses_bad_script(void)
     write_script("local agent = require 'moonlist'\n\nagent.config { bind = '127.0.0.1:7946', gossip_nodez = 3 }\n");
     cli_agent_opts o;
     mlua *h = NULL;
-    char err[512] = "", want[128];
+    char err[512] = "", want[256];
     CHECK(run(&o, &h, err, sizeof err, 0, NULL) < 0 && h == NULL);
     snprintf(want, sizeof want, "%s:3: agent.config: unknown key 'gossip_nodez'", script);
+    CHECKF(strstr(err, want) != NULL, "%s", err);
+    cli_agent_opts_free(&o);
+    unlink(script);
+
+    /* a long config block: the error names the line of the bad key, not of
+     * the call; a nested table or a comment with the same name does not
+     * mislead it */
+    write_script("local agent = require 'moonlist'\n"
+                 "agent.config {\n"
+                 "  node = 'x', -- probe_interval = 1\n"
+                 "  tags = { probe_interval = 'a' },\n"
+                 "  bind = '127.0.0.1:7946',\n"
+                 "  probe_interval = '1s',\n"
+                 "}\n");
+    CHECK(run(&o, &h, err, sizeof err, 0, NULL) < 0 && h == NULL);
+    snprintf(want, sizeof want, "%s:6: agent.config: key 'probe_interval' must be a number of seconds", script);
     CHECKF(strstr(err, want) != NULL, "%s", err);
     cli_agent_opts_free(&o);
     unlink(script);
