@@ -109,6 +109,7 @@ e2e_init() {
         xargs -r kill -KILL <"$E2E_DIR/pids" 2>/dev/null
     ) >/dev/null 2>&1 </dev/null &
     E2E_EXTRA_PIDS+=("$!")
+    disown "$!" # no "Killed" job notice when cleanup ends it
     e2e_log "logs in $E2E_DIR (impl: $E2E_IMPL)"
 }
 
