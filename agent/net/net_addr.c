@@ -86,6 +86,15 @@ void net_addr_text(const swim_addr *a, char *buf, size_t len)
     snprintf(buf, len, a->ip_len == 16 ? "[%s]:%u" : "%s:%u", ip, a->port);
 }
 
+void net_sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+    swim_addr a;
+    if (net_swim_from_sockaddr(sa, &a) == 0)
+        net_addr_text(&a, buf, len);
+    else
+        snprintf(buf, len, "?");
+}
+
 int net_sockaddr_from_swim(const swim_addr *a, bool v6_socket, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);

@@ -66,6 +66,8 @@ struct net {
 int net_sockaddr_from_swim(const swim_addr *a, bool v6_socket, struct sockaddr_storage *ss);
 int net_swim_from_sockaddr(const struct sockaddr *sa, swim_addr *out);
 void net_addr_text(const swim_addr *a, char *buf, size_t len);
+/* "?" when sa is neither IPv4 nor IPv6: for error messages */
+void net_sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);
 int net_derive_advertise(const char *bind_host, char *out, size_t len, char *err, size_t errlen);
 
 /* net_core.c */

@@ -281,10 +281,8 @@ int net_tcp_listen(net *n, const struct sockaddr *bind_sa, char *err, size_t err
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&n->listener, NET_TCP_BACKLOG, on_connection);
     if (rc != 0) {
-        swim_addr ba;
-        char at[80] = "?";
-        if (net_swim_from_sockaddr(bind_sa, &ba) == 0)
-            net_addr_text(&ba, at, sizeof at);
+        char at[80];
+        net_sockaddr_text(bind_sa, at, sizeof at);
         snprintf(err, errlen, "cannot listen on TCP %s: %s", at, uv_strerror(rc));
         return -1;
     }

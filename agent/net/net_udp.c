@@ -88,10 +88,8 @@ int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errl
         rc = uv_udp_recv_start(&n->udp, on_alloc, on_recv);
     }
     if (rc != 0) {
-        swim_addr ba;
-        char at[80] = "?";
-        if (net_swim_from_sockaddr(bind_sa, &ba) == 0)
-            net_addr_text(&ba, at, sizeof at);
+        char at[80];
+        net_sockaddr_text(bind_sa, at, sizeof at);
         snprintf(err, errlen, "cannot bind UDP %s: %s", at, uv_strerror(rc));
         return -1;
     }
