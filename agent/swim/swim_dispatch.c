@@ -82,19 +82,11 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
     case WIRE_ALIVE: {
         const wire_alive *w = &m.u.alive;
         swim_alive_in a;
-        memset(&a, 0, sizeof a);
-        if (w->node.n == 0 || !swim_addr_from_bytes(&a.addr, w->addr, w->port ? w->port : s->cfg.advertise.port)) {
+        if (!swim_alive_from_wire(s, &a, w->node, w->incarnation, w->addr, w->port, w->meta, &w->vsn)) {
             swim_logf(s, 2, "dropping alive with no name or a bad address");
             swim_count_drop(s, type, 1);
             break;
         }
-        a.node = (const char *)w->node.p;
-        a.nlen = w->node.n;
-        a.incarnation = w->incarnation;
-        a.meta = w->meta.p;
-        a.meta_len = w->meta.n;
-        a.vsn = w->vsn.v;
-        a.vsn_len = w->vsn.len;
         swim_alive_node(s, &a, false);
         break;
     }

@@ -269,6 +269,11 @@ void swim_suspicion_clear(swim *s, swim_node *n);
 swim_time swim_suspicion_next(const swim *s);
 bool swim_addr_eq(const swim_addr *a, const swim_addr *b);
 bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port);
+/* Fill *a from an alive's wire fields (alive message or push/pull node
+ * state); a borrows node, meta and vsn's bytes. False (nothing to apply)
+ * on an empty name or a bad address. */
+bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
+                          wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
 
 /* swim_probe.c */
 void swim_probe_tick(swim *s);

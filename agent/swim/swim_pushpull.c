@@ -210,16 +210,8 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
         switch (r->state) {
         case WIRE_STATE_ALIVE: {
             swim_alive_in a;
-            memset(&a, 0, sizeof a);
-            a.node = name;
-            a.nlen = r->name.n;
-            if (!swim_addr_from_bytes(&a.addr, r->addr, r->port ? r->port : s->cfg.advertise.port))
+            if (!swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
                 break;
-            a.incarnation = r->incarnation;
-            a.meta = r->meta.p;
-            a.meta_len = r->meta.n;
-            a.vsn = r->vsn.v;
-            a.vsn_len = r->vsn.len;
             swim_alive_node(s, &a, false);
             break;
         }

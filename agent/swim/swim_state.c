@@ -22,6 +22,23 @@ bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port)
     return true;
 }
 
+bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
+                          wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn)
+{
+    memset(a, 0, sizeof *a);
+    /* memberlist: a zero port means the peer did not say; use ours */
+    if (node.n == 0 || !swim_addr_from_bytes(&a->addr, addr, port ? port : s->cfg.advertise.port))
+        return false;
+    a->node = (const char *)node.p;
+    a->nlen = node.n;
+    a->incarnation = incarnation;
+    a->meta = meta.p;
+    a->meta_len = meta.n;
+    a->vsn = vsn->v;
+    a->vsn_len = vsn->len;
+    return true;
+}
+
 void swim_awareness_delta(swim *s, int delta)
 {
     int64_t v = (int64_t)s->awareness + delta;
