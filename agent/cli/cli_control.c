@@ -2,6 +2,7 @@
  * running agent and prints the answer. Exit codes: 0 ok, 1 the agent
  * reported an error or could not be reached, 2 bad usage. */
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,22 @@ static void usage(const command *c, FILE *f)
     fprintf(f, "usage: moonlist %s [flags]%s%s\n\n%s\n\nflags:\n", c->name, c->args ? " " : "", c->args ? c->args : "",
             c->about);
     cli_flags_usage(c->flags, c->nflags, f);
+}
+
+/* Bad positional arguments: say why (fmt), print usage on stderr, free *a;
+ * returns the exit code, 2. */
+static int usage_error(const command *c, cli_args *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int usage_error(const command *c, cli_args *a, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "moonlist %s: ", c->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n\n");
+    usage(c, stderr);
+    cli_args_free(a);
+    return 2;
 }
 
 /* Parse flags: 0, or PARSE_HELP (usage printed on stdout: exit 0), or 2
@@ -89,10 +106,12 @@ static int call(const command *cmd, const cli_args *a, wire_buf *req, wire_buf *
     return 0;
 }
 
-static int simple_request(wire_buf *req, const char *name)
+/* Start a request map of nkeys entries with its "Command"; the caller
+ * adds the other nkeys - 1. */
+static int request_start(wire_buf *req, uint32_t nkeys, const char *name)
 {
     wire_buf_init(req, 0);
-    int rc = cli_mp_map(req, 1);
+    int rc = cli_mp_map(req, nkeys);
     rc = rc ? rc : cli_mp_cstr(req, "Command");
     return rc ? rc : cli_mp_cstr(req, name);
 }
@@ -130,7 +149,7 @@ int cli_members_main(int argc, char **argv)
     }
     cli_mp_reader r;
     uint32_t nk;
-    simple_request(&req, "members");
+    request_start(&req, 1, "members");
     code = call(&cmd, &a, &req, &resp, &r, &nk);
     if (code)
         goto out;
@@ -186,17 +205,10 @@ int cli_join_main(int argc, char **argv)
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
-    if (a.npos == 0) {
-        fprintf(stderr, "moonlist join: at least one address is required\n\n");
-        usage(&cmd, stderr);
-        cli_args_free(&a);
-        return 2;
-    }
+    if (a.npos == 0)
+        return usage_error(&cmd, &a, "at least one address is required");
     wire_buf req, resp = { 0 };
-    wire_buf_init(&req, 0);
-    int rc = cli_mp_map(&req, 2);
-    rc = rc ? rc : cli_mp_cstr(&req, "Command");
-    rc = rc ? rc : cli_mp_cstr(&req, "join");
+    int rc = request_start(&req, 2, cmd.name);
     rc = rc ? rc : cli_mp_cstr(&req, "Addrs");
     rc = rc ? rc : cli_mp_array(&req, (uint32_t)a.npos);
     for (size_t i = 0; !rc && i < a.npos; i++)
@@ -234,14 +246,10 @@ static int no_arg_command(const command *cmd, int argc, char **argv, const char 
     int prc = parse(cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
-    if (a.npos) {
-        fprintf(stderr, "moonlist %s: unexpected argument '%s'\n\n", cmd->name, a.pos[0]);
-        usage(cmd, stderr);
-        cli_args_free(&a);
-        return 2;
-    }
+    if (a.npos)
+        return usage_error(cmd, &a, "unexpected argument '%s'", a.pos[0]);
     wire_buf req, resp = { 0 };
-    simple_request(&req, cmd->name);
+    request_start(&req, 1, cmd->name);
     cli_mp_reader r;
     uint32_t nk;
     int code = call(cmd, &a, &req, &resp, &r, &nk);
@@ -268,17 +276,10 @@ int cli_force_leave_main(int argc, char **argv)
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
-    if (a.npos != 1) {
-        fprintf(stderr, "moonlist force-leave: exactly one node name is required\n\n");
-        usage(&cmd, stderr);
-        cli_args_free(&a);
-        return 2;
-    }
+    if (a.npos != 1)
+        return usage_error(&cmd, &a, "exactly one node name is required");
     wire_buf req, resp = { 0 };
-    wire_buf_init(&req, 0);
-    int rc = cli_mp_map(&req, 2);
-    rc = rc ? rc : cli_mp_cstr(&req, "Command");
-    rc = rc ? rc : cli_mp_cstr(&req, "force-leave");
+    int rc = request_start(&req, 2, cmd.name);
     rc = rc ? rc : cli_mp_cstr(&req, "Node");
     rc = rc ? rc : cli_mp_cstr(&req, a.pos[0]);
     cli_mp_reader r;
@@ -323,7 +324,7 @@ int cli_info_main(int argc, char **argv)
     if (prc)
         return PARSE_EXIT(prc);
     wire_buf req, resp = { 0 };
-    simple_request(&req, "info");
+    request_start(&req, 1, "info");
     cli_mp_reader r;
     uint32_t nk;
     int code = a.npos ? 2 : call(&cmd, &a, &req, &resp, &r, &nk);
