@@ -17,6 +17,7 @@ void cli_tags_free(cli_tags *t)
     t->n = 0;
 }
 
+/* Not strndup: a peer's tag bytes may hold NUL and klen/vlen keep them all. */
 static char *dup_n(const char *s, size_t n)
 {
     char *d = malloc(n + 1);

@@ -181,16 +181,6 @@ static mlua_cmd *new_cmd(lua_State *L, mlua_cmd_type type)
     return c;
 }
 
-static char *dup_or_fail(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static const char *payload_arg(lua_State *L, int idx, size_t *len, const char *fn)
 {
     const char *p = luaL_checklstring(L, idx, len);
@@ -216,7 +206,7 @@ static int l_broadcast(lua_State *L)
     const char *p = payload_arg(L, 1, &n, "agent.broadcast");
     const char *key = luaL_optlstring(L, 2, "", &kl);
     mlua_cmd *c = new_cmd(L, MLUA_CMD_BROADCAST);
-    c->key = dup_or_fail(key, kl);
+    c->key = strndup(key, kl);
     if (!c->key) {
         mlua_cmd_free(c);
         return luaL_error(L, "out of memory");
@@ -246,7 +236,7 @@ static int l_send(lua_State *L)
         }
     }
     mlua_cmd *c = new_cmd(L, MLUA_CMD_SEND);
-    c->name = dup_or_fail(name, nl);
+    c->name = strndup(name, nl);
     c->reliable = reliable;
     if (!c->name) {
         mlua_cmd_free(c);

@@ -108,6 +108,19 @@ int main(void)
         CHECK(d.n == 1 && strcmp(d.v[0].key, "k") == 0 && strcmp(d.v[0].value, "v") == 0);
         cli_tags_free(&d);
     }
+    /* a peer's tag bytes may hold NUL: kept whole (lengths, not C strings) */
+    {
+        cli_tags d = { 0 };
+        static const uint8_t nul[] = { 0xff, 0x81, 0xa3, 'k', 0, 'y', 0xa3, 'v', 0, 'w' };
+        REQUIRE(cli_tags_decode(&d, nul, sizeof nul) == 0);
+        REQUIRE(d.n == 1);
+        CHECK_MEM(d.v[0].key, d.v[0].klen, "k\0y", 3);
+        CHECK_MEM(d.v[0].value, d.v[0].vlen, "v\0w", 3);
+        b.len = 0;
+        REQUIRE(cli_tags_encode(&d, &b, err, sizeof err) == 0);
+        CHECK_MEM(b.data, b.len, nul, sizeof nul);
+        cli_tags_free(&d);
+    }
     wire_buf_free(&b);
     return check_done("test_tags");
 }
