@@ -2,6 +2,7 @@
  * path, rebuilt byte for byte by the send path, then truncated, bit-flipped
  * and hand-made hostile packets. */
 #include "check.h"
+#include "fixture_config.h"
 #include "fixture_lines.h"
 
 #include "wire/wire_compound.h"
@@ -56,16 +57,6 @@ static int ignore(void *arg, const uint8_t *msg, size_t n, const wire_packet_inf
     return 0;
 }
 
-static void setup(const fx_vector *v, wire_keyring *kr, wire_frame_config *cfg)
-{
-    wire_keyring_init(kr);
-    for (size_t i = 0; i < v->nkeys; i++)
-        REQUIRE(wire_keyring_add(kr, v->keys[i], v->key_len[i]) == WIRE_OK);
-    wire_frame_config_init(cfg);
-    cfg->keyring = kr;
-    REQUIRE(wire_frame_config_set_label(cfg, v->label, v->label_len) == WIRE_OK);
-}
-
 static int receive_copy(wire_packet_rx *rx, const wire_frame_config *cfg, const uint8_t *p, size_t n)
 {
     /* an exact-size heap copy: reading past it is an ASan error */
@@ -88,7 +79,7 @@ static void test_vectors(void)
         REQUIRE(fx_load_vector(fx_vector_names[vi], &v) == 0);
         wire_keyring kr;
         wire_frame_config cfg;
-        setup(&v, &kr, &cfg);
+        fx_vector_config(&v, &kr, &cfg);
         for (size_t fi = 0; fi < v.nframes; fi++) {
             fx_frame *f = &v.frames[fi];
             if (strcmp(f->kind, "udp"))

@@ -2,21 +2,12 @@
  * whole, byte by byte and in random chunks, rebuilt byte for byte by the
  * writer, truncated, bit-flipped, and the limits. */
 #include "check.h"
+#include "fixture_config.h"
 #include "fixture_lines.h"
 
 #include "wire/wire_compress.h"
 #include "wire/wire_msg.h"
 #include "wire/wire_stream.h"
-
-static void setup(const fx_vector *v, wire_keyring *kr, wire_frame_config *cfg)
-{
-    wire_keyring_init(kr);
-    for (size_t i = 0; i < v->nkeys; i++)
-        REQUIRE(wire_keyring_add(kr, v->keys[i], v->key_len[i]) == WIRE_OK);
-    wire_frame_config_init(cfg);
-    cfg->keyring = kr;
-    REQUIRE(wire_frame_config_set_label(cfg, v->label, v->label_len) == WIRE_OK);
-}
 
 /* Feed p in chunks (chunk 0: random sizes from seed); returns the last result. */
 static int feed_chunks(wire_stream_reader *r, const uint8_t *p, size_t n, size_t chunk, uint64_t *seed, int *early)
@@ -51,7 +42,7 @@ static void test_vectors(void)
         REQUIRE(fx_load_vector(fx_vector_names[vi], &v) == 0);
         wire_keyring kr;
         wire_frame_config cfg;
-        setup(&v, &kr, &cfg);
+        fx_vector_config(&v, &kr, &cfg);
         for (size_t fi = 0; fi < v.nframes; fi++) {
             fx_frame *f = &v.frames[fi];
             if (strncmp(f->kind, "tcp", 3))
