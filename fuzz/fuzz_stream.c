@@ -9,34 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame_config.h"
 #include "wire/wire_msg.h"
 #include "wire/wire_stream.h"
 
-static const uint8_t serf_key[32] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
-                                      16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31 };
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static wire_keyring kr;
-    static int inited;
-    if (!inited) {
-        wire_keyring_init(&kr);
-        wire_keyring_add(&kr, serf_key, 32);
-        wire_keyring_add(&kr, serf_key, 16);
-        inited = 1;
-    }
     if (size < 2)
         return 0;
     uint8_t sel = data[0];
     uint32_t seed = data[1] * 2654435761u + 1;
     wire_frame_config cfg;
-    wire_frame_config_init(&cfg);
-    if (sel & 1)
-        wire_frame_config_set_label(&cfg, "vectorgen", 9);
-    if (sel & 2)
-        cfg.keyring = &kr;
-    if (sel & 4)
-        cfg.verify_incoming = false;
+    fuzz_frame_config(&cfg, sel);
     if (sel & 16) {
         cfg.max_nodes = 3;
         cfg.max_user_state = 64;
