@@ -226,6 +226,12 @@ int swim_set_meta(swim *s, swim_time now, const uint8_t *meta, size_t len);
  * gossip). A newer broadcast with the same non-empty key replaces one still
  * queued. Returns 0, or -1 when too large for one packet. */
 int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key);
+/* True while the application broadcast queued under `key` (non-empty) has
+ * not yet been sent its full retransmit count: memberlist's
+ * NotifyBroadcast finished, for a caller that must not go on before its
+ * message is out (serf's leave intent before the memberlist leave). False
+ * once it was sent that many times, or if nothing is queued under `key`. */
+bool swim_broadcast_pending(const swim *s, const char *key);
 /* Send a user message to one member, by UDP (best effort) or over a stream
  * (reliable). Returns 0, or -1 if the member is unknown. */
 int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len,

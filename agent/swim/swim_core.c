@@ -353,6 +353,11 @@ int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
     return rc;
 }
 
+bool swim_broadcast_pending(const swim *s, const char *key)
+{
+    return key && *key && swim_queue_has(&s->uq, key);
+}
+
 int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len, bool reliable)
 {
     advance(s, now);

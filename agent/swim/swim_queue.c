@@ -128,12 +128,25 @@ static void remove_at(swim_queue *q, size_t i)
     q->n--;
 }
 
+static swim_bcast *key_find(const swim_queue *q, const char *key)
+{
+    if (!q->kbuckets)
+        return NULL;
+    swim_bcast *b = q->kbuckets[key_hash(key) & (q->nkbuckets - 1)];
+    while (b && strcmp(b->key, key) != 0)
+        b = b->knext;
+    return b;
+}
+
+bool swim_queue_has(const swim_queue *q, const char *key)
+{
+    return key && key_find(q, key) != NULL;
+}
+
 int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t len, bool notify)
 {
-    if (key && q->kbuckets) {
-        swim_bcast *old = q->kbuckets[key_hash(key) & (q->nkbuckets - 1)];
-        while (old && strcmp(old->key, key) != 0)
-            old = old->knext;
+    if (key) {
+        swim_bcast *old = key_find(q, key);
         if (old) {
             size_t i = position(q, old);
             if (i < q->n && q->items[i] == old)

@@ -123,6 +123,51 @@ static void test_app_broadcasts(void)
     h_free(&H);
 }
 
+/* swim_broadcast_pending: true exactly until the keyed broadcast has been
+ * sent its full retransmit count (4 here), whoever the sends went to. */
+static void test_broadcast_pending(void)
+{
+    setup(3, 0);
+    CHECK(!swim_broadcast_pending(H.core, "k"));
+    CHECK(!swim_broadcast_pending(H.core, NULL));
+    CHECK(!swim_broadcast_pending(H.core, ""));
+    CHECK(swim_broadcast(H.core, (const uint8_t *)"w1", 2, "k") == 0);
+    CHECK(swim_broadcast(H.core, (const uint8_t *)"w2", 2, "k") == 0); /* replaces w1: still pending */
+    CHECK(swim_broadcast(H.core, (const uint8_t *)"o1", 2, "other") == 0);
+    CHECK(swim_broadcast_pending(H.core, "k"));
+    CHECK(!swim_broadcast_pending(H.core, "kk"));
+    int seen_pending_after = 0, steps = 0;
+    bool done = false;
+    while (!done && steps++ < 1000) {
+        swim_time d = swim_next_deadline(H.core);
+        REQUIRE(d != SWIM_NEVER);
+        h_run(&H, d);
+        counter w2 = { .user = "w2" };
+        h_each_msg(&H, count_fn, &w2);
+        bool pending = swim_broadcast_pending(H.core, "k");
+        /* never pending once all 4 are out, never done before */
+        CHECK_EQ_INT(pending, w2.users < 4);
+        if (pending && w2.users > 0)
+            seen_pending_after++;
+        done = !pending;
+    }
+    CHECK(done);
+    CHECK(seen_pending_after > 0); /* some sends out, more to come: still pending */
+    counter w2 = { .user = "w2" };
+    h_each_msg(&H, count_fn, &w2);
+    CHECK_EQ_INT(w2.users, 4);
+    /* nothing more is sent for it */
+    h_run(&H, H.now + 20000);
+    counter w2b = { .user = "w2" };
+    h_each_msg(&H, count_fn, &w2b);
+    CHECK_EQ_INT(w2b.users, 4);
+    CHECK(!swim_broadcast_pending(H.core, "other"));
+    /* the key can be used again */
+    CHECK(swim_broadcast(H.core, (const uint8_t *)"w3", 2, "k") == 0);
+    CHECK(swim_broadcast_pending(H.core, "k"));
+    h_free(&H);
+}
+
 static void test_packing(void)
 {
     setup(3, 29); /* as with encryption */
@@ -226,6 +271,7 @@ int main(void)
     test_retransmit_limit();
     test_invalidation();
     test_app_broadcasts();
+    test_broadcast_pending();
     test_packing();
     test_piggyback_and_user();
     wire_buf_free(&h_buf);
