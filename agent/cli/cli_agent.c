@@ -2,7 +2,8 @@
  * the RPC server. Membership changes are logged one line each; SIGTERM,
  * SIGINT or `moonlist leave` start a graceful leave:
  *   1. gossip serf's leave intent, so serf agents show us "left" (§16),
- *   2. after a few gossip rounds, swim_leave (our dead-with-From==Node),
+ *   2. once it has been sent its full retransmit count (bounded), swim_leave
+ *      (our dead-with-From==Node),
  *   3. on SWIM_EV_LEAVE_DONE (or a hard deadline) close everything, exit 0.
  * A second signal exits at once. */
 #include "cli/cli_agent.h"
@@ -21,16 +22,29 @@
 #include "cli/cli_rpc.h"
 #include "cli/cli_rpc_server.h"
 #include "cli/cli_serf.h"
+#include "cli/cli_serf_relay.h"
 #include "lua/mlua_agent.h"
 #include "moonlist_version.h"
 
 /* How long swim_leave may take to gossip our leave, as serf's default
  * LeavePropagateDelay/BroadcastTimeout (5 s). */
 #define AGENT_LEAVE_TIMEOUT_MS 5000
-/* The leave intent rides on gossip: give it this many gossip rounds to go
- * out before the memberlist leave follows (serf waits for its broadcast to
- * be sent, up to 5 s). */
-#define AGENT_INTENT_ROUNDS 4
+/* The leave intent rides on gossip; the memberlist leave must follow it,
+ * not overtake it (serf shows a node "left" only if the intent came
+ * first). Wait until it has been sent its full retransmit count, but at
+ * most this long: serf's BroadcastTimeout (5 s), which bounds its own wait
+ * for the same broadcast. */
+#define AGENT_INTENT_TIMEOUT_MS 5000
+/* How often to look whether the intent is out: a small fraction of the
+ * 200 ms (lan) gossip interval, so the leave follows its last send soon. */
+#define AGENT_INTENT_POLL_MS 20
+/* serf intents we relay, nodes remembered (LRU): far more than the nodes
+ * that join or leave at once in any cluster; a forgotten node's old intent
+ * may be relayed once more, which serf agents ignore as old. */
+#define AGENT_RELAY_NODES 1024
+/* Relays waiting for the loop (events cannot call into the core): intents
+ * arrive one per join or leave, a burst beyond this is dropped and logged. */
+#define AGENT_RELAY_QUEUE 64
 /* Hard stop if the core never reports the leave done. */
 #define AGENT_LEAVE_GRACE_MS 1000
 /* At exit, a hook still running gets this long to return. */
@@ -47,6 +61,15 @@ typedef struct agent {
     uv_timer_t leave_timer;
     uv_timer_t intent_timer;   /* sends serf's join intent after a join */
     int leave_phase;           /* 0 running, 1 intent out, 2 swim leaving, 3 done */
+    uint64_t intent_deadline;  /* phase 1: swim_leave by then at the latest (loop ms) */
+    cli_serf_relay *relay;     /* serf intents seen: which to relay */
+    uv_timer_t relay_timer;    /* broadcasts the queued relays from the loop */
+    struct {
+        char key[300];
+        uint8_t *payload;      /* owned */
+        size_t len;
+    } relays[AGENT_RELAY_QUEUE];
+    size_t nrelays;
     int signals;
     uint64_t serf_ltime;       /* highest serf Lamport time seen in intents */
     cli_rpc_conn *leave_waiters[16];
@@ -54,14 +77,80 @@ typedef struct agent {
     int exit_code;
 } agent;
 
-/* Witness serf's Lamport time in join/leave intents, so our own intent is
- * newer than what serf agents hold for us. */
-static void witness_serf(agent *a, const uint8_t *p, size_t n)
+/* The key our broadcast of an intent about `node` goes under: a newer
+ * intent about the same node replaces one still queued. */
+static void intent_key(char *buf, size_t len, const char *node)
 {
-    uint64_t v;
+    snprintf(buf, len, "serf-intent:%s", node);
+}
+
+static void on_relay_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    for (size_t i = 0; i < a->nrelays; i++) {
+        if (a->net && swim_broadcast(net_core(a->net), a->relays[i].payload, a->relays[i].len, a->relays[i].key) != 0)
+            cli_log(2, "serf intent relay (%s) too large to broadcast", a->relays[i].key);
+        free(a->relays[i].payload);
+    }
+    a->nrelays = 0;
+    if (a->net)
+        net_rearm(a->net);
+}
+
+/* Witness serf's Lamport time in join/leave intents, so our own intent is
+ * newer than what serf agents hold for us; and relay the intents that are
+ * news to us, as serf agents do (cli_serf_relay.h). Called from inside the
+ * core: the relay is queued for the loop. */
+static void on_serf_intent(agent *a, const uint8_t *p, size_t n)
+{
+    cli_serf_intent in;
+    if (cli_serf_intent_parse(p, n, &in) != 0)
+        return;
     /* a wildly large time is an attack on the clock, not a real cluster */
-    if (cli_serf_intent_ltime(p, n, &v) == 0 && v > a->serf_ltime && v < UINT64_MAX / 2)
-        a->serf_ltime = v;
+    if (in.ltime >= UINT64_MAX / 2)
+        return;
+    if (in.ltime > a->serf_ltime)
+        a->serf_ltime = in.ltime;
+    if (!a->relay || !a->net)
+        return;
+    int rc = cli_serf_relay_observe(a->relay, swim_get_config(net_core(a->net))->name, in.node, in.ltime);
+    if (rc < 0) {
+        cli_log(2, "serf intent from %s not relayed: out of memory", in.node);
+        return;
+    }
+    if (rc == 0)
+        return;
+    if (a->nrelays == AGENT_RELAY_QUEUE) {
+        cli_log(2, "serf intent from %s not relayed: %d relays already waiting", in.node, AGENT_RELAY_QUEUE);
+        return;
+    }
+    uint8_t *copy = malloc(n);
+    if (!copy) {
+        cli_log(2, "serf intent from %s not relayed: out of memory", in.node);
+        return;
+    }
+    memcpy(copy, p, n);
+    intent_key(a->relays[a->nrelays].key, sizeof a->relays[a->nrelays].key, in.node);
+    a->relays[a->nrelays].payload = copy;
+    a->relays[a->nrelays].len = n;
+    a->nrelays++;
+    cli_log(0, "relaying serf %s intent of %s (LTime %llu)", in.type == CLI_SERF_MSG_LEAVE ? "leave" : "join",
+            in.node, (unsigned long long)in.ltime);
+    uv_timer_start(&a->relay_timer, on_relay_timer, 0, 0);
+}
+
+/* Broadcast our own intent (built in b): under our per-node key, and
+ * recorded as seen so it is not relayed back. 0 or -1. */
+static int broadcast_own_intent(agent *a, const wire_buf *b, uint64_t ltime)
+{
+    const char *name = swim_get_config(net_core(a->net))->name;
+    char key[300];
+    intent_key(key, sizeof key, name);
+    if (swim_broadcast(net_core(a->net), b->data, b->len, key) != 0)
+        return -1;
+    if (a->relay)
+        (void)cli_serf_relay_observe(a->relay, name, name, ltime); /* self: never relayed */
+    return 0;
 }
 
 static void member_line(const swim_member *m, char *buf, size_t len)
@@ -86,7 +175,7 @@ static void on_join_intent(uv_timer_t *t)
     wire_buf_init(&b, 0);
     uint64_t ltime = a->serf_ltime + 1;
     if (cli_serf_join_intent(&b, ltime, swim_get_config(net_core(a->net))->name) == 0 &&
-        swim_broadcast(net_core(a->net), b.data, b.len, "serf-join-intent") == 0) {
+        broadcast_own_intent(a, &b, ltime) == 0) {
         a->serf_ltime = ltime;
         net_rearm(a->net);
     }
@@ -133,7 +222,7 @@ static void on_event(void *ud, const swim_event *ev)
         cli_log(2, "member conflict: %s is also claimed by %s:%u", who, other, ev->other.port);
         break;
     case SWIM_EV_USER:
-        witness_serf(a, ev->payload.p, ev->payload.n);
+        on_serf_intent(a, ev->payload.p, ev->payload.n);
         break;
     case SWIM_EV_JOIN_DONE:
         /* not from inside the core: broadcast from the loop */
@@ -222,6 +311,10 @@ static void close_all(agent *a)
     uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
+    uv_close((uv_handle_t *)&a->relay_timer, NULL);
+    for (size_t i = 0; i < a->nrelays; i++)
+        free(a->relays[i].payload);
+    a->nrelays = 0;
 }
 
 static void reply_buf(cli_rpc_conn *c, wire_buf *b, int rc)
@@ -253,6 +346,15 @@ static void on_leave_timer(uv_timer_t *t)
 {
     agent *a = t->data;
     if (a->leave_phase == 1) {
+        char key[300];
+        intent_key(key, sizeof key, swim_get_config(net_core(a->net))->name);
+        if (swim_broadcast_pending(net_core(a->net), key)) {
+            if (uv_now(a->loop) < a->intent_deadline)
+                return; /* polled again by the repeating timer */
+            cli_log(2, "leaving: serf's leave intent not fully sent after %d ms; leaving anyway",
+                    AGENT_INTENT_TIMEOUT_MS);
+        }
+        uv_timer_stop(&a->leave_timer);
         a->leave_phase = 2;
         cli_log(1, "leaving: gossiping our leave");
         swim_leave(net_core(a->net), net_now(a->net), AGENT_LEAVE_TIMEOUT_MS);
@@ -287,18 +389,22 @@ static void begin_leave(agent *a)
     wire_buf_init(&b, 0);
     uint64_t ltime = a->serf_ltime + 1;
     const char *name = swim_get_config(net_core(a->net))->name;
-    if (cli_serf_leave_intent(&b, ltime, name) == 0 &&
-        swim_broadcast(net_core(a->net), b.data, b.len, "serf-leave-intent") == 0) {
+    if (cli_serf_leave_intent(&b, ltime, name) == 0 && broadcast_own_intent(a, &b, ltime) == 0) {
         net_rearm(a->net);
         cli_log(1, "leaving: gossiping serf's leave intent (LTime %llu)", (unsigned long long)ltime);
     } else {
         cli_log(2, "leaving: could not queue serf's leave intent; serf agents will show us failed");
     }
     wire_buf_free(&b);
-    /* alone, nobody needs the intent: go straight to the leave */
-    uint32_t wait = swim_alive_count(net_core(a->net)) <= 1
-                        ? 0 : swim_get_config(net_core(a->net))->gossip_interval * AGENT_INTENT_ROUNDS;
-    uv_timer_start(&a->leave_timer, on_leave_timer, wait, 0);
+    /* alone, nobody needs the intent: go straight to the leave; else poll
+     * until it is out (on_leave_timer) */
+    if (swim_alive_count(net_core(a->net)) <= 1) {
+        uv_timer_start(&a->leave_timer, on_leave_timer, 0, 0);
+        return;
+    }
+    uv_update_time(a->loop);
+    a->intent_deadline = uv_now(a->loop) + AGENT_INTENT_TIMEOUT_MS;
+    uv_timer_start(&a->leave_timer, on_leave_timer, AGENT_INTENT_POLL_MS, AGENT_INTENT_POLL_MS);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -674,6 +780,19 @@ int cli_agent_main(int argc, char **argv)
     uv_signal_init(a.loop, &a.sighup);
     a.sighup.data = &a;
     uv_signal_start(&a.sighup, on_sighup, SIGHUP);
+    /* every handle close_all closes exists from here on */
+    uv_timer_init(a.loop, &a.leave_timer);
+    a.leave_timer.data = &a;
+    uv_timer_init(a.loop, &a.intent_timer);
+    a.intent_timer.data = &a;
+    uv_timer_init(a.loop, &a.relay_timer);
+    a.relay_timer.data = &a;
+    uv_signal_init(a.loop, &a.sigterm);
+    uv_signal_init(a.loop, &a.sigint);
+    a.sigterm.data = a.sigint.data = &a;
+    a.relay = cli_serf_relay_new(AGENT_RELAY_NODES);
+    if (!a.relay)
+        cli_log(2, "out of memory: serf intents will not be relayed");
     if (a.lua && (mlua_attach(a.lua, a.loop, on_lua_command, &a) < 0 || mlua_start(a.lua, err, sizeof err) < 0)) {
         cli_log(3, "cannot start the Lua thread: %s", err);
         mlua_detach(a.lua);
@@ -681,16 +800,10 @@ int cli_agent_main(int argc, char **argv)
         a.lua = NULL;
         close_all(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
+        cli_serf_relay_free(a.relay);
         cli_agent_opts_free(&o);
         return 1;
     }
-    uv_timer_init(a.loop, &a.leave_timer);
-    a.leave_timer.data = &a;
-    uv_timer_init(a.loop, &a.intent_timer);
-    a.intent_timer.data = &a;
-    uv_signal_init(a.loop, &a.sigterm);
-    uv_signal_init(a.loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
 
@@ -707,6 +820,7 @@ int cli_agent_main(int argc, char **argv)
     /* a hook stuck for good cannot be stopped: then exit without it */
     if (a.lua && mlua_stop(a.lua, AGENT_LUA_STOP_MS) == 0)
         mlua_free(a.lua);
+    cli_serf_relay_free(a.relay);
     cli_agent_opts_free(&o);
     return a.exit_code;
 }

@@ -1,5 +1,7 @@
 #include "cli/cli_serf.h"
 
+#include <string.h>
+
 #include "cli/cli_mp.h"
 
 int cli_serf_leave_intent(wire_buf *out, uint64_t ltime, const char *node)
@@ -59,4 +61,39 @@ int cli_serf_state_ltime(const uint8_t *p, size_t n, uint64_t *ltime)
     if (n < 2 || p[0] != CLI_SERF_MSG_PUSH_PULL)
         return -1;
     return map_ltime(p, n, ltime);
+}
+
+int cli_serf_intent_parse(const uint8_t *p, size_t n, cli_serf_intent *out)
+{
+    if (n < 2 || (p[0] != CLI_SERF_MSG_LEAVE && p[0] != CLI_SERF_MSG_JOIN))
+        return -1;
+    cli_mp_reader r;
+    cli_mp_reader_init(&r, p + 1, n - 1);
+    uint32_t nk;
+    if (cli_mp_read_map(&r, &nk))
+        return -1;
+    bool have_ltime = false, have_node = false;
+    for (uint32_t i = 0; i < nk; i++) {
+        const uint8_t *k, *v;
+        size_t kl, vl;
+        if (cli_mp_read_str(&r, &k, &kl))
+            return -1;
+        if (cli_mp_eq(k, kl, "LTime")) {
+            if (cli_mp_read_uint(&r, &out->ltime))
+                return -1;
+            have_ltime = true;
+        } else if (cli_mp_eq(k, kl, "Node")) {
+            if (cli_mp_read_str(&r, &v, &vl) || vl == 0 || vl >= sizeof out->node || memchr(v, 0, vl))
+                return -1;
+            memcpy(out->node, v, vl);
+            out->node[vl] = '\0';
+            have_node = true;
+        } else if (cli_mp_skip(&r)) {
+            return -1;
+        }
+    }
+    if (!have_ltime || !have_node)
+        return -1;
+    out->type = p[0];
+    return 0;
 }

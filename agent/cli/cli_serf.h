@@ -28,4 +28,16 @@ int cli_serf_state_ltime(const uint8_t *state, size_t len, uint64_t *ltime);
  * return 0; -1 otherwise (not an intent, or malformed). */
 int cli_serf_intent_ltime(const uint8_t *payload, size_t len, uint64_t *ltime);
 
+/* A serf join or leave intent, read. */
+typedef struct cli_serf_intent {
+    int type;                    /* CLI_SERF_MSG_LEAVE or CLI_SERF_MSG_JOIN */
+    uint64_t ltime;
+    char node[256];              /* NUL-terminated; memberlist names fit */
+} cli_serf_intent;
+
+/* Read a serf join or leave intent (LTime and Node; other keys skipped):
+ * 0, or -1 if not an intent, malformed, or without LTime or Node, or a
+ * Node that is empty, over 255 bytes or holds a NUL. */
+int cli_serf_intent_parse(const uint8_t *payload, size_t len, cli_serf_intent *out);
+
 #endif
