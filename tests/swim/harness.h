@@ -253,10 +253,24 @@ static inline void h_run(harness *h, swim_time t)
 /* ---- message builders (into a static buffer) ---- */
 static wire_buf h_buf;
 
-static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+/* h_buf emptied for the next message. */
+static inline wire_buf *h_buf_fresh(void)
 {
     wire_buf_free(&h_buf);
     wire_buf_init(&h_buf, 0);
+    return &h_buf;
+}
+
+/* The message just encoded into h_buf; rc is its encoder's result. */
+static inline const uint8_t *h_buf_encoded(int rc, size_t *len)
+{
+    REQUIRE(rc == WIRE_OK);
+    *len = h_buf.len;
+    return h_buf.data;
+}
+
+static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+{
     swim_addr a = h_addr(peer);
     wire_alive m;
     memset(&m, 0, sizeof m);
@@ -268,29 +282,19 @@ static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, c
     uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
     memcpy(m.vsn.v, v, 6);
     m.vsn.len = 6;
-    REQUIRE(wire_encode_alive(&h_buf, &m) == WIRE_OK);
-    *len = h_buf.len;
-    return h_buf.data;
+    return h_buf_encoded(wire_encode_alive(h_buf_fresh(), &m), len);
 }
 
 static inline const uint8_t *h_suspect(const char *node, uint32_t inc, const char *from, size_t *len)
 {
-    wire_buf_free(&h_buf);
-    wire_buf_init(&h_buf, 0);
     wire_suspect m = { wire_bytes_of(from, strlen(from)), inc, wire_bytes_of(node, strlen(node)) };
-    REQUIRE(wire_encode_suspect(&h_buf, &m) == WIRE_OK);
-    *len = h_buf.len;
-    return h_buf.data;
+    return h_buf_encoded(wire_encode_suspect(h_buf_fresh(), &m), len);
 }
 
 static inline const uint8_t *h_dead(const char *node, uint32_t inc, const char *from, size_t *len)
 {
-    wire_buf_free(&h_buf);
-    wire_buf_init(&h_buf, 0);
     wire_dead m = { wire_bytes_of(from, strlen(from)), inc, wire_bytes_of(node, strlen(node)) };
-    REQUIRE(wire_encode_dead(&h_buf, &m) == WIRE_OK);
-    *len = h_buf.len;
-    return h_buf.data;
+    return h_buf_encoded(wire_encode_dead(h_buf_fresh(), &m), len);
 }
 
 static inline void h_add_peer(harness *h, const char *name, int peer, uint32_t inc)
