@@ -38,6 +38,15 @@ static void setup_ten(harness *h, swim_config *c)
     REQUIRE(swim_member_count(h->core) == 10);
 }
 
+/* us, "a" (peer 0) and "b" (peer 1) */
+static void setup_three(harness *h, swim_config *c)
+{
+    h_init(h, c);
+    h->auto_ack = true;
+    h_add_peer(h, "a", 0, 1);
+    h_add_peer(h, "b", 1, 1);
+}
+
 static void test_alive_updates(void)
 {
     swim_config c;
@@ -130,10 +139,7 @@ static void test_small_cluster_k0(void)
      * timer runs for min = 4 s (the capture in §10.4). */
     swim_config c;
     h_config(&c, "me");
-    h_init(&H, &c);
-    H.auto_ack = true;
-    h_add_peer(&H, "a", 0, 1);
-    h_add_peer(&H, "b", 1, 1);
+    setup_three(&H, &c);
     h_run(&H, 1000);
     inject_suspect(&H, "b", 1, "a");
     h_run(&H, 4999);
@@ -249,10 +255,7 @@ static void test_conflict_and_reclaim(void)
 {
     swim_config c;
     h_config(&c, "me");
-    h_init(&H, &c);
-    H.auto_ack = true;
-    h_add_peer(&H, "a", 0, 1);
-    h_add_peer(&H, "b", 1, 1);
+    setup_three(&H, &c);
     h_clear(&H);
     /* another address claims "a" */
     inject_alive(&H, "a", 20, 5, NULL);
@@ -277,10 +280,7 @@ static void test_conflict_and_reclaim(void)
 
     h_config(&c, "me");
     c.dead_node_reclaim_time = 1000;
-    h_init(&H, &c);
-    H.auto_ack = true;
-    h_add_peer(&H, "a", 0, 1);
-    h_add_peer(&H, "b", 1, 1);
+    setup_three(&H, &c);
     h_run(&H, 2000);
     inject_dead(&H, "a", 1, "b");
     h_run(&H, 2500);
