@@ -15,21 +15,6 @@ static wire_bytes str_bytes(const char *p, size_t n) { return wire_bytes_of(p, n
 
 static wire_bytes ip_bytes(const swim_addr *a) { return wire_bytes_of(a->ip, a->ip_len); }
 
-int swim_enc_alive_of(swim *s, const swim_node *n)
-{
-    wire_alive a;
-    memset(&a, 0, sizeof a);
-    a.addr = ip_bytes(&n->addr);
-    a.incarnation = n->incarnation;
-    a.meta = n->meta_len ? wire_bytes_of(n->meta, n->meta_len) : wire_bytes_of(NULL, 0);
-    a.node = str_bytes(n->name, n->name_len);
-    a.port = n->addr.port;
-    memcpy(a.vsn.v, n->vsn, 6);
-    a.vsn.len = 6;
-    wire_buf_reset(&s->scratch);
-    return wire_encode_alive(&s->scratch, &a) == WIRE_OK ? 0 : -1;
-}
-
 int swim_enc_alive_in(swim *s, const swim_alive_in *in)
 {
     wire_alive a;
@@ -43,6 +28,14 @@ int swim_enc_alive_in(swim *s, const swim_alive_in *in)
     a.vsn.len = 6;
     wire_buf_reset(&s->scratch);
     return wire_encode_alive(&s->scratch, &a) == WIRE_OK ? 0 : -1;
+}
+
+int swim_enc_alive_of(swim *s, const swim_node *n)
+{
+    const swim_alive_in in = { .node = n->name, .nlen = n->name_len, .addr = n->addr,
+                               .incarnation = n->incarnation, .meta = n->meta, .meta_len = n->meta_len,
+                               .vsn = n->vsn, .vsn_len = 6 };
+    return swim_enc_alive_in(s, &in);
 }
 
 int swim_enc_suspect(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
