@@ -18,6 +18,27 @@ void net_logf(net *n, int level, const char *fmt, ...)
     n->h.log(n->h.ud, level, line);
 }
 
+/* libuv reads into the buffer right after asking for it, and we are done
+ * with it before the next read: one buffer serves every datagram and
+ * stream read. */
+void net_rbuf_lend(net *n, uv_buf_t *buf)
+{
+    if (n->rbuf_busy) {
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
+    n->rbuf_busy = true;
+    buf->base = (char *)n->rbuf;
+    buf->len = sizeof n->rbuf;
+}
+
+void net_rbuf_give_back(net *n, const uv_buf_t *buf)
+{
+    if (buf->base == (char *)n->rbuf)
+        n->rbuf_busy = false;
+}
+
 static bool noisy_allowed(net *n, swim_time now)
 {
     if (now - n->noisy_window >= NET_NOISY_WINDOW_MS || n->noisy_window == 0) {

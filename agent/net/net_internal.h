@@ -76,6 +76,10 @@ void net_logf(net *n, int level, const char *fmt, ...) __attribute__((format(pri
 void net_log_noisy(net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void net_malformed(net *n, const char *what, const swim_addr *from, int err);
 void net_handle_close(net *n);   /* one of net's own handles closed */
+/* libuv alloc callbacks for UDP and streams: lend n->rbuf, or an empty
+ * buffer while it is lent; the read callback gives it back first thing. */
+void net_rbuf_lend(net *n, uv_buf_t *buf);
+void net_rbuf_give_back(net *n, const uv_buf_t *buf);
 
 /* net_udp.c */
 int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errlen);

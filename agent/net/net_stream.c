@@ -134,15 +134,7 @@ void net_streams_close_all(net *n)
 static void on_stream_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    net *n = ((net_conn *)h->data)->n;
-    if (n->rbuf_busy) {
-        buf->base = NULL;
-        buf->len = 0;
-        return;
-    }
-    n->rbuf_busy = true;
-    buf->base = (char *)n->rbuf;
-    buf->len = sizeof n->rbuf;
+    net_rbuf_lend(((net_conn *)h->data)->n, buf);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -203,8 +195,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     net_conn *c = s->data;
     net *n = c->n;
-    if (buf->base == (char *)n->rbuf)
-        n->rbuf_busy = false;
+    net_rbuf_give_back(n, buf);
     if (c->finished || nread == 0)
         return;
     int rc;

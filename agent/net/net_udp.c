@@ -31,24 +31,13 @@ static int on_message(void *arg, const uint8_t *msg, size_t len, const wire_pack
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
-    net *n = h->data;
-    /* libuv reads into the buffer right after asking for it, and we are
-     * done with it before the next read: one buffer serves every datagram */
-    if (n->rbuf_busy) {
-        buf->base = NULL;
-        buf->len = 0;
-        return;
-    }
-    n->rbuf_busy = true;
-    buf->base = (char *)n->rbuf;
-    buf->len = sizeof n->rbuf;
+    net_rbuf_lend(h->data, buf);
 }
 
 static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *sa, unsigned flags)
 {
     net *n = u->data;
-    if (buf->base == (char *)n->rbuf)
-        n->rbuf_busy = false;
+    net_rbuf_give_back(n, buf);
     if (nread < 0) {
         net_logf(n, 2, "udp receive error: %s", uv_strerror((int)nread));
         return;
