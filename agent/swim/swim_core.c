@@ -223,26 +223,29 @@ void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply,
     finish(s);
 }
 
+/* A join with nothing to wait for (no seeds, or no memory to track it):
+ * done at once, having joined none. */
+static void join_done_now(swim *s)
+{
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_JOIN_DONE;
+    swim_emit_event(s, &ev);
+    finish(s);
+}
+
 void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
 {
     advance(s, now);
     if (n == 0) {
-        swim_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.type = SWIM_EV_JOIN_DONE;
-        swim_emit_event(s, &ev);
-        finish(s);
+        join_done_now(s);
         return;
     }
     if (s->njoins == s->capjoins) {
         size_t cap = s->capjoins ? s->capjoins * 2 : 4;
         swim_join_batch *v = realloc(s->joins, cap * sizeof *v);
         if (!v) {
-            swim_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = SWIM_EV_JOIN_DONE;
-            swim_emit_event(s, &ev);
-            finish(s);
+            join_done_now(s);
             return;
         }
         s->joins = v;
