@@ -64,6 +64,16 @@ void sim_free(sim *s)
     free(s);
 }
 
+int sim_item_copy(sim_item *it, const void *data, size_t len)
+{
+    it->data = malloc(len ? len : 1);
+    if (!it->data)
+        return -1;
+    memcpy(it->data, data, len);
+    it->len = len;
+    return 0;
+}
+
 void sim_push(sim *s, sim_item *it)
 {
     it->seq = ++s->seq;
@@ -124,13 +134,8 @@ static void deliver_reply(sim *s, uint32_t rec, const uint8_t *data, size_t len,
     it.t = s->now + sim_transit(s, -1, -1, &lost);
     if (it.t > r->deadline)
         return; /* too late: the guard fails it */
-    if (ok) {
-        it.data = malloc(len ? len : 1);
-        if (!it.data)
-            return;
-        memcpy(it.data, data, len);
-        it.len = len;
-    }
+    if (ok && sim_item_copy(&it, data, len) < 0)
+        return;
     sim_push(s, &it);
 }
 

@@ -84,6 +84,8 @@ struct sim {
 /* shared between sim.c (the loop), sim_net.c and sim_node.c */
 uint64_t sim_fnv(uint64_t h, const void *p, size_t n);
 void sim_push(sim *s, sim_item *it);                 /* takes it->data */
+/* it->data: a malloc'd copy of data (for sim_push to take); -1 when out of memory. */
+int sim_item_copy(sim_item *it, const void *data, size_t len);
 void sim_node_clear_backlog(sim_node *n);
 int sim_addr_node(const sim *s, const swim_addr *a);  /* -1: nobody there */
 swim_time sim_transit(sim *s, int from, int to, bool *lost);

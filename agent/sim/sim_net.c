@@ -86,11 +86,8 @@ void sim_io_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_
     it.kind = SIM_PACKET;
     it.to = dst;
     it.from = n->index;
-    it.data = malloc(len ? len : 1);
-    if (!it.data)
+    if (sim_item_copy(&it, msg, len) < 0)
         return;
-    memcpy(it.data, msg, len);
-    it.len = len;
     sim_push(s, &it);
 }
 
