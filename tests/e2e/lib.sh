@@ -156,15 +156,40 @@ _agent_launch() {
 # ml_start NAME [extra agent flags...]: start a moonlist agent on fresh ports
 # (profile lan unless the flags say otherwise) and wait for its RPC.
 # With E2E_IMPL=serf, a serf agent stands in for it.
-ml_start() {
-    ml_launch "$@"
-    agent_wait_ready "$1"
-}
+ml_start() { _start_retrying ml_launch "$@"; }
 
 # serf_start NAME [extra serf agent flags...]: same for a serf agent.
-serf_start() {
-    serf_launch "$@"
-    agent_wait_ready "$1"
+serf_start() { _start_retrying serf_launch "$@"; }
+
+# free_port's ports are free when picked, not reserved: any process on the
+# machine (another test, another agent) may bind one before the agent does.
+# The agent then exits at start-up saying so, and is started again on fresh
+# ports: this is the one place that handles it, for every test.
+E2E_START_TRIES=5
+
+# _start_retrying LAUNCHER NAME [flags...]: LAUNCHER NAME flags, then wait
+# until it is ready; on a port taken meanwhile, again with fresh ports.
+_start_retrying() {
+    local launcher=$1 name=$2 try
+    shift
+    for ((try = 1; try <= E2E_START_TRIES; try++)); do
+        "$launcher" "$@"
+        _agent_wait_ready_or_port_taken "$name" && return 0
+        e2e_log "agent $name: a port was taken by another process before it could bind it (try $try): $(grep -i -m 1 'address already in use' "$(agent_log "$name")")"
+        _agent_forget "$name" "$try"
+    done
+    fail "agent $name: a port was taken every time in $E2E_START_TRIES tries (see $name.log.try*)"
+}
+
+# _agent_forget NAME TRY: an agent that exited at start-up is forgotten
+# (its log kept as NAME.log.tryTRY), so that NAME can be started again.
+_agent_forget() {
+    local name=$1 pid=${AGENT_PID[$1]} n order=()
+    mv "$(agent_log "$name")" "$(agent_log "$name").try$2"
+    sed -i "/^${pid}\$/d" "$E2E_DIR/pids"
+    for n in "${AGENT_ORDER[@]}"; do [ "$n" = "$name" ] || order+=("$n"); done
+    AGENT_ORDER=("${order[@]}")
+    unset "AGENT_PID[$name]" "AGENT_PORT[$name]" "AGENT_RPC[$name]" "AGENT_KIND[$name]"
 }
 
 # ml_launch / serf_launch NAME [flags...]: start without waiting for the RPC.
@@ -216,16 +241,39 @@ e2e_kill_all() {
     AGENT_PID=() AGENT_PORT=() AGENT_RPC=() AGENT_KIND=() AGENT_ORDER=()
 }
 
-# agent_wait_ready NAME: its RPC answers `members` and lists itself alive.
+# agent_wait_ready NAME: its RPC answers `members` and lists itself alive
+# on its own gossip port (so that another agent of the same name that got
+# hold of this RPC port is not taken for it).
 agent_wait_ready() {
-    local name=$1 deadline
+    _agent_wait_ready_or_port_taken "$1" ||
+        fail "agent $1 exited during start-up: a port was taken (see $1.log)"
+}
+
+# _agent_wait_ready_or_port_taken NAME: 0 once ready, 1 if it exited at
+# start-up because a port was taken (reaped); fails the test otherwise.
+_agent_wait_ready_or_port_taken() {
+    local name=$1 deadline rc
     deadline=$(awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t + 15 }')
     while :; do
-        agent_running "$name" || fail "agent $name exited during start-up (see $name.log)"
-        [ "$(status_of "$name" "$name" 2>/dev/null)" = alive ] && return 0
+        if ! agent_running "$name"; then
+            rc=0
+            wait "${AGENT_PID[$name]}" || rc=$?
+            # both moonlist and serf exit 1 and log the bind error
+            [ "$rc" -eq 1 ] && grep -qi 'address already in use' "$(agent_log "$name")" && return 1
+            fail "agent $name exited during start-up with status $rc (see $name.log)"
+        fi
+        _lists_itself_alive "$name" && return 0
         fle "$deadline" "$EPOCHREALTIME" && fail "agent $name: RPC not answering with itself alive after 15 s"
         sleep 0.1
     done
+}
+_lists_itself_alive() {
+    local js
+    js=$(members_json "$1" 2>/dev/null) || return 1
+    # moonlist reports addr and port apart, serf as "addr:port"
+    jq -e --arg n "$1" --arg p "${AGENT_PORT[$1]}" \
+        'any(.members[]; .name == $n and .status == "alive" and
+             ((.port | tostring) == $p or ((.addr | tostring) | endswith(":" + $p))))' <<<"$js" >/dev/null
 }
 
 # members_json NAME: `members -format json` from that agent's RPC.
