@@ -200,6 +200,19 @@ static void set_payload(lua_State *L, mlua_cmd *c, const char *p, size_t n)
     c->len = n;
 }
 
+/* Queue c with a copy of payload p; `copied` is c's string just copied
+ * (NULL: out of memory, c is freed and a Lua error raised). */
+static int queue_with_payload(lua_State *L, mlua_cmd *c, const char *copied, const char *p, size_t n)
+{
+    if (!copied) {
+        mlua_cmd_free(c);
+        return luaL_error(L, "out of memory");
+    }
+    set_payload(L, c, p, n);
+    mlua_command(host_of(L), c);
+    return 0;
+}
+
 static int l_broadcast(lua_State *L)
 {
     size_t n, kl = 0;
@@ -207,13 +220,7 @@ static int l_broadcast(lua_State *L)
     const char *key = luaL_optlstring(L, 2, "", &kl);
     mlua_cmd *c = new_cmd(L, MLUA_CMD_BROADCAST);
     c->key = strndup(key, kl);
-    if (!c->key) {
-        mlua_cmd_free(c);
-        return luaL_error(L, "out of memory");
-    }
-    set_payload(L, c, p, n);
-    mlua_command(host_of(L), c);
-    return 0;
+    return queue_with_payload(L, c, c->key, p, n);
 }
 
 static int l_send(lua_State *L)
@@ -238,13 +245,7 @@ static int l_send(lua_State *L)
     mlua_cmd *c = new_cmd(L, MLUA_CMD_SEND);
     c->name = strndup(name, nl);
     c->reliable = reliable;
-    if (!c->name) {
-        mlua_cmd_free(c);
-        return luaL_error(L, "out of memory");
-    }
-    set_payload(L, c, p, n);
-    mlua_command(host_of(L), c);
-    return 0;
+    return queue_with_payload(L, c, c->name, p, n);
 }
 
 static int l_set_tags(lua_State *L)
