@@ -375,6 +375,16 @@ e2e_views() {
         agent_running "$name" || continue
         printf -- '--- view of %s (%s):\n' "$name" "${AGENT_KIND[$name]}"
         members_json "$name" 2>&1 | jq -c '.members[] | {name, status, incarnation, tags}' 2>&1 | sed 's/^/    /'
+        # a moonlist agent's counters tell a message never received from
+        # one received and dropped
+        if [ "${AGENT_KIND[$name]}" != serf ]; then
+            printf -- '--- counters of %s:\n' "$name"
+            timeout 5 "$ML" info -rpc-addr "$(agent_rpc "$name")" 2>&1 | awk '
+                /^[a-z]/ { sec = $0 }
+                /^\t/ && sec ~ /^(protocol|messages received|messages dropped|network)/ && $3 != "0" {
+                    sub(/^\t/, ""); row[sec] = row[sec] "  " $0 }
+                END { for (k in row) print "    " k row[k] }'
+        fi
     done
 }
 
