@@ -627,8 +627,9 @@ static void rpc_info(agent *a, cli_rpc_conn *c)
     rc = rc ? rc : kv_uint(&b, "meta_bytes", cfg->meta_len);
 
     rc = rc ? rc : cli_mp_cstr(&b, "protocol");
-    rc = rc ? rc : cli_mp_map(&b, 4);
+    rc = rc ? rc : cli_mp_map(&b, 5);
     rc = rc ? rc : kv_uint(&b, "dropped", st->dropped);
+    rc = rc ? rc : kv_uint(&b, "broadcasts_dropped", st->broadcasts_dropped);
     rc = rc ? rc : kv_uint(&b, "probes", st->probes);
     rc = rc ? rc : kv_uint(&b, "probe_failures", st->probe_failures);
     rc = rc ? rc : kv_uint(&b, "refutations", st->refutations);

@@ -255,6 +255,7 @@ typedef struct swim_stats {
     uint64_t received[16];
     uint64_t dropped_by_type[16];
     uint64_t dropped;               /* all dropped messages */
+    uint64_t broadcasts_dropped;    /* application broadcasts pruned from a full queue */
     uint64_t probes, probe_failures, refutations;
 } swim_stats;
 const swim_stats *swim_get_stats(const swim *s);

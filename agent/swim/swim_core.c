@@ -8,6 +8,9 @@
 /* Cap on one encoded message or packet the core builds; far above the
  * 1400-byte gossip budget, it only bounds a runaway (§14: 64 KiB UDP). */
 #define SWIM_SCRATCH_MAX ((size_t)1 << 20)
+/* Most application broadcasts queued at once: serf's MaxQueueDepth default,
+ * so that moonlist holds what a serf agent would before it drops. */
+#define SWIM_APP_QUEUE_MAX 4096
 
 static void advance(swim *s, swim_time now)
 {
@@ -353,6 +356,17 @@ int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
         memcpy(m + 1, payload, len);
     int rc = swim_queue_put(&s->uq, key && *key ? key : NULL, m, len + 1, false);
     free(m);
+    /* Bounded like serf's queues: a burst (or a peer feeding us intents to
+     * relay) must not grow memory without limit. */
+    if (rc == 0 && s->uq.n > SWIM_APP_QUEUE_MAX) {
+        s->stats.broadcasts_dropped += s->uq.n - SWIM_APP_QUEUE_MAX;
+        swim_queue_prune(&s->uq, SWIM_APP_QUEUE_MAX);
+        /* one line per doubling: a flood cannot flood the log too */
+        uint64_t d = s->stats.broadcasts_dropped;
+        if ((d & (d - 1)) == 0)
+            swim_logf(s, 2, "application broadcast queue full (%d): %llu oldest dropped so far", SWIM_APP_QUEUE_MAX,
+                      (unsigned long long)d);
+    }
     return rc;
 }
 

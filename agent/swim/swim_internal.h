@@ -87,6 +87,10 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
  * may be freed. Returns the bytes used (len + overhead summed). */
 /* Whether an entry with this key is queued (not yet retired). */
 bool swim_queue_has(const swim_queue *q, const char *key);
+/* Drop entries beyond the first `keep` in send order (the most sent, then
+ * the smallest, then the oldest go first), as memberlist's
+ * TransmitLimitedQueue.Prune. */
+void swim_queue_prune(swim_queue *q, size_t keep);
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
                        void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud);
 uint32_t swim_retransmit_limit(uint32_t mult, size_t n);

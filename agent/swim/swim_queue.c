@@ -193,6 +193,18 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     return 0;
 }
 
+void swim_queue_prune(swim_queue *q, size_t keep)
+{
+    /* the tail of the send order (most sent, then smallest, then oldest)
+     * is what memberlist's Prune drops too */
+    while (q->n > keep) {
+        swim_bcast *b = q->items[--q->n];
+        if (b->key)
+            key_unlink(q, b);
+        finished(q, b);
+    }
+}
+
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
                        void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud)
 {

@@ -266,12 +266,32 @@ static void test_piggyback_and_user(void)
     h_free(&H);
 }
 
+/* The application queue holds at most 4096 (serf's MaxQueueDepth): a flood
+ * of distinct keys drops the oldest instead of growing without bound. */
+static void test_app_queue_bounded(void)
+{
+    setup(3, 0);
+    char key[32];
+    for (int i = 0; i < 4096 + 10; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        CHECK(swim_broadcast(H.core, (const uint8_t *)key, strlen(key), key) == 0);
+    }
+    CHECK_EQ_INT(swim_get_stats(H.core)->broadcasts_dropped, 10);
+    /* none sent yet: the smallest go first, then the oldest (k0..k9) */
+    CHECK(!swim_broadcast_pending(H.core, "k0"));
+    CHECK(!swim_broadcast_pending(H.core, "k9"));
+    CHECK(swim_broadcast_pending(H.core, "k10"));
+    CHECK(swim_broadcast_pending(H.core, "k4105"));
+    h_free(&H);
+}
+
 int main(void)
 {
     test_retransmit_limit();
     test_invalidation();
     test_app_broadcasts();
     test_broadcast_pending();
+    test_app_queue_bounded();
     test_packing();
     test_piggyback_and_user();
     wire_buf_free(&h_buf);
