@@ -332,12 +332,13 @@ static mlua_ev *take_next(mlua *h, bool *stop)
     return e;
 }
 
-static void wake_cb(uv_async_t *a)
+/* Deliver every queued event in order (a reload is one of them). Returns
+ * whether there was any; *stop says a stop was asked for. */
+static bool run_queued(mlua *h, bool *stop)
 {
-    mlua *h = a->data;
-    bool stop = false, any = false;
+    bool any = false;
     mlua_ev *e;
-    while ((e = take_next(h, &stop))) {
+    while ((e = take_next(h, stop))) {
         any = true;
         if (e->kind == MLUA_EVK_RELOAD)
             do_reload(h);
@@ -347,6 +348,14 @@ static void wake_cb(uv_async_t *a)
             mlua_question_unref(h, e->q);
         mlua_ev_free(e);
     }
+    return any;
+}
+
+static void wake_cb(uv_async_t *a)
+{
+    mlua *h = a->data;
+    bool stop = false;
+    bool any = run_queued(h, &stop);
     if (stop) {
         uv_stop(&h->loop);
         return;
@@ -434,19 +443,8 @@ int mlua_set_backend(mlua *h, const mlua_backend *b)
 
 void mlua_run_pending(mlua *h)
 {
-    bool stop, any = false;
-    mlua_ev *e;
-    while ((e = take_next(h, &stop))) {
-        any = true;
-        if (e->kind == MLUA_EVK_RELOAD)
-            do_reload(h);
-        else
-            mlua_dispatch(h, e);
-        if (e->q)
-            mlua_question_unref(h, e->q);
-        mlua_ev_free(e);
-    }
-    if (any)
+    bool stop = false;
+    if (run_queued(h, &stop))
         mlua_publish_state(h, h->L);
 }
 
