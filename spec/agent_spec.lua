@@ -108,6 +108,28 @@ end)
   end)
 end)
 
+describe("name conflicts through real agents", function()
+  after_each(function() T.stop_all() end)
+
+  it("calls the conflict hook when a second node claims a known member's name", function()
+    local path = script("conflict.lua", [[
+agent.on("conflict", function(m, other)
+  agent.log.info("conflict:", m.name, m.addr .. ":" .. m.port, "claimed by", other.addr .. ":" .. other.port)
+end)
+]])
+    local a = T.agent { name = "a", config = path }
+    local d1 = T.agent { name = "dup", join = a }
+    assert.truthy(T.wait_until(10, function() return a:status_of("dup") == "alive" end), a:log())
+    -- the second "dup" joins through a: its alive carries another port
+    local d2 = T.agent { name = "dup", join = a, wait = false }
+    local want = "conflict: dup 127.0.0.1:" .. d1.port .. " claimed by 127.0.0.1:" .. d2.port
+    assert.truthy(T.wait_until(10, function() return a:log():find(want, 1, true) end), a:log())
+    -- the member keeps the address it had (memberlist ignores the claim)
+    local m = a:member("dup")
+    assert.are.equal(d1.port, m.port)
+  end)
+end)
+
 describe("vetoes through a real agent", function()
   after_each(function() T.stop_all() end)
 
