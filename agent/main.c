@@ -2,7 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli_agent.h"
+#include "cli/cli.h"
+#include "daemon/daemon.h"
 #include "moonlist_version.h"
 #include "wire/wire.h"
 
@@ -27,7 +28,7 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
 } commands[] = {
-    { "agent", cli_agent_main },
+    { "agent", daemon_main },
     { "members", cli_members_main },
     { "join", cli_join_main },
     { "leave", cli_leave_main },

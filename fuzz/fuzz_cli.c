@@ -9,15 +9,15 @@
 #include <string.h>
 
 #include "cli/cli_members.h"
-#include "cli/cli_mp.h"
-#include "cli/cli_serf.h"
-#include "cli/cli_tags.h"
+#include "wire/wire_mpx.h"
+#include "serf/serf_msg.h"
+#include "serf/serf_tags.h"
 
 #define ASSERT(c) do { if (!(c)) { __builtin_trap(); } } while (0)
 
 static void render_meta(const uint8_t *p, size_t n)
 {
-    cli_member_row row = {
+    daemon_rpc_member row = {
         .name = p, .name_len = n, .addr = (const uint8_t *)"127.0.0.1", .addr_len = 9, .port = 7946,
         .status = (const uint8_t *)"alive", .status_len = 5, .meta = p, .meta_len = n,
     };
@@ -40,18 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 1;
     switch (data[0] & 3) {
     case 0: {
-        cli_tags t = { 0 };
-        (void)cli_tags_decode(&t, p, n);
+        serf_tags t = { 0 };
+        (void)serf_tags_decode(&t, p, n);
         for (size_t i = 0; i < t.n; i++)
             ASSERT(t.v[i].key[t.v[i].klen] == '\0' && t.v[i].value[t.v[i].vlen] == '\0');
-        cli_tags_free(&t);
+        serf_tags_free(&t);
         render_meta(p, n);
         break;
     }
     case 1: {
-        cli_mp_reader r;
-        cli_mp_reader_init(&r, p, n);
-        cli_member_row *rows;
+        wire_mpx_reader r;
+        wire_mpx_reader_init(&r, p, n);
+        daemon_rpc_member *rows;
         size_t nrows;
         if (cli_members_decode(&r, &rows, &nrows) == 0) {
             wire_buf out;
@@ -66,14 +66,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 2: {
         uint64_t t;
-        (void)cli_serf_intent_ltime(p, n, &t);
-        (void)cli_serf_state_ltime(p, n, &t);
+        (void)serf_intent_ltime(p, n, &t);
+        (void)serf_state_ltime(p, n, &t);
         break;
     }
     default: {
-        cli_mp_reader r;
-        cli_mp_reader_init(&r, p, n);
-        while (r.n && cli_mp_skip(&r) == 0) {
+        wire_mpx_reader r;
+        wire_mpx_reader_init(&r, p, n);
+        while (r.n && wire_mpx_skip(&r) == 0) {
         }
         ASSERT(r.n <= n);
         break;

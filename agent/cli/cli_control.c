@@ -7,21 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli_agent.h"
-#include "cli/cli_agent_opts.h"
-#include "cli/cli_flags.h"
+#include "cli/cli.h"
+#include "daemon/daemon_rpc.h"
+#include "base/base_flags.h"
 #include "cli/cli_members.h"
-#include "cli/cli_mp.h"
+#include "wire/wire_mpx.h"
 #include "cli/cli_rpc.h"
 #include "net/net.h"
 
-#define RPC_FLAG { "rpc-addr", CLI_FLAG_STRING, "ADDR", "agent RPC address (default " CLI_DEFAULT_RPC_ADDR ")" }
+#define RPC_FLAG { "rpc-addr", BASE_FLAG_STRING, "ADDR", "agent RPC address (default " DAEMON_RPC_DEFAULT_ADDR ")" }
 
 typedef struct command {
     const char *name;
     const char *args;         /* positional arguments, for usage */
     const char *about;
-    const cli_flag_spec *flags;
+    const base_flag_spec *flags;
     size_t nflags;
 } command;
 
@@ -29,13 +29,13 @@ static void usage(const command *c, FILE *f)
 {
     fprintf(f, "usage: moonlist %s [flags]%s%s\n\n%s\n\nflags:\n", c->name, c->args ? " " : "", c->args ? c->args : "",
             c->about);
-    cli_flags_usage(c->flags, c->nflags, f);
+    base_flags_usage(c->flags, c->nflags, f);
 }
 
 /* Bad positional arguments: say why (fmt), print usage on stderr, free *a;
  * returns the exit code, 2. */
-static int usage_error(const command *c, cli_args *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int usage_error(const command *c, cli_args *a, const char *fmt, ...)
+static int usage_error(const command *c, base_args *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int usage_error(const command *c, base_args *a, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "moonlist %s: ", c->name);
@@ -44,7 +44,7 @@ static int usage_error(const command *c, cli_args *a, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n\n");
     usage(c, stderr);
-    cli_args_free(a);
+    base_args_free(a);
     return 2;
 }
 
@@ -52,14 +52,14 @@ static int usage_error(const command *c, cli_args *a, const char *fmt, ...)
  * (bad flags, usage printed on stderr: exit 2). */
 #define PARSE_HELP 3
 #define PARSE_EXIT(rc) ((rc) == PARSE_HELP ? 0 : 2)
-static int parse(const command *c, cli_args *a, int argc, char **argv)
+static int parse(const command *c, base_args *a, int argc, char **argv)
 {
     char err[256];
-    if (cli_wants_help(argc, argv)) {
+    if (base_wants_help(argc, argv)) {
         usage(c, stdout);
         return PARSE_HELP;
     }
-    if (cli_args_parse(a, c->flags, c->nflags, argc, argv, err, sizeof err) < 0) {
+    if (base_args_parse(a, c->flags, c->nflags, argc, argv, err, sizeof err) < 0) {
         fprintf(stderr, "moonlist %s: %s\n\n", c->name, err);
         usage(c, stderr);
         return 2;
@@ -69,38 +69,38 @@ static int parse(const command *c, cli_args *a, int argc, char **argv)
 
 /* Send the request, check for "Error". On success *resp holds the body and
  * *r is positioned at the start of the response map's first key. */
-static int call(const command *cmd, const cli_args *a, wire_buf *req, wire_buf *resp, cli_mp_reader *r,
+static int call(const command *cmd, const base_args *a, wire_buf *req, wire_buf *resp, wire_mpx_reader *r,
                 uint32_t *nkeys)
 {
     char host[256], err[512];
     uint16_t port;
-    const char *addr = cli_args_str(a, "rpc-addr", CLI_DEFAULT_RPC_ADDR);
+    const char *addr = base_args_str(a, "rpc-addr", DAEMON_RPC_DEFAULT_ADDR);
     if (net_split_host_port(addr, host, sizeof host, &port, 7373) < 0) {
         fprintf(stderr, "moonlist %s: -rpc-addr: '%s' is not host:port\n", cmd->name, addr);
         return 2;
     }
-    wire_buf_init(resp, CLI_RPC_MAX_FRAME);
+    wire_buf_init(resp, DAEMON_RPC_MAX_FRAME);
     if (cli_rpc_call(host, port, req->data, req->len, resp, CLI_RPC_CLIENT_TIMEOUT_MS, err, sizeof err) < 0) {
         fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
         return 1;
     }
-    cli_mp_reader_init(r, resp->data, resp->len);
-    if (cli_mp_read_map(r, nkeys)) {
+    wire_mpx_reader_init(r, resp->data, resp->len);
+    if (wire_mpx_read_map(r, nkeys)) {
         fprintf(stderr, "moonlist %s: malformed answer from the agent\n", cmd->name);
         return 1;
     }
     /* look for Error first */
-    cli_mp_reader scan = *r;
+    wire_mpx_reader scan = *r;
     for (uint32_t i = 0; i < *nkeys; i++) {
         const uint8_t *k, *v;
         size_t kl, vl;
-        if (cli_mp_read_str(&scan, &k, &kl))
+        if (wire_mpx_read_str(&scan, &k, &kl))
             break;
-        if (cli_mp_eq(k, kl, "Error") && cli_mp_read_str(&scan, &v, &vl) == 0) {
+        if (wire_mpx_eq(k, kl, "Error") && wire_mpx_read_str(&scan, &v, &vl) == 0) {
             fprintf(stderr, "moonlist %s: %.*s\n", cmd->name, (int)vl, (const char *)v);
             return 1;
         }
-        if (cli_mp_skip(&scan))
+        if (wire_mpx_skip(&scan))
             break;
     }
     return 0;
@@ -111,20 +111,20 @@ static int call(const command *cmd, const cli_args *a, wire_buf *req, wire_buf *
 static int request_start(wire_buf *req, uint32_t nkeys, const char *name)
 {
     wire_buf_init(req, 0);
-    int rc = cli_mp_map(req, nkeys);
-    rc = rc ? rc : cli_mp_cstr(req, "Command");
-    return rc ? rc : cli_mp_cstr(req, name);
+    int rc = wire_mpx_map(req, nkeys);
+    rc = rc ? rc : wire_mpx_cstr(req, "Command");
+    return rc ? rc : wire_mpx_cstr(req, name);
 }
 
 int cli_members_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = {
-        { "format", CLI_FLAG_STRING, "FMT", "output format: text or json (default text)" },
-        { "status", CLI_FLAG_STRING, "REGEX", "only members whose status matches" },
+    static const base_flag_spec flags[] = {
+        { "format", BASE_FLAG_STRING, "FMT", "output format: text or json (default text)" },
+        { "status", BASE_FLAG_STRING, "REGEX", "only members whose status matches" },
         RPC_FLAG,
     };
     static const command cmd = { "members", NULL, "List the members the agent knows.", flags, 3 };
-    cli_args a;
+    base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
@@ -132,8 +132,8 @@ int cli_members_main(int argc, char **argv)
     wire_buf req, resp = { 0 };
     regex_t re;
     bool have_re = false;
-    const char *format = cli_args_str(&a, "format", "text");
-    const char *status = cli_args_str(&a, "status", NULL);
+    const char *format = base_args_str(&a, "format", "text");
+    const char *status = base_args_str(&a, "status", NULL);
     wire_buf_init(&req, 0);
     if (a.npos || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)) {
         fprintf(stderr, "moonlist members: %s\n\n", a.npos ? "unexpected argument" : "-format must be text or json");
@@ -147,24 +147,24 @@ int cli_members_main(int argc, char **argv)
         }
         have_re = true;
     }
-    cli_mp_reader r;
+    wire_mpx_reader r;
     uint32_t nk;
     request_start(&req, 1, "members");
     code = call(&cmd, &a, &req, &resp, &r, &nk);
     if (code)
         goto out;
     code = 1;
-    cli_member_row *rows = NULL;
+    daemon_rpc_member *rows = NULL;
     size_t n = 0;
     for (uint32_t i = 0; i < nk; i++) {
         const uint8_t *k;
         size_t kl;
-        if (cli_mp_read_str(&r, &k, &kl))
+        if (wire_mpx_read_str(&r, &k, &kl))
             break;
-        if (cli_mp_eq(k, kl, "Members")) {
+        if (wire_mpx_eq(k, kl, "Members")) {
             if (cli_members_decode(&r, &rows, &n) < 0)
                 break;
-        } else if (cli_mp_skip(&r)) {
+        } else if (wire_mpx_skip(&r)) {
             break;
         }
     }
@@ -192,16 +192,16 @@ out:
         regfree(&re);
     wire_buf_free(&req);
     wire_buf_free(&resp);
-    cli_args_free(&a);
+    base_args_free(&a);
     return code;
 }
 
 int cli_join_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { RPC_FLAG };
+    static const base_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "join", "ADDR...", "Tell the agent to join a cluster through the given agents.", flags,
                                  1 };
-    cli_args a;
+    base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
@@ -209,11 +209,11 @@ int cli_join_main(int argc, char **argv)
         return usage_error(&cmd, &a, "at least one address is required");
     wire_buf req, resp = { 0 };
     int rc = request_start(&req, 2, cmd.name);
-    rc = rc ? rc : cli_mp_cstr(&req, "Addrs");
-    rc = rc ? rc : cli_mp_array(&req, (uint32_t)a.npos);
+    rc = rc ? rc : wire_mpx_cstr(&req, "Addrs");
+    rc = rc ? rc : wire_mpx_array(&req, (uint32_t)a.npos);
     for (size_t i = 0; !rc && i < a.npos; i++)
-        rc = cli_mp_cstr(&req, a.pos[i]);
-    cli_mp_reader r;
+        rc = wire_mpx_cstr(&req, a.pos[i]);
+    wire_mpx_reader r;
     uint32_t nk;
     int code = rc ? 1 : call(&cmd, &a, &req, &resp, &r, &nk);
     if (code == 0) {
@@ -221,14 +221,14 @@ int cli_join_main(int argc, char **argv)
         for (uint32_t i = 0; i < nk; i++) {
             const uint8_t *k, *v;
             size_t kl, vl;
-            if (cli_mp_read_str(&r, &k, &kl))
+            if (wire_mpx_read_str(&r, &k, &kl))
                 break;
-            if (cli_mp_eq(k, kl, "Joined")) {
-                if (cli_mp_read_uint(&r, &joined))
+            if (wire_mpx_eq(k, kl, "Joined")) {
+                if (wire_mpx_read_uint(&r, &joined))
                     break;
-            } else if (cli_mp_eq(k, kl, "Warning") && cli_mp_read_str(&r, &v, &vl) == 0) {
+            } else if (wire_mpx_eq(k, kl, "Warning") && wire_mpx_read_str(&r, &v, &vl) == 0) {
                 fprintf(stderr, "moonlist join: warning: %.*s\n", (int)vl, (const char *)v);
-            } else if (cli_mp_skip(&r)) {
+            } else if (wire_mpx_skip(&r)) {
                 break;
             }
         }
@@ -236,13 +236,13 @@ int cli_join_main(int argc, char **argv)
     }
     wire_buf_free(&req);
     wire_buf_free(&resp);
-    cli_args_free(&a);
+    base_args_free(&a);
     return code;
 }
 
 static int no_arg_command(const command *cmd, int argc, char **argv, const char *ok_text)
 {
-    cli_args a;
+    base_args a;
     int prc = parse(cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
@@ -250,29 +250,29 @@ static int no_arg_command(const command *cmd, int argc, char **argv, const char 
         return usage_error(cmd, &a, "unexpected argument '%s'", a.pos[0]);
     wire_buf req, resp = { 0 };
     request_start(&req, 1, cmd->name);
-    cli_mp_reader r;
+    wire_mpx_reader r;
     uint32_t nk;
     int code = call(cmd, &a, &req, &resp, &r, &nk);
     if (code == 0 && ok_text)
         printf("%s\n", ok_text);
     wire_buf_free(&req);
     wire_buf_free(&resp);
-    cli_args_free(&a);
+    base_args_free(&a);
     return code;
 }
 
 int cli_leave_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { RPC_FLAG };
+    static const base_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "leave", NULL, "Make the agent leave the cluster gracefully and exit.", flags, 1 };
     return no_arg_command(&cmd, argc, argv, "Graceful leave complete");
 }
 
 int cli_force_leave_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { RPC_FLAG };
+    static const base_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, 1 };
-    cli_args a;
+    base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
@@ -280,36 +280,36 @@ int cli_force_leave_main(int argc, char **argv)
         return usage_error(&cmd, &a, "exactly one node name is required");
     wire_buf req, resp = { 0 };
     int rc = request_start(&req, 2, cmd.name);
-    rc = rc ? rc : cli_mp_cstr(&req, "Node");
-    rc = rc ? rc : cli_mp_cstr(&req, a.pos[0]);
-    cli_mp_reader r;
+    rc = rc ? rc : wire_mpx_cstr(&req, "Node");
+    rc = rc ? rc : wire_mpx_cstr(&req, a.pos[0]);
+    wire_mpx_reader r;
     uint32_t nk;
     int code = rc ? 1 : call(&cmd, &a, &req, &resp, &r, &nk);
     wire_buf_free(&req);
     wire_buf_free(&resp);
-    cli_args_free(&a);
+    base_args_free(&a);
     return code;
 }
 
 /* Print a value from the info map: strings as they are, integers. */
-static int print_value(cli_mp_reader *r)
+static int print_value(wire_mpx_reader *r)
 {
     const uint8_t *s;
     size_t len;
     uint64_t v;
-    if (cli_mp_peek(r) == CLI_MP_STR) {
-        if (cli_mp_read_str(r, &s, &len))
+    if (wire_mpx_peek(r) == WIRE_MPX_STR) {
+        if (wire_mpx_read_str(r, &s, &len))
             return -1;
         for (size_t i = 0; i < len; i++)
             putchar(s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
         putchar('\n');
         return 0;
     }
-    if (cli_mp_read_uint(r, &v) == 0) {
+    if (wire_mpx_read_uint(r, &v) == 0) {
         printf("%llu\n", (unsigned long long)v);
         return 0;
     }
-    if (cli_mp_skip(r))
+    if (wire_mpx_skip(r))
         return -1;
     printf("?\n");
     return 0;
@@ -317,15 +317,15 @@ static int print_value(cli_mp_reader *r)
 
 int cli_info_main(int argc, char **argv)
 {
-    static const cli_flag_spec flags[] = { RPC_FLAG };
+    static const base_flag_spec flags[] = { RPC_FLAG };
     static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags, 1 };
-    cli_args a;
+    base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     wire_buf req, resp = { 0 };
     request_start(&req, 1, "info");
-    cli_mp_reader r;
+    wire_mpx_reader r;
     uint32_t nk;
     int code = a.npos ? 2 : call(&cmd, &a, &req, &resp, &r, &nk);
     bool called_ok = code == 0;
@@ -335,16 +335,16 @@ int cli_info_main(int argc, char **argv)
         const uint8_t *k;
         size_t kl;
         uint32_t ns;
-        if (cli_mp_read_str(&r, &k, &kl)) {
+        if (wire_mpx_read_str(&r, &k, &kl)) {
             code = 1;
             break;
         }
-        if (!cli_mp_eq(k, kl, "Info")) {
-            if (cli_mp_skip(&r))
+        if (!wire_mpx_eq(k, kl, "Info")) {
+            if (wire_mpx_skip(&r))
                 code = 1;
             continue;
         }
-        if (cli_mp_read_map(&r, &ns)) {
+        if (wire_mpx_read_map(&r, &ns)) {
             code = 1;
             break;
         }
@@ -352,7 +352,7 @@ int cli_info_main(int argc, char **argv)
             const uint8_t *sec;
             size_t sl;
             uint32_t nkv;
-            if (cli_mp_read_str(&r, &sec, &sl) || cli_mp_read_map(&r, &nkv)) {
+            if (wire_mpx_read_str(&r, &sec, &sl) || wire_mpx_read_map(&r, &nkv)) {
                 code = 1;
                 break;
             }
@@ -360,7 +360,7 @@ int cli_info_main(int argc, char **argv)
             for (uint32_t j = 0; j < nkv; j++) {
                 const uint8_t *kk;
                 size_t kkl;
-                if (cli_mp_read_str(&r, &kk, &kkl)) {
+                if (wire_mpx_read_str(&r, &kk, &kkl)) {
                     code = 1;
                     break;
                 }
@@ -376,6 +376,6 @@ int cli_info_main(int argc, char **argv)
         fprintf(stderr, "moonlist info: malformed answer from the agent\n");
     wire_buf_free(&req);
     wire_buf_free(&resp);
-    cli_args_free(&a);
+    base_args_free(&a);
     return code;
 }

@@ -5,87 +5,65 @@
 #include <string.h>
 
 #include "cli/cli_json.h"
-#include "cli/cli_mp.h"
+#include "wire/wire_mpx.h"
 
-int cli_members_encode_row(wire_buf *out, const cli_member_row *m)
-{
-    int rc = cli_mp_map(out, 7);
-    rc = rc ? rc : cli_mp_cstr(out, "Name");
-    rc = rc ? rc : cli_mp_str(out, m->name, m->name_len);
-    rc = rc ? rc : cli_mp_cstr(out, "Addr");
-    rc = rc ? rc : cli_mp_str(out, m->addr, m->addr_len);
-    rc = rc ? rc : cli_mp_cstr(out, "Port");
-    rc = rc ? rc : cli_mp_uint(out, m->port);
-    rc = rc ? rc : cli_mp_cstr(out, "Status");
-    rc = rc ? rc : cli_mp_str(out, m->status, m->status_len);
-    rc = rc ? rc : cli_mp_cstr(out, "Incarnation");
-    rc = rc ? rc : cli_mp_uint(out, m->incarnation);
-    rc = rc ? rc : cli_mp_cstr(out, "Meta");
-    rc = rc ? rc : cli_mp_str(out, m->meta, m->meta_len);
-    rc = rc ? rc : cli_mp_cstr(out, "Vsn");
-    rc = rc ? rc : cli_mp_array(out, 6);
-    for (int i = 0; !rc && i < 6; i++)
-        rc = cli_mp_uint(out, m->vsn[i]);
-    return rc;
-}
-
-static int decode_row(cli_mp_reader *r, cli_member_row *m)
+static int decode_row(wire_mpx_reader *r, daemon_rpc_member *m)
 {
     uint32_t nk;
     memset(m, 0, sizeof *m);
-    if (cli_mp_read_map(r, &nk))
+    if (wire_mpx_read_map(r, &nk))
         return -1;
     for (uint32_t i = 0; i < nk; i++) {
         const uint8_t *k;
         size_t kl;
         uint64_t v;
-        if (cli_mp_read_str(r, &k, &kl))
+        if (wire_mpx_read_str(r, &k, &kl))
             return -1;
-        if (cli_mp_eq(k, kl, "Name")) {
-            if (cli_mp_read_str(r, &m->name, &m->name_len))
+        if (wire_mpx_eq(k, kl, "Name")) {
+            if (wire_mpx_read_str(r, &m->name, &m->name_len))
                 return -1;
-        } else if (cli_mp_eq(k, kl, "Addr")) {
-            if (cli_mp_read_str(r, &m->addr, &m->addr_len))
+        } else if (wire_mpx_eq(k, kl, "Addr")) {
+            if (wire_mpx_read_str(r, &m->addr, &m->addr_len))
                 return -1;
-        } else if (cli_mp_eq(k, kl, "Status")) {
-            if (cli_mp_read_str(r, &m->status, &m->status_len))
+        } else if (wire_mpx_eq(k, kl, "Status")) {
+            if (wire_mpx_read_str(r, &m->status, &m->status_len))
                 return -1;
-        } else if (cli_mp_eq(k, kl, "Meta")) {
-            if (cli_mp_read_str(r, &m->meta, &m->meta_len))
+        } else if (wire_mpx_eq(k, kl, "Meta")) {
+            if (wire_mpx_read_str(r, &m->meta, &m->meta_len))
                 return -1;
-        } else if (cli_mp_eq(k, kl, "Port")) {
-            if (cli_mp_read_uint(r, &v) || v > UINT16_MAX)
+        } else if (wire_mpx_eq(k, kl, "Port")) {
+            if (wire_mpx_read_uint(r, &v) || v > UINT16_MAX)
                 return -1;
             m->port = (uint16_t)v;
-        } else if (cli_mp_eq(k, kl, "Incarnation")) {
-            if (cli_mp_read_uint(r, &v) || v > UINT32_MAX)
+        } else if (wire_mpx_eq(k, kl, "Incarnation")) {
+            if (wire_mpx_read_uint(r, &v) || v > UINT32_MAX)
                 return -1;
             m->incarnation = (uint32_t)v;
-        } else if (cli_mp_eq(k, kl, "Vsn")) {
+        } else if (wire_mpx_eq(k, kl, "Vsn")) {
             uint32_t na;
-            if (cli_mp_read_array(r, &na) || na != 6)
+            if (wire_mpx_read_array(r, &na) || na != 6)
                 return -1;
             for (int j = 0; j < 6; j++) {
-                if (cli_mp_read_uint(r, &v) || v > 255)
+                if (wire_mpx_read_uint(r, &v) || v > 255)
                     return -1;
                 m->vsn[j] = (uint8_t)v;
             }
-        } else if (cli_mp_skip(r)) {
+        } else if (wire_mpx_skip(r)) {
             return -1;
         }
     }
     return m->name && m->addr && m->status ? 0 : -1;
 }
 
-int cli_members_decode(cli_mp_reader *r, cli_member_row **rows, size_t *n)
+int cli_members_decode(wire_mpx_reader *r, daemon_rpc_member **rows, size_t *n)
 {
     uint32_t na;
     *rows = NULL;
     *n = 0;
-    if (cli_mp_read_array(r, &na))
+    if (wire_mpx_read_array(r, &na))
         return -1;
-    /* na is bounded by the bytes left (cli_mp_read_array), so this is too */
-    cli_member_row *v = calloc(na ? na : 1, sizeof *v);
+    /* na is bounded by the bytes left (wire_mpx_read_array), so this is too */
+    daemon_rpc_member *v = calloc(na ? na : 1, sizeof *v);
     if (!v)
         return -1;
     for (uint32_t i = 0; i < na; i++) {
@@ -99,12 +77,12 @@ int cli_members_decode(cli_mp_reader *r, cli_member_row **rows, size_t *n)
     return 0;
 }
 
-static int json_member(wire_buf *out, const cli_member_row *m)
+static int json_member(wire_buf *out, const daemon_rpc_member *m)
 {
     char num[128];
-    cli_tags tags = { 0 };
+    serf_tags tags = { 0 };
     /* malformed meta: show the tags decoded before the error */
-    (void)cli_tags_decode(&tags, m->meta, m->meta_len);
+    (void)serf_tags_decode(&tags, m->meta, m->meta_len);
     int rc = cli_json_raw(out, "{\"name\":");
     rc = rc ? rc : cli_json_str(out, (const char *)m->name, m->name_len);
     rc = rc ? rc : cli_json_raw(out, ",\"addr\":");
@@ -123,11 +101,11 @@ static int json_member(wire_buf *out, const cli_member_row *m)
     snprintf(num, sizeof num, "},\"incarnation\":%u,\"protocol\":[%u,%u,%u],\"delegate\":[%u,%u,%u]}",
              m->incarnation, m->vsn[0], m->vsn[1], m->vsn[2], m->vsn[3], m->vsn[4], m->vsn[5]);
     rc = rc ? rc : cli_json_raw(out, num);
-    cli_tags_free(&tags);
+    serf_tags_free(&tags);
     return rc;
 }
 
-int cli_members_json(wire_buf *out, const cli_member_row *rows, size_t n)
+int cli_members_json(wire_buf *out, const daemon_rpc_member *rows, size_t n)
 {
     int rc = cli_json_raw(out, "{\"members\":[");
     for (size_t i = 0; !rc && i < n; i++) {
@@ -157,7 +135,7 @@ static int pad(wire_buf *out, size_t have, size_t want)
     return rc;
 }
 
-static size_t addr_text(const cli_member_row *m, char *buf, size_t len)
+static size_t addr_text(const daemon_rpc_member *m, char *buf, size_t len)
 {
     bool v6 = memchr(m->addr, ':', m->addr_len) != NULL;
     int k = snprintf(buf, len, "%s%.*s%s:%u", v6 ? "[" : "", (int)m->addr_len, (const char *)m->addr,
@@ -165,7 +143,7 @@ static size_t addr_text(const cli_member_row *m, char *buf, size_t len)
     return k < 0 ? 0 : (size_t)k >= len ? len - 1 : (size_t)k;
 }
 
-int cli_members_text(wire_buf *out, const cli_member_row *rows, size_t n)
+int cli_members_text(wire_buf *out, const daemon_rpc_member *rows, size_t n)
 {
     size_t wname = 0, waddr = 0, wstat = 0;
     char addr[128];
@@ -180,7 +158,7 @@ int cli_members_text(wire_buf *out, const cli_member_row *rows, size_t n)
     }
     int rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
-        const cli_member_row *m = &rows[i];
+        const daemon_rpc_member *m = &rows[i];
         rc = put_safe(out, m->name, m->name_len);
         rc = rc ? rc : pad(out, m->name_len, wname);
         size_t al = addr_text(m, addr, sizeof addr);
@@ -188,8 +166,8 @@ int cli_members_text(wire_buf *out, const cli_member_row *rows, size_t n)
         rc = rc ? rc : pad(out, al, waddr);
         rc = rc ? rc : put_safe(out, m->status, m->status_len);
         rc = rc ? rc : pad(out, m->status_len, wstat);
-        cli_tags tags = { 0 };
-        (void)cli_tags_decode(&tags, m->meta, m->meta_len);
+        serf_tags tags = { 0 };
+        (void)serf_tags_decode(&tags, m->meta, m->meta_len);
         for (size_t t = 0; !rc && t < tags.n; t++) {
             if (t)
                 rc = wire_buf_append_byte(out, ',');
@@ -197,7 +175,7 @@ int cli_members_text(wire_buf *out, const cli_member_row *rows, size_t n)
             rc = rc ? rc : wire_buf_append_byte(out, '=');
             rc = rc ? rc : put_safe(out, (const uint8_t *)tags.v[t].value, tags.v[t].vlen);
         }
-        cli_tags_free(&tags);
+        serf_tags_free(&tags);
         rc = rc ? rc : wire_buf_append_byte(out, '\n');
     }
     return rc;

@@ -9,14 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void cli_rpc_put_len(uint8_t hdr[4], size_t len)
-{
-    hdr[0] = (uint8_t)(len >> 24);
-    hdr[1] = (uint8_t)(len >> 16);
-    hdr[2] = (uint8_t)(len >> 8);
-    hdr[3] = (uint8_t)len;
-}
-
 static long long mono_ms(void)
 {
     struct timespec ts;
@@ -98,7 +90,7 @@ int cli_rpc_call(const char *host, uint16_t port, const uint8_t *req, size_t req
         return -1;
     }
     uint8_t hdr[4];
-    cli_rpc_put_len(hdr, reqlen);
+    daemon_rpc_put_len(hdr, reqlen);
     int rc = -1;
     if (write_all(fd, hdr, 4, deadline) < 0 || write_all(fd, req, reqlen, deadline) < 0) {
         snprintf(err, errlen, "cannot send the request to the agent");
@@ -106,7 +98,7 @@ int cli_rpc_call(const char *host, uint16_t port, const uint8_t *req, size_t req
         snprintf(err, errlen, "no answer from the agent");
     } else {
         size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-        if (len == 0 || len > CLI_RPC_MAX_FRAME) {
+        if (len == 0 || len > DAEMON_RPC_MAX_FRAME) {
             snprintf(err, errlen, "bad response length %zu from the agent", len);
         } else if (wire_buf_reserve(resp, len) != 0) {
             snprintf(err, errlen, "out of memory");

@@ -23,7 +23,7 @@ static int grow(mlua_members_reply *r)
 void mlua_members_add(mlua *h, mlua_members_reply *r, const swim_member *m)
 {
     if (grow(r) < 0 || mlua_mcopy_from(&r->v[r->n], m) < 0) {
-        mlua_logf(h, 3, "out of memory: member %s left out of agent.members()", m->name);
+        mlua_logf(h, BASE_LOG_ERROR, "out of memory: member %s left out of agent.members()", m->name);
         return;
     }
     r->n++;
@@ -55,19 +55,19 @@ int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now)
     switch (cmd->type) {
     case MLUA_CMD_BROADCAST:
         if (swim_broadcast(core, cmd->payload, cmd->len, cmd->key[0] ? cmd->key : NULL) < 0) {
-            mlua_logf(h, 3, "agent.broadcast: a payload of %zu bytes does not fit in one gossip packet", cmd->len);
+            mlua_logf(h, BASE_LOG_ERROR, "agent.broadcast: a payload of %zu bytes does not fit in one gossip packet", cmd->len);
             return -1;
         }
         return 0;
     case MLUA_CMD_SEND:
         if (swim_send_user(core, now, cmd->name, cmd->payload, cmd->len, cmd->reliable) < 0) {
-            mlua_logf(h, 2, "agent.send: no member named '%s'", cmd->name);
+            mlua_logf(h, BASE_LOG_WARN, "agent.send: no member named '%s'", cmd->name);
             return -1;
         }
         return 0;
     case MLUA_CMD_SET_META:
         if (swim_set_meta(core, now, cmd->payload, cmd->len) < 0) {
-            mlua_logf(h, 3, "agent.set_tags: meta of %zu bytes is over 512", cmd->len);
+            mlua_logf(h, BASE_LOG_ERROR, "agent.set_tags: meta of %zu bytes is over 512", cmd->len);
             return -1;
         }
         return 0;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli_tags.h"
+#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 #include "wire/wire_keyring.h"
 
@@ -251,8 +251,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
             snprintf(buf, buflen, "'%s' is not lan, wan or local", s);
             return buf;
         }
-        if (k->k == K_LOGLEVEL && strcmp(s, "debug") && strcmp(s, "info") && strcmp(s, "warn") &&
-            strcmp(s, "error")) {
+        base_log_level lvl;
+        if (k->k == K_LOGLEVEL && base_log_level_parse(s, &lvl) != 0) {
             snprintf(buf, buflen, "'%s' is not debug, info, warn or error", s);
             return buf;
         }
@@ -317,7 +317,7 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         char **kv = calloc(st->n * 2 + 1, sizeof(char *));
         if (!kv)
             luaL_error(L, "out of memory");
-        cli_tags tags = { 0 };
+        serf_tags tags = { 0 };
         size_t nk = st->n;
         for (size_t i = 0; i < nk; i++) {
             lua_getfield(L, idx, st->list[i]);
@@ -326,7 +326,7 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
             kv[2 * i] = st->list[i];
             kv[2 * i + 1] = xstrdup_l(L, vs, vl);
             lua_pop(L, 1);
-            if (cli_tags_set(&tags, kv[2 * i], strlen(kv[2 * i]), kv[2 * i + 1], vl) < 0)
+            if (serf_tags_set(&tags, kv[2 * i], strlen(kv[2 * i]), kv[2 * i + 1], vl) < 0)
                 luaL_error(L, "out of memory");
         }
         free(st->list);
@@ -335,8 +335,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         wire_buf meta;
         wire_buf_init(&meta, 0);
         char terr[160];
-        int rc = cli_tags_encode(&tags, &meta, terr, sizeof terr);
-        cli_tags_free(&tags);
+        int rc = serf_tags_encode(&tags, &meta, terr, sizeof terr);
+        serf_tags_free(&tags);
         wire_buf_free(&meta);
         if (rc < 0) {
             snprintf(buf, buflen, "%s", terr);
@@ -576,17 +576,17 @@ int mlua_settings_meta(const mlua *h, uint8_t *meta, size_t cap)
     const mlua_setting *t = mlua_setting_get(h, "tags");
     if (!t)
         return -1;
-    cli_tags tags = { 0 };
+    serf_tags tags = { 0 };
     for (size_t i = 0; i + 1 < t->n; i += 2)
-        if (cli_tags_set(&tags, t->list[i], strlen(t->list[i]), t->list[i + 1], strlen(t->list[i + 1])) < 0) {
-            cli_tags_free(&tags);
+        if (serf_tags_set(&tags, t->list[i], strlen(t->list[i]), t->list[i + 1], strlen(t->list[i + 1])) < 0) {
+            serf_tags_free(&tags);
             return -1;
         }
     wire_buf b;
     wire_buf_init(&b, 0);
     char err[160];
-    int rc = cli_tags_encode(&tags, &b, err, sizeof err);
-    cli_tags_free(&tags);
+    int rc = serf_tags_encode(&tags, &b, err, sizeof err);
+    serf_tags_free(&tags);
     if (rc == 0 && b.len <= cap) {
         memcpy(meta, b.data, b.len);
         rc = (int)b.len;

@@ -40,7 +40,7 @@ void mlua_merge_remote_state(mlua *h, const uint8_t *state, size_t len, bool is_
     mlua_ev *e = calloc(1, sizeof *e);
     if (!e || !(e->payload = malloc(len ? len : 1))) {
         free(e);
-        mlua_logf(h, 3, "out of memory: remote state dropped");
+        mlua_logf(h, BASE_LOG_ERROR, "out of memory: remote state dropped");
         return;
     }
     e->kind = MLUA_EVK_MERGE_STATE;
@@ -121,7 +121,7 @@ bool mlua_allow_merge(mlua *h, const swim_member *peers, size_t n, const char **
         uv_mutex_lock(&h->mu);
         h->stats.vetoes_defaulted++;
         uv_mutex_unlock(&h->mu);
-        mlua_logf(h, 1, "merge hook not asked (the Lua thread is busy in a callback): merge allowed");
+        mlua_logf(h, BASE_LOG_INFO, "merge hook not asked (the Lua thread is busy in a callback): merge allowed");
         return true;
     }
     mlua_ev *e = calloc(1, sizeof *e);
@@ -141,7 +141,7 @@ bool mlua_allow_merge(mlua *h, const swim_member *peers, size_t n, const char **
     }
     bool allow = true;
     if (!ask(h, e, MLUA_MERGE_WAIT_MS, &allow)) {
-        mlua_logf(h, 2, "merge hook did not answer within %d ms: merge allowed", MLUA_MERGE_WAIT_MS);
+        mlua_logf(h, BASE_LOG_WARN, "merge hook did not answer within %d ms: merge allowed", MLUA_MERGE_WAIT_MS);
         return true;
     }
     if (!allow && reason)
@@ -169,12 +169,12 @@ bool mlua_allow_alive(mlua *h, const swim_member *m)
     }
     bool allow = true;
     if (!ask(h, e, MLUA_ALIVE_WAIT_MS, &allow)) {
-        mlua_logf(h, 2, "alive hook did not answer within %d ms: alive message about %s allowed",
+        mlua_logf(h, BASE_LOG_WARN, "alive hook did not answer within %d ms: alive message about %s allowed",
                   MLUA_ALIVE_WAIT_MS, m->name);
         return true;
     }
     if (!allow)
-        mlua_logf(h, 1, "alive message about %s refused by the script: %s", m->name, h->reason_proto);
+        mlua_logf(h, BASE_LOG_INFO, "alive message about %s refused by the script: %s", m->name, h->reason_proto);
     return allow;
 }
 

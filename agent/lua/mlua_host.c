@@ -275,12 +275,12 @@ static void retire_state(mlua *h, lua_State *L)
 static void do_reload(mlua *h)
 {
     if (!h->script_path) {
-        mlua_logf(h, 2, "reload: the script was not loaded from a file: nothing to reload");
+        mlua_logf(h, BASE_LOG_WARN, "reload: the script was not loaded from a file: nothing to reload");
         return;
     }
     lua_State *L = new_state(h);
     if (!L) {
-        mlua_logf(h, 3, "reload: out of memory: keeping the running script");
+        mlua_logf(h, BASE_LOG_ERROR, "reload: out of memory: keeping the running script");
         return;
     }
     /* the new script's agent.config is checked but not applied: settings
@@ -300,13 +300,13 @@ static void do_reload(mlua *h)
     h->configured = kept_configured;
     if (rc < 0) {
         h->L = old;
-        mlua_logf(h, 3, "reload of %s failed, keeping the running script: %s", h->script_path, err);
+        mlua_logf(h, BASE_LOG_ERROR, "reload of %s failed, keeping the running script: %s", h->script_path, err);
         retire_state(h, L);
         return;
     }
     retire_state(h, old);
     take_over(h, L);
-    mlua_logf(h, 1, "reloaded %s (hooks replaced; agent.config changes need a restart)", h->script_path);
+    mlua_logf(h, BASE_LOG_INFO, "reloaded %s (hooks replaced; agent.config changes need a restart)", h->script_path);
 }
 
 static mlua_ev *take_next(mlua *h, bool *stop)
@@ -468,7 +468,7 @@ void mlua_reload(mlua *h)
 {
     mlua_ev *e = calloc(1, sizeof *e);
     if (!e) {
-        mlua_logf(h, 3, "reload: out of memory");
+        mlua_logf(h, BASE_LOG_ERROR, "reload: out of memory");
         return;
     }
     e->kind = MLUA_EVK_RELOAD;
@@ -498,7 +498,7 @@ int mlua_stop(mlua *h, unsigned timeout_ms)
     bool exited = h->exited;
     uv_mutex_unlock(&h->mu);
     if (!exited) {
-        mlua_logf(h, 3, "the Lua thread did not stop within %u ms (a hook that never returns?): abandoned",
+        mlua_logf(h, BASE_LOG_ERROR, "the Lua thread did not stop within %u ms (a hook that never returns?): abandoned",
                   timeout_ms);
         return -1;
     }
@@ -521,7 +521,7 @@ void mlua_free(mlua *h)
         uv_run(&h->loop, UV_RUN_DEFAULT);
     }
     if (h->loop_init && uv_loop_close(&h->loop) != 0)
-        mlua_logf(h, 2, "the Lua loop still had open handles at exit");
+        mlua_logf(h, BASE_LOG_WARN, "the Lua loop still had open handles at exit");
     for (mlua_ev *e = h->ev_head, *next; e; e = next) {
         next = e->next;
         if (e->q)

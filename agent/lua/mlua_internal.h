@@ -129,7 +129,7 @@ struct mlua {
 };
 
 /* mlua_log.c */
-void mlua_logf(mlua *h, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* mlua_event.c: copies and frees (any thread) */
 int mlua_mcopy_from(mlua_mcopy *c, const swim_member *m);

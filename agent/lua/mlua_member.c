@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli_tags.h"
+#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 
 void mlua_addr_text(const swim_addr *a, char *buf, size_t len)
@@ -42,15 +42,15 @@ static void push_vsn(lua_State *L, const uint8_t *v)
  * empty table plus tags_error, so a script can tell (never silently). */
 static void push_tags(lua_State *L, const uint8_t *meta, size_t len)
 {
-    cli_tags t = { 0 };
-    int rc = cli_tags_decode(&t, meta, len);
+    serf_tags t = { 0 };
+    int rc = serf_tags_decode(&t, meta, len);
     lua_createtable(L, 0, (int)t.n);
     for (size_t i = 0; i < t.n; i++) {
         lua_pushlstring(L, t.v[i].key, t.v[i].klen);
         lua_pushlstring(L, t.v[i].value, t.v[i].vlen);
         lua_rawset(L, -3);
     }
-    cli_tags_free(&t);
+    serf_tags_free(&t);
     lua_setfield(L, -2, "tags");
     if (rc < 0) {
         lua_pushstring(L, "meta is not a valid serf tag map");

@@ -8,7 +8,7 @@
 
 #include <luv.h>
 
-#include "cli/cli_tags.h"
+#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 
 /* A script's payloads ride in one UDP packet (broadcast, best-effort send)
@@ -268,7 +268,7 @@ static int l_set_tags(lua_State *L)
     lua_pushvalue(L, keys);
     lua_call(L, 1, 0);
     lua_pop(L, 1);
-    cli_tags tags = { 0 };
+    serf_tags tags = { 0 };
     for (int i = 1; i <= nk; i++) {
         lua_rawgeti(L, keys, i);
         size_t kl, vl;
@@ -276,18 +276,18 @@ static int l_set_tags(lua_State *L)
         lua_pushvalue(L, -1);
         lua_gettable(L, 1);
         const char *v = lua_tolstring(L, -1, &vl);
-        int rc = cli_tags_set(&tags, k, kl, v, vl);
+        int rc = serf_tags_set(&tags, k, kl, v, vl);
         lua_pop(L, 2);
         if (rc < 0) {
-            cli_tags_free(&tags);
+            serf_tags_free(&tags);
             return luaL_error(L, "out of memory");
         }
     }
     wire_buf meta;
     wire_buf_init(&meta, 0);
     char err[160];
-    int rc = cli_tags_encode(&tags, &meta, err, sizeof err);
-    cli_tags_free(&tags);
+    int rc = serf_tags_encode(&tags, &meta, err, sizeof err);
+    serf_tags_free(&tags);
     if (rc < 0) {
         wire_buf_free(&meta);
         return luaL_error(L, "agent.set_tags: %s", err);
@@ -419,7 +419,7 @@ static int l_self(lua_State *L)
 
 /* ---- logging ---- */
 
-static int log_at(lua_State *L, int level)
+static int log_at(lua_State *L, base_log_level level)
 {
     mlua *h = host_of(L);
     luaL_Buffer b;
@@ -448,10 +448,10 @@ static int log_at(lua_State *L, int level)
     return 0;
 }
 
-static int l_debug(lua_State *L) { return log_at(L, 0); }
-static int l_info(lua_State *L) { return log_at(L, 1); }
-static int l_warn(lua_State *L) { return log_at(L, 2); }
-static int l_error(lua_State *L) { return log_at(L, 3); }
+static int l_debug(lua_State *L) { return log_at(L, BASE_LOG_DEBUG); }
+static int l_info(lua_State *L) { return log_at(L, BASE_LOG_INFO); }
+static int l_warn(lua_State *L) { return log_at(L, BASE_LOG_WARN); }
+static int l_error(lua_State *L) { return log_at(L, BASE_LOG_ERROR); }
 
 /* ---- timers ---- */
 
@@ -662,7 +662,7 @@ static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size
         } else
             ok = false;
     } else {
-        mlua_logf(h, 3, "local_state must return a string (bytes) or nil, not a %s: state not published",
+        mlua_logf(h, BASE_LOG_ERROR, "local_state must return a string (bytes) or nil, not a %s: state not published",
                   luaL_typename(L, -1));
         ok = false;
     }

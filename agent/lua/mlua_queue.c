@@ -12,7 +12,7 @@ uint64_t mlua_now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
-void mlua_logf(mlua *h, int level, const char *fmt, ...)
+void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...)
 {
     char buf[4096];
     va_list ap;
@@ -22,8 +22,7 @@ void mlua_logf(mlua *h, int level, const char *fmt, ...)
     if (h->log)
         h->log(h->log_ud, level, buf);
     else {
-        static const char *names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
-        fprintf(stderr, "[%s] lua: %s\n", names[level < 0 ? 0 : level > 3 ? 3 : level], buf);
+            fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), buf);
     }
 }
 
@@ -208,7 +207,7 @@ void mlua_post_event(mlua *h, const swim_event *ev)
     uv_mutex_unlock(&h->mu);
     if (full) {
         if (report)
-            mlua_logf(h, 2, "Lua thread is not keeping up (a stuck hook?): %llu events dropped so far",
+            mlua_logf(h, BASE_LOG_WARN, "Lua thread is not keeping up (a stuck hook?): %llu events dropped so far",
                       (unsigned long long)report);
         return;
     }
@@ -234,7 +233,7 @@ void mlua_post_event(mlua *h, const swim_event *ev)
     return;
 oom:
     mlua_ev_free(e);
-    mlua_logf(h, 3, "out of memory: event dropped");
+    mlua_logf(h, BASE_LOG_ERROR, "out of memory: event dropped");
 }
 
 void mlua_get_stats(mlua *h, mlua_stats *out)

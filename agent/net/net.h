@@ -48,7 +48,7 @@ typedef struct net_handlers {
      * (queue instead); the member view dies when it returns. */
     void (*event)(void *ud, const swim_event *ev);
     /* A log line, level 0 debug .. 3 error. */
-    void (*log)(void *ud, int level, const char *msg);
+    void (*log)(void *ud, base_log_level level, const char *msg);
     /* The core's delegates, handed to it as they are (swim.h: synchronous,
      * no calls back into the core). */
     swim_delegate delegate;

@@ -6,7 +6,7 @@
 
 #include "net/net_internal.h"
 
-void net_logf(net *n, int level, const char *fmt, ...)
+void net_logf(net *n, base_log_level level, const char *fmt, ...)
 {
     if (!n->h.log)
         return;
@@ -53,7 +53,7 @@ static bool noisy_allowed(net *n, swim_time now)
     return true;
 }
 
-static void noisy_line(net *n, int level, const char *line)
+static void noisy_line(net *n, base_log_level level, const char *line)
 {
     if (!n->h.log)
         return;
@@ -68,7 +68,7 @@ static void noisy_line(net *n, int level, const char *line)
     }
 }
 
-void net_log_noisy(net *n, int level, const char *fmt, ...)
+void net_log_noisy(net *n, base_log_level level, const char *fmt, ...)
 {
     if (!noisy_allowed(n, net_now(n)))
         return;
@@ -94,7 +94,7 @@ void net_malformed(net *n, const char *what, const swim_addr *from, int err)
         return;
     char a[80];
     net_addr_text(from, a, sizeof a);
-    net_logf(n, 2, "dropped %llu malformed %s%s (latest from %s: %s)", (unsigned long long)n->malformed_unlogged,
+    net_logf(n, BASE_LOG_WARN, "dropped %llu malformed %s%s (latest from %s: %s)", (unsigned long long)n->malformed_unlogged,
              what, n->malformed_unlogged == 1 ? "" : "s", a, wire_strerror(err));
     n->malformed_unlogged = 0;
     n->malformed_logged = now;
@@ -135,7 +135,7 @@ static void core_event(void *ud, const swim_event *ev)
 
 /* The core warns once per message it drops; those come from peers, so
  * they share the noisy-line budget. Debug lines and errors pass as is. */
-static void core_log(void *ud, int level, const char *msg)
+static void core_log(void *ud, base_log_level level, const char *msg)
 {
     net *n = ud;
     if (level == 2 && !noisy_allowed(n, net_now(n)))
@@ -240,7 +240,7 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
         if (drc < 0)
             goto fail;
         if (drc == 1)
-            net_logf(n, 2, "no non-loopback address found: advertising %s, reachable from this machine only "
+            net_logf(n, BASE_LOG_WARN, "no non-loopback address found: advertising %s, reachable from this machine only "
                            "(pass -advertise)", adv_host);
     }
     if (net_parse_ip(adv_host, cfg->advertise_port ? cfg->advertise_port : bind.port, &n->cfg.swim.advertise) < 0) {

@@ -71,9 +71,9 @@ void net_sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);
 int net_derive_advertise(const char *bind_host, char *out, size_t len, char *err, size_t errlen);
 
 /* net_core.c */
-void net_logf(net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void net_logf(net *n, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* net_logf under the shared noisy-line budget. */
-void net_log_noisy(net *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void net_log_noisy(net *n, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void net_malformed(net *n, const char *what, const swim_addr *from, int err);
 void net_handle_close(net *n);   /* one of net's own handles closed */
 /* libuv alloc callbacks for UDP and streams: lend n->rbuf, or an empty

@@ -75,9 +75,9 @@ static void conn_finish(net_conn *c, const uint8_t *reply, size_t len, const cha
         net_addr_text(&c->peer, a, sizeof a);
         n->counters.stream_errors++;
         if (c->inbound)
-            net_log_noisy(n, 1, "stream from %s: %s", a, why);
+            net_log_noisy(n, BASE_LOG_INFO, "stream from %s: %s", a, why);
         else
-            net_logf(n, 0, "stream to %s: %s", a, why);
+            net_logf(n, BASE_LOG_DEBUG, "stream to %s: %s", a, why);
     }
     if (!c->inbound && c->want_reply && !n->closing) {
         n->in_core++;
@@ -224,12 +224,12 @@ static void on_connection(uv_stream_t *server, int status)
 {
     net *n = server->data;
     if (status < 0 || n->closing) {
-        net_logf(n, 2, "accept failed: %s", uv_strerror(status));
+        net_logf(n, BASE_LOG_WARN, "accept failed: %s", uv_strerror(status));
         return;
     }
     net_conn *c = conn_new(n, true, net_now(n) + n->cfg.swim.tcp_timeout);
     if (!c) {
-        net_logf(n, 3, "out of memory accepting a stream");
+        net_logf(n, BASE_LOG_ERROR, "out of memory accepting a stream");
         return;
     }
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
@@ -250,7 +250,7 @@ static void on_connection(uv_stream_t *server, int status)
         n->counters.streams_rejected++;
         char a[80];
         net_addr_text(&c->peer, a, sizeof a);
-        net_log_noisy(n, 2, "too many inbound streams (%d): dropping the one from %s", NET_MAX_INBOUND_STREAMS, a);
+        net_log_noisy(n, BASE_LOG_WARN, "too many inbound streams (%d): dropping the one from %s", NET_MAX_INBOUND_STREAMS, a);
         c->finished = true;
         conn_close(c);
         return;
@@ -306,7 +306,7 @@ void net_stream_open(void *ud, const swim_stream_req *req)
         return;
     net_conn *c = conn_new(n, false, req->deadline);
     if (!c) {
-        net_logf(n, 3, "out of memory opening a stream");
+        net_logf(n, BASE_LOG_ERROR, "out of memory opening a stream");
         return;
     }
     n->counters.streams_out++;

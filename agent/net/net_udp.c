@@ -39,7 +39,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
     net *n = u->data;
     net_rbuf_give_back(n, buf);
     if (nread < 0) {
-        net_logf(n, 2, "udp receive error: %s", uv_strerror((int)nread));
+        net_logf(n, BASE_LOG_WARN, "udp receive error: %s", uv_strerror((int)nread));
         return;
     }
     if (nread == 0 || !sa || n->closing)
@@ -96,7 +96,7 @@ static void on_sent(uv_udp_send_t *req, int status)
     udp_send_req *r = (udp_send_req *)req;
     if (status < 0) {
         r->n->counters.send_errors++;
-        net_logf(r->n, 0, "udp send failed: %s", uv_strerror(status));
+        net_logf(r->n, BASE_LOG_DEBUG, "udp send failed: %s", uv_strerror(status));
     }
     free(r);
 }
@@ -109,7 +109,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
     uint8_t nonce[12];
     if (wire_frame_encrypts(&n->cfg.frame) && RAND_bytes(nonce, sizeof nonce) != 1) {
         n->counters.send_errors++;
-        net_logf(n, 3, "no randomness for an encryption nonce: packet not sent");
+        net_logf(n, BASE_LOG_ERROR, "no randomness for an encryption nonce: packet not sent");
         return;
     }
     wire_buf_reset(&n->tx);
@@ -121,7 +121,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
     if (rc != WIRE_OK) {
         n->counters.send_errors++;
         /* e.g. an IPv6 member seen from an IPv4 socket, once per probe */
-        net_log_noisy(n, 1, "cannot send a packet: %s", rc == WIRE_ERANGE ? "address family not reachable from our socket" : wire_strerror(rc));
+        net_log_noisy(n, BASE_LOG_INFO, "cannot send a packet: %s", rc == WIRE_ERANGE ? "address family not reachable from our socket" : wire_strerror(rc));
         return;
     }
     n->counters.packets_out++;
@@ -131,7 +131,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
         return;
     if (sent != UV_EAGAIN) {
         n->counters.send_errors++;
-        net_logf(n, 0, "udp send failed: %s", uv_strerror(sent));
+        net_logf(n, BASE_LOG_DEBUG, "udp send failed: %s", uv_strerror(sent));
         return;
     }
     /* the socket buffer is full: queue a copy */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base_log.h"
 #include "wire/wire.h"
 
 typedef uint64_t swim_time;          /* milliseconds */
@@ -173,8 +174,8 @@ typedef struct swim_io {
     void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
     void (*open_stream)(void *ud, const swim_stream_req *req);
     void (*event)(void *ud, const swim_event *ev);
-    /* Log a protocol-level line (level: 0 debug .. 3 error). */
-    void (*log)(void *ud, int level, const char *msg);
+    /* Log a protocol-level line. */
+    void (*log)(void *ud, base_log_level level, const char *msg);
     /* The application's answers; they have an owner of their own. */
     swim_delegate delegate;
 } swim_io;

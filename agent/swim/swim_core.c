@@ -126,7 +126,7 @@ void swim_tick(swim *s, swim_time now)
     if (s->leave_waiting && s->leave_deadline <= s->now) {
         s->leave_waiting = false;
         s->leave_deadline = SWIM_NEVER;
-        swim_logf(s, 2, "timeout waiting for leave broadcast");
+        swim_logf(s, BASE_LOG_WARN, "timeout waiting for leave broadcast");
         swim_event ev;
         memset(&ev, 0, sizeof ev);
         ev.type = SWIM_EV_LEAVE_DONE;
@@ -364,7 +364,7 @@ int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
         /* one line per doubling: a flood cannot flood the log too */
         uint64_t d = s->stats.broadcasts_dropped;
         if ((d & (d - 1)) == 0)
-            swim_logf(s, 2, "application broadcast queue full (%d): %llu oldest dropped so far", SWIM_APP_QUEUE_MAX,
+            swim_logf(s, BASE_LOG_WARN, "application broadcast queue full (%d): %llu oldest dropped so far", SWIM_APP_QUEUE_MAX,
                       (unsigned long long)d);
     }
     return rc;

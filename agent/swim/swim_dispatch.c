@@ -35,14 +35,14 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
         }
         size_t n = msg[1], off = 2 + 2 * n;
         if (off > len) {
-            swim_logf(s, 2, "compound: truncated length table");
+            swim_logf(s, BASE_LOG_WARN, "compound: truncated length table");
             swim_count_drop(s, type, 1);
             return;
         }
         for (size_t i = 0; i < n; i++) {
             size_t plen = ((size_t)msg[2 + 2 * i] << 8) | msg[3 + 2 * i];
             if (off + plen > len) {
-                swim_logf(s, 2, "compound: %zu of %zu parts truncated", n - i, n);
+                swim_logf(s, BASE_LOG_WARN, "compound: %zu of %zu parts truncated", n - i, n);
                 swim_count_drop(s, WIRE_COMPOUND, n - i);
                 return;
             }
@@ -54,7 +54,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
     wire_msg m;
     int rc = wire_decode_msg(msg, len, &m);
     if (rc != WIRE_OK) {
-        swim_logf(s, 2, "dropping %s message: %s", wire_type_name(type), wire_strerror(rc));
+        swim_logf(s, BASE_LOG_WARN, "dropping %s message: %s", wire_type_name(type), wire_strerror(rc));
         swim_count_drop(s, type, 1);
         return;
     }
@@ -83,7 +83,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
         const wire_alive *w = &m.u.alive;
         swim_alive_in a;
         if (!swim_alive_from_wire(s, &a, w->node, w->incarnation, w->addr, w->port, w->meta, &w->vsn)) {
-            swim_logf(s, 2, "dropping alive with no name or a bad address");
+            swim_logf(s, BASE_LOG_WARN, "dropping alive with no name or a bad address");
             swim_count_drop(s, type, 1);
             break;
         }
@@ -94,7 +94,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
         user_event(s, from, m.u.user.p, m.u.user.n);
         break;
     default:
-        swim_logf(s, 2, "unexpected %s message in a packet", wire_type_name(type));
+        swim_logf(s, BASE_LOG_WARN, "unexpected %s message in a packet", wire_type_name(type));
         swim_count_drop(s, type, 1);
         break;
     }
@@ -117,7 +117,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
             return false;
         }
         if (p.node.n > 0 && (p.node.n != s->self->name_len || memcmp(p.node.p, s->self->name, p.node.n) != 0)) {
-            swim_logf(s, 2, "got stream ping for unexpected node %.*s", (int)p.node.n, (const char *)p.node.p);
+            swim_logf(s, BASE_LOG_WARN, "got stream ping for unexpected node %.*s", (int)p.node.n, (const char *)p.node.p);
             swim_count_drop(s, type, 1);
             return false;
         }
@@ -147,7 +147,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
         size_t used = 0;
         if (wire_decode_user_msg_header(msg + 1, len - 1, &h, &used) != WIRE_OK || h.user_msg_len < 0 ||
             (uint64_t)h.user_msg_len > len - 1 - used) {
-            swim_logf(s, 2, "bad stream user message");
+            swim_logf(s, BASE_LOG_WARN, "bad stream user message");
             swim_count_drop(s, type, 1);
             return false;
         }
@@ -155,7 +155,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
         return false;
     }
     default:
-        swim_logf(s, 3, "received invalid msgType (%u) on a stream", type);
+        swim_logf(s, BASE_LOG_ERROR, "received invalid msgType (%u) on a stream", type);
         swim_count_drop(s, type, 1);
         return false;
     }

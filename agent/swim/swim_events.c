@@ -28,7 +28,7 @@ void swim_emit_event(swim *s, const swim_event *ev)
         size_t cap = s->capevents ? s->capevents * 2 : 16;
         swim_qevent *e = realloc(s->events, cap * sizeof *e);
         if (!e) {
-            swim_logf(s, 3, "out of memory: event dropped");
+            swim_logf(s, BASE_LOG_ERROR, "out of memory: event dropped");
             return;
         }
         s->events = e;
@@ -83,7 +83,7 @@ void swim_flush_events(swim *s)
     s->flushing = false;
 }
 
-void swim_logf(swim *s, int level, const char *fmt, ...)
+void swim_logf(swim *s, base_log_level level, const char *fmt, ...)
 {
     if (!s->io.log)
         return;

@@ -214,7 +214,7 @@ struct swim {
 void swim_emit(swim *s, swim_event_type type, const swim_node *n);
 void swim_emit_event(swim *s, const swim_event *ev);
 void swim_flush_events(swim *s);
-void swim_logf(swim *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void swim_logf(swim *s, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Count n dropped messages of a type byte (-1: none could be read). */
 static inline void swim_count_drop(swim *s, int type, uint64_t n)
 {

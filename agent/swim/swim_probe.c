@@ -96,7 +96,7 @@ static void finish_probe(swim *s, bool ok)
         if (p->expected_nacks > 0)
             delta = p->nacks < p->expected_nacks ? p->expected_nacks - p->nacks : 0;
         s->stats.probe_failures++;
-        swim_logf(s, 1, "suspect %s has failed, no acks received", p->name);
+        swim_logf(s, BASE_LOG_INFO, "suspect %s has failed, no acks received", p->name);
         swim_suspect_node(s, p->name, strlen(p->name), p->incarnation, s->self->name, s->self->name_len);
         swim_awareness_delta(s, delta);
     }
@@ -198,7 +198,7 @@ void swim_probe_tick(swim *s)
         if (p->tcp == TCP_PENDING && s->now < tcp_grace(s))
             return;
         if (p->tcp == TCP_OK)
-            swim_logf(s, 2, "was able to connect to %s but other probes failed, network may be misconfigured",
+            swim_logf(s, BASE_LOG_WARN, "was able to connect to %s but other probes failed, network may be misconfigured",
                       p->name);
         finish_probe(s, p->tcp == TCP_OK);
     }
@@ -230,7 +230,7 @@ void swim_probe_tcp_done(swim *s, uint32_t seq, const uint8_t *reply, size_t len
     bool ok = reply && len > 0 && wire_decode_msg(reply, len, &m) == WIRE_OK && m.type == WIRE_ACK &&
               m.u.ack.seq_no == seq;
     if (reply && !ok)
-        swim_logf(s, 2, "TCP ping to %s: unexpected reply", p->name);
+        swim_logf(s, BASE_LOG_WARN, "TCP ping to %s: unexpected reply", p->name);
     p->tcp = ok ? TCP_OK : TCP_FAIL;
     if (p->indirect && s->now >= p->t_end)
         finish_probe(s, ok);
@@ -246,7 +246,7 @@ static void reply_addr(swim_addr *to, const swim_addr *from, wire_bytes src_addr
 void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
 {
     if (p->node.n > 0 && !name_is((const char *)p->node.p, p->node.n, s->self->name)) {
-        swim_logf(s, 2, "got ping for unexpected node '%.*s'", (int)p->node.n, (const char *)p->node.p);
+        swim_logf(s, BASE_LOG_WARN, "got ping for unexpected node '%.*s'", (int)p->node.n, (const char *)p->node.p);
         swim_count_drop(s, WIRE_PING, 1);
         return;
     }
@@ -270,7 +270,7 @@ void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_pi
     /* Port 0 is a protocol-1 leftover: it meant "our own port". */
     uint16_t port = ind->port ? ind->port : s->cfg.advertise.port;
     if (!swim_addr_from_bytes(&target, ind->target, port)) {
-        swim_logf(s, 2, "indirect ping with a bad target address");
+        swim_logf(s, BASE_LOG_WARN, "indirect ping with a bad target address");
         swim_count_drop(s, WIRE_INDIRECT_PING, 1);
         return;
     }

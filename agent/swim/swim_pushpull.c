@@ -74,13 +74,13 @@ int swim_parse_remote(swim *s, const uint8_t *msg, size_t len, swim_remote_state
     size_t used = 0;
     int rc = wire_decode_push_pull_header(p, (size_t)(end - p), &h, &used);
     if (rc != WIRE_OK) {
-        swim_logf(s, 3, "push/pull: bad header: %s", wire_strerror(rc));
+        swim_logf(s, BASE_LOG_ERROR, "push/pull: bad header: %s", wire_strerror(rc));
         return -1;
     }
     p += used;
     if (h.nodes < 0 || h.nodes > PUSH_PULL_MAX_NODES || h.user_state_len < 0 ||
         h.user_state_len > PUSH_PULL_MAX_USER_STATE || (uint64_t)h.nodes > (size_t)(end - p) / PUSH_NODE_MIN_BYTES) {
-        swim_logf(s, 3, "push/pull: header out of range (%lld nodes, %lld bytes of user state)",
+        swim_logf(s, BASE_LOG_ERROR, "push/pull: header out of range (%lld nodes, %lld bytes of user state)",
                   (long long)h.nodes, (long long)h.user_state_len);
         return -1;
     }
@@ -93,7 +93,7 @@ int swim_parse_remote(swim *s, const uint8_t *msg, size_t len, swim_remote_state
     for (int64_t i = 0; i < h.nodes; i++) {
         rc = wire_decode_push_node_state(p, (size_t)(end - p), &out->nodes[i], &used);
         if (rc != WIRE_OK) {
-            swim_logf(s, 3, "push/pull: bad node state %lld: %s", (long long)i, wire_strerror(rc));
+            swim_logf(s, BASE_LOG_ERROR, "push/pull: bad node state %lld: %s", (long long)i, wire_strerror(rc));
             swim_remote_free(out);
             return -1;
         }
@@ -101,7 +101,7 @@ int swim_parse_remote(swim *s, const uint8_t *msg, size_t len, swim_remote_state
     }
     out->n = (size_t)h.nodes;
     if ((size_t)(end - p) < (size_t)h.user_state_len) {
-        swim_logf(s, 3, "push/pull: user state truncated");
+        swim_logf(s, BASE_LOG_ERROR, "push/pull: user state truncated");
         swim_remote_free(out);
         return -1;
     }
@@ -137,12 +137,12 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
         const wire_push_node_state *r = &rs->nodes[i];
         unsigned pcur = r->vsn.len > 0 ? r->vsn.v[2] : 0, dcur = r->vsn.len > 0 ? r->vsn.v[5] : 0;
         if (pcur < maxpmin || pcur > minpmax) {
-            swim_logf(s, 3, "node '%.*s' protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
+            swim_logf(s, BASE_LOG_ERROR, "node '%.*s' protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
                       (const char *)r->name.p, pcur, maxpmin, minpmax);
             return -1;
         }
         if (dcur < maxdmin || dcur > mindmax) {
-            swim_logf(s, 3, "node '%.*s' delegate protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
+            swim_logf(s, BASE_LOG_ERROR, "node '%.*s' delegate protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
                       (const char *)r->name.p, dcur, maxdmin, mindmax);
             return -1;
         }
@@ -150,12 +150,12 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
     for (size_t i = 0; i < s->members.n; i++) {
         const swim_node *n = s->members.nodes[i];
         if (n->vsn[2] < maxpmin || n->vsn[2] > minpmax) {
-            swim_logf(s, 3, "node '%s' protocol version (%u) is incompatible: [%u, %u]", n->name, n->vsn[2], maxpmin,
+            swim_logf(s, BASE_LOG_ERROR, "node '%s' protocol version (%u) is incompatible: [%u, %u]", n->name, n->vsn[2], maxpmin,
                       minpmax);
             return -1;
         }
         if (n->vsn[5] < maxdmin || n->vsn[5] > mindmax) {
-            swim_logf(s, 3, "node '%s' delegate protocol version (%u) is incompatible: [%u, %u]", n->name, n->vsn[5],
+            swim_logf(s, BASE_LOG_ERROR, "node '%s' delegate protocol version (%u) is incompatible: [%u, %u]", n->name, n->vsn[5],
                       maxdmin, mindmax);
             return -1;
         }
@@ -188,7 +188,7 @@ static int allow_merge(swim *s, const swim_remote_state *rs)
     if (s->io.delegate.allow_merge(s->io.delegate.ud, v, rs->n, &reason)) {
         rc = 0;
     } else {
-        swim_logf(s, 2, "merge vetoed: %s", reason ? reason : "(no reason)");
+        swim_logf(s, BASE_LOG_WARN, "merge vetoed: %s", reason ? reason : "(no reason)");
     }
 out:
     free(v);
@@ -245,7 +245,7 @@ void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join
     wire_buf_init(&b, 0);
     if (swim_encode_local_state(s, &b, join) != 0) {
         wire_buf_free(&b);
-        swim_logf(s, 3, "push/pull: cannot encode our state");
+        swim_logf(s, BASE_LOG_ERROR, "push/pull: cannot encode our state");
         swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, NULL, 0, true, s->now); /* reported as failed */
         return;
     }
@@ -302,12 +302,12 @@ void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *
 {
     bool ok = false;
     if (!reply) {
-        swim_logf(s, 3, "push/pull failed: no reply");
+        swim_logf(s, BASE_LOG_ERROR, "push/pull failed: no reply");
     } else if (len > 0 && reply[0] == WIRE_ERR) {
         wire_errmsg e;
         memset(&e, 0, sizeof e);
         wire_decode_err(reply + 1, len - 1, &e, NULL);
-        swim_logf(s, 3, "push/pull: remote error: %.*s", (int)e.error.n, e.error.p ? (const char *)e.error.p : "");
+        swim_logf(s, BASE_LOG_ERROR, "push/pull: remote error: %.*s", (int)e.error.n, e.error.p ? (const char *)e.error.p : "");
     } else {
         swim_remote_state rs;
         if (swim_parse_remote(s, reply, len, &rs) == 0) {

@@ -77,7 +77,7 @@ int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool
 void swim_broadcast_scratch(swim *s, const char *node, bool notify)
 {
     if (swim_queue_put(&s->bq, node, s->scratch.data, s->scratch.len, notify) != 0)
-        swim_logf(s, 3, "out of memory: broadcast about %s dropped", node);
+        swim_logf(s, BASE_LOG_ERROR, "out of memory: broadcast about %s dropped", node);
 }
 
 void swim_count_sent(swim *s, const uint8_t *msg, size_t len)
@@ -174,7 +174,7 @@ void swim_send_compound(swim *s, const swim_addr *to, const char *dst, const wir
         for (size_t i = 0; i < cnt; i++)
             rc |= wire_buf_append(&s->pkt, parts[start + i].p, parts[start + i].n);
         if (rc != WIRE_OK) {
-            swim_logf(s, 3, "cannot build compound message");
+            swim_logf(s, BASE_LOG_ERROR, "cannot build compound message");
             return;
         }
         swim_send_raw(s, to, dst, s->pkt.data, s->pkt.len);

@@ -104,13 +104,13 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
     if (s->leaving && about_self)
         return;
     if (a->vsn_len >= 3 && (a->vsn[0] == 0 || a->vsn[1] == 0 || a->vsn[0] > a->vsn[1])) {
-        swim_logf(s, 2, "ignoring alive for %.*s: bad protocol versions %u..%u", (int)a->nlen, a->node,
+        swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: bad protocol versions %u..%u", (int)a->nlen, a->node,
                   a->vsn[0], a->vsn[1]);
         return;
     }
     if (s->io.delegate.allow_alive) {
         if (a->vsn_len < 6) {
-            swim_logf(s, 2, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
+            swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
             return;
         }
         char name[256];
@@ -127,7 +127,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         m.meta_len = a->meta_len;
         memcpy(m.vsn, a->vsn, 6);
         if (!s->io.delegate.allow_alive(s->io.delegate.ud, &m)) {
-            swim_logf(s, 2, "ignoring alive for %s: vetoed", name);
+            swim_logf(s, BASE_LOG_WARN, "ignoring alive for %s: vetoed", name);
             return;
         }
     }
@@ -136,22 +136,22 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
     if (!n) {
         n = swim_members_add(&s->members, &s->rng, a->node, a->nlen);
         if (!n) {
-            swim_logf(s, 3, "out of memory adding a member");
+            swim_logf(s, BASE_LOG_ERROR, "out of memory adding a member");
             return;
         }
         n->addr = a->addr;
         if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
-            swim_logf(s, 3, "out of memory storing meta");
+            swim_logf(s, BASE_LOG_ERROR, "out of memory storing meta");
         if (a->vsn_len > 5)
             memcpy(n->vsn, a->vsn, 6);
     } else if (!swim_addr_eq(&n->addr, &a->addr)) {
         bool reclaim = s->cfg.dead_node_reclaim_time > 0 &&
                        s->now - n->state_change > s->cfg.dead_node_reclaim_time;
         if (n->state == SWIM_LEFT || (n->state == SWIM_DEAD && reclaim)) {
-            swim_logf(s, 1, "updating address of left or failed node %s", n->name);
+            swim_logf(s, BASE_LOG_INFO, "updating address of left or failed node %s", n->name);
             updates_node = true;
         } else {
-            swim_logf(s, 3, "conflicting address for %s", n->name);
+            swim_logf(s, BASE_LOG_ERROR, "conflicting address for %s", n->name);
             swim_event ev;
             memset(&ev, 0, sizeof ev);
             ev.type = SWIM_EV_CONFLICT;
@@ -177,7 +177,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         if (a->incarnation == n->incarnation && same_meta && same_vsn)
             return;
         swim_refute(s, a->incarnation);
-        swim_logf(s, 2, "refuting an alive message about us");
+        swim_logf(s, BASE_LOG_WARN, "refuting an alive message about us");
     } else {
         if (swim_enc_alive_in(s, a) == 0)
             swim_broadcast_scratch(s, n->name, false);
@@ -188,7 +188,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         n->incarnation = a->incarnation;
         meta_changed = !(a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0));
         if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
-            swim_logf(s, 3, "out of memory storing meta");
+            swim_logf(s, BASE_LOG_ERROR, "out of memory storing meta");
         n->addr = a->addr;
         if (n->state != SWIM_ALIVE) {
             n->state = SWIM_ALIVE;
@@ -216,7 +216,7 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
         return;
     if (n == s->self) {
         swim_refute(s, inc);
-        swim_logf(s, 2, "refuting a suspect message from %.*s", (int)flen, from);
+        swim_logf(s, BASE_LOG_WARN, "refuting a suspect message from %.*s", (int)flen, from);
         return;
     }
     if (swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
@@ -234,7 +234,7 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
     swim_time max = (swim_time)s->cfg.suspicion_max_timeout_mult * min;
     swim_suspicion *sp = swim_suspicion_new(from, flen, k, min, max, s->now, n->state_change);
     if (!sp) {
-        swim_logf(s, 3, "out of memory starting a suspicion timer");
+        swim_logf(s, BASE_LOG_ERROR, "out of memory starting a suspicion timer");
         return;
     }
     suspicion_set(s, n, sp);
@@ -251,7 +251,7 @@ void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const 
     if (n == s->self) {
         if (!s->leaving) {
             swim_refute(s, inc);
-            swim_logf(s, 2, "refuting a dead message from %.*s", (int)flen, from);
+            swim_logf(s, BASE_LOG_WARN, "refuting a dead message from %.*s", (int)flen, from);
             return;
         }
         /* our own leave announcement: its end is what swim_leave waits for */
@@ -278,7 +278,7 @@ void swim_suspicion_tick(swim *s)
         bool timeout = n->state == SWIM_SUSPECT && n->state_change == sp->state_change;
         swim_suspicion_clear(s, n); /* moves the last entry to i */
         if (timeout) {
-            swim_logf(s, 1, "marking %s as failed, suspect timeout reached", n->name);
+            swim_logf(s, BASE_LOG_INFO, "marking %s as failed, suspect timeout reached", n->name);
             swim_dead_node(s, n->name, n->name_len, n->incarnation, s->self->name, s->self->name_len);
         }
     }

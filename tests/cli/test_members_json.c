@@ -3,7 +3,7 @@
 #include "check.h"
 #include "cli/cli_json.h"
 #include "cli/cli_members.h"
-#include "cli/cli_mp.h"
+#include "wire/wire_mpx.h"
 
 static void json_is(const char *in, size_t n, const char *want)
 {
@@ -33,7 +33,7 @@ int main(void)
 
     static const uint8_t meta[] = { 0xff, 0x82, 0xa4, 'r', 'o', 'l', 'e', 0xa3, 'w', 'e', 'b',
                                     0xa3, 'q', '"', 'x', 0xa2, '\\', '\n' };
-    cli_member_row in[2] = {
+    daemon_rpc_member in[2] = {
         { .name = (const uint8_t *)"n\"1", .name_len = 3, .addr = (const uint8_t *)"127.0.0.1", .addr_len = 9,
           .port = 7946, .status = (const uint8_t *)"alive", .status_len = 5, .incarnation = 3,
           .meta = meta, .meta_len = sizeof meta, .vsn = { 1, 5, 2, 2, 5, 5 } },
@@ -44,12 +44,12 @@ int main(void)
     /* round trip through the RPC encoding */
     wire_buf rpc;
     wire_buf_init(&rpc, 0);
-    REQUIRE(cli_mp_array(&rpc, 2) == 0);
-    REQUIRE(cli_members_encode_row(&rpc, &in[0]) == 0);
-    REQUIRE(cli_members_encode_row(&rpc, &in[1]) == 0);
-    cli_mp_reader r;
-    cli_mp_reader_init(&r, rpc.data, rpc.len);
-    cli_member_row *rows;
+    REQUIRE(wire_mpx_array(&rpc, 2) == 0);
+    REQUIRE(daemon_rpc_member_encode(&rpc, &in[0]) == 0);
+    REQUIRE(daemon_rpc_member_encode(&rpc, &in[1]) == 0);
+    wire_mpx_reader r;
+    wire_mpx_reader_init(&r, rpc.data, rpc.len);
+    daemon_rpc_member *rows;
     size_t n;
     REQUIRE(cli_members_decode(&r, &rows, &n) == 0);
     REQUIRE(n == 2);
@@ -83,8 +83,8 @@ int main(void)
     CHECK(out.len == 15 && memcmp(out.data, "{\"members\":[]}\n", 15) == 0);
 
     /* truncated RPC data is rejected */
-    cli_mp_reader_init(&r, rpc.data, rpc.len - 3);
-    cli_member_row *bad;
+    wire_mpx_reader_init(&r, rpc.data, rpc.len - 3);
+    daemon_rpc_member *bad;
     CHECK(cli_members_decode(&r, &bad, &n) == -1);
 
     free(rows);

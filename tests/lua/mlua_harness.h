@@ -27,7 +27,7 @@ typedef struct harness {
     size_t loglen;
 } harness;
 
-static inline void h_log(void *ud, int level, const char *msg)
+static inline void h_log(void *ud, base_log_level level, const char *msg)
 {
     harness *t = ud;
     uv_mutex_lock(&t->logmu);

@@ -33,7 +33,7 @@ static void on_event(void *ud, const swim_event *ev)
         p->leave_done++;
 }
 
-static void on_log(void *ud, int level, const char *msg)
+static void on_log(void *ud, base_log_level level, const char *msg)
 {
     peer *p = ud;
     if (level >= 2)

@@ -1,0 +1,228 @@
+#include "daemon/daemon_opts.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "serf/serf_tags.h"
+#include "wire/wire_keyring.h"
+
+static const base_flag_spec agent_flags[] = {
+    { "node", BASE_FLAG_STRING, "NAME", "node name, unique in the cluster (default: hostname)" },
+    { "bind", BASE_FLAG_STRING, "ADDR", "address[:port] for gossip, UDP and TCP (default 0.0.0.0:7946)" },
+    { "advertise", BASE_FLAG_STRING, "ADDR", "address[:port] other nodes reach us at (default: bind, or first non-loopback)" },
+    { "join", BASE_FLAG_LIST, "ADDR", "join through this agent at start (host[:port])" },
+    { "rpc-addr", BASE_FLAG_STRING, "ADDR", "control address (default " DAEMON_RPC_DEFAULT_ADDR ")" },
+    { "profile", BASE_FLAG_STRING, "NAME", "timing profile: lan, wan or local (default lan)" },
+    { "encrypt", BASE_FLAG_STRING, "KEY", "base64 gossip key of 16, 24 or 32 bytes" },
+    { "tag", BASE_FLAG_LIST, "K=V", "node tag, as serf tags" },
+    { "config", BASE_FLAG_STRING, "FILE", "Lua configuration script" },
+    { "log-level", BASE_FLAG_STRING, "LEVEL", "debug, info, warn or error (default info)" },
+    { "disable-compression", BASE_FLAG_BOOL, NULL, "do not LZW-compress gossip and streams" },
+    { "probe-interval", BASE_FLAG_STRING, "DUR", "failure detection probe interval (e.g. 1s, 500ms)" },
+    { "probe-timeout", BASE_FLAG_STRING, "DUR", "time to wait for a probe's ack" },
+    { "gossip-interval", BASE_FLAG_STRING, "DUR", "gossip round interval" },
+    { "push-pull-interval", BASE_FLAG_STRING, "DUR", "full state sync interval (0 disables)" },
+    { "tcp-timeout", BASE_FLAG_STRING, "DUR", "deadline of every stream" },
+    { "suspicion-mult", BASE_FLAG_STRING, "N", "suspicion timeout multiplier" },
+    { "retransmit-mult", BASE_FLAG_STRING, "N", "gossip retransmit multiplier" },
+    { "indirect-checks", BASE_FLAG_STRING, "N", "indirect probes per failed direct probe" },
+    { "gossip-nodes", BASE_FLAG_STRING, "N", "nodes gossiped to per round" },
+};
+#define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])
+
+void daemon_usage(FILE *f)
+{
+    fprintf(f, "usage: moonlist agent [flags]\n\nflags:\n");
+    base_flags_usage(agent_flags, NFLAGS, f);
+}
+
+static int host_port(const char *flag, const char *v, char *host, size_t hostlen, uint16_t *port,
+                     uint16_t def, bool need_ip, char *err, size_t errlen)
+{
+    swim_addr tmp;
+    if (net_split_host_port(v, host, hostlen, port, def) < 0 || (need_ip && net_parse_ip(host, 0, &tmp) < 0)) {
+        snprintf(err, errlen, "-%s: '%s' is not %s[:port]", flag, v, need_ip ? "an IP address" : "a host");
+        return -1;
+    }
+    return 0;
+}
+
+static int duration(const base_args *a, const char *flag, uint32_t *out, bool allow_zero, char *err, size_t errlen)
+{
+    const char *v = base_args_str(a, flag, NULL);
+    if (!v)
+        return 0;
+    unsigned ms;
+    if (base_parse_duration_ms(v, &ms) < 0 || (!allow_zero && ms == 0)) {
+        snprintf(err, errlen, "-%s: '%s' is not a %sduration (e.g. 1s, 200ms)", flag, v, allow_zero ? "" : "positive ");
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
+static int count(const base_args *a, const char *flag, uint32_t *out, unsigned long lo, char *err, size_t errlen)
+{
+    const char *v = base_args_str(a, flag, NULL);
+    if (!v)
+        return 0;
+    unsigned long n;
+    /* a thousand is far past any useful multiplier or fan-out */
+    if (base_parse_uint(v, lo, 1000, &n) < 0) {
+        snprintf(err, errlen, "-%s: '%s' is not a number in %lu..1000", flag, v, lo);
+        return -1;
+    }
+    *out = (uint32_t)n;
+    return 0;
+}
+
+void daemon_opts_free(daemon_opts *o)
+{
+    base_args_free(&o->args);
+    o->join = NULL;
+    o->njoin = 0;
+}
+
+int daemon_opts_parse(daemon_opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    if (base_args_parse(&o->args, agent_flags, NFLAGS, argc, argv, err, errlen) < 0)
+        return -1;
+    base_args *a = &o->args;
+    net_config *nc = &o->net;
+    if (a->npos) {
+        snprintf(err, errlen, "unexpected argument '%s'", a->pos[0]);
+        goto fail;
+    }
+
+    snprintf(o->profile, sizeof o->profile, "%s", "lan");
+    const char *profile = base_args_str(a, "profile", "lan");
+    if (swim_config_profile(&nc->swim, profile) < 0) {
+        snprintf(err, errlen, "-profile: '%s' is not lan, wan or local", profile);
+        goto fail;
+    }
+    snprintf(o->profile, sizeof o->profile, "%s", profile);
+
+    const char *node = base_args_str(a, "node", NULL);
+    char host[256];
+    if (!node) {
+        if (gethostname(host, sizeof host) < 0 || !host[0]) {
+            snprintf(err, errlen, "cannot read the hostname: pass -node");
+            goto fail;
+        }
+        host[sizeof host - 1] = '\0';
+        node = host;
+    }
+    if (!node[0] || strlen(node) >= sizeof nc->swim.name) {
+        snprintf(err, errlen, "-node: the name must be 1..%zu bytes", sizeof nc->swim.name - 1);
+        goto fail;
+    }
+    snprintf(nc->swim.name, sizeof nc->swim.name, "%s", node);
+
+    if (host_port("bind", base_args_str(a, "bind", DAEMON_DEFAULT_BIND), nc->bind_host, sizeof nc->bind_host,
+                  &nc->bind_port, NET_DEFAULT_PORT, true, err, errlen) < 0)
+        goto fail;
+    const char *adv = base_args_str(a, "advertise", NULL);
+    if (adv && host_port("advertise", adv, nc->advertise_host, sizeof nc->advertise_host, &nc->advertise_port, 0,
+                         true, err, errlen) < 0)
+        goto fail;
+    if (host_port("rpc-addr", base_args_str(a, "rpc-addr", DAEMON_RPC_DEFAULT_ADDR), o->rpc_host, sizeof o->rpc_host,
+                  &o->rpc_port, 7373, true, err, errlen) < 0)
+        goto fail;
+    if (o->rpc_port == 0) {
+        snprintf(err, errlen, "-rpc-addr: a port is required");
+        goto fail;
+    }
+
+    const base_flag_value *j = base_args_get(a, "join");
+    o->join = j->list;
+    o->njoin = j->n;
+    for (size_t i = 0; i < o->njoin; i++) {
+        uint16_t p;
+        if (net_split_host_port(o->join[i], host, sizeof host, &p, NET_DEFAULT_PORT) < 0) {
+            snprintf(err, errlen, "-join: '%s' is not host[:port]", o->join[i]);
+            goto fail;
+        }
+    }
+
+    /* tags -> serf meta */
+    serf_tags tags = { 0 };
+    const base_flag_value *tv = base_args_get(a, "tag");
+    for (size_t i = 0; i < tv->n; i++) {
+        if (serf_tags_parse_kv(&tags, tv->list[i], err, errlen) < 0) {
+            serf_tags_free(&tags);
+            goto fail;
+        }
+    }
+    wire_buf meta;
+    wire_buf_init(&meta, 0);
+    int mrc = serf_tags_encode(&tags, &meta, err, errlen);
+    serf_tags_free(&tags);
+    if (mrc < 0) {
+        wire_buf_free(&meta);
+        goto fail;
+    }
+    memcpy(nc->swim.meta, meta.data, meta.len);
+    nc->swim.meta_len = meta.len;
+    wire_buf_free(&meta);
+
+    /* memberlist protocol range and serf's delegate triple (§9, §16) */
+    static const uint8_t vsn[6] = { WIRE_PROTOCOL_MIN, WIRE_PROTOCOL_MAX, WIRE_PROTOCOL_CUR,
+                                    WIRE_DELEGATE_MIN, WIRE_DELEGATE_MAX, WIRE_DELEGATE_CUR };
+    memcpy(nc->swim.vsn, vsn, 6);
+
+    wire_frame_config_init(&nc->frame);
+    wire_keyring_init(&nc->keyring);
+    const char *key = base_args_str(a, "encrypt", NULL);
+    if (key) {
+        char kerr[160];
+        if (wire_keyring_add_base64(&nc->keyring, key, kerr, sizeof kerr) != WIRE_OK) {
+            snprintf(err, errlen, "-encrypt: %s", kerr);
+            goto fail;
+        }
+    }
+    nc->frame.compress = !base_args_bool(a, "disable-compression");
+
+    const char *cfg = base_args_str(a, "config", NULL);
+    if (cfg) {
+        struct stat st;
+        if (stat(cfg, &st) < 0 || !S_ISREG(st.st_mode)) {
+            snprintf(err, errlen, "-config: '%s' does not exist or is not a file", cfg);
+            goto fail;
+        }
+        if (strlen(cfg) >= sizeof o->config_path) {
+            snprintf(err, errlen, "-config: path too long");
+            goto fail;
+        }
+        snprintf(o->config_path, sizeof o->config_path, "%s", cfg);
+    }
+
+    const char *lvl = base_args_str(a, "log-level", "info");
+    if (base_log_level_parse(lvl, &o->log_level) != 0) {
+        snprintf(err, errlen, "-log-level: '%s' is not debug, info, warn or error", lvl);
+        goto fail;
+    }
+
+    swim_config *s = &nc->swim;
+    if (duration(a, "probe-interval", &s->probe_interval, false, err, errlen) < 0 ||
+        duration(a, "probe-timeout", &s->probe_timeout, false, err, errlen) < 0 ||
+        duration(a, "gossip-interval", &s->gossip_interval, false, err, errlen) < 0 ||
+        duration(a, "push-pull-interval", &s->push_pull_interval, true, err, errlen) < 0 ||
+        duration(a, "tcp-timeout", &s->tcp_timeout, false, err, errlen) < 0 ||
+        count(a, "suspicion-mult", &s->suspicion_mult, 1, err, errlen) < 0 ||
+        count(a, "retransmit-mult", &s->retransmit_mult, 1, err, errlen) < 0 ||
+        count(a, "indirect-checks", &s->indirect_checks, 0, err, errlen) < 0 ||
+        count(a, "gossip-nodes", &s->gossip_nodes, 1, err, errlen) < 0)
+        goto fail;
+    if (s->probe_timeout >= s->probe_interval) {
+        snprintf(err, errlen, "probe timeout (%ums) must be shorter than the probe interval (%ums)",
+                 s->probe_timeout, s->probe_interval);
+        goto fail;
+    }
+    return 0;
+fail:
+    daemon_opts_free(o);
+    return -1;
+}

@@ -1,0 +1,98 @@
+/* `moonlist agent` flags: defaults, the three flag forms, repeatable
+ * flags, tags to meta, and clear errors for bad values. */
+#include <unistd.h>
+
+#include "check.h"
+#include "daemon/daemon_opts.h"
+
+#define PARSE(o, ...) ({ char *argv_[] = { __VA_ARGS__ }; \
+    daemon_opts_parse((o), (int)(sizeof argv_ / sizeof argv_[0]), argv_, err, sizeof err); })
+
+int main(void)
+{
+    char err[512];
+    daemon_opts o;
+
+    /* defaults: hostname, 0.0.0.0:7946, 127.0.0.1:7373, lan, no tags */
+    REQUIRE(daemon_opts_parse(&o, 0, NULL, err, sizeof err) == 0);
+    char host[256];
+    REQUIRE(gethostname(host, sizeof host) == 0);
+    CHECK(strcmp(o.net.swim.name, host) == 0);
+    CHECK(strcmp(o.net.bind_host, "0.0.0.0") == 0 && o.net.bind_port == 7946);
+    CHECK(o.net.advertise_host[0] == '\0');
+    CHECK(strcmp(o.rpc_host, "127.0.0.1") == 0 && o.rpc_port == 7373);
+    CHECK(strcmp(o.profile, "lan") == 0);
+    CHECK_EQ_INT(o.net.swim.probe_interval, 1000);
+    CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, "\xff\x80", 2);
+    static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
+    CHECK_MEM(o.net.swim.vsn, 6, vsn, 6);
+    CHECK(o.net.frame.compress);
+    CHECK_EQ_INT(o.net.keyring.n, 0);
+    CHECK_EQ_INT(o.log_level, BASE_LOG_INFO);
+    daemon_opts_free(&o);
+
+    /* every form, repeatable flags */
+    REQUIRE(PARSE(&o, "-node", "n1", "-bind=127.0.0.1:17946", "--advertise=127.0.0.2", "--join", "a:1",
+                  "-join=b", "-tag", "role=web", "--tag=dc=test", "-profile=local", "-rpc-addr", "127.0.0.1:17373",
+                  "-log-level=debug", "-probe-interval", "500ms", "--suspicion-mult=5",
+                  "-encrypt", "AAECAwQFBgcICQoLDA0ODw==", "-disable-compression") == 0);
+    CHECK(strcmp(o.net.swim.name, "n1") == 0);
+    CHECK(strcmp(o.net.bind_host, "127.0.0.1") == 0 && o.net.bind_port == 17946);
+    CHECK(strcmp(o.net.advertise_host, "127.0.0.2") == 0 && o.net.advertise_port == 0);
+    REQUIRE(o.njoin == 2);
+    CHECK(strcmp(o.join[0], "a:1") == 0 && strcmp(o.join[1], "b") == 0);
+    static const uint8_t meta[] = { 0xff, 0x82, 0xa4, 'r', 'o', 'l', 'e', 0xa3, 'w', 'e', 'b',
+                                    0xa2, 'd', 'c', 0xa4, 't', 'e', 's', 't' };
+    CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, meta, sizeof meta);
+    CHECK(strcmp(o.profile, "local") == 0);
+    CHECK_EQ_INT(o.net.swim.tcp_timeout, 1000);     /* local profile */
+    CHECK_EQ_INT(o.net.swim.probe_interval, 500);
+    CHECK_EQ_INT(o.net.swim.suspicion_mult, 5);
+    CHECK(o.rpc_port == 17373);
+    CHECK_EQ_INT(o.log_level, BASE_LOG_DEBUG);
+    CHECK_EQ_INT(o.net.keyring.n, 1);
+    CHECK_EQ_INT(o.net.keyring.keys[0].len, 16);
+    CHECK(!o.net.frame.compress);
+    daemon_opts_free(&o);
+
+    /* IPv6 bind */
+    REQUIRE(PARSE(&o, "-bind", "[::1]:7000") == 0);
+    CHECK(strcmp(o.net.bind_host, "::1") == 0 && o.net.bind_port == 7000);
+    daemon_opts_free(&o);
+
+    /* errors, each with a message naming the problem */
+    CHECK(PARSE(&o, "-bogus") == -1 && strstr(err, "bogus"));
+    CHECK(PARSE(&o, "-node") == -1);
+    CHECK(PARSE(&o, "extra") == -1);
+    CHECK(PARSE(&o, "-profile", "fast") == -1 && strstr(err, "profile"));
+    CHECK(PARSE(&o, "-bind", "localhost") == -1 && strstr(err, "bind"));
+    CHECK(PARSE(&o, "-bind", "1.2.3.4:99999") == -1);
+    CHECK(PARSE(&o, "-advertise", "example.com") == -1);
+    CHECK(PARSE(&o, "-encrypt", "not base64!") == -1 && strstr(err, "encrypt"));
+    CHECK(PARSE(&o, "-encrypt", "AAECAwQFBgcICQoLDA0ODxAREhM=") == -1);   /* 20 bytes */
+    CHECK(PARSE(&o, "-tag", "novalue") == -1);
+    CHECK(PARSE(&o, "-config", "/nonexistent/moonlist.lua") == -1 && strstr(err, "config"));
+    CHECK(PARSE(&o, "-log-level", "loud") == -1);
+    CHECK(PARSE(&o, "-probe-interval", "soon") == -1);
+    CHECK(PARSE(&o, "-probe-interval", "0") == -1);
+    CHECK(PARSE(&o, "-probe-interval", "100ms", "-probe-timeout", "200ms") == -1);
+    CHECK(PARSE(&o, "-suspicion-mult", "0") == -1);
+    CHECK(PARSE(&o, "-node", "") == -1);
+    CHECK(PARSE(&o, "-node", "a", "-node", "b") == -1);
+
+    /* tags over 512 bytes of meta */
+    static char big[600];
+    memset(big, 'x', sizeof big - 1);
+    memcpy(big, "k=", 2);
+    CHECK(PARSE(&o, "-tag", big) == -1 && strstr(err, "512"));
+
+    /* -config with an existing file is accepted and kept */
+    char path[] = "/tmp/moonlist-test-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK(PARSE(&o, "-config", path) == 0 && strcmp(o.config_path, path) == 0);
+    daemon_opts_free(&o);
+    unlink(path);
+    return check_done("test_agent_opts");
+}
