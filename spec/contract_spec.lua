@@ -1,4 +1,4 @@
--- The contract a script sees (docs/DESIGN.md), function by function, on
+-- The contract a script sees (docs/lua.md), function by function, on
 -- the real Lua host (moonlist.core): the spec plays the protocol thread,
 -- posts events and reads the commands the script sends down.
 local T = require "moonlist.testing"

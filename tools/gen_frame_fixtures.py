@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Convert the shared memberlist vectors into line-based framing fixtures.
+"""Convert captured memberlist vectors into line-based framing fixtures.
 
-    tools/gen_frame_fixtures.py [VECTORS_DIR] [OUT_DIR] [CORPUS_DIR]
+    tools/gen_frame_fixtures.py VECTORS_DIR [OUT_DIR] [CORPUS_DIR]
 
-Defaults: /work/shared/vectors -> tests/fixtures/frames, and the fuzz seed
+VECTORS_DIR holds packets captured from serf and memberlist with the test
+keys (*.jsonl). Defaults: -> tests/fixtures/frames, and the fuzz seed
 corpora fuzz/corpus/fuzz_packet/ and fuzz/corpus/fuzz_stream/. Run by hand when the
 vectors change; the output is committed and the C tests read only it.
 
@@ -29,7 +30,9 @@ import zlib
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-VEC = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/vectors"
+if len(sys.argv) < 2:
+    sys.exit(__doc__)
+VEC = sys.argv[1]
 OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "frames")
 CORPUS = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus")
 

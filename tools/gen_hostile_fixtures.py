@@ -2,7 +2,7 @@
 """Copy a few real serf frames into tests/fixtures/hostile/frames.txt.
 
 One-off: run by hand from the repository root, with the vectors directory
-as argument (default /work/shared/vectors). Nothing runs it at build or test
+as argument (captured serf packets, *.messages.jsonl). Nothing runs it at build or test
 time. The hostile sender (tests/e2e/hostile.lua) truncates and bit-flips
 these frames and never sends one intact.
 
@@ -57,7 +57,9 @@ PICKS = [
 
 
 def main():
-    vectors = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/vectors"
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    vectors = sys.argv[1]
     records = {}
     for capture in sorted({p[0] for p in PICKS}):
         recs = defaultdict(list)

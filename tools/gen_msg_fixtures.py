@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Convert the shared memberlist test vectors into message-body fixtures.
+"""Convert captured memberlist test vectors into message-body fixtures.
 
 Run by hand (never at build or test time):
 
-    python3 tools/gen_msg_fixtures.py /work/shared/vectors tests/fixtures/messages \
+    python3 tools/gen_msg_fixtures.py VECTORS_DIR tests/fixtures/messages \
         [fuzz/corpus/fuzz_msg]
 
 The optional third argument also writes a small seed corpus for the

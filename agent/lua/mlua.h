@@ -1,7 +1,7 @@
 /* mlua: the Lua host of the agent — the operator's script, its hooks, and
  * the `moonlist` module it requires.
  *
- * Two threads (docs/DESIGN.md, "Two threads in the agent"):
+ * Two threads (docs/architecture.md, "Two threads"):
  *   the protocol thread owns the swim core and the sockets; it never calls
  *   Lua and never waits on the Lua thread unboundedly;
  *   the Lua thread owns the lua_State, its own libuv loop (shared with luv

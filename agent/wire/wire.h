@@ -6,7 +6,7 @@
  * into the caller's buffer: nothing is allocated on the receive path, and a
  * decoded message is valid only as long as the buffer it came from.
  *
- * Reference: docs in ../shared/docs/memberlist-wire.md (sections cited as §N).
+ * Reference: docs/protocol.md (sections cited as §N).
  */
 #ifndef MOONLIST_WIRE_H
 #define MOONLIST_WIRE_H

@@ -1,7 +1,7 @@
 /* A hook that does not return must not block whoever posts events or asks
  * the delegates: the protocol thread's calls into the host stay bounded
  * while the Lua thread spins in JIT-compiled code that nothing can
- * interrupt (docs/DESIGN.md, "Two threads in the agent"). */
+ * interrupt (docs/architecture.md, "Two threads"). */
 #include "check.h"
 #include "mlua_harness.h"
 
