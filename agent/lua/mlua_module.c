@@ -1,5 +1,5 @@
 /* mlua_module: the `moonlist` module a script requires (the contract in
- * docs/DESIGN.md). Every function here runs on the thread that runs the
+ * docs/lua.md). Every function here runs on the thread that runs the
  * script: the loader at start-up, the Lua thread afterwards. Whatever goes
  * down to the protocol goes through mlua_command(), the one seam a
  * simulator backend replaces. */
