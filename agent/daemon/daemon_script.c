@@ -1,4 +1,4 @@
-/* mlua_agent: `moonlist agent` and its script — find the script, load it,
+/* daemon_script: `moonlist agent` and its script — find the script, load it,
  * and merge its agent.config into the agent's options, command-line flags
  * overriding. */
 #include "daemon/daemon_script.h"
