@@ -66,7 +66,7 @@ typedef struct mlua mlua;
 
 /* Log lines from the script (agent.log.*) and from the host (hook errors
  * with tracebacks, drops). Called from the Lua thread and the protocol
- * thread: must be thread-safe. level: 0 debug .. 3 error. */
+ * thread: must be thread-safe. */
 typedef void (*mlua_log_fn)(void *ud, base_log_level level, const char *msg);
 
 typedef struct mlua_options {

@@ -47,7 +47,7 @@ typedef struct net_handlers {
     /* A core event. Called from inside the core: must not call into it
      * (queue instead); the member view dies when it returns. */
     void (*event)(void *ud, const swim_event *ev);
-    /* A log line, level 0 debug .. 3 error. */
+    /* A log line. */
     void (*log)(void *ud, base_log_level level, const char *msg);
     /* The core's delegates, handed to it as they are (swim.h: synchronous,
      * no calls back into the core). */
