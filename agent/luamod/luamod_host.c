@@ -13,11 +13,11 @@
  * receives the script's commands, calls the delegates. Everything runs
  * through the same mlua API the agent uses, with the host's own Lua
  * thread. */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "luamod/luamod_internal.h"
+#include "net/net.h"
 
 #define HOST_MT "moonlist.core.host"
 #define MAX_MEMBERS 64   /* a spec's fake member table */
@@ -107,21 +107,6 @@ static host *check_host(lua_State *L)
     return t;
 }
 
-static int parse_addr(const char *s, uint16_t port, swim_addr *a)
-{
-    memset(a, 0, sizeof *a);
-    a->port = port;
-    if (inet_pton(AF_INET, s, a->ip) == 1) {
-        a->ip_len = 4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, s, a->ip) == 1) {
-        a->ip_len = 16;
-        return 0;
-    }
-    return -1;
-}
-
 static swim_state state_of(lua_State *L, const char *s)
 {
     if (!s || strcmp(s, "alive") == 0)
@@ -147,8 +132,8 @@ static void to_member(lua_State *L, int idx, swim_member *m)
     lua_getfield(L, idx, "addr");
     const char *addr = luaL_optstring(L, -1, "127.0.0.1");
     lua_getfield(L, idx, "port");
-    uint16_t port = (uint16_t)luaL_optinteger(L, -1, 7946);
-    if (parse_addr(addr, port, &m->addr) < 0)
+    uint16_t port = (uint16_t)luaL_optinteger(L, -1, NET_DEFAULT_PORT);
+    if (net_parse_ip(addr, port, &m->addr) < 0)
         luaL_error(L, "bad addr '%s'", addr);
     lua_getfield(L, idx, "status");
     m->state = state_of(L, lua_tostring(L, -1));
@@ -251,7 +236,8 @@ static void to_addr(lua_State *L, int idx, const char *field, swim_addr *a)
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "addr");
         lua_getfield(L, -2, "port");
-        if (parse_addr(luaL_optstring(L, -2, "127.0.0.1"), (uint16_t)luaL_optinteger(L, -1, 7946), a) < 0)
+        uint16_t port = (uint16_t)luaL_optinteger(L, -1, NET_DEFAULT_PORT);
+        if (net_parse_ip(luaL_optstring(L, -2, "127.0.0.1"), port, a) < 0)
             luaL_error(L, "bad %s address", field);
         lua_pop(L, 2);
     }
@@ -439,19 +425,16 @@ static int l_stats(lua_State *L)
     host *t = check_host(L);
     mlua_stats st;
     mlua_get_stats(t->h, &st);
-    lua_createtable(L, 0, 6);
-    lua_pushnumber(L, (lua_Number)st.events_posted);
-    lua_setfield(L, -2, "events_posted");
-    lua_pushnumber(L, (lua_Number)st.events_dropped);
-    lua_setfield(L, -2, "events_dropped");
-    lua_pushnumber(L, (lua_Number)st.hooks_run);
-    lua_setfield(L, -2, "hooks_run");
-    lua_pushnumber(L, (lua_Number)st.hook_errors);
-    lua_setfield(L, -2, "hook_errors");
-    lua_pushnumber(L, (lua_Number)st.vetoes_asked);
-    lua_setfield(L, -2, "vetoes_asked");
-    lua_pushnumber(L, (lua_Number)st.vetoes_defaulted);
-    lua_setfield(L, -2, "vetoes_defaulted");
+    const struct { const char *name; uint64_t n; } rows[] = {
+        { "events_posted", st.events_posted }, { "events_dropped", st.events_dropped },
+        { "hooks_run", st.hooks_run }, { "hook_errors", st.hook_errors },
+        { "vetoes_asked", st.vetoes_asked }, { "vetoes_defaulted", st.vetoes_defaulted },
+    };
+    lua_createtable(L, 0, (int)(sizeof rows / sizeof rows[0]));
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        lua_pushnumber(L, (lua_Number)rows[i].n);
+        lua_setfield(L, -2, rows[i].name);
+    }
     return 1;
 }
 
