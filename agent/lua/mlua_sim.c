@@ -1,0 +1,308 @@
+/* mlua_sim: scripts on simulated nodes, the mlua backend driven by the
+ * simulator (mlua_sim.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/mlua_sim.h"
+#include "serf/serf_tags.h"
+
+/* swim_leave's timeout for a script's agent.leave(): the agent's own. */
+#define MLUA_SIM_LEAVE_TIMEOUT_MS 5000
+
+/* A timer the host asked the backend for, due at virtual time `due`. */
+typedef struct sim_timer {
+    uint64_t id;
+    swim_time due;
+} sim_timer;
+
+typedef struct sim_node {
+    mlua_sim *ms;               /* the owner, for the clock and the core */
+    int idx;
+    mlua *h;                    /* owned: mlua_free in mlua_sim_free */
+    sim_timer *timers;          /* owned array, ntimers of cap used */
+    size_t ntimers, cap;
+    mlua_members_reply *reply;  /* borrowed while members() answers, else NULL */
+    char *log;                  /* owned, NUL-terminated when not NULL */
+    size_t loglen, logcap;
+} sim_node;
+
+struct mlua_sim {
+    sim *s;            /* owned: sim_free in mlua_sim_free */
+    sim_node *nodes;   /* owned array of count */
+    size_t count;
+};
+
+/* ---- the host's log: kept per node, stamped with virtual time ---- */
+
+static void node_log(void *ud, base_log_level level, const char *msg)
+{
+    sim_node *n = ud;
+    size_t need = strlen(msg) + 32;   /* the stamp, the level tag, the newline */
+    if (n->loglen + need + 1 > n->logcap) {
+        size_t cap = (n->logcap + need) * 2;
+        char *p = realloc(n->log, cap);
+        if (!p)
+            return;   /* out of memory: the line is lost, the run goes on */
+        n->log = p;
+        n->logcap = cap;
+    }
+    n->loglen += (size_t)snprintf(n->log + n->loglen, n->logcap - n->loglen, "%.3f [%s] %s\n",
+                                  sim_now(n->ms->s) / 1000.0, base_log_level_tag(level), msg);
+}
+
+/* ---- the backend ---- */
+
+static swim *node_core(sim_node *n)
+{
+    /* while its script loads, the node is not in the simulator yet */
+    return (size_t)n->idx < sim_count(n->ms->s) ? sim_core(n->ms->s, n->idx) : NULL;
+}
+
+static bool add_member(void *ud, const swim_member *m)
+{
+    sim_node *n = ud;
+    mlua_members_add(n->h, n->reply, m);
+    return true;
+}
+
+static void b_members(void *ud, mlua *h, mlua_members_reply *r)
+{
+    sim_node *n = ud;
+    swim *core = node_core(n);
+    n->reply = r;
+    if (core)
+        swim_members_each(core, add_member, n);
+    n->reply = NULL;
+    mlua_members_done(h, r, core ? swim_get_config(core)->name : "");
+}
+
+static double b_now(void *ud)
+{
+    sim_node *n = ud;
+    return sim_now(n->ms->s) / 1000.0;
+}
+
+static void b_timer_stop(void *ud, uint64_t id)
+{
+    sim_node *n = ud;
+    for (size_t i = 0; i < n->ntimers; i++)
+        if (n->timers[i].id == id) {
+            n->timers[i] = n->timers[--n->ntimers];
+            return;
+        }
+}
+
+static void b_timer_start(void *ud, uint64_t id, uint64_t ms)
+{
+    sim_node *n = ud;
+    b_timer_stop(ud, id);   /* agent.every re-arms the same id */
+    if (n->ntimers == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 8;
+        sim_timer *t = realloc(n->timers, cap * sizeof *t);
+        if (!t) {
+            node_log(n, BASE_LOG_ERROR, "out of memory: a timer of the script will never fire");
+            return;
+        }
+        n->timers = t;
+        n->cap = cap;
+    }
+    n->timers[n->ntimers].id = id;
+    n->timers[n->ntimers].due = sim_now(n->ms->s) + ms;
+    n->ntimers++;
+}
+
+static void on_event(void *ud, int i, swim_time now, const swim_event *ev)
+{
+    mlua_sim *ms = ud;
+    (void)now;
+    if (i >= 0 && (size_t)i < ms->count && ms->nodes[i].h)
+        mlua_post_event(ms->nodes[i].h, ev);
+}
+
+static void apply(void *ud, const mlua_cmd *c)
+{
+    sim_node *n = ud;
+    swim *core = node_core(n);   /* up: only drained while it is */
+    if (c->type == MLUA_CMD_LEAVE)
+        swim_leave(core, sim_now(n->ms->s), MLUA_SIM_LEAVE_TIMEOUT_MS);
+    else
+        mlua_cmd_apply(n->h, c, core, sim_now(n->ms->s));
+}
+
+/* ---- building the nodes ---- */
+
+/* Load node i's script and add it to the simulator. Returns 0 or an
+ * MLUA_SIM_E* code with err filled. */
+static int add_node(mlua_sim *ms, const mlua_sim_options *opt, int i, char *err, size_t errlen)
+{
+    const mlua_sim_node_spec *spec = &opt->nodes[i];
+    sim_node *n = &ms->nodes[i];
+    n->ms = ms;
+    n->idx = i;
+    if (!spec->code == !spec->path) {
+        snprintf(err, errlen, "node %d needs code or path", i);
+        return MLUA_SIM_EOTHER;
+    }
+    mlua_options o = { .log = node_log, .log_ud = n, .lua_path = opt->lua_path };
+    mlua_backend b = { .ud = n, .members = b_members, .now = b_now, .timer_start = b_timer_start,
+                       .timer_stop = b_timer_stop };
+    n->h = mlua_new(&o);
+    if (!n->h || mlua_set_backend(n->h, &b) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return MLUA_SIM_EOTHER;
+    }
+    char herr[1024];
+    int rc = spec->path ? mlua_load(n->h, spec->path, herr, sizeof herr)
+                        : mlua_load_string(n->h, "=sim.lua", spec->code, herr, sizeof herr);
+    swim_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    swim_config_profile(&cfg, opt->profile);   /* checked by mlua_sim_new */
+    if (rc < 0 || mlua_settings_apply_knobs(n->h, &cfg, herr, sizeof herr) < 0) {
+        snprintf(err, errlen, "node %d: %s", i, herr);
+        return MLUA_SIM_ESCRIPT;
+    }
+    if (spec->name && spec->name[0])
+        snprintf(cfg.name, sizeof cfg.name, "%s", spec->name);
+    else
+        snprintf(cfg.name, sizeof cfg.name, "n%d", i);
+    int ml = mlua_settings_meta(n->h, cfg.meta, sizeof cfg.meta);
+    if (ml < 0) {
+        /* no tags: an empty msgpack map, what a serf agent without tags sends */
+        cfg.meta[0] = SERF_TAGS_MAGIC;
+        cfg.meta[1] = 0x80;
+        ml = 2;
+    }
+    cfg.meta_len = (size_t)ml;
+    swim_delegate d = mlua_delegate(n->h);
+    if (sim_add(ms->s, &cfg, &d) != i) {
+        snprintf(err, errlen, "node %d: the simulator refused its config", i);
+        return MLUA_SIM_EOTHER;
+    }
+    return 0;
+}
+
+int mlua_sim_new(const mlua_sim_options *opt, mlua_sim **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const char *profile = opt->profile ? opt->profile : "lan";
+    swim_config scratch;
+    if (opt->count < 1 || opt->count > (size_t)INT32_MAX) {
+        snprintf(err, errlen, "no nodes");
+        return MLUA_SIM_EOTHER;
+    }
+    if (swim_config_profile(&scratch, profile) < 0) {
+        snprintf(err, errlen, "unknown profile '%s'", profile);
+        return MLUA_SIM_EOTHER;
+    }
+    mlua_sim *ms = calloc(1, sizeof *ms);
+    if (ms)
+        ms->nodes = calloc(opt->count, sizeof *ms->nodes);
+    if (ms && ms->nodes)
+        ms->s = sim_new(opt->seed);
+    if (!ms || !ms->s) {
+        if (ms)
+            free(ms->nodes);
+        free(ms);
+        snprintf(err, errlen, "out of memory");
+        return MLUA_SIM_EOTHER;
+    }
+    sim_on_event(ms->s, on_event, ms);
+    mlua_sim_options o = *opt;
+    o.profile = profile;
+    for (size_t i = 0; i < opt->count; i++) {
+        ms->count = i + 1;   /* what mlua_sim_free releases if this node fails */
+        int rc = add_node(ms, &o, (int)i, err, errlen);
+        if (rc < 0) {
+            mlua_sim_free(ms);
+            return rc;
+        }
+    }
+    *out = ms;
+    return 0;
+}
+
+void mlua_sim_free(mlua_sim *ms)
+{
+    if (!ms)
+        return;
+    for (size_t i = 0; i < ms->count; i++) {
+        sim_node *n = &ms->nodes[i];
+        if (n->h)
+            mlua_free(n->h);   /* before the timers and the sim: closing timers calls the backend */
+        free(n->timers);
+        free(n->log);
+    }
+    free(ms->nodes);
+    sim_free(ms->s);
+    free(ms);
+}
+
+/* ---- running ---- */
+
+/* Fire node n's timers due at t, earliest first (ties: the older timer);
+ * a timer started by one of them fires too if it is due by t. */
+static void fire_due(sim_node *n, swim_time t)
+{
+    for (;;) {
+        size_t best = n->ntimers;
+        for (size_t k = 0; k < n->ntimers; k++) {
+            const sim_timer *c = &n->timers[k];
+            if (c->due > t)
+                continue;
+            if (best == n->ntimers || c->due < n->timers[best].due ||
+                (c->due == n->timers[best].due && c->id < n->timers[best].id))
+                best = k;
+        }
+        if (best == n->ntimers)
+            return;
+        uint64_t id = n->timers[best].id;
+        n->timers[best] = n->timers[--n->ntimers];
+        mlua_timer_due(n->h, id);
+    }
+}
+
+void mlua_sim_run_until(mlua_sim *ms, swim_time until)
+{
+    swim_time t = sim_now(ms->s);
+    do {
+        t = t + MLUA_SIM_STEP_MS < until ? t + MLUA_SIM_STEP_MS : until;
+        sim_run_until(ms->s, t);
+        for (size_t i = 0; i < ms->count; i++) {
+            sim_node *n = &ms->nodes[i];
+            fire_due(n, t);
+            mlua_run_pending(n->h);
+            if (node_core(n))
+                mlua_drain_commands(n->h, apply, n);
+        }
+    } while (t < until);
+}
+
+/* ---- looking at the nodes ---- */
+
+sim *mlua_sim_sim(mlua_sim *ms)
+{
+    return ms->s;
+}
+
+size_t mlua_sim_count(const mlua_sim *ms)
+{
+    return ms->count;
+}
+
+mlua *mlua_sim_host(mlua_sim *ms, int i)
+{
+    return ms->nodes[i].h;
+}
+
+swim *mlua_sim_core(mlua_sim *ms, int i)
+{
+    return node_core(&ms->nodes[i]);
+}
+
+const char *mlua_sim_log(const mlua_sim *ms, int i, size_t *len)
+{
+    const sim_node *n = &ms->nodes[i];
+    *len = n->loglen;
+    return n->log ? n->log : "";
+}
