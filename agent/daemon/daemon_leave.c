@@ -17,8 +17,8 @@ void daemon_leave_on_timer(uv_timer_t *t)
 {
     agent *a = t->data;
     if (a->leave_phase == 1) {
-        char key[300];
-        daemon_intents_key(key, sizeof key, swim_get_config(net_core(a->net))->name);
+        char key[SERF_INTENTS_KEY_MAX];
+        serf_intents_key(key, sizeof key, a->intents.self);
         if (swim_broadcast_pending(net_core(a->net), key)) {
             if (uv_now(a->loop) < a->intent_deadline)
                 return; /* polled again by the repeating timer */
@@ -50,17 +50,13 @@ void daemon_leave_begin(agent *a)
     if (a->leave_phase)
         return;
     a->leave_phase = 1;
-    wire_buf b;
-    wire_buf_init(&b, 0);
-    uint64_t ltime = a->serf_ltime + 1;
-    const char *name = swim_get_config(net_core(a->net))->name;
-    if (serf_leave_intent(&b, ltime, name) == 0 && daemon_intents_broadcast_own(a, &b, ltime) == 0) {
+    uint64_t ltime;
+    if (serf_intents_announce(&a->intents, net_core(a->net), SERF_MSG_LEAVE, &ltime) == 0) {
         net_rearm(a->net);
         base_log(BASE_LOG_INFO, "leaving: gossiping serf's leave intent (LTime %llu)", (unsigned long long)ltime);
     } else {
         base_log(BASE_LOG_WARN, "leaving: could not queue serf's leave intent; serf agents will show us failed");
     }
-    wire_buf_free(&b);
     /* alone, nobody needs the intent: go straight to the leave; else poll
      * until it is out (daemon_leave_on_timer) */
     if (swim_alive_count(net_core(a->net)) <= 1) {

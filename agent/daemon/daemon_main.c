@@ -147,9 +147,6 @@ void daemon_close_all(agent *a)
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
     uv_close((uv_handle_t *)&a->relay_timer, NULL);
-    for (size_t i = 0; i < a->nrelays; i++)
-        free(a->relays[i].payload);
-    a->nrelays = 0;
 }
 
 
@@ -248,9 +245,8 @@ int daemon_main(int argc, char **argv)
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
-    a.relay = serf_relay_new(AGENT_RELAY_NODES);
-    if (!a.relay)
-        base_log(BASE_LOG_WARN, "out of memory: serf intents will not be relayed");
+    serf_log serf_lines = { .fn = on_net_log };
+    (void)serf_intents_init(&a.intents, swim_get_config(net_core(a.net))->name, serf_lines); /* failure logged */
     if (a.lua && (mlua_attach(a.lua, a.loop, on_lua_command, &a) < 0 || mlua_start(a.lua, err, sizeof err) < 0)) {
         base_log(BASE_LOG_ERROR, "cannot start the Lua thread: %s", err);
         mlua_detach(a.lua);
@@ -258,7 +254,7 @@ int daemon_main(int argc, char **argv)
         a.lua = NULL;
         daemon_close_all(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
-        serf_relay_free(a.relay);
+        serf_intents_free(&a.intents);
         daemon_opts_free(&o);
         return 1;
     }
@@ -278,7 +274,7 @@ int daemon_main(int argc, char **argv)
     /* a hook stuck for good cannot be stopped: then exit without it */
     if (a.lua && mlua_stop(a.lua, AGENT_LUA_STOP_MS) == 0)
         mlua_free(a.lua);
-    serf_relay_free(a.relay);
+    serf_intents_free(&a.intents);
     daemon_opts_free(&o);
     return a.exit_code;
 }
