@@ -28,7 +28,7 @@ void daemon_intents_observe(agent *a, const uint8_t *p, size_t n)
 void daemon_intents_on_join(uv_timer_t *t)
 {
     agent *a = t->data;
-    if (a->leave_phase || !a->net)
+    if (serf_leave_active(&a->leave) || !a->net)
         return;
     if (serf_intents_announce(&a->intents, net_core(a->net), SERF_MSG_JOIN, NULL) == 0)
         net_rearm(a->net);

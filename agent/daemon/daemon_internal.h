@@ -14,21 +14,7 @@
 #include "lua/mlua.h"
 #include "net/net.h"
 #include "serf/serf_intents.h"
-
-/* How long swim_leave may take to gossip our leave, as serf's default
- * LeavePropagateDelay/BroadcastTimeout (5 s). */
-#define AGENT_LEAVE_TIMEOUT_MS 5000
-/* The leave intent rides on gossip; the memberlist leave must follow it,
- * not overtake it (serf shows a node "left" only if the intent came
- * first). Wait until it has been sent its full retransmit count, but at
- * most this long: serf's BroadcastTimeout (5 s), which bounds its own wait
- * for the same broadcast. */
-#define AGENT_INTENT_TIMEOUT_MS 5000
-/* How often to look whether the intent is out: a small fraction of the
- * 200 ms (lan) gossip interval, so the leave follows its last send soon. */
-#define AGENT_INTENT_POLL_MS 20
-/* Hard stop if the core never reports the leave done. */
-#define AGENT_LEAVE_GRACE_MS 1000
+#include "serf/serf_leave.h"
 
 typedef struct agent {
     uv_loop_t *loop;
@@ -37,11 +23,10 @@ typedef struct agent {
     daemon_rpc_server *rpc;
     mlua *lua;                 /* the script's host, NULL without Lua */
     uv_signal_t sigterm, sigint, sighup;
-    uv_timer_t leave_timer;
+    uv_timer_t leave_timer;    /* follows the leave's deadline (daemon_leave.c) */
     uv_timer_t intent_timer;   /* sends serf's join intent after a join */
-    int leave_phase;           /* 0 running, 1 intent out, 2 swim leaving, 3 done */
-    uint64_t intent_deadline;  /* phase 1: swim_leave by then at the latest (loop ms) */
     serf_intents intents;      /* serf's clock, our intents, the relays */
+    serf_leave leave;          /* the graceful leave, state by state */
     uv_timer_t relay_timer;    /* broadcasts the queued relays from the loop */
     int signals;
     daemon_rpc_conn *leave_waiters[16];
@@ -59,7 +44,7 @@ void daemon_intents_merge_state(void *ud, const uint8_t *state, size_t len, bool
 
 /* daemon_leave.c: the graceful leave */
 void daemon_leave_begin(agent *a);
-/* the leave timer's callback: polls phase 1, bounds phase 2 */
+/* the leave timer's callback: ticks the leave, shuts down when done */
 void daemon_leave_on_timer(uv_timer_t *t);
 
 /* daemon_rpc.c: the control protocol's commands */

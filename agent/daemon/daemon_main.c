@@ -63,15 +63,13 @@ static void on_event(void *ud, const swim_event *ev)
         break;
     case SWIM_EV_JOIN_DONE:
         /* not from inside the core: broadcast from the loop */
-        if (ev->count > 0 && !a->leave_phase)
+        if (ev->count > 0 && !serf_leave_active(&a->leave))
             uv_timer_start(&a->intent_timer, daemon_intents_on_join, 0, 0);
         break;
     case SWIM_EV_LEAVE_DONE:
-        if (a->leave_phase == 2) {
-            /* finish from the loop, not from inside the core */
-            a->leave_phase = 3;
+        /* finish from the loop, not from inside the core */
+        if (serf_leave_on_event(&a->leave, ev))
             uv_timer_start(&a->leave_timer, daemon_leave_on_timer, 0, 0);
-        }
         break;
     default:
         break;
@@ -247,6 +245,7 @@ int daemon_main(int argc, char **argv)
     a.sigterm.data = a.sigint.data = &a;
     serf_log serf_lines = { .fn = on_net_log };
     (void)serf_intents_init(&a.intents, swim_get_config(net_core(a.net))->name, serf_lines); /* failure logged */
+    serf_leave_init(&a.leave, &a.intents, serf_lines);
     if (a.lua && (mlua_attach(a.lua, a.loop, on_lua_command, &a) < 0 || mlua_start(a.lua, err, sizeof err) < 0)) {
         base_log(BASE_LOG_ERROR, "cannot start the Lua thread: %s", err);
         mlua_detach(a.lua);
