@@ -13,29 +13,8 @@
 #include "daemon/daemon_rpc_server.h"
 #include "lua/mlua.h"
 #include "net/net.h"
-#include "serf/serf_relay.h"
-
-/* How long swim_leave may take to gossip our leave, as serf's default
- * LeavePropagateDelay/BroadcastTimeout (5 s). */
-#define AGENT_LEAVE_TIMEOUT_MS 5000
-/* The leave intent rides on gossip; the memberlist leave must follow it,
- * not overtake it (serf shows a node "left" only if the intent came
- * first). Wait until it has been sent its full retransmit count, but at
- * most this long: serf's BroadcastTimeout (5 s), which bounds its own wait
- * for the same broadcast. */
-#define AGENT_INTENT_TIMEOUT_MS 5000
-/* How often to look whether the intent is out: a small fraction of the
- * 200 ms (lan) gossip interval, so the leave follows its last send soon. */
-#define AGENT_INTENT_POLL_MS 20
-/* Hard stop if the core never reports the leave done. */
-#define AGENT_LEAVE_GRACE_MS 1000
-/* serf intents we relay, nodes remembered (LRU): far more than the nodes
- * that join or leave at once in any cluster; a forgotten node's old intent
- * may be relayed once more, which serf agents ignore as old. */
-#define AGENT_RELAY_NODES 1024
-/* Relays waiting for the loop (events cannot call into the core): intents
- * arrive one per join or leave, a burst beyond this is dropped and logged. */
-#define AGENT_RELAY_QUEUE 64
+#include "serf/serf_intents.h"
+#include "serf/serf_leave.h"
 
 typedef struct agent {
     uv_loop_t *loop;
@@ -44,32 +23,20 @@ typedef struct agent {
     daemon_rpc_server *rpc;
     mlua *lua;                 /* the script's host, NULL without Lua */
     uv_signal_t sigterm, sigint, sighup;
-    uv_timer_t leave_timer;
+    uv_timer_t leave_timer;    /* follows the leave's deadline (daemon_leave.c) */
     uv_timer_t intent_timer;   /* sends serf's join intent after a join */
-    int leave_phase;           /* 0 running, 1 intent out, 2 swim leaving, 3 done */
-    uint64_t intent_deadline;  /* phase 1: swim_leave by then at the latest (loop ms) */
-    serf_relay *relay;     /* serf intents seen: which to relay */
+    serf_intents intents;      /* serf's clock, our intents, the relays */
+    serf_leave leave;          /* the graceful leave, state by state */
     uv_timer_t relay_timer;    /* broadcasts the queued relays from the loop */
-    struct {
-        char key[300];
-        uint8_t *payload;      /* owned */
-        size_t len;
-    } relays[AGENT_RELAY_QUEUE];
-    size_t nrelays;
     int signals;
-    uint64_t serf_ltime;       /* highest serf Lamport time seen in intents */
     daemon_rpc_conn *leave_waiters[16];
     size_t nleave_waiters;
     int exit_code;
 } agent;
 
-/* daemon_intents.c: serf's join and leave intents (§16) */
+/* daemon_intents.c: serf's join and leave intents (§16) on the loop */
 /* Witness and maybe relay a user message that may be a serf intent. */
 void daemon_intents_observe(agent *a, const uint8_t *p, size_t n);
-/* Broadcast our own intent (built in b) under our per-node key. 0 or -1. */
-int daemon_intents_broadcast_own(agent *a, const wire_buf *b, uint64_t ltime);
-/* The key our broadcast of an intent about `node` goes under. */
-void daemon_intents_key(char *buf, size_t len, const char *node);
 /* timer callback: announce our join intent after a join */
 void daemon_intents_on_join(uv_timer_t *t);
 /* the core's merge_remote_state delegate: learn serf's clock */
@@ -77,7 +44,7 @@ void daemon_intents_merge_state(void *ud, const uint8_t *state, size_t len, bool
 
 /* daemon_leave.c: the graceful leave */
 void daemon_leave_begin(agent *a);
-/* the leave timer's callback: polls phase 1, bounds phase 2 */
+/* the leave timer's callback: ticks the leave, shuts down when done */
 void daemon_leave_on_timer(uv_timer_t *t);
 
 /* daemon_rpc.c: the control protocol's commands */

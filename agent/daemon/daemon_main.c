@@ -63,15 +63,13 @@ static void on_event(void *ud, const swim_event *ev)
         break;
     case SWIM_EV_JOIN_DONE:
         /* not from inside the core: broadcast from the loop */
-        if (ev->count > 0 && !a->leave_phase)
+        if (ev->count > 0 && !serf_leave_active(&a->leave))
             uv_timer_start(&a->intent_timer, daemon_intents_on_join, 0, 0);
         break;
     case SWIM_EV_LEAVE_DONE:
-        if (a->leave_phase == 2) {
-            /* finish from the loop, not from inside the core */
-            a->leave_phase = 3;
+        /* finish from the loop, not from inside the core */
+        if (serf_leave_on_event(&a->leave, ev))
             uv_timer_start(&a->leave_timer, daemon_leave_on_timer, 0, 0);
-        }
         break;
     default:
         break;
@@ -147,9 +145,6 @@ void daemon_close_all(agent *a)
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
     uv_close((uv_handle_t *)&a->relay_timer, NULL);
-    for (size_t i = 0; i < a->nrelays; i++)
-        free(a->relays[i].payload);
-    a->nrelays = 0;
 }
 
 
@@ -248,9 +243,9 @@ int daemon_main(int argc, char **argv)
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
-    a.relay = serf_relay_new(AGENT_RELAY_NODES);
-    if (!a.relay)
-        base_log(BASE_LOG_WARN, "out of memory: serf intents will not be relayed");
+    serf_log serf_lines = { .fn = on_net_log };
+    (void)serf_intents_init(&a.intents, swim_get_config(net_core(a.net))->name, serf_lines); /* failure logged */
+    serf_leave_init(&a.leave, &a.intents, serf_lines);
     if (a.lua && (mlua_attach(a.lua, a.loop, on_lua_command, &a) < 0 || mlua_start(a.lua, err, sizeof err) < 0)) {
         base_log(BASE_LOG_ERROR, "cannot start the Lua thread: %s", err);
         mlua_detach(a.lua);
@@ -258,7 +253,7 @@ int daemon_main(int argc, char **argv)
         a.lua = NULL;
         daemon_close_all(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
-        serf_relay_free(a.relay);
+        serf_intents_free(&a.intents);
         daemon_opts_free(&o);
         return 1;
     }
@@ -278,7 +273,7 @@ int daemon_main(int argc, char **argv)
     /* a hook stuck for good cannot be stopped: then exit without it */
     if (a.lua && mlua_stop(a.lua, AGENT_LUA_STOP_MS) == 0)
         mlua_free(a.lua);
-    serf_relay_free(a.relay);
+    serf_intents_free(&a.intents);
     daemon_opts_free(&o);
     return a.exit_code;
 }

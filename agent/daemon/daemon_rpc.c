@@ -313,7 +313,7 @@ void daemon_rpc_request(void *ud, daemon_rpc_conn *c, const uint8_t *req, size_t
     }
     if (!cmd) {
         reply_error(c, "request has no Command");
-    } else if (a->leave_phase && (wire_mpx_eq(cmd, cmdlen, "join") || wire_mpx_eq(cmd, cmdlen, "force-leave"))) {
+    } else if (serf_leave_active(&a->leave) && (wire_mpx_eq(cmd, cmdlen, "join") || wire_mpx_eq(cmd, cmdlen, "force-leave"))) {
         reply_error(c, "the agent is leaving");
     } else if (wire_mpx_eq(cmd, cmdlen, "members")) {
         rpc_members(a, c);

@@ -1,0 +1,140 @@
+#include "serf/serf_leave.h"
+
+#include <assert.h>
+
+#include "serf/serf_msg.h"
+
+const char *serf_leave_phase_name(serf_leave_phase p)
+{
+    switch (p) {
+    case SERF_LEAVE_RUNNING:
+        return "running";
+    case SERF_LEAVE_INTENT_OUT:
+        return "intent_out";
+    case SERF_LEAVE_SWIM_LEAVING:
+        return "swim_leaving";
+    case SERF_LEAVE_DONE:
+        return "done";
+    }
+    return "?";
+}
+
+void serf_leave_init(serf_leave *l, serf_intents *intents, serf_log log)
+{
+    assert(intents);
+    *l = (serf_leave){ .phase = SERF_LEAVE_RUNNING, .intents = intents, .log = log,
+                       .intent_deadline = SWIM_NEVER, .poll_at = SWIM_NEVER, .done_deadline = SWIM_NEVER };
+}
+
+/* The one way a state changes: forward, one step. */
+static void move(serf_leave *l, serf_leave_phase next)
+{
+    assert(next == l->phase + 1);
+    serf_logf(&l->log, BASE_LOG_DEBUG, "leave: %s -> %s", serf_leave_phase_name(l->phase),
+              serf_leave_phase_name(next));
+    l->phase = next;
+}
+
+static void done(serf_leave *l)
+{
+    move(l, SERF_LEAVE_DONE);
+    l->done_deadline = SWIM_NEVER;
+}
+
+static void swim_leave_now(serf_leave *l, swim *core, swim_time now)
+{
+    move(l, SERF_LEAVE_SWIM_LEAVING);
+    l->intent_deadline = l->poll_at = SWIM_NEVER;
+    l->done_deadline = now + SERF_LEAVE_SWIM_TIMEOUT_MS + SERF_LEAVE_GRACE_MS;
+    serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping our leave");
+    /* alone, the core reports LEAVE_DONE from inside this call: the state
+     * is set before, so that serf_leave_on_event finds SWIM_LEAVING */
+    swim_leave(core, now, SERF_LEAVE_SWIM_TIMEOUT_MS);
+}
+
+bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
+{
+    if (l->phase != SERF_LEAVE_RUNNING)
+        return false;
+    move(l, SERF_LEAVE_INTENT_OUT);
+    uint64_t ltime;
+    bool queued = serf_intents_announce(l->intents, core, SERF_MSG_LEAVE, &ltime) == 0;
+    if (queued)
+        serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping serf's leave intent (LTime %llu)",
+                  (unsigned long long)ltime);
+    else
+        serf_logf(&l->log, BASE_LOG_WARN, "leaving: could not queue serf's leave intent; serf agents will show us failed");
+    /* alone, nobody needs the intent; unqueued, there is nothing to wait for */
+    if (!queued || swim_alive_count(core) <= 1) {
+        swim_leave_now(l, core, now);
+        return true;
+    }
+    l->intent_deadline = now + SERF_LEAVE_INTENT_TIMEOUT_MS;
+    l->poll_at = now + SERF_LEAVE_POLL_MS;
+    return true;
+}
+
+static void tick_intent_out(serf_leave *l, swim *core, swim_time now)
+{
+    char key[SERF_INTENTS_KEY_MAX];
+    serf_intents_key(key, sizeof key, l->intents->self);
+    if (swim_broadcast_pending(core, key)) {
+        if (now < l->intent_deadline) {
+            l->poll_at = now + SERF_LEAVE_POLL_MS;
+            return;
+        }
+        serf_logf(&l->log, BASE_LOG_WARN, "leaving: serf's leave intent not fully sent after %d ms; leaving anyway",
+                  SERF_LEAVE_INTENT_TIMEOUT_MS);
+    }
+    swim_leave_now(l, core, now);
+}
+
+void serf_leave_tick(serf_leave *l, swim *core, swim_time now)
+{
+    switch (l->phase) {
+    case SERF_LEAVE_INTENT_OUT:
+        tick_intent_out(l, core, now);
+        break;
+    case SERF_LEAVE_SWIM_LEAVING:
+        if (now < l->done_deadline)
+            break;
+        serf_logf(&l->log, BASE_LOG_WARN, "leave not confirmed by the protocol in time; shutting down anyway");
+        done(l);
+        break;
+    case SERF_LEAVE_RUNNING:
+    case SERF_LEAVE_DONE:
+        break;
+    }
+}
+
+bool serf_leave_on_event(serf_leave *l, const swim_event *ev)
+{
+    if (ev->type != SWIM_EV_LEAVE_DONE || l->phase != SERF_LEAVE_SWIM_LEAVING)
+        return false;
+    done(l);
+    return true;
+}
+
+swim_time serf_leave_next_deadline(const serf_leave *l)
+{
+    switch (l->phase) {
+    case SERF_LEAVE_INTENT_OUT:
+        return l->poll_at < l->intent_deadline ? l->poll_at : l->intent_deadline;
+    case SERF_LEAVE_SWIM_LEAVING:
+        return l->done_deadline;
+    case SERF_LEAVE_RUNNING:
+    case SERF_LEAVE_DONE:
+        break;
+    }
+    return SWIM_NEVER;
+}
+
+serf_leave_phase serf_leave_state(const serf_leave *l)
+{
+    return l->phase;
+}
+
+bool serf_leave_active(const serf_leave *l)
+{
+    return l->phase != SERF_LEAVE_RUNNING;
+}

@@ -1,0 +1,87 @@
+/* serf_leave: the graceful leave as serf does it (§16), sans I/O.
+ *
+ *   RUNNING       not leaving;
+ *   INTENT_OUT    serf's leave intent is gossiped, so that serf agents show
+ *                 us "left" rather than "failed": they do so only if the
+ *                 intent reaches them before memberlist's leave. Wait until
+ *                 the core has sent it its full retransmit count, at most
+ *                 SERF_LEAVE_INTENT_TIMEOUT_MS; alone, nobody needs it;
+ *   SWIM_LEAVING  swim_leave (our dead with From == Node) is gossiped; wait
+ *                 for SWIM_EV_LEAVE_DONE, at most the core's own timeout
+ *                 plus a grace;
+ *   DONE          left: the caller may stop.
+ * States only move forward, one at a time (asserted).
+ *
+ * The caller drives it like the core: with `now`, the core's
+ * SWIM_EV_LEAVE_DONE, and a tick at serf_leave_next_deadline(). After a
+ * call that may have called into the core (begin, tick) the caller re-arms
+ * the core's own deadline. The agent runs it on libuv (daemon_leave.c), a
+ * test on the simulator's virtual clock. */
+#ifndef MOONLIST_SERF_LEAVE_H
+#define MOONLIST_SERF_LEAVE_H
+
+#include <stdbool.h>
+
+#include "serf/serf_intents.h"
+#include "serf/serf_log.h"
+#include "swim/swim.h"
+
+/* serf's BroadcastTimeout (5 s), which bounds serf's own wait for the same
+ * broadcast: the leave goes on without the intent after this long. */
+#define SERF_LEAVE_INTENT_TIMEOUT_MS 5000
+/* How often to look whether the intent is out: the core says so only when
+ * asked (swim_broadcast_pending), and a small fraction of the 200 ms (lan)
+ * gossip interval lets the leave follow the intent's last send soon. */
+#define SERF_LEAVE_POLL_MS 20
+/* How long swim_leave may take to gossip our leave: the timeout serf gives
+ * memberlist's Leave, its BroadcastTimeout (5 s). */
+#define SERF_LEAVE_SWIM_TIMEOUT_MS 5000
+/* Past the core's own timeout, DONE even if SWIM_EV_LEAVE_DONE never
+ * comes: a leave must end. */
+#define SERF_LEAVE_GRACE_MS 1000
+
+typedef enum serf_leave_phase {
+    SERF_LEAVE_RUNNING = 0,
+    SERF_LEAVE_INTENT_OUT,
+    SERF_LEAVE_SWIM_LEAVING,
+    SERF_LEAVE_DONE,
+} serf_leave_phase;
+
+/* "running", "intent_out", "swim_leaving", "done" */
+const char *serf_leave_phase_name(serf_leave_phase p);
+
+/* Fields are read and written through the functions below; the struct is
+ * public so that its owner can embed it. */
+typedef struct serf_leave {
+    serf_leave_phase phase;
+    serf_intents *intents;       /* ours: the leave intent goes out through it */
+    serf_log log;
+    swim_time intent_deadline;   /* INTENT_OUT: swim_leave by then at the latest */
+    swim_time poll_at;           /* INTENT_OUT: next look at the intent */
+    swim_time done_deadline;     /* SWIM_LEAVING: DONE by then at the latest */
+} serf_leave;
+
+/* RUNNING, announcing through `intents` (not owned; it must outlive l).
+ * Each state change is logged at debug level, "leave: a -> b". */
+void serf_leave_init(serf_leave *l, serf_intents *intents, serf_log log);
+
+/* Start leaving: the intent goes out (INTENT_OUT); alone, or if it could
+ * not be queued, swim_leave at once (SWIM_LEAVING, and DONE at once when
+ * the core has nobody to tell). Returns false, doing nothing, if already
+ * leaving or left. */
+bool serf_leave_begin(serf_leave *l, swim *core, swim_time now);
+/* Run what is due at `now`: swim_leave once the intent is out or its time
+ * is up; DONE past the hard deadline. */
+void serf_leave_tick(serf_leave *l, swim *core, swim_time now);
+/* A core event. Only SWIM_EV_LEAVE_DONE in SWIM_LEAVING matters: DONE.
+ * Does not call into the core, so it is safe from the event callback.
+ * Returns true if this event made it DONE. */
+bool serf_leave_on_event(serf_leave *l, const swim_event *ev);
+/* When serf_leave_tick() has work next; SWIM_NEVER when RUNNING or DONE. */
+swim_time serf_leave_next_deadline(const serf_leave *l);
+
+serf_leave_phase serf_leave_state(const serf_leave *l);
+/* Leaving or left: not RUNNING. */
+bool serf_leave_active(const serf_leave *l);
+
+#endif
