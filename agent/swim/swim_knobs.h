@@ -119,14 +119,26 @@ typedef struct swim_knob {
 
 struct swim_config;
 
-/* The table, in its order (the order of the fields, flags and `info`). */
+/* Iterating the table, e.g. for `moonlist info`:
+ *
+ *     for (size_t i = 0; i < swim_knob_count(); i++) {
+ *         const swim_knob *k = swim_knob_at(i);
+ *         uint64_t v = swim_knob_get(cfg, i);   // milliseconds if k->kind is MS
+ *         ...
+ *     }
+ *
+ * Rows are static and the calls pure: any thread may use them. */
+
+/* The number of knobs (SWIM_KNOB_N), in the table's order (that of the
+ * fields, the flags and the agent.config keys). */
 size_t swim_knob_count(void);
 /* Row i, or NULL past the end. */
 const swim_knob *swim_knob_at(size_t i);
 /* The index of the knob whose name (not flag) is `name`, or -1. */
 int swim_knob_find(const char *name);
 
-/* Knob i's value in c (bool: 0 or 1), whatever its kind. */
+/* Knob i's value in c (bool: 0 or 1), whatever its kind; i below
+ * swim_knob_count(). */
 uint64_t swim_knob_get(const struct swim_config *c, size_t i);
 /* Store v in knob i of c, unchecked (swim_config_check judges the
  * whole); a bool stores v != 0, the others truncate to 32 bits. */
