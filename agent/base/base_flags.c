@@ -141,11 +141,18 @@ bool base_args_bool(const base_args *a, const char *name)
 void base_flags_usage(const base_flag_spec *specs, size_t nspecs, void *file)
 {
     FILE *f = file;
+    /* the help column: 26 wide, or past the longest "-name ARG" */
+    int width = 26;
+    for (size_t i = 0; i < nspecs; i++) {
+        int n = snprintf(NULL, 0, "-%s %s", specs[i].name, specs[i].arg ? specs[i].arg : "");
+        if (n > width)
+            width = n;
+    }
     for (size_t i = 0; i < nspecs; i++) {
         char left[64];
         snprintf(left, sizeof left, "-%s%s%s", specs[i].name, specs[i].arg ? " " : "",
                  specs[i].arg ? specs[i].arg : "");
-        fprintf(f, "  %-26s %s%s\n", left, specs[i].help,
+        fprintf(f, "  %-*s %s%s\n", width, left, specs[i].help,
                 specs[i].kind == BASE_FLAG_LIST ? " (repeatable)" : "");
     }
 }

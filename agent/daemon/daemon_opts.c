@@ -8,6 +8,19 @@
 #include "serf/serf_tags.h"
 #include "wire/wire_keyring.h"
 
+/* A knob's flag (swim_knobs.h): a duration or a number as a string, a
+ * switch as a bool flag. */
+#define KNOB_FLAG_KIND_MS BASE_FLAG_STRING
+#define KNOB_FLAG_KIND_COUNT BASE_FLAG_STRING
+#define KNOB_FLAG_KIND_BOOL BASE_FLAG_BOOL
+#define KNOB_FLAG_ARG_MS "DUR"
+#define KNOB_FLAG_ARG_COUNT "N"
+#define KNOB_FLAG_ARG_BOOL NULL
+#define KNOB_FLAG_(name, flag, kind, lan, wan, local, min, max, help) \
+    { flag, KNOB_FLAG_KIND_##kind, KNOB_FLAG_ARG_##kind, help },
+
+/* serf's agent flags where they overlap, then one flag per knob, in the
+ * table's order. */
 static const base_flag_spec agent_flags[] = {
     { "node", BASE_FLAG_STRING, "NAME", "node name, unique in the cluster (default: hostname)" },
     { "bind", BASE_FLAG_STRING, "ADDR", "address[:port] for gossip, UDP and TCP (default 0.0.0.0:7946)" },
@@ -20,22 +33,44 @@ static const base_flag_spec agent_flags[] = {
     { "config", BASE_FLAG_STRING, "FILE", "Lua configuration script" },
     { "log-level", BASE_FLAG_STRING, "LEVEL", "debug, info, warn or error (default info)" },
     { "disable-compression", BASE_FLAG_BOOL, NULL, "do not LZW-compress gossip and streams" },
-    { "probe-interval", BASE_FLAG_STRING, "DUR", "failure detection probe interval (e.g. 1s, 500ms)" },
-    { "probe-timeout", BASE_FLAG_STRING, "DUR", "time to wait for a probe's ack" },
-    { "gossip-interval", BASE_FLAG_STRING, "DUR", "gossip round interval" },
-    { "push-pull-interval", BASE_FLAG_STRING, "DUR", "full state sync interval (0 disables)" },
-    { "tcp-timeout", BASE_FLAG_STRING, "DUR", "deadline of every stream" },
-    { "suspicion-mult", BASE_FLAG_STRING, "N", "suspicion timeout multiplier" },
-    { "retransmit-mult", BASE_FLAG_STRING, "N", "gossip retransmit multiplier" },
-    { "indirect-checks", BASE_FLAG_STRING, "N", "indirect probes per failed direct probe" },
-    { "gossip-nodes", BASE_FLAG_STRING, "N", "nodes gossiped to per round" },
+    SWIM_KNOBS(KNOB_FLAG_)
 };
 #define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])
+
+/* ms as a flag takes it: "200ms", "5s". */
+static const char *duration_text(uint32_t ms, char *buf, size_t len)
+{
+    if (ms % 1000 == 0)
+        snprintf(buf, len, "%us", (unsigned)(ms / 1000));
+    else
+        snprintf(buf, len, "%ums", (unsigned)ms);
+    return buf;
+}
+
+/* A knob's value as its flag takes it. */
+static const char *knob_value_text(const swim_knob *k, uint32_t v, char *buf, size_t len)
+{
+    if (k->kind == SWIM_KNOB_KIND_MS)
+        return duration_text(v, buf, len);
+    if (k->kind == SWIM_KNOB_KIND_BOOL)
+        snprintf(buf, len, "%s", v ? "true" : "false");
+    else
+        snprintf(buf, len, "%u", (unsigned)v);
+    return buf;
+}
 
 void daemon_usage(FILE *f)
 {
     fprintf(f, "usage: moonlist agent [flags]\n\nflags:\n");
     base_flags_usage(agent_flags, NFLAGS, f);
+    fprintf(f, "\nDUR is a duration: 200ms, 1.5s, 2m (a bare number is milliseconds).\n"
+               "\nprotocol knob defaults by -profile (memberlist's), lan / wan / local:\n");
+    for (size_t i = 0; i < swim_knob_count(); i++) {
+        const swim_knob *k = swim_knob_at(i);
+        char lan[16], wan[16], local[16];
+        fprintf(f, "  -%-28s %s / %s / %s\n", k->flag, knob_value_text(k, k->lan, lan, sizeof lan),
+                knob_value_text(k, k->wan, wan, sizeof wan), knob_value_text(k, k->local, local, sizeof local));
+    }
 }
 
 static int host_port(const char *flag, const char *v, char *host, size_t hostlen, uint16_t *port,
@@ -49,32 +84,35 @@ static int host_port(const char *flag, const char *v, char *host, size_t hostlen
     return 0;
 }
 
-static int duration(const base_args *a, const char *flag, uint32_t *out, bool allow_zero, char *err, size_t errlen)
+/* Knob i's flag, if given, into s, within the table's bounds. */
+static int knob_flag(const base_args *a, size_t i, swim_config *s, char *err, size_t errlen)
 {
-    const char *v = base_args_str(a, flag, NULL);
-    if (!v)
+    const swim_knob *k = swim_knob_at(i);
+    const base_flag_value *fv = base_args_get(a, k->flag);
+    if (!fv->set)
         return 0;
-    unsigned ms;
-    if (base_parse_duration_ms(v, &ms) < 0 || (!allow_zero && ms == 0)) {
-        snprintf(err, errlen, "-%s: '%s' is not a %sduration (e.g. 1s, 200ms)", flag, v, allow_zero ? "" : "positive ");
-        return -1;
+    if (k->kind == SWIM_KNOB_KIND_BOOL) {
+        swim_knob_set(s, i, base_args_bool(a, k->flag));
+        return 0;
     }
-    *out = ms;
-    return 0;
-}
-
-static int count(const base_args *a, const char *flag, uint32_t *out, unsigned long lo, char *err, size_t errlen)
-{
-    const char *v = base_args_str(a, flag, NULL);
-    if (!v)
+    const char *v = fv->str;
+    char lo[16], hi[16];
+    if (k->kind == SWIM_KNOB_KIND_MS) {
+        unsigned ms;
+        if (base_parse_duration_ms(v, &ms) < 0 || !swim_knob_accepts(k, ms)) {
+            snprintf(err, errlen, "-%s: '%s' is not a duration in %s..%s (e.g. 1s, 200ms)", k->flag, v,
+                     duration_text(k->min, lo, sizeof lo), duration_text(k->max, hi, sizeof hi));
+            return -1;
+        }
+        swim_knob_set(s, i, ms);
         return 0;
+    }
     unsigned long n;
-    /* a thousand is far past any useful multiplier or fan-out */
-    if (base_parse_uint(v, lo, 1000, &n) < 0) {
-        snprintf(err, errlen, "-%s: '%s' is not a number in %lu..1000", flag, v, lo);
+    if (base_parse_uint(v, 0, UINT32_MAX, &n) < 0 || !swim_knob_accepts(k, n)) {
+        snprintf(err, errlen, "-%s: '%s' is not a number in %u..%u", k->flag, v, (unsigned)k->min, (unsigned)k->max);
         return -1;
     }
-    *out = (uint32_t)n;
+    swim_knob_set(s, i, n);
     return 0;
 }
 
@@ -205,22 +243,13 @@ int daemon_opts_parse(daemon_opts *o, int argc, char **argv, char *err, size_t e
         goto fail;
     }
 
-    swim_config *s = &nc->swim;
-    if (duration(a, "probe-interval", &s->probe_interval, false, err, errlen) < 0 ||
-        duration(a, "probe-timeout", &s->probe_timeout, false, err, errlen) < 0 ||
-        duration(a, "gossip-interval", &s->gossip_interval, false, err, errlen) < 0 ||
-        duration(a, "push-pull-interval", &s->push_pull_interval, true, err, errlen) < 0 ||
-        duration(a, "tcp-timeout", &s->tcp_timeout, false, err, errlen) < 0 ||
-        count(a, "suspicion-mult", &s->suspicion_mult, 1, err, errlen) < 0 ||
-        count(a, "retransmit-mult", &s->retransmit_mult, 1, err, errlen) < 0 ||
-        count(a, "indirect-checks", &s->indirect_checks, 0, err, errlen) < 0 ||
-        count(a, "gossip-nodes", &s->gossip_nodes, 1, err, errlen) < 0)
+    /* the knobs: the profile's, each flag given on top, then the rules
+     * across them, every knob named as its flag */
+    for (size_t i = 0; i < swim_knob_count(); i++)
+        if (knob_flag(a, i, &nc->swim, err, errlen) < 0)
+            goto fail;
+    if (swim_config_check_knobs(&nc->swim, UINT64_MAX, err, errlen))
         goto fail;
-    if (s->probe_timeout >= s->probe_interval) {
-        snprintf(err, errlen, "probe timeout (%ums) must be shorter than the probe interval (%ums)",
-                 s->probe_timeout, s->probe_interval);
-        goto fail;
-    }
     return 0;
 fail:
     daemon_opts_free(o);

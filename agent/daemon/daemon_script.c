@@ -75,24 +75,6 @@ static void lua_path(char *out, size_t len)
              dir);
 }
 
-/* flag name -> swim_config field, for the knobs both flags and the script
- * can set: a given flag's value is kept over the script's. */
-static const struct {
-    const char *flag;
-    size_t off;
-} knob_flags[] = {
-    { "probe-interval", offsetof(swim_config, probe_interval) },
-    { "probe-timeout", offsetof(swim_config, probe_timeout) },
-    { "gossip-interval", offsetof(swim_config, gossip_interval) },
-    { "push-pull-interval", offsetof(swim_config, push_pull_interval) },
-    { "tcp-timeout", offsetof(swim_config, tcp_timeout) },
-    { "suspicion-mult", offsetof(swim_config, suspicion_mult) },
-    { "retransmit-mult", offsetof(swim_config, retransmit_mult) },
-    { "indirect-checks", offsetof(swim_config, indirect_checks) },
-    { "gossip-nodes", offsetof(swim_config, gossip_nodes) },
-};
-#define NKNOB_FLAGS (sizeof knob_flags / sizeof knob_flags[0])
-
 static bool flag_set(const daemon_opts *o, const char *name)
 {
     const base_flag_value *v = base_args_get(&o->args, name);
@@ -116,29 +98,24 @@ int daemon_script_apply(mlua *h, daemon_opts *o, char *err, size_t errlen)
     const mlua_setting *st;
     swim_config *sc = &o->net.swim;
 
-    /* protocol knobs: the script's profile and knobs, then the flags' values
-     * again on top */
-    uint32_t flag_vals[NKNOB_FLAGS];
-    for (size_t i = 0; i < NKNOB_FLAGS; i++)
-        flag_vals[i] = *(uint32_t *)((char *)sc + knob_flags[i].off);
-    if (flag_set(o, "profile")) {
-        /* -profile wins: the script's knobs go on the flag's profile */
-        if (mlua_settings_apply_knobs(h, sc, err, errlen) < 0)
-            return -1;
-    } else {
-        if (mlua_settings_apply_swim(h, sc, err, errlen) < 0)
-            return -1;
-        if ((st = mlua_setting_get(h, "profile")))
-            snprintf(o->profile, sizeof o->profile, "%s", st->s);
-    }
-    for (size_t i = 0; i < NKNOB_FLAGS; i++)
-        if (flag_set(o, knob_flags[i].flag))
-            *(uint32_t *)((char *)sc + knob_flags[i].off) = flag_vals[i];
-    if (sc->probe_timeout >= sc->probe_interval) {
-        snprintf(err, errlen, "probe timeout (%ums) must be shorter than the probe interval (%ums)",
-                 sc->probe_timeout, sc->probe_interval);
+    /* protocol knobs: -profile (else the script's profile) as the base, the
+     * script's knobs on it, every knob flag given on top; then the rules
+     * across them again, on the merged result (the script alone was judged
+     * when it loaded, the flags alone when they were parsed) */
+    const swim_config flagged = *sc;   /* the flags' profile and knobs */
+    uint64_t from_flags = 0;
+    for (size_t i = 0; i < swim_knob_count(); i++)
+        if (flag_set(o, swim_knob_at(i)->flag))
+            from_flags |= SWIM_KNOB_BIT(i);
+    /* the script's profile was checked when the script set it */
+    if (!flag_set(o, "profile") && (st = mlua_setting_get(h, "profile")) && swim_config_profile(sc, st->s) == 0)
+        snprintf(o->profile, sizeof o->profile, "%s", st->s);
+    mlua_settings_put_knobs(h, sc);
+    for (size_t i = 0; i < swim_knob_count(); i++)
+        if (from_flags & SWIM_KNOB_BIT(i))
+            swim_knob_set(sc, i, swim_knob_get(&flagged, i));
+    if (mlua_settings_check_knobs(h, sc, from_flags, err, errlen) < 0)
         return -1;
-    }
 
     if ((st = mlua_setting_get(h, "node")) && !flag_set(o, "node"))
         snprintf(sc->name, sizeof sc->name, "%s", st->s);

@@ -116,6 +116,13 @@ const mlua_setting *mlua_setting_get(const mlua *h, const char *key);
 int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t errlen);
 /* Same without the profile (a -profile flag overrides the script's). */
 int mlua_settings_apply_knobs(const mlua *h, swim_config *c, char *err, size_t errlen);
+/* The two halves of mlua_settings_apply_knobs, for a caller that puts
+ * more on top before judging (the agent's flags): every knob the script
+ * set, onto `c`, unchecked; then swim_config_check_knobs on `c`, a fault
+ * as "file:line: agent.config: ..." in err with the knobs in `as_flag`
+ * (SWIM_KNOB_BIT) spelled as flags. Returns 0 or -1. */
+void mlua_settings_put_knobs(const mlua *h, swim_config *c);
+int mlua_settings_check_knobs(const mlua *h, const swim_config *c, uint64_t as_flag, char *err, size_t errlen);
 /* Encode the "tags" setting as serf meta into meta[512]. Returns the length,
  * -1 if the script set no tags. (Validated at load: cannot fail then.) */
 int mlua_settings_meta(const mlua *h, uint8_t *meta, size_t cap);

@@ -5,6 +5,7 @@
  * the agent then refuses to start. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,58 +27,33 @@ typedef enum kind {
     K_TAGS,        /* map string -> string, <= 512 bytes as serf meta */
     K_LOGLEVEL,
     K_LABEL,       /* memberlist label: <= 255 bytes */
-    K_DUR,         /* seconds > 0 */
-    K_DUR0,        /* seconds >= 0 (0 disables) */
-    K_COUNT0,      /* integer >= 0 */
-    K_COUNT1,      /* integer >= 1 */
-    K_BUFSIZE,     /* integer in 512..65536 */
-    K_BOOL,
+    K_KNOB,        /* a row of the knob table (swim_knobs.h): its kind and bounds */
 } kind;
 
 typedef struct key_spec {
     const char *name;
     kind k;
-    size_t swim_off;   /* offset in swim_config for knobs, else SIZE_MAX */
+    int knob;          /* K_KNOB: the row */
 } key_spec;
 
-#define NOT_SWIM ((size_t)-1)
-#define KNOB(f, k) { #f, k, offsetof(swim_config, f) }
+#define KNOB_KEY_(name, ...) { #name, K_KNOB, SWIM_KNOB_ID(name) },
 
 static const key_spec keys[] = {
-    { "node", K_NAME, NOT_SWIM },
-    { "bind", K_IPADDR, NOT_SWIM },
-    { "advertise", K_IPADDR, NOT_SWIM },
-    { "join", K_HOSTLIST, NOT_SWIM },
-    { "rpc_addr", K_IPADDR, NOT_SWIM },
-    { "profile", K_PROFILE, NOT_SWIM },
-    { "encrypt", K_KEY, NOT_SWIM },
-    { "keyring", K_KEYLIST, NOT_SWIM },
-    { "tags", K_TAGS, NOT_SWIM },
-    { "log_level", K_LOGLEVEL, NOT_SWIM },
-    { "label", K_LABEL, NOT_SWIM },
-    KNOB(probe_interval, K_DUR),
-    KNOB(probe_timeout, K_DUR),
-    KNOB(gossip_interval, K_DUR),
-    KNOB(push_pull_interval, K_DUR0),
-    KNOB(tcp_timeout, K_DUR),
-    KNOB(gossip_to_the_dead_time, K_DUR),
-    KNOB(dead_node_reclaim_time, K_DUR0),
-    KNOB(indirect_checks, K_COUNT0),
-    KNOB(retransmit_mult, K_COUNT1),
-    KNOB(suspicion_mult, K_COUNT1),
-    KNOB(suspicion_max_timeout_mult, K_COUNT1),
-    KNOB(awareness_max_multiplier, K_COUNT1),
-    KNOB(gossip_nodes, K_COUNT1),
-    KNOB(udp_buffer_size, K_BUFSIZE),
-    { "disable_tcp_pings", K_BOOL, offsetof(swim_config, disable_tcp_pings) },
+    { "node", K_NAME, -1 },
+    { "bind", K_IPADDR, -1 },
+    { "advertise", K_IPADDR, -1 },
+    { "join", K_HOSTLIST, -1 },
+    { "rpc_addr", K_IPADDR, -1 },
+    { "profile", K_PROFILE, -1 },
+    { "encrypt", K_KEY, -1 },
+    { "keyring", K_KEYLIST, -1 },
+    { "tags", K_TAGS, -1 },
+    { "log_level", K_LOGLEVEL, -1 },
+    { "label", K_LABEL, -1 },
+    SWIM_KNOBS(KNOB_KEY_)
 };
+#undef KNOB_KEY_
 #define NKEYS (sizeof keys / sizeof keys[0])
-
-/* A day: no memberlist timing is meaningful beyond it, and it keeps the
- * milliseconds far inside uint32_t. */
-#define MAX_SECONDS 86400.0
-/* Far past any useful multiplier or fan-out (same bound as the flags). */
-#define MAX_COUNT 1000
 
 static const key_spec *find_key(const char *name)
 {
@@ -217,6 +193,46 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A knob's value (at the top of the stack) into st, held to the table's
+ * bounds: seconds for a duration (rounded to milliseconds), an integer for
+ * a count, a boolean for a switch. Returns NULL or a reason. */
+static const char *check_knob(lua_State *L, const swim_knob *k, mlua_setting *st, char *buf, size_t buflen)
+{
+    int t = lua_type(L, -1);
+    double v = lua_tonumber(L, -1);
+    switch (k->kind) {
+    case SWIM_KNOB_KIND_MS:
+        st->type = MLUA_SET_DURATION;
+        if (t != LUA_TNUMBER)
+            return "must be a number of seconds";
+        v *= 1000.0;
+        /* beyond 32 bits nothing converts safely, nor is within bounds */
+        if (!isfinite(v) || v < 0 || v > UINT32_MAX || !swim_knob_accepts(k, (uint64_t)llround(v))) {
+            snprintf(buf, buflen, "must be a number of seconds in %g..%g", k->min / 1000.0, k->max / 1000.0);
+            return buf;
+        }
+        st->u = (uint32_t)llround(v);
+        return NULL;
+    case SWIM_KNOB_KIND_COUNT:
+        st->type = MLUA_SET_COUNT;
+        if (t != LUA_TNUMBER)
+            return "must be an integer";
+        if (!isfinite(v) || v != floor(v) || v < 0 || v > UINT32_MAX || !swim_knob_accepts(k, (uint64_t)v)) {
+            snprintf(buf, buflen, "must be an integer in %" PRIu32 "..%" PRIu32, k->min, k->max);
+            return buf;
+        }
+        st->u = (uint32_t)v;
+        return NULL;
+    case SWIM_KNOB_KIND_BOOL:
+        st->type = MLUA_SET_BOOL;
+        if (t != LUA_TBOOLEAN)
+            return "must be true or false";
+        st->b = lua_toboolean(L, -1);
+        return NULL;
+    }
+    return "unhandled";
+}
+
 /* Validate one value (at the top of the stack) into st. Returns NULL or a
  * reason. `buf` holds dynamic reasons. */
 static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st, char *buf, size_t buflen)
@@ -344,42 +360,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         }
         return NULL;
     }
-    case K_DUR:
-    case K_DUR0: {
-        if (t != LUA_TNUMBER)
-            return "must be a number of seconds";
-        double v = lua_tonumber(L, -1);
-        st->type = MLUA_SET_DURATION;
-        if (!isfinite(v) || v < 0 || v > MAX_SECONDS)
-            return "must be a number of seconds in 0..86400";
-        double ms = v * 1000.0;
-        if (k->k == K_DUR && ms < 1.0)
-            return "must be at least 0.001 seconds";
-        st->u = (uint32_t)llround(ms);
-        return NULL;
-    }
-    case K_COUNT0:
-    case K_COUNT1:
-    case K_BUFSIZE: {
-        if (t != LUA_TNUMBER)
-            return "must be an integer";
-        double v = lua_tonumber(L, -1);
-        double lo = k->k == K_COUNT0 ? 0 : k->k == K_COUNT1 ? 1 : 512;
-        double hi = k->k == K_BUFSIZE ? 65536 : MAX_COUNT;
-        st->type = MLUA_SET_COUNT;
-        if (!isfinite(v) || v != floor(v) || v < lo || v > hi) {
-            snprintf(buf, buflen, "must be an integer in %.0f..%.0f", lo, hi);
-            return buf;
-        }
-        st->u = (uint32_t)v;
-        return NULL;
-    }
-    case K_BOOL:
-        if (t != LUA_TBOOLEAN)
-            return "must be true or false";
-        st->type = MLUA_SET_BOOL;
-        st->b = lua_toboolean(L, -1);
-        return NULL;
+    case K_KNOB:
+        return check_knob(L, swim_knob_at((size_t)k->knob), st, buf, buflen);
     }
     return "unhandled";
 }
@@ -550,25 +532,27 @@ int mlua_settings_apply_swim(const mlua *h, swim_config *c, char *err, size_t er
 
 int mlua_settings_apply_knobs(const mlua *h, swim_config *c, char *err, size_t errlen)
 {
+    mlua_settings_put_knobs(h, c);
+    return mlua_settings_check_knobs(h, c, 0, err, errlen);
+}
+
+void mlua_settings_put_knobs(const mlua *h, swim_config *c)
+{
     for (size_t i = 0; i < h->nsettings; i++) {
         const mlua_setting *st = &h->settings[i];
-        const key_spec *k = find_key(st->key);
-        if (!k || k->swim_off == NOT_SWIM)
-            continue;
-        char *base = (char *)c + k->swim_off;
-        if (st->type == MLUA_SET_BOOL)
-            *(bool *)base = st->b;
-        else
-            *(uint32_t *)base = st->u;
+        int k = swim_knob_find(st->key);
+        if (k >= 0)
+            swim_knob_set(c, (size_t)k, st->type == MLUA_SET_BOOL ? st->b : st->u);
     }
-    /* memberlist needs the ack to be due before the next probe starts */
-    if (c->probe_timeout >= c->probe_interval) {
-        snprintf(err, errlen, "%s: agent.config: probe_timeout (%u ms) must be shorter than probe_interval (%u ms)",
-                 h->config_where, c->probe_timeout, c->probe_interval);
-        return -1;
-    }
+}
 
-    return 0;
+int mlua_settings_check_knobs(const mlua *h, const swim_config *c, uint64_t as_flag, char *err, size_t errlen)
+{
+    char why[256];
+    if (!swim_config_check_knobs(c, as_flag, why, sizeof why))
+        return 0;
+    snprintf(err, errlen, "%s: agent.config: %s", h->config_where, why);
+    return -1;
 }
 
 int mlua_settings_meta(const mlua *h, uint8_t *meta, size_t cap)

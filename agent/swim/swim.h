@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/base_log.h"
+#include "swim/swim_knobs.h"
 #include "wire/wire.h"
 
 typedef uint64_t swim_time;          /* milliseconds */
@@ -58,33 +59,35 @@ typedef struct swim_config {
     size_t meta_len;
     uint8_t vsn[6];                  /* [PMin PMax PCur DMin DMax DCur] */
 
-    uint32_t probe_interval;
-    uint32_t probe_timeout;
-    uint32_t gossip_interval;
-    uint32_t push_pull_interval;     /* 0 disables periodic push/pull */
-    uint32_t tcp_timeout;
-    uint32_t gossip_to_the_dead_time;
-    uint32_t dead_node_reclaim_time; /* 0: never */
-    uint32_t indirect_checks;
-    uint32_t retransmit_mult;
-    uint32_t suspicion_mult;
-    uint32_t suspicion_max_timeout_mult;
-    uint32_t awareness_max_multiplier;
-    uint32_t gossip_nodes;
-    uint32_t udp_buffer_size;        /* gossip budget per packet */
+    /* the knobs: probe_interval, probe_timeout, ... one field per row of
+     * SWIM_KNOBS (swim_knobs.h says what each is, its defaults and bounds) */
+#define SWIM_KNOB_FIELD_(name, flag, kind, ...) SWIM_KNOB_CTYPE_##kind name;
+    SWIM_KNOBS(SWIM_KNOB_FIELD_)
+#undef SWIM_KNOB_FIELD_
     uint32_t packet_overhead;        /* bytes the I/O side adds per packet
                                         (29 for encryption, 2+len for a label) */
-    bool disable_tcp_pings;
     uint64_t seed;                   /* randomness: same seed, same run */
 } swim_config;
 
-/* Fill `c` with memberlist's defaults for "lan", "wan" or "local" (§13);
+/* Fill `c` with memberlist's defaults for "lan", "wan" or "local" (§13):
+ * every knob (the table's column), packet_overhead 0, the version triples;
  * name, advertise, meta and seed are left for the caller. Returns 0, or -1
  * for an unknown profile (c untouched). */
 int swim_config_profile(swim_config *c, const char *profile);
 /* NULL if swim_new() would accept `c`, else a sentence saying what is
- * wrong (static string). */
+ * wrong (static string): the node's identity (name, address, meta,
+ * versions), then swim_config_check_knobs, then udp_buffer_size against
+ * packet_overhead. */
 const char *swim_config_check(const swim_config *c);
+/* The knob rules alone, for a config whose identity and packet_overhead
+ * are still to come (the agent's flags, agent.config): every knob within
+ * its table bounds, then every rule across knobs. NULL if they hold, else
+ * a static sentence naming the knob(s). If `buf` is not NULL it also gets
+ * the sentence with c's values, "probe_timeout (900 ms) must be shorter
+ * than probe_interval (800 ms)", every knob in the set `as_flag`
+ * (SWIM_KNOB_BIT) spelled as its flag ("-probe-interval"), the others as
+ * their key. */
+const char *swim_config_check_knobs(const swim_config *c, uint64_t as_flag, char *buf, size_t len);
 
 /* A member as the outside sees it. Views are valid until the next call
  * into the core. */

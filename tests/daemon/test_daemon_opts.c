@@ -55,6 +55,24 @@ int main(void)
     CHECK(!o.net.frame.compress);
     daemon_opts_free(&o);
 
+    /* every knob has its flag, from the knob table: a duration, a number
+     * or a switch */
+    REQUIRE(PARSE(&o, "-profile", "wan", "-gossip-to-the-dead-time", "90s", "-dead-node-reclaim-time=1m",
+                  "-udp-buffer-size", "9000", "-suspicion-max-timeout-mult", "3", "-awareness-max-multiplier=2",
+                  "-disable-tcp-pings", "-push-pull-interval", "0") == 0);
+    CHECK_EQ_INT(o.net.swim.gossip_to_the_dead_time, 90000);
+    CHECK_EQ_INT(o.net.swim.dead_node_reclaim_time, 60000);
+    CHECK_EQ_INT(o.net.swim.udp_buffer_size, 9000);
+    CHECK_EQ_INT(o.net.swim.suspicion_max_timeout_mult, 3);
+    CHECK_EQ_INT(o.net.swim.awareness_max_multiplier, 2);
+    CHECK(o.net.swim.disable_tcp_pings);
+    CHECK_EQ_INT(o.net.swim.push_pull_interval, 0);
+    CHECK_EQ_INT(o.net.swim.probe_interval, 5000);      /* wan's */
+    daemon_opts_free(&o);
+    REQUIRE(PARSE(&o, "-disable-tcp-pings=false") == 0);
+    CHECK(!o.net.swim.disable_tcp_pings);
+    daemon_opts_free(&o);
+
     /* IPv6 bind */
     REQUIRE(PARSE(&o, "-bind", "[::1]:7000") == 0);
     CHECK(strcmp(o.net.bind_host, "::1") == 0 && o.net.bind_port == 7000);
@@ -74,9 +92,20 @@ int main(void)
     CHECK(PARSE(&o, "-config", "/nonexistent/moonlist.lua") == -1 && strstr(err, "config"));
     CHECK(PARSE(&o, "-log-level", "loud") == -1);
     CHECK(PARSE(&o, "-probe-interval", "soon") == -1);
-    CHECK(PARSE(&o, "-probe-interval", "0") == -1);
-    CHECK(PARSE(&o, "-probe-interval", "100ms", "-probe-timeout", "200ms") == -1);
-    CHECK(PARSE(&o, "-suspicion-mult", "0") == -1);
+    CHECK(PARSE(&o, "-probe-interval", "0") == -1 &&
+          strcmp(err, "-probe-interval: '0' is not a duration in 1ms..86400s (e.g. 1s, 200ms)") == 0);
+    CHECK(PARSE(&o, "-push-pull-interval", "86401s") == -1 && strstr(err, "-push-pull-interval: '86401s'"));
+    CHECK(PARSE(&o, "-probe-interval", "100ms", "-probe-timeout", "200ms") == -1 &&
+          strcmp(err, "-probe-timeout (200 ms) must be shorter than -probe-interval (100 ms)") == 0);
+    /* the profile's probe timeout against a flag */
+    CHECK(PARSE(&o, "-probe-interval", "500ms") == -1 &&
+          strcmp(err, "-probe-timeout (500 ms) must be shorter than -probe-interval (500 ms)") == 0);
+    CHECK(PARSE(&o, "-probe-interval", "1440m", "-awareness-max-multiplier", "50") == -1 &&
+          strstr(err, "-probe-interval (86400000 ms) times -awareness-max-multiplier (50) must stay below"));
+    CHECK(PARSE(&o, "-suspicion-mult", "0") == -1 && strcmp(err, "-suspicion-mult: '0' is not a number in 1..1000") == 0);
+    CHECK(PARSE(&o, "-udp-buffer-size", "511") == -1 && strstr(err, "'511' is not a number in 512..65536"));
+    CHECK(PARSE(&o, "-indirect-checks", "99999999999999999999") == -1);
+    CHECK(PARSE(&o, "-disable-tcp-pings=maybe") == -1 && strstr(err, "disable-tcp-pings"));
     CHECK(PARSE(&o, "-node", "") == -1);
     CHECK(PARSE(&o, "-node", "a", "-node", "b") == -1);
 

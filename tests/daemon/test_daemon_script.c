@@ -99,6 +99,36 @@ static void test_flags_win(void)
     unlink(script);
 }
 
+/* Every knob, through the table: the flag's value where one is given, the
+ * script's elsewhere. */
+static void test_every_knob(void)
+{
+    write_script("local agent = require 'moonlist'\n"
+                 "agent.config {\n"
+                 "  probe_interval = 2, probe_timeout = 0.3, gossip_interval = 0.3, push_pull_interval = 40,\n"
+                 "  tcp_timeout = 4, gossip_to_the_dead_time = 50, dead_node_reclaim_time = 6,\n"
+                 "  indirect_checks = 7, retransmit_mult = 8, suspicion_mult = 9, suspicion_max_timeout_mult = 10,\n"
+                 "  awareness_max_multiplier = 11, gossip_nodes = 12, udp_buffer_size = 1300,\n"
+                 "  disable_tcp_pings = false,\n"
+                 "}\n");
+    daemon_opts o;
+    mlua *h = NULL;
+    char err[512] = "";
+    const char *argv[] = { "-probe-timeout", "900ms", "-tcp-timeout", "5s", "-dead-node-reclaim-time", "0",
+                           "-retransmit-mult", "2", "-suspicion-max-timeout-mult", "3", "-gossip-nodes", "1",
+                           "-disable-tcp-pings" };
+    CHECKF(run(&o, &h, err, sizeof err, 13, argv) == 0, "%s", err);
+    REQUIRE(h);
+    static const uint64_t want[] = { 2000, 900, 300, 40000, 5000, 50000, 0, 7, 2, 9, 3, 11, 1, 1300, 1 };
+    REQUIRE(swim_knob_count() == sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < swim_knob_count(); i++)
+        CHECKF(swim_knob_get(&o.net.swim, i) == want[i], "%s: %llu, want %llu", swim_knob_at(i)->name,
+               (unsigned long long)swim_knob_get(&o.net.swim, i), (unsigned long long)want[i]);
+    daemon_opts_free(&o);
+    mlua_free(h);
+    unlink(script);
+}
+
 static void test_refuses_bad_script(void)
 {
     write_script("local agent = require 'moonlist'\n\nagent.config { bind = '127.0.0.1:7946', gossip_nodez = 3 }\n");
@@ -127,11 +157,14 @@ static void test_refuses_bad_script(void)
     daemon_opts_free(&o);
     unlink(script);
 
-    /* the merged result is checked too: a flag against the script */
+    /* the merged result is checked too: a flag against the script, each
+     * named as the operator wrote it */
     write_script("local agent = require 'moonlist'\nagent.config { probe_timeout = 0.9 }\n");
     const char *argv[] = { "-probe-interval", "800ms" };
     CHECK(run(&o, &h, err, sizeof err, 2, argv) < 0);
-    CHECKF(strstr(err, "probe_timeout (900 ms) must be shorter than probe_interval (800 ms)") != NULL, "%s", err);
+    snprintf(want, sizeof want, "%s:2: agent.config: probe_timeout (900 ms) must be shorter than -probe-interval (800 ms)",
+             script);
+    CHECKF(strcmp(err, want) == 0, "%s", err);
     daemon_opts_free(&o);
     unlink(script);
 }
@@ -140,6 +173,7 @@ int main(void)
 {
     test_script_over_defaults();
     test_flags_win();
+    test_every_knob();
     test_refuses_bad_script();
     return check_done("test_script_opts");
 }

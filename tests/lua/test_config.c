@@ -92,9 +92,11 @@ static void test_errors(void)
     static const struct { const char *cfg, *want; } cases[] = {
         { "probe_intervall = 1", "agent.lua:4: agent.config: unknown key 'probe_intervall'" },
         { "probe_interval = '1s'", "agent.lua:4: agent.config: key 'probe_interval' must be a number of seconds" },
-        { "probe_interval = -1", "key 'probe_interval' must be a number of seconds in 0..86400" },
-        { "probe_interval = 0", "key 'probe_interval' must be at least 0.001 seconds" },
+        { "probe_interval = -1", "key 'probe_interval' must be a number of seconds in 0.001..86400" },
+        { "probe_interval = 0", "key 'probe_interval' must be a number of seconds in 0.001..86400" },
         { "probe_interval = 0/0", "key 'probe_interval' must be a number of seconds in" },
+        { "probe_interval = 1e300", "key 'probe_interval' must be a number of seconds in 0.001..86400" },
+        { "push_pull_interval = 86400.001", "key 'push_pull_interval' must be a number of seconds in 0..86400" },
         { "bind = 'not an ip:7946'", "agent.lua:4: agent.config: key 'bind' 'not an ip:7946' is not an IP address" },
         { "bind = '10.0.0.1:99999'", "key 'bind' '10.0.0.1:99999' is not an IP address" },
         { "advertise = 'example.com'", "key 'advertise' 'example.com' is not an IP address" },
@@ -116,9 +118,13 @@ static void test_errors(void)
         { "indirect_checks = 1.5", "key 'indirect_checks' must be an integer in 0..1000" },
         { "retransmit_mult = 0", "key 'retransmit_mult' must be an integer in 1..1000" },
         { "udp_buffer_size = 100", "key 'udp_buffer_size' must be an integer in 512..65536" },
+        { "gossip_nodes = 2^53", "key 'gossip_nodes' must be an integer in 1..1000" },
         { "disable_tcp_pings = 1", "key 'disable_tcp_pings' must be true or false" },
         { "[1] = 'x'", "agent.lua:4: agent.config: keys must be setting names" },
-        { "probe_interval = 0.2, probe_timeout = 0.5", "agent.lua:4: agent.config: probe_timeout (500 ms) must be shorter" },
+        { "probe_interval = 0.2, probe_timeout = 0.5",
+          "agent.lua:4: agent.config: probe_timeout (500 ms) must be shorter than probe_interval (200 ms)" },
+        { "probe_interval = 86400, awareness_max_multiplier = 50",
+          "agent.lua:4: agent.config: probe_interval (86400000 ms) times awareness_max_multiplier (50) must stay below 2^32 ms" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char code[1024], err[512] = "";

@@ -1,4 +1,5 @@
-/* Profiles (§13), config validation, a fresh core's own member, and the
+/* Profiles (§13) and the knob table behind them, config validation (every
+ * bound and every rule across fields), a fresh core's own member, and the
  * pure formulas: suspicion timeouts (§10.4), retransmit limits (§11.1),
  * push/pull scaling (§12). */
 #include <string.h>
@@ -29,6 +30,31 @@ static void base(swim_config *c, const char *name)
     c->advertise.port = 7946;
 }
 
+/* memberlist's DefaultLANConfig, DefaultWANConfig and DefaultLocalConfig
+ * (config.go), written out again here so that the table is held to Go's
+ * numbers rather than to itself. */
+static const struct {
+    const char *name;
+    uint32_t lan, wan, local;
+} memberlist[] = {
+    { "probe_interval", 1000, 5000, 1000 },
+    { "probe_timeout", 500, 3000, 200 },
+    { "gossip_interval", 200, 500, 100 },
+    { "push_pull_interval", 30000, 60000, 15000 },
+    { "tcp_timeout", 10000, 30000, 1000 },
+    { "gossip_to_the_dead_time", 30000, 60000, 15000 },
+    { "dead_node_reclaim_time", 0, 0, 0 },
+    { "indirect_checks", 3, 3, 1 },
+    { "retransmit_mult", 4, 4, 2 },
+    { "suspicion_mult", 4, 6, 3 },
+    { "suspicion_max_timeout_mult", 6, 6, 6 },
+    { "awareness_max_multiplier", 8, 8, 8 },
+    { "gossip_nodes", 3, 4, 3 },
+    { "udp_buffer_size", 1400, 1400, 1400 },
+    { "disable_tcp_pings", 0, 0, 0 },
+};
+#define NMEMBERLIST (sizeof memberlist / sizeof memberlist[0])
+
 static void test_profiles(void)
 {
     swim_config c;
@@ -50,6 +76,7 @@ static void test_profiles(void)
     CHECK_EQ_INT(c.gossip_nodes, 3);
     CHECK_EQ_INT(c.udp_buffer_size, 1400);
     CHECK_EQ_INT(c.dead_node_reclaim_time, 0);
+    CHECK(!c.disable_tcp_pings);
     uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
     CHECK_MEM(c.vsn, 6, vsn, 6);
     REQUIRE(swim_config_profile(&c, "wan") == 0);
@@ -72,6 +99,137 @@ static void test_profiles(void)
     CHECK_EQ_INT(c.probe_timeout, 200);
     CHECK_EQ_INT(c.gossip_interval, 100);
     CHECK_EQ_INT(c.gossip_to_the_dead_time, 15000);
+
+    /* every knob of every profile, through the table */
+    static const char *const profiles[] = { "lan", "wan", "local" };
+    REQUIRE(swim_knob_count() == NMEMBERLIST);
+    for (size_t p = 0; p < 3; p++) {
+        memset(&c, 0xa5, sizeof c);
+        REQUIRE(swim_config_profile(&c, profiles[p]) == 0);
+        CHECK_EQ_INT(c.packet_overhead, 0);
+        for (size_t i = 0; i < NMEMBERLIST; i++) {
+            const swim_knob *k = swim_knob_at(i);
+            REQUIRE(k);
+            CHECKF(strcmp(k->name, memberlist[i].name) == 0, "row %zu is %s", i, k->name);
+            uint32_t want = p == 0 ? memberlist[i].lan : p == 1 ? memberlist[i].wan : memberlist[i].local;
+            uint32_t row = p == 0 ? k->lan : p == 1 ? k->wan : k->local;
+            CHECKF(swim_knob_get(&c, i) == want, "%s %s: %llu, memberlist %u", profiles[p], k->name,
+                   (unsigned long long)swim_knob_get(&c, i), want);
+            CHECKF(row == want, "%s %s: row %u", profiles[p], k->name, row);
+            CHECKF(swim_knob_accepts(k, want), "%s %s: default out of bounds", profiles[p], k->name);
+        }
+        CHECKF(swim_config_check_knobs(&c, 0, NULL, 0) == NULL, "%s", profiles[p]);
+    }
+}
+
+/* The table itself: flags are names with '-' for '_', lookups, accessors
+ * for each kind, how a value reads. */
+static void test_table(void)
+{
+    CHECK(swim_knob_at(swim_knob_count()) == NULL);
+    for (size_t i = 0; i < swim_knob_count(); i++) {
+        const swim_knob *k = swim_knob_at(i);
+        char flag[64];
+        snprintf(flag, sizeof flag, "%s", k->name);
+        for (char *p = flag; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        CHECKF(strcmp(k->flag, flag) == 0, "%s: flag %s", k->name, k->flag);
+        CHECKF(swim_knob_find(k->name) == (int)i, "%s", k->name);
+        CHECKF(k->min <= k->max && k->help && k->help[0], "%s", k->name);
+        CHECKF(k->kind != SWIM_KNOB_KIND_BOOL || (k->min == 0 && k->max == 1), "%s", k->name);
+    }
+    CHECK(swim_knob_find("probe-interval") == -1);
+    CHECK(swim_knob_find("seed") == -1);
+    CHECK_EQ_INT(swim_knob_find("probe_timeout"), SWIM_KNOB_ID(probe_timeout));
+
+    swim_config c;
+    memset(&c, 0, sizeof c);
+    swim_knob_set(&c, SWIM_KNOB_ID(gossip_nodes), 7);
+    CHECK_EQ_INT(c.gossip_nodes, 7);
+    swim_knob_set(&c, SWIM_KNOB_ID(disable_tcp_pings), 5);
+    CHECK(c.disable_tcp_pings);
+    CHECK_EQ_INT(swim_knob_get(&c, SWIM_KNOB_ID(disable_tcp_pings)), 1);
+    c.tcp_timeout = 1234;
+    CHECK_EQ_INT(swim_knob_get(&c, SWIM_KNOB_ID(tcp_timeout)), 1234);
+    /* the neighbours of a bool are untouched */
+    CHECK_EQ_INT(c.udp_buffer_size, 0);
+
+    char buf[32];
+    swim_knob_format(swim_knob_at(SWIM_KNOB_ID(probe_interval)), 800, buf, sizeof buf);
+    CHECK(strcmp(buf, "800 ms") == 0);
+    swim_knob_format(swim_knob_at(SWIM_KNOB_ID(gossip_nodes)), 3, buf, sizeof buf);
+    CHECK(strcmp(buf, "3") == 0);
+    swim_knob_format(swim_knob_at(SWIM_KNOB_ID(disable_tcp_pings)), 1, buf, sizeof buf);
+    CHECK(strcmp(buf, "true") == 0);
+}
+
+/* Every bound and every rule across knobs refuses, naming the knob: in
+ * swim_config_check's static sentence, and with the values, spelled as
+ * keys or flags, in swim_config_check_knobs's. */
+static void test_knob_rules(void)
+{
+    swim_config c;
+    base(&c, "n1");
+    char buf[256];
+    CHECK(swim_config_check_knobs(&c, 0, buf, sizeof buf) == NULL);
+
+    for (size_t i = 0; i < swim_knob_count(); i++) {
+        const swim_knob *k = swim_knob_at(i);
+        if (k->kind == SWIM_KNOB_KIND_BOOL)
+            continue;                       /* a bool holds nothing but 0 and 1 */
+        uint64_t bad[2] = { (uint64_t)k->max + 1, k->min ? k->min - 1 : k->max + 1 };
+        for (size_t j = 0; j < 2; j++) {
+            swim_config b = c;
+            swim_knob_set(&b, i, bad[j]);
+            const char *why = swim_config_check(&b);
+            CHECKF(why && strstr(why, k->name) && strstr(why, " must be in "), "%s: %s", k->name, why);
+            why = swim_config_check_knobs(&b, SWIM_KNOB_BIT(i), buf, sizeof buf);
+            char want[128];
+            snprintf(want, sizeof want, "-%s (", k->flag);
+            CHECKF(why && strncmp(buf, want, strlen(want)) == 0 && strstr(buf, "must be in"), "%s: %s", k->name,
+                   buf);
+        }
+    }
+    swim_config b = c;
+    b.probe_interval = 0;
+    CHECK(swim_config_check_knobs(&b, 0, buf, sizeof buf) != NULL);
+    CHECK(strcmp(buf, "probe_interval (0 ms) must be in 1..86400000 ms") == 0);
+    b = c;
+    b.udp_buffer_size = 511;
+    CHECK(swim_config_check_knobs(&b, 0, buf, sizeof buf) != NULL);
+    CHECK(strcmp(buf, "udp_buffer_size (511) must be in 512..65536") == 0);
+
+    /* the ack is due before the next probe */
+    b = c;
+    b.probe_timeout = b.probe_interval;
+    CHECK(strcmp(swim_config_check(&b), "probe_timeout must be shorter than probe_interval") == 0);
+    CHECK(swim_config_check_knobs(&b, 0, buf, sizeof buf) != NULL);
+    CHECK(strcmp(buf, "probe_timeout (1000 ms) must be shorter than probe_interval (1000 ms)") == 0);
+    CHECK(swim_config_check_knobs(&b, UINT64_MAX, buf, sizeof buf) != NULL);
+    CHECK(strcmp(buf, "-probe-timeout (1000 ms) must be shorter than -probe-interval (1000 ms)") == 0);
+    CHECK(swim_config_check_knobs(&b, SWIM_KNOB_BIT(SWIM_KNOB_ID(probe_interval)), buf, sizeof buf) != NULL);
+    CHECK(strcmp(buf, "probe_timeout (1000 ms) must be shorter than -probe-interval (1000 ms)") == 0);
+    b.probe_timeout = b.probe_interval - 1;
+    CHECK(swim_config_check(&b) == NULL);
+
+    /* the interval stretched by awareness stays in 32 bits */
+    b = c;
+    b.probe_interval = SWIM_KNOB_DAY_MS;
+    b.awareness_max_multiplier = 49;       /* 4.23e9 ms */
+    CHECK(swim_config_check(&b) == NULL);
+    b.awareness_max_multiplier = 50;       /* 4.32e9 ms */
+    CHECK(strcmp(swim_config_check(&b), "probe_interval times awareness_max_multiplier must stay below 2^32 ms") == 0);
+    CHECK(swim_config_check_knobs(&b, 0, buf, sizeof buf) != NULL);
+    CHECK(strcmp(buf, "probe_interval (86400000 ms) times awareness_max_multiplier (50) must stay below 2^32 ms") == 0);
+
+    /* a knob against the I/O side's framing */
+    b = c;
+    b.packet_overhead = b.udp_buffer_size - 63;
+    CHECK(strcmp(swim_config_check(&b), "udp_buffer_size must leave 64 bytes beyond packet_overhead") == 0);
+    CHECK(swim_config_check_knobs(&b, 0, NULL, 0) == NULL);   /* not a knob rule */
+    b.packet_overhead = b.udp_buffer_size - 64;
+    CHECK(swim_config_check(&b) == NULL);
 }
 
 static void test_check(void)
@@ -96,6 +254,9 @@ static void test_check(void)
     CHECK(swim_config_check(&bad) != NULL);
     swim_io io;
     memset(&io, 0, sizeof io);
+    CHECK(swim_new(&bad, &io, 0) == NULL);
+    bad = c;
+    bad.probe_timeout = 2000;
     CHECK(swim_new(&bad, &io, 0) == NULL);
 }
 
@@ -167,6 +328,8 @@ static void test_formulas(void)
 int main(void)
 {
     test_profiles();
+    test_table();
+    test_knob_rules();
     test_check();
     test_new_core();
     test_formulas();
