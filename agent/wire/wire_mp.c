@@ -1,5 +1,7 @@
 #include "wire/wire_mp.h"
 
+#include <string.h>
+
 #include <msgpack/pack.h>
 
 /* ---- reading ---------------------------------------------------------- */
@@ -8,7 +10,7 @@ void wire_mp_reader_init(wire_mp_reader *r, const uint8_t *p, size_t n)
 {
     r->start = p;
     r->p = p;
-    r->end = p + n;
+    r->end = n ? p + n : p;   /* NULL + 0 is undefined behaviour, and an empty input may be NULL */
 }
 
 static uint64_t be(const uint8_t *p, int n)
@@ -35,6 +37,33 @@ int wire_mp_peek(const wire_mp_reader *r, uint8_t *byte)
         return WIRE_ETRUNC;
     *byte = *r->p;
     return WIRE_OK;
+}
+
+wire_mp_kind wire_mp_peek_kind(const wire_mp_reader *r)
+{
+    if (r->p >= r->end)
+        return WIRE_MP_END;
+    uint8_t c = *r->p;
+    if (c <= 0x7f || (c >= 0xcc && c <= 0xcf))
+        return WIRE_MP_UINT;
+    if (c >= 0xe0 || (c >= 0xd0 && c <= 0xd3))
+        return WIRE_MP_INT;
+    if ((c & 0xf0) == 0x80 || c == 0xde || c == 0xdf)
+        return WIRE_MP_MAP;
+    if ((c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd)
+        return WIRE_MP_ARRAY;
+    if ((c & 0xe0) == 0xa0 || (c >= 0xd9 && c <= 0xdb))
+        return WIRE_MP_STR;
+    if (c >= 0xc4 && c <= 0xc6)
+        return WIRE_MP_BIN;
+    if ((c >= 0xc7 && c <= 0xc9) || (c >= 0xd4 && c <= 0xd8))
+        return WIRE_MP_EXT;
+    switch (c) {
+    case 0xc0: return WIRE_MP_NIL;
+    case 0xc2: case 0xc3: return WIRE_MP_BOOL;
+    case 0xca: case 0xcb: return WIRE_MP_FLOAT;
+    default: return WIRE_MP_BAD;   /* c1: never used */
+    }
 }
 
 bool wire_mp_read_nil(wire_mp_reader *r)
@@ -233,6 +262,19 @@ int wire_mp_read_raw(wire_mp_reader *r, wire_bytes *v)
     v->n = (size_t)n;
     r->p = v->p + n;
     return WIRE_OK;
+}
+
+int wire_mp_read_str(wire_mp_reader *r, wire_bytes *v)
+{
+    if (r->p < r->end && *r->p == 0xc0)
+        return WIRE_EFORMAT;
+    return wire_mp_read_raw(r, v);
+}
+
+bool wire_mp_eq(wire_bytes v, const char *c)
+{
+    size_t n = strlen(c);
+    return v.n == n && (n == 0 || memcmp(v.p, c, n) == 0);
 }
 
 /* Recursion is bounded by depth, and every level consumes at least one

@@ -43,6 +43,17 @@ static inline size_t wire_mp_left(const wire_mp_reader *r) { return (size_t)(r->
 
 /* The next format byte without consuming it: WIRE_ETRUNC at the end. */
 int wire_mp_peek(const wire_mp_reader *r, uint8_t *byte);
+/* What the next item is, from its format byte alone (its length is not
+ * checked: reading it may still be WIRE_ETRUNC). UINT is every unsigned
+ * format and positive fixint, INT every signed format and negative fixint,
+ * STR the string formats (a0-bf, d9-db), BIN c4-c6; BAD is c1, END no byte
+ * left. */
+typedef enum wire_mp_kind {
+    WIRE_MP_NIL, WIRE_MP_BOOL, WIRE_MP_UINT, WIRE_MP_INT, WIRE_MP_FLOAT, WIRE_MP_STR, WIRE_MP_BIN,
+    WIRE_MP_ARRAY, WIRE_MP_MAP, WIRE_MP_EXT, WIRE_MP_BAD, WIRE_MP_END
+} wire_mp_kind;
+wire_mp_kind wire_mp_peek_kind(const wire_mp_reader *r);
+
 /* Consumes a c0 and returns true; otherwise consumes nothing. */
 bool wire_mp_read_nil(wire_mp_reader *r);
 
@@ -64,6 +75,13 @@ int wire_mp_read_bool(wire_mp_reader *r, bool *v);
 /* A string or byte slice: fixstr, d9, da, db, c4, c5, c6. nil (c0) gives
  * p == NULL, n == 0. The view points into the reader's input. */
 int wire_mp_read_raw(wire_mp_reader *r, wire_bytes *v);
+
+/* The same but nil is WIRE_EFORMAT: a key, or a value that must be there,
+ * so v->p is never NULL and can be printed or compared as it is. */
+int wire_mp_read_str(wire_mp_reader *r, wire_bytes *v);
+
+/* Whether a view holds exactly the bytes of the C string c (map keys). */
+bool wire_mp_eq(wire_bytes v, const char *c);
 
 /* Skip one value of any kind, nested at most WIRE_MP_MAX_DEPTH deep
  * (WIRE_EDEPTH beyond). c1 (never used) is WIRE_EFORMAT. */

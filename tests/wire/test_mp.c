@@ -285,6 +285,43 @@ static void test_pack(void)
     wire_buf_free(&b);
 }
 
+static void test_kind_str_eq(void)
+{
+    struct { const char *hex; wire_mp_kind kind; } kinds[] = {
+        { "", WIRE_MP_END }, { "c0", WIRE_MP_NIL }, { "c2", WIRE_MP_BOOL }, { "c3", WIRE_MP_BOOL },
+        { "00", WIRE_MP_UINT }, { "7f", WIRE_MP_UINT }, { "cc", WIRE_MP_UINT }, { "cf", WIRE_MP_UINT },
+        { "e0", WIRE_MP_INT }, { "ff", WIRE_MP_INT }, { "d0", WIRE_MP_INT }, { "d3", WIRE_MP_INT },
+        { "ca", WIRE_MP_FLOAT }, { "cb", WIRE_MP_FLOAT }, { "a0", WIRE_MP_STR }, { "bf", WIRE_MP_STR },
+        { "d9", WIRE_MP_STR }, { "db", WIRE_MP_STR }, { "c4", WIRE_MP_BIN }, { "c6", WIRE_MP_BIN },
+        { "90", WIRE_MP_ARRAY }, { "dc", WIRE_MP_ARRAY }, { "dd", WIRE_MP_ARRAY }, { "80", WIRE_MP_MAP },
+        { "8f", WIRE_MP_MAP }, { "de", WIRE_MP_MAP }, { "df", WIRE_MP_MAP }, { "c7", WIRE_MP_EXT },
+        { "c9", WIRE_MP_EXT }, { "d4", WIRE_MP_EXT }, { "d8", WIRE_MP_EXT }, { "c1", WIRE_MP_BAD },
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        uint8_t in[1];
+        wire_mp_reader r;
+        wire_mp_reader_init(&r, in, unhex(kinds[i].hex, in, sizeof in));
+        CHECKF(wire_mp_peek_kind(&r) == kinds[i].kind, "kind of %s", kinds[i].hex);
+        CHECK_EQ_INT(wire_mp_consumed(&r), 0);
+    }
+
+    /* read_str: strings and bin as views, nil refused without moving */
+    static const uint8_t in[] = { 0xc0, 0xa0, 0xa2, 'h', 'i', 0xc4, 0x01, 'b' };
+    wire_mp_reader r;
+    wire_bytes v;
+    wire_mp_reader_init(&r, in, sizeof in);
+    CHECK_EQ_INT(wire_mp_read_str(&r, &v), WIRE_EFORMAT);
+    CHECK_EQ_INT(wire_mp_consumed(&r), 0);
+    CHECK(wire_mp_read_nil(&r));
+    CHECK(wire_mp_read_str(&r, &v) == WIRE_OK && v.p == in + 2 && v.n == 0);
+    CHECK(wire_mp_eq(v, "") && !wire_mp_eq(v, "x"));
+    CHECK(wire_mp_read_str(&r, &v) == WIRE_OK && v.n == 2);
+    CHECK(wire_mp_eq(v, "hi") && !wire_mp_eq(v, "h") && !wire_mp_eq(v, "hit"));
+    CHECK(wire_mp_read_str(&r, &v) == WIRE_OK && wire_mp_eq(v, "b"));
+    CHECK_EQ_INT(wire_mp_read_str(&r, &v), WIRE_ETRUNC);
+    CHECK(!wire_mp_eq(wire_bytes_of(NULL, 0), "x") && wire_mp_eq(wire_bytes_of(NULL, 0), ""));
+}
+
 int main(void)
 {
     test_read_uint();
@@ -292,5 +329,6 @@ int main(void)
     test_bool_raw_containers();
     test_skip();
     test_pack();
+    test_kind_str_eq();
     return check_done("test_mp");
 }
