@@ -1,10 +1,7 @@
+/* wire_mp reading: the bounded cursor (see wire_mp.h). */
 #include "wire/wire_mp.h"
 
 #include <string.h>
-
-#include <msgpack/pack.h>
-
-/* ---- reading ---------------------------------------------------------- */
 
 void wire_mp_reader_init(wire_mp_reader *r, const uint8_t *p, size_t n)
 {
@@ -352,91 +349,4 @@ static int skip_at(wire_mp_reader *r, int depth)
 int wire_mp_skip(wire_mp_reader *r)
 {
     return skip_at(r, 0);
-}
-
-/* ---- writing ---------------------------------------------------------- */
-
-/* msgpack-c hands the callback's return value back from every pack call,
- * so wire_buf's error code comes through unchanged. */
-static int buf_write(void *data, const char *p, size_t n)
-{
-    return wire_buf_append((wire_buf *)data, p, n);
-}
-
-static void packer(msgpack_packer *pk, wire_buf *b)
-{
-    msgpack_packer_init(pk, b, buf_write);
-}
-
-int wire_mp_pack_map(wire_buf *b, uint32_t n)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return msgpack_pack_map(&pk, n);
-}
-
-int wire_mp_pack_nil(wire_buf *b)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return msgpack_pack_nil(&pk);
-}
-
-int wire_mp_pack_bool(wire_buf *b, bool v)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return v ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-}
-
-int wire_mp_pack_uint(wire_buf *b, uint64_t v)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return msgpack_pack_uint64(&pk, v);
-}
-
-int wire_mp_pack_int(wire_buf *b, int64_t v, wire_int_style style)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    if (style == WIRE_INT_GO_MSGPACK_V2 && v > INT8_MAX) {
-        /* go-msgpack v2 EncodeInt: signed forms by size, never d0 for a
-         * positive value (128 does not fit int8). */
-        if (v <= INT16_MAX)
-            return msgpack_pack_fix_int16(&pk, (int16_t)v);
-        if (v <= INT32_MAX)
-            return msgpack_pack_fix_int32(&pk, (int32_t)v);
-        return msgpack_pack_fix_int64(&pk, v);
-    }
-    /* msgpack-c's int64 packing is go-msgpack 0.5's: non-negative values in
-     * the smallest unsigned form, negatives in the smallest signed one. */
-    return msgpack_pack_int64(&pk, v);
-}
-
-int wire_mp_pack_raw(wire_buf *b, const void *p, size_t n)
-{
-    if (n > UINT32_MAX)
-        return WIRE_ELIMIT;
-    int rc = wire_buf_reserve(b, n + 5);
-    if (rc)
-        return rc;
-    msgpack_packer pk;
-    packer(&pk, b);
-    rc = msgpack_pack_v4raw(&pk, n);
-    if (rc)
-        return rc;
-    return msgpack_pack_v4raw_body(&pk, p, n);
-}
-
-int wire_mp_pack_bytes(wire_buf *b, wire_bytes v)
-{
-    if (!v.p)
-        return wire_mp_pack_nil(b);
-    return wire_mp_pack_raw(b, v.p, v.n);
-}
-
-int wire_mp_pack_string(wire_buf *b, wire_bytes v)
-{
-    return wire_mp_pack_raw(b, v.p, v.n);
 }
