@@ -11,7 +11,7 @@
 #include "daemon/daemon_rpc.h"
 #include "base/base_flags.h"
 #include "cli/cli_members.h"
-#include "wire/wire_mpx.h"
+#include "wire/wire_mp.h"
 #include "cli/cli_rpc.h"
 #include "net/net.h"
 
@@ -69,7 +69,7 @@ static int parse(const command *c, base_args *a, int argc, char **argv)
 
 /* Send the request, check for "Error". On success *resp holds the body and
  * *r is positioned at the start of the response map's first key. */
-static int call(const command *cmd, const base_args *a, wire_buf *req, wire_buf *resp, wire_mpx_reader *r,
+static int call(const command *cmd, const base_args *a, wire_buf *req, wire_buf *resp, wire_mp_reader *r,
                 uint32_t *nkeys)
 {
     char host[256], err[512];
@@ -84,36 +84,51 @@ static int call(const command *cmd, const base_args *a, wire_buf *req, wire_buf 
         fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
         return 1;
     }
-    wire_mpx_reader_init(r, resp->data, resp->len);
-    if (wire_mpx_read_map(r, nkeys)) {
+    wire_mp_reader_init(r, resp->data, resp->len);
+    if (wire_mp_read_map(r, nkeys)) {
         fprintf(stderr, "moonlist %s: malformed answer from the agent\n", cmd->name);
         return 1;
     }
     /* look for Error first */
-    wire_mpx_reader scan = *r;
+    wire_mp_reader scan = *r;
     for (uint32_t i = 0; i < *nkeys; i++) {
-        const uint8_t *k, *v;
-        size_t kl, vl;
-        if (wire_mpx_read_str(&scan, &k, &kl))
+        wire_bytes k, v;
+        if (wire_mp_read_str(&scan, &k))
             break;
-        if (wire_mpx_eq(k, kl, "Error") && wire_mpx_read_str(&scan, &v, &vl) == 0) {
-            fprintf(stderr, "moonlist %s: %.*s\n", cmd->name, (int)vl, (const char *)v);
+        if (wire_mp_eq(k, "Error") && wire_mp_read_str(&scan, &v) == 0) {
+            fprintf(stderr, "moonlist %s: %.*s\n", cmd->name, (int)v.n, (const char *)v.p);
             return 1;
         }
-        if (wire_mpx_skip(&scan))
+        if (wire_mp_skip(&scan))
             break;
     }
     return 0;
 }
 
-/* Start a request map of nkeys entries with its "Command"; the caller
- * adds the other nkeys - 1. */
-static int request_start(wire_buf *req, uint32_t nkeys, const char *name)
+/* A request is one pass: request_begin writes {"Command": name, and the
+ * caller its arguments; request_end closes the map and checks the pass
+ * (0, or 1 with a message: the exit code). */
+typedef struct request {
+    wire_mp_writer w;
+    wire_mp_container map;
+} request;
+
+static void request_begin(request *q, wire_buf *req, const char *name)
 {
     wire_buf_init(req, 0);
-    int rc = wire_mpx_map(req, nkeys);
-    rc = rc ? rc : wire_mpx_cstr(req, "Command");
-    return rc ? rc : wire_mpx_cstr(req, name);
+    wire_mp_writer_init(&q->w, req);
+    wire_mp_map_begin(&q->w, &q->map);
+    wire_mp_pack_cstr(&q->w, "Command");
+    wire_mp_pack_cstr(&q->w, name);
+}
+
+static int request_end(request *q, const command *cmd)
+{
+    wire_mp_map_end(&q->w, &q->map);
+    int rc = wire_mp_finish(&q->w);
+    if (rc)
+        fprintf(stderr, "moonlist %s: cannot build the request: %s\n", cmd->name, wire_strerror(rc));
+    return rc ? 1 : 0;
 }
 
 int cli_members_main(int argc, char **argv)
@@ -147,24 +162,26 @@ int cli_members_main(int argc, char **argv)
         }
         have_re = true;
     }
-    wire_mpx_reader r;
+    request q;
+    request_begin(&q, &req, "members");
+    wire_mp_reader r;
     uint32_t nk;
-    request_start(&req, 1, "members");
-    code = call(&cmd, &a, &req, &resp, &r, &nk);
+    code = request_end(&q, &cmd);
+    if (code == 0)
+        code = call(&cmd, &a, &req, &resp, &r, &nk);
     if (code)
         goto out;
     code = 1;
     daemon_rpc_member *rows = NULL;
     size_t n = 0;
     for (uint32_t i = 0; i < nk; i++) {
-        const uint8_t *k;
-        size_t kl;
-        if (wire_mpx_read_str(&r, &k, &kl))
+        wire_bytes k;
+        if (wire_mp_read_str(&r, &k))
             break;
-        if (wire_mpx_eq(k, kl, "Members")) {
+        if (wire_mp_eq(k, "Members")) {
             if (cli_members_decode(&r, &rows, &n) < 0)
                 break;
-        } else if (wire_mpx_skip(&r)) {
+        } else if (wire_mp_skip(&r)) {
             break;
         }
     }
@@ -208,27 +225,31 @@ int cli_join_main(int argc, char **argv)
     if (a.npos == 0)
         return usage_error(&cmd, &a, "at least one address is required");
     wire_buf req, resp = { 0 };
-    int rc = request_start(&req, 2, cmd.name);
-    rc = rc ? rc : wire_mpx_cstr(&req, "Addrs");
-    rc = rc ? rc : wire_mpx_array(&req, (uint32_t)a.npos);
-    for (size_t i = 0; !rc && i < a.npos; i++)
-        rc = wire_mpx_cstr(&req, a.pos[i]);
-    wire_mpx_reader r;
+    request q;
+    wire_mp_container addrs;
+    request_begin(&q, &req, cmd.name);
+    wire_mp_pack_cstr(&q.w, "Addrs");
+    wire_mp_array_begin(&q.w, &addrs);
+    for (size_t i = 0; i < a.npos; i++)
+        wire_mp_pack_cstr(&q.w, a.pos[i]);
+    wire_mp_array_end(&q.w, &addrs);
+    wire_mp_reader r;
     uint32_t nk;
-    int code = rc ? 1 : call(&cmd, &a, &req, &resp, &r, &nk);
+    int code = request_end(&q, &cmd);
+    if (code == 0)
+        code = call(&cmd, &a, &req, &resp, &r, &nk);
     if (code == 0) {
         uint64_t joined = 0;
         for (uint32_t i = 0; i < nk; i++) {
-            const uint8_t *k, *v;
-            size_t kl, vl;
-            if (wire_mpx_read_str(&r, &k, &kl))
+            wire_bytes k, v;
+            if (wire_mp_read_str(&r, &k))
                 break;
-            if (wire_mpx_eq(k, kl, "Joined")) {
-                if (wire_mpx_read_uint(&r, &joined))
+            if (wire_mp_eq(k, "Joined")) {
+                if (wire_mp_read_uint(&r, UINT64_MAX, &joined))
                     break;
-            } else if (wire_mpx_eq(k, kl, "Warning") && wire_mpx_read_str(&r, &v, &vl) == 0) {
-                fprintf(stderr, "moonlist join: warning: %.*s\n", (int)vl, (const char *)v);
-            } else if (wire_mpx_skip(&r)) {
+            } else if (wire_mp_eq(k, "Warning") && wire_mp_read_str(&r, &v) == 0) {
+                fprintf(stderr, "moonlist join: warning: %.*s\n", (int)v.n, (const char *)v.p);
+            } else if (wire_mp_skip(&r)) {
                 break;
             }
         }
@@ -249,10 +270,13 @@ static int no_arg_command(const command *cmd, int argc, char **argv, const char 
     if (a.npos)
         return usage_error(cmd, &a, "unexpected argument '%s'", a.pos[0]);
     wire_buf req, resp = { 0 };
-    request_start(&req, 1, cmd->name);
-    wire_mpx_reader r;
+    request q;
+    request_begin(&q, &req, cmd->name);
+    wire_mp_reader r;
     uint32_t nk;
-    int code = call(cmd, &a, &req, &resp, &r, &nk);
+    int code = request_end(&q, cmd);
+    if (code == 0)
+        code = call(cmd, &a, &req, &resp, &r, &nk);
     if (code == 0 && ok_text)
         printf("%s\n", ok_text);
     wire_buf_free(&req);
@@ -279,12 +303,15 @@ int cli_force_leave_main(int argc, char **argv)
     if (a.npos != 1)
         return usage_error(&cmd, &a, "exactly one node name is required");
     wire_buf req, resp = { 0 };
-    int rc = request_start(&req, 2, cmd.name);
-    rc = rc ? rc : wire_mpx_cstr(&req, "Node");
-    rc = rc ? rc : wire_mpx_cstr(&req, a.pos[0]);
-    wire_mpx_reader r;
+    request q;
+    request_begin(&q, &req, cmd.name);
+    wire_mp_pack_cstr(&q.w, "Node");
+    wire_mp_pack_cstr(&q.w, a.pos[0]);
+    wire_mp_reader r;
     uint32_t nk;
-    int code = rc ? 1 : call(&cmd, &a, &req, &resp, &r, &nk);
+    int code = request_end(&q, &cmd);
+    if (code == 0)
+        code = call(&cmd, &a, &req, &resp, &r, &nk);
     wire_buf_free(&req);
     wire_buf_free(&resp);
     base_args_free(&a);
@@ -292,24 +319,23 @@ int cli_force_leave_main(int argc, char **argv)
 }
 
 /* Print a value from the info map: strings as they are, integers. */
-static int print_value(wire_mpx_reader *r)
+static int print_value(wire_mp_reader *r)
 {
-    const uint8_t *s;
-    size_t len;
+    wire_bytes s;
     uint64_t v;
-    if (wire_mpx_peek(r) == WIRE_MPX_STR) {
-        if (wire_mpx_read_str(r, &s, &len))
+    if (wire_mp_peek_kind(r) == WIRE_MP_STR) {
+        if (wire_mp_read_str(r, &s))
             return -1;
-        for (size_t i = 0; i < len; i++)
-            putchar(s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
+        for (size_t i = 0; i < s.n; i++)
+            putchar(s.p[i] < 0x20 || s.p[i] == 0x7f ? '?' : s.p[i]);
         putchar('\n');
         return 0;
     }
-    if (wire_mpx_read_uint(r, &v) == 0) {
+    if (wire_mp_read_uint(r, UINT64_MAX, &v) == 0) {
         printf("%llu\n", (unsigned long long)v);
         return 0;
     }
-    if (wire_mpx_skip(r))
+    if (wire_mp_skip(r))
         return -1;
     printf("?\n");
     return 0;
@@ -324,47 +350,47 @@ int cli_info_main(int argc, char **argv)
     if (prc)
         return PARSE_EXIT(prc);
     wire_buf req, resp = { 0 };
-    request_start(&req, 1, "info");
-    wire_mpx_reader r;
+    request q;
+    request_begin(&q, &req, "info");
+    wire_mp_reader r;
     uint32_t nk;
-    int code = a.npos ? 2 : call(&cmd, &a, &req, &resp, &r, &nk);
+    int code = a.npos ? 2 : request_end(&q, &cmd);
+    if (code == 0)
+        code = call(&cmd, &a, &req, &resp, &r, &nk);
     bool called_ok = code == 0;
     if (a.npos)
         fprintf(stderr, "moonlist info: unexpected argument '%s'\n", a.pos[0]);
     for (uint32_t i = 0; code == 0 && i < nk; i++) {
-        const uint8_t *k;
-        size_t kl;
+        wire_bytes k;
         uint32_t ns;
-        if (wire_mpx_read_str(&r, &k, &kl)) {
+        if (wire_mp_read_str(&r, &k)) {
             code = 1;
             break;
         }
-        if (!wire_mpx_eq(k, kl, "Info")) {
-            if (wire_mpx_skip(&r))
+        if (!wire_mp_eq(k, "Info")) {
+            if (wire_mp_skip(&r))
                 code = 1;
             continue;
         }
-        if (wire_mpx_read_map(&r, &ns)) {
+        if (wire_mp_read_map(&r, &ns)) {
             code = 1;
             break;
         }
         for (uint32_t s = 0; code == 0 && s < ns; s++) {
-            const uint8_t *sec;
-            size_t sl;
+            wire_bytes sec;
             uint32_t nkv;
-            if (wire_mpx_read_str(&r, &sec, &sl) || wire_mpx_read_map(&r, &nkv)) {
+            if (wire_mp_read_str(&r, &sec) || wire_mp_read_map(&r, &nkv)) {
                 code = 1;
                 break;
             }
-            printf("%.*s:\n", (int)sl, (const char *)sec);
+            printf("%.*s:\n", (int)sec.n, (const char *)sec.p);
             for (uint32_t j = 0; j < nkv; j++) {
-                const uint8_t *kk;
-                size_t kkl;
-                if (wire_mpx_read_str(&r, &kk, &kkl)) {
+                wire_bytes kk;
+                if (wire_mp_read_str(&r, &kk)) {
                     code = 1;
                     break;
                 }
-                printf("\t%.*s = ", (int)kkl, (const char *)kk);
+                printf("\t%.*s = ", (int)kk.n, (const char *)kk.p);
                 if (print_value(&r) < 0) {
                     code = 1;
                     break;

@@ -38,44 +38,44 @@ static size_t utf8_len(const uint8_t *p, size_t n)
     return k;
 }
 
-int cli_json_str(wire_buf *out, const char *s, size_t len)
+void cli_json_str(wire_mp_writer *w, const char *s, size_t len)
 {
     const uint8_t *p = (const uint8_t *)s;
-    int rc = wire_buf_append_byte(out, '"');
+    wire_mp_put_byte(w, '"');
     size_t i = 0;
-    while (!rc && i < len) {
+    while (wire_mp_error(w) == WIRE_OK && i < len) {
         uint8_t c = p[i];
         char esc[8];
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
-            rc = wire_buf_append(out, esc, 2);
+            wire_mp_put(w, esc, 2);
             i++;
         } else if (c < 0x20) {
             const char *named = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
                               : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
             if (named) {
-                rc = wire_buf_append(out, named, 2);
+                wire_mp_put(w, named, 2);
             } else {
                 snprintf(esc, sizeof esc, "\\u%04x", c);
-                rc = wire_buf_append(out, esc, 6);
+                wire_mp_put(w, esc, 6);
             }
             i++;
         } else {
             size_t k = utf8_len(p + i, len - i);
             if (k == 0) {
-                rc = wire_buf_append(out, "\\ufffd", 6);
+                wire_mp_put(w, "\\ufffd", 6);
                 i++;
             } else {
-                rc = wire_buf_append(out, p + i, k);
+                wire_mp_put(w, p + i, k);
                 i += k;
             }
         }
     }
-    return rc ? rc : wire_buf_append_byte(out, '"');
+    wire_mp_put_byte(w, '"');
 }
 
-int cli_json_raw(wire_buf *out, const char *s)
+void cli_json_raw(wire_mp_writer *w, const char *s)
 {
-    return wire_buf_append(out, s, strlen(s));
+    wire_mp_put(w, s, strlen(s));
 }

@@ -9,11 +9,14 @@
 
 #include <stddef.h>
 
-#include "wire/wire_buf.h"
+#include "wire/wire_mp.h"
 
-/* Append s[0..len) as a quoted JSON string. Returns 0 or a wire_err. */
-int cli_json_str(wire_buf *out, const char *s, size_t len);
+/* Text goes through the writer for its sticky error (wire_mp.h): a caller
+ * writes a whole document and checks once, with wire_mp_finish. */
+
+/* Append s[0..len) as a quoted JSON string. */
+void cli_json_str(wire_mp_writer *w, const char *s, size_t len);
 /* Append a C string unquoted. */
-int cli_json_raw(wire_buf *out, const char *s);
+void cli_json_raw(wire_mp_writer *w, const char *s);
 
 #endif

@@ -5,64 +5,73 @@
 #include <string.h>
 
 #include "cli/cli_json.h"
-#include "wire/wire_mpx.h"
 
-static int decode_row(wire_mpx_reader *r, daemon_rpc_member *m)
+/* A string field of a row: a view into the response. */
+static int read_view(wire_mp_reader *r, const uint8_t **p, size_t *n)
+{
+    wire_bytes v;
+    if (wire_mp_read_str(r, &v))
+        return -1;
+    *p = v.p;
+    *n = v.n;
+    return 0;
+}
+
+static int decode_row(wire_mp_reader *r, daemon_rpc_member *m)
 {
     uint32_t nk;
     memset(m, 0, sizeof *m);
-    if (wire_mpx_read_map(r, &nk))
+    if (wire_mp_read_map(r, &nk))
         return -1;
     for (uint32_t i = 0; i < nk; i++) {
-        const uint8_t *k;
-        size_t kl;
+        wire_bytes k;
         uint64_t v;
-        if (wire_mpx_read_str(r, &k, &kl))
+        if (wire_mp_read_str(r, &k))
             return -1;
-        if (wire_mpx_eq(k, kl, "Name")) {
-            if (wire_mpx_read_str(r, &m->name, &m->name_len))
+        if (wire_mp_eq(k, "Name")) {
+            if (read_view(r, &m->name, &m->name_len))
                 return -1;
-        } else if (wire_mpx_eq(k, kl, "Addr")) {
-            if (wire_mpx_read_str(r, &m->addr, &m->addr_len))
+        } else if (wire_mp_eq(k, "Addr")) {
+            if (read_view(r, &m->addr, &m->addr_len))
                 return -1;
-        } else if (wire_mpx_eq(k, kl, "Status")) {
-            if (wire_mpx_read_str(r, &m->status, &m->status_len))
+        } else if (wire_mp_eq(k, "Status")) {
+            if (read_view(r, &m->status, &m->status_len))
                 return -1;
-        } else if (wire_mpx_eq(k, kl, "Meta")) {
-            if (wire_mpx_read_str(r, &m->meta, &m->meta_len))
+        } else if (wire_mp_eq(k, "Meta")) {
+            if (read_view(r, &m->meta, &m->meta_len))
                 return -1;
-        } else if (wire_mpx_eq(k, kl, "Port")) {
-            if (wire_mpx_read_uint(r, &v) || v > UINT16_MAX)
+        } else if (wire_mp_eq(k, "Port")) {
+            if (wire_mp_read_uint(r, UINT16_MAX, &v))
                 return -1;
             m->port = (uint16_t)v;
-        } else if (wire_mpx_eq(k, kl, "Incarnation")) {
-            if (wire_mpx_read_uint(r, &v) || v > UINT32_MAX)
+        } else if (wire_mp_eq(k, "Incarnation")) {
+            if (wire_mp_read_uint(r, UINT32_MAX, &v))
                 return -1;
             m->incarnation = (uint32_t)v;
-        } else if (wire_mpx_eq(k, kl, "Vsn")) {
+        } else if (wire_mp_eq(k, "Vsn")) {
             uint32_t na;
-            if (wire_mpx_read_array(r, &na) || na != 6)
+            if (wire_mp_read_array(r, &na) || na != 6)
                 return -1;
             for (int j = 0; j < 6; j++) {
-                if (wire_mpx_read_uint(r, &v) || v > 255)
+                if (wire_mp_read_uint(r, UINT8_MAX, &v))
                     return -1;
                 m->vsn[j] = (uint8_t)v;
             }
-        } else if (wire_mpx_skip(r)) {
+        } else if (wire_mp_skip(r)) {
             return -1;
         }
     }
     return m->name && m->addr && m->status ? 0 : -1;
 }
 
-int cli_members_decode(wire_mpx_reader *r, daemon_rpc_member **rows, size_t *n)
+int cli_members_decode(wire_mp_reader *r, daemon_rpc_member **rows, size_t *n)
 {
     uint32_t na;
     *rows = NULL;
     *n = 0;
-    if (wire_mpx_read_array(r, &na))
+    if (wire_mp_read_array(r, &na))
         return -1;
-    /* na is bounded by the bytes left (wire_mpx_read_array), so this is too */
+    /* na is bounded by the bytes left (wire_mp_read_array), so this is too */
     daemon_rpc_member *v = calloc(na ? na : 1, sizeof *v);
     if (!v)
         return -1;
@@ -77,62 +86,60 @@ int cli_members_decode(wire_mpx_reader *r, daemon_rpc_member **rows, size_t *n)
     return 0;
 }
 
-static int json_member(wire_buf *out, const daemon_rpc_member *m)
+static void json_member(wire_mp_writer *w, const daemon_rpc_member *m)
 {
     char num[128];
     serf_tags tags = { 0 };
     /* malformed meta: show the tags decoded before the error */
     (void)serf_tags_decode(&tags, m->meta, m->meta_len);
-    int rc = cli_json_raw(out, "{\"name\":");
-    rc = rc ? rc : cli_json_str(out, (const char *)m->name, m->name_len);
-    rc = rc ? rc : cli_json_raw(out, ",\"addr\":");
-    rc = rc ? rc : cli_json_str(out, (const char *)m->addr, m->addr_len);
+    cli_json_raw(w, "{\"name\":");
+    cli_json_str(w, (const char *)m->name, m->name_len);
+    cli_json_raw(w, ",\"addr\":");
+    cli_json_str(w, (const char *)m->addr, m->addr_len);
     snprintf(num, sizeof num, ",\"port\":%u,\"status\":", m->port);
-    rc = rc ? rc : cli_json_raw(out, num);
-    rc = rc ? rc : cli_json_str(out, (const char *)m->status, m->status_len);
-    rc = rc ? rc : cli_json_raw(out, ",\"tags\":{");
-    for (size_t i = 0; !rc && i < tags.n; i++) {
+    cli_json_raw(w, num);
+    cli_json_str(w, (const char *)m->status, m->status_len);
+    cli_json_raw(w, ",\"tags\":{");
+    for (size_t i = 0; i < tags.n; i++) {
         if (i)
-            rc = cli_json_raw(out, ",");
-        rc = rc ? rc : cli_json_str(out, tags.v[i].key, tags.v[i].klen);
-        rc = rc ? rc : cli_json_raw(out, ":");
-        rc = rc ? rc : cli_json_str(out, tags.v[i].value, tags.v[i].vlen);
+            cli_json_raw(w, ",");
+        cli_json_str(w, tags.v[i].key, tags.v[i].klen);
+        cli_json_raw(w, ":");
+        cli_json_str(w, tags.v[i].value, tags.v[i].vlen);
     }
     snprintf(num, sizeof num, "},\"incarnation\":%u,\"protocol\":[%u,%u,%u],\"delegate\":[%u,%u,%u]}",
              m->incarnation, m->vsn[0], m->vsn[1], m->vsn[2], m->vsn[3], m->vsn[4], m->vsn[5]);
-    rc = rc ? rc : cli_json_raw(out, num);
+    cli_json_raw(w, num);
     serf_tags_free(&tags);
-    return rc;
 }
 
 int cli_members_json(wire_buf *out, const daemon_rpc_member *rows, size_t n)
 {
-    int rc = cli_json_raw(out, "{\"members\":[");
-    for (size_t i = 0; !rc && i < n; i++) {
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, out);
+    cli_json_raw(&w, "{\"members\":[");
+    for (size_t i = 0; i < n; i++) {
         if (i)
-            rc = cli_json_raw(out, ",");
-        rc = rc ? rc : json_member(out, &rows[i]);
+            cli_json_raw(&w, ",");
+        json_member(&w, &rows[i]);
     }
-    return rc ? rc : cli_json_raw(out, "]}\n");
+    cli_json_raw(&w, "]}\n");
+    return wire_mp_finish(&w);
 }
 
 /* Text output mirrors `serf members`: name, addr:port, status, tags as
  * k=v,k=v; columns padded to the widest entry. Control bytes in names or
  * tags are shown as '?' so a hostile name cannot drive the terminal. */
-static int put_safe(wire_buf *out, const uint8_t *s, size_t n)
+static void put_safe(wire_mp_writer *w, const uint8_t *s, size_t n)
 {
-    int rc = 0;
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = wire_buf_append_byte(out, (s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i]);
-    return rc;
+    for (size_t i = 0; i < n; i++)
+        wire_mp_put_byte(w, (s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i]);
 }
 
-static int pad(wire_buf *out, size_t have, size_t want)
+static void pad(wire_mp_writer *w, size_t have, size_t want)
 {
-    int rc = 0;
-    for (size_t i = have; !rc && i < want + 2; i++)
-        rc = wire_buf_append_byte(out, ' ');
-    return rc;
+    for (size_t i = have; i < want + 2; i++)
+        wire_mp_put_byte(w, ' ');
 }
 
 static size_t addr_text(const daemon_rpc_member *m, char *buf, size_t len)
@@ -156,27 +163,28 @@ int cli_members_text(wire_buf *out, const daemon_rpc_member *rows, size_t n)
         if (rows[i].status_len > wstat)
             wstat = rows[i].status_len;
     }
-    int rc = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, out);
+    for (size_t i = 0; i < n; i++) {
         const daemon_rpc_member *m = &rows[i];
-        rc = put_safe(out, m->name, m->name_len);
-        rc = rc ? rc : pad(out, m->name_len, wname);
+        put_safe(&w, m->name, m->name_len);
+        pad(&w, m->name_len, wname);
         size_t al = addr_text(m, addr, sizeof addr);
-        rc = rc ? rc : put_safe(out, (const uint8_t *)addr, al);
-        rc = rc ? rc : pad(out, al, waddr);
-        rc = rc ? rc : put_safe(out, m->status, m->status_len);
-        rc = rc ? rc : pad(out, m->status_len, wstat);
+        put_safe(&w, (const uint8_t *)addr, al);
+        pad(&w, al, waddr);
+        put_safe(&w, m->status, m->status_len);
+        pad(&w, m->status_len, wstat);
         serf_tags tags = { 0 };
         (void)serf_tags_decode(&tags, m->meta, m->meta_len);
-        for (size_t t = 0; !rc && t < tags.n; t++) {
+        for (size_t t = 0; t < tags.n; t++) {
             if (t)
-                rc = wire_buf_append_byte(out, ',');
-            rc = rc ? rc : put_safe(out, (const uint8_t *)tags.v[t].key, tags.v[t].klen);
-            rc = rc ? rc : wire_buf_append_byte(out, '=');
-            rc = rc ? rc : put_safe(out, (const uint8_t *)tags.v[t].value, tags.v[t].vlen);
+                wire_mp_put_byte(&w, ',');
+            put_safe(&w, (const uint8_t *)tags.v[t].key, tags.v[t].klen);
+            wire_mp_put_byte(&w, '=');
+            put_safe(&w, (const uint8_t *)tags.v[t].value, tags.v[t].vlen);
         }
         serf_tags_free(&tags);
-        rc = rc ? rc : wire_buf_append_byte(out, '\n');
+        wire_mp_put_byte(&w, '\n');
     }
-    return rc;
+    return wire_mp_finish(&w);
 }

@@ -15,12 +15,14 @@
 #include "daemon/daemon_rpc.h"
 #include "serf/serf_tags.h"
 #include "wire/wire_buf.h"
+#include "wire/wire_mp.h"
 
 /* Decode the "Members" array at r into rows (malloc'ed array, caller
- * frees). Returns 0, or -1 if malformed. */
-struct wire_mpx_reader;
-int cli_members_decode(struct wire_mpx_reader *r, daemon_rpc_member **rows, size_t *n);
+ * frees; the rows' views point into r's input). Returns 0, or -1 if
+ * malformed. */
+int cli_members_decode(wire_mp_reader *r, daemon_rpc_member **rows, size_t *n);
 
+/* Render rows, appended to out: 0, or a wire_err with out as it was. */
 int cli_members_json(wire_buf *out, const daemon_rpc_member *rows, size_t n);
 int cli_members_text(wire_buf *out, const daemon_rpc_member *rows, size_t n);
 

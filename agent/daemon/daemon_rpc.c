@@ -7,25 +7,40 @@
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
 #include "moonlist_version.h"
-#include "wire/wire_mpx.h"
+#include "wire/wire_mp.h"
 
-static void reply_buf(daemon_rpc_conn *c, wire_buf *b, int rc)
+/* A reply is one pass over its own buffer: start it, write one map, send
+ * it with reply_send, which checks the pass once and frees the buffer. */
+typedef struct reply {
+    wire_buf b;
+    wire_mp_writer w;
+    wire_mp_container map;
+} reply;
+
+static void reply_start(reply *r, size_t max)
 {
-    if (rc == 0)
-        daemon_rpc_reply(c, b->data, b->len);
-    else
+    wire_buf_init(&r->b, max);
+    wire_mp_writer_init(&r->w, &r->b);
+    wire_mp_map_begin(&r->w, &r->map);
+}
+
+static void reply_send(daemon_rpc_conn *c, reply *r)
+{
+    wire_mp_map_end(&r->w, &r->map);
+    if (wire_mp_finish(&r->w) == WIRE_OK)
+        daemon_rpc_reply(c, r->b.data, r->b.len);
+    else   /* prebuilt: nothing more can be built now; {"Error": "out of memory"} */
         daemon_rpc_reply(c, (const uint8_t *)"\x81\xa5" "Error\xadout of memory", 21);
-    wire_buf_free(b);
+    wire_buf_free(&r->b);
 }
 
 static void reply_error(daemon_rpc_conn *c, const char *msg)
 {
-    wire_buf b;
-    wire_buf_init(&b, 0);
-    int rc = wire_mpx_map(&b, 1);
-    rc = rc ? rc : wire_mpx_cstr(&b, "Error");
-    rc = rc ? rc : wire_mpx_cstr(&b, msg);
-    reply_buf(c, &b, rc);
+    reply r;
+    reply_start(&r, 0);
+    wire_mp_pack_cstr(&r.w, "Error");
+    wire_mp_pack_cstr(&r.w, msg);
+    reply_send(c, &r);
 }
 
 static void reply_empty(daemon_rpc_conn *c)
@@ -35,22 +50,16 @@ static void reply_empty(daemon_rpc_conn *c)
 
 void daemon_rpc_reply_left(daemon_rpc_conn *c)
 {
-    wire_buf b;
-    wire_buf_init(&b, 0);
-    int rc = wire_mpx_map(&b, 1);
-    rc = rc ? rc : wire_mpx_cstr(&b, "Left");
-    rc = rc ? rc : wire_mpx_bool(&b, true);
-    reply_buf(c, &b, rc);
+    reply r;
+    reply_start(&r, 0);
+    wire_mp_pack_cstr(&r.w, "Left");
+    wire_mp_pack_bool(&r.w, true);
+    reply_send(c, &r);
 }
-
-typedef struct members_ctx {
-    wire_buf *b;
-    int rc;
-} members_ctx;
 
 static bool member_row(void *ud, const swim_member *m)
 {
-    members_ctx *c = ud;
+    wire_mp_writer *w = ud;
     char ip[64];
     net_addr_ip_text(&m->addr, ip, sizeof ip);
     const char *st = swim_state_name(m->state);
@@ -61,22 +70,20 @@ static bool member_row(void *ud, const swim_member *m)
         .meta = m->meta, .meta_len = m->meta_len,
     };
     memcpy(r.vsn, m->vsn, 6);
-    c->rc = daemon_rpc_member_encode(c->b, &r);
-    return c->rc == 0;
+    daemon_rpc_member_encode(w, &r);
+    return wire_mp_error(w) == WIRE_OK;   /* a full frame: stop walking */
 }
 
 static void rpc_members(agent *a, daemon_rpc_conn *c)
 {
-    swim *s = net_core(a->net);
-    wire_buf b;
-    wire_buf_init(&b, DAEMON_RPC_MAX_FRAME);
-    members_ctx ctx = { .b = &b };
-    ctx.rc = wire_mpx_map(&b, 1);
-    ctx.rc = ctx.rc ? ctx.rc : wire_mpx_cstr(&b, "Members");
-    ctx.rc = ctx.rc ? ctx.rc : wire_mpx_array(&b, (uint32_t)swim_member_count(s));
-    if (ctx.rc == 0)
-        swim_members_each(s, member_row, &ctx);
-    reply_buf(c, &b, ctx.rc);
+    reply r;
+    wire_mp_container rows;
+    reply_start(&r, DAEMON_RPC_MAX_FRAME);
+    wire_mp_pack_cstr(&r.w, "Members");
+    wire_mp_array_begin(&r.w, &rows);
+    swim_members_each(net_core(a->net), member_row, &r.w);
+    wire_mp_array_end(&r.w, &rows);
+    reply_send(c, &r);
 }
 
 static void on_join_done(void *ud, int joined, const char *err)
@@ -86,38 +93,36 @@ static void on_join_done(void *ud, int joined, const char *err)
         reply_error(c, err ? err : "no seed answered");
         return;
     }
-    wire_buf b;
-    wire_buf_init(&b, 0);
-    int rc = wire_mpx_map(&b, err ? 2 : 1);
-    rc = rc ? rc : wire_mpx_cstr(&b, "Joined");
-    rc = rc ? rc : wire_mpx_uint(&b, (uint64_t)joined);
+    reply r;
+    reply_start(&r, 0);
+    wire_mp_pack_cstr(&r.w, "Joined");
+    wire_mp_pack_uint(&r.w, (uint64_t)joined);
     if (err) {
-        rc = rc ? rc : wire_mpx_cstr(&b, "Warning");
-        rc = rc ? rc : wire_mpx_cstr(&b, err);
+        wire_mp_pack_cstr(&r.w, "Warning");
+        wire_mp_pack_cstr(&r.w, err);
     }
-    reply_buf(c, &b, rc);
+    reply_send(c, &r);
 }
 
 #define RPC_MAX_JOIN 64   /* seeds per join request: plenty for any cluster */
 
-static void rpc_join(agent *a, daemon_rpc_conn *c, wire_mpx_reader *addrs)
+static void rpc_join(agent *a, daemon_rpc_conn *c, wire_mp_reader *addrs)
 {
     uint32_t n;
-    if (!addrs || wire_mpx_read_array(addrs, &n) || n == 0 || n > RPC_MAX_JOIN) {
+    if (!addrs || wire_mp_read_array(addrs, &n) || n == 0 || n > RPC_MAX_JOIN) {
         reply_error(c, "join needs 1..64 addresses");
         return;
     }
     char buf[RPC_MAX_JOIN][300];
     const char *list[RPC_MAX_JOIN];
     for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *s;
-        size_t len;
-        if (wire_mpx_read_str(addrs, &s, &len) || len == 0 || len >= sizeof buf[i] || memchr(s, 0, len)) {
+        wire_bytes s;
+        if (wire_mp_read_str(addrs, &s) || s.n == 0 || s.n >= sizeof buf[i] || memchr(s.p, 0, s.n)) {
             reply_error(c, "bad address in join request");
             return;
         }
-        memcpy(buf[i], s, len);
-        buf[i][len] = '\0';
+        memcpy(buf[i], s.p, s.n);
+        buf[i][s.n] = '\0';
         list[i] = buf[i];
     }
     if (net_join(a->net, list, n, on_join_done, c) < 0)
@@ -135,15 +140,15 @@ static void rpc_leave(agent *a, daemon_rpc_conn *c)
     daemon_leave_begin(a);
 }
 
-static void rpc_force_leave(agent *a, daemon_rpc_conn *c, const uint8_t *node, size_t len)
+static void rpc_force_leave(agent *a, daemon_rpc_conn *c, wire_bytes node)
 {
     char name[256];
-    if (!node || len == 0 || len >= sizeof name || memchr(node, 0, len)) {
+    if (!node.p || node.n == 0 || node.n >= sizeof name || memchr(node.p, 0, node.n)) {
         reply_error(c, "force-leave needs a node name");
         return;
     }
-    memcpy(name, node, len);
-    name[len] = '\0';
+    memcpy(name, node.p, node.n);
+    name[node.n] = '\0';
     bool ok = swim_force_leave(net_core(a->net), net_now(a->net), name);
     net_rearm(a->net);
     if (!ok) {
@@ -154,16 +159,16 @@ static void rpc_force_leave(agent *a, daemon_rpc_conn *c, const uint8_t *node, s
     reply_empty(c);
 }
 
-static int kv_str(wire_buf *b, const char *k, const char *v)
+static void kv_str(wire_mp_writer *w, const char *k, const char *v)
 {
-    int rc = wire_mpx_cstr(b, k);
-    return rc ? rc : wire_mpx_cstr(b, v);
+    wire_mp_pack_cstr(w, k);
+    wire_mp_pack_cstr(w, v);
 }
 
-static int kv_uint(wire_buf *b, const char *k, uint64_t v)
+static void kv_uint(wire_mp_writer *w, const char *k, uint64_t v)
 {
-    int rc = wire_mpx_cstr(b, k);
-    return rc ? rc : wire_mpx_uint(b, v);
+    wire_mp_pack_cstr(w, k);
+    wire_mp_pack_uint(w, v);
 }
 
 typedef struct count_ctx {
@@ -178,14 +183,22 @@ static bool count_member(void *ud, const swim_member *m)
     return true;
 }
 
-static int stats_section(wire_buf *b, const char *title, const uint64_t *v)
+/* "title": {...} inside the Info map; fill it between section_begin and
+ * wire_mp_map_end. */
+static void section_begin(wire_mp_writer *w, wire_mp_container *m, const char *title)
 {
+    wire_mp_pack_cstr(w, title);
+    wire_mp_map_begin(w, m);
+}
+
+static void stats_section(wire_mp_writer *w, const char *title, const uint64_t *v)
+{
+    wire_mp_container m;
+    section_begin(w, &m, title);
     /* type bytes 0..13 are every message memberlist defines (§2) */
-    int rc = wire_mpx_cstr(b, title);
-    rc = rc ? rc : wire_mpx_map(b, WIRE_ERR + 1);
-    for (int t = 0; !rc && t <= WIRE_ERR; t++)
-        rc = kv_uint(b, wire_type_name(t), v[t]);
-    return rc;
+    for (int t = 0; t <= WIRE_ERR; t++)
+        kv_uint(w, wire_type_name(t), v[t]);
+    wire_mp_map_end(w, &m);
 }
 
 static void rpc_info(agent *a, daemon_rpc_conn *c)
@@ -199,131 +212,131 @@ static void rpc_info(agent *a, daemon_rpc_conn *c)
     char rpc[300], vsn[64];
     snprintf(rpc, sizeof rpc, "%s:%u", a->o->rpc_host, a->o->rpc_port);
 
-    wire_buf b;
-    wire_buf_init(&b, 0);
-    int rc = wire_mpx_map(&b, 1);
-    rc = rc ? rc : wire_mpx_cstr(&b, "Info");
-    rc = rc ? rc : wire_mpx_map(&b, 9);
+    reply r;
+    reply_start(&r, 0);
+    wire_mp_writer *w = &r.w;
+    wire_mp_container info, m;
+    section_begin(w, &info, "Info");
 
-    rc = rc ? rc : wire_mpx_cstr(&b, "agent");
-    rc = rc ? rc : wire_mpx_map(&b, 6);
-    rc = rc ? rc : kv_str(&b, "name", cfg->name);
-    rc = rc ? rc : kv_str(&b, "version", MOONLIST_VERSION);
-    rc = rc ? rc : kv_str(&b, "advertise", net_advertise_text(a->net));
-    rc = rc ? rc : kv_str(&b, "bind", net_bind_text(a->net));
-    rc = rc ? rc : kv_str(&b, "rpc_addr", rpc);
-    rc = rc ? rc : kv_str(&b, "config", a->o->config_path[0] ? a->o->config_path : "(none)");
+    section_begin(w, &m, "agent");
+    kv_str(w, "name", cfg->name);
+    kv_str(w, "version", MOONLIST_VERSION);
+    kv_str(w, "advertise", net_advertise_text(a->net));
+    kv_str(w, "bind", net_bind_text(a->net));
+    kv_str(w, "rpc_addr", rpc);
+    kv_str(w, "config", a->o->config_path[0] ? a->o->config_path : "(none)");
+    wire_mp_map_end(w, &m);
 
-    rc = rc ? rc : wire_mpx_cstr(&b, "members");
-    rc = rc ? rc : wire_mpx_map(&b, 6);
-    rc = rc ? rc : kv_uint(&b, "total", swim_member_count(s));
-    rc = rc ? rc : kv_uint(&b, "alive", cc.by_state[SWIM_ALIVE]);
-    rc = rc ? rc : kv_uint(&b, "suspect", cc.by_state[SWIM_SUSPECT]);
-    rc = rc ? rc : kv_uint(&b, "dead", cc.by_state[SWIM_DEAD]);
-    rc = rc ? rc : kv_uint(&b, "left", cc.by_state[SWIM_LEFT]);
-    rc = rc ? rc : kv_uint(&b, "health_score", (uint64_t)swim_health_score(s));
+    section_begin(w, &m, "members");
+    kv_uint(w, "total", swim_member_count(s));
+    kv_uint(w, "alive", cc.by_state[SWIM_ALIVE]);
+    kv_uint(w, "suspect", cc.by_state[SWIM_SUSPECT]);
+    kv_uint(w, "dead", cc.by_state[SWIM_DEAD]);
+    kv_uint(w, "left", cc.by_state[SWIM_LEFT]);
+    kv_uint(w, "health_score", (uint64_t)swim_health_score(s));
+    wire_mp_map_end(w, &m);
 
-    rc = rc ? rc : wire_mpx_cstr(&b, "versions");
-    rc = rc ? rc : wire_mpx_map(&b, 2);
+    section_begin(w, &m, "versions");
     snprintf(vsn, sizeof vsn, "min %u max %u cur %u", cfg->vsn[0], cfg->vsn[1], cfg->vsn[2]);
-    rc = rc ? rc : kv_str(&b, "protocol", vsn);
+    kv_str(w, "protocol", vsn);
     snprintf(vsn, sizeof vsn, "min %u max %u cur %u", cfg->vsn[3], cfg->vsn[4], cfg->vsn[5]);
-    rc = rc ? rc : kv_str(&b, "delegate", vsn);
+    kv_str(w, "delegate", vsn);
+    wire_mp_map_end(w, &m);
 
-    rc = rc ? rc : wire_mpx_cstr(&b, "config");
-    rc = rc ? rc : wire_mpx_map(&b, 16);
-    rc = rc ? rc : kv_str(&b, "profile", a->o->profile);
-    rc = rc ? rc : kv_str(&b, "encryption", a->o->net.keyring.n ? "on" : "off");
-    rc = rc ? rc : kv_str(&b, "compression", a->o->net.frame.compress ? "on" : "off");
-    rc = rc ? rc : kv_uint(&b, "probe_interval_ms", cfg->probe_interval);
-    rc = rc ? rc : kv_uint(&b, "probe_timeout_ms", cfg->probe_timeout);
-    rc = rc ? rc : kv_uint(&b, "gossip_interval_ms", cfg->gossip_interval);
-    rc = rc ? rc : kv_uint(&b, "gossip_nodes", cfg->gossip_nodes);
-    rc = rc ? rc : kv_uint(&b, "push_pull_interval_ms", cfg->push_pull_interval);
-    rc = rc ? rc : kv_uint(&b, "tcp_timeout_ms", cfg->tcp_timeout);
-    rc = rc ? rc : kv_uint(&b, "suspicion_mult", cfg->suspicion_mult);
-    rc = rc ? rc : kv_uint(&b, "suspicion_max_timeout_mult", cfg->suspicion_max_timeout_mult);
-    rc = rc ? rc : kv_uint(&b, "retransmit_mult", cfg->retransmit_mult);
-    rc = rc ? rc : kv_uint(&b, "indirect_checks", cfg->indirect_checks);
-    rc = rc ? rc : kv_uint(&b, "awareness_max_multiplier", cfg->awareness_max_multiplier);
-    rc = rc ? rc : kv_uint(&b, "gossip_to_the_dead_ms", cfg->gossip_to_the_dead_time);
-    rc = rc ? rc : kv_uint(&b, "meta_bytes", cfg->meta_len);
+    section_begin(w, &m, "config");
+    kv_str(w, "profile", a->o->profile);
+    kv_str(w, "encryption", a->o->net.keyring.n ? "on" : "off");
+    kv_str(w, "compression", a->o->net.frame.compress ? "on" : "off");
+    kv_uint(w, "probe_interval_ms", cfg->probe_interval);
+    kv_uint(w, "probe_timeout_ms", cfg->probe_timeout);
+    kv_uint(w, "gossip_interval_ms", cfg->gossip_interval);
+    kv_uint(w, "gossip_nodes", cfg->gossip_nodes);
+    kv_uint(w, "push_pull_interval_ms", cfg->push_pull_interval);
+    kv_uint(w, "tcp_timeout_ms", cfg->tcp_timeout);
+    kv_uint(w, "suspicion_mult", cfg->suspicion_mult);
+    kv_uint(w, "suspicion_max_timeout_mult", cfg->suspicion_max_timeout_mult);
+    kv_uint(w, "retransmit_mult", cfg->retransmit_mult);
+    kv_uint(w, "indirect_checks", cfg->indirect_checks);
+    kv_uint(w, "awareness_max_multiplier", cfg->awareness_max_multiplier);
+    kv_uint(w, "gossip_to_the_dead_ms", cfg->gossip_to_the_dead_time);
+    kv_uint(w, "meta_bytes", cfg->meta_len);
+    wire_mp_map_end(w, &m);
 
-    rc = rc ? rc : wire_mpx_cstr(&b, "protocol");
-    rc = rc ? rc : wire_mpx_map(&b, 5);
-    rc = rc ? rc : kv_uint(&b, "dropped", st->dropped);
-    rc = rc ? rc : kv_uint(&b, "broadcasts_dropped", st->broadcasts_dropped);
-    rc = rc ? rc : kv_uint(&b, "probes", st->probes);
-    rc = rc ? rc : kv_uint(&b, "probe_failures", st->probe_failures);
-    rc = rc ? rc : kv_uint(&b, "refutations", st->refutations);
+    section_begin(w, &m, "protocol");
+    kv_uint(w, "dropped", st->dropped);
+    kv_uint(w, "broadcasts_dropped", st->broadcasts_dropped);
+    kv_uint(w, "probes", st->probes);
+    kv_uint(w, "probe_failures", st->probe_failures);
+    kv_uint(w, "refutations", st->refutations);
+    wire_mp_map_end(w, &m);
 
-    rc = rc ? rc : stats_section(&b, "messages sent", st->sent);
-    rc = rc ? rc : stats_section(&b, "messages received", st->received);
-    rc = rc ? rc : stats_section(&b, "messages dropped", st->dropped_by_type);
+    stats_section(w, "messages sent", st->sent);
+    stats_section(w, "messages received", st->received);
+    stats_section(w, "messages dropped", st->dropped_by_type);
 
-    rc = rc ? rc : wire_mpx_cstr(&b, "network");
-    rc = rc ? rc : wire_mpx_map(&b, 8);
-    rc = rc ? rc : kv_uint(&b, "packets_in", nc->packets_in);
-    rc = rc ? rc : kv_uint(&b, "packets_out", nc->packets_out);
-    rc = rc ? rc : kv_uint(&b, "malformed_packets", nc->malformed_packets);
-    rc = rc ? rc : kv_uint(&b, "send_errors", nc->send_errors);
-    rc = rc ? rc : kv_uint(&b, "streams_in", nc->streams_in);
-    rc = rc ? rc : kv_uint(&b, "streams_out", nc->streams_out);
-    rc = rc ? rc : kv_uint(&b, "streams_rejected", nc->streams_rejected);
-    rc = rc ? rc : kv_uint(&b, "stream_errors", nc->stream_errors);
-    reply_buf(c, &b, rc);
+    section_begin(w, &m, "network");
+    kv_uint(w, "packets_in", nc->packets_in);
+    kv_uint(w, "packets_out", nc->packets_out);
+    kv_uint(w, "malformed_packets", nc->malformed_packets);
+    kv_uint(w, "send_errors", nc->send_errors);
+    kv_uint(w, "streams_in", nc->streams_in);
+    kv_uint(w, "streams_out", nc->streams_out);
+    kv_uint(w, "streams_rejected", nc->streams_rejected);
+    kv_uint(w, "stream_errors", nc->stream_errors);
+    wire_mp_map_end(w, &m);
+
+    wire_mp_map_end(w, &info);
+    reply_send(c, &r);
 }
 
 void daemon_rpc_request(void *ud, daemon_rpc_conn *c, const uint8_t *req, size_t len)
 {
     agent *a = ud;
-    wire_mpx_reader r, addrs;
+    wire_mp_reader r, addrs;
     bool have_addrs = false;
-    const uint8_t *cmd = NULL, *node = NULL;
-    size_t cmdlen = 0, nodelen = 0;
+    wire_bytes cmd = { 0 }, node = { 0 };
     uint32_t nk;
-    wire_mpx_reader_init(&r, req, len);
-    if (wire_mpx_read_map(&r, &nk)) {
+    wire_mp_reader_init(&r, req, len);
+    if (wire_mp_read_map(&r, &nk)) {
         reply_error(c, "malformed request");
         return;
     }
     for (uint32_t i = 0; i < nk; i++) {
-        const uint8_t *k;
-        size_t kl;
-        if (wire_mpx_read_str(&r, &k, &kl)) {
+        wire_bytes k;
+        if (wire_mp_read_str(&r, &k)) {
             reply_error(c, "malformed request");
             return;
         }
         int bad;
-        if (wire_mpx_eq(k, kl, "Command")) {
-            bad = wire_mpx_read_str(&r, &cmd, &cmdlen);
-        } else if (wire_mpx_eq(k, kl, "Node")) {
-            bad = wire_mpx_read_str(&r, &node, &nodelen);
-        } else if (wire_mpx_eq(k, kl, "Addrs")) {
+        if (wire_mp_eq(k, "Command")) {
+            bad = wire_mp_read_str(&r, &cmd);
+        } else if (wire_mp_eq(k, "Node")) {
+            bad = wire_mp_read_str(&r, &node);
+        } else if (wire_mp_eq(k, "Addrs")) {
             addrs = r;
             have_addrs = true;
-            bad = wire_mpx_skip(&r);
+            bad = wire_mp_skip(&r);
         } else {
-            bad = wire_mpx_skip(&r);
+            bad = wire_mp_skip(&r);
         }
         if (bad) {
             reply_error(c, "malformed request");
             return;
         }
     }
-    if (!cmd) {
+    if (!cmd.p) {
         reply_error(c, "request has no Command");
-    } else if (serf_leave_active(&a->leave) && (wire_mpx_eq(cmd, cmdlen, "join") || wire_mpx_eq(cmd, cmdlen, "force-leave"))) {
+    } else if (serf_leave_active(&a->leave) && (wire_mp_eq(cmd, "join") || wire_mp_eq(cmd, "force-leave"))) {
         reply_error(c, "the agent is leaving");
-    } else if (wire_mpx_eq(cmd, cmdlen, "members")) {
+    } else if (wire_mp_eq(cmd, "members")) {
         rpc_members(a, c);
-    } else if (wire_mpx_eq(cmd, cmdlen, "join")) {
+    } else if (wire_mp_eq(cmd, "join")) {
         rpc_join(a, c, have_addrs ? &addrs : NULL);
-    } else if (wire_mpx_eq(cmd, cmdlen, "leave")) {
+    } else if (wire_mp_eq(cmd, "leave")) {
         rpc_leave(a, c);
-    } else if (wire_mpx_eq(cmd, cmdlen, "force-leave")) {
-        rpc_force_leave(a, c, node, nodelen);
-    } else if (wire_mpx_eq(cmd, cmdlen, "info")) {
+    } else if (wire_mp_eq(cmd, "force-leave")) {
+        rpc_force_leave(a, c, node);
+    } else if (wire_mp_eq(cmd, "info")) {
         rpc_info(a, c);
     } else {
         reply_error(c, "unknown command");

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire/wire_buf.h"
+#include "wire/wire_mp.h"
 
 /* serf's default RPC address: loopback only, the control port is not
  * authenticated */
@@ -55,7 +55,8 @@ typedef struct daemon_rpc_member {
     uint8_t vsn[6];
 } daemon_rpc_member;
 
-/* Append one member as a "Members" array entry. */
-int daemon_rpc_member_encode(wire_buf *out, const daemon_rpc_member *m);
+/* Write one member as a "Members" array entry, into the caller's pass
+ * (errors are the writer's, checked when the caller finishes). */
+void daemon_rpc_member_encode(wire_mp_writer *w, const daemon_rpc_member *m);
 
 #endif

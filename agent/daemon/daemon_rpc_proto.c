@@ -1,6 +1,6 @@
 #include "daemon/daemon_rpc.h"
 
-#include "wire/wire_mpx.h"
+#include "wire/wire_mp.h"
 
 void daemon_rpc_put_len(uint8_t hdr[4], size_t len)
 {
@@ -10,24 +10,26 @@ void daemon_rpc_put_len(uint8_t hdr[4], size_t len)
     hdr[3] = (uint8_t)len;
 }
 
-int daemon_rpc_member_encode(wire_buf *out, const daemon_rpc_member *m)
+void daemon_rpc_member_encode(wire_mp_writer *w, const daemon_rpc_member *m)
 {
-    int rc = wire_mpx_map(out, 7);
-    rc = rc ? rc : wire_mpx_cstr(out, "Name");
-    rc = rc ? rc : wire_mpx_str(out, m->name, m->name_len);
-    rc = rc ? rc : wire_mpx_cstr(out, "Addr");
-    rc = rc ? rc : wire_mpx_str(out, m->addr, m->addr_len);
-    rc = rc ? rc : wire_mpx_cstr(out, "Port");
-    rc = rc ? rc : wire_mpx_uint(out, m->port);
-    rc = rc ? rc : wire_mpx_cstr(out, "Status");
-    rc = rc ? rc : wire_mpx_str(out, m->status, m->status_len);
-    rc = rc ? rc : wire_mpx_cstr(out, "Incarnation");
-    rc = rc ? rc : wire_mpx_uint(out, m->incarnation);
-    rc = rc ? rc : wire_mpx_cstr(out, "Meta");
-    rc = rc ? rc : wire_mpx_str(out, m->meta, m->meta_len);
-    rc = rc ? rc : wire_mpx_cstr(out, "Vsn");
-    rc = rc ? rc : wire_mpx_array(out, 6);
-    for (int i = 0; !rc && i < 6; i++)
-        rc = wire_mpx_uint(out, m->vsn[i]);
-    return rc;
+    wire_mp_container row, vsn;
+    wire_mp_map_begin(w, &row);
+    wire_mp_pack_cstr(w, "Name");
+    wire_mp_pack_raw(w, m->name, m->name_len);
+    wire_mp_pack_cstr(w, "Addr");
+    wire_mp_pack_raw(w, m->addr, m->addr_len);
+    wire_mp_pack_cstr(w, "Port");
+    wire_mp_pack_uint(w, m->port);
+    wire_mp_pack_cstr(w, "Status");
+    wire_mp_pack_raw(w, m->status, m->status_len);
+    wire_mp_pack_cstr(w, "Incarnation");
+    wire_mp_pack_uint(w, m->incarnation);
+    wire_mp_pack_cstr(w, "Meta");
+    wire_mp_pack_raw(w, m->meta, m->meta_len);
+    wire_mp_pack_cstr(w, "Vsn");
+    wire_mp_array_begin(w, &vsn);
+    for (int i = 0; i < 6; i++)
+        wire_mp_pack_uint(w, m->vsn[i]);
+    wire_mp_array_end(w, &vsn);
+    wire_mp_map_end(w, &row);
 }

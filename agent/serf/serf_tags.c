@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wire/wire_mpx.h"
+#include "wire/wire_mp.h"
 
 void serf_tags_free(serf_tags *t)
 {
@@ -73,24 +73,26 @@ int serf_tags_parse_kv(serf_tags *t, const char *kv, char *err, size_t errlen)
 
 int serf_tags_encode(const serf_tags *t, wire_buf *out, char *err, size_t errlen)
 {
-    size_t start = out->len;
-    int rc = wire_buf_append_byte(out, SERF_TAGS_MAGIC);
-    if (!rc)
-        rc = wire_mpx_map(out, (uint32_t)t->n);
-    for (size_t i = 0; !rc && i < t->n; i++) {
-        rc = wire_mpx_str(out, t->v[i].key, t->v[i].klen);
-        if (!rc)
-            rc = wire_mpx_str(out, t->v[i].value, t->v[i].vlen);
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, out);
+    wire_mp_put_byte(&w, SERF_TAGS_MAGIC);
+    wire_mp_container m;
+    wire_mp_map_begin(&w, &m);
+    for (size_t i = 0; i < t->n; i++) {
+        wire_mp_pack_raw(&w, t->v[i].key, t->v[i].klen);
+        wire_mp_pack_raw(&w, t->v[i].value, t->v[i].vlen);
     }
-    if (rc) {
-        out->len = start;
-        snprintf(err, errlen, "out of memory encoding tags");
+    wire_mp_map_end(&w, &m);
+    size_t len = wire_mp_written(&w);
+    if (wire_mp_error(&w) == WIRE_OK && len > SERF_TAGS_META_MAX) {
+        snprintf(err, errlen, "tags encode to %zu bytes of node meta; memberlist allows at most %d", len,
+                 SERF_TAGS_META_MAX);
+        wire_mp_fail(&w, WIRE_ELIMIT);
+        (void)wire_mp_finish(&w);
         return -1;
     }
-    if (out->len - start > SERF_TAGS_META_MAX) {
-        snprintf(err, errlen, "tags encode to %zu bytes of node meta; memberlist allows at most %d",
-                 out->len - start, SERF_TAGS_META_MAX);
-        out->len = start;
+    if (wire_mp_finish(&w)) {
+        snprintf(err, errlen, "out of memory encoding tags");
         return -1;
     }
     return 0;
@@ -102,17 +104,16 @@ int serf_tags_decode(serf_tags *t, const uint8_t *meta, size_t len)
         return 0;
     if (meta[0] != SERF_TAGS_MAGIC)
         return serf_tags_set(t, "role", 4, (const char *)meta, len);
-    wire_mpx_reader r;
-    wire_mpx_reader_init(&r, meta + 1, len - 1);
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, meta + 1, len - 1);
     uint32_t n;
-    if (wire_mpx_read_map(&r, &n))
+    if (wire_mp_read_map(&r, &n))
         return -1;
     for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *k, *v;
-        size_t kl, vl;
-        if (wire_mpx_read_str(&r, &k, &kl) || wire_mpx_read_str(&r, &v, &vl))
+        wire_bytes k, v;
+        if (wire_mp_read_str(&r, &k) || wire_mp_read_str(&r, &v))
             return -1;
-        if (serf_tags_set(t, (const char *)k, kl, (const char *)v, vl))
+        if (serf_tags_set(t, (const char *)k.p, k.n, (const char *)v.p, v.n))
             return -1;
     }
     return 0;

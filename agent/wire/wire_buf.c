@@ -32,6 +32,8 @@ int wire_buf_reserve(wire_buf *b, size_t extra)
     if (need <= b->cap)
         return WIRE_OK;
     size_t cap = b->cap ? b->cap : WIRE_BUF_FIRST_CAP;
+    if (cap > b->max)
+        cap = b->max;   /* a small cap is a promise about memory too */
     while (cap < need)
         cap = cap > b->max / 2 ? b->max : cap * 2;
     uint8_t *p = realloc(b->data, cap);

@@ -349,24 +349,25 @@ static bool field_empty(const field *f, const void *obj)
     return false;
 }
 
-static int encode_field(wire_buf *b, const field *f, const void *obj, wire_int_style style)
+static void encode_field(wire_mp_writer *w, const field *f, const void *obj, wire_int_style style)
 {
     const char *at = (const char *)obj + f->off;
     switch ((field_kind)f->kind) {
-    case F_BYTES: return wire_mp_pack_bytes(b, *(const wire_bytes *)(const void *)at);
-    case F_STRING: return wire_mp_pack_string(b, *(const wire_bytes *)(const void *)at);
-    case F_BOOL: return wire_mp_pack_bool(b, *(const bool *)(const void *)at);
+    case F_BYTES: wire_mp_pack_bytes(w, *(const wire_bytes *)(const void *)at); return;
+    case F_STRING: wire_mp_pack_string(w, *(const wire_bytes *)(const void *)at); return;
+    case F_BOOL: wire_mp_pack_bool(w, *(const bool *)(const void *)at); return;
     case F_U8:
-    case F_U32: return wire_mp_pack_uint(b, *(const uint32_t *)(const void *)at);
-    case F_U16: return wire_mp_pack_uint(b, *(const uint16_t *)(const void *)at);
-    case F_INT: return wire_mp_pack_int(b, *(const int64_t *)(const void *)at, style);
+    case F_U32: wire_mp_pack_uint(w, *(const uint32_t *)(const void *)at); return;
+    case F_U16: wire_mp_pack_uint(w, *(const uint16_t *)(const void *)at); return;
+    case F_INT: wire_mp_pack_int(w, *(const int64_t *)(const void *)at, style); return;
     case F_VSN: {
         /* Always 6 bytes: 0.2.2 panics on a shorter non-empty Vsn (§9.1). */
         const wire_vsn *v = (const wire_vsn *)(const void *)at;
-        return wire_mp_pack_raw(b, v->v, sizeof v->v);
+        wire_mp_pack_raw(w, v->v, sizeof v->v);
+        return;
     }
     }
-    return WIRE_EFORMAT;
+    wire_mp_fail(w, WIRE_EFORMAT);
 }
 
 /* A Go uint8 held in a uint32_t: refuse to send what Go cannot decode. */
@@ -378,93 +379,87 @@ static bool u8_out_of_range(const field *fs, size_t nf, const void *obj)
     return false;
 }
 
-/* type < 0: no type byte (push/pull node states follow their header). On
- * error the buffer is restored to its previous length. */
-static int encode_map(wire_buf *b, int type, const field *fs, size_t nf, const void *obj,
-                      wire_int_style style)
+/* type < 0: no type byte (push/pull node states follow their header). */
+static void encode_map(wire_mp_writer *w, int type, const field *fs, size_t nf, const void *obj,
+                       wire_int_style style)
 {
-    size_t mark = b->len;
-    uint32_t count = 0;
-    int rc = WIRE_OK;
-
     if (u8_out_of_range(fs, nf, obj))
-        return WIRE_ERANGE;
-    for (size_t i = 0; i < nf; i++)
-        if (!(fs[i].omitempty && field_empty(&fs[i], obj)))
-            count++;
+        wire_mp_fail(w, WIRE_ERANGE);
     if (type >= 0)
-        rc = wire_buf_append_byte(b, (uint8_t)type);
-    if (!rc)
-        rc = wire_mp_pack_map(b, count);
-    for (size_t i = 0; !rc && i < nf; i++) {
+        wire_mp_put_byte(w, (uint8_t)type);
+    wire_mp_container m;
+    wire_mp_map_begin(w, &m);
+    for (size_t i = 0; i < nf; i++) {
         if (fs[i].omitempty && field_empty(&fs[i], obj))
             continue;
-        rc = wire_mp_pack_raw(b, fs[i].name, strlen(fs[i].name));
-        if (!rc)
-            rc = encode_field(b, &fs[i], obj, style);
+        wire_mp_pack_cstr(w, fs[i].name);
+        encode_field(w, &fs[i], obj, style);
     }
-    if (rc)
-        b->len = mark;
-    return rc;
+    wire_mp_map_end(w, &m);
+}
+
+/* One message as one pass: on error the buffer is as it was. */
+static int encode(wire_buf *b, int type, const field *fs, size_t nf, const void *obj, wire_int_style style)
+{
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, b);
+    encode_map(&w, type, fs, nf, obj, style);
+    return wire_mp_finish(&w);
 }
 
 int wire_encode_ping(wire_buf *out, const wire_ping *m)
 {
-    return encode_map(out, WIRE_PING, ping_fields, NFIELDS(ping_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_PING, ping_fields, NFIELDS(ping_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_indirect_ping(wire_buf *out, const wire_indirect_ping *m)
 {
-    return encode_map(out, WIRE_INDIRECT_PING, indirect_ping_fields, NFIELDS(indirect_ping_fields), m,
+    return encode(out, WIRE_INDIRECT_PING, indirect_ping_fields, NFIELDS(indirect_ping_fields), m,
                       WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_ack(wire_buf *out, const wire_ack *m)
 {
-    return encode_map(out, WIRE_ACK, ack_fields, NFIELDS(ack_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_ACK, ack_fields, NFIELDS(ack_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_nack(wire_buf *out, const wire_nack *m)
 {
-    return encode_map(out, WIRE_NACK, nack_fields, NFIELDS(nack_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_NACK, nack_fields, NFIELDS(nack_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_suspect(wire_buf *out, const wire_suspect *m)
 {
-    return encode_map(out, WIRE_SUSPECT, suspect_fields, NFIELDS(suspect_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_SUSPECT, suspect_fields, NFIELDS(suspect_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_alive(wire_buf *out, const wire_alive *m)
 {
-    return encode_map(out, WIRE_ALIVE, alive_fields, NFIELDS(alive_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_ALIVE, alive_fields, NFIELDS(alive_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_dead(wire_buf *out, const wire_dead *m)
 {
-    return encode_map(out, WIRE_DEAD, suspect_fields, NFIELDS(suspect_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_DEAD, suspect_fields, NFIELDS(suspect_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_err(wire_buf *out, const wire_errmsg *m)
 {
-    return encode_map(out, WIRE_ERR, err_fields, NFIELDS(err_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_ERR, err_fields, NFIELDS(err_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_compress(wire_buf *out, const wire_compress *m)
 {
-    return encode_map(out, WIRE_COMPRESS, compress_fields, NFIELDS(compress_fields), m, WIRE_INT_GO_MSGPACK_V0);
+    return encode(out, WIRE_COMPRESS, compress_fields, NFIELDS(compress_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
 int wire_encode_user_udp(wire_buf *out, const uint8_t *payload, size_t len)
 {
-    size_t mark = out->len;
-    int rc = wire_buf_reserve(out, len < SIZE_MAX ? len + 1 : len);
-    if (!rc)
-        rc = wire_buf_append_byte(out, WIRE_USER);
-    if (!rc)
-        rc = wire_buf_append(out, payload, len);
-    if (rc)
-        out->len = mark;
-    return rc;
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, out);
+    wire_mp_put_byte(&w, WIRE_USER);
+    wire_mp_put(&w, payload, len);
+    return wire_mp_finish(&w);
 }
 
 int wire_encode_user_tcp(wire_buf *out, const uint8_t *payload, size_t len, wire_int_style style)
@@ -472,21 +467,19 @@ int wire_encode_user_tcp(wire_buf *out, const uint8_t *payload, size_t len, wire
     if (len > (uint64_t)INT64_MAX)
         return WIRE_ERANGE;
     wire_user_msg_header h = { (int64_t)len };
-    size_t mark = out->len;
-    int rc = encode_map(out, WIRE_USER, user_msg_header_fields, NFIELDS(user_msg_header_fields), &h, style);
-    if (!rc)
-        rc = wire_buf_append(out, payload, len);
-    if (rc)
-        out->len = mark;
-    return rc;
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, out);
+    encode_map(&w, WIRE_USER, user_msg_header_fields, NFIELDS(user_msg_header_fields), &h, style);
+    wire_mp_put(&w, payload, len);
+    return wire_mp_finish(&w);
 }
 
 int wire_encode_push_pull_header(wire_buf *out, const wire_push_pull_header *h, wire_int_style style)
 {
-    return encode_map(out, WIRE_PUSH_PULL, push_pull_header_fields, NFIELDS(push_pull_header_fields), h, style);
+    return encode(out, WIRE_PUSH_PULL, push_pull_header_fields, NFIELDS(push_pull_header_fields), h, style);
 }
 
 int wire_encode_push_node_state(wire_buf *out, const wire_push_node_state *s, wire_int_style style)
 {
-    return encode_map(out, -1, push_node_state_fields, NFIELDS(push_node_state_fields), s, style);
+    return encode(out, -1, push_node_state_fields, NFIELDS(push_node_state_fields), s, style);
 }

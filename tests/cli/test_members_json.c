@@ -3,13 +3,16 @@
 #include "check.h"
 #include "cli/cli_json.h"
 #include "cli/cli_members.h"
-#include "wire/wire_mpx.h"
+#include "wire/wire_mp.h"
 
 static void json_is(const char *in, size_t n, const char *want)
 {
     wire_buf b;
     wire_buf_init(&b, 0);
-    REQUIRE(cli_json_str(&b, in, n) == 0);
+    wire_mp_writer w;
+    wire_mp_writer_init(&w, &b);
+    cli_json_str(&w, in, n);
+    REQUIRE(wire_mp_finish(&w) == 0);
     CHECKF(b.len == strlen(want) && memcmp(b.data, want, b.len) == 0, "got %.*s want %s", (int)b.len,
            (const char *)b.data, want);
     wire_buf_free(&b);
@@ -44,16 +47,23 @@ int main(void)
     /* round trip through the RPC encoding */
     wire_buf rpc;
     wire_buf_init(&rpc, 0);
-    REQUIRE(wire_mpx_array(&rpc, 2) == 0);
-    REQUIRE(daemon_rpc_member_encode(&rpc, &in[0]) == 0);
-    REQUIRE(daemon_rpc_member_encode(&rpc, &in[1]) == 0);
-    wire_mpx_reader r;
-    wire_mpx_reader_init(&r, rpc.data, rpc.len);
+    wire_mp_writer w;
+    wire_mp_container list;
+    wire_mp_writer_init(&w, &rpc);
+    wire_mp_array_begin(&w, &list);
+    daemon_rpc_member_encode(&w, &in[0]);
+    daemon_rpc_member_encode(&w, &in[1]);
+    wire_mp_array_end(&w, &list);
+    REQUIRE(wire_mp_finish(&w) == 0);
+    CHECK_EQ_INT(rpc.data[0], 0x92);
+    CHECK_EQ_INT(rpc.data[1], 0x87);   /* 7 keys a row */
+    wire_mp_reader r;
+    wire_mp_reader_init(&r, rpc.data, rpc.len);
     daemon_rpc_member *rows;
     size_t n;
     REQUIRE(cli_members_decode(&r, &rows, &n) == 0);
     REQUIRE(n == 2);
-    CHECK_EQ_INT(r.n, 0);
+    CHECK_EQ_INT(wire_mp_left(&r), 0);
 
     wire_buf out;
     wire_buf_init(&out, 0);
@@ -83,7 +93,7 @@ int main(void)
     CHECK(out.len == 15 && memcmp(out.data, "{\"members\":[]}\n", 15) == 0);
 
     /* truncated RPC data is rejected */
-    wire_mpx_reader_init(&r, rpc.data, rpc.len - 3);
+    wire_mp_reader_init(&r, rpc.data, rpc.len - 3);
     daemon_rpc_member *bad;
     CHECK(cli_members_decode(&r, &bad, &n) == -1);
 

@@ -1,14 +1,13 @@
+/* wire_mp reading: the bounded cursor (see wire_mp.h). */
 #include "wire/wire_mp.h"
 
-#include <msgpack/pack.h>
-
-/* ---- reading ---------------------------------------------------------- */
+#include <string.h>
 
 void wire_mp_reader_init(wire_mp_reader *r, const uint8_t *p, size_t n)
 {
     r->start = p;
     r->p = p;
-    r->end = p + n;
+    r->end = n ? p + n : p;   /* NULL + 0 is undefined behaviour, and an empty input may be NULL */
 }
 
 static uint64_t be(const uint8_t *p, int n)
@@ -35,6 +34,33 @@ int wire_mp_peek(const wire_mp_reader *r, uint8_t *byte)
         return WIRE_ETRUNC;
     *byte = *r->p;
     return WIRE_OK;
+}
+
+wire_mp_kind wire_mp_peek_kind(const wire_mp_reader *r)
+{
+    if (r->p >= r->end)
+        return WIRE_MP_END;
+    uint8_t c = *r->p;
+    if (c <= 0x7f || (c >= 0xcc && c <= 0xcf))
+        return WIRE_MP_UINT;
+    if (c >= 0xe0 || (c >= 0xd0 && c <= 0xd3))
+        return WIRE_MP_INT;
+    if ((c & 0xf0) == 0x80 || c == 0xde || c == 0xdf)
+        return WIRE_MP_MAP;
+    if ((c & 0xf0) == 0x90 || c == 0xdc || c == 0xdd)
+        return WIRE_MP_ARRAY;
+    if ((c & 0xe0) == 0xa0 || (c >= 0xd9 && c <= 0xdb))
+        return WIRE_MP_STR;
+    if (c >= 0xc4 && c <= 0xc6)
+        return WIRE_MP_BIN;
+    if ((c >= 0xc7 && c <= 0xc9) || (c >= 0xd4 && c <= 0xd8))
+        return WIRE_MP_EXT;
+    switch (c) {
+    case 0xc0: return WIRE_MP_NIL;
+    case 0xc2: case 0xc3: return WIRE_MP_BOOL;
+    case 0xca: case 0xcb: return WIRE_MP_FLOAT;
+    default: return WIRE_MP_BAD;   /* c1: never used */
+    }
 }
 
 bool wire_mp_read_nil(wire_mp_reader *r)
@@ -235,6 +261,19 @@ int wire_mp_read_raw(wire_mp_reader *r, wire_bytes *v)
     return WIRE_OK;
 }
 
+int wire_mp_read_str(wire_mp_reader *r, wire_bytes *v)
+{
+    if (r->p < r->end && *r->p == 0xc0)
+        return WIRE_EFORMAT;
+    return wire_mp_read_raw(r, v);
+}
+
+bool wire_mp_eq(wire_bytes v, const char *c)
+{
+    size_t n = strlen(c);
+    return v.n == n && (n == 0 || memcmp(v.p, c, n) == 0);
+}
+
 /* Recursion is bounded by depth, and every level consumes at least one
  * byte per element, so the work is bounded by the input size. On error the
  * cursor is back where this value started. */
@@ -310,91 +349,4 @@ static int skip_at(wire_mp_reader *r, int depth)
 int wire_mp_skip(wire_mp_reader *r)
 {
     return skip_at(r, 0);
-}
-
-/* ---- writing ---------------------------------------------------------- */
-
-/* msgpack-c hands the callback's return value back from every pack call,
- * so wire_buf's error code comes through unchanged. */
-static int buf_write(void *data, const char *p, size_t n)
-{
-    return wire_buf_append((wire_buf *)data, p, n);
-}
-
-static void packer(msgpack_packer *pk, wire_buf *b)
-{
-    msgpack_packer_init(pk, b, buf_write);
-}
-
-int wire_mp_pack_map(wire_buf *b, uint32_t n)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return msgpack_pack_map(&pk, n);
-}
-
-int wire_mp_pack_nil(wire_buf *b)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return msgpack_pack_nil(&pk);
-}
-
-int wire_mp_pack_bool(wire_buf *b, bool v)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return v ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
-}
-
-int wire_mp_pack_uint(wire_buf *b, uint64_t v)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    return msgpack_pack_uint64(&pk, v);
-}
-
-int wire_mp_pack_int(wire_buf *b, int64_t v, wire_int_style style)
-{
-    msgpack_packer pk;
-    packer(&pk, b);
-    if (style == WIRE_INT_GO_MSGPACK_V2 && v > INT8_MAX) {
-        /* go-msgpack v2 EncodeInt: signed forms by size, never d0 for a
-         * positive value (128 does not fit int8). */
-        if (v <= INT16_MAX)
-            return msgpack_pack_fix_int16(&pk, (int16_t)v);
-        if (v <= INT32_MAX)
-            return msgpack_pack_fix_int32(&pk, (int32_t)v);
-        return msgpack_pack_fix_int64(&pk, v);
-    }
-    /* msgpack-c's int64 packing is go-msgpack 0.5's: non-negative values in
-     * the smallest unsigned form, negatives in the smallest signed one. */
-    return msgpack_pack_int64(&pk, v);
-}
-
-int wire_mp_pack_raw(wire_buf *b, const void *p, size_t n)
-{
-    if (n > UINT32_MAX)
-        return WIRE_ELIMIT;
-    int rc = wire_buf_reserve(b, n + 5);
-    if (rc)
-        return rc;
-    msgpack_packer pk;
-    packer(&pk, b);
-    rc = msgpack_pack_v4raw(&pk, n);
-    if (rc)
-        return rc;
-    return msgpack_pack_v4raw_body(&pk, p, n);
-}
-
-int wire_mp_pack_bytes(wire_buf *b, wire_bytes v)
-{
-    if (!v.p)
-        return wire_mp_pack_nil(b);
-    return wire_mp_pack_raw(b, v.p, v.n);
-}
-
-int wire_mp_pack_string(wire_buf *b, wire_bytes v)
-{
-    return wire_mp_pack_raw(b, v.p, v.n);
 }
