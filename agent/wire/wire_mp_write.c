@@ -2,6 +2,7 @@
  * (see wire_mp.h). */
 #include "wire/wire_mp.h"
 
+#include <msgpack/pack.h>
 #include <string.h>
 
 void wire_mp_writer_init(wire_mp_writer *w, wire_buf *b)
@@ -55,24 +56,29 @@ static void emit(wire_mp_writer *w, const uint8_t *head, size_t hn, const void *
     w->err = rc;
 }
 
-/* A format byte and the low n bytes of v, big-endian; returns the size. */
-static size_t head(uint8_t *out, uint8_t tag, uint64_t v, int n)
+/* msgpack-c's packer writes an item's head into a small buffer on the
+ * stack: the format choices (smallest forms, old-spec raw strings) are the
+ * library's; the sticky error, the counting and the all-or-nothing append
+ * are ours (emit). 9 bytes hold the largest head msgpack has (cf + 8). */
+typedef struct item_head {
+    uint8_t b[9];
+    size_t n;
+} item_head;
+
+static int head_write(void *data, const char *buf, size_t len)
 {
-    out[0] = tag;
-    for (int i = 0; i < n; i++)
-        out[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    return (size_t)1 + (size_t)n;
+    item_head *h = data;
+    if (len > sizeof h->b - h->n)
+        return -1;   /* cannot happen: no head is longer than 9 bytes */
+    memcpy(h->b + h->n, buf, len);
+    h->n += len;
+    return 0;
 }
 
-/* The smallest of a fix form (fix | n up to fixmax), a 16-bit and a
- * 32-bit length form. */
-static size_t length_head(uint8_t out[5], uint32_t n, uint8_t fix, uint32_t fixmax, uint8_t f16, uint8_t f32)
+static void head_init(item_head *h, msgpack_packer *pk)
 {
-    if (n <= fixmax) {
-        out[0] = (uint8_t)(fix | n);
-        return 1;
-    }
-    return n <= UINT16_MAX ? head(out, f16, n, 2) : head(out, f32, n, 4);
+    h->n = 0;
+    msgpack_packer_init(pk, h, head_write);
 }
 
 static void begin(wire_mp_writer *w, wire_mp_container *c, bool map)
@@ -103,10 +109,14 @@ static void end(wire_mp_writer *w, wire_mp_container *c, bool map)
         wire_mp_fail(w, WIRE_ELIMIT);
     if (w->err)
         return;
-    uint8_t h[5];
-    size_t hn = map ? length_head(h, (uint32_t)n, 0x80, 15, 0xde, 0xdf)
-                    : length_head(h, (uint32_t)n, 0x90, 15, 0xdc, 0xdd);
-    size_t grow = hn - 1;
+    item_head h;
+    msgpack_packer pk;
+    head_init(&h, &pk);
+    if (map)
+        msgpack_pack_map(&pk, (size_t)n);
+    else
+        msgpack_pack_array(&pk, (size_t)n);
+    size_t grow = h.n - 1;
     if (grow) {
         w->err = wire_buf_reserve(w->b, grow);
         if (w->err)
@@ -115,7 +125,7 @@ static void end(wire_mp_writer *w, wire_mp_container *c, bool map)
         memmove(body + grow, body, w->b->len - c->at - 1);
         w->b->len += grow;
     }
-    memcpy(w->b->data + c->at, h, hn);
+    memcpy(w->b->data + c->at, h.b, h.n);
 }
 
 void wire_mp_map_begin(wire_mp_writer *w, wire_mp_container *c) { begin(w, c, true); }
@@ -125,59 +135,54 @@ void wire_mp_array_end(wire_mp_writer *w, wire_mp_container *c) { end(w, c, fals
 
 void wire_mp_pack_nil(wire_mp_writer *w)
 {
-    static const uint8_t nil = 0xc0;
-    emit(w, &nil, 1, NULL, 0);
+    item_head h;
+    msgpack_packer pk;
+    head_init(&h, &pk);
+    msgpack_pack_nil(&pk);
+    emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_bool(wire_mp_writer *w, bool v)
 {
-    uint8_t b = v ? 0xc3 : 0xc2;
-    emit(w, &b, 1, NULL, 0);
-}
-
-static size_t uint_head(uint8_t out[9], uint64_t v)
-{
-    if (v <= 0x7f) {
-        out[0] = (uint8_t)v;
-        return 1;
-    }
-    if (v <= UINT8_MAX)
-        return head(out, 0xcc, v, 1);
-    if (v <= UINT16_MAX)
-        return head(out, 0xcd, v, 2);
-    if (v <= UINT32_MAX)
-        return head(out, 0xce, v, 4);
-    return head(out, 0xcf, v, 8);
+    item_head h;
+    msgpack_packer pk;
+    head_init(&h, &pk);
+    if (v)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_uint(wire_mp_writer *w, uint64_t v)
 {
-    uint8_t h[9];
-    emit(w, h, uint_head(h, v), NULL, 0);
+    item_head h;
+    msgpack_packer pk;
+    head_init(&h, &pk);
+    msgpack_pack_uint64(&pk, v);   /* the smallest unsigned form */
+    emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_int(wire_mp_writer *w, int64_t v, wire_int_style style)
 {
-    uint8_t h[9];
-    size_t n;
-    if (v >= 0 && (style == WIRE_INT_GO_MSGPACK_V0 || v <= INT8_MAX)) {
-        /* go-msgpack 0.5 (and msgpack-c): non-negative values in the
-         * smallest unsigned form */
-        n = uint_head(h, (uint64_t)v);
-    } else if (v > 0) {
+    item_head h;
+    msgpack_packer pk;
+    head_init(&h, &pk);
+    if (v > INT8_MAX && style != WIRE_INT_GO_MSGPACK_V0) {
         /* go-msgpack v2 EncodeInt: signed forms by size, never d0 for a
          * positive value (128 does not fit int8) */
-        n = v <= INT16_MAX ? head(h, 0xd1, (uint64_t)v, 2)
-          : v <= INT32_MAX ? head(h, 0xd2, (uint64_t)v, 4) : head(h, 0xd3, (uint64_t)v, 8);
-    } else if (v >= -32) {
-        h[0] = (uint8_t)(int8_t)v;   /* negative fixint */
-        n = 1;
+        if (v <= INT16_MAX)
+            msgpack_pack_fix_int16(&pk, (int16_t)v);
+        else if (v <= INT32_MAX)
+            msgpack_pack_fix_int32(&pk, (int32_t)v);
+        else
+            msgpack_pack_fix_int64(&pk, v);
     } else {
-        n = v >= INT8_MIN ? head(h, 0xd0, (uint64_t)v, 1)
-          : v >= INT16_MIN ? head(h, 0xd1, (uint64_t)v, 2)
-          : v >= INT32_MIN ? head(h, 0xd2, (uint64_t)v, 4) : head(h, 0xd3, (uint64_t)v, 8);
+        /* go-msgpack 0.5 (as msgpack-c): non-negative values in the
+         * smallest unsigned form, negatives in the smallest signed one */
+        msgpack_pack_int64(&pk, v);
     }
-    emit(w, h, n, NULL, 0);
+    emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_raw(wire_mp_writer *w, const void *p, size_t n)
@@ -186,8 +191,11 @@ void wire_mp_pack_raw(wire_mp_writer *w, const void *p, size_t n)
         wire_mp_fail(w, WIRE_ELIMIT);   /* db's length is 32 bits */
         return;
     }
-    uint8_t h[5];
-    emit(w, h, length_head(h, (uint32_t)n, 0xa0, 31, 0xda, 0xdb), p, n);
+    item_head h;
+    msgpack_packer pk;
+    head_init(&h, &pk);
+    msgpack_pack_v4raw(&pk, n);   /* old-spec raw: a0|n, da, db; never d9 or bin */
+    emit(w, h.b, h.n, p, n);
 }
 
 void wire_mp_pack_bytes(wire_mp_writer *w, wire_bytes v)
