@@ -7,6 +7,7 @@
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
 #include "moonlist_version.h"
+#include "swim/swim_knobs.h"
 #include "wire/wire_mp.h"
 
 /* A reply is one pass over its own buffer: start it, write one map, send
@@ -247,18 +248,17 @@ static void rpc_info(agent *a, daemon_rpc_conn *c)
     kv_str(w, "profile", a->o->profile);
     kv_str(w, "encryption", a->o->net.keyring.n ? "on" : "off");
     kv_str(w, "compression", a->o->net.frame.compress ? "on" : "off");
-    kv_uint(w, "probe_interval_ms", cfg->probe_interval);
-    kv_uint(w, "probe_timeout_ms", cfg->probe_timeout);
-    kv_uint(w, "gossip_interval_ms", cfg->gossip_interval);
-    kv_uint(w, "gossip_nodes", cfg->gossip_nodes);
-    kv_uint(w, "push_pull_interval_ms", cfg->push_pull_interval);
-    kv_uint(w, "tcp_timeout_ms", cfg->tcp_timeout);
-    kv_uint(w, "suspicion_mult", cfg->suspicion_mult);
-    kv_uint(w, "suspicion_max_timeout_mult", cfg->suspicion_max_timeout_mult);
-    kv_uint(w, "retransmit_mult", cfg->retransmit_mult);
-    kv_uint(w, "indirect_checks", cfg->indirect_checks);
-    kv_uint(w, "awareness_max_multiplier", cfg->awareness_max_multiplier);
-    kv_uint(w, "gossip_to_the_dead_ms", cfg->gossip_to_the_dead_time);
+    /* every knob of the table, durations in milliseconds */
+    for (size_t i = 0; i < swim_knob_count(); i++) {
+        const swim_knob *k = swim_knob_at(i);
+        uint64_t v = swim_knob_get(cfg, i);
+        char key[64];
+        snprintf(key, sizeof key, "%s%s", k->name, k->kind == SWIM_KNOB_KIND_MS ? "_ms" : "");
+        if (k->kind == SWIM_KNOB_KIND_BOOL)
+            kv_str(w, key, v ? "true" : "false");
+        else
+            kv_uint(w, key, v);
+    }
     kv_uint(w, "meta_bytes", cfg->meta_len);
     wire_mp_map_end(w, &m);
 
