@@ -2,6 +2,89 @@
 -- script"): what a script author gets without reading the source.
 local T = require "moonlist.testing"
 
+local function host(code, opts)
+  local h, err = T.host("local agent = require 'moonlist'\n" .. code, opts)
+  assert(h, err)
+  return h
+end
+
+describe("T.host", function()
+  it("answers agent.members() and agent.self() while the spec waits for nothing", function()
+    local h = host([[
+agent.after(0, function()
+  local names = {}
+  for _, m in ipairs(agent.members()) do names[#names + 1] = m.name .. "=" .. m.status .. "/" .. tostring(m.tags.role) end
+  agent.log.info("members " .. table.concat(names, ","), "self " .. agent.self().name)
+end)
+]])
+    h:members { { name = "me", tags = { role = "web" } }, { name = "b", status = "suspect", tags = { role = "db" } } }
+    h:start()
+    -- nothing pumps the host's commands here: the log is only read
+    assert.is_true(T.wait_until(5, function() return h:log():find("members", 1, true) ~= nil end, 0.01), h:log())
+    assert.truthy(h:log():find("members me=alive/web,b=suspect/db self me", 1, true), h:log())
+    assert.are.same({}, h:commands())
+    h:stop()
+  end)
+
+  it("takes fake members as plain tables: tags encoded as serf meta, raw meta still accepted", function()
+    local h = host([[
+agent.on("join", function(m)
+  local keys = {}
+  for k, v in pairs(m.tags) do keys[#keys + 1] = k .. "=" .. v end
+  table.sort(keys)
+  agent.broadcast(string.format("%s %s:%d inc=%d p%d d%d %s", m.name, m.addr, m.port, m.incarnation, m.protocol.cur,
+                                m.delegate.cur, table.concat(keys, ",")))
+end)
+]])
+    h:start()
+    h:post { type = "join", member = { name = "a", addr = "10.0.0.1", port = 7001, incarnation = 4,
+                                       tags = { role = "web", dc = "eu" }, protocol = { cur = 4 } } }
+    h:post { type = "join", member = { name = "b", meta = "\255\129\164role\162db" } }
+    assert.are.same({ { type = "broadcast", key = "", payload = "a 10.0.0.1:7001 inc=4 p4 d5 dc=eu,role=web" },
+                      { type = "broadcast", key = "", payload = "b 127.0.0.1:7946 inc=1 p2 d5 role=db" } },
+                    h:commands(2, 5))
+    h:stop()
+  end)
+
+  it("refuses a member field it does not know, and tags with meta", function()
+    local h = host("")
+    for _, c in ipairs {
+      { { name = "a", tag = { role = "x" } }, "member: unknown field 'tag' (name, addr, port, status, incarnation" },
+      { { name = "a", tags = { role = "x" }, meta = "" }, "member a: give tags or meta, not both" },
+      { { name = "a", tags = { role = 1 } }, "member: tags must map string keys to string values" },
+      { { name = "a", status = "gone" }, "member: bad status 'gone'" },
+      { { name = "a", addr = "host.example" }, "member: bad addr 'host.example'" },
+    } do
+      local ok, err = pcall(h.members, h, { c[1] })
+      assert.is_false(ok)
+      assert.truthy(err:find(c[2], 1, true), err)
+      ok, err = pcall(h.post, h, { type = "join", member = c[1] })
+      assert.truthy(not ok and err:find(c[2], 1, true), err)
+    end
+    local ok, err = pcall(h.post, h, { type = "join", member = { name = "a" }, paylod = "x" })
+    assert.truthy(not ok and err:find("event: unknown field 'paylod'", 1, true), err)
+    h:stop()
+  end)
+
+  it("keeps the fake member table for the veto questions too", function()
+    local h = host([[
+agent.on("merge", function(peers)
+  for _, p in ipairs(peers) do if p.tags.role == "evil" then return false, "evil " .. p.name end end
+end)
+]])
+    h:start()
+    local ok, reason
+    assert.is_true(T.wait_until(5, function()
+      local defaulted = h:stats().vetoes_defaulted
+      ok, reason = h:allow_merge { { name = "x", tags = { role = "evil" } } }
+      return h:stats().vetoes_defaulted == defaulted
+    end, 0.005))
+    assert.is_false(ok)
+    assert.are.equal("evil x", reason)
+    h:stop()
+  end)
+end)
+
 describe("moonlist.core outside LuaJIT", function()
   -- every PUC interpreter on the machine; busted's own #! picks `lua`
   local function puc_interpreters()
