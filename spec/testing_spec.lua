@@ -112,3 +112,75 @@ describe("moonlist.core outside LuaJIT", function()
     end
   end)
 end)
+
+describe("moonlist.testing run from another project", function()
+  local busted = select(2, T.run("command -v busted")):match("[^\n]+")
+  local project = T.dir() .. "/project"
+
+  setup(function()
+    os.execute("mkdir -p " .. T.sh_quote(project .. "/lua/myapp"))
+    T.write(project .. "/lua/myapp/greet.lua", 'return function(who) return "hello " .. who end\n')
+    T.write(project .. "/script.lua", [[
+local agent = require "moonlist"
+local mp = require "moonlist.msgpack"
+local greet = require "myapp.greet"
+agent.config { tags = { greeting = greet(os.getenv("WHO") or "world") } }
+agent.after(0, function() agent.log.info(greet(agent.self().name), #mp.encode { 1, 2, 3 }) end)
+]])
+    T.write(project .. "/script_spec.lua", [[
+local T = require "moonlist.testing"
+local mp = require "moonlist.msgpack"
+if not os.getenv("MOONLIST_LUA_PATH") then T.path("lua/?.lua") end
+describe("my script", function()
+  it("runs on the host", function()
+    local h = assert(T.host { path = "script.lua" })
+    h:members { { name = "me" } }
+    h:start()
+    assert.is_true(h:wait_log("hello me 4"), h:log())
+    h:stop()
+  end)
+  it("runs on the simulator", function()
+    local s = assert(T.sim { nodes = { { path = "script.lua", env = { WHO = "sim" } } } })
+    s:run(1)
+    assert.are.equal("hello sim", s:member(0, "n0").tags.greeting)
+    assert.are.equal("hello spec", require("myapp.greet")("spec"))
+    assert.are.equal("x", mp.decode(mp.encode("x")))
+  end)
+end)
+]])
+  end)
+
+  -- the environment a user's shell would have: no MOONLIST_* but what is given
+  local function run(env, interpreter)
+    return T.run(string.format("cd %s && env -u MOONLIST_BUILD -u MOONLIST_BIN -u MOONLIST_LUA_PATH %s LUA_PATH=%s %s "
+                               .. "script_spec.lua", T.sh_quote(project), env, T.sh_quote(T.lua_dir .. "/?.lua;;"),
+                               interpreter))
+  end
+
+  it("finds moonlist's modules, moonlist.core and the project's lua/ (MOONLIST_BUILD, T.path)", function()
+    local code, out = run("MOONLIST_BUILD=" .. T.sh_quote(T.build), "luajit " .. busted)
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find("2 successes / 0 failures / 0 errors", 1, true), out)
+  end)
+
+  it("finds moonlist.core beside its own checkout, the project's lua/ from MOONLIST_LUA_PATH", function()
+    if not T.read(T.lua_dir .. "/../build/lua/moonlist/core.so") then
+      pending("this checkout is not built in build/")
+      return
+    end
+    local code, out = run("MOONLIST_LUA_PATH=lua/?.lua", "luajit " .. busted)
+    assert.are.equal(0, code, out)
+    assert.truthy(out:find("2 successes / 0 failures / 0 errors", 1, true), out)
+  end)
+
+  it("says busted must run under LuaJIT when it runs under PUC Lua", function()
+    local code, out = run("MOONLIST_BUILD=" .. T.sh_quote(T.build), "lua " .. busted)
+    if out:find("module 'busted.runner' not found", 1, true) or code == 127 then
+      pending("no busted for PUC Lua here")
+      return
+    end
+    assert.are_not.equal(139, code, out)
+    assert.truthy(out:find("moonlist.core needs LuaJIT (run busted under luajit: luajit /usr/bin/busted ...)", 1, true)
+                  or out:find("module 'luv' not found", 1, true), out)
+  end)
+end)
