@@ -10,6 +10,13 @@ agent.on("leave", function(m) agent.log.info("leave", m.name, m.status, string.f
 agent.every(1, function() end)
 ]]
 
+-- the error of a one-node simulation whose script does not load
+local function load_error(code)
+  local s, err = T.sim { nodes = { { code = code } } }
+  assert.is_nil(s)
+  return err
+end
+
 local function nodes(n, spec)
   local list = {}
   for i = 1, n do
@@ -79,8 +86,7 @@ end)
   end)
 
   it("reports a script error with the node", function()
-    local s, err = T.sim { nodes = { { code = "local agent = require 'moonlist'\nagent.config { nope = 1 }\n" } } }
-    assert.is_nil(s)
+    local err = load_error("local agent = require 'moonlist'\nagent.config { nope = 1 }\n")
     assert.truthy(err:find("node 0: sim.lua:2: agent.config: unknown key 'nope'", 1, true), err)
   end)
 
@@ -167,8 +173,7 @@ agent.log.info("ROLE", os.getenv("ROLE"), "PATH", os.getenv("PATH"))
   end)
 
   it("refuses luv, which would run on real time", function()
-    local s, err = T.sim { nodes = { { code = "local agent = require 'moonlist'\nlocal uv = require 'luv'\n" } } }
-    assert.is_nil(s)
+    local err = load_error("local agent = require 'moonlist'\nlocal uv = require 'luv'\n")
     assert.truthy(err:find("node 0: sim.lua:2: luv is not available on the simulator (virtual time)", 1, true), err)
   end)
 

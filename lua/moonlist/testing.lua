@@ -234,21 +234,28 @@ end
 
 -- ---- a Lua host without an agent (moonlist.core) ----
 
+-- core.host and core.sim get every option given (they refuse one they do
+-- not know) and the scripts' package.path
+local function with_lua_path(opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.lua_path = lua_path_for(opts)
+  return o
+end
+
 -- T.host(code [, opts]) or T.host(opts): opts = code | path, name, lua_path
 function M.host(code, opts)
   if type(code) == "table" then code, opts = nil, code end
-  opts = opts or {}
-  return M.core().host { code = code or opts.code, path = opts.path, name = opts.name or "=spec.lua",
-                         lua_path = lua_path_for(opts) }
+  local o = with_lua_path(opts or {})
+  o.code = code or o.code
+  o.name = o.name or "=spec.lua"
+  return M.core().host(o)
 end
 
 -- ---- scripts on simulated nodes (moonlist.core.sim) ----
 
 function M.sim(opts)
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  o.lua_path = lua_path_for(opts)
-  return M.core().sim(o)
+  return M.core().sim(with_lua_path(opts))
 end
 
 -- ---- real agents ----
