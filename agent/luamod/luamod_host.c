@@ -385,7 +385,7 @@ static int l_commands(lua_State *L)
     t->head = t->tail = NULL;
     uv_mutex_unlock(&t->mu);
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->cmds_ref);
-    static const char *types[] = { "broadcast", "send", "set_meta", "leave", "members" };
+    static const char *const types[] = { "broadcast", "send", "set_meta", "leave", "members" };
     while (k) {
         lua_createtable(L, 0, 4);
         lua_pushstring(L, types[k->type]);
