@@ -129,7 +129,7 @@ end)
     end
     assert.is_false(answered("allow_alive", { name = "intruder" }))
     assert.is_true(answered("allow_alive", { name = "friend" }))
-    local ok, reason = answered("allow_merge", { { name = "x", meta = "\255\129\164role\164evil" } })
+    local ok, reason = answered("allow_merge", { { name = "x", tags = { role = "evil" } } })
     assert.is_false(ok)
     assert.are.equal("evil x", reason)
     assert.is_true((answered("allow_merge", { { name = "y", meta = web_meta } })))
@@ -214,7 +214,7 @@ agent.on("join", function()
   agent.broadcast(me.name .. " " .. me.tags.role .. " " .. me.port)
 end)
 ]])
-    h:members { { name = "me", port = 7000, meta = web_meta }, { name = "b", status = "suspect" },
+    h:members { { name = "me", port = 7000, tags = { role = "web" } }, { name = "b", status = "suspect" },
                 { name = "c", status = "left" } }
     h:start()
     h:post { type = "join", member = { name = "b" } }

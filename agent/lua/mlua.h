@@ -208,14 +208,19 @@ swim_delegate mlua_delegate(mlua *h);
  * mlua_members_add/done). Vetoes (allow_merge/allow_alive) run the hooks
  * directly, from inside the core: commands they issue stay queued. luv
  * has no running loop in this mode. */
+struct lua_State;
 typedef struct mlua_backend {
     void *ud;
     void (*members)(void *ud, mlua *h, mlua_members_reply *r);
     double (*now)(void *ud);                              /* seconds, for agent.now */
     void (*timer_start)(void *ud, uint64_t id, uint64_t ms);
     void (*timer_stop)(void *ud, uint64_t id);
+    /* Optional: called with each fresh lua_State, its libraries and the
+     * moonlist module in, before any of the script runs (the simulator
+     * gives each node its own os.getenv and refuses luv). */
+    void (*prepare)(void *ud, struct lua_State *L);
 } mlua_backend;
-/* Call before mlua_load. Returns 0, or -1 if a field is missing. */
+/* Call before mlua_load. Returns 0, or -1 if a required field is missing. */
 int mlua_set_backend(mlua *h, const mlua_backend *b);
 void mlua_run_pending(mlua *h);
 void mlua_timer_due(mlua *h, uint64_t id);

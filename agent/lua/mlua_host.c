@@ -65,6 +65,8 @@ static lua_State *new_state(mlua *h)
     }
     lua_pop(L, 1);
     mlua_open_module(h, L);
+    if (h->backend.prepare)
+        h->backend.prepare(h->backend.ud, L);
     return L;
 }
 

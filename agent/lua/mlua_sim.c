@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/mlua_internal.h"
 #include "lua/mlua_sim.h"
 #include "serf/serf_tags.h"
 
@@ -23,6 +24,7 @@ typedef struct sim_node {
     sim_timer *timers;          /* owned array, ntimers of cap used */
     size_t ntimers, cap;
     mlua_members_reply *reply;  /* borrowed while members() answers, else NULL */
+    char **env;                 /* owned: "NAME", "value" pairs, NULL-ended; or NULL */
     char *log;                  /* owned, NUL-terminated when not NULL */
     size_t loglen, logcap;
 } sim_node;
@@ -130,6 +132,81 @@ static void apply(void *ud, const mlua_cmd *c)
         mlua_cmd_apply(n->h, c, core, sim_now(n->ms->s));
 }
 
+/* ---- the node's Lua state: its own environment, no luv ---- */
+
+/* os.getenv for one node: its env table (upvalue 1), then the process's
+ * (upvalue 2, the os.getenv it replaces) */
+static int node_getenv(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(1));
+    if (!lua_isnil(L, -1))
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+static int no_luv(lua_State *L)
+{
+    luaL_where(L, 2);   /* level 0 is this loader, 1 require: 2 is the script's line */
+    lua_pushliteral(L, "luv is not available on the simulator (virtual time): its loop would run on real "
+                       "time beside the virtual clock; use agent.after/agent.every here, and test luv code "
+                       "with moonlist.testing's host or agent");
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+static void prepare_state(void *ud, lua_State *L)
+{
+    sim_node *n = ud;
+    lua_getglobal(L, "os");
+    lua_newtable(L);
+    for (char **e = n->env; e && e[0] && e[1]; e += 2) {
+        lua_pushstring(L, e[1]);
+        lua_setfield(L, -2, e[0]);
+    }
+    lua_getfield(L, -2, "getenv");
+    lua_pushcclosure(L, node_getenv, 2);
+    lua_setfield(L, -2, "getenv");
+    lua_pop(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, no_luv);
+    lua_setfield(L, -2, "luv");
+    lua_pop(L, 2);
+}
+
+static void free_env(char **env)
+{
+    for (char **e = env; e && *e; e++)
+        free(*e);
+    free(env);
+}
+
+/* A copy of a spec's env pairs, or NULL for none; -1 if out of memory. */
+static int copy_env(const char *const *src, char ***out)
+{
+    *out = NULL;
+    size_t n = 0;
+    while (src && src[n] && src[n + 1])
+        n += 2;
+    if (!n)
+        return 0;
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = strdup(src[i]))) {
+            free_env(v);
+            return -1;
+        }
+    *out = v;
+    return 0;
+}
+
 /* ---- building the nodes ---- */
 
 /* Load node i's script and add it to the simulator. Returns 0 or an
@@ -144,11 +221,15 @@ static int add_node(mlua_sim *ms, const mlua_sim_options *opt, int i, char *err,
         snprintf(err, errlen, "node %d needs code or path", i);
         return MLUA_SIM_EOTHER;
     }
+    if (spec->meta && spec->meta_len > sizeof ((swim_config *)0)->meta) {
+        snprintf(err, errlen, "node %d: its meta is over %zu bytes", i, sizeof ((swim_config *)0)->meta);
+        return MLUA_SIM_EOTHER;
+    }
     mlua_options o = { .log = node_log, .log_ud = n, .lua_path = opt->lua_path };
     mlua_backend b = { .ud = n, .members = b_members, .now = b_now, .timer_start = b_timer_start,
-                       .timer_stop = b_timer_stop };
+                       .timer_stop = b_timer_stop, .prepare = prepare_state };
     n->h = mlua_new(&o);
-    if (!n->h || mlua_set_backend(n->h, &b) < 0) {
+    if (copy_env(spec->env, &n->env) < 0 || !n->h || mlua_set_backend(n->h, &b) < 0) {
         snprintf(err, errlen, "out of memory");
         return MLUA_SIM_EOTHER;
     }
@@ -166,8 +247,10 @@ static int add_node(mlua_sim *ms, const mlua_sim_options *opt, int i, char *err,
         snprintf(cfg.name, sizeof cfg.name, "%s", spec->name);
     else
         snprintf(cfg.name, sizeof cfg.name, "n%d", i);
-    int ml = mlua_settings_meta(n->h, cfg.meta, sizeof cfg.meta);
-    if (ml < 0) {
+    int ml = spec->meta ? (int)spec->meta_len : mlua_settings_meta(n->h, cfg.meta, sizeof cfg.meta);
+    if (spec->meta)
+        memcpy(cfg.meta, spec->meta, spec->meta_len);
+    else if (ml < 0) {
         /* no tags: an empty msgpack map, what a serf agent without tags sends */
         cfg.meta[0] = SERF_TAGS_MAGIC;
         cfg.meta[1] = 0x80;
@@ -232,6 +315,7 @@ void mlua_sim_free(mlua_sim *ms)
             mlua_free(n->h);   /* before the timers and the sim: closing timers calls the backend */
         free(n->timers);
         free(n->log);
+        free_env(n->env);
     }
     free(ms->nodes);
     sim_free(ms->s);
@@ -298,6 +382,41 @@ mlua *mlua_sim_host(mlua_sim *ms, int i)
 swim *mlua_sim_core(mlua_sim *ms, int i)
 {
     return node_core(&ms->nodes[i]);
+}
+
+/* A core's view as a script sees it: the same table agent.members() gives. */
+static void push_member(lua_State *L, const swim_member *m)
+{
+    mlua_mcopy view = { .name = (char *)m->name, .addr = m->addr, .state = m->state,
+                        .incarnation = m->incarnation, .meta = (uint8_t *)m->meta, .meta_len = m->meta_len };
+    memcpy(view.vsn, m->vsn, sizeof view.vsn);
+    mlua_push_member(L, &view);
+}
+
+static bool push_row(void *ud, const swim_member *m)
+{
+    lua_State *L = ud;
+    push_member(L, m);
+    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+    return true;
+}
+
+void mlua_sim_push_members(mlua_sim *ms, int i, lua_State *L)
+{
+    swim *core = node_core(&ms->nodes[i]);
+    lua_newtable(L);
+    if (core)
+        swim_members_each(core, push_row, L);
+}
+
+void mlua_sim_push_member(mlua_sim *ms, int i, const char *name, lua_State *L)
+{
+    swim *core = node_core(&ms->nodes[i]);
+    swim_member m;
+    if (core && swim_member_get(core, name, &m))
+        push_member(L, &m);
+    else
+        lua_pushnil(L);
 }
 
 const char *mlua_sim_log(const mlua_sim *ms, int i, size_t *len)

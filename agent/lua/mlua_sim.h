@@ -3,7 +3,9 @@
  * backend of mlua.h instead of a Lua thread: events are delivered and
  * vetoes asked synchronously, agent.after/every run on virtual time,
  * agent.members() is answered at once from the node's core, the script's
- * commands are applied to that core between simulator steps.
+ * commands are applied to that core between simulator steps. Each node
+ * has its own environment for os.getenv; luv is refused (its loop would
+ * run on real time, beside the virtual clock).
  *
  * The one driver of that backend: moonlist.core.sim (agent/luamod) and the
  * C tests both use it. Single-threaded: nothing here runs on another
@@ -41,6 +43,15 @@ typedef struct mlua_sim_node_spec {
     const char *name;   /* the member name; NULL or "": "n<index>" */
     const char *code;
     const char *path;
+    /* The node's own environment: "NAME", "value", ... pairs ended by
+     * NULL (or NULL for none). The script's os.getenv reads them first,
+     * then the process's environment. */
+    const char *const *env;
+    /* The node's meta (serf tags encoded) in place of its script's
+     * agent.config tags, as an agent's -tag flags win; NULL: the
+     * script's. At most 512 bytes. */
+    const uint8_t *meta;
+    size_t meta_len;
 } mlua_sim_node_spec;
 
 typedef struct mlua_sim_options {
@@ -84,6 +95,12 @@ size_t mlua_sim_count(const mlua_sim *ms);
 mlua *mlua_sim_host(mlua_sim *ms, int i);
 /* Node i's core, NULL while the node is down. Borrowed: owned by the sim. */
 swim *mlua_sim_core(mlua_sim *ms, int i);
+/* Push the list of members node i's core sees, each the table a script
+ * gets from agent.members() (docs/lua.md, "A member"); empty while the
+ * node is down. With a name: that member's table, or nil. For
+ * moonlist.core, whose specs look at what the nodes see. */
+void mlua_sim_push_members(mlua_sim *ms, int i, struct lua_State *L);
+void mlua_sim_push_member(mlua_sim *ms, int i, const char *name, struct lua_State *L);
 /* Everything node i's host logged, one line each as
  * "<virtual seconds> [<level>] <message>\n". A view owned by ms, valid
  * until the next call into ms or its hosts; *len gets its length. */

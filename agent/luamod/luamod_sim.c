@@ -3,10 +3,13 @@
  *   local s = core.sim{ seed = 1, profile = "lan", nodes = { { name = "n0", code = "..." }, ... } }
  *   s:join(1, 0)          -- node indexes from 0, as the simulator's
  *   s:run(30)             -- 30 virtual seconds, hosts driven every 10 ms
- *   s:log(1), s:state(1), s:members(1), s:kill(2), s:pause(2[, resume]), s:now()
+ *   s:log(1), s:state(1), s:members(1), s:member(1, "n0"), s:kill(2), s:pause(2[, resume]), s:now()
+ *   s:loss(0.1), s:partition({ 0, 1 }, { 2 }), s:heal()
  *
  * A thin class over mlua_sim (lua/mlua_sim.h), which runs the hosts on the
  * simulator. */
+#include <string.h>
+
 #include "lua/mlua_sim.h"
 #include "luamod/luamod_internal.h"
 
@@ -44,16 +47,94 @@ static int l_sim_gc(lua_State *L)
     return 0;
 }
 
+static const char *const sim_fields[] = { "seed", "profile", "lua_path", "nodes", NULL };
+static const char *const node_fields[] = { "name", "code", "path", "env", "tags", NULL };
+
+/* field k of the table at idx: a string (its pointer, anchored by the
+ * table) or NULL when absent */
+static const char *opt_string(lua_State *L, int idx, const char *k, const char *what)
+{
+    lua_getfield(L, idx, k);
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "%s: '%s' must be a string", what, k);
+    const char *v = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* The env of the node spec at idx as "NAME", "value" pairs ended by NULL,
+ * in a userdata left on the stack (the strings are the table's); NULL
+ * when there is none. */
+static const char *const *node_env(lua_State *L, int idx, const char *what)
+{
+    lua_getfield(L, idx, "env");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "%s: env must map names to strings", what);
+    int env = lua_gettop(L);
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, env)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s: env must map names to strings", what);
+        n += 2;
+        lua_pop(L, 1);
+    }
+    const char **v = lua_newuserdata(L, (n + 1) * sizeof *v);
+    size_t k = 0;
+    lua_pushnil(L);
+    while (lua_next(L, env)) {
+        v[k++] = lua_tostring(L, -2);
+        v[k++] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    v[k] = NULL;
+    lua_remove(L, env);   /* the spec keeps the table and its strings */
+    return v;
+}
+
+/* Read node spec i (0-based) of the list at `nodes` into *spec. Leaves
+ * what spec points to and the table does not hold on the stack (the env
+ * array, the tags' meta). */
+static void node_spec(lua_State *L, int nodes, int i, mlua_sim_node_spec *spec)
+{
+    char what[32];
+    snprintf(what, sizeof what, "core.sim: node %d", i);
+    lua_rawgeti(L, nodes, i + 1);
+    if (!lua_istable(L, -1))
+        luaL_error(L, "%s: a table expected", what);
+    int t = lua_gettop(L);
+    luamod_check_keys(L, t, node_fields, what);
+    memset(spec, 0, sizeof *spec);
+    spec->name = opt_string(L, t, "name", what);
+    spec->code = opt_string(L, t, "code", what);
+    spec->path = opt_string(L, t, "path", what);
+    spec->env = node_env(L, t, what);
+    lua_getfield(L, t, "tags");
+    if (!lua_isnil(L, -1)) {
+        luamod_push_tags_meta(L, -1, what);
+        lua_remove(L, -2);
+        size_t len;
+        spec->meta = (const uint8_t *)lua_tolstring(L, -1, &len);
+        spec->meta_len = len;
+    } else
+        lua_pop(L, 1);
+    lua_remove(L, t);   /* the list keeps it */
+}
+
 static int l_sim(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    luamod_check_keys(L, 1, sim_fields, "core.sim");
     lua_getfield(L, 1, "seed");
     lua_getfield(L, 1, "profile");
-    lua_getfield(L, 1, "lua_path");
     mlua_sim_options o = {
-        .seed = (uint64_t)luaL_optnumber(L, -3, 1),
-        .profile = luaL_optstring(L, -2, "lan"),
-        .lua_path = luaL_optstring(L, -1, "lua/?.lua"),
+        .seed = (uint64_t)luaL_optnumber(L, -2, 1),
+        .profile = luaL_optstring(L, -1, "lan"),
+        .lua_path = opt_string(L, 1, "lua_path", "core.sim"),
     };
     lua_getfield(L, 1, "nodes");
     luaL_checktype(L, -1, LUA_TTABLE);
@@ -61,20 +142,12 @@ static int l_sim(lua_State *L)
     int count = (int)lua_objlen(L, nodes);
     if (count < 1 || count > SIM_MAX_NODES)
         return luaL_error(L, "core.sim: 1..%d nodes", SIM_MAX_NODES);
-    /* the specs' strings stay on the stack until mlua_sim_new has read them */
+    /* what the specs point to stays on the stack until mlua_sim_new has
+     * read it: an env array and a meta per node */
     mlua_sim_node_spec specs[SIM_MAX_NODES];
-    luaL_checkstack(L, 3 * count, "core.sim: too many nodes");
-    for (int i = 0; i < count; i++) {
-        lua_rawgeti(L, nodes, i + 1);
-        int spec = lua_gettop(L);
-        lua_getfield(L, spec, "name");
-        lua_getfield(L, spec, "code");
-        lua_getfield(L, spec, "path");
-        specs[i].name = luaL_optstring(L, -3, "");
-        specs[i].code = lua_tostring(L, -2);
-        specs[i].path = lua_tostring(L, -1);
-        lua_remove(L, spec);
-    }
+    luaL_checkstack(L, 2 * count + LUA_MINSTACK, "core.sim: too many nodes");
+    for (int i = 0; i < count; i++)
+        node_spec(L, nodes, i, &specs[i]);
     o.nodes = specs;
     o.count = (size_t)count;
 
@@ -162,24 +235,70 @@ static int l_sim_state(lua_State *L)
     return 1;
 }
 
-static bool member_row(void *ud, const swim_member *m)
-{
-    lua_State *L = ud;
-    lua_pushstring(L, swim_state_name(m->state));
-    lua_setfield(L, -2, m->name);
-    return true;
-}
-
-/* name -> status as node i sees them (empty while it is down): enough for
- * assertions */
+/* the members node i sees, as agent.members() gives them to its script */
 static int l_sim_members(lua_State *L)
 {
     mlua_sim *ms = check_sim(L);
-    swim *core = mlua_sim_core(ms, check_node(L, ms, 2));
-    lua_newtable(L);
-    if (core)
-        swim_members_each(core, member_row, L);
+    mlua_sim_push_members(ms, check_node(L, ms, 2), L);
     return 1;
+}
+
+static int l_sim_member(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    int i = check_node(L, ms, 2);
+    mlua_sim_push_member(ms, i, luaL_checkstring(L, 3), L);
+    return 1;
+}
+
+/* s:loss(p) on every link without one of its own, s:loss(p, from, to)
+ * on one direction; delay and jitter stay the default link's */
+static int l_sim_loss(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    double p = luaL_checknumber(L, 2);
+    if (!(p >= 0 && p <= 1))
+        return luaL_error(L, "loss: a probability in 0..1");
+    sim *s = mlua_sim_sim(ms);
+    uint32_t delay, jitter;
+    double old;
+    sim_get_default_link(s, &delay, &jitter, &old);
+    if (lua_isnoneornil(L, 3))
+        sim_set_default_link(s, delay, jitter, p);
+    else
+        sim_set_link(s, check_node(L, ms, 3), check_node(L, ms, 4), delay, jitter, p);
+    return 0;
+}
+
+/* s:partition({0, 1}, {2, 3}): each list is a group that only talks
+ * within itself; the nodes left out make one more group */
+static int l_sim_partition(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    int n = (int)mlua_sim_count(ms);
+    int group[SIM_MAX_NODES] = { 0 };
+    for (int g = 2; g <= lua_gettop(L); g++) {
+        luaL_checktype(L, g, LUA_TTABLE);
+        for (int k = 1; k <= (int)lua_objlen(L, g); k++) {
+            lua_rawgeti(L, g, k);
+            int i = check_node(L, ms, lua_gettop(L));
+            lua_pop(L, 1);
+            if (group[i])
+                return luaL_error(L, "partition: node %d is in two groups", i);
+            group[i] = g - 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        sim_set_group(mlua_sim_sim(ms), i, group[i]);
+    return 0;
+}
+
+static int l_sim_heal(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    for (int i = 0; i < (int)mlua_sim_count(ms); i++)
+        sim_set_group(mlua_sim_sim(ms), i, 0);
+    return 0;
 }
 
 void luamod_sim_register(lua_State *L)
@@ -187,6 +306,7 @@ void luamod_sim_register(lua_State *L)
     static const luaL_Reg methods[] = {
         { "run", l_sim_run }, { "join", l_sim_join }, { "kill", l_sim_kill }, { "pause", l_sim_pause },
         { "now", l_sim_now }, { "log", l_sim_log }, { "state", l_sim_state }, { "members", l_sim_members },
+        { "member", l_sim_member }, { "loss", l_sim_loss }, { "partition", l_sim_partition }, { "heal", l_sim_heal },
         { NULL, NULL },
     };
     luamod_class(L, SIM_MT, methods, l_sim_gc);

@@ -47,6 +47,8 @@ swim_time sim_now(const sim *s);
  * jitter]); loss in [0, 1] for packets (streams are reliable but fail
  * across partitions and to down nodes). */
 void sim_set_default_link(sim *s, uint32_t delay, uint32_t jitter, double loss);
+/* The default link as it is now (to change one of its values). */
+void sim_get_default_link(const sim *s, uint32_t *delay, uint32_t *jitter, double *loss);
 /* One direction from -> to; overrides the default. */
 void sim_set_link(sim *s, int from, int to, uint32_t delay, uint32_t jitter, double loss);
 /* Nodes in different groups cannot exchange anything. All start in 0. */

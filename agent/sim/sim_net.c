@@ -156,6 +156,13 @@ void sim_set_default_link(sim *s, uint32_t delay, uint32_t jitter, double loss)
     s->loss = loss;
 }
 
+void sim_get_default_link(const sim *s, uint32_t *delay, uint32_t *jitter, double *loss)
+{
+    *delay = s->delay;
+    *jitter = s->jitter;
+    *loss = s->loss;
+}
+
 void sim_set_link(sim *s, int from, int to, uint32_t delay, uint32_t jitter, double loss)
 {
     for (size_t i = 0; i < s->nlinks; i++)

@@ -1,24 +1,170 @@
--- moonlist.testing: helpers for busted specs.
+-- moonlist.testing: helpers for busted specs of moonlist scripts. Run
+-- busted under LuaJIT (`luajit /usr/bin/busted`): moonlist.core, the C
+-- module behind T.host and T.sim, is LuaJIT's. docs/lua.md, "Testing your
+-- script", says the same with more examples.
 --
 --   local T = require "moonlist.testing"
---   T.wait_until(5, function() return cond() end)   -- true, or false after 5 s
---   local h = T.host([[ ...script... ]])             -- a Lua host on its own (moonlist.core)
---   local s = T.sim{ nodes = { { path = "scripts/agent.lua" }, ... } } -- scripts on simulated nodes
---   local a = T.agent{ name = "a" }                  -- a real agent on loopback
---   local b = T.agent{ name = "b", join = a, config = "script.lua", flags = { "-tag", "role=x" } }
---   T.wait_until(10, function() return a:status_of("b") == "alive" end)
---   a:stop(); T.stop_all()
 --
--- Agents need MOONLIST_BIN (ctest sets it; default build/moonlist). Every
--- agent logs to a file in a fresh temporary directory (T.dir()); T.stop_all
--- (call it in after_each/teardown) kills whatever is still running.
+-- Finding things. Everything is found from this file's own place (a
+-- checkout's lua/, or <prefix>/share/moonlist/lua), not from the directory
+-- busted runs in:
+--   T.lua_dir        the lua/ directory this file is in (absolute)
+--   T.build          MOONLIST_BUILD, else the checkout's build/
+--   T.bin            MOONLIST_BIN, else build/moonlist or <prefix>/bin/moonlist, else "moonlist"
+--   T.core()         moonlist.core, from MOONLIST_BUILD/lua, the checkout's build/lua,
+--                    <prefix>/lib/lua/5.1, then package.cpath
+--   T.path("lua/?.lua;other/?.lua")
+--                    package.path entries for your own modules (relative ones
+--                    against the current directory): the scripts of T.host, T.sim
+--                    and T.agent (as MOONLIST_LUA_PATH) find them, and so does the
+--                    spec. MOONLIST_LUA_PATH in the environment is added at load.
+--                    Returns the scripts' package.path entries.
+--
+-- A script on the real Lua host, the spec playing the protocol thread:
+--   local h, err = T.host(code [, opts]) or T.host{ path = "x.lua" | code = "...",
+--                                                  name = "=x.lua", lua_path = "..." }
+--                    loads the script (nil, err if it does not load); name is the
+--                    chunk name for code (default "=spec.lua")
+--   h:members{ member, ... }   the table agent.members() answers with, at once and
+--                    whatever the spec is doing; the first is agent.self(). A member
+--                    is a plain table: name (required), addr ("127.0.0.1"), port
+--                    (7946), status ("alive"|"suspect"|"dead"|"left"), incarnation (1),
+--                    tags ({k = "v"}, encoded as serf meta) or meta (raw bytes),
+--                    protocol/delegate ({min, max, cur}). Another field is an error.
+--   h:start()        starts the Lua thread: events flow, timers run
+--   h:post{ type = "join"|"update"|"leave"|"conflict"|"message"|"ping",
+--           member = m, payload = "...", from = {addr, port}, other = {addr, port},
+--           rtt = seconds }   an event for the hooks (never blocks)
+--   h:commands([n [, timeout]])   waits (5 s) until the script sent n commands since
+--                    the start; returns all of them, in order: {type = "broadcast",
+--                    payload, key}, {type = "send", name, payload, reliable},
+--                    {type = "set_meta", meta}, {type = "leave"}
+--   h:log()          everything logged, "[LEVEL] message" lines
+--   h:wait_log(text [, timeout])   true once the log holds text (5 s: false)
+--   h:local_state(is_join)         what push/pull would send now (bytes)
+--   h:ack_payload()                what pings are answered with
+--   h:merge_remote_state(bytes, is_join)   queued to merge_remote_state
+--   h:allow_alive(member)          the alive veto: true or false
+--   h:allow_merge{ member, ... }   the merge veto: true, or false and the reason
+--   h:settings()     agent.config as { key = { value = v, where = "file:line" } }
+--   h:reload()       loads the script again (a path) on the Lua thread
+--   h:stats()        events_posted, events_dropped, hooks_run, hook_errors,
+--                    vetoes_asked, vetoes_defaulted
+--   h:stop([timeout])   true; false if a hook never returned (the host is abandoned)
+--
+-- Scripts on simulated nodes, virtual time and network, no threads:
+--   local s, err = T.sim{ seed = 1, profile = "lan", lua_path = "...",
+--     nodes = { { name = "n0", code = "..." | path = "x.lua",
+--                 env = { NAME = "value" }, tags = { role = "web" } }, ... } }
+--                    env: the node's own environment (its os.getenv reads it first,
+--                    then the process's); tags: in place of its agent.config tags.
+--                    require "luv" fails there (virtual time).
+--   s:join(i, seed, ...)   node i joins through the seeds (indexes from 0)
+--   s:run(seconds)   runs the simulation that many virtual seconds
+--   s:now()          virtual seconds
+--   s:kill(i), s:pause(i), s:pause(i, true)   crash, pause, resume node i
+--   s:loss(p [, from, to])   packet loss on every link, or on one direction
+--   s:partition({0, 1}, {2, 3})   groups that only talk within themselves (nodes
+--                    left out make one more group); s:heal() joins them again
+--   s:members(i)     the list node i sees, as agent.members() gives it
+--   s:member(i, name)   one of them, or nil
+--   s:log(i)         node i's log, "<virtual seconds> [LEVEL] message" lines
+--   s:state(i [, is_join])   node i's local_state
+--
+-- Real agents on loopback (MOONLIST_BIN), each logging to a file in a fresh
+-- temporary directory (T.dir()):
+--   local a = T.agent{ name = "a", config = "script.lua", join = other,
+--                      flags = { "-tag", "role=x" }, env = { K = "v" } }
+--   a:members(), a:member(name), a:status_of(name), a:log(), a:running(),
+--   a:signal("HUP"), a:stop([secs]), a:kill(); T.stop_all() in after_each/teardown
+--
+-- Small things: T.wait_until(secs, fn [, step]) (fn's true value, or false
+-- after secs), T.sleep(s), T.now(), T.dir(), T.write(path, text),
+-- T.read(path), T.free_port(), T.run(cmd) (exit code, output),
+-- T.sh_quote(s).
 local uv = require "luv"
-local json = require "moonlist.json"
 
 local M = {}
 
-M.bin = os.getenv("MOONLIST_BIN") or "build/moonlist"
-M.build = os.getenv("MOONLIST_BUILD") or "build"
+local function exists(path)
+  return path and uv.fs_stat(path) ~= nil
+end
+
+local function absolute(path)
+  if path:sub(1, 1) == "/" then return path end
+  return (uv.cwd() .. "/" .. path):gsub("/%./", "/")
+end
+
+-- This file is <lua dir>/moonlist/testing.lua.
+local function own_lua_dir()
+  local src = debug.getinfo(1, "S").source
+  if src:sub(1, 1) ~= "@" then return absolute("lua") end
+  return (absolute(src:sub(2)):gsub("/?moonlist/testing%.lua$", ""))
+end
+
+M.lua_dir = own_lua_dir()
+-- a checkout (lua/ beside build/) or an install (<prefix>/share/moonlist/lua)
+local checkout = M.lua_dir:match("^(.*)/lua$")
+local prefix = M.lua_dir:match("^(.*)/share/moonlist/lua$")
+
+M.build = os.getenv("MOONLIST_BUILD") or (checkout and checkout .. "/build") or "build"
+M.bin = os.getenv("MOONLIST_BIN")
+for _, p in ipairs { M.build .. "/moonlist", prefix and prefix .. "/bin/moonlist" } do
+  if not M.bin and exists(p) then M.bin = p end
+end
+M.bin = M.bin or "moonlist"
+
+-- package.path entries the scripts get (the spec's own are package.path)
+local script_path = { M.lua_dir .. "/?.lua" }
+local user_path = {}
+
+local function add_spec_path(entry)
+  if not (";" .. package.path .. ";"):find(";" .. entry .. ";", 1, true) then
+    package.path = entry .. ";" .. package.path
+  end
+end
+add_spec_path(M.lua_dir .. "/?.lua")
+
+function M.path(entries)
+  for entry in tostring(entries):gmatch("[^;]+") do
+    entry = absolute(entry)
+    table.insert(script_path, #user_path + 1, entry)
+    table.insert(user_path, entry)
+    add_spec_path(entry)
+  end
+  return table.concat(script_path, ";")
+end
+if os.getenv("MOONLIST_LUA_PATH") then M.path(os.getenv("MOONLIST_LUA_PATH")) end
+
+local function lua_path_for(opts)
+  local extra = opts.lua_path and (opts.lua_path .. ";") or ""
+  return extra .. table.concat(script_path, ";")
+end
+
+-- ---- moonlist.core ----
+
+local core
+function M.core()
+  core = core or package.loaded["moonlist.core"]
+  if core then return core end
+  if not jit then
+    -- the C module would crash the interpreter: its ABI is LuaJIT's
+    error("moonlist.core needs LuaJIT (run busted under luajit: luajit /usr/bin/busted ...); this is " .. _VERSION,
+          3)
+  end
+  local places = { M.build .. "/lua/?.so" }
+  if checkout then places[#places + 1] = checkout .. "/build/lua/?.so" end
+  if prefix then
+    places[#places + 1] = prefix .. "/lib/lua/5.1/?.so"
+    places[#places + 1] = prefix .. "/lib64/lua/5.1/?.so"
+  end
+  places[#places + 1] = package.cpath
+  local file, err = package.searchpath("moonlist.core", table.concat(places, ";"))
+  if not file then error("moonlist.core not found (build it, or set MOONLIST_BUILD):" .. err, 3) end
+  core = assert(package.loadlib(file, "luaopen_moonlist_core"))()
+  package.loaded["moonlist.core"] = core
+  return core
+end
 
 local function sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -88,29 +234,40 @@ end
 
 -- ---- a Lua host without an agent (moonlist.core) ----
 
+-- core.host and core.sim get every option given (they refuse one they do
+-- not know) and the scripts' package.path
+local function with_lua_path(opts)
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.lua_path = lua_path_for(opts)
+  return o
+end
+
+-- T.host(code [, opts]) or T.host(opts): opts = code | path, name, lua_path
 function M.host(code, opts)
-  local core = require "moonlist.core"
-  opts = opts or {}
-  local h, err = core.host { code = code, name = opts.name or "=spec.lua", lua_path = "lua/?.lua" }
-  return h, err
+  if type(code) == "table" then code, opts = nil, code end
+  local o = with_lua_path(opts or {})
+  o.code = code or o.code
+  o.name = o.name or "=spec.lua"
+  return M.core().host(o)
 end
 
 -- ---- scripts on simulated nodes (moonlist.core.sim) ----
--- opts: seed, profile, nodes = { { name = "n0", code = "..." | path = "..." }, ... }
--- returns the simulation (run, join, kill, pause, now, log, state, members)
+
 function M.sim(opts)
-  local core = require "moonlist.core"
-  return core.sim(opts)
+  return M.core().sim(with_lua_path(opts))
 end
 
 -- ---- real agents ----
 
+local json = require "moonlist.json"
 local running = {}
 local Agent = {}
 Agent.__index = Agent
 
 -- opts: name, config (script path), join (agent or "host:port"),
--- flags (list), env (table of extra environment variables)
+-- flags (list), env (table of extra environment variables), log_level,
+-- wait (false: do not wait until it runs)
 function M.agent(opts)
   local a = setmetatable({ name = opts.name }, Agent)
   a.port = M.free_port()
@@ -129,6 +286,7 @@ function M.agent(opts)
   end
   for _, f in ipairs(opts.flags or {}) do args[#args + 1] = f end
   local env = ""
+  if #user_path > 0 then env = "MOONLIST_LUA_PATH=" .. sh_quote(table.concat(user_path, ";")) .. " " end
   for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. sh_quote(v) .. " " end
   local quoted = {}
   for i, s in ipairs(args) do quoted[i] = sh_quote(s) end

@@ -96,9 +96,47 @@ static void check_errors(void)
     CHECKF(strcmp(err, "unknown profile 'nope'") == 0, "%s", err);
 }
 
+/* A node's own environment reaches its script's os.getenv before the
+ * process's; its meta replaces its script's tags; luv is refused with a
+ * sentence (a luv loop would run on real time). */
+static void check_node_options(void)
+{
+    static const char *const env[] = { "ROLE", "web", "PATH", "/node/bin", NULL };
+    static const uint8_t meta[] = { 0xff, 0x81, 0xa2, 'd', 'c', 0xa2, 'e', 'u' };   /* {dc = "eu"} */
+    const char *code = "local agent = require 'moonlist'\n"
+                       "agent.config { tags = { role = 'script' } }\n"
+                       "agent.log.info('ROLE=' .. tostring(os.getenv('ROLE')), 'PATH=' .. os.getenv('PATH'))\n"
+                       "local ok, err = pcall(require, 'luv')\n"
+                       "agent.log.info('luv', ok, err)\n";
+    mlua_sim_node_spec specs[2] = { { .code = code, .env = env, .meta = meta, .meta_len = sizeof meta },
+                                    { .code = code } };
+    mlua_sim_options o = { .seed = 1, .nodes = specs, .count = 2 };
+    mlua_sim *ms;
+    char err[512];
+    int rc = mlua_sim_new(&o, &ms, err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(rc == 0);
+    size_t len;
+    const char *log0 = mlua_sim_log(ms, 0, &len);
+    CHECKF(strstr(log0, "ROLE=web PATH=/node/bin"), "%s", log0);
+    CHECKF(strstr(log0, "luv false luv is not available on the simulator (virtual time)"), "%s", log0);
+    const char *log1 = mlua_sim_log(ms, 1, &len);
+    char want[1024];
+    snprintf(want, sizeof want, "ROLE=nil PATH=%s", getenv("PATH") ? getenv("PATH") : "");
+    CHECKF(strstr(log1, want), "%s", log1);
+    swim_member m;
+    REQUIRE(swim_member_get(mlua_sim_core(ms, 0), "n0", &m));
+    CHECK_MEM(m.meta, m.meta_len, meta, sizeof meta);
+    static const uint8_t script_meta[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e', 0xa6, 's', 'c', 'r', 'i', 'p', 't' };
+    REQUIRE(swim_member_get(mlua_sim_core(ms, 1), "n1", &m));
+    CHECK_MEM(m.meta, m.meta_len, script_meta, sizeof script_meta);   /* its script's tags */
+    mlua_sim_free(ms);
+}
+
 int main(void)
 {
     check_errors();
+    check_node_options();
     char a[N][256], b[N][256];
     uint64_t h1 = run(42, a);
     for (int i = 0; i < N; i++) {
