@@ -11,8 +11,6 @@
 #include "lua/mlua_internal.h"
 
 int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags);   /* mlua_module.c */
-void mlua_timers_close_state(mlua *h, lua_State *L);
-bool mlua_is_own_handle(mlua *h, uv_handle_t *hd);
 
 mlua *mlua_new(const mlua_options *opt)
 {
@@ -184,10 +182,12 @@ typedef struct walk_ctx {
     int n;
 } walk_ctx;
 
+static bool is_own_handle(mlua *h, uv_handle_t *hd);
+
 static void collect_luv(uv_handle_t *hd, void *arg)
 {
     walk_ctx *w = arg;
-    if (mlua_is_own_handle(w->h, hd) || uv_is_closing(hd))
+    if (is_own_handle(w->h, hd) || uv_is_closing(hd))
         return;
     luv_handle_t *data = hd->data;
     if (!data || data->ctx == NULL || data->ctx->L != w->L)
@@ -247,12 +247,19 @@ static void retire_fire(uv_timer_t *t)
     uv_close((uv_handle_t *)&r->t, retired_closed);
 }
 
-bool mlua_is_retired_handle(mlua *h, uv_handle_t *hd)
+static bool is_retired_handle(mlua *h, uv_handle_t *hd)
 {
     for (mlua_retired *r = h->retired; r; r = r->next)
         if (hd == (uv_handle_t *)&r->t)
             return true;
     return false;
+}
+
+/* The host's handles, not the script's: luv's close must not touch them. */
+static bool is_own_handle(mlua *h, uv_handle_t *hd)
+{
+    return hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh ||
+           hd == (uv_handle_t *)&h->publish_check || mlua_is_timer_handle(h, hd) || is_retired_handle(h, hd);
 }
 
 static void retire_state(mlua *h, lua_State *L)

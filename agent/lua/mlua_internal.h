@@ -155,6 +155,18 @@ void mlua_timers_close_all(mlua *h);
 void mlua_publish_soon(mlua *h);
 void mlua_publish_init(mlua *h);
 int mlua_open_luv(lua_State *L);   /* package.preload.luv */
+mlua *mlua_host_of(lua_State *L);
+
+/* mlua_timer.c: agent.after / agent.every and their handles' :stop() */
+int mlua_timer_after(lua_State *L);
+int mlua_timer_every(lua_State *L);
+int mlua_timer_stop_call(lua_State *L);
+void mlua_timers_close_state(mlua *h, lua_State *L);
+bool mlua_is_timer_handle(mlua *h, uv_handle_t *hd);
+
+/* mlua_members.c: agent.members() / agent.self() */
+int mlua_members_call(lua_State *L);
+int mlua_self_call(lua_State *L);
 
 /* mlua_member.c: Lua values */
 void mlua_push_member(lua_State *L, const mlua_mcopy *m);

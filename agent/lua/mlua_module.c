@@ -20,7 +20,7 @@ static const char *const hook_names[] = {
     "join", "update", "leave", "message", "conflict", "merge", "alive", "ping", NULL,
 };
 
-static mlua *host_of(lua_State *L)
+mlua *mlua_host_of(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOST_KEY);
     mlua *h = lua_touserdata(L, -1);
@@ -99,7 +99,7 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what
 static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
 {
     (void)flags;
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     int base = lua_gettop(L) - nargs;
     if (!mlua_pcall(h, L, nargs, nresults, "luv callback"))
         return -1;
@@ -112,7 +112,7 @@ static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
 
 static int l_config(lua_State *L)
 {
-    return mlua_config_call(host_of(L), L);
+    return mlua_config_call(mlua_host_of(L), L);
 }
 
 static int l_on(lua_State *L)
@@ -135,7 +135,7 @@ static int l_on(lua_State *L)
     }
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     /* a running state publishes its vetoes; a reloading one does so when it
      * takes over (mlua_host.c) */
     lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
@@ -166,7 +166,7 @@ static int l_state(lua_State *L)
     lua_setfield(L, -2, "merge_remote_state");
     lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
     if (lua_toboolean(L, -1))
-        mlua_publish_state(host_of(L), L);
+        mlua_publish_state(mlua_host_of(L), L);
     return 0;
 }
 
@@ -209,7 +209,7 @@ static int queue_with_payload(lua_State *L, mlua_cmd *c, const char *copied, con
         return luaL_error(L, "out of memory");
     }
     set_payload(L, c, p, n);
-    mlua_command(host_of(L), c);
+    mlua_command(mlua_host_of(L), c);
     return 0;
 }
 
@@ -306,13 +306,13 @@ static int l_set_tags(lua_State *L)
         mlua_cmd_free(c);
         return luaL_error(L, "out of memory");
     }
-    mlua_command(host_of(L), c);
+    mlua_command(mlua_host_of(L), c);
     return 0;
 }
 
 static int l_leave(lua_State *L)
 {
-    mlua_command(host_of(L), new_cmd(L, MLUA_CMD_LEAVE));
+    mlua_command(mlua_host_of(L), new_cmd(L, MLUA_CMD_LEAVE));
     return 0;
 }
 
@@ -320,7 +320,7 @@ static int l_ping_payload(lua_State *L)
 {
     size_t n;
     const char *p = payload_arg(L, 1, &n, "agent.ping_payload");
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy)
         return luaL_error(L, "out of memory");
@@ -334,94 +334,11 @@ static int l_ping_payload(lua_State *L)
     return 0;
 }
 
-/* ---- members ---- */
-
-/* Ask the protocol thread for a snapshot and wait for it (bounded). The
- * snapshot stays on the stack as a list of member tables; returns the
- * self name through *self (a Lua string on the stack below the list). */
-static void members_snapshot(lua_State *L, mlua *h)
-{
-    uv_mutex_lock(&h->mu);
-    bool attached = h->cmd_async != NULL;
-    uv_mutex_unlock(&h->mu);
-    if (h->backend.members) {
-        lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
-        attached = lua_toboolean(L, -1);   /* loaded: the backend's nodes exist */
-        lua_pop(L, 1);
-    }
-    if (!attached)
-        luaL_error(L, "agent.members: the member table is not available while the script loads "
-                      "(call it from a hook or a timer)");
-    mlua_members_reply *r = calloc(1, sizeof *r);
-    if (!r)
-        luaL_error(L, "out of memory");
-    r->refs = 2;   /* ours and the command's */
-    mlua_cmd *c = calloc(1, sizeof *c);
-    if (!c) {
-        free(r);
-        luaL_error(L, "out of memory");
-    }
-    c->type = MLUA_CMD_MEMBERS;
-    c->reply = r;
-    if (h->backend.members) {
-        /* no thread in between: the backend answers at once */
-        h->backend.members(h->backend.ud, h, r);
-        mlua_reply_unref(h, r);
-        free(c);
-    } else
-        mlua_command(h, c);
-    uint64_t deadline = uv_hrtime() + (uint64_t)MLUA_MEMBERS_WAIT_MS * 1000000u;
-    uv_mutex_lock(&h->mu);
-    while (!r->done) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline)
-            break;
-        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
-    }
-    bool done = r->done;
-    uv_mutex_unlock(&h->mu);
-    if (!done) {
-        mlua_reply_unref(h, r);
-        luaL_error(L, "agent.members: the protocol thread did not answer within %d ms", MLUA_MEMBERS_WAIT_MS);
-    }
-    lua_pushstring(L, r->self);
-    lua_createtable(L, (int)r->n, 0);
-    for (size_t i = 0; i < r->n; i++) {
-        mlua_push_member(L, &r->v[i]);
-        lua_rawseti(L, -2, (int)i + 1);
-    }
-    mlua_reply_unref(h, r);
-}
-
-static int l_members(lua_State *L)
-{
-    members_snapshot(L, host_of(L));
-    return 1;
-}
-
-static int l_self(lua_State *L)
-{
-    members_snapshot(L, host_of(L));
-    const char *self = lua_tostring(L, -2);
-    size_t n = lua_objlen(L, -1);
-    for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, (int)i);
-        lua_getfield(L, -1, "name");
-        if (strcmp(lua_tostring(L, -1), self) == 0) {
-            lua_pop(L, 1);
-            return 1;
-        }
-        lua_pop(L, 2);
-    }
-    lua_pushnil(L);
-    return 1;
-}
-
 /* ---- logging ---- */
 
 static int log_at(lua_State *L, base_log_level level)
 {
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     int n = lua_gettop(L);
@@ -453,190 +370,10 @@ static int l_info(lua_State *L) { return log_at(L, BASE_LOG_INFO); }
 static int l_warn(lua_State *L) { return log_at(L, BASE_LOG_WARN); }
 static int l_error(lua_State *L) { return log_at(L, BASE_LOG_ERROR); }
 
-/* ---- timers ---- */
-
-/* A timer runs on the Lua thread's loop, or (with a backend: the
- * simulator) on the backend's clock, which calls mlua_timer_due(). */
-struct mlua_timer {
-    uv_timer_t t;
-    mlua *h;
-    lua_State *L;
-    int fnref;
-    uint64_t id;
-    uint64_t ms;
-    bool repeat, closing;
-    mlua_timer *next;
-};
-
-static void timer_unlink_free(mlua_timer *t)
-{
-    mlua *h = t->h;
-    for (mlua_timer **pp = &h->timers; *pp; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    free(t);
-}
-
-static void timer_closed(uv_handle_t *hd)
-{
-    timer_unlink_free(hd->data);
-}
-
-static void timer_close(mlua_timer *t)
-{
-    if (t->closing)
-        return;
-    t->closing = true;
-    if (t->fnref != LUA_NOREF)
-        luaL_unref(t->L, LUA_REGISTRYINDEX, t->fnref);
-    t->fnref = LUA_NOREF;
-    if (t->h->backend.timer_start) {
-        t->h->backend.timer_stop(t->h->backend.ud, t->id);
-        return;   /* freed by mlua_timers_reap: the list may be walked now */
-    }
-    uv_close((uv_handle_t *)&t->t, timer_closed);
-}
-
-/* backend mode: free the closed timers (outside any list walk) */
-static void timers_reap(mlua *h)
-{
-    mlua_timer **pp = &h->timers;
-    while (*pp) {
-        mlua_timer *t = *pp;
-        if (t->closing) {
-            *pp = t->next;
-            free(t);
-        } else
-            pp = &t->next;
-    }
-}
-
-static void timer_run(mlua_timer *t)
-{
-    lua_State *L = t->L;
-    mlua *h = t->h;
-    if (t->closing)
-        return;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->fnref);
-    if (!t->repeat)
-        timer_close(t);
-    else if (h->backend.timer_start)
-        h->backend.timer_start(h->backend.ud, t->id, t->ms);
-    mlua_pcall(h, L, 0, 0, t->repeat ? "agent.every callback" : "agent.after callback");
-    mlua_publish_soon(h);
-}
-
-static void timer_fire(uv_timer_t *ut)
-{
-    timer_run(ut->data);
-}
-
-void mlua_timer_due(mlua *h, uint64_t id)
-{
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->id == id && !t->closing) {
-            timer_run(t);
-            break;
-        }
-    timers_reap(h);
-}
-
-void mlua_timers_close_all(mlua *h)
-{
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        timer_close(t);
-    if (h->backend.timer_start)
-        timers_reap(h);
-}
-
-/* close the timers of one lua_State (a reload replaces it) */
-void mlua_timers_close_state(mlua *h, lua_State *L)
-{
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->L == L)
-            timer_close(t);
-    if (h->backend.timer_start)
-        timers_reap(h);
-}
-
-bool mlua_is_retired_handle(mlua *h, uv_handle_t *hd);
-
-bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
-{
-    if (hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh ||
-        hd == (uv_handle_t *)&h->publish_check)
-        return true;
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (hd == (uv_handle_t *)&t->t)
-            return true;
-    return mlua_is_retired_handle(h, hd);
-}
-
-static int start_timer(lua_State *L, bool repeat)
-{
-    const char *fn = repeat ? "agent.every" : "agent.after";
-    double s = luaL_checknumber(L, 1);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (!(s >= 0 && s <= 86400.0 * 365))
-        return luaL_error(L, "%s: %f is not a number of seconds in 0..31536000", fn, s);
-    if (repeat && s < 0.001)
-        return luaL_error(L, "%s: the period must be at least 0.001 seconds", fn);
-    mlua *h = host_of(L);
-    mlua_timer *t = calloc(1, sizeof *t);
-    if (!t)
-        return luaL_error(L, "out of memory");
-    t->h = h;
-    t->L = L;
-    t->repeat = repeat;
-    t->id = ++h->next_timer_id;
-    lua_pushvalue(L, 2);
-    t->fnref = luaL_ref(L, LUA_REGISTRYINDEX);
-    t->next = h->timers;
-    h->timers = t;
-    t->ms = (uint64_t)(s * 1000.0 + 0.5);
-    if (h->backend.timer_start) {
-        h->backend.timer_start(h->backend.ud, t->id, t->ms);
-    } else {
-        uv_timer_init(&h->loop, &t->t);
-        t->t.data = t;
-        uv_update_time(&h->loop);
-        uv_timer_start(&t->t, timer_fire, t->ms, repeat ? t->ms : 0);
-    }
-    /* the handle: a table with :stop() */
-    lua_createtable(L, 0, 1);
-    lua_pushnumber(L, (lua_Number)t->id);
-    lua_setfield(L, -2, "id");
-    luaL_getmetatable(L, "moonlist.timer");
-    lua_setmetatable(L, -2);
-    return 1;
-}
-
-static int l_after(lua_State *L) { return start_timer(L, false); }
-static int l_every(lua_State *L) { return start_timer(L, true); }
-
-static int l_timer_stop(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "id");
-    uint64_t id = (uint64_t)lua_tonumber(L, -1);
-    mlua *h = host_of(L);
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->id == id && !t->closing) {
-            timer_close(t);
-            if (h->backend.timer_start)
-                timers_reap(h);
-            lua_pushboolean(L, 1);
-            return 1;
-        }
-    lua_pushboolean(L, 0);   /* already fired or stopped */
-    return 1;
-}
 
 static int l_now(lua_State *L)
 {
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     lua_pushnumber(L, h->backend.now ? h->backend.now(h->backend.ud) : (lua_Number)uv_hrtime() / 1e9);
     return 1;
 }
@@ -771,7 +508,7 @@ void mlua_open_module(mlua *h, lua_State *L)
 
     luaL_newmetatable(L, "moonlist.timer");
     lua_newtable(L);
-    lua_pushcfunction(L, l_timer_stop);
+    lua_pushcfunction(L, mlua_timer_stop_call);
     lua_setfield(L, -2, "stop");
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
@@ -783,10 +520,10 @@ void mlua_open_module(mlua *h, lua_State *L)
         { "broadcast", l_broadcast },
         { "send", l_send },
         { "set_tags", l_set_tags },
-        { "members", l_members },
-        { "self", l_self },
-        { "after", l_after },
-        { "every", l_every },
+        { "members", mlua_members_call },
+        { "self", mlua_self_call },
+        { "after", mlua_timer_after },
+        { "every", mlua_timer_every },
         { "leave", l_leave },
         { "ping_payload", l_ping_payload },
         { "now", l_now },
