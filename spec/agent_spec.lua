@@ -91,6 +91,21 @@ end)
     assert.is_true(a:running())
   end)
 
+  it("merges agent.set_tags into the -tag flags, at load and after a reload; false deletes", function()
+    local path = script("tags.lua", "agent.set_tags { at_load = 'yes' }\n")
+    local a = T.agent { name = "a", config = path, flags = { "-tag", "role=web" } }
+    assert.truthy(T.wait_until(10, function()
+      local m = a:member("a")
+      return m and m.tags.role == "web" and m.tags.at_load == "yes"
+    end), a:log())
+    script("tags.lua", "agent.set_tags { role = false }\n")
+    a:signal("HUP")
+    assert.truthy(T.wait_until(10, function()
+      local m = a:member("a")
+      return m and m.tags.role == nil and m.tags.at_load == "yes"
+    end), a:log())
+  end)
+
   it("leaves the cluster when the script calls agent.leave()", function()
     local path = script("leave.lua", [[
 agent.on("message", function(p) if p == "please leave" then agent.leave() end end)

@@ -172,7 +172,7 @@ agent.on("join", function(m)
   agent.broadcast("b2")
   agent.send(m.name, "direct")
   agent.send(m.name, "sure", { reliable = true })
-  agent.set_tags { role = "db", dc = "eu" }
+  agent.set_tags { role = "db", dc = "eu", old = false }
   agent.leave()
 end)
 ]])
@@ -184,7 +184,8 @@ end)
     assert.are.same({ type = "broadcast", payload = "b2", key = "" }, c[2])
     assert.are.same({ type = "send", name = "peer", payload = "direct", reliable = false }, c[3])
     assert.are.same({ type = "send", name = "peer", payload = "sure", reliable = true }, c[4])
-    assert.are.same({ type = "set_meta", meta = "\255\130\162dc\162eu\164role\162db" }, c[5])
+    -- the change, merged on the protocol thread: sorted keys, nil deletes
+    assert.are.same({ type = "set_meta", meta = "\255\131\162dc\162eu\163old\192\164role\162db" }, c[5])
     assert.are.same({ type = "leave" }, c[6])
     h:stop()
   end)
@@ -194,6 +195,7 @@ end)
       "agent.broadcast(string.rep('x', 70000))",
       "agent.send('x', 'y', { reliable = 1 })",
       "agent.set_tags { role = {} }",
+      "agent.set_tags { role = true }",
       "agent.set_tags { big = string.rep('x', 600) }",
     } do
       local h, err = T.host("local agent = require 'moonlist'\n" .. code .. "\n")

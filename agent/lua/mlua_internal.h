@@ -8,6 +8,7 @@
 #include <lua.h>
 
 #include "lua/mlua.h"
+#include "wire/wire_buf.h"
 
 /* A member copied out of a core view: owns name and meta. */
 typedef struct mlua_mcopy {
@@ -167,6 +168,13 @@ bool mlua_is_timer_handle(mlua *h, uv_handle_t *hd);
 /* mlua_members.c: agent.members() / agent.self() */
 int mlua_members_call(lua_State *L);
 int mlua_self_call(lua_State *L);
+
+/* mlua_tags.c: agent.set_tags as a change the protocol thread merges */
+int mlua_tags_call(lua_State *L);
+/* Our meta with a MLUA_CMD_SET_META change applied, encoded into out.
+ * Returns 0, or -1 with err (the result over 512 bytes, a bad change). */
+int mlua_tags_merge(const uint8_t *meta, size_t mlen, const uint8_t *change, size_t clen, wire_buf *out,
+                    char *err, size_t errlen);
 
 /* mlua_member.c: Lua values */
 void mlua_push_member(lua_State *L, const mlua_mcopy *m);

@@ -8,7 +8,6 @@
 
 #include <luv.h>
 
-#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 
 /* A script's payloads ride in one UDP packet (broadcast, best-effort send)
@@ -248,68 +247,6 @@ static int l_send(lua_State *L)
     return queue_with_payload(L, c, c->name, p, n);
 }
 
-static int l_set_tags(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    /* sorted keys: the same tags always give the same meta bytes */
-    lua_newtable(L);
-    int keys = lua_gettop(L);
-    int nk = 0;
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
-            return luaL_error(L, "agent.set_tags: tags must map string keys to string values");
-        lua_pushvalue(L, -2);
-        lua_rawseti(L, keys, ++nk);
-        lua_pop(L, 1);
-    }
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
-    lua_pushvalue(L, keys);
-    lua_call(L, 1, 0);
-    lua_pop(L, 1);
-    serf_tags tags = { 0 };
-    for (int i = 1; i <= nk; i++) {
-        lua_rawgeti(L, keys, i);
-        size_t kl, vl;
-        const char *k = lua_tolstring(L, -1, &kl);
-        lua_pushvalue(L, -1);
-        lua_gettable(L, 1);
-        const char *v = lua_tolstring(L, -1, &vl);
-        int rc = serf_tags_set(&tags, k, kl, v, vl);
-        lua_pop(L, 2);
-        if (rc < 0) {
-            serf_tags_free(&tags);
-            return luaL_error(L, "out of memory");
-        }
-    }
-    wire_buf meta;
-    wire_buf_init(&meta, 0);
-    char err[160];
-    int rc = serf_tags_encode(&tags, &meta, err, sizeof err);
-    serf_tags_free(&tags);
-    if (rc < 0) {
-        wire_buf_free(&meta);
-        return luaL_error(L, "agent.set_tags: %s", err);
-    }
-    mlua_cmd *c = calloc(1, sizeof *c);
-    if (c) {
-        c->type = MLUA_CMD_SET_META;
-        c->payload = malloc(meta.len);
-        if (c->payload) {
-            memcpy(c->payload, meta.data, meta.len);
-            c->len = meta.len;
-        }
-    }
-    wire_buf_free(&meta);
-    if (!c || !c->payload) {
-        mlua_cmd_free(c);
-        return luaL_error(L, "out of memory");
-    }
-    mlua_command(mlua_host_of(L), c);
-    return 0;
-}
-
 static int l_leave(lua_State *L)
 {
     mlua_command(mlua_host_of(L), new_cmd(L, MLUA_CMD_LEAVE));
@@ -519,7 +456,7 @@ void mlua_open_module(mlua *h, lua_State *L)
         { "state", l_state },
         { "broadcast", l_broadcast },
         { "send", l_send },
-        { "set_tags", l_set_tags },
+        { "set_tags", mlua_tags_call },
         { "members", mlua_members_call },
         { "self", mlua_self_call },
         { "after", mlua_timer_after },

@@ -126,6 +126,7 @@ static void test_load_errors(void)
         { "local agent = require 'moonlist'\nagent.members()\n", "test.lua:2: agent.members: the member table is not available" },
         { "local agent = require 'moonlist'\nagent.send('x', 'y', {reliabel=true})\n", "unknown option 'reliabel'" },
         { "local agent = require 'moonlist'\nagent.set_tags{ role = {} }\n", "agent.set_tags: tags must map" },
+        { "local agent = require 'moonlist'\nagent.set_tags{ role = true }\n", "(false deletes a key)" },
         { "local agent = require 'moonlist'\nagent.every(0, function() end)\n", "agent.every: the period" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -176,7 +177,7 @@ static void test_commands(void)
         "agent.broadcast('early', 'k1')\n"          /* queued at load, delivered on attach */
         "agent.on('join', function(m)\n"
         "  agent.send(m.name, 'udp')\n"
-        "  agent.set_tags{ role = 'db', zone = 'b' }\n"
+        "  agent.set_tags{ role = 'db', zone = 'b', old = false }\n"
         "  agent.leave()\n"
         "end)\n",
         err, sizeof err);
@@ -189,8 +190,8 @@ static void test_commands(void)
     if (t.ncmds == 4) {
         CHECK(strcmp(t.cmds[0], "broadcast k1 early") == 0);
         CHECK(strcmp(t.cmds[1], "send a udp udp") == 0);
-        /* ff 82 a4 role a2 db a4 zone a1 b: keys sorted */
-        CHECKF(strcmp(t.cmds[2], "meta ff82a4726f6c65a26462a47a6f6e65a162") == 0, "%s", t.cmds[2]);
+        /* the change, keys sorted: ff 83 a3 old c0 (deleted) a4 role a2 db a4 zone a1 b */
+        CHECKF(strcmp(t.cmds[2], "meta ff83a36f6c64c0a4726f6c65a26462a47a6f6e65a162") == 0, "%s", t.cmds[2]);
         CHECK(strcmp(t.cmds[3], "leave") == 0);
     }
     h_finish(&t);
