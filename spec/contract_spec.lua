@@ -104,6 +104,43 @@ agent.on("join", function(m) agent.broadcast("still " .. m.name) end)
     local h, err = T.host("local agent = require 'moonlist'\nagent.on('joined', print)\n")
     assert.is_nil(h)
     assert.truthy(err:find("unknown event 'joined'", 1, true))
+    h, err = T.host("local agent = require 'moonlist'\nagent.off('joined', print)\n")
+    assert.is_nil(h)
+    assert.truthy(err:find("agent.off: unknown event 'joined'", 1, true))
+  end)
+
+  it("agent.off removes a hook from the next event on, and says whether it was there", function()
+    local h = host([[
+local function a(m) agent.broadcast("a " .. m.name) end
+local function b(m)
+  agent.broadcast("b " .. m.name)
+  agent.broadcast("off b " .. tostring(agent.off("join", b)) .. ", again " .. tostring(agent.off("join", b)))
+end
+agent.on("join", a)
+agent.on("join", b)
+agent.on("join", a)
+local function refuse() return false, "nobody" end
+agent.on("alive", refuse)
+agent.on("leave", function()
+  agent.broadcast("off a " .. tostring(agent.off("join", a)) .. ", alive " .. tostring(agent.off("alive", refuse)))
+end)
+]])
+    h:start()
+    h:post { type = "join", member = { name = "x" } }
+    h:post { type = "join", member = { name = "y" } }
+    h:post { type = "leave", member = { name = "y" } }
+    h:post { type = "join", member = { name = "z" } }
+    assert.are.same({
+      "broadcast a x", "broadcast b x", "broadcast off b true, again false", "broadcast a x", -- b ends this event
+      "broadcast a y", "broadcast a y",
+      "broadcast off a true, alive true",
+      "broadcast a z",                                                                      -- one a left
+    }, kinds(h:commands(8, 5)))
+    -- no alive hook left: allowed without asking the script
+    local asked = h:stats().vetoes_asked
+    assert.is_true(h:allow_alive { name = "intruder" })
+    assert.are.equal(asked, h:stats().vetoes_asked)
+    h:stop()
   end)
 
   it("lets merge and alive hooks refuse, with a reason", function()

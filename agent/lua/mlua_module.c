@@ -114,16 +114,35 @@ static int l_config(lua_State *L)
     return mlua_config_call(mlua_host_of(L), L);
 }
 
-static int l_on(lua_State *L)
+/* The event name at arg 1, checked against the hooks there are. */
+static const char *hook_arg(lua_State *L, const char *fn)
 {
     const char *name = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    int i = 0;
-    while (hook_names[i] && strcmp(hook_names[i], name) != 0)
-        i++;
-    if (!hook_names[i])
-        return luaL_error(L, "agent.on: unknown event '%s' (join, update, leave, message, conflict, merge, "
-                             "alive, ping)", name);
+    for (int i = 0; hook_names[i]; i++)
+        if (strcmp(hook_names[i], name) == 0)
+            return hook_names[i];
+    luaL_error(L, "%s: unknown event '%s' (join, update, leave, message, conflict, merge, alive, ping)", fn, name);
+    return NULL;
+}
+
+/* A running state publishes whether it has veto hooks; a loading one does
+ * so when it takes over (mlua_host.c). */
+static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
+{
+    mlua *h = mlua_host_of(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    bool live = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (live && strcmp(name, "merge") == 0)
+        atomic_store(&h->has_merge_hook, nhooks > 0);
+    if (live && strcmp(name, "alive") == 0)
+        atomic_store(&h->has_alive_hook, nhooks > 0);
+}
+
+static int l_on(lua_State *L)
+{
+    const char *name = hook_arg(L, "agent.on");
     lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOOKS_KEY);
     lua_getfield(L, -1, name);
     if (lua_isnil(L, -1)) {
@@ -132,18 +151,41 @@ static int l_on(lua_State *L)
         lua_pushvalue(L, -1);
         lua_setfield(L, -3, name);
     }
+    size_t n = lua_objlen(L, -1) + 1;
     lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-    mlua *h = mlua_host_of(L);
-    /* a running state publishes its vetoes; a reloading one does so when it
-     * takes over (mlua_host.c) */
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
-    bool live = lua_toboolean(L, -1);
-    if (live && strcmp(name, "merge") == 0)
-        atomic_store(&h->has_merge_hook, true);
-    if (live && strcmp(name, "alive") == 0)
-        atomic_store(&h->has_alive_hook, true);
+    lua_rawseti(L, -2, (int)n);
+    publish_vetoes(L, name, n);
     return 0;
+}
+
+/* agent.off(event, fn): the list is replaced by a copy without fn (its
+ * first registration), so an event being delivered finishes with the list
+ * it started with: the removal counts from the next event. */
+static int l_off(lua_State *L)
+{
+    const char *name = hook_arg(L, "agent.off");
+    lua_settop(L, 2);
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOOKS_KEY);   /* 3 */
+    lua_getfield(L, 3, name);                              /* 4 */
+    size_t n = lua_istable(L, 4) ? lua_objlen(L, 4) : 0;
+    lua_createtable(L, (int)n, 0);                         /* 5 */
+    size_t kept = 0;
+    bool removed = false;
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, 4, (int)i);
+        if (!removed && lua_rawequal(L, -1, 2)) {
+            removed = true;
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_rawseti(L, 5, (int)++kept);
+    }
+    if (removed) {
+        lua_setfield(L, 3, name);
+        publish_vetoes(L, name, kept);
+    }
+    lua_pushboolean(L, removed);
+    return 1;
 }
 
 static int l_state(lua_State *L)
@@ -453,6 +495,7 @@ void mlua_open_module(mlua *h, lua_State *L)
     static const luaL_Reg fns[] = {
         { "config", l_config },
         { "on", l_on },
+        { "off", l_off },
         { "state", l_state },
         { "broadcast", l_broadcast },
         { "send", l_send },
