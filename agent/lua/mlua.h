@@ -61,6 +61,12 @@
 /* agent.members() waits this long for the protocol thread's snapshot;
  * that thread never blocks, so only a dead agent makes it time out. */
 #define MLUA_MEMBERS_WAIT_MS 2000
+/* A script failing on every event or timer tick repeats one error several
+ * times a second: the same error (its kind and first line, digits aside)
+ * is logged at most once per this window, then with the count of those
+ * not logged. 10 s still shows within seconds that it goes on, and keeps a
+ * 100 Hz failure down to one line in a thousand. */
+#define MLUA_ERROR_REPEAT_MS 10000
 
 typedef struct mlua mlua;
 
@@ -214,10 +220,16 @@ void mlua_run_pending(mlua *h);
 void mlua_timer_due(mlua *h, uint64_t id);
 void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud);
 
-/* Counters (any thread). */
+/* Counters since mlua_new (any thread). */
 typedef struct mlua_stats {
-    uint64_t events_posted, events_dropped, hooks_run, hook_errors;
+    uint64_t events_posted;    /* events queued for the hooks */
+    uint64_t events_dropped;   /* events dropped at a full queue (MLUA_EVENT_QUEUE_MAX) */
+    uint64_t hooks_run;        /* every call into the script, its load included */
+    uint64_t hook_errors;      /* agent.on hooks and agent.state functions that raised or misbehaved */
+    uint64_t timer_errors;     /* agent.after / agent.every callbacks that raised */
+    uint64_t luv_errors;       /* luv callbacks that raised */
     uint64_t vetoes_asked, vetoes_defaulted;
+    uint64_t suppressed_log_lines;   /* repeated errors not logged (MLUA_ERROR_REPEAT_MS) */
 } mlua_stats;
 void mlua_get_stats(mlua *h, mlua_stats *out);
 

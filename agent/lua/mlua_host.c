@@ -96,7 +96,7 @@ static void take_over(mlua *h, lua_State *L)
  * the error message in err. */
 static int run_chunk(mlua *h, lua_State *L, char *err, size_t errlen)
 {
-    if (!mlua_pcall(h, L, 0, 0, "script")) {
+    if (!mlua_pcall(h, L, 0, 0, MLUA_CALL_LOAD, "script")) {
         /* mlua_pcall logged message + traceback; the caller gets the
          * message */
         snprintf(err, errlen, "%s", h->last_error);
@@ -371,10 +371,13 @@ static void wake_cb(uv_async_t *a)
         mlua_publish_soon(h);
 }
 
+/* every MLUA_STATE_REFRESH_MS: the state, and the counts of errors
+ * suppressed over a window now passed */
 static void refresh_cb(uv_timer_t *t)
 {
     mlua *h = t->data;
     mlua_publish_state(h, h->L);
+    mlua_errors_flush(h, false);
 }
 
 static void close_all_cb(uv_handle_t *hd, void *arg)
@@ -392,6 +395,7 @@ static void thread_main(void *arg)
      * whatever is left, and let the loop run their close callbacks */
     mlua_timers_close_all(h);
     close_luv_handles(h, h->L);
+    mlua_errors_flush(h, true);
     /* retired states close from their zero timers in the run below */
     uv_mutex_lock(&h->mu);
     h->wake_closed = true;   /* posters check this under mu before sending */
@@ -453,6 +457,7 @@ void mlua_run_pending(mlua *h)
     bool stop = false;
     if (run_queued(h, &stop))
         mlua_publish_state(h, h->L);
+    mlua_errors_flush(h, false);
 }
 
 void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud)
@@ -518,7 +523,8 @@ void mlua_free(mlua *h)
     if (!h)
         return;
     if (h->L) {
-        /* never started: close the script's timers and luv handles */
+        /* never started (or a backend's): close the script's timers and luv handles */
+        mlua_errors_flush(h, true);
         mlua_timers_close_all(h);
         close_luv_handles(h, h->L);
         uv_run(&h->loop, UV_RUN_NOWAIT);

@@ -65,6 +65,27 @@ struct mlua_members_reply {
 typedef struct mlua_timer mlua_timer;
 typedef struct mlua_retired mlua_retired;
 
+/* Distinct errors the rate limit remembers (mlua_errlimit.c): a script has
+ * a handful of places that fail; past this many at once the least recently
+ * logged is forgotten, its suppressed count logged first. */
+#define MLUA_ERROR_KINDS 32
+
+typedef struct mlua_errkind {
+    uint64_t key;          /* 0: a free slot */
+    uint64_t logged_ms;    /* when it was last logged (mlua_clock_ms) */
+    uint64_t suppressed;   /* occurrences not logged since */
+    char what[64];
+    char first[240];       /* the message's first line, for the summary */
+} mlua_errkind;
+
+/* Which kind of call into the script: how its errors are counted and logged. */
+typedef enum mlua_call {
+    MLUA_CALL_LOAD,    /* the script's chunk: its error goes back to the loader */
+    MLUA_CALL_HOOK,    /* agent.on hooks and agent.state functions */
+    MLUA_CALL_TIMER,   /* agent.after / agent.every callbacks */
+    MLUA_CALL_LUV,     /* luv callbacks */
+} mlua_call;
+
 /* What the script registered: hooks by event, state functions. Lives in
  * the Lua registry as one table per lua_State so a reload swaps it whole. */
 #define MLUA_HOOKS_KEY "moonlist.hooks"
@@ -92,6 +113,7 @@ struct mlua {
     uint64_t next_timer_id;
     mlua_retired *retired;  /* replaced states waiting to be closed */
     mlua_backend backend;   /* all NULL: the agent's threads */
+    mlua_errkind errkinds[MLUA_ERROR_KINDS];   /* the thread running the script only */
 
     /* config */
     mlua_setting *settings;
@@ -129,8 +151,18 @@ struct mlua {
     mlua_stats stats;
 };
 
-/* mlua_log.c */
+/* mlua_queue.c: the log, the counters */
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void mlua_count(mlua *h, uint64_t *counter);   /* ++*counter (a field of h->stats) under mu */
+
+/* mlua_errlimit.c: the script's errors, logged at most once per
+ * MLUA_ERROR_REPEAT_MS each (on the thread running the script) */
+void mlua_error_log(mlua *h, const char *what, const char *msg);
+/* Log the counts suppressed over a window now passed; all: every count
+ * (the host stops). */
+void mlua_errors_flush(mlua *h, bool all);
+/* The host's clock in ms: the backend's (virtual) or the monotonic one. */
+uint64_t mlua_clock_ms(mlua *h);
 
 /* mlua_event.c: copies and frees (any thread) */
 int mlua_mcopy_from(mlua_mcopy *c, const swim_member *m);
@@ -147,9 +179,11 @@ uint64_t mlua_now_ms(void);
 
 /* mlua_module.c: the `moonlist` module in a lua_State */
 void mlua_open_module(mlua *h, lua_State *L);
-/* call the function under nargs args with a traceback handler; on error log
- * "what: message + traceback" and return false (stack: nresults or nothing) */
-bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what);
+/* call the function under nargs args with a traceback handler; on error
+ * count it by kind, log "what failed: message + traceback" (rate limited;
+ * a load error only at debug level, the loader reports it), keep the
+ * message in h->last_error and return false (stack: nresults or nothing) */
+bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, const char *what);
 /* recompute the cached local state (Lua thread, or the loader) */
 void mlua_publish_state(mlua *h, lua_State *L);
 void mlua_timers_close_all(mlua *h);

@@ -3,6 +3,7 @@
  * script: the loader at start-up, the Lua thread afterwards. Whatever goes
  * down to the protocol goes through mlua_command(), the one seam a
  * simulator backend replaces. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,7 @@ static void busy_leave(mlua *h)
         atomic_store(&h->busy_since, 0);
 }
 
-bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what)
+bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, const char *what)
 {
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, traceback);
@@ -69,27 +70,38 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what
     int rc = lua_pcall(L, nargs, nresults, base);
     busy_leave(h);
     lua_remove(L, base);
-    uv_mutex_lock(&h->mu);
-    h->stats.hooks_run++;
-    if (rc)
-        h->stats.hook_errors++;
-    uv_mutex_unlock(&h->mu);
-    if (rc) {
-        const char *msg = lua_tostring(L, -1);
-        if (!msg)
-            msg = "(no message)";
-        const char *tb = strstr(msg, "\nstack traceback:");
-        size_t ml = tb ? (size_t)(tb - msg) : strlen(msg);
-        if (ml >= sizeof h->last_error)
-            ml = sizeof h->last_error - 1;
-        memcpy(h->last_error, msg, ml);
-        h->last_error[ml] = '\0';
-        /* a load error goes back to the caller: the traceback is detail */
-        mlua_logf(h, strcmp(what, "script") == 0 ? 0 : 3, "%s failed: %s", what, msg);
-        lua_pop(L, 1);
-        return false;
+    mlua_count(h, &h->stats.hooks_run);
+    if (!rc)
+        return true;
+    const char *msg = lua_tostring(L, -1);
+    if (!msg)
+        msg = "(no message)";
+    const char *tb = strstr(msg, "\nstack traceback:");
+    size_t ml = tb ? (size_t)(tb - msg) : strlen(msg);
+    if (ml >= sizeof h->last_error)
+        ml = sizeof h->last_error - 1;
+    memcpy(h->last_error, msg, ml);
+    h->last_error[ml] = '\0';
+    switch (kind) {
+    case MLUA_CALL_LOAD:
+        /* the loader reports the message: the traceback is detail */
+        mlua_logf(h, BASE_LOG_DEBUG, "%s failed: %s", what, msg);
+        break;
+    case MLUA_CALL_HOOK:
+        mlua_count(h, &h->stats.hook_errors);
+        mlua_error_log(h, what, msg);
+        break;
+    case MLUA_CALL_TIMER:
+        mlua_count(h, &h->stats.timer_errors);
+        mlua_error_log(h, what, msg);
+        break;
+    case MLUA_CALL_LUV:
+        mlua_count(h, &h->stats.luv_errors);
+        mlua_error_log(h, what, msg);
+        break;
     }
-    return true;
+    lua_pop(L, 1);
+    return false;
 }
 
 /* luv's callbacks (timers, TCP, processes...) come through here: an error
@@ -100,7 +112,7 @@ static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
     (void)flags;
     mlua *h = mlua_host_of(L);
     int base = lua_gettop(L) - nargs;
-    if (!mlua_pcall(h, L, nargs, nresults, "luv callback"))
+    if (!mlua_pcall(h, L, nargs, nresults, MLUA_CALL_LUV, "luv callback"))
         return -1;
     int n = lua_gettop(L) - base + 1;
     mlua_publish_soon(h);
@@ -362,7 +374,7 @@ static int l_now(lua_State *L)
 static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size_t *len)
 {
     lua_pushboolean(L, is_join);
-    if (!mlua_pcall(h, L, 1, 1, "local_state"))
+    if (!mlua_pcall(h, L, 1, 1, MLUA_CALL_HOOK, "local_state"))
         return false;
     bool ok = true;
     if (lua_isnil(L, -1)) {
@@ -378,8 +390,12 @@ static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size
         } else
             ok = false;
     } else {
-        mlua_logf(h, BASE_LOG_ERROR, "local_state must return a string (bytes) or nil, not a %s: state not published",
-                  luaL_typename(L, -1));
+        /* published again every second: a script error like any other */
+        char msg[160];
+        snprintf(msg, sizeof msg, "it must return a string (bytes) or nil, not a %s: state not published",
+                 luaL_typename(L, -1));
+        mlua_count(h, &h->stats.hook_errors);
+        mlua_error_log(h, "local_state", msg);
         ok = false;
     }
     lua_pop(L, 1);

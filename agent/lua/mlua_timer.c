@@ -75,7 +75,7 @@ static void timer_run(mlua_timer *t)
         timer_close(t);
     else if (h->backend.timer_start)
         h->backend.timer_start(h->backend.ud, t->id, t->ms);
-    mlua_pcall(h, L, 0, 0, t->repeat ? "agent.every callback" : "agent.after callback");
+    mlua_pcall(h, L, 0, 0, MLUA_CALL_TIMER, t->repeat ? "agent.every callback" : "agent.after callback");
     mlua_publish_soon(h);
 }
 
