@@ -261,10 +261,15 @@ end)
     h:stop()
   end)
 
-  it("are not available while the script loads", function()
-    local h, err = T.host("local agent = require 'moonlist'\nagent.members()\n")
-    assert.is_nil(h)
-    assert.truthy(err:find("not available while the script loads", 1, true))
+  it("answer ourselves while the script first loads, as agent.config describes us so far", function()
+    local h = host([[
+agent.config { node = "n1", tags = { role = "web" } }
+local me, all = agent.self(), agent.members()
+agent.broadcast(me.name .. " " .. me.tags.role .. " " .. me.status .. " " .. tostring(me.addr) .. " " .. #all)
+]])
+    h:start()
+    assert.are.same({ "broadcast n1 web alive nil 1" }, kinds(h:commands(1, 5)))
+    h:stop()
   end)
 end)
 

@@ -23,6 +23,12 @@
  * agent.members() become mlua_cmd values queued to the sink given to
  * mlua_attach, woken by an uv_async_t on the protocol loop.
  *
+ * While a script loads, agent.members() and agent.self() answer from a
+ * snapshot taken for that load: at a reload, the protocol's member table
+ * just before the script runs; the first time (no core exists yet),
+ * ourselves only, as far as known (mlua_options.self_*, else the script's
+ * agent.config so far, else the host name).
+ *
  * What the core asks synchronously (the swim_delegate answers), and how long
  * the protocol thread waits for it:
  *   local_state        never waits: the value the script published last
@@ -79,6 +85,14 @@ typedef struct mlua_options {
     mlua_log_fn log;          /* NULL: stderr */
     void *log_ud;
     const char *lua_path;     /* extra package.path entries ("dir/?.lua;...") or NULL */
+    /* Ourselves as the caller's own flags fix us, for agent.self() while the
+     * first script loads (no core exists yet); the agent: -node and -tag,
+     * when given. NULL / no meta where the caller fixes nothing: then the
+     * script's agent.config node / tags so far, else the host name and no
+     * tags. Copied by mlua_new. */
+    const char *self_name;
+    const uint8_t *self_meta;
+    size_t self_meta_len;
 } mlua_options;
 
 /* Ownership: the host is the caller's, released by mlua_free(). NULL if out

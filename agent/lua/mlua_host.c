@@ -8,9 +8,17 @@
 #include <luv.h>
 #include <lhandle.h>
 
+#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 
 int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags);   /* mlua_module.c */
+
+static void free_options(mlua *h)
+{
+    free(h->lua_path);
+    free(h->self_name);
+    free(h->self_meta);
+}
 
 mlua *mlua_new(const mlua_options *opt)
 {
@@ -20,13 +28,23 @@ mlua *mlua_new(const mlua_options *opt)
     if (opt) {
         h->log = opt->log;
         h->log_ud = opt->log_ud;
-        if (opt->lua_path && !(h->lua_path = strdup(opt->lua_path))) {
+        bool ok = !opt->lua_path || (h->lua_path = strdup(opt->lua_path));
+        ok = ok && (!opt->self_name || (h->self_name = strdup(opt->self_name)));
+        if (ok && opt->self_meta) {
+            h->self_meta = malloc(opt->self_meta_len ? opt->self_meta_len : 1);
+            ok = h->self_meta && opt->self_meta_len <= SERF_TAGS_META_MAX;
+            if (ok)
+                memcpy(h->self_meta, opt->self_meta, opt->self_meta_len);
+            h->self_meta_len = opt->self_meta_len;
+        }
+        if (!ok) {
+            free_options(h);
             free(h);
             return NULL;
         }
     }
     if (uv_loop_init(&h->loop) != 0) {
-        free(h->lua_path);
+        free_options(h);
         free(h);
         return NULL;
     }
@@ -152,7 +170,10 @@ static int load_common(mlua *h, const char *path, const char *name, const char *
         return -1;
     }
     h->L = L;
-    if (load_into(h, L, path, name, code, err, errlen) < 0 || check_settings(h, err, errlen) < 0)
+    h->loading = true;   /* agent.members(): ourselves, the core does not exist yet */
+    int rc = load_into(h, L, path, name, code, err, errlen);
+    h->loading = false;
+    if (rc < 0 || check_settings(h, err, errlen) < 0)
         return -1;   /* the state stays for mlua_free */
     if (path && !(h->script_path = strdup(path))) {
         snprintf(err, errlen, "out of memory");
@@ -559,7 +580,7 @@ void mlua_free(mlua *h)
     free(h->ack_pub);
     free(h->state_proto);
     free(h->ack_proto);
-    free(h->lua_path);
+    free_options(h);
     free(h->script_path);
     uv_mutex_destroy(&h->mu);
     uv_cond_destroy(&h->cond);

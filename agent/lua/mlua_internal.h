@@ -97,6 +97,9 @@ struct mlua {
     void *log_ud;
     char *lua_path;
     char *script_path;      /* for reload; NULL if loaded from a string */
+    char *self_name;        /* mlua_options.self_name, copied; NULL: not given */
+    uint8_t *self_meta;     /* mlua_options.self_meta, copied; NULL: not given */
+    size_t self_meta_len;
 
     lua_State *L;
     uv_loop_t loop;         /* the Lua thread's */
@@ -108,6 +111,8 @@ struct mlua {
     bool wake_closed;       /* (mu) the thread closed `wake`: no more sends */
     uv_thread_t thread;
     bool started, exited, stopping;
+    bool loading;           /* a script's chunk runs: members answered from load_snap */
+    mlua_members_reply *load_snap;   /* owned while a reload's chunk runs; NULL: ourselves only */
     int callback_depth;     /* Lua thread only */
     mlua_timer *timers;     /* agent.after/every of the current state */
     uint64_t next_timer_id;
@@ -202,6 +207,10 @@ bool mlua_is_timer_handle(mlua *h, uv_handle_t *hd);
 /* mlua_members.c: agent.members() / agent.self() */
 int mlua_members_call(lua_State *L);
 int mlua_self_call(lua_State *L);
+/* A snapshot from the protocol thread (or the backend), waited for at
+ * most MLUA_MEMBERS_WAIT_MS: NULL with err if none came. The caller owns
+ * one reference (mlua_reply_unref). */
+mlua_members_reply *mlua_members_fetch(mlua *h, char *err, size_t errlen);
 
 /* mlua_tags.c: agent.set_tags as a change the protocol thread merges */
 int mlua_tags_call(lua_State *L);
@@ -211,6 +220,8 @@ int mlua_tags_merge(const uint8_t *meta, size_t mlen, const uint8_t *change, siz
                     char *err, size_t errlen);
 
 /* mlua_member.c: Lua values */
+/* a member table; an address with ip_len 0 (ourselves before the agent
+ * started) gives no addr and no port */
 void mlua_push_member(lua_State *L, const mlua_mcopy *m);
 void mlua_push_addr(lua_State *L, const swim_addr *a);
 void mlua_addr_text(const swim_addr *a, char *buf, size_t len);

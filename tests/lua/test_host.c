@@ -126,7 +126,6 @@ static void test_load_errors(void)
         { "local agent = require 'moonlist'\n\nerror('at load')\n", "test.lua:3: at load" },
         { "local agent = require 'moonlist'\nagent.state{ local_state = 3 }\n",
           "test.lua:2: agent.state: 'local_state' must be a function" },
-        { "local agent = require 'moonlist'\nagent.members()\n", "test.lua:2: agent.members: the member table is not available" },
         { "local agent = require 'moonlist'\nagent.send('x', 'y', {reliabel=true})\n", "unknown option 'reliabel'" },
         { "local agent = require 'moonlist'\nagent.set_tags{ role = {} }\n", "agent.set_tags: tags must map" },
         { "local agent = require 'moonlist'\nagent.set_tags{ role = true }\n", "(false deletes a key)" },
@@ -168,6 +167,51 @@ static void test_members_and_self(void)
     CHECK(t.ncmds >= 2 && strcmp(t.cmds[0], "broadcast k me=alive,b=suspect,c=dead") == 0);
     CHECK(t.ncmds >= 2 && strcmp(t.cmds[1], "broadcast  self me web") == 0);
     h_finish(&t);
+}
+
+/* While the first script loads no core exists: agent.self() and
+ * agent.members() answer ourselves, from the caller's flags (options),
+ * else the script's agent.config, else the host name. */
+static void test_self_at_first_load(void)
+{
+    static const char code[] =
+        "local agent = require 'moonlist'\n"
+        "%s\n"
+        "local me, all = agent.self(), agent.members()\n"
+        "agent.broadcast(me.name .. ' ' .. tostring(me.tags.role) .. ' ' .. me.status .. ' ' .. me.incarnation\n"
+        "  .. ' ' .. tostring(me.addr) .. ' ' .. #all .. ' ' .. tostring(all[1].name == me.name))\n";
+    char host[256] = "";
+    REQUIRE(gethostname(host, sizeof host - 1) == 0);
+    char want_host[600];
+    snprintf(want_host, sizeof want_host, "broadcast  %s nil alive 0 nil 1 true", host);
+    static const uint8_t db_meta[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e', 0xa2, 'd', 'b' };
+    const struct {
+        const char *self_name;
+        const uint8_t *self_meta;
+        size_t meta_len;
+        const char *config, *want;
+    } cases[] = {
+        { "flagged", db_meta, sizeof db_meta, "agent.config { node = 'cfg', tags = { role = 'web' } }",
+          "broadcast  flagged db alive 0 nil 1 true" },
+        { NULL, NULL, 0, "agent.config { node = 'cfg', tags = { role = 'web' } }",
+          "broadcast  cfg web alive 0 nil 1 true" },
+        { NULL, NULL, 0, "", want_host },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        harness t;
+        h_init(&t);
+        mlua_options o = { .log = h_log, .log_ud = &t, .self_name = cases[i].self_name,
+                           .self_meta = cases[i].self_meta, .self_meta_len = cases[i].meta_len };
+        t.h = mlua_new(&o);
+        char script[1024], err[512];
+        snprintf(script, sizeof script, code, cases[i].config);
+        CHECKF(mlua_load_string(t.h, "=test.lua", script, err, sizeof err) == 0, "case %zu: %s", i, err);
+        REQUIRE(h_start(&t) == 0);
+        CHECK(h_wait_cmds(&t, 1, 5000));
+        CHECKF(t.ncmds == 1 && strcmp(t.cmds[0], cases[i].want) == 0, "case %zu: got '%s' want '%s'", i,
+               t.ncmds ? t.cmds[0] : "", cases[i].want);
+        h_finish(&t);
+    }
 }
 
 static void test_commands(void)
@@ -406,6 +450,7 @@ int main(void)
     test_errors_logged_and_carry_on();
     test_load_errors();
     test_members_and_self();
+    test_self_at_first_load();
     test_commands();
     test_state_and_vetoes();
     test_timers_and_luv();
