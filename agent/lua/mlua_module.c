@@ -49,13 +49,13 @@ static int traceback(lua_State *L)
     return 1;
 }
 
-static void busy_enter(mlua *h)
+void mlua_busy_enter(mlua *h)
 {
     if (h->callback_depth++ == 0)
         atomic_store(&h->busy_since, (unsigned long long)mlua_now_ms() | 1u);
 }
 
-static void busy_leave(mlua *h)
+void mlua_busy_leave(mlua *h)
 {
     if (--h->callback_depth == 0)
         atomic_store(&h->busy_since, 0);
@@ -66,9 +66,9 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, 
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, traceback);
     lua_insert(L, base);
-    busy_enter(h);
+    mlua_busy_enter(h);
     int rc = lua_pcall(L, nargs, nresults, base);
-    busy_leave(h);
+    mlua_busy_leave(h);
     lua_remove(L, base);
     mlua_count(h, &h->stats.hooks_run);
     if (!rc)
@@ -143,7 +143,7 @@ static const char *hook_arg(lua_State *L, const char *fn)
 static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
 {
     mlua *h = mlua_host_of(L);
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
     bool live = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (live && strcmp(name, "merge") == 0)
@@ -217,9 +217,20 @@ static int l_state(lua_State *L)
     lua_setfield(L, -2, "local_state");
     lua_getfield(L, 1, "merge_remote_state");
     lua_setfield(L, -2, "merge_remote_state");
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
     if (lua_toboolean(L, -1))
         mlua_publish_state(mlua_host_of(L), L);
+    return 0;
+}
+
+/* agent.handoff(fn): fn's value goes to the next script at a reload (as
+ * agent.inherited, mlua_handoff.c); a second call replaces fn, nil removes it. */
+static int l_handoff(lua_State *L)
+{
+    if (!lua_isnil(L, 1))
+        luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_HANDOFF_KEY);
     return 0;
 }
 
@@ -404,7 +415,7 @@ static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size
 
 void mlua_publish_state(mlua *h, lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
     bool live = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (!live)
@@ -413,7 +424,16 @@ void mlua_publish_state(mlua *h, lua_State *L)
     lua_getfield(L, -1, "local_state");
     lua_remove(L, -2);
     if (!lua_isfunction(L, -1)) {
+        /* no agent.state (a script replaced by one without): no user
+         * state, not the previous script's last value */
         lua_pop(L, 1);
+        uv_mutex_lock(&h->mu);
+        for (int j = 0; j < 2; j++) {
+            free(h->state_pub[j]);
+            h->state_pub[j] = NULL;
+            h->state_pub_len[j] = 0;
+        }
+        uv_mutex_unlock(&h->mu);
         return;
     }
     for (int j = 0; j < 2; j++) {
@@ -486,7 +506,7 @@ int mlua_open_luv(lua_State *L)
 
 static int l_require_moonlist(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.module");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_MODULE_KEY);
     return 1;
 }
 
@@ -513,6 +533,7 @@ void mlua_open_module(mlua *h, lua_State *L)
         { "on", l_on },
         { "off", l_off },
         { "state", l_state },
+        { "handoff", l_handoff },
         { "broadcast", l_broadcast },
         { "send", l_send },
         { "set_tags", mlua_tags_call },
@@ -541,7 +562,7 @@ void mlua_open_module(mlua *h, lua_State *L)
     lua_setfield(L, -2, "log");
     lua_pushstring(L, "agent");
     lua_setfield(L, -2, "backend");
-    lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.module");
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_MODULE_KEY);
 
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
@@ -550,7 +571,6 @@ void mlua_open_module(mlua *h, lua_State *L)
     lua_pop(L, 2);
 }
 
-/* exported for mlua_host.c */
 int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags)
 {
     return luv_pcall_cb(L, nargs, nresults, flags);

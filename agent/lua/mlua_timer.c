@@ -112,6 +112,14 @@ void mlua_timers_close_state(mlua *h, lua_State *L)
         timers_reap(h);
 }
 
+bool mlua_timers_of(mlua *h, lua_State *L)
+{
+    for (mlua_timer *t = h->timers; t; t = t->next)
+        if (t->L == L)
+            return true;
+    return false;
+}
+
 bool mlua_is_timer_handle(mlua *h, uv_handle_t *hd)
 {
     for (mlua_timer *t = h->timers; t; t = t->next)
