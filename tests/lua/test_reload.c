@@ -262,6 +262,7 @@ static void test_failed_run_falls_back(void)
 static void test_on_the_simulator(void)
 {
     write_script("local n = agent.inherited or 0\n"
+                 "agent.log.info('v1 at load, self', agent.self().name)\n"
                  "agent.handoff(function() return n end)\n"
                  "agent.every(1, function() n = n + 1; agent.log.info('v1 tick', n) end)\n");
     mlua_sim_node_spec nodes[2] = { { .name = "n0", .path = path }, { .name = "n1", .path = path } };
@@ -278,6 +279,7 @@ static void test_on_the_simulator(void)
     mlua_sim_run_until(ms, 6000);
     size_t len;
     const char *log = mlua_sim_log(ms, 0, &len);
+    CHECKF(strstr(log, "v1 at load, self n0"), "%s", log);
     CHECKF(strstr(log, "v2 inherited 3 members 2 self n0"), "%s", log);
     CHECKF(strstr(log, "v1 tick 3") && !strstr(log, "v1 tick 4"), "%s", log);
     mlua_stats st;
