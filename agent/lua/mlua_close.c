@@ -13,7 +13,7 @@
 #include "lua/mlua_internal.h"
 
 /* The host's handles, not a script's: their data is not luv's. */
-bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
+static bool is_own_handle(mlua *h, uv_handle_t *hd)
 {
     return hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh ||
            hd == (uv_handle_t *)&h->publish_check || hd == (uv_handle_t *)&h->guard || mlua_is_timer_handle(h, hd);
@@ -22,7 +22,7 @@ bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
 /* luv's bookkeeping of a handle of state L, or NULL. */
 static luv_handle_t *luv_of(mlua *h, uv_handle_t *hd, lua_State *L)
 {
-    if (mlua_is_own_handle(h, hd))
+    if (is_own_handle(h, hd))
         return NULL;
     luv_handle_t *data = hd->data;
     return data && data->ctx && data->ctx->L == L ? data : NULL;

@@ -88,7 +88,7 @@ typedef struct mlua_errkind {
 /* Which kind of call into the script: how its errors are counted and logged. */
 typedef enum mlua_call {
     MLUA_CALL_LOAD,    /* the script's chunk: its error goes back to the loader */
-    MLUA_CALL_HOOK,    /* agent.on hooks and agent.state functions */
+    MLUA_CALL_HOOK,    /* agent.on hooks, agent.state functions, agent.handoff */
     MLUA_CALL_TIMER,   /* agent.after / agent.every callbacks */
     MLUA_CALL_LUV,     /* luv callbacks */
 } mlua_call;
@@ -188,7 +188,7 @@ void mlua_errors_flush(mlua *h, bool all);
 /* The host's clock in ms: the backend's (virtual) or the monotonic one. */
 uint64_t mlua_clock_ms(mlua *h);
 
-/* mlua_event.c: copies and frees (any thread) */
+/* mlua_queue.c: copies and frees (any thread) */
 int mlua_mcopy_from(mlua_mcopy *c, const swim_member *m);
 void mlua_mcopy_free(mlua_mcopy *c);
 void mlua_ev_free(mlua_ev *e);
@@ -208,9 +208,9 @@ void mlua_open_module(mlua *h, lua_State *L);
  * a load error only at debug level, the loader reports it), keep the
  * message in h->last_error and return false (stack: nresults or nothing) */
 bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, const char *what);
-/* recompute the cached local state (Lua thread, or the loader) */
+/* recompute the cached local state (Lua thread, or the loader); a state
+ * without a local_state function publishes none */
 void mlua_publish_state(mlua *h, lua_State *L);
-void mlua_timers_close_all(mlua *h);
 void mlua_publish_soon(mlua *h);
 void mlua_publish_init(mlua *h);
 int mlua_open_luv(lua_State *L);   /* package.preload.luv */
@@ -224,6 +224,7 @@ int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags);   /* luv's
 int mlua_timer_after(lua_State *L);
 int mlua_timer_every(lua_State *L);
 int mlua_timer_stop_call(lua_State *L);
+void mlua_timers_close_all(mlua *h);
 void mlua_timers_close_state(mlua *h, lua_State *L);
 bool mlua_timers_of(mlua *h, lua_State *L);   /* a timer of L not freed yet */
 bool mlua_is_timer_handle(mlua *h, uv_handle_t *hd);
@@ -276,7 +277,6 @@ int mlua_script_compile(lua_State *L, const char *chunkname, const char *src, si
 int mlua_script_run(mlua *h, lua_State *L, char *err, size_t errlen);
 
 /* mlua_close.c: closing a script's lua_State */
-bool mlua_is_own_handle(mlua *h, uv_handle_t *hd);
 void mlua_close_luv(mlua *h, lua_State *L);
 /* Close L's timers and luv handles, run the loop until their close
  * callbacks ran and its requests finished (at most MLUA_RELOAD_CLOSE_MS),

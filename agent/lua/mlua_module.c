@@ -82,23 +82,14 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, 
         ml = sizeof h->last_error - 1;
     memcpy(h->last_error, msg, ml);
     h->last_error[ml] = '\0';
-    switch (kind) {
-    case MLUA_CALL_LOAD:
+    if (kind == MLUA_CALL_LOAD) {
         /* the loader reports the message: the traceback is detail */
         mlua_logf(h, BASE_LOG_DEBUG, "%s failed: %s", what, msg);
-        break;
-    case MLUA_CALL_HOOK:
-        mlua_count(h, &h->stats.hook_errors);
+    } else {
+        mlua_count(h, kind == MLUA_CALL_TIMER ? &h->stats.timer_errors
+                      : kind == MLUA_CALL_LUV ? &h->stats.luv_errors
+                                              : &h->stats.hook_errors);
         mlua_error_log(h, what, msg);
-        break;
-    case MLUA_CALL_TIMER:
-        mlua_count(h, &h->stats.timer_errors);
-        mlua_error_log(h, what, msg);
-        break;
-    case MLUA_CALL_LUV:
-        mlua_count(h, &h->stats.luv_errors);
-        mlua_error_log(h, what, msg);
-        break;
     }
     lua_pop(L, 1);
     return false;
