@@ -353,15 +353,8 @@ int mlua_stop(mlua *h, unsigned timeout_ms)
     if (!h->wake_closed)
         uv_async_send(&h->wake);
     uv_mutex_unlock(&h->mu);
-    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
     uv_mutex_lock(&h->mu);
-    while (!h->exited) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline)
-            break;
-        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
-    }
-    bool exited = h->exited;
+    bool exited = mlua_wait(h, &h->exited, timeout_ms);
     uv_mutex_unlock(&h->mu);
     if (!exited) {
         mlua_logf(h, BASE_LOG_ERROR, "the Lua thread did not stop within %u ms (a hook that never returns?): abandoned",

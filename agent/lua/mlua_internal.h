@@ -178,6 +178,9 @@ struct mlua {
 /* mlua_queue.c: the log, the counters */
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void mlua_count(mlua *h, uint64_t *counter);   /* ++*counter (a field of h->stats) under mu */
+/* With h->mu held: wait on h->cond until *flag (set under mu by another
+ * thread) or timeout_ms passed. Returns *flag, mu still held. */
+bool mlua_wait(mlua *h, const bool *flag, unsigned timeout_ms);
 
 /* mlua_errlimit.c: the script's errors, logged at most once per
  * MLUA_ERROR_REPEAT_MS each (on the thread running the script) */

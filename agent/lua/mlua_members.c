@@ -42,15 +42,8 @@ mlua_members_reply *mlua_members_fetch(mlua *h, char *err, size_t errlen)
         return NULL;
     }
     mlua_command(h, c);
-    uint64_t deadline = uv_hrtime() + (uint64_t)MLUA_MEMBERS_WAIT_MS * 1000000u;
     uv_mutex_lock(&h->mu);
-    while (!r->done) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline)
-            break;
-        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
-    }
-    bool done = r->done;
+    bool done = mlua_wait(h, &r->done, MLUA_MEMBERS_WAIT_MS);
     uv_mutex_unlock(&h->mu);
     if (!done) {
         mlua_reply_unref(h, r);
