@@ -94,22 +94,19 @@ void mlua_timer_due(mlua *h, uint64_t id)
     timers_reap(h);
 }
 
-void mlua_timers_close_all(mlua *h)
+/* close the timers of one lua_State (a reload replaces it), NULL: of all */
+void mlua_timers_close_state(mlua *h, lua_State *L)
 {
     for (mlua_timer *t = h->timers; t; t = t->next)
-        timer_close(t);
+        if (!L || t->L == L)
+            timer_close(t);
     if (h->backend.timer_start)
         timers_reap(h);
 }
 
-/* close the timers of one lua_State (a reload replaces it) */
-void mlua_timers_close_state(mlua *h, lua_State *L)
+void mlua_timers_close_all(mlua *h)
 {
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->L == L)
-            timer_close(t);
-    if (h->backend.timer_start)
-        timers_reap(h);
+    mlua_timers_close_state(h, NULL);
 }
 
 bool mlua_timers_of(mlua *h, lua_State *L)
