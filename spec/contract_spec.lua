@@ -201,6 +201,38 @@ agent.on("join", function() seen = seen + 1 end)
   end)
 end)
 
+describe("agent.handoff and agent.inherited", function()
+  it("hand a copy of the old script's value to the reloaded one; nil the first time", function()
+    local path = T.dir() .. "/handoff.lua"
+    local function write(body) T.write(path, "local agent = require 'moonlist'\n" .. body) end
+    write([[
+agent.broadcast("first " .. tostring(agent.inherited))
+local st = { n = 41, list = { "a", "b" }, [2.5] = true, nested = { deeper = { ok = false } } }
+agent.handoff(function() st.n = st.n + 1; return st end)
+]])
+    local h = assert(require("moonlist.core").host { path = path, lua_path = "lua/?.lua" })
+    h:start()
+    write([[
+local i = agent.inherited
+agent.broadcast(string.format("second n=%d list=%s,%s float=%s deeper=%s", i.n, i.list[1], i.list[2],
+  tostring(i[2.5]), tostring(i.nested.deeper.ok)))
+]])
+    h:reload()
+    assert.are.same({ "broadcast first nil", "broadcast second n=42 list=a,b float=true deeper=false" },
+                    kinds(h:commands(2, 5)))
+    assert.are.equal(0, h:stats().hook_errors)
+    h:stop()
+  end)
+
+  it("take a function or nil", function()
+    local h, err = T.host("local agent = require 'moonlist'\nagent.handoff('state')\n")
+    assert.is_nil(h)
+    assert.truthy(err:find("spec.lua:2: bad argument #1 to 'handoff'", 1, true), err)
+    h = host("agent.handoff(function() end)\nagent.handoff(nil)\n")
+    h:stop()
+  end)
+end)
+
 describe("commands", function()
   it("broadcast, send, set_tags and leave go down in order", function()
     local h = host([[
