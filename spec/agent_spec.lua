@@ -91,6 +91,64 @@ end)
     assert.is_true(a:running())
   end)
 
+  it("reloads a script that listens on a port, handing its state over", function()
+    local port = T.free_port()
+    -- a key-value map with a Lamport clock, served on a TCP port
+    local function kv(version)
+      return script("kv.lua", string.format([[
+local uv = require "luv"
+local st = agent.inherited or { clock = 0, kv = {} }
+st.clock = st.clock + 1
+st.kv["loaded" .. st.clock] = %q
+agent.handoff(function() return st end)
+agent.log.info("kv %s at load: " .. #agent.members() .. " member(s), self " .. agent.self().name)
+local server = uv.new_tcp()
+assert(server:bind("127.0.0.1", %d))
+assert(server:listen(16, function()
+  local c = uv.new_tcp()
+  server:accept(c)
+  local keys = {}
+  for k, v in pairs(st.kv) do keys[#keys + 1] = k .. "=" .. v end
+  table.sort(keys)
+  c:write("clock=" .. st.clock .. " " .. table.concat(keys, ",") .. "\n", function() c:close() end)
+end))
+agent.log.info("kv %s listening")
+]], version, version, port, version))
+    end
+    local function get()
+      local _, out = T.run("timeout 5 bash -c 'cat </dev/tcp/127.0.0.1/" .. port .. "'")
+      return out
+    end
+    local path = kv("v1")
+    local a = T.agent { name = "a", config = path }
+    assert.truthy(T.wait_until(10, function() return a:log():find("kv v1 listening", 1, true) end), a:log())
+    assert.are.equal("clock=1 loaded1=v1\n", get())
+    T.agent { name = "b", join = a }
+    assert.truthy(T.wait_until(10, function() return a:status_of("b") == "alive" end))
+    kv("v2")
+    a:signal("HUP")
+    assert.truthy(T.wait_until(10, function() return a:log():find("kv v2 listening", 1, true) end), a:log())
+    assert.are.equal("clock=2 loaded1=v1,loaded2=v2\n", get())
+    assert.truthy(a:log():find("kv v2 at load: 2 member(s), self a", 1, true), a:log())
+    assert.falsy(a:log():find("EADDRINUSE", 1, true), a:log())
+    assert.truthy(a:log():find("kv v1 at load: 1 member(s), self", 1, true), a:log())
+  end)
+
+  it("merges agent.set_tags into the -tag flags, at load and after a reload; false deletes", function()
+    local path = script("tags.lua", "agent.set_tags { at_load = 'yes' }\n")
+    local a = T.agent { name = "a", config = path, flags = { "-tag", "role=web" } }
+    assert.truthy(T.wait_until(10, function()
+      local m = a:member("a")
+      return m and m.tags.role == "web" and m.tags.at_load == "yes"
+    end), a:log())
+    script("tags.lua", "agent.set_tags { role = false }\n")
+    a:signal("HUP")
+    assert.truthy(T.wait_until(10, function()
+      local m = a:member("a")
+      return m and m.tags.role == nil and m.tags.at_load == "yes"
+    end), a:log())
+  end)
+
   it("leaves the cluster when the script calls agent.leave()", function()
     local path = script("leave.lua", [[
 agent.on("message", function(p) if p == "please leave" then agent.leave() end end)

@@ -104,6 +104,43 @@ agent.on("join", function(m) agent.broadcast("still " .. m.name) end)
     local h, err = T.host("local agent = require 'moonlist'\nagent.on('joined', print)\n")
     assert.is_nil(h)
     assert.truthy(err:find("unknown event 'joined'", 1, true))
+    h, err = T.host("local agent = require 'moonlist'\nagent.off('joined', print)\n")
+    assert.is_nil(h)
+    assert.truthy(err:find("agent.off: unknown event 'joined'", 1, true))
+  end)
+
+  it("agent.off removes a hook from the next event on, and says whether it was there", function()
+    local h = host([[
+local function a(m) agent.broadcast("a " .. m.name) end
+local function b(m)
+  agent.broadcast("b " .. m.name)
+  agent.broadcast("off b " .. tostring(agent.off("join", b)) .. ", again " .. tostring(agent.off("join", b)))
+end
+agent.on("join", a)
+agent.on("join", b)
+agent.on("join", a)
+local function refuse() return false, "nobody" end
+agent.on("alive", refuse)
+agent.on("leave", function()
+  agent.broadcast("off a " .. tostring(agent.off("join", a)) .. ", alive " .. tostring(agent.off("alive", refuse)))
+end)
+]])
+    h:start()
+    h:post { type = "join", member = { name = "x" } }
+    h:post { type = "join", member = { name = "y" } }
+    h:post { type = "leave", member = { name = "y" } }
+    h:post { type = "join", member = { name = "z" } }
+    assert.are.same({
+      "broadcast a x", "broadcast b x", "broadcast off b true, again false", "broadcast a x", -- b ends this event
+      "broadcast a y", "broadcast a y",
+      "broadcast off a true, alive true",
+      "broadcast a z",                                                                      -- one a left
+    }, kinds(h:commands(8, 5)))
+    -- no alive hook left: allowed without asking the script
+    local asked = h:stats().vetoes_asked
+    assert.is_true(h:allow_alive { name = "intruder" })
+    assert.are.equal(asked, h:stats().vetoes_asked)
+    h:stop()
   end)
 
   it("lets merge and alive hooks refuse, with a reason", function()
@@ -164,6 +201,38 @@ agent.on("join", function() seen = seen + 1 end)
   end)
 end)
 
+describe("agent.handoff and agent.inherited", function()
+  it("hand a copy of the old script's value to the reloaded one; nil the first time", function()
+    local path = T.dir() .. "/handoff.lua"
+    local function write(body) T.write(path, "local agent = require 'moonlist'\n" .. body) end
+    write([[
+agent.broadcast("first " .. tostring(agent.inherited))
+local st = { n = 41, list = { "a", "b" }, [2.5] = true, nested = { deeper = { ok = false } } }
+agent.handoff(function() st.n = st.n + 1; return st end)
+]])
+    local h = assert(require("moonlist.core").host { path = path, lua_path = "lua/?.lua" })
+    h:start()
+    write([[
+local i = agent.inherited
+agent.broadcast(string.format("second n=%d list=%s,%s float=%s deeper=%s", i.n, i.list[1], i.list[2],
+  tostring(i[2.5]), tostring(i.nested.deeper.ok)))
+]])
+    h:reload()
+    assert.are.same({ "broadcast first nil", "broadcast second n=42 list=a,b float=true deeper=false" },
+                    kinds(h:commands(2, 5)))
+    assert.are.equal(0, h:stats().hook_errors)
+    h:stop()
+  end)
+
+  it("take a function or nil", function()
+    local h, err = T.host("local agent = require 'moonlist'\nagent.handoff('state')\n")
+    assert.is_nil(h)
+    assert.truthy(err:find("spec.lua:2: bad argument #1 to 'handoff'", 1, true), err)
+    h = host("agent.handoff(function() end)\nagent.handoff(nil)\n")
+    h:stop()
+  end)
+end)
+
 describe("commands", function()
   it("broadcast, send, set_tags and leave go down in order", function()
     local h = host([[
@@ -172,7 +241,7 @@ agent.on("join", function(m)
   agent.broadcast("b2")
   agent.send(m.name, "direct")
   agent.send(m.name, "sure", { reliable = true })
-  agent.set_tags { role = "db", dc = "eu" }
+  agent.set_tags { role = "db", dc = "eu", old = false }
   agent.leave()
 end)
 ]])
@@ -184,7 +253,8 @@ end)
     assert.are.same({ type = "broadcast", payload = "b2", key = "" }, c[2])
     assert.are.same({ type = "send", name = "peer", payload = "direct", reliable = false }, c[3])
     assert.are.same({ type = "send", name = "peer", payload = "sure", reliable = true }, c[4])
-    assert.are.same({ type = "set_meta", meta = "\255\130\162dc\162eu\164role\162db" }, c[5])
+    -- the change, merged on the protocol thread: sorted keys, nil deletes
+    assert.are.same({ type = "set_meta", meta = "\255\131\162dc\162eu\163old\192\164role\162db" }, c[5])
     assert.are.same({ type = "leave" }, c[6])
     h:stop()
   end)
@@ -194,6 +264,7 @@ end)
       "agent.broadcast(string.rep('x', 70000))",
       "agent.send('x', 'y', { reliable = 1 })",
       "agent.set_tags { role = {} }",
+      "agent.set_tags { role = true }",
       "agent.set_tags { big = string.rep('x', 600) }",
     } do
       local h, err = T.host("local agent = require 'moonlist'\n" .. code .. "\n")
@@ -222,10 +293,15 @@ end)
     h:stop()
   end)
 
-  it("are not available while the script loads", function()
-    local h, err = T.host("local agent = require 'moonlist'\nagent.members()\n")
-    assert.is_nil(h)
-    assert.truthy(err:find("not available while the script loads", 1, true))
+  it("answer ourselves while the script first loads, as agent.config describes us so far", function()
+    local h = host([[
+agent.config { node = "n1", tags = { role = "web" } }
+local me, all = agent.self(), agent.members()
+agent.broadcast(me.name .. " " .. me.tags.role .. " " .. me.status .. " " .. tostring(me.addr) .. " " .. #all)
+]])
+    h:start()
+    assert.are.same({ "broadcast n1 web alive nil 1" }, kinds(h:commands(1, 5)))
+    h:stop()
   end)
 end)
 

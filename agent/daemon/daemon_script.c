@@ -185,7 +185,13 @@ int daemon_script_load(daemon_opts *o, mlua **out, char *err, size_t errlen)
         memcpy(o->config_path, path, strlen(path) + 1);   /* for `moonlist info` */
     char lp[3 * PATH_MAX];
     lua_path(lp, sizeof lp);
-    mlua_options opt = { .log = agent_log, .lua_path = lp };
+    /* what agent.self() says while the script first loads: the flags' name
+     * and tags when given (they will win over the script's) */
+    bool tag_flag = flag_set(o, "tag");
+    mlua_options opt = { .log = agent_log, .lua_path = lp,
+                         .self_name = flag_set(o, "node") ? o->net.swim.name : NULL,
+                         .self_meta = tag_flag ? o->net.swim.meta : NULL,
+                         .self_meta_len = tag_flag ? o->net.swim.meta_len : 0 };
     mlua *h = mlua_new(&opt);
     if (!h) {
         snprintf(err, errlen, "out of memory");

@@ -23,6 +23,12 @@
  * agent.members() become mlua_cmd values queued to the sink given to
  * mlua_attach, woken by an uv_async_t on the protocol loop.
  *
+ * While a script loads, agent.members() and agent.self() answer from a
+ * snapshot taken for that load: at a reload, the protocol's member table
+ * just before the script runs; the first time (no core exists yet),
+ * ourselves only, as far as known (mlua_options.self_*, else the script's
+ * agent.config so far, else the host name).
+ *
  * What the core asks synchronously (the swim_delegate answers), and how long
  * the protocol thread waits for it:
  *   local_state        never waits: the value the script published last
@@ -61,6 +67,20 @@
 /* agent.members() waits this long for the protocol thread's snapshot;
  * that thread never blocks, so only a dead agent makes it time out. */
 #define MLUA_MEMBERS_WAIT_MS 2000
+/* A script failing on every event or timer tick repeats one error several
+ * times a second: the same error (its kind and first line, digits aside)
+ * is logged at most once per this window, then with the count of those
+ * not logged. 10 s still shows within seconds that it goes on, and keeps a
+ * 100 Hz failure down to one line in a thousand. */
+#define MLUA_ERROR_REPEAT_MS 10000
+/* At a reload the old script's handles are closed and the loop runs until
+ * their close callbacks ran and its requests in flight (files, DNS)
+ * finished, at most this long: a close takes one loop iteration and local
+ * requests milliseconds; a request stuck longer (a DNS server that does
+ * not answer) must not hold the new script up for long. The old lua_State
+ * then stays open, unused, until the host stops, so late callbacks still
+ * find it. */
+#define MLUA_RELOAD_CLOSE_MS 2000
 
 typedef struct mlua mlua;
 
@@ -73,6 +93,14 @@ typedef struct mlua_options {
     mlua_log_fn log;          /* NULL: stderr */
     void *log_ud;
     const char *lua_path;     /* extra package.path entries ("dir/?.lua;...") or NULL */
+    /* Ourselves as the caller's own flags fix us, for agent.self() while the
+     * first script loads (no core exists yet); the agent: -node and -tag,
+     * when given. NULL / no meta where the caller fixes nothing: then the
+     * script's agent.config node / tags so far, else the host name and no
+     * tags. Copied by mlua_new. */
+    const char *self_name;
+    const uint8_t *self_meta;
+    size_t self_meta_len;
 } mlua_options;
 
 /* Ownership: the host is the caller's, released by mlua_free(). NULL if out
@@ -172,10 +200,28 @@ void mlua_members_done(mlua *h, mlua_members_reply *r, const char *self_name);
 int mlua_start(mlua *h, char *err, size_t errlen);
 /* Queue a copy of a core event for the hooks (any thread; never blocks). */
 void mlua_post_event(mlua *h, const swim_event *ev);
-/* Load the script again on the Lua thread: if it loads, its hooks and state
- * functions replace the running ones (and the old state's timers and luv
- * handles are closed); if not, the running script stays and the error is
- * logged. Asynchronous; any thread. */
+/* Load the script file again (SIGHUP). Asynchronous, any thread; the
+ * reload runs on the Lua thread between callbacks, and events arriving
+ * meanwhile wait in the queue for whichever script runs afterwards
+ * (vetoes asked meanwhile get the default: allowed):
+ *   1. the file is read and compiled into a fresh lua_State: if that fails
+ *      the running script stays, untouched;
+ *   2. the running script's agent.handoff function, if any, returns the
+ *      value the next script finds as agent.inherited (copied: nil,
+ *      booleans, numbers, strings and tables of them); if it raises or the
+ *      value cannot be copied, the running script stays, untouched;
+ *   3. a snapshot of the member table is taken for the load;
+ *   4. the running script is closed: its timers and luv handles, then the
+ *      loop runs their close callbacks and its requests in flight (at most
+ *      MLUA_RELOAD_CLOSE_MS), so the ports it listened on are free;
+ *   5. the new script runs. If it raises or its agent.config is invalid,
+ *      its handles are closed in turn and the previous script's text (kept
+ *      from its last successful load) runs again, given the same
+ *      agent.inherited; if that fails too the host runs with no script (no
+ *      hooks, no timers, no state) until a reload succeeds. Both logged as
+ *      errors.
+ * agent.config changes are checked, not applied (they need a restart).
+ * Counted in mlua_stats.reload_ok / reload_failed. */
 void mlua_reload(mlua *h);
 /* Stop the Lua thread: wait up to timeout_ms for it to finish its current
  * callback. Returns 0, or -1 if it is stuck (a hook that never returns):
@@ -226,10 +272,18 @@ void mlua_run_pending(mlua *h);
 void mlua_timer_due(mlua *h, uint64_t id);
 void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud);
 
-/* Counters (any thread). */
+/* Counters since mlua_new (any thread). */
 typedef struct mlua_stats {
-    uint64_t events_posted, events_dropped, hooks_run, hook_errors;
+    uint64_t events_posted;    /* events queued for the hooks */
+    uint64_t events_dropped;   /* events dropped at a full queue (MLUA_EVENT_QUEUE_MAX) */
+    uint64_t hooks_run;        /* every call into the script, its load included */
+    uint64_t hook_errors;      /* agent.on hooks, agent.state functions, agent.handoff that raised or misbehaved */
+    uint64_t timer_errors;     /* agent.after / agent.every callbacks that raised */
+    uint64_t luv_errors;       /* luv callbacks that raised */
     uint64_t vetoes_asked, vetoes_defaulted;
+    uint64_t reload_ok;        /* reloads that brought the new script in */
+    uint64_t reload_failed;    /* reloads that did not: the log says what runs instead */
+    uint64_t suppressed_log_lines;   /* repeated errors not logged (MLUA_ERROR_REPEAT_MS) */
 } mlua_stats;
 void mlua_get_stats(mlua *h, mlua_stats *out);
 

@@ -1,5 +1,6 @@
 /* mlua_apply: a command from the script, run against a swim core on the
  * protocol thread (the agent's sink, the simulator, tests). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,12 +66,21 @@ int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now)
             return -1;
         }
         return 0;
-    case MLUA_CMD_SET_META:
-        if (swim_set_meta(core, now, cmd->payload, cmd->len) < 0) {
-            mlua_logf(h, BASE_LOG_ERROR, "agent.set_tags: meta of %zu bytes is over 512", cmd->len);
-            return -1;
+    case MLUA_CMD_SET_META: {
+        const swim_config *cfg = swim_get_config(core);
+        wire_buf meta;
+        wire_buf_init(&meta, 0);
+        char err[160];
+        int rc = mlua_tags_merge(cfg->meta, cfg->meta_len, cmd->payload, cmd->len, &meta, err, sizeof err);
+        if (rc == 0 && swim_set_meta(core, now, meta.data, meta.len) < 0) {
+            snprintf(err, sizeof err, "meta of %zu bytes is over 512", meta.len);
+            rc = -1;
         }
-        return 0;
+        wire_buf_free(&meta);
+        if (rc < 0)
+            mlua_logf(h, BASE_LOG_ERROR, "agent.set_tags: %s: tags unchanged", err);
+        return rc;
+    }
     case MLUA_CMD_MEMBERS: {
         each_ctx c = { h, cmd->reply };
         swim_members_each(core, add_one, &c);

@@ -74,15 +74,8 @@ static bool ask(mlua *h, mlua_ev *e, unsigned wait_ms, bool *allow)
     q->refs = 2;   /* the waiting side and the event */
     e->q = q;
     mlua_enqueue(h, e, true);
-    uint64_t deadline = uv_hrtime() + (uint64_t)wait_ms * 1000000u;
     uv_mutex_lock(&h->mu);
-    while (!q->answered) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline)
-            break;
-        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
-    }
-    bool answered = q->answered;
+    bool answered = mlua_wait(h, &q->answered, wait_ms);
     if (answered) {
         *allow = q->allow;
         memcpy(h->reason_proto, q->reason, sizeof h->reason_proto);

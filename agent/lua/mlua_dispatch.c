@@ -31,7 +31,7 @@ static void run_hooks(mlua *h, lua_State *L, const char *name, int nargs)
             lua_rawgeti(L, list, (int)i);
             for (int a = 0; a < nargs; a++)
                 lua_pushvalue(L, args + a);
-            mlua_pcall(h, L, nargs, 0, what);
+            mlua_pcall(h, L, nargs, 0, MLUA_CALL_HOOK, what);
         }
         lua_pop(L, 1);
     }
@@ -53,7 +53,7 @@ static bool run_veto(mlua *h, lua_State *L, const char *name, int nargs, char *r
             for (int a = 0; a < nargs; a++)
                 lua_pushvalue(L, args + a);
             /* an erroring veto hook allows: the documented default */
-            if (!mlua_pcall(h, L, nargs, 2, what))
+            if (!mlua_pcall(h, L, nargs, 2, MLUA_CALL_HOOK, what))
                 continue;
             if (lua_type(L, -2) == LUA_TBOOLEAN && !lua_toboolean(L, -2)) {
                 allow = false;
@@ -147,7 +147,7 @@ void mlua_dispatch(mlua *h, mlua_ev *e)
         if (lua_isfunction(L, -1)) {
             lua_pushlstring(L, (const char *)e->payload, e->len);
             lua_pushboolean(L, e->is_join);
-            mlua_pcall(h, L, 2, 0, "merge_remote_state");
+            mlua_pcall(h, L, 2, 0, MLUA_CALL_HOOK, "merge_remote_state");
         } else
             lua_pop(L, 1);
         break;

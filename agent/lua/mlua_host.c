@@ -1,18 +1,22 @@
-/* mlua_host: the host's life cycle — lua_State creation and script load,
- * the Lua thread and its loop, reload, stop. */
+/* mlua_host: the host's life cycle — its lua_States, the first load, the
+ * Lua thread and its loop, stop. (A reload: mlua_reload.c; closing a
+ * state: mlua_close.c.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lualib.h>
 #include <luv.h>
-#include <lhandle.h>
 
+#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 
-int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags);   /* mlua_module.c */
-void mlua_timers_close_state(mlua *h, lua_State *L);
-bool mlua_is_own_handle(mlua *h, uv_handle_t *hd);
+static void free_options(mlua *h)
+{
+    free(h->lua_path);
+    free(h->self_name);
+    free(h->self_meta);
+}
 
 mlua *mlua_new(const mlua_options *opt)
 {
@@ -22,17 +26,28 @@ mlua *mlua_new(const mlua_options *opt)
     if (opt) {
         h->log = opt->log;
         h->log_ud = opt->log_ud;
-        if (opt->lua_path && !(h->lua_path = strdup(opt->lua_path))) {
+        bool ok = !opt->lua_path || (h->lua_path = strdup(opt->lua_path));
+        ok = ok && (!opt->self_name || (h->self_name = strdup(opt->self_name)));
+        if (ok && opt->self_meta) {
+            h->self_meta = malloc(opt->self_meta_len ? opt->self_meta_len : 1);
+            ok = h->self_meta && opt->self_meta_len <= SERF_TAGS_META_MAX;
+            if (ok)
+                memcpy(h->self_meta, opt->self_meta, opt->self_meta_len);
+            h->self_meta_len = opt->self_meta_len;
+        }
+        if (!ok) {
+            free_options(h);
             free(h);
             return NULL;
         }
     }
     if (uv_loop_init(&h->loop) != 0) {
-        free(h->lua_path);
+        free_options(h);
         free(h);
         return NULL;
     }
     h->loop_init = true;
+    uv_timer_init(&h->loop, &h->guard);
     uv_mutex_init(&h->mu);
     uv_cond_init(&h->cond);
     atomic_init(&h->has_merge_hook, false);
@@ -44,7 +59,7 @@ mlua *mlua_new(const mlua_options *opt)
 /* A fresh lua_State with the standard libraries, luv on our loop (luv's
  * callbacks protected by our handler), the moonlist module and the extra
  * package.path. NULL if out of memory. */
-static lua_State *new_state(mlua *h)
+lua_State *mlua_state_new(mlua *h)
 {
     lua_State *L = luaL_newstate();
     if (!L)
@@ -70,10 +85,10 @@ static lua_State *new_state(mlua *h)
     return L;
 }
 
-static void set_live(lua_State *L, bool live)
+void mlua_set_live(lua_State *L, bool live)
 {
     lua_pushboolean(L, live);
-    lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
 }
 
 static bool has_hooks(lua_State *L, const char *name)
@@ -85,63 +100,13 @@ static bool has_hooks(lua_State *L, const char *name)
     return yes;
 }
 
-/* L becomes the state the host serves: its vetoes and its local state are
- * published. */
-static void take_over(mlua *h, lua_State *L)
+void mlua_take_over(mlua *h, lua_State *L)
 {
     h->L = L;
-    set_live(L, true);
+    mlua_set_live(L, true);
     atomic_store(&h->has_merge_hook, has_hooks(L, "merge"));
     atomic_store(&h->has_alive_hook, has_hooks(L, "alive"));
     mlua_publish_state(h, L);
-}
-
-/* Run the chunk on top of L (below: nothing of ours). Returns 0 or -1 with
- * the error message in err. */
-static int run_chunk(mlua *h, lua_State *L, char *err, size_t errlen)
-{
-    if (!mlua_pcall(h, L, 0, 0, "script")) {
-        /* mlua_pcall logged message + traceback; the caller gets the
-         * message */
-        snprintf(err, errlen, "%s", h->last_error);
-        return -1;
-    }
-    return 0;
-}
-
-static int load_into(mlua *h, lua_State *L, const char *path, const char *name, const char *code, char *err,
-                     size_t errlen)
-{
-    int rc = path ? luaL_loadfile(L, path) : luaL_loadbuffer(L, code, strlen(code), name);
-    if (rc) {
-        snprintf(err, errlen, "%s", lua_tostring(L, -1));
-        lua_pop(L, 1);
-        return -1;
-    }
-    return run_chunk(h, L, err, errlen);
-}
-
-/* The settings must also make a valid swim config as a whole (e.g. probe
- * timeout below the probe interval). */
-static int check_settings(mlua *h, char *err, size_t errlen)
-{
-    swim_config c;
-    memset(&c, 0, sizeof c);
-    swim_config_profile(&c, "lan");
-    snprintf(c.name, sizeof c.name, "check");
-    c.advertise.ip_len = 4;
-    c.advertise.port = 7946;
-    const uint8_t vsn[6] = { WIRE_PROTOCOL_MIN, WIRE_PROTOCOL_MAX, WIRE_PROTOCOL_CUR,
-                             WIRE_DELEGATE_MIN, WIRE_DELEGATE_MAX, WIRE_DELEGATE_CUR };
-    memcpy(c.vsn, vsn, 6);
-    if (mlua_settings_apply_swim(h, &c, err, errlen) < 0)
-        return -1;
-    const char *why = swim_config_check(&c);
-    if (why) {
-        snprintf(err, errlen, "%s: agent.config: %s", h->config_where, why);
-        return -1;
-    }
-    return 0;
 }
 
 static int load_common(mlua *h, const char *path, const char *name, const char *code, char *err, size_t errlen)
@@ -150,19 +115,31 @@ static int load_common(mlua *h, const char *path, const char *name, const char *
         snprintf(err, errlen, "a script is already loaded");
         return -1;
     }
-    lua_State *L = new_state(h);
-    if (!L) {
+    char *src = NULL;
+    size_t len = code ? strlen(code) : 0;
+    if (path && mlua_script_read(path, &src, &len, err, errlen) < 0)
+        return -1;
+    char chunk[4200];
+    snprintf(chunk, sizeof chunk, "@%s", path ? path : "");
+    lua_State *L = mlua_state_new(h);
+    if (!L || (path && !(h->script_path = strdup(path)))) {
+        if (L)
+            lua_close(L);
+        free(src);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    h->L = L;
-    if (load_into(h, L, path, name, code, err, errlen) < 0 || check_settings(h, err, errlen) < 0)
-        return -1;   /* the state stays for mlua_free */
-    if (path && !(h->script_path = strdup(path))) {
-        snprintf(err, errlen, "out of memory");
+    h->L = L;   /* from here, on failure, the state stays for mlua_free */
+    int rc = mlua_script_compile(L, path ? chunk : name, path ? src : code, len, err, errlen);
+    if (rc == 0)
+        rc = mlua_script_run(h, L, err, errlen);
+    if (rc < 0) {
+        free(src);
         return -1;
     }
-    take_over(h, L);
+    h->script_src = src;   /* kept: a failed reload runs it again */
+    h->script_len = len;
+    mlua_take_over(h, L);
     return 0;
 }
 
@@ -177,139 +154,6 @@ int mlua_load_string(mlua *h, const char *name, const char *code, char *err, siz
 }
 
 /* ---- the Lua thread ---- */
-
-/* Close every luv handle created by state L (a reload's old state, or
- * everything at stop): luv's own :close() so luv frees its bookkeeping. */
-typedef struct walk_ctx {
-    mlua *h;
-    lua_State *L;
-    int n;
-} walk_ctx;
-
-static void collect_luv(uv_handle_t *hd, void *arg)
-{
-    walk_ctx *w = arg;
-    if (mlua_is_own_handle(w->h, hd) || uv_is_closing(hd))
-        return;
-    luv_handle_t *data = hd->data;
-    if (!data || data->ctx == NULL || data->ctx->L != w->L)
-        return;
-    lua_rawgeti(w->L, LUA_REGISTRYINDEX, data->ref);
-    lua_rawseti(w->L, -2, ++w->n);
-}
-
-static void close_luv_handles(mlua *h, lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
-    lua_getfield(L, -1, "luv");
-    bool loaded = lua_istable(L, -1);
-    lua_pop(L, 2);
-    if (!loaded)
-        return;
-    walk_ctx w = { h, L, 0 };
-    lua_newtable(L);
-    uv_walk(&h->loop, collect_luv, &w);
-    for (int i = 1; i <= w.n; i++) {
-        lua_rawgeti(L, -1, i);
-        lua_getfield(L, -1, "close");
-        if (lua_isfunction(L, -1)) {
-            lua_insert(L, -2);
-            lua_pcall(L, 1, 0, 0) == 0 ? (void)0 : lua_pop(L, 1);
-        } else
-            lua_pop(L, 2);
-    }
-    lua_pop(L, 1);
-}
-
-/* A retired state is closed from a zero timer, after the loop ran the
- * close callbacks of its handles (they use the state). */
-struct mlua_retired {
-    uv_timer_t t;
-    lua_State *L;
-    mlua *h;
-    mlua_retired *next;      /* h->retired: our handles, not luv's */
-};
-
-static void retired_closed(uv_handle_t *hd)
-{
-    mlua_retired *r = hd->data;
-    for (mlua_retired **pp = &r->h->retired; *pp; pp = &(*pp)->next)
-        if (*pp == r) {
-            *pp = r->next;
-            break;
-        }
-    free(r);
-}
-
-static void retire_fire(uv_timer_t *t)
-{
-    mlua_retired *r = t->data;
-    lua_close(r->L);
-    r->L = NULL;
-    uv_close((uv_handle_t *)&r->t, retired_closed);
-}
-
-bool mlua_is_retired_handle(mlua *h, uv_handle_t *hd)
-{
-    for (mlua_retired *r = h->retired; r; r = r->next)
-        if (hd == (uv_handle_t *)&r->t)
-            return true;
-    return false;
-}
-
-static void retire_state(mlua *h, lua_State *L)
-{
-    set_live(L, false);
-    mlua_timers_close_state(h, L);
-    close_luv_handles(h, L);
-    mlua_retired *r = calloc(1, sizeof *r);
-    if (!r)
-        return;   /* out of memory: the old state leaks rather than crash */
-    r->L = L;
-    r->h = h;
-    r->next = h->retired;
-    h->retired = r;
-    uv_timer_init(&h->loop, &r->t);
-    r->t.data = r;
-    uv_timer_start(&r->t, retire_fire, 0, 0);
-}
-
-static void do_reload(mlua *h)
-{
-    if (!h->script_path) {
-        mlua_logf(h, BASE_LOG_WARN, "reload: the script was not loaded from a file: nothing to reload");
-        return;
-    }
-    lua_State *L = new_state(h);
-    if (!L) {
-        mlua_logf(h, BASE_LOG_ERROR, "reload: out of memory: keeping the running script");
-        return;
-    }
-    /* the new script's agent.config is checked but not applied: settings
-     * need a restart. Keep the running settings aside meanwhile. */
-    mlua_setting *keep = h->settings;
-    size_t nkeep = h->nsettings;
-    bool kept_configured = h->configured;
-    h->settings = NULL;
-    h->nsettings = 0;
-    h->configured = false;
-    lua_State *old = h->L;
-    char err[1024];
-    int rc = load_into(h, L, h->script_path, NULL, NULL, err, sizeof err);
-    mlua_settings_free(h->settings, h->nsettings);
-    h->settings = keep;
-    h->nsettings = nkeep;
-    h->configured = kept_configured;
-    if (rc < 0) {
-        h->L = old;
-        mlua_logf(h, BASE_LOG_ERROR, "reload of %s failed, keeping the running script: %s", h->script_path, err);
-        retire_state(h, L);
-        return;
-    }
-    retire_state(h, old);
-    take_over(h, L);
-    mlua_logf(h, BASE_LOG_INFO, "reloaded %s (hooks replaced; agent.config changes need a restart)", h->script_path);
-}
 
 static mlua_ev *take_next(mlua *h, bool *stop)
 {
@@ -334,21 +178,30 @@ static mlua_ev *take_next(mlua *h, bool *stop)
     return e;
 }
 
-/* Deliver every queued event in order (a reload is one of them). Returns
- * whether there was any; *stop says a stop was asked for. */
+/* Deliver every queued event in order. A reload is one of them: with a
+ * backend it runs here; on the Lua thread it needs the loop to itself, so
+ * the loop is stopped and thread_main runs it, the events after it left
+ * queued for the script that comes out of it. Returns whether there was
+ * any; *stop says a stop was asked for. */
 static bool run_queued(mlua *h, bool *stop)
 {
     bool any = false;
     mlua_ev *e;
     while ((e = take_next(h, stop))) {
         any = true;
-        if (e->kind == MLUA_EVK_RELOAD)
-            do_reload(h);
-        else
+        bool reload = e->kind == MLUA_EVK_RELOAD;
+        if (!reload)
             mlua_dispatch(h, e);
         if (e->q)
             mlua_question_unref(h, e->q);
         mlua_ev_free(e);
+        if (reload && h->backend.timer_start)
+            mlua_reload_run(h);
+        else if (reload) {
+            h->reload_asked = true;
+            uv_stop(&h->loop);
+            break;
+        }
     }
     return any;
 }
@@ -356,6 +209,8 @@ static bool run_queued(mlua *h, bool *stop)
 static void wake_cb(uv_async_t *a)
 {
     mlua *h = a->data;
+    if (h->reloading || h->reload_asked)
+        return;   /* the loop runs for the reload's closing only: events wait */
     bool stop = false;
     bool any = run_queued(h, &stop);
     if (stop) {
@@ -366,10 +221,13 @@ static void wake_cb(uv_async_t *a)
         mlua_publish_soon(h);
 }
 
+/* every MLUA_STATE_REFRESH_MS: the state, and the counts of errors
+ * suppressed over a window now passed */
 static void refresh_cb(uv_timer_t *t)
 {
     mlua *h = t->data;
     mlua_publish_state(h, h->L);
+    mlua_errors_flush(h, false);
 }
 
 static void close_all_cb(uv_handle_t *hd, void *arg)
@@ -379,24 +237,42 @@ static void close_all_cb(uv_handle_t *hd, void *arg)
         uv_close(hd, NULL);
 }
 
+static bool stop_asked(mlua *h)
+{
+    uv_mutex_lock(&h->mu);
+    bool stop = h->stopping;
+    uv_mutex_unlock(&h->mu);
+    return stop;
+}
+
 static void thread_main(void *arg)
 {
     mlua *h = arg;
-    uv_run(&h->loop, UV_RUN_DEFAULT);
+    /* the loop returns for a stop or a reload, run here outside uv_run */
+    for (;;) {
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        if (stop_asked(h) || !h->reload_asked)
+            break;
+        mlua_reload_run(h);
+        h->reload_asked = false;
+        uv_async_send(&h->wake);   /* the events that waited */
+    }
     /* stopping: close the script's handles through luv, then ours, then
      * whatever is left, and let the loop run their close callbacks */
     mlua_timers_close_all(h);
-    close_luv_handles(h, h->L);
-    /* retired states close from their zero timers in the run below */
+    mlua_close_luv(h, h->L);
+    mlua_errors_flush(h, true);
     uv_mutex_lock(&h->mu);
     h->wake_closed = true;   /* posters check this under mu before sending */
     uv_mutex_unlock(&h->mu);
     uv_close((uv_handle_t *)&h->wake, NULL);
     uv_close((uv_handle_t *)&h->refresh, NULL);
     uv_close((uv_handle_t *)&h->publish_check, NULL);
+    uv_close((uv_handle_t *)&h->guard, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     lua_close(h->L);
     h->L = NULL;
+    mlua_retired_close_all(h);
     uv_walk(&h->loop, close_all_cb, NULL);
     uv_run(&h->loop, UV_RUN_DEFAULT);
     uv_mutex_lock(&h->mu);
@@ -448,6 +324,7 @@ void mlua_run_pending(mlua *h)
     bool stop = false;
     if (run_queued(h, &stop))
         mlua_publish_state(h, h->L);
+    mlua_errors_flush(h, false);
 }
 
 void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud)
@@ -466,17 +343,6 @@ void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud)
     }
 }
 
-void mlua_reload(mlua *h)
-{
-    mlua_ev *e = calloc(1, sizeof *e);
-    if (!e) {
-        mlua_logf(h, BASE_LOG_ERROR, "reload: out of memory");
-        return;
-    }
-    e->kind = MLUA_EVK_RELOAD;
-    mlua_enqueue(h, e, false);
-}
-
 int mlua_stop(mlua *h, unsigned timeout_ms)
 {
     uv_mutex_lock(&h->mu);
@@ -489,15 +355,8 @@ int mlua_stop(mlua *h, unsigned timeout_ms)
     if (!h->wake_closed)
         uv_async_send(&h->wake);
     uv_mutex_unlock(&h->mu);
-    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
     uv_mutex_lock(&h->mu);
-    while (!h->exited) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline)
-            break;
-        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
-    }
-    bool exited = h->exited;
+    bool exited = mlua_wait(h, &h->exited, timeout_ms);
     uv_mutex_unlock(&h->mu);
     if (!exited) {
         mlua_logf(h, BASE_LOG_ERROR, "the Lua thread did not stop within %u ms (a hook that never returns?): abandoned",
@@ -513,17 +372,22 @@ void mlua_free(mlua *h)
     if (!h)
         return;
     if (h->L) {
-        /* never started: close the script's timers and luv handles */
+        /* never started (or a backend's): close the script's timers and
+         * luv handles, let their close callbacks run, then the state */
+        mlua_errors_flush(h, true);
         mlua_timers_close_all(h);
-        close_luv_handles(h, h->L);
+        mlua_close_luv(h, h->L);
         uv_run(&h->loop, UV_RUN_NOWAIT);
         lua_close(h->L);
         h->L = NULL;
+    }
+    mlua_retired_close_all(h);
+    if (h->loop_init) {
         uv_walk(&h->loop, close_all_cb, NULL);
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&h->loop) != 0)
+            mlua_logf(h, BASE_LOG_WARN, "the Lua loop still had open handles at exit");
     }
-    if (h->loop_init && uv_loop_close(&h->loop) != 0)
-        mlua_logf(h, BASE_LOG_WARN, "the Lua loop still had open handles at exit");
     for (mlua_ev *e = h->ev_head, *next; e; e = next) {
         next = e->next;
         if (e->q)
@@ -543,13 +407,15 @@ void mlua_free(mlua *h)
         mlua_cmd_free(c);
     }
     mlua_settings_free(h->settings, h->nsettings);
+    mlua_handoff_clear(h);
     free(h->state_pub[0]);
     free(h->state_pub[1]);
     free(h->ack_pub);
     free(h->state_proto);
     free(h->ack_proto);
-    free(h->lua_path);
+    free_options(h);
     free(h->script_path);
+    free(h->script_src);
     uv_mutex_destroy(&h->mu);
     uv_cond_destroy(&h->cond);
     free(h);

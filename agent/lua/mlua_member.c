@@ -65,10 +65,12 @@ void mlua_push_member(lua_State *L, const mlua_mcopy *m)
     lua_createtable(L, 0, 10);
     lua_pushstring(L, m->name);
     lua_setfield(L, -2, "name");
-    lua_pushstring(L, ip);
-    lua_setfield(L, -2, "addr");
-    lua_pushinteger(L, m->addr.port);
-    lua_setfield(L, -2, "port");
+    if (m->addr.ip_len) {
+        lua_pushstring(L, ip);
+        lua_setfield(L, -2, "addr");
+        lua_pushinteger(L, m->addr.port);
+        lua_setfield(L, -2, "port");
+    }
     lua_pushstring(L, swim_state_name(m->state));
     lua_setfield(L, -2, "status");
     lua_pushnumber(L, (lua_Number)m->incarnation);

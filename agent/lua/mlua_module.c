@@ -3,12 +3,12 @@
  * script: the loader at start-up, the Lua thread afterwards. Whatever goes
  * down to the protocol goes through mlua_command(), the one seam a
  * simulator backend replaces. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <luv.h>
 
-#include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
 
 /* A script's payloads ride in one UDP packet (broadcast, best-effort send)
@@ -20,7 +20,7 @@ static const char *const hook_names[] = {
     "join", "update", "leave", "message", "conflict", "merge", "alive", "ping", NULL,
 };
 
-static mlua *host_of(lua_State *L)
+mlua *mlua_host_of(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOST_KEY);
     mlua *h = lua_touserdata(L, -1);
@@ -49,48 +49,50 @@ static int traceback(lua_State *L)
     return 1;
 }
 
-static void busy_enter(mlua *h)
+void mlua_busy_enter(mlua *h)
 {
     if (h->callback_depth++ == 0)
         atomic_store(&h->busy_since, (unsigned long long)mlua_now_ms() | 1u);
 }
 
-static void busy_leave(mlua *h)
+void mlua_busy_leave(mlua *h)
 {
     if (--h->callback_depth == 0)
         atomic_store(&h->busy_since, 0);
 }
 
-bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what)
+bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, const char *what)
 {
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, traceback);
     lua_insert(L, base);
-    busy_enter(h);
+    mlua_busy_enter(h);
     int rc = lua_pcall(L, nargs, nresults, base);
-    busy_leave(h);
+    mlua_busy_leave(h);
     lua_remove(L, base);
-    uv_mutex_lock(&h->mu);
-    h->stats.hooks_run++;
-    if (rc)
-        h->stats.hook_errors++;
-    uv_mutex_unlock(&h->mu);
-    if (rc) {
-        const char *msg = lua_tostring(L, -1);
-        if (!msg)
-            msg = "(no message)";
-        const char *tb = strstr(msg, "\nstack traceback:");
-        size_t ml = tb ? (size_t)(tb - msg) : strlen(msg);
-        if (ml >= sizeof h->last_error)
-            ml = sizeof h->last_error - 1;
-        memcpy(h->last_error, msg, ml);
-        h->last_error[ml] = '\0';
-        /* a load error goes back to the caller: the traceback is detail */
-        mlua_logf(h, strcmp(what, "script") == 0 ? 0 : 3, "%s failed: %s", what, msg);
-        lua_pop(L, 1);
-        return false;
+    mlua_count(h, &h->stats.hooks_run);
+    if (!rc)
+        return true;
+    const char *msg = lua_tostring(L, -1);
+    if (!msg)
+        msg = "(no message)";
+    const char *tb = strstr(msg, "\nstack traceback:");
+    size_t ml = tb ? (size_t)(tb - msg) : strlen(msg);
+    if (ml >= sizeof h->last_error)
+        ml = sizeof h->last_error - 1;
+    memcpy(h->last_error, msg, ml);
+    h->last_error[ml] = '\0';
+    if (kind == MLUA_CALL_LOAD) {
+        /* the loader reports the message: the traceback is detail */
+        mlua_logf(h, BASE_LOG_DEBUG, "%s failed: %s", what, msg);
+    } else {
+        mlua_count(h, kind == MLUA_CALL_TIMER ? &h->stats.timer_errors
+                      : kind == MLUA_CALL_LUV ? &h->stats.luv_errors
+                                              : &h->stats.hook_errors);
+        mlua_error_log(h, what, msg);
     }
-    return true;
+    lua_pop(L, 1);
+    return false;
 }
 
 /* luv's callbacks (timers, TCP, processes...) come through here: an error
@@ -99,9 +101,9 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, const char *what
 static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
 {
     (void)flags;
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     int base = lua_gettop(L) - nargs;
-    if (!mlua_pcall(h, L, nargs, nresults, "luv callback"))
+    if (!mlua_pcall(h, L, nargs, nresults, MLUA_CALL_LUV, "luv callback"))
         return -1;
     int n = lua_gettop(L) - base + 1;
     mlua_publish_soon(h);
@@ -112,19 +114,38 @@ static int luv_pcall_cb(lua_State *L, int nargs, int nresults, int flags)
 
 static int l_config(lua_State *L)
 {
-    return mlua_config_call(host_of(L), L);
+    return mlua_config_call(mlua_host_of(L), L);
+}
+
+/* The event name at arg 1, checked against the hooks there are. */
+static const char *hook_arg(lua_State *L, const char *fn)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    for (int i = 0; hook_names[i]; i++)
+        if (strcmp(hook_names[i], name) == 0)
+            return hook_names[i];
+    luaL_error(L, "%s: unknown event '%s' (join, update, leave, message, conflict, merge, alive, ping)", fn, name);
+    return NULL;
+}
+
+/* A running state publishes whether it has veto hooks; a loading one does
+ * so when it takes over (mlua_host.c). */
+static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
+{
+    mlua *h = mlua_host_of(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
+    bool live = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (live && strcmp(name, "merge") == 0)
+        atomic_store(&h->has_merge_hook, nhooks > 0);
+    if (live && strcmp(name, "alive") == 0)
+        atomic_store(&h->has_alive_hook, nhooks > 0);
 }
 
 static int l_on(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    int i = 0;
-    while (hook_names[i] && strcmp(hook_names[i], name) != 0)
-        i++;
-    if (!hook_names[i])
-        return luaL_error(L, "agent.on: unknown event '%s' (join, update, leave, message, conflict, merge, "
-                             "alive, ping)", name);
+    const char *name = hook_arg(L, "agent.on");
     lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOOKS_KEY);
     lua_getfield(L, -1, name);
     if (lua_isnil(L, -1)) {
@@ -133,18 +154,41 @@ static int l_on(lua_State *L)
         lua_pushvalue(L, -1);
         lua_setfield(L, -3, name);
     }
+    size_t n = lua_objlen(L, -1) + 1;
     lua_pushvalue(L, 2);
-    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-    mlua *h = host_of(L);
-    /* a running state publishes its vetoes; a reloading one does so when it
-     * takes over (mlua_host.c) */
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
-    bool live = lua_toboolean(L, -1);
-    if (live && strcmp(name, "merge") == 0)
-        atomic_store(&h->has_merge_hook, true);
-    if (live && strcmp(name, "alive") == 0)
-        atomic_store(&h->has_alive_hook, true);
+    lua_rawseti(L, -2, (int)n);
+    publish_vetoes(L, name, n);
     return 0;
+}
+
+/* agent.off(event, fn): the list is replaced by a copy without fn (its
+ * first registration), so an event being delivered finishes with the list
+ * it started with: the removal counts from the next event. */
+static int l_off(lua_State *L)
+{
+    const char *name = hook_arg(L, "agent.off");
+    lua_settop(L, 2);
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_HOOKS_KEY);   /* 3 */
+    lua_getfield(L, 3, name);                              /* 4 */
+    size_t n = lua_istable(L, 4) ? lua_objlen(L, 4) : 0;
+    lua_createtable(L, (int)n, 0);                         /* 5 */
+    size_t kept = 0;
+    bool removed = false;
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, 4, (int)i);
+        if (!removed && lua_rawequal(L, -1, 2)) {
+            removed = true;
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_rawseti(L, 5, (int)++kept);
+    }
+    if (removed) {
+        lua_setfield(L, 3, name);
+        publish_vetoes(L, name, kept);
+    }
+    lua_pushboolean(L, removed);
+    return 1;
 }
 
 static int l_state(lua_State *L)
@@ -164,9 +208,20 @@ static int l_state(lua_State *L)
     lua_setfield(L, -2, "local_state");
     lua_getfield(L, 1, "merge_remote_state");
     lua_setfield(L, -2, "merge_remote_state");
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
     if (lua_toboolean(L, -1))
-        mlua_publish_state(host_of(L), L);
+        mlua_publish_state(mlua_host_of(L), L);
+    return 0;
+}
+
+/* agent.handoff(fn): fn's value goes to the next script at a reload (as
+ * agent.inherited, mlua_handoff.c); a second call replaces fn, nil removes it. */
+static int l_handoff(lua_State *L)
+{
+    if (!lua_isnil(L, 1))
+        luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_HANDOFF_KEY);
     return 0;
 }
 
@@ -209,7 +264,7 @@ static int queue_with_payload(lua_State *L, mlua_cmd *c, const char *copied, con
         return luaL_error(L, "out of memory");
     }
     set_payload(L, c, p, n);
-    mlua_command(host_of(L), c);
+    mlua_command(mlua_host_of(L), c);
     return 0;
 }
 
@@ -248,71 +303,9 @@ static int l_send(lua_State *L)
     return queue_with_payload(L, c, c->name, p, n);
 }
 
-static int l_set_tags(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    /* sorted keys: the same tags always give the same meta bytes */
-    lua_newtable(L);
-    int keys = lua_gettop(L);
-    int nk = 0;
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
-            return luaL_error(L, "agent.set_tags: tags must map string keys to string values");
-        lua_pushvalue(L, -2);
-        lua_rawseti(L, keys, ++nk);
-        lua_pop(L, 1);
-    }
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
-    lua_pushvalue(L, keys);
-    lua_call(L, 1, 0);
-    lua_pop(L, 1);
-    serf_tags tags = { 0 };
-    for (int i = 1; i <= nk; i++) {
-        lua_rawgeti(L, keys, i);
-        size_t kl, vl;
-        const char *k = lua_tolstring(L, -1, &kl);
-        lua_pushvalue(L, -1);
-        lua_gettable(L, 1);
-        const char *v = lua_tolstring(L, -1, &vl);
-        int rc = serf_tags_set(&tags, k, kl, v, vl);
-        lua_pop(L, 2);
-        if (rc < 0) {
-            serf_tags_free(&tags);
-            return luaL_error(L, "out of memory");
-        }
-    }
-    wire_buf meta;
-    wire_buf_init(&meta, 0);
-    char err[160];
-    int rc = serf_tags_encode(&tags, &meta, err, sizeof err);
-    serf_tags_free(&tags);
-    if (rc < 0) {
-        wire_buf_free(&meta);
-        return luaL_error(L, "agent.set_tags: %s", err);
-    }
-    mlua_cmd *c = calloc(1, sizeof *c);
-    if (c) {
-        c->type = MLUA_CMD_SET_META;
-        c->payload = malloc(meta.len);
-        if (c->payload) {
-            memcpy(c->payload, meta.data, meta.len);
-            c->len = meta.len;
-        }
-    }
-    wire_buf_free(&meta);
-    if (!c || !c->payload) {
-        mlua_cmd_free(c);
-        return luaL_error(L, "out of memory");
-    }
-    mlua_command(host_of(L), c);
-    return 0;
-}
-
 static int l_leave(lua_State *L)
 {
-    mlua_command(host_of(L), new_cmd(L, MLUA_CMD_LEAVE));
+    mlua_command(mlua_host_of(L), new_cmd(L, MLUA_CMD_LEAVE));
     return 0;
 }
 
@@ -320,7 +313,7 @@ static int l_ping_payload(lua_State *L)
 {
     size_t n;
     const char *p = payload_arg(L, 1, &n, "agent.ping_payload");
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy)
         return luaL_error(L, "out of memory");
@@ -334,94 +327,11 @@ static int l_ping_payload(lua_State *L)
     return 0;
 }
 
-/* ---- members ---- */
-
-/* Ask the protocol thread for a snapshot and wait for it (bounded). The
- * snapshot stays on the stack as a list of member tables; returns the
- * self name through *self (a Lua string on the stack below the list). */
-static void members_snapshot(lua_State *L, mlua *h)
-{
-    uv_mutex_lock(&h->mu);
-    bool attached = h->cmd_async != NULL;
-    uv_mutex_unlock(&h->mu);
-    if (h->backend.members) {
-        lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
-        attached = lua_toboolean(L, -1);   /* loaded: the backend's nodes exist */
-        lua_pop(L, 1);
-    }
-    if (!attached)
-        luaL_error(L, "agent.members: the member table is not available while the script loads "
-                      "(call it from a hook or a timer)");
-    mlua_members_reply *r = calloc(1, sizeof *r);
-    if (!r)
-        luaL_error(L, "out of memory");
-    r->refs = 2;   /* ours and the command's */
-    mlua_cmd *c = calloc(1, sizeof *c);
-    if (!c) {
-        free(r);
-        luaL_error(L, "out of memory");
-    }
-    c->type = MLUA_CMD_MEMBERS;
-    c->reply = r;
-    if (h->backend.members) {
-        /* no thread in between: the backend answers at once */
-        h->backend.members(h->backend.ud, h, r);
-        mlua_reply_unref(h, r);
-        free(c);
-    } else
-        mlua_command(h, c);
-    uint64_t deadline = uv_hrtime() + (uint64_t)MLUA_MEMBERS_WAIT_MS * 1000000u;
-    uv_mutex_lock(&h->mu);
-    while (!r->done) {
-        uint64_t now = uv_hrtime();
-        if (now >= deadline)
-            break;
-        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
-    }
-    bool done = r->done;
-    uv_mutex_unlock(&h->mu);
-    if (!done) {
-        mlua_reply_unref(h, r);
-        luaL_error(L, "agent.members: the protocol thread did not answer within %d ms", MLUA_MEMBERS_WAIT_MS);
-    }
-    lua_pushstring(L, r->self);
-    lua_createtable(L, (int)r->n, 0);
-    for (size_t i = 0; i < r->n; i++) {
-        mlua_push_member(L, &r->v[i]);
-        lua_rawseti(L, -2, (int)i + 1);
-    }
-    mlua_reply_unref(h, r);
-}
-
-static int l_members(lua_State *L)
-{
-    members_snapshot(L, host_of(L));
-    return 1;
-}
-
-static int l_self(lua_State *L)
-{
-    members_snapshot(L, host_of(L));
-    const char *self = lua_tostring(L, -2);
-    size_t n = lua_objlen(L, -1);
-    for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, (int)i);
-        lua_getfield(L, -1, "name");
-        if (strcmp(lua_tostring(L, -1), self) == 0) {
-            lua_pop(L, 1);
-            return 1;
-        }
-        lua_pop(L, 2);
-    }
-    lua_pushnil(L);
-    return 1;
-}
-
 /* ---- logging ---- */
 
 static int log_at(lua_State *L, base_log_level level)
 {
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     int n = lua_gettop(L);
@@ -453,190 +363,10 @@ static int l_info(lua_State *L) { return log_at(L, BASE_LOG_INFO); }
 static int l_warn(lua_State *L) { return log_at(L, BASE_LOG_WARN); }
 static int l_error(lua_State *L) { return log_at(L, BASE_LOG_ERROR); }
 
-/* ---- timers ---- */
-
-/* A timer runs on the Lua thread's loop, or (with a backend: the
- * simulator) on the backend's clock, which calls mlua_timer_due(). */
-struct mlua_timer {
-    uv_timer_t t;
-    mlua *h;
-    lua_State *L;
-    int fnref;
-    uint64_t id;
-    uint64_t ms;
-    bool repeat, closing;
-    mlua_timer *next;
-};
-
-static void timer_unlink_free(mlua_timer *t)
-{
-    mlua *h = t->h;
-    for (mlua_timer **pp = &h->timers; *pp; pp = &(*pp)->next)
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    free(t);
-}
-
-static void timer_closed(uv_handle_t *hd)
-{
-    timer_unlink_free(hd->data);
-}
-
-static void timer_close(mlua_timer *t)
-{
-    if (t->closing)
-        return;
-    t->closing = true;
-    if (t->fnref != LUA_NOREF)
-        luaL_unref(t->L, LUA_REGISTRYINDEX, t->fnref);
-    t->fnref = LUA_NOREF;
-    if (t->h->backend.timer_start) {
-        t->h->backend.timer_stop(t->h->backend.ud, t->id);
-        return;   /* freed by mlua_timers_reap: the list may be walked now */
-    }
-    uv_close((uv_handle_t *)&t->t, timer_closed);
-}
-
-/* backend mode: free the closed timers (outside any list walk) */
-static void timers_reap(mlua *h)
-{
-    mlua_timer **pp = &h->timers;
-    while (*pp) {
-        mlua_timer *t = *pp;
-        if (t->closing) {
-            *pp = t->next;
-            free(t);
-        } else
-            pp = &t->next;
-    }
-}
-
-static void timer_run(mlua_timer *t)
-{
-    lua_State *L = t->L;
-    mlua *h = t->h;
-    if (t->closing)
-        return;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, t->fnref);
-    if (!t->repeat)
-        timer_close(t);
-    else if (h->backend.timer_start)
-        h->backend.timer_start(h->backend.ud, t->id, t->ms);
-    mlua_pcall(h, L, 0, 0, t->repeat ? "agent.every callback" : "agent.after callback");
-    mlua_publish_soon(h);
-}
-
-static void timer_fire(uv_timer_t *ut)
-{
-    timer_run(ut->data);
-}
-
-void mlua_timer_due(mlua *h, uint64_t id)
-{
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->id == id && !t->closing) {
-            timer_run(t);
-            break;
-        }
-    timers_reap(h);
-}
-
-void mlua_timers_close_all(mlua *h)
-{
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        timer_close(t);
-    if (h->backend.timer_start)
-        timers_reap(h);
-}
-
-/* close the timers of one lua_State (a reload replaces it) */
-void mlua_timers_close_state(mlua *h, lua_State *L)
-{
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->L == L)
-            timer_close(t);
-    if (h->backend.timer_start)
-        timers_reap(h);
-}
-
-bool mlua_is_retired_handle(mlua *h, uv_handle_t *hd);
-
-bool mlua_is_own_handle(mlua *h, uv_handle_t *hd)
-{
-    if (hd == (uv_handle_t *)&h->wake || hd == (uv_handle_t *)&h->refresh ||
-        hd == (uv_handle_t *)&h->publish_check)
-        return true;
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (hd == (uv_handle_t *)&t->t)
-            return true;
-    return mlua_is_retired_handle(h, hd);
-}
-
-static int start_timer(lua_State *L, bool repeat)
-{
-    const char *fn = repeat ? "agent.every" : "agent.after";
-    double s = luaL_checknumber(L, 1);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    if (!(s >= 0 && s <= 86400.0 * 365))
-        return luaL_error(L, "%s: %f is not a number of seconds in 0..31536000", fn, s);
-    if (repeat && s < 0.001)
-        return luaL_error(L, "%s: the period must be at least 0.001 seconds", fn);
-    mlua *h = host_of(L);
-    mlua_timer *t = calloc(1, sizeof *t);
-    if (!t)
-        return luaL_error(L, "out of memory");
-    t->h = h;
-    t->L = L;
-    t->repeat = repeat;
-    t->id = ++h->next_timer_id;
-    lua_pushvalue(L, 2);
-    t->fnref = luaL_ref(L, LUA_REGISTRYINDEX);
-    t->next = h->timers;
-    h->timers = t;
-    t->ms = (uint64_t)(s * 1000.0 + 0.5);
-    if (h->backend.timer_start) {
-        h->backend.timer_start(h->backend.ud, t->id, t->ms);
-    } else {
-        uv_timer_init(&h->loop, &t->t);
-        t->t.data = t;
-        uv_update_time(&h->loop);
-        uv_timer_start(&t->t, timer_fire, t->ms, repeat ? t->ms : 0);
-    }
-    /* the handle: a table with :stop() */
-    lua_createtable(L, 0, 1);
-    lua_pushnumber(L, (lua_Number)t->id);
-    lua_setfield(L, -2, "id");
-    luaL_getmetatable(L, "moonlist.timer");
-    lua_setmetatable(L, -2);
-    return 1;
-}
-
-static int l_after(lua_State *L) { return start_timer(L, false); }
-static int l_every(lua_State *L) { return start_timer(L, true); }
-
-static int l_timer_stop(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "id");
-    uint64_t id = (uint64_t)lua_tonumber(L, -1);
-    mlua *h = host_of(L);
-    for (mlua_timer *t = h->timers; t; t = t->next)
-        if (t->id == id && !t->closing) {
-            timer_close(t);
-            if (h->backend.timer_start)
-                timers_reap(h);
-            lua_pushboolean(L, 1);
-            return 1;
-        }
-    lua_pushboolean(L, 0);   /* already fired or stopped */
-    return 1;
-}
 
 static int l_now(lua_State *L)
 {
-    mlua *h = host_of(L);
+    mlua *h = mlua_host_of(L);
     lua_pushnumber(L, h->backend.now ? h->backend.now(h->backend.ud) : (lua_Number)uv_hrtime() / 1e9);
     return 1;
 }
@@ -646,7 +376,7 @@ static int l_now(lua_State *L)
 static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size_t *len)
 {
     lua_pushboolean(L, is_join);
-    if (!mlua_pcall(h, L, 1, 1, "local_state"))
+    if (!mlua_pcall(h, L, 1, 1, MLUA_CALL_HOOK, "local_state"))
         return false;
     bool ok = true;
     if (lua_isnil(L, -1)) {
@@ -662,8 +392,12 @@ static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size
         } else
             ok = false;
     } else {
-        mlua_logf(h, BASE_LOG_ERROR, "local_state must return a string (bytes) or nil, not a %s: state not published",
-                  luaL_typename(L, -1));
+        /* published again every second: a script error like any other */
+        char msg[160];
+        snprintf(msg, sizeof msg, "it must return a string (bytes) or nil, not a %s: state not published",
+                 luaL_typename(L, -1));
+        mlua_count(h, &h->stats.hook_errors);
+        mlua_error_log(h, "local_state", msg);
         ok = false;
     }
     lua_pop(L, 1);
@@ -672,7 +406,7 @@ static bool state_value(mlua *h, lua_State *L, bool is_join, uint8_t **out, size
 
 void mlua_publish_state(mlua *h, lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.live");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
     bool live = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (!live)
@@ -681,7 +415,16 @@ void mlua_publish_state(mlua *h, lua_State *L)
     lua_getfield(L, -1, "local_state");
     lua_remove(L, -2);
     if (!lua_isfunction(L, -1)) {
+        /* no agent.state (a script replaced by one without): no user
+         * state, not the previous script's last value */
         lua_pop(L, 1);
+        uv_mutex_lock(&h->mu);
+        for (int j = 0; j < 2; j++) {
+            free(h->state_pub[j]);
+            h->state_pub[j] = NULL;
+            h->state_pub_len[j] = 0;
+        }
+        uv_mutex_unlock(&h->mu);
         return;
     }
     for (int j = 0; j < 2; j++) {
@@ -754,7 +497,7 @@ int mlua_open_luv(lua_State *L)
 
 static int l_require_moonlist(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "moonlist.module");
+    lua_getfield(L, LUA_REGISTRYINDEX, MLUA_MODULE_KEY);
     return 1;
 }
 
@@ -771,7 +514,7 @@ void mlua_open_module(mlua *h, lua_State *L)
 
     luaL_newmetatable(L, "moonlist.timer");
     lua_newtable(L);
-    lua_pushcfunction(L, l_timer_stop);
+    lua_pushcfunction(L, mlua_timer_stop_call);
     lua_setfield(L, -2, "stop");
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
@@ -779,14 +522,16 @@ void mlua_open_module(mlua *h, lua_State *L)
     static const luaL_Reg fns[] = {
         { "config", l_config },
         { "on", l_on },
+        { "off", l_off },
         { "state", l_state },
+        { "handoff", l_handoff },
         { "broadcast", l_broadcast },
         { "send", l_send },
-        { "set_tags", l_set_tags },
-        { "members", l_members },
-        { "self", l_self },
-        { "after", l_after },
-        { "every", l_every },
+        { "set_tags", mlua_tags_call },
+        { "members", mlua_members_call },
+        { "self", mlua_self_call },
+        { "after", mlua_timer_after },
+        { "every", mlua_timer_every },
         { "leave", l_leave },
         { "ping_payload", l_ping_payload },
         { "now", l_now },
@@ -808,7 +553,7 @@ void mlua_open_module(mlua *h, lua_State *L)
     lua_setfield(L, -2, "log");
     lua_pushstring(L, "agent");
     lua_setfield(L, -2, "backend");
-    lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.module");
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_MODULE_KEY);
 
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
@@ -817,7 +562,6 @@ void mlua_open_module(mlua *h, lua_State *L)
     lua_pop(L, 2);
 }
 
-/* exported for mlua_host.c */
 int mlua_luv_pcall(lua_State *L, int nargs, int nresults, int flags)
 {
     return luv_pcall_cb(L, nargs, nresults, flags);

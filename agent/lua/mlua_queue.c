@@ -21,9 +21,27 @@ void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...)
     va_end(ap);
     if (h->log)
         h->log(h->log_ud, level, buf);
-    else {
-            fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), buf);
+    else
+        fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), buf);
+}
+
+bool mlua_wait(mlua *h, const bool *flag, unsigned timeout_ms)
+{
+    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
+    while (!*flag) {
+        uint64_t now = uv_hrtime();
+        if (now >= deadline)
+            break;
+        uv_cond_timedwait(&h->cond, &h->mu, deadline - now);
     }
+    return *flag;
+}
+
+void mlua_count(mlua *h, uint64_t *counter)
+{
+    uv_mutex_lock(&h->mu);
+    ++*counter;
+    uv_mutex_unlock(&h->mu);
 }
 
 int mlua_mcopy_from(mlua_mcopy *c, const swim_member *m)

@@ -225,7 +225,11 @@ static int add_node(mlua_sim *ms, const mlua_sim_options *opt, int i, char *err,
         snprintf(err, errlen, "node %d: its meta is over %zu bytes", i, sizeof ((swim_config *)0)->meta);
         return MLUA_SIM_EOTHER;
     }
-    mlua_options o = { .log = node_log, .log_ud = n, .lua_path = opt->lua_path };
+    char self[32];   /* the name the node gets below: agent.self() while its script loads */
+    snprintf(self, sizeof self, "n%d", i);
+    mlua_options o = { .log = node_log, .log_ud = n, .lua_path = opt->lua_path,
+                       .self_name = spec->name && spec->name[0] ? spec->name : self,
+                       .self_meta = spec->meta, .self_meta_len = spec->meta ? spec->meta_len : 0 };
     mlua_backend b = { .ud = n, .members = b_members, .now = b_now, .timer_start = b_timer_start,
                        .timer_stop = b_timer_stop, .prepare = prepare_state };
     n->h = mlua_new(&o);
