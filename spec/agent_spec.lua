@@ -38,6 +38,26 @@ agent.config { tags = { role = "from-script", zone = "z1" }, probe_interval = 0.
     assert.truthy(info:find("profile = local", 1, true), info)
   end)
 
+  it("counts the script's errors in info", function()
+    local path = script("errs.lua", [[
+agent.every(0.05, function() error("tick failed") end)
+agent.on("join", function() error("hook failed") end)
+]])
+    local a = T.agent { name = "a", config = path }
+    local function counter(info, key)
+      return tonumber(info:match("\n%s*" .. key .. " = (%d+)"))
+    end
+    local info
+    assert.truthy(T.wait_until(10, function()
+      local _, out = T.run(T.sh_quote(T.bin) .. " info -rpc-addr 127.0.0.1:" .. a.rpc)
+      info = out
+      return (counter(out, "timer_errors") or 0) >= 3 and (counter(out, "hook_errors") or 0) >= 1
+    end), info)
+    assert.truthy(info:find("script = running", 1, true), info)
+    -- the same error again and again is logged once per window, the rest counted
+    assert.truthy(counter(info, "suppressed_log_lines") >= 1, info)
+  end)
+
   it("carries broadcasts, messages, tags and push/pull state between agents", function()
     local path = script("talk.lua", [[
 local me
