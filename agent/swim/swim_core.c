@@ -18,7 +18,21 @@ static void advance(swim *s, swim_time now)
         s->now = now;
 }
 
-/* Every public entry point ends here. */
+/* The deadline moved since the I/O side last heard: tell it, so that its
+ * one timer follows without anyone re-arming it after calling in. */
+static void report_deadline(swim *s)
+{
+    swim_time d = swim_next_deadline(s);
+    if (d == s->deadline_reported)
+        return;
+    s->deadline_reported = d;
+    if (s->io.deadline)
+        s->io.deadline(s->io.ud, d);
+}
+
+/* Every public entry point that changes the core ends here: events first,
+ * then the deadline, which no event callback can move (they must not call
+ * in). */
 static void finish(swim *s)
 {
     if (s->bq.notify_finished) {
@@ -33,6 +47,7 @@ static void finish(swim *s)
         }
     }
     swim_flush_events(s);
+    report_deadline(s);
 }
 
 swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
@@ -45,6 +60,7 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
     s->cfg = *cfg;
     s->io = *io;
     s->now = now;
+    s->deadline_reported = SWIM_NEVER; /* what an unarmed timer waits for */
     swim_rng_seed(&s->rng, cfg->seed);
     wire_buf_init(&s->scratch, SWIM_SCRATCH_MAX);
     wire_buf_init(&s->pkt, SWIM_SCRATCH_MAX);
@@ -367,6 +383,7 @@ int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
             swim_logf(s, BASE_LOG_WARN, "application broadcast queue full (%d): %llu oldest dropped so far", SWIM_APP_QUEUE_MAX,
                       (unsigned long long)d);
     }
+    finish(s);
     return rc;
 }
 

@@ -201,6 +201,7 @@ struct swim {
     swim_qevent *events;
     size_t nevents, capevents;
     bool flushing;
+    swim_time deadline_reported; /* last value given to io->deadline */
 
     wire_buf scratch;            /* encoding a message */
     wire_buf pkt;                /* building a packet */
