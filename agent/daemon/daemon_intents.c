@@ -26,8 +26,6 @@ static void on_relay_timer(uv_timer_t *t)
         free(a->relays[i].payload);
     }
     a->nrelays = 0;
-    if (a->net)
-        net_rearm(a->net);
 }
 
 /* Witness serf's Lamport time in join/leave intents, so our own intent is
@@ -101,7 +99,6 @@ void daemon_intents_on_join(uv_timer_t *t)
     if (serf_join_intent(&b, ltime, swim_get_config(net_core(a->net))->name) == 0 &&
         daemon_intents_broadcast_own(a, &b, ltime) == 0) {
         a->serf_ltime = ltime;
-        net_rearm(a->net);
     }
     wire_buf_free(&b);
 }

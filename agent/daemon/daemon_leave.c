@@ -29,7 +29,6 @@ void daemon_leave_on_timer(uv_timer_t *t)
         a->leave_phase = 2;
         base_log(BASE_LOG_INFO, "leaving: gossiping our leave");
         swim_leave(net_core(a->net), net_now(a->net), AGENT_LEAVE_TIMEOUT_MS);
-        net_rearm(a->net);
         if (a->leave_phase == 2)
             uv_timer_start(&a->leave_timer, daemon_leave_on_timer, AGENT_LEAVE_TIMEOUT_MS + AGENT_LEAVE_GRACE_MS, 0);
         return;
@@ -55,7 +54,6 @@ void daemon_leave_begin(agent *a)
     uint64_t ltime = a->serf_ltime + 1;
     const char *name = swim_get_config(net_core(a->net))->name;
     if (serf_leave_intent(&b, ltime, name) == 0 && daemon_intents_broadcast_own(a, &b, ltime) == 0) {
-        net_rearm(a->net);
         base_log(BASE_LOG_INFO, "leaving: gossiping serf's leave intent (LTime %llu)", (unsigned long long)ltime);
     } else {
         base_log(BASE_LOG_WARN, "leaving: could not queue serf's leave intent; serf agents will show us failed");

@@ -145,7 +145,6 @@ static void rpc_force_leave(agent *a, daemon_rpc_conn *c, const uint8_t *node, s
     memcpy(name, node, len);
     name[len] = '\0';
     bool ok = swim_force_leave(net_core(a->net), net_now(a->net), name);
-    net_rearm(a->net);
     if (!ok) {
         reply_error(c, "no such member");
         return;

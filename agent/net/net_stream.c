@@ -83,7 +83,6 @@ static void conn_finish(net_conn *c, const uint8_t *reply, size_t len, const cha
         n->in_core++;
         swim_stream_done(n->core, net_now(n), c->id, reply, len);
         n->in_core--;
-        net_rearm(n);
     }
     conn_close(c);
 }
@@ -174,7 +173,6 @@ static void inbound_message(net_conn *c)
     n->in_core++;
     bool answer = swim_handle_stream(n->core, net_now(n), &c->peer, c->reader.msg.p, c->reader.msg.n, &reply);
     n->in_core--;
-    net_rearm(n);
     int rc = WIRE_OK;
     if (answer && reply.len)
         rc = frame(n, &c->out, false, reply.data, reply.len);

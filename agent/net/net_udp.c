@@ -58,7 +58,6 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
         n->counters.malformed_packets++;
         net_malformed(n, "packet", &c.from, rc);
     }
-    net_rearm(n);
 }
 
 int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errlen)
