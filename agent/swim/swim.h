@@ -17,7 +17,12 @@
  * Framing (compression, CRC, encryption, label) belongs to the I/O side:
  * the core only says whether the destination accepts a CRC.
  *
- * Reentrancy: callbacks must not call back into the same core; they queue.
+ * Reentrancy: callbacks must not call back into the same core to change
+ * it; they queue. Every call taking a `swim *` asserts that it is not
+ * inside one (where assertions are on, a callback calling in, or freeing
+ * the core, aborts). Reading the core (the calls taking a `const swim *`)
+ * from a callback is allowed.
+ *
  * Events are queued while the core works and delivered through io->event,
  * in order, just before the public call that caused them returns; then,
  * last, io->deadline hears the next deadline if it moved. So the I/O side

@@ -3,6 +3,8 @@
 #ifndef MOONLIST_SWIM_INTERNAL_H
 #define MOONLIST_SWIM_INTERNAL_H
 
+#include <assert.h>
+
 #include "swim/swim.h"
 #include "wire/wire_buf.h"
 #include "wire/wire_msg.h"
@@ -201,6 +203,8 @@ struct swim {
     swim_qevent *events;
     size_t nevents, capevents;
     bool flushing;
+    bool in_call;                /* inside a public call that changes the core:
+                                    a callback calling in again is a bug */
     swim_time deadline_reported; /* last value given to io->deadline */
 
     wire_buf scratch;            /* encoding a message */
