@@ -351,7 +351,7 @@ static bool force_leave(swim *s, const char *name)
     } else if (n->state == SWIM_DEAD) {
         /* already failed: memberlist would ignore a dead message, so mark
          * it left here and tell the others */
-        n->state = SWIM_LEFT;
+        swim_node_transition(s, n, SWIM_LEFT, n->incarnation, false);
         if (swim_enc_dead(s, n->name, n->name_len, n->incarnation, n->name, n->name_len) == 0)
             swim_broadcast_scratch(s, n->name, false);
         swim_emit(s, SWIM_EV_LEAVE, n);

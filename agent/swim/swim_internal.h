@@ -120,7 +120,13 @@ void swim_suspicion_free(swim_suspicion *sp);
 bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len);
 
 /* ---- the core ---- */
-typedef enum { TCP_NONE, TCP_PENDING, TCP_OK, TCP_FAIL } swim_tcp_state;
+/* The TCP fallback ping of the running probe. */
+typedef enum {
+    TCP_NONE,                    /* not asked for (yet) */
+    TCP_PENDING,                 /* stream tcp_id out, no answer yet */
+    TCP_OK,                      /* acked over TCP */
+    TCP_FAIL,                    /* failed or a wrong answer */
+} swim_tcp_state;
 
 typedef struct swim_probe {
     bool active;
@@ -270,6 +276,13 @@ struct swim_alive_in {
     const uint8_t *vsn; size_t vsn_len;
 };
 typedef struct swim_alive_in swim_alive_in;
+/* Whether the member state machine has an edge from -> to (the table is
+ * in swim_state.c). */
+bool swim_state_edge(swim_state from, swim_state to);
+/* Every change of a member's state or incarnation: along an edge, the
+ * incarnation never going back unless `takeover` (a new node at another
+ * address claiming a left or reclaimable dead member's name). */
+void swim_node_transition(swim *s, swim_node *n, swim_state to, uint32_t inc, bool takeover);
 void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap);
 void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
 void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
