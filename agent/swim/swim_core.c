@@ -8,9 +8,6 @@
 /* Cap on one encoded message or packet the core builds; far above the
  * 1400-byte gossip budget, it only bounds a runaway (§14: 64 KiB UDP). */
 #define SWIM_SCRATCH_MAX ((size_t)1 << 20)
-/* Most application broadcasts queued at once: serf's MaxQueueDepth default,
- * so that moonlist holds what a serf agent would before it drops. */
-#define SWIM_APP_QUEUE_MAX 4096
 
 static void advance(swim *s, swim_time now)
 {
@@ -58,6 +55,9 @@ static void finish(swim *s)
             swim_emit_event(s, &ev);
         }
     }
+#ifndef NDEBUG
+    swim_check(s); /* what the callbacks are about to see */
+#endif
     swim_flush_events(s);
     report_deadline(s);
     s->in_call = false;

@@ -9,6 +9,10 @@
 #include "wire/wire_buf.h"
 #include "wire/wire_msg.h"
 
+/* Most application broadcasts queued at once: serf's MaxQueueDepth default,
+ * so that moonlist holds what a serf agent would before it drops. */
+#define SWIM_APP_QUEUE_MAX 4096
+
 /* ---- randomness (swim_rand.c) ---- */
 typedef struct swim_rng {
     uint64_t s[4];
@@ -93,6 +97,8 @@ bool swim_queue_has(const swim_queue *q, const char *key);
  * the smallest, then the oldest go first), as memberlist's
  * TransmitLimitedQueue.Prune. */
 void swim_queue_prune(swim_queue *q, size_t keep);
+/* assert() the queue's own invariants (order, key table, bounds). */
+void swim_queue_check(const swim_queue *q);
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
                        void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud);
 uint32_t swim_retransmit_limit(uint32_t mult, size_t n);
@@ -118,6 +124,8 @@ swim_suspicion *swim_suspicion_new(const char *from, size_t flen, uint32_t k, sw
 void swim_suspicion_free(swim_suspicion *sp);
 /* A suspect from `from`: true if it was a new confirmation (re-gossip). */
 bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len);
+/* assert() a timer's invariants (confirmations <= k, deadline in range). */
+void swim_suspicion_check(const swim_suspicion *sp);
 
 /* ---- the core ---- */
 /* The TCP fallback ping of the running probe. */
@@ -331,6 +339,11 @@ swim_time swim_push_pull_scale(uint32_t interval, size_t n);
 /* swim_dispatch.c */
 void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, int depth);
 bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply);
+
+/* swim_check.c: assert() everything the core promises between calls (the
+ * member table, suspicion timers, queues, the probe, pending streams and
+ * joins). Called at the end of every public call unless NDEBUG. */
+void swim_check(const swim *s);
 
 /* swim_core.c */
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind);
