@@ -1,6 +1,7 @@
 /* sim: the simulator's clock and event loop (see sim.h): the heap of
  * pending work is popped in (time, sequence) order and each item handed to
  * its node's core. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,8 @@ int sim_item_copy(sim_item *it, const void *data, size_t len)
 
 void sim_push(sim *s, sim_item *it)
 {
+    /* nothing is scheduled in the past: virtual time never runs back */
+    assert(it->t >= s->now);
     it->seq = ++s->seq;
     if (sim_heap_push(&s->heap, it) != 0)
         free(it->data);
@@ -218,6 +221,7 @@ static bool step_once(sim *s, swim_time limit)
         return false;
     sim_item it;
     sim_heap_pop(&s->heap, &it);
+    assert(it.t >= s->now);
     if (it.t > s->now)
         s->now = it.t;
     step(s, &it);

@@ -5,12 +5,19 @@
 #include "sim/sim.h"
 #include "swim/swim_internal.h"
 
-enum { SIM_TICK, SIM_PACKET, SIM_STREAM_REQ, SIM_STREAM_REPLY, SIM_STREAM_TIMEOUT };
+/* What a pending piece of simulator work is. */
+typedef enum sim_item_kind {
+    SIM_TICK,                    /* a core's deadline (stale unless gen matches) */
+    SIM_PACKET,                  /* a datagram arriving */
+    SIM_STREAM_REQ,              /* a stream's request arriving */
+    SIM_STREAM_REPLY,            /* its reply arriving back */
+    SIM_STREAM_TIMEOUT,          /* the requester's deadline guard */
+} sim_item_kind;
 
 typedef struct sim_item {
     swim_time t;
     uint64_t seq;                /* scheduling order: ties go first-come */
-    uint8_t kind;
+    sim_item_kind kind;
     int to;                      /* node index */
     uint32_t gen;                /* TICK: tick generation */
     int from;                    /* node index of the sender */
