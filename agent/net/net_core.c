@@ -151,9 +151,9 @@ static void core_event(void *ud, const swim_event *ev)
 static void core_log(void *ud, base_log_level level, const char *msg)
 {
     net *n = ud;
-    if (level == 2 && !noisy_allowed(n, net_now(n)))
+    if (level == BASE_LOG_WARN && !noisy_allowed(n, net_now(n)))
         return;
-    if (level == 2)
+    if (level == BASE_LOG_WARN)
         noisy_line(n, level, msg);
     else if (n->h.log)
         n->h.log(n->h.ud, level, msg);
@@ -273,9 +273,7 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
         .delegate = h->delegate,
     };
     n->deadline = SWIM_NEVER;
-    n->in_core++;
     n->core = swim_new(&n->cfg.swim, &io, net_now(n));
-    n->in_core--;
     if (!n->core) {
         snprintf(err, errlen, "invalid protocol configuration");
         goto fail;

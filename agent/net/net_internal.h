@@ -32,7 +32,6 @@ struct net {
     net_handlers h;
     net_config cfg;            /* cfg.frame.keyring points at cfg.keyring */
     swim *core;
-    int in_core;               /* depth of calls into the core (reentrancy guard) */
 
     uv_udp_t udp;
     uv_tcp_t listener;

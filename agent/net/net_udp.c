@@ -22,9 +22,7 @@ static int on_message(void *arg, const uint8_t *msg, size_t len, const wire_pack
 {
     (void)info;
     udp_ctx *c = arg;
-    c->n->in_core++;
     swim_handle_packet(c->n->core, c->now, &c->from, msg, len);
-    c->n->in_core--;
     return 0;
 }
 
