@@ -1,5 +1,7 @@
-/* swim_core: the public entry points. Each sets the clock, does its work
- * through the other swim_*.c files, then delivers the events it caused. */
+/* swim_core: the public entry points. Each one that changes the core
+ * checks it is not re-entered, sets the clock, does its work through the
+ * other swim_*.c files, then delivers the events it caused and reports its
+ * deadline if it moved (enter() ... finish()). */
 #include <stdlib.h>
 #include <string.h>
 
