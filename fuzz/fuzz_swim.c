@@ -1,9 +1,15 @@
 /* libFuzzer target for the protocol core's handling of untrusted input:
- * the first byte routes the rest to swim_handle_packet (0), to
- * swim_handle_stream (1), or as the reply to our own join push/pull (2);
- * then virtual time runs on for a minute so that whatever state the input
- * created (members, suspicions, relays, queued broadcasts) is exercised.
- * The core must never crash, leak or read past its input. */
+ * the first byte's remainder by 3 routes the rest to swim_handle_packet
+ * (0), to swim_handle_stream (1), or as the reply to our own join
+ * push/pull (2); its quotient picks what else happens around it (SCENE_*
+ * bits: we leave first, change our meta and queue broadcasts first,
+ * force-leave a member after, fail every stream we open). Then virtual
+ * time runs on for a minute, ticking at the deadlines io->deadline
+ * reports, so that whatever state the input created (members,
+ * suspicions, relays, queued broadcasts) is exercised. The core must
+ * never crash, leak, read past its input or break one of its assertions
+ * (live in the fuzz build: swim_check.c); the deadline it reports must be
+ * its own. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +18,24 @@
 #include "wire/wire_buf.h"
 #include "wire/wire_msg.h"
 
+/* What happens around the input: bits of the first byte / 3. Seeds with
+ * a first byte below 3 run none of them, as before these existed. */
+enum {
+    SCENE_LEAVE_FIRST = 1,       /* swim_leave before the input */
+    SCENE_META_FIRST = 2,        /* swim_set_meta and two broadcasts before */
+    SCENE_FORCE_LEAVE = 4,       /* swim_force_leave of n3 after */
+    SCENE_STREAMS_FAIL = 8,      /* every stream we open fails */
+};
+
+/* Streams we opened that want an answer, kept to fail them. */
+#define FUZZ_MAX_STREAMS 64
+
 typedef struct ctx {
     uint64_t stream_id;
     int streams;
+    uint64_t pending[FUZZ_MAX_STREAMS];
+    int npending;
+    swim_time deadline;          /* as io->deadline last reported */
 } ctx;
 
 static void send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc)
@@ -28,6 +49,16 @@ static void open_stream(void *ud, const swim_stream_req *req)
     if (req->kind == SWIM_STREAM_PUSH_PULL && !c->stream_id)
         c->stream_id = req->id;
     c->streams++;
+    if (req->want_reply && c->npending < FUZZ_MAX_STREAMS)
+        c->pending[c->npending++] = req->id;
+}
+
+static void deadline(void *ud, swim_time next)
+{
+    ctx *c = ud;
+    if (next == c->deadline) /* reported only when it moved */
+        __builtin_trap();
+    c->deadline = next;
 }
 
 static void event(void *ud, const swim_event *ev)
@@ -76,13 +107,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.advertise.ip_len = 4;
     cfg.advertise.port = 7946;
     cfg.seed = 1;
-    ctx c = { 0, 0 };
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.deadline = SWIM_NEVER;
+    unsigned scene = data[0] / 3;
     swim_io io;
     memset(&io, 0, sizeof io);
     io.ud = &c;
     io.send_packet = send_packet;
     io.open_stream = open_stream;
     io.event = event;
+    io.deadline = deadline;
     io.delegate.local_state = local_state;
     swim *s = swim_new(&cfg, &io, 0);
     if (!s)
@@ -91,6 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     add_member(s, "n1", 2);
     add_member(s, "n3", 3);
     add_member(s, "node-a", 4);
+    if (scene & SCENE_META_FIRST) {
+        swim_set_meta(s, 5, (const uint8_t *)"tags", 4);
+        swim_broadcast(s, (const uint8_t *)"event", 5, "k");
+        swim_broadcast(s, (const uint8_t *)"query", 5, NULL);
+    }
+    if (scene & SCENE_LEAVE_FIRST)
+        swim_leave(s, 5, 3000);
+    c.npending = 0; /* only the input's streams are failed below */
     swim_addr from = { { 127, 0, 0, 1 }, 4, 7947 };
     const uint8_t *msg = data + 1;
     size_t len = size - 1;
@@ -111,8 +154,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             swim_stream_done(s, 20, c.stream_id, msg, len);
         break;
     }
+    if (scene & SCENE_FORCE_LEAVE)
+        swim_force_leave(s, 30, "n3");
     for (int i = 0; i < 2000; i++) {
-        swim_time d = swim_next_deadline(s);
+        if (c.deadline != swim_next_deadline(s))
+            __builtin_trap();
+        if (scene & SCENE_STREAMS_FAIL)
+            while (c.npending > 0)
+                swim_stream_done(s, c.deadline > 60000 ? 60000 : c.deadline, c.pending[--c.npending], NULL, 0);
+        swim_time d = c.deadline;
         if (d > 60000)
             break;
         swim_tick(s, d);

@@ -2,6 +2,7 @@
  * witness, announce and relay is serf_intents' (serf/serf_intents.h); here
  * relays seen inside the core are flushed from the loop, and our join
  * intent follows a successful join. */
+#include "base/base_log.h"
 #include "daemon/daemon_internal.h"
 #include "serf/serf_msg.h"
 
@@ -11,7 +12,6 @@ static void on_relay_timer(uv_timer_t *t)
     if (!a->net)
         return;
     serf_intents_flush(&a->intents, net_core(a->net));
-    net_rearm(a->net);
 }
 
 /* Called from inside the core: the relay is queued for the loop. */
@@ -30,8 +30,8 @@ void daemon_intents_on_join(uv_timer_t *t)
     agent *a = t->data;
     if (serf_leave_active(&a->leave) || !a->net)
         return;
-    if (serf_intents_announce(&a->intents, net_core(a->net), SERF_MSG_JOIN, NULL) == 0)
-        net_rearm(a->net);
+    if (serf_intents_announce(&a->intents, net_core(a->net), SERF_MSG_JOIN, NULL) != 0)
+        base_log(BASE_LOG_WARN, "could not queue serf's join intent: serf agents keep our old status time");
 }
 
 void daemon_intents_merge_state(void *ud, const uint8_t *state, size_t len, bool is_join)

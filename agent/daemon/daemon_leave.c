@@ -36,10 +36,8 @@ static void arm(agent *a)
 void daemon_leave_on_timer(uv_timer_t *t)
 {
     agent *a = t->data;
-    if (serf_leave_state(&a->leave) != SERF_LEAVE_DONE) {
+    if (serf_leave_state(&a->leave) != SERF_LEAVE_DONE)
         serf_leave_tick(&a->leave, net_core(a->net), net_now(a->net));
-        net_rearm(a->net);
-    }
     if (serf_leave_state(&a->leave) == SERF_LEAVE_DONE)
         finish(a);
     else
@@ -50,6 +48,5 @@ void daemon_leave_begin(agent *a)
 {
     if (!a->net || !serf_leave_begin(&a->leave, net_core(a->net), net_now(a->net)))
         return;
-    net_rearm(a->net);
     arm(a);
 }

@@ -115,7 +115,6 @@ static void on_lua_command(void *ud, const mlua_cmd *c)
         return;
     }
     mlua_cmd_apply(a->lua, c, net_core(a->net), net_now(a->net));
-    net_rearm(a->net);
 }
 
 static void on_sighup(uv_signal_t *s, int signum)

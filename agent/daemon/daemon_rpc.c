@@ -151,7 +151,6 @@ static void rpc_force_leave(agent *a, daemon_rpc_conn *c, wire_bytes node)
     memcpy(name, node.p, node.n);
     name[node.n] = '\0';
     bool ok = swim_force_leave(net_core(a->net), net_now(a->net), name);
-    net_rearm(a->net);
     if (!ok) {
         reply_error(c, "no such member");
         return;

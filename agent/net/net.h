@@ -10,9 +10,10 @@
  * Every stream has a deadline (the core's, or TCPTimeout for inbound ones)
  * and inbound streams are capped at NET_MAX_INBOUND_STREAMS.
  *
- * Threading: everything here runs on the loop's thread. Whoever calls into
- * the core directly (net_core()) must call net_rearm() afterwards so the
- * timer follows the new deadline; net's own entry points do it. */
+ * Threading: everything here runs on the loop's thread. The core may be
+ * called directly (net_core()) from that thread, outside its callbacks:
+ * the timer follows the core's deadline by itself (io->deadline), so
+ * nothing has to be re-armed afterwards. */
 #ifndef MOONLIST_NET_H
 #define MOONLIST_NET_H
 
@@ -77,8 +78,6 @@ void net_close(net *n);
 
 swim *net_core(net *n);
 swim_time net_now(net *n);
-/* Re-arm the timer at the core's deadline after calling into it. */
-void net_rearm(net *n);
 const net_counters *net_get_counters(const net *n);
 /* The bound and advertised addresses as text ("127.0.0.1:7946", "[::1]:7946"). */
 const char *net_bind_text(const net *n);

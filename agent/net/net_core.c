@@ -100,28 +100,41 @@ void net_malformed(net *n, const char *what, const swim_addr *from, int err)
     n->malformed_logged = now;
 }
 
+static void on_timer(uv_timer_t *t);
+
+/* Arm the one timer at the deadline the core last reported. */
+static void arm(net *n)
+{
+    if (n->closing)
+        return;
+    if (n->deadline == SWIM_NEVER) {
+        uv_timer_stop(&n->timer);
+        return;
+    }
+    swim_time now = net_now(n);
+    uv_timer_start(&n->timer, on_timer, n->deadline > now ? n->deadline - now : 0, 0);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     net *n = t->data;
     if (n->closing)
         return;
-    n->in_core++;
     swim_tick(n->core, net_now(n));
-    n->in_core--;
-    net_rearm(n);
+    /* libuv measures the timeout from its cached loop time, which lags
+     * the clock the core reads: the timer can fire a little before the
+     * deadline, the tick then finds nothing due and reports nothing new,
+     * and the spent one-shot timer must be armed again. */
+    if (!uv_is_active((uv_handle_t *)&n->timer))
+        arm(n);
 }
 
-void net_rearm(net *n)
+/* The core's io->deadline: the only place the timer is re-armed. */
+static void core_deadline(void *ud, swim_time next)
 {
-    if (n->closing)
-        return;
-    swim_time d = swim_next_deadline(n->core);
-    if (d == SWIM_NEVER) {
-        uv_timer_stop(&n->timer);
-        return;
-    }
-    swim_time now = net_now(n);
-    uv_timer_start(&n->timer, on_timer, d > now ? d - now : 0, 0);
+    net *n = ud;
+    n->deadline = next;
+    arm(n);
 }
 
 static void core_event(void *ud, const swim_event *ev)
@@ -138,9 +151,9 @@ static void core_event(void *ud, const swim_event *ev)
 static void core_log(void *ud, base_log_level level, const char *msg)
 {
     net *n = ud;
-    if (level == 2 && !noisy_allowed(n, net_now(n)))
+    if (level == BASE_LOG_WARN && !noisy_allowed(n, net_now(n)))
         return;
-    if (level == 2)
+    if (level == BASE_LOG_WARN)
         noisy_line(n, level, msg);
     else if (n->h.log)
         n->h.log(n->h.ud, level, msg);
@@ -256,16 +269,15 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
         .open_stream = net_stream_open,
         .event = core_event,
         .log = core_log,
+        .deadline = core_deadline,
         .delegate = h->delegate,
     };
-    n->in_core++;
+    n->deadline = SWIM_NEVER;
     n->core = swim_new(&n->cfg.swim, &io, net_now(n));
-    n->in_core--;
     if (!n->core) {
         snprintf(err, errlen, "invalid protocol configuration");
         goto fail;
     }
-    net_rearm(n);
     return n;
 fail:
     net_close(n);

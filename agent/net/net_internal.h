@@ -32,11 +32,11 @@ struct net {
     net_handlers h;
     net_config cfg;            /* cfg.frame.keyring points at cfg.keyring */
     swim *core;
-    int in_core;               /* depth of calls into the core (reentrancy guard) */
 
     uv_udp_t udp;
     uv_tcp_t listener;
-    uv_timer_t timer;
+    uv_timer_t timer;          /* armed at `deadline` by io->deadline */
+    swim_time deadline;        /* the core's, as last reported */
     int handles_open;          /* closed by net_close; free at 0 */
     bool closing;
     bool udp_v6;               /* the UDP socket is IPv6 (maybe dual-stack) */

@@ -63,10 +63,7 @@ static void job_start(net_join_job *j)
     else
         n->joins_head = j;
     n->joins_tail = j;
-    n->in_core++;
     swim_join(n->core, net_now(n), j->seeds, j->nseeds);
-    n->in_core--;
-    net_rearm(n);
 }
 
 void net_join_done(net *n, int count)

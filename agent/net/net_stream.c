@@ -79,12 +79,8 @@ static void conn_finish(net_conn *c, const uint8_t *reply, size_t len, const cha
         else
             net_logf(n, BASE_LOG_DEBUG, "stream to %s: %s", a, why);
     }
-    if (!c->inbound && c->want_reply && !n->closing) {
-        n->in_core++;
+    if (!c->inbound && c->want_reply && !n->closing)
         swim_stream_done(n->core, net_now(n), c->id, reply, len);
-        n->in_core--;
-        net_rearm(n);
-    }
     conn_close(c);
 }
 
@@ -171,10 +167,7 @@ static void inbound_message(net_conn *c)
     net *n = c->n;
     wire_buf reply;
     wire_buf_init(&reply, 0);
-    n->in_core++;
     bool answer = swim_handle_stream(n->core, net_now(n), &c->peer, c->reader.msg.p, c->reader.msg.n, &reply);
-    n->in_core--;
-    net_rearm(n);
     int rc = WIRE_OK;
     if (answer && reply.len)
         rc = frame(n, &c->out, false, reply.data, reply.len);

@@ -22,9 +22,7 @@ static int on_message(void *arg, const uint8_t *msg, size_t len, const wire_pack
 {
     (void)info;
     udp_ctx *c = arg;
-    c->n->in_core++;
     swim_handle_packet(c->n->core, c->now, &c->from, msg, len);
-    c->n->in_core--;
     return 0;
 }
 
@@ -58,7 +56,6 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
         n->counters.malformed_packets++;
         net_malformed(n, "packet", &c.from, rc);
     }
-    net_rearm(n);
 }
 
 int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errlen)

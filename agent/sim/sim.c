@@ -1,6 +1,7 @@
 /* sim: the simulator's clock and event loop (see sim.h): the heap of
  * pending work is popped in (time, sequence) order and each item handed to
  * its node's core. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,8 @@ int sim_item_copy(sim_item *it, const void *data, size_t len)
 
 void sim_push(sim *s, sim_item *it)
 {
+    /* nothing is scheduled in the past: virtual time never runs back */
+    assert(it->t >= s->now);
     it->seq = ++s->seq;
     if (sim_heap_push(&s->heap, it) != 0)
         free(it->data);
@@ -147,13 +150,16 @@ static void step(sim *s, sim_item *it)
     case SIM_TICK:
         if (it->gen != n->tick_gen || !n->up)
             break;
-        if (n->paused) {
-            n->tick_missed = true;
-            break;
+        if (n->paused)
+            break; /* sim_resume ticks it once at the deadline it has */
+        {
+            uint32_t gen = n->tick_gen;
+            swim_tick(n->core, s->now);
+            /* this tick is spent; if the core reported no new deadline
+             * it still wants the one it had */
+            if (n->tick_gen == gen)
+                sim_schedule(n, n->tick_at);
         }
-        n->tick_at = SWIM_NEVER - 1;
-        swim_tick(n->core, s->now);
-        sim_reschedule(n);
         break;
     case SIM_PACKET:
         if (!n->up) {
@@ -169,7 +175,6 @@ static void step(sim *s, sim_item *it)
             swim_addr from = sim_addr(s, it->from);
             swim_handle_packet(n->core, s->now, &from, it->data, it->len);
         }
-        sim_reschedule(n);
         break;
     case SIM_STREAM_REQ:
         if (!n->up)
@@ -182,7 +187,6 @@ static void step(sim *s, sim_item *it)
             swim_addr from = sim_addr(s, it->from);
             wire_buf_reset(&s->reply);
             bool r = swim_handle_stream(n->core, s->now, &from, it->data, it->len, &s->reply);
-            sim_reschedule(n);
             deliver_reply(s, it->stream, s->reply.data, s->reply.len, r);
         }
         break;
@@ -204,7 +208,6 @@ static void step(sim *s, sim_item *it)
         if (!ok)
             s->stats.streams_failed++;
         swim_stream_done(n->core, s->now, r->id, ok ? it->data : NULL, ok ? it->len : 0);
-        sim_reschedule(n);
         break;
     }
     }
@@ -218,6 +221,7 @@ static bool step_once(sim *s, swim_time limit)
         return false;
     sim_item it;
     sim_heap_pop(&s->heap, &it);
+    assert(it.t >= s->now);
     if (it.t > s->now)
         s->now = it.t;
     step(s, &it);

@@ -1,6 +1,7 @@
 /* sim_heap: a binary min-heap of pending simulator work, ordered by time
  * then scheduling sequence, which makes the run order total and so
  * deterministic. */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "sim/sim_internal.h"
@@ -29,6 +30,8 @@ int sim_heap_push(sim_heap *h, const sim_item *it)
         i = p;
     }
     h->v[i] = *it;
+    /* the heap property where it changed: O(1), unlike a full walk */
+    assert(i == 0 || !less(&h->v[i], &h->v[(i - 1) / 2]));
     return 0;
 }
 
@@ -60,6 +63,10 @@ bool sim_heap_pop(sim_heap *h, sim_item *out)
     }
     if (h->n)
         h->v[i] = last;
+    /* what comes out is never after what stays */
+    assert(h->n == 0 || !less(&h->v[0], out));
+    assert(i >= h->n || 2 * i + 1 >= h->n || !less(&h->v[2 * i + 1], &h->v[i]));
+    assert(i >= h->n || 2 * i + 2 >= h->n || !less(&h->v[2 * i + 2], &h->v[i]));
     return true;
 }
 

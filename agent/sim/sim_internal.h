@@ -5,12 +5,19 @@
 #include "sim/sim.h"
 #include "swim/swim_internal.h"
 
-enum { SIM_TICK, SIM_PACKET, SIM_STREAM_REQ, SIM_STREAM_REPLY, SIM_STREAM_TIMEOUT };
+/* What a pending piece of simulator work is. */
+typedef enum sim_item_kind {
+    SIM_TICK,                    /* a core's deadline (stale unless gen matches) */
+    SIM_PACKET,                  /* a datagram arriving */
+    SIM_STREAM_REQ,              /* a stream's request arriving */
+    SIM_STREAM_REPLY,            /* its reply arriving back */
+    SIM_STREAM_TIMEOUT,          /* the requester's deadline guard */
+} sim_item_kind;
 
 typedef struct sim_item {
     swim_time t;
     uint64_t seq;                /* scheduling order: ties go first-come */
-    uint8_t kind;
+    sim_item_kind kind;
     int to;                      /* node index */
     uint32_t gen;                /* TICK: tick generation */
     int from;                    /* node index of the sender */
@@ -53,11 +60,10 @@ typedef struct sim_node {
     bool up, paused;
     int group;
     uint32_t life;               /* restarts */
-    uint32_t tick_gen;
-    swim_time tick_at;
+    uint32_t tick_gen;           /* bumped per schedule: older TICKs are stale */
+    swim_time tick_at;           /* the core's deadline, as last reported */
     sim_item *backlog;           /* held while paused */
     size_t nbacklog, capbacklog;
-    bool tick_missed;
 } sim_node;
 
 struct sim {
@@ -89,7 +95,8 @@ int sim_item_copy(sim_item *it, const void *data, size_t len);
 void sim_node_clear_backlog(sim_node *n);
 int sim_addr_node(const sim *s, const swim_addr *a);  /* -1: nobody there */
 swim_time sim_transit(sim *s, int from, int to, bool *lost);
-void sim_reschedule(sim_node *n);
+/* Queue n's tick at `at` (SWIM_NEVER: none), dropping any queued before. */
+void sim_schedule(sim_node *n, swim_time at);
 int sim_start_core(sim_node *n);
 void sim_io_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
 void sim_io_open_stream(void *ud, const swim_stream_req *req);

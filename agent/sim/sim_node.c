@@ -7,20 +7,15 @@
 
 #include "sim/sim_internal.h"
 
-void sim_reschedule(sim_node *n)
+void sim_schedule(sim_node *n, swim_time at)
 {
-    if (!n->up || !n->core)
-        return;
-    swim_time d = swim_next_deadline(n->core);
-    if (d == n->tick_at)
-        return;
-    n->tick_gen++;
-    n->tick_at = d;
-    if (d == SWIM_NEVER)
+    n->tick_gen++;      /* a tick queued for an older deadline is stale */
+    n->tick_at = at;
+    if (!n->up || at == SWIM_NEVER)
         return;
     sim_item it;
     memset(&it, 0, sizeof it);
-    it.t = d < n->sim->now ? n->sim->now : d;
+    it.t = at < n->sim->now ? n->sim->now : at;
     it.kind = SIM_TICK;
     it.to = n->index;
     it.gen = n->tick_gen;
@@ -28,6 +23,13 @@ void sim_reschedule(sim_node *n)
 }
 
 /* ---- the core's I/O ---- */
+
+/* io->deadline: the core's next deadline moved, whoever called into it
+ * (the loop, sim_join, or a test holding sim_core()). */
+static void sim_io_deadline(void *ud, swim_time next)
+{
+    sim_schedule(ud, next);
+}
 
 static void sim_io_event(void *ud, const swim_event *ev)
 {
@@ -60,18 +62,18 @@ int sim_start_core(sim_node *n)
     io.send_packet = sim_io_send_packet;
     io.open_stream = sim_io_open_stream;
     io.event = sim_io_event;
+    io.deadline = sim_io_deadline;
     io.delegate = n->delegates;
     uint64_t seed = s->seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)n->index + 1)) ^ ((uint64_t)n->life << 48);
     n->cfg.seed = seed;
     n->up = true;
     n->paused = false;
+    /* the new core reports its first deadline from swim_new */
     n->core = swim_new(&n->cfg, &io, s->now);
     if (!n->core) {
         n->up = false;
         return -1;
     }
-    n->tick_at = SWIM_NEVER - 1; /* force a schedule */
-    sim_reschedule(n);
     return 0;
 }
 
@@ -140,8 +142,7 @@ void sim_kill(sim *s, int i)
     n->core = NULL;
     n->up = false;
     n->paused = false;
-    n->tick_gen++;
-    n->tick_at = SWIM_NEVER;
+    sim_schedule(n, SWIM_NEVER);
     sim_node_clear_backlog(n);
 }
 
@@ -178,8 +179,8 @@ void sim_resume(sim *s, int i)
         sim_push(s, &it);
     }
     n->nbacklog = 0;
-    n->tick_at = SWIM_NEVER - 1;
-    sim_reschedule(n);
+    /* the ticks it slept through: one now, at the deadline it still has */
+    sim_schedule(n, n->tick_at);
 }
 
 void sim_join(sim *s, int i, const int *seeds, size_t n)
@@ -194,5 +195,4 @@ void sim_join(sim *s, int i, const int *seeds, size_t n)
         a[k] = sim_addr(s, seeds[k]);
     swim_join(nd->core, s->now, a, n);
     free(a);
-    sim_reschedule(nd);
 }

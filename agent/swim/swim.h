@@ -6,8 +6,8 @@
  * It never touches a socket or reads a clock:
  *   in:  `now` (milliseconds on any monotonic clock) with a received message,
  *        a finished stream, a command, or nothing (a tick);
- *   out: calls on the swim_io callbacks (packets and streams to send,
- *        events), and the next deadline at which it wants swim_tick().
+ *   out: calls on the swim_io callbacks: packets and streams to send,
+ *        events, and the next deadline at which it wants swim_tick().
  * Randomness comes from the seed in its config. The same core runs under
  * libuv in the agent (agent/net) and on a virtual clock in the simulator
  * (agent/sim).
@@ -17,9 +17,17 @@
  * Framing (compression, CRC, encryption, label) belongs to the I/O side:
  * the core only says whether the destination accepts a CRC.
  *
- * Reentrancy: callbacks must not call back into the same core; they queue.
+ * Reentrancy: callbacks must not call back into the same core to change
+ * it; they queue. Every call taking a `swim *` asserts that it is not
+ * inside one (where assertions are on, a callback calling in, or freeing
+ * the core, aborts). Reading the core (the calls taking a `const swim *`)
+ * from a callback is allowed.
+ *
  * Events are queued while the core works and delivered through io->event,
- * in order, just before the public call that caused them returns.
+ * in order, just before the public call that caused them returns; then,
+ * last, io->deadline hears the next deadline if it moved. So the I/O side
+ * keeps one timer, re-armed from that callback alone, and whoever calls
+ * into the core has nothing to do afterwards.
  */
 #ifndef MOONLIST_SWIM_H
 #define MOONLIST_SWIM_H
@@ -179,6 +187,16 @@ typedef struct swim_io {
     void (*event)(void *ud, const swim_event *ev);
     /* Log a protocol-level line. */
     void (*log)(void *ud, base_log_level level, const char *msg);
+    /* The next time swim_tick() has work moved to `next` (absolute, on the
+     * clock `now` comes from; SWIM_NEVER: nothing is due, stop the timer;
+     * at or before the current time: tick at once). Called at the end of
+     * every call that changes the core, swim_new() included, after its
+     * events, and only when `next` differs from the value last reported
+     * (before the first report: SWIM_NEVER). A one-shot timer that fired
+     * and whose swim_tick() reported nothing new (it fired early, or the
+     * work it ran left the same deadline) is spent: the I/O side arms it
+     * again at the deadline it holds. */
+    void (*deadline)(void *ud, swim_time next);
     /* The application's answers; they have an owner of their own. */
     swim_delegate delegate;
 } swim_io;
@@ -193,7 +211,9 @@ void swim_free(swim *s);
 
 /* Run whatever is due at `now`. */
 void swim_tick(swim *s, swim_time now);
-/* The next time swim_tick() has work; SWIM_NEVER if none. */
+/* The next time swim_tick() has work; SWIM_NEVER if none. The same value
+ * io->deadline was last told: for a driver without that callback (a test
+ * stepping a core by hand). */
 swim_time swim_next_deadline(const swim *s);
 
 /* A message from a UDP packet (after the I/O side removed label,

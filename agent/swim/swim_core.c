@@ -1,5 +1,7 @@
-/* swim_core: the public entry points. Each sets the clock, does its work
- * through the other swim_*.c files, then delivers the events it caused. */
+/* swim_core: the public entry points. Each one that changes the core
+ * checks it is not re-entered, sets the clock, does its work through the
+ * other swim_*.c files, then delivers the events it caused and reports its
+ * deadline if it moved (enter() ... finish()). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,9 +10,6 @@
 /* Cap on one encoded message or packet the core builds; far above the
  * 1400-byte gossip budget, it only bounds a runaway (§14: 64 KiB UDP). */
 #define SWIM_SCRATCH_MAX ((size_t)1 << 20)
-/* Most application broadcasts queued at once: serf's MaxQueueDepth default,
- * so that moonlist holds what a serf agent would before it drops. */
-#define SWIM_APP_QUEUE_MAX 4096
 
 static void advance(swim *s, swim_time now)
 {
@@ -18,9 +17,35 @@ static void advance(swim *s, swim_time now)
         s->now = now;
 }
 
-/* Every public entry point ends here. */
+/* Every public entry point that changes the core starts here. The core is
+ * not reentrant: a callback (event, delegate, send, log, deadline) that
+ * calls back in would change the table under the operation that called it. */
+static void enter(swim *s)
+{
+    assert(!s->in_call && "a swim callback called back into its own core");
+    /* between calls every event has been delivered */
+    assert(s->nevents == 0 && !s->flushing);
+    s->in_call = true;
+}
+
+/* The deadline moved since the I/O side last heard: tell it, so that its
+ * one timer follows without anyone re-arming it after calling in. */
+static void report_deadline(swim *s)
+{
+    swim_time d = swim_next_deadline(s);
+    if (d == s->deadline_reported)
+        return;
+    s->deadline_reported = d;
+    if (s->io.deadline)
+        s->io.deadline(s->io.ud, d);
+}
+
+/* Every public entry point that changes the core ends here: events first,
+ * then the deadline, which no event callback can move (they must not call
+ * in). */
 static void finish(swim *s)
 {
+    assert(s->in_call);
     if (s->bq.notify_finished) {
         s->bq.notify_finished = false;
         if (s->leave_waiting) {
@@ -32,7 +57,12 @@ static void finish(swim *s)
             swim_emit_event(s, &ev);
         }
     }
+#ifndef NDEBUG
+    swim_check(s); /* what the callbacks are about to see */
+#endif
     swim_flush_events(s);
+    report_deadline(s);
+    s->in_call = false;
 }
 
 swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
@@ -42,25 +72,23 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
     swim *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->in_call = true; /* as enter(), on a core nobody else can reach yet */
     s->cfg = *cfg;
     s->io = *io;
     s->now = now;
+    s->deadline_reported = SWIM_NEVER; /* what an unarmed timer waits for */
     swim_rng_seed(&s->rng, cfg->seed);
     wire_buf_init(&s->scratch, SWIM_SCRATCH_MAX);
     wire_buf_init(&s->pkt, SWIM_SCRATCH_MAX);
     wire_buf_init(&s->parts, SWIM_SCRATCH_MAX);
     swim_queue_init(&s->bq);
     swim_queue_init(&s->uq);
-    if (swim_members_init(&s->members) != 0) {
-        free(s);
-        return NULL;
-    }
+    if (swim_members_init(&s->members) != 0)
+        goto fail;
     size_t nlen = strlen(cfg->name);
     s->self = swim_members_add(&s->members, &s->rng, cfg->name, nlen);
-    if (!s->self) {
-        swim_free(s);
-        return NULL;
-    }
+    if (!s->self)
+        goto fail;
     s->self->addr = cfg->advertise;
     s->leave_deadline = SWIM_NEVER;
     /* Our own alive, incarnation 1, queued for gossip at once. */
@@ -75,22 +103,26 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
     a.vsn = cfg->vsn;
     a.vsn_len = 6;
     swim_alive_node(s, &a, true);
-    if (s->self->state != SWIM_ALIVE) { /* vetoed by allow_alive, or out of memory */
-        swim_free(s);
-        return NULL;
-    }
+    if (s->self->state != SWIM_ALIVE) /* vetoed by allow_alive, or out of memory */
+        goto fail;
     /* Random stagger, then the period, as memberlist's triggerFunc. */
     s->probe_tick = now + swim_rng_below(&s->rng, cfg->probe_interval) + cfg->probe_interval;
     s->gossip_tick = now + swim_rng_below(&s->rng, cfg->gossip_interval) + cfg->gossip_interval;
     s->push_pull_tick = cfg->push_pull_interval ? now + swim_rng_below(&s->rng, cfg->push_pull_interval) : SWIM_NEVER;
     finish(s);
     return s;
+fail:
+    s->in_call = false; /* its events are dropped undelivered */
+    swim_free(s);
+    return NULL;
 }
 
 void swim_free(swim *s)
 {
     if (!s)
         return;
+    /* from a callback, the call that made it would go on in freed memory */
+    assert(!s->in_call && "a swim callback freed its own core");
     for (size_t i = 0; i < s->nevents; i++) {
         free(s->events[i].name);
         free(s->events[i].meta);
@@ -113,6 +145,7 @@ void swim_free(swim *s)
 
 void swim_tick(swim *s, swim_time now)
 {
+    enter(s);
     advance(s, now);
     swim_suspicion_tick(s);
     swim_probe_tick(s);
@@ -152,6 +185,7 @@ swim_time swim_next_deadline(const swim *s)
 
 void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len)
 {
+    enter(s);
     advance(s, now);
     swim_dispatch(s, from, msg, len, 0);
     finish(s);
@@ -160,6 +194,7 @@ void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uin
 bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len,
                         struct wire_buf *reply)
 {
+    enter(s);
     advance(s, now);
     bool r = swim_dispatch_stream(s, from, msg, len, reply);
     finish(s);
@@ -219,6 +254,7 @@ void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_ad
 
 void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply, size_t len)
 {
+    enter(s);
     advance(s, now);
     if (reply && len > 0 && reply[0] < 16)
         s->stats.received[reply[0]]++;
@@ -234,12 +270,10 @@ static void join_done_now(swim *s)
     memset(&ev, 0, sizeof ev);
     ev.type = SWIM_EV_JOIN_DONE;
     swim_emit_event(s, &ev);
-    finish(s);
 }
 
-void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
+static void join(swim *s, const swim_addr *seeds, size_t n)
 {
-    advance(s, now);
     if (n == 0) {
         join_done_now(s);
         return;
@@ -261,6 +295,13 @@ void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
     uint64_t jid = b->id;
     for (size_t i = 0; i < n; i++)
         swim_push_pull_start(s, &seeds[i], true, jid);
+}
+
+void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
+{
+    enter(s);
+    advance(s, now);
+    join(s, seeds, n);
     finish(s);
 }
 
@@ -274,9 +315,8 @@ static bool any_alive(const swim *s)
     return false;
 }
 
-void swim_leave(swim *s, swim_time now, uint32_t timeout)
+static void leave(swim *s, swim_time now, uint32_t timeout)
 {
-    advance(s, now);
     if (!s->leaving) {
         s->leaving = true;
         /* Node == From: the others mark us left, not failed */
@@ -285,7 +325,6 @@ void swim_leave(swim *s, swim_time now, uint32_t timeout)
         if (any_alive(s)) {
             s->leave_waiting = true;
             s->leave_deadline = timeout ? now + timeout : SWIM_NEVER;
-            finish(s);
             return;
         }
     }
@@ -293,36 +332,51 @@ void swim_leave(swim *s, swim_time now, uint32_t timeout)
     memset(&ev, 0, sizeof ev);
     ev.type = SWIM_EV_LEAVE_DONE;
     swim_emit_event(s, &ev);
+}
+
+void swim_leave(swim *s, swim_time now, uint32_t timeout)
+{
+    enter(s);
+    advance(s, now);
+    leave(s, now, timeout);
     finish(s);
 }
 
-bool swim_force_leave(swim *s, swim_time now, const char *name)
+static bool force_leave(swim *s, const char *name)
 {
-    advance(s, now);
     size_t nlen = strlen(name);
     swim_node *n = swim_members_find(&s->members, name, nlen);
-    if (!n || n == s->self) {
-        finish(s);
+    if (!n || n == s->self)
         return false;
-    }
     if (n->state == SWIM_ALIVE || n->state == SWIM_SUSPECT) {
         swim_dead_node(s, n->name, n->name_len, n->incarnation, n->name, n->name_len);
     } else if (n->state == SWIM_DEAD) {
         /* already failed: memberlist would ignore a dead message, so mark
          * it left here and tell the others */
-        n->state = SWIM_LEFT;
+        swim_node_transition(s, n, SWIM_LEFT, n->incarnation, false);
         if (swim_enc_dead(s, n->name, n->name_len, n->incarnation, n->name, n->name_len) == 0)
             swim_broadcast_scratch(s, n->name, false);
         swim_emit(s, SWIM_EV_LEAVE, n);
     }
-    finish(s);
     return true;
+}
+
+bool swim_force_leave(swim *s, swim_time now, const char *name)
+{
+    enter(s);
+    advance(s, now);
+    bool ok = force_leave(s, name);
+    finish(s);
+    return ok;
 }
 
 int swim_set_meta(swim *s, swim_time now, const uint8_t *meta, size_t len)
 {
-    if (len > sizeof s->cfg.meta)
+    enter(s);
+    if (len > sizeof s->cfg.meta) {
+        finish(s);
         return -1;
+    }
     advance(s, now);
     if (len)
         memcpy(s->cfg.meta, meta, len);
@@ -342,7 +396,7 @@ int swim_set_meta(swim *s, swim_time now, const uint8_t *meta, size_t len)
     return 0;
 }
 
-int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
+static int broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
 {
     /* one user message (08 + payload) and its compound slot must fit */
     size_t room = s->cfg.udp_buffer_size - s->cfg.packet_overhead;
@@ -370,26 +424,29 @@ int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
     return rc;
 }
 
+int swim_broadcast(swim *s, const uint8_t *payload, size_t len, const char *key)
+{
+    enter(s);
+    int rc = broadcast(s, payload, len, key);
+    finish(s);
+    return rc;
+}
+
 bool swim_broadcast_pending(const swim *s, const char *key)
 {
     return key && *key && swim_queue_has(&s->uq, key);
 }
 
-int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len, bool reliable)
+static int send_user(swim *s, const char *name, const uint8_t *payload, size_t len, bool reliable)
 {
-    advance(s, now);
     swim_node *n = swim_members_find(&s->members, name, strlen(name));
-    if (!n) {
-        finish(s);
+    if (!n)
         return -1;
-    }
     wire_buf_reset(&s->scratch);
     int rc = reliable ? wire_encode_user_tcp(&s->scratch, payload, len, WIRE_INT_GO_MSGPACK_V0)
                       : wire_encode_user_udp(&s->scratch, payload, len);
-    if (rc != WIRE_OK) {
-        finish(s);
+    if (rc != WIRE_OK)
         return -1;
-    }
     if (reliable) {
         swim_pending_stream *ps = swim_stream_add(s, STREAM_USER);
         if (ps)
@@ -401,8 +458,16 @@ int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payl
     } else {
         swim_send_raw(s, &n->addr, NULL, s->scratch.data, s->scratch.len);
     }
-    finish(s);
     return 0;
+}
+
+int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len, bool reliable)
+{
+    enter(s);
+    advance(s, now);
+    int rc = send_user(s, name, payload, len, reliable);
+    finish(s);
+    return rc;
 }
 
 size_t swim_member_count(const swim *s)

@@ -3,9 +3,15 @@
 #ifndef MOONLIST_SWIM_INTERNAL_H
 #define MOONLIST_SWIM_INTERNAL_H
 
+#include <assert.h>
+
 #include "swim/swim.h"
 #include "wire/wire_buf.h"
 #include "wire/wire_msg.h"
+
+/* Most application broadcasts queued at once: serf's MaxQueueDepth default,
+ * so that moonlist holds what a serf agent would before it drops. */
+#define SWIM_APP_QUEUE_MAX 4096
 
 /* ---- randomness (swim_rand.c) ---- */
 typedef struct swim_rng {
@@ -91,6 +97,8 @@ bool swim_queue_has(const swim_queue *q, const char *key);
  * the smallest, then the oldest go first), as memberlist's
  * TransmitLimitedQueue.Prune. */
 void swim_queue_prune(swim_queue *q, size_t keep);
+/* assert() the queue's own invariants (order, key table, bounds). */
+void swim_queue_check(const swim_queue *q);
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
                        void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud);
 uint32_t swim_retransmit_limit(uint32_t mult, size_t n);
@@ -116,9 +124,17 @@ swim_suspicion *swim_suspicion_new(const char *from, size_t flen, uint32_t k, sw
 void swim_suspicion_free(swim_suspicion *sp);
 /* A suspect from `from`: true if it was a new confirmation (re-gossip). */
 bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len);
+/* assert() a timer's invariants (confirmations <= k, deadline in range). */
+void swim_suspicion_check(const swim_suspicion *sp);
 
 /* ---- the core ---- */
-typedef enum { TCP_NONE, TCP_PENDING, TCP_OK, TCP_FAIL } swim_tcp_state;
+/* The TCP fallback ping of the running probe. */
+typedef enum {
+    TCP_NONE,                    /* not asked for (yet) */
+    TCP_PENDING,                 /* stream tcp_id out, no answer yet */
+    TCP_OK,                      /* acked over TCP */
+    TCP_FAIL,                    /* failed or a wrong answer */
+} swim_tcp_state;
 
 typedef struct swim_probe {
     bool active;
@@ -201,6 +217,9 @@ struct swim {
     swim_qevent *events;
     size_t nevents, capevents;
     bool flushing;
+    bool in_call;                /* inside a public call that changes the core:
+                                    a callback calling in again is a bug */
+    swim_time deadline_reported; /* last value given to io->deadline */
 
     wire_buf scratch;            /* encoding a message */
     wire_buf pkt;                /* building a packet */
@@ -265,6 +284,13 @@ struct swim_alive_in {
     const uint8_t *vsn; size_t vsn_len;
 };
 typedef struct swim_alive_in swim_alive_in;
+/* Whether the member state machine has an edge from -> to (the table is
+ * in swim_state.c). */
+bool swim_state_edge(swim_state from, swim_state to);
+/* Every change of a member's state or incarnation: along an edge, the
+ * incarnation never going back unless `takeover` (a new node at another
+ * address claiming a left or reclaimable dead member's name). */
+void swim_node_transition(swim *s, swim_node *n, swim_state to, uint32_t inc, bool takeover);
 void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap);
 void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
 void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen);
@@ -313,6 +339,11 @@ swim_time swim_push_pull_scale(uint32_t interval, size_t n);
 /* swim_dispatch.c */
 void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, int depth);
 bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply);
+
+/* swim_check.c: assert() everything the core promises between calls (the
+ * member table, suspicion timers, queues, the probe, pending streams and
+ * joins). Called at the end of every public call unless NDEBUG. */
+void swim_check(const swim *s);
 
 /* swim_core.c */
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind);

@@ -17,6 +17,11 @@
  * declared count by the bytes present bounds what we allocate. */
 #define PUSH_NODE_MIN_BYTES 8
 
+/* A member's state crosses the wire as the number it has here. */
+_Static_assert((int)SWIM_ALIVE == WIRE_STATE_ALIVE && (int)SWIM_SUSPECT == WIRE_STATE_SUSPECT &&
+                   (int)SWIM_DEAD == WIRE_STATE_DEAD && (int)SWIM_LEFT == WIRE_STATE_LEFT,
+               "swim_state and the wire's node states must agree");
+
 swim_time swim_push_pull_scale(uint32_t interval, size_t n)
 {
     /* Past 32 nodes the interval grows with log2(n), so that the cluster's
@@ -47,7 +52,7 @@ int swim_encode_local_state(swim *s, wire_buf *out, bool join)
         ns.meta = n->meta_len ? wire_bytes_of(n->meta, n->meta_len) : wire_bytes_of(NULL, 0);
         ns.name = wire_bytes_of(n->name, n->name_len);
         ns.port = n->addr.port;
-        ns.state = (int64_t)n->state;
+        ns.state = (int64_t)n->state; /* the same numbers: see below */
         memcpy(ns.vsn.v, n->vsn, 6);
         ns.vsn.len = 6;
         if (wire_encode_push_node_state(out, &ns, WIRE_INT_GO_MSGPACK_V0) != WIRE_OK)
@@ -178,7 +183,7 @@ static int allow_merge(swim *s, const swim_remote_state *rs)
             memcpy(nm, r->name.p, nl);
         v[i].name = nm;
         swim_addr_from_bytes(&v[i].addr, r->addr, r->port);
-        v[i].state = r->state >= 0 && r->state <= 3 ? (swim_state)r->state : SWIM_DEAD;
+        v[i].state = r->state >= WIRE_STATE_ALIVE && r->state <= WIRE_STATE_LEFT ? (swim_state)r->state : SWIM_DEAD;
         v[i].incarnation = r->incarnation;
         v[i].meta = r->meta.p;
         v[i].meta_len = r->meta.n;
@@ -235,8 +240,14 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
 void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join_id)
 {
     swim_pending_stream *ps = swim_stream_add(s, STREAM_PUSH_PULL);
-    if (!ps)
+    if (!ps) {
+        /* out of memory to track it: failed at once, so that a join batch
+         * still finishes and the periodic timer runs again */
+        swim_pending_stream lost = { .kind = STREAM_PUSH_PULL, .join = join, .join_id = join_id, .periodic = !join };
+        swim_logf(s, BASE_LOG_ERROR, "out of memory starting a push/pull");
+        swim_push_pull_done(s, &lost, NULL, 0);
         return;
+    }
     ps->join = join;
     ps->join_id = join_id;
     ps->periodic = !join;

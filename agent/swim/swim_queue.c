@@ -255,3 +255,33 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
     q->n = kept + nre;
     return used;
 }
+
+#ifndef NDEBUG
+void swim_queue_check(const swim_queue *q)
+{
+    assert(q->n <= q->cap);
+    size_t keyed = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        const swim_bcast *b = q->items[i];
+        /* taking for a packet stops at the first gap below min_len */
+        assert(b->len >= q->min_len);
+        assert(b->id != 0 && b->id <= q->next_id);
+        /* the send order, which take and prune rely on */
+        assert(i == 0 || before(q->items[i - 1], b));
+        if (b->key) {
+            assert(key_find(q, b->key) == b); /* one entry per key */
+            keyed++;
+        }
+    }
+    size_t chained = 0;
+    for (size_t k = 0; k < q->nkbuckets; k++)
+        for (const swim_bcast *b = q->kbuckets[k]; b; b = b->knext)
+            chained++;
+    assert(chained == keyed);
+}
+#else
+void swim_queue_check(const swim_queue *q)
+{
+    (void)q;
+}
+#endif

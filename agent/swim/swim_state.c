@@ -50,6 +50,43 @@ void swim_awareness_delta(swim *s, int delta)
     s->awareness = (uint32_t)v;
 }
 
+/* The member state machine, from row to column, as memberlist's aliveNode,
+ * suspectNode and deadNode take it, plus serf's force-leave of a failed
+ * member (dead -> left). alive -> alive is a refresh: a newer incarnation,
+ * meta or address. A node is created dead at incarnation 0, so that its
+ * first alive is a join, as memberlist does. */
+static const bool state_edges[SWIM_LEFT + 1][SWIM_LEFT + 1] = {
+    /*                 to: alive  suspect dead   left */
+    [SWIM_ALIVE]   = { true,  true,   true,  true },
+    [SWIM_SUSPECT] = { true,  false,  true,  true },
+    [SWIM_DEAD]    = { true,  false,  false, true },
+    [SWIM_LEFT]    = { true,  false,  false, false },
+};
+
+bool swim_state_edge(swim_state from, swim_state to)
+{
+    return (unsigned)from <= SWIM_LEFT && (unsigned)to <= SWIM_LEFT && state_edges[from][to];
+}
+
+void swim_node_transition(swim *s, swim_node *n, swim_state to, uint32_t inc, bool takeover)
+{
+    assert(swim_state_edge(n->state, to));
+    /* memberlist takes a takeover's incarnation as it comes: the new node
+     * may well have restarted from 1 */
+    assert(inc >= n->incarnation ||
+           (takeover && to == SWIM_ALIVE && (n->state == SWIM_DEAD || n->state == SWIM_LEFT)));
+    /* a suspicion timer belongs to the suspect state it started in and is
+     * stopped before any change */
+    assert(n->susp == NULL);
+    /* we only ever leave: nobody else can suspect, kill or revive us */
+    assert(n != s->self || to == SWIM_ALIVE || (to == SWIM_LEFT && s->leaving));
+    n->incarnation = inc;
+    if (n->state != to) {
+        n->state = to;
+        n->state_change = s->now;
+    }
+}
+
 static bool is_self(const swim *s, const char *node, size_t len)
 {
     return len == s->self->name_len && memcmp(node, s->self->name, len) == 0;
@@ -90,7 +127,7 @@ void swim_refute(swim *s, uint32_t accused)
     uint32_t inc = me->incarnation + 1;
     if (accused >= inc)
         inc = accused + 1;
-    me->incarnation = inc;
+    swim_node_transition(s, me, SWIM_ALIVE, inc, false);
     s->stats.refutations++;
     /* being accused is a hint that we are the slow one */
     swim_awareness_delta(s, 1);
@@ -185,15 +222,11 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
             memset(n->vsn, 0, 6);
             memcpy(n->vsn, a->vsn, a->vsn_len < 6 ? a->vsn_len : 6);
         }
-        n->incarnation = a->incarnation;
+        swim_node_transition(s, n, SWIM_ALIVE, a->incarnation, updates_node);
         meta_changed = !(a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0));
         if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
             swim_logf(s, BASE_LOG_ERROR, "out of memory storing meta");
         n->addr = a->addr;
-        if (n->state != SWIM_ALIVE) {
-            n->state = SWIM_ALIVE;
-            n->state_change = s->now;
-        }
     }
     if (old_state == SWIM_DEAD || old_state == SWIM_LEFT)
         swim_emit(s, SWIM_EV_JOIN, n);
@@ -221,9 +254,7 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
     }
     if (swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
         swim_broadcast_scratch(s, n->name, false);
-    n->incarnation = inc;
-    n->state = SWIM_SUSPECT;
-    n->state_change = s->now;
+    swim_node_transition(s, n, SWIM_SUSPECT, inc, false);
     /* k: confirmations expected, aiming at the nominal timeout two probe
      * intervals early; none if too few other nodes exist to send them. */
     size_t total = s->members.n;
@@ -260,9 +291,8 @@ void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const 
     } else if (swim_enc_dead(s, node, nlen, inc, from, flen) == 0) {
         swim_broadcast_scratch(s, n->name, false);
     }
-    n->incarnation = inc;
-    n->state = (flen == nlen && memcmp(from, node, nlen) == 0) ? SWIM_LEFT : SWIM_DEAD;
-    n->state_change = s->now;
+    bool left = flen == nlen && memcmp(from, node, nlen) == 0;
+    swim_node_transition(s, n, left ? SWIM_LEFT : SWIM_DEAD, inc, false);
     swim_emit(s, SWIM_EV_LEAVE, n);
 }
 

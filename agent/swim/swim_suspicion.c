@@ -82,5 +82,19 @@ bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len)
     sp->from[sp->nfrom++] = copy;
     sp->n++;
     sp->deadline = sp->start + swim_suspicion_timeout(sp->n, sp->k, sp->min, sp->max);
+    swim_suspicion_check(sp);
     return true;
+}
+
+void swim_suspicion_check(const swim_suspicion *sp)
+{
+    (void)sp; /* only read by assert() */
+    /* `from` has room for the accuser and k confirmations, no more */
+    assert(sp->n <= sp->k);
+    assert(sp->nfrom == sp->n + 1);
+    assert(sp->min <= sp->max);
+    /* the timeout only shrinks from max towards min (min at once when no
+     * confirmation can come) */
+    assert(sp->deadline >= sp->start + sp->min);
+    assert(sp->deadline <= sp->start + (sp->k < 1 ? sp->min : sp->max));
 }

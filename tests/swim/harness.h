@@ -55,6 +55,8 @@ typedef struct harness {
     bool down[64];               /* fake peer i (10.0.0.(i+2)) does not answer */
     const char *ack_payload;
     const char *veto_name;       /* allow_alive refuses this node */
+    swim_time deadline;          /* as io->deadline last reported it */
+    unsigned ndeadlines;         /* reports so far */
 } harness;
 
 static inline swim_addr h_addr(int peer)
@@ -133,6 +135,23 @@ static inline void h_event(void *ud, const swim_event *ev)
     e->t = h->now;
 }
 
+/* The core reports a deadline only when it moved (swim.h). */
+static inline void h_deadline(void *ud, swim_time next)
+{
+    harness *h = ud;
+    CHECKF(next != h->deadline, "deadline %llu reported twice in a row", (unsigned long long)next);
+    h->deadline = next;
+    h->ndeadlines++;
+}
+
+/* Between calls, what the core last reported is its deadline. */
+static inline void h_check_deadline(harness *h)
+{
+    swim_time d = swim_next_deadline(h->core);
+    CHECKF(h->deadline == d, "reported deadline %llu, the core's is %llu", (unsigned long long)h->deadline,
+           (unsigned long long)d);
+}
+
 static inline void h_ack_payload(void *ud, const uint8_t **out, size_t *len)
 {
     harness *h = ud;
@@ -162,17 +181,20 @@ static inline void h_config(swim_config *c, const char *name)
 static inline void h_init(harness *h, const swim_config *cfg)
 {
     memset(h, 0, sizeof *h);
+    h->deadline = SWIM_NEVER;
     swim_io io;
     memset(&io, 0, sizeof io);
     io.ud = h;
     io.send_packet = h_send_packet;
     io.open_stream = h_open_stream;
     io.event = h_event;
+    io.deadline = h_deadline;
     io.delegate.ud = h;
     io.delegate.ack_payload = h_ack_payload;
     io.delegate.allow_alive = h_allow_alive;
     h->core = swim_new(cfg, &io, 0);
     REQUIRE(h->core);
+    h_check_deadline(h);
 }
 
 static inline void h_clear(harness *h)
@@ -230,6 +252,7 @@ static inline void h_inject(harness *h, int from_peer, const uint8_t *msg, size_
     size_t before = h->npkts;
     swim_addr from = h_addr(from_peer);
     swim_handle_packet(h->core, h->now, &from, msg, len);
+    h_check_deadline(h);
     h_autoack(h, before);
 }
 
@@ -237,7 +260,8 @@ static inline void h_inject(harness *h, int from_peer, const uint8_t *msg, size_
 static inline void h_run(harness *h, swim_time t)
 {
     for (;;) {
-        swim_time d = swim_next_deadline(h->core);
+        h_check_deadline(h);
+        swim_time d = h->deadline;
         if (d > t)
             break;
         if (d > h->now)

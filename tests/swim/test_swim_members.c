@@ -1,12 +1,43 @@
 /* The member table: hash lookups, random insertion, reaping and
- * shuffling at a probe-list wrap. */
+ * shuffling at a probe-list wrap; the state machine's edges. */
 #include <string.h>
 
 #include "check.h"
 #include "swim/swim_internal.h"
 
+/* memberlist's edges: suspicion only of the alive, death only of the
+ * living (alive or suspect), anyone back to alive by a newer alive, and
+ * a failed member marked left by force-leave. */
+static void test_state_edges(void)
+{
+    static const struct { swim_state from, to; bool ok; } edges[] = {
+        { SWIM_ALIVE, SWIM_ALIVE, true },      /* a refresh: incarnation, meta, address */
+        { SWIM_ALIVE, SWIM_SUSPECT, true },
+        { SWIM_ALIVE, SWIM_DEAD, true },
+        { SWIM_ALIVE, SWIM_LEFT, true },
+        { SWIM_SUSPECT, SWIM_ALIVE, true },    /* refuted */
+        { SWIM_SUSPECT, SWIM_SUSPECT, false }, /* confirmations change the timer, not the state */
+        { SWIM_SUSPECT, SWIM_DEAD, true },
+        { SWIM_SUSPECT, SWIM_LEFT, true },
+        { SWIM_DEAD, SWIM_ALIVE, true },       /* rejoined */
+        { SWIM_DEAD, SWIM_SUSPECT, false },    /* a push/pull's remote dead is merged as suspect: not of the dead */
+        { SWIM_DEAD, SWIM_DEAD, false },
+        { SWIM_DEAD, SWIM_LEFT, true },        /* force-leave */
+        { SWIM_LEFT, SWIM_ALIVE, true },
+        { SWIM_LEFT, SWIM_SUSPECT, false },
+        { SWIM_LEFT, SWIM_DEAD, false },
+        { SWIM_LEFT, SWIM_LEFT, false },
+    };
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        CHECKF(swim_state_edge(edges[i].from, edges[i].to) == edges[i].ok, "%s -> %s", swim_state_name(edges[i].from),
+               swim_state_name(edges[i].to));
+    CHECK(!swim_state_edge((swim_state)4, SWIM_ALIVE));
+    CHECK(!swim_state_edge(SWIM_ALIVE, (swim_state)-1));
+}
+
 int main(void)
 {
+    test_state_edges();
     swim_members m;
     swim_rng r;
     swim_rng_seed(&r, 42);

@@ -322,8 +322,13 @@ static void test_leave(void)
     h_config(&c, "me");
     setup_ten(&H, &c);
     inject_dead(&H, "p2", 1, "p3");
+    H.now += 100;
     CHECK(swim_force_leave(H.core, H.now, "p2"));
     CHECK_EQ_INT(h_state(&H, "p2"), SWIM_LEFT);
+    swim_member m;
+    REQUIRE(swim_member_get(H.core, "p2", &m));
+    CHECK_EQ_INT(m.state_change, H.now); /* when it entered "left" */
+    CHECK_EQ_INT(m.incarnation, 1);
     CHECK(!swim_force_leave(H.core, H.now, "nobody"));
     h_free(&H);
 }
