@@ -32,8 +32,10 @@
 --   DEL k        -> "OK <time>"
 --   DUMP         -> "k <time> <node> v" per key, sorted, then "END"
 --   CLOCK        -> "CLOCK <n>"
---   anything else, or a key with white space -> "ERR ..."
---   e.g.  printf 'SET color blue\nGET color\n' | nc -q1 127.0.0.1 7380
+--   otherwise    -> "ERR <why>"  (a malformed line, a write too large to broadcast)
+-- It has no authentication: any local user can write.
+--   from bash:  exec 3<>/dev/tcp/127.0.0.1/7380
+--               printf 'SET color blue\nGET color\n' >&3; head -2 <&3; exec 3<&-
 --
 -- As a module: loaded with dofile (or require) from another script, this
 -- script returns { set = fn(k, v), del = fn(k), get = fn(k), dump = fn(),
@@ -205,7 +207,8 @@ local function serve(client)
   local buf = ""
   local function done()
     -- shutdown sends what is still queued, then the connection closes
-    if not client:is_closing() then client:shutdown(function() client:close() end) end
+    if client:is_closing() then return end
+    if not client:shutdown(function() client:close() end) then client:close() end
   end
   client:read_start(function(err, data)
     if err or not data then return done() end
@@ -231,7 +234,7 @@ if has_luv and port > 0 then
     if server:accept(client) then serve(client) else client:close() end
   end) end
   assert(ok, "kv API: cannot listen on 127.0.0.1:" .. port .. ": " .. tostring(err))
-  agent.log.info("kv API on 127.0.0.1:" .. port .. ",", "clock", st.clock, agent.inherited and "(handed over)" or "")
+  agent.log.info("kv API on 127.0.0.1:" .. port .. ", clock " .. st.clock .. (agent.inherited and " (handed over)" or ""))
 end
 
 return M
