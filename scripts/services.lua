@@ -109,17 +109,23 @@ local function check_command(cmd, done)
   local function finish(ok, why)
     if finished then return end
     finished = true
-    timer:close()
-    if handle and not handle:is_closing() then handle:close() end
     done(ok, why)
   end
   local perr
   handle, perr = uv.spawn("/bin/sh", { args = { "-c", cmd } }, function(code)
+    -- the process handle is closed only once the child exited: closed
+    -- earlier, libuv stops reaping it and a killed check stays a zombie
+    if not timer:is_closing() then timer:close() end
+    handle:close()
     finish(code == 0, "exit " .. code)
   end)
-  if not handle then return finish(false, perr) end
+  if not handle then
+    timer:close()
+    return finish(false, perr)
+  end
   timer:start(CHECK_TIMEOUT_S * 1000, 0, function()
-    handle:kill("sigkill")
+    timer:close()
+    handle:kill("sigkill")   -- its exit callback closes the handle
     finish(false, "timeout")
   end)
 end

@@ -68,4 +68,22 @@ describe("scripts/services.lua", function()
     end), agents.a:log())
     assert.are.equal("dead", agents.a:status_of("c"))
   end)
+
+  it("fails a command check that hangs, and leaves no zombie behind", function()
+    local dir = T.dir() .. "/sd-hang"
+    os.execute("mkdir -p " .. T.sh_quote(dir))
+    local a = T.agent { name = "a", config = "scripts/services.lua", env = {
+      MOONLIST_SERVICES = json.encode { { name = "slow", port = 1, check = { command = "sleep 30" }, interval = 1 } },
+      MOONLIST_SD_DIR = dir } }
+    assert.truthy(T.wait_until(15, function() return (a:log():find("unhealthy %(timeout%)")) ~= nil end), a:log())
+    -- the killed checks were reaped: no child of the agent is a zombie
+    local function zombies()
+      local n = 0
+      local p = io.popen("ps -o stat= --ppid " .. a.pid)
+      for st in p:lines() do if st:find("^Z") then n = n + 1 end end
+      p:close()
+      return n
+    end
+    assert.truthy(T.wait_until(5, function() return zombies() == 0 end), "zombies: " .. zombies())
+  end)
 end)
