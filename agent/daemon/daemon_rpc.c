@@ -290,17 +290,9 @@ static void rpc_info(agent *a, daemon_rpc_conn *c)
         mlua_get_stats(a->lua, &ls);
     section_begin(w, &m, "lua");
     kv_str(w, "script", a->lua ? "running" : "none");
-    kv_uint(w, "events_posted", ls.events_posted);
-    kv_uint(w, "events_dropped", ls.events_dropped);
-    kv_uint(w, "hooks_run", ls.hooks_run);
-    kv_uint(w, "hook_errors", ls.hook_errors);
-    kv_uint(w, "timer_errors", ls.timer_errors);
-    kv_uint(w, "luv_errors", ls.luv_errors);
-    kv_uint(w, "vetoes_asked", ls.vetoes_asked);
-    kv_uint(w, "vetoes_defaulted", ls.vetoes_defaulted);
-    kv_uint(w, "reloads_ok", ls.reload_ok);
-    kv_uint(w, "reloads_failed", ls.reload_failed);
-    kv_uint(w, "suppressed_log_lines", ls.suppressed_log_lines);
+#define LUA_STAT(name, why) kv_uint(w, #name, ls.name);
+    MLUA_STATS(LUA_STAT)
+#undef LUA_STAT
     wire_mp_map_end(w, &m);
 
     wire_mp_map_end(w, &info);

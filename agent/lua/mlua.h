@@ -273,17 +273,25 @@ void mlua_timer_due(mlua *h, uint64_t id);
 void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud);
 
 /* Counters since mlua_new (any thread). */
+/* The host's counters, listed once: the struct, `moonlist info`'s lua
+ * section and moonlist.core's h:stats() are generated from this list. */
+#define MLUA_STATS(X)                                                                                  \
+    X(events_posted, "events queued for the hooks")                                                   \
+    X(events_dropped, "events dropped at a full queue (MLUA_EVENT_QUEUE_MAX)")                        \
+    X(hooks_run, "every call into the script, its load included")                                     \
+    X(hook_errors, "agent.on hooks, agent.state functions, agent.handoff that raised or misbehaved")  \
+    X(timer_errors, "agent.after / agent.every callbacks that raised")                                \
+    X(luv_errors, "luv callbacks that raised")                                                        \
+    X(vetoes_asked, "merge and alive vetoes asked of the script")                                     \
+    X(vetoes_defaulted, "vetoes allowed without an answer (Lua busy, or the wait ran out)")          \
+    X(reload_ok, "reloads that brought the new script in")                                            \
+    X(reload_failed, "reloads that did not: the log says what runs instead")                          \
+    X(suppressed_log_lines, "repeated errors not logged (MLUA_ERROR_REPEAT_MS)")
+
 typedef struct mlua_stats {
-    uint64_t events_posted;    /* events queued for the hooks */
-    uint64_t events_dropped;   /* events dropped at a full queue (MLUA_EVENT_QUEUE_MAX) */
-    uint64_t hooks_run;        /* every call into the script, its load included */
-    uint64_t hook_errors;      /* agent.on hooks, agent.state functions, agent.handoff that raised or misbehaved */
-    uint64_t timer_errors;     /* agent.after / agent.every callbacks that raised */
-    uint64_t luv_errors;       /* luv callbacks that raised */
-    uint64_t vetoes_asked, vetoes_defaulted;
-    uint64_t reload_ok;        /* reloads that brought the new script in */
-    uint64_t reload_failed;    /* reloads that did not: the log says what runs instead */
-    uint64_t suppressed_log_lines;   /* repeated errors not logged (MLUA_ERROR_REPEAT_MS) */
+#define MLUA_STATS_FIELD(name, why) uint64_t name;
+    MLUA_STATS(MLUA_STATS_FIELD)
+#undef MLUA_STATS_FIELD
 } mlua_stats;
 void mlua_get_stats(mlua *h, mlua_stats *out);
 

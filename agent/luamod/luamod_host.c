@@ -535,16 +535,12 @@ static int l_stats(lua_State *L)
     host *t = check_host(L);
     mlua_stats st;
     mlua_get_stats(t->h, &st);
-    const struct { const char *name; uint64_t n; } rows[] = {
-        { "events_posted", st.events_posted }, { "events_dropped", st.events_dropped },
-        { "hooks_run", st.hooks_run }, { "hook_errors", st.hook_errors },
-        { "vetoes_asked", st.vetoes_asked }, { "vetoes_defaulted", st.vetoes_defaulted },
-    };
-    lua_createtable(L, 0, (int)(sizeof rows / sizeof rows[0]));
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        lua_pushnumber(L, (lua_Number)rows[i].n);
-        lua_setfield(L, -2, rows[i].name);
-    }
+    lua_newtable(L);
+#define STAT_FIELD(name, why)                \
+    lua_pushnumber(L, (lua_Number)st.name); \
+    lua_setfield(L, -2, #name);
+    MLUA_STATS(STAT_FIELD)
+#undef STAT_FIELD
     return 1;
 }
 
