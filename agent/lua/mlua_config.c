@@ -348,12 +348,9 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         free(st->list);
         st->list = kv;
         st->n = nk * 2;
-        wire_buf meta;
-        wire_buf_init(&meta, 0);
         char terr[160];
-        int rc = serf_tags_encode(&tags, &meta, terr, sizeof terr);
+        int rc = serf_tags_check(&tags, terr, sizeof terr);
         serf_tags_free(&tags);
-        wire_buf_free(&meta);
         if (rc < 0) {
             snprintf(buf, buflen, "%s", terr);
             return buf;

@@ -61,12 +61,9 @@ static void check_sets_fit(lua_State *L, int tbl, int keys, int nk)
             luaL_error(L, "out of memory");
         }
     }
-    wire_buf meta;
-    wire_buf_init(&meta, 0);
     char err[160];
-    int rc = serf_tags_encode(&sets, &meta, err, sizeof err);
+    int rc = serf_tags_check(&sets, err, sizeof err);
     serf_tags_free(&sets);
-    wire_buf_free(&meta);
     if (rc < 0)
         luaL_error(L, "agent.set_tags: %s", err);
 }

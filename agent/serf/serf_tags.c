@@ -118,3 +118,12 @@ int serf_tags_decode(serf_tags *t, const uint8_t *meta, size_t len)
     }
     return 0;
 }
+
+int serf_tags_check(const serf_tags *t, char *err, size_t errlen)
+{
+    wire_buf meta;
+    wire_buf_init(&meta, 0);
+    int rc = serf_tags_encode(t, &meta, err, errlen);
+    wire_buf_free(&meta);
+    return rc;
+}

@@ -43,6 +43,9 @@ int serf_tags_parse_kv(serf_tags *t, const char *kv, char *err, size_t errlen);
 /* Encode as serf meta into out (appended). Returns 0, or -1 with a message
  * in err when over SERF_TAGS_META_MAX bytes. */
 int serf_tags_encode(const serf_tags *t, wire_buf *out, char *err, size_t errlen);
+/* Whether t would encode within SERF_TAGS_META_MAX: 0, or -1 with the
+ * reason in err (encodes into a scratch buffer it frees). */
+int serf_tags_check(const serf_tags *t, char *err, size_t errlen);
 /* Decode meta from the network as serf does: empty -> no tags; not starting
  * with ff -> the whole meta is the legacy "role" tag; else the msgpack map.
  * Returns 0, or -1 if the map is malformed (t holds what came before). */

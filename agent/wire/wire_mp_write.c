@@ -63,6 +63,7 @@ static void emit(wire_mp_writer *w, const uint8_t *head, size_t hn, const void *
 typedef struct item_head {
     uint8_t b[9];
     size_t n;
+    msgpack_packer pk;
 } item_head;
 
 static int head_write(void *data, const char *buf, size_t len)
@@ -75,10 +76,12 @@ static int head_write(void *data, const char *buf, size_t len)
     return 0;
 }
 
-static void head_init(item_head *h, msgpack_packer *pk)
+/* A packer that writes into h: pack one item's head with it. */
+static msgpack_packer *head_start(item_head *h)
 {
     h->n = 0;
-    msgpack_packer_init(pk, h, head_write);
+    msgpack_packer_init(&h->pk, h, head_write);
+    return &h->pk;
 }
 
 static void begin(wire_mp_writer *w, wire_mp_container *c, bool map)
@@ -110,12 +113,10 @@ static void end(wire_mp_writer *w, wire_mp_container *c, bool map)
     if (w->err)
         return;
     item_head h;
-    msgpack_packer pk;
-    head_init(&h, &pk);
     if (map)
-        msgpack_pack_map(&pk, (size_t)n);
+        msgpack_pack_map(head_start(&h), (size_t)n);
     else
-        msgpack_pack_array(&pk, (size_t)n);
+        msgpack_pack_array(head_start(&h), (size_t)n);
     size_t grow = h.n - 1;
     if (grow) {
         w->err = wire_buf_reserve(w->b, grow);
@@ -136,51 +137,44 @@ void wire_mp_array_end(wire_mp_writer *w, wire_mp_container *c) { end(w, c, fals
 void wire_mp_pack_nil(wire_mp_writer *w)
 {
     item_head h;
-    msgpack_packer pk;
-    head_init(&h, &pk);
-    msgpack_pack_nil(&pk);
+    msgpack_pack_nil(head_start(&h));
     emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_bool(wire_mp_writer *w, bool v)
 {
     item_head h;
-    msgpack_packer pk;
-    head_init(&h, &pk);
     if (v)
-        msgpack_pack_true(&pk);
+        msgpack_pack_true(head_start(&h));
     else
-        msgpack_pack_false(&pk);
+        msgpack_pack_false(head_start(&h));
     emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_uint(wire_mp_writer *w, uint64_t v)
 {
     item_head h;
-    msgpack_packer pk;
-    head_init(&h, &pk);
-    msgpack_pack_uint64(&pk, v);   /* the smallest unsigned form */
+    msgpack_pack_uint64(head_start(&h), v);   /* the smallest unsigned form */
     emit(w, h.b, h.n, NULL, 0);
 }
 
 void wire_mp_pack_int(wire_mp_writer *w, int64_t v, wire_int_style style)
 {
     item_head h;
-    msgpack_packer pk;
-    head_init(&h, &pk);
+    msgpack_packer *pk = head_start(&h);
     if (v > INT8_MAX && style != WIRE_INT_GO_MSGPACK_V0) {
         /* go-msgpack v2 EncodeInt: signed forms by size, never d0 for a
          * positive value (128 does not fit int8) */
         if (v <= INT16_MAX)
-            msgpack_pack_fix_int16(&pk, (int16_t)v);
+            msgpack_pack_fix_int16(pk, (int16_t)v);
         else if (v <= INT32_MAX)
-            msgpack_pack_fix_int32(&pk, (int32_t)v);
+            msgpack_pack_fix_int32(pk, (int32_t)v);
         else
-            msgpack_pack_fix_int64(&pk, v);
+            msgpack_pack_fix_int64(pk, v);
     } else {
         /* go-msgpack 0.5 (as msgpack-c): non-negative values in the
          * smallest unsigned form, negatives in the smallest signed one */
-        msgpack_pack_int64(&pk, v);
+        msgpack_pack_int64(pk, v);
     }
     emit(w, h.b, h.n, NULL, 0);
 }
@@ -192,9 +186,7 @@ void wire_mp_pack_raw(wire_mp_writer *w, const void *p, size_t n)
         return;
     }
     item_head h;
-    msgpack_packer pk;
-    head_init(&h, &pk);
-    msgpack_pack_v4raw(&pk, n);   /* old-spec raw: a0|n, da, db; never d9 or bin */
+    msgpack_pack_v4raw(head_start(&h), n);   /* old-spec raw: a0|n, da, db; never d9 or bin */
     emit(w, h.b, h.n, p, n);
 }
 
