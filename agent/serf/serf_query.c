@@ -84,7 +84,37 @@ uint64_t serf_query_timeout(uint64_t n, uint64_t gossip_interval, uint64_t mult)
 
 /* ---- regular expressions -------------------------------------------------- */
 
-#define REPEAT_PRODUCT_MAX 1000
+/* glibc compiles x+ as x x* and x{n,m} as m copies of x, so repeats of
+ * repeats multiply the size of what it builds: ((a+)+)+... doubles with
+ * every level. We estimate that size (each atom 1, a repeat multiplying
+ * what it applies to) and refuse above this, and nest at most this deep. */
+#define REGEX_SIZE_MAX 4000
+#define REGEX_DEPTH_MAX 32
+
+typedef struct rx_frame {
+    unsigned long size;   /* estimated nodes in this group so far */
+    unsigned long last;   /* of which the last item (what a repeat applies to); 0: none */
+} rx_frame;
+
+/* A repeat by `copies` of the last item of f. -1 when there is no item
+ * (Go: "missing argument to repetition operator") or it grows too big. */
+static int rx_repeat(rx_frame *f, unsigned long copies)
+{
+    if (!f->last)
+        return -1;
+    unsigned long extra = f->last * (copies - 1);
+    if (copies > REGEX_SIZE_MAX || extra > REGEX_SIZE_MAX || f->size + extra > REGEX_SIZE_MAX)
+        return -1;
+    f->size += extra;
+    f->last *= copies;
+    return 0;
+}
+
+static void rx_atom(rx_frame *f)
+{
+    f->size++;
+    f->last = 1;
+}
 
 /* Go's RE2 syntax to POSIX ERE for the subset in serf_query.h; -1 when the
  * expression is outside it. out has room for 16 bytes per input byte. */
@@ -93,7 +123,10 @@ static int translate(wire_bytes expr, char *out, int *cflags)
     const uint8_t *p = expr.p ? expr.p : (const uint8_t *)"";
     const uint8_t *end = p + expr.n;
     char *o = out;
-    unsigned long product = 1;
+    rx_frame stack[REGEX_DEPTH_MAX + 1] = { { 0, 0 } };
+    int depth = 0;
+    bool repeated = false;   /* the last thing written was a repeat */
+    bool lazy = false;       /* and it had its lazy ? already */
 
     *cflags = REG_EXTENDED | REG_NOSUB;
     if (memchr(p, 0, expr.n))
@@ -103,7 +136,9 @@ static int translate(wire_bytes expr, char *out, int *cflags)
         p += 4;
     }
     while (p < end) {
+        rx_frame *f = &stack[depth];
         uint8_t c = *p++;
+        bool repeat = false;
         if (c == '\\') {
             if (p == end)
                 return -1;   /* trailing backslash: an error in Go too */
@@ -127,11 +162,14 @@ static int translate(wire_bytes expr, char *out, int *cflags)
                     return -1;
                 *o++ = '\\';   /* an escaped punctuation mark: the same in both */
                 *o++ = (char)e;
+                rx_atom(f);
+                repeated = false;
                 continue;
             }
             size_t len = strlen(rep);
             memcpy(o, rep, len);
             o += len;
+            rx_atom(f);
         } else if (c == '[') {
             *o++ = '[';
             if (p < end && *p == '^')
@@ -159,13 +197,44 @@ static int translate(wire_bytes expr, char *out, int *cflags)
                 if (c == ']')
                     break;
             }
-        } else if (c == '(' && p < end && *p == '?') {
-            if (end - p >= 2 && p[1] == ':') {
-                *o++ = '(';
+            rx_atom(f);
+        } else if (c == '(') {
+            if (p < end && *p == '?') {
+                if (end - p < 2 || p[1] != ':')
+                    return -1;   /* (?flags) and named groups */
                 p += 2;
-            } else {
+            }
+            if (depth == REGEX_DEPTH_MAX)
+                return -1;
+            *o++ = '(';
+            stack[++depth] = (rx_frame){ 0, 0 };
+        } else if (c == ')') {
+            if (depth == 0)
+                return -1;   /* unopened ) */
+            unsigned long size = stack[depth--].size;
+            *o++ = ')';
+            f = &stack[depth];
+            f->size += size ? size : 1;
+            f->last = size ? size : 1;
+            if (f->size > REGEX_SIZE_MAX)
+                return -1;
+        } else if (c == '|') {
+            *o++ = '|';
+            f->last = 0;
+        } else if (c == '*' || c == '+' || c == '?') {
+            if (repeated) {
+                /* x*? is Go's lazy x*: the same matches, so it is dropped;
+                 * any other repeat of a repeat is an error in Go */
+                if (c == '?' && !lazy) {
+                    lazy = true;
+                    continue;
+                }
                 return -1;
             }
+            if (rx_repeat(f, c == '+' ? 2 : 1))
+                return -1;
+            *o++ = (char)c;
+            repeat = true;
         } else if (c == '{') {
             /* {n}, {n,}, {n,m} is a repeat; anything else a literal { in Go */
             const uint8_t *q = p;
@@ -178,23 +247,29 @@ static int translate(wire_bytes expr, char *out, int *cflags)
                 for (q++; q < end && *q >= '0' && *q <= '9' && dh < 5;)
                     hi = hi * 10 + (unsigned long)(*q++ - '0'), dh++;
             if (dl && q < end && *q == '}') {
-                unsigned long top = comma ? (dh ? hi : lo) : lo;
-                if (lo > 1000 || hi > 1000 || (comma && dh && hi < lo))
-                    return -1;   /* Go: invalid repeat count */
-                product *= top ? top : 1;
-                if (product > REPEAT_PRODUCT_MAX)
+                if (lo > 1000 || hi > 1000 || (comma && dh && hi < lo) || repeated)
+                    return -1;   /* Go: invalid repeat count, or a repeat of a repeat */
+                unsigned long copies = comma ? (dh ? hi : lo + 1) : lo;
+                if (rx_repeat(f, copies ? copies : 1))
                     return -1;
                 memcpy(o, p - 1, (size_t)(q + 1 - (p - 1)));
                 o += q + 1 - (p - 1);
                 p = q + 1;
+                repeat = true;
             } else {
                 *o++ = '\\';
                 *o++ = '{';
+                rx_atom(f);
             }
         } else {
             *o++ = (char)c;
+            rx_atom(f);
         }
+        repeated = repeat;
+        lazy = false;
     }
+    if (depth)
+        return -1;   /* missing ) */
     *o = 0;
     return 0;
 }
@@ -212,11 +287,23 @@ int serf_query_regex_match(wire_bytes expr, wire_bytes value)
     free(pattern);
     if (rc)
         return -1;
+    /* REG_STARTEND takes the length from m[0], so NULs inside match as
+     * bytes; the copy still ends in a NUL, as the sanitizers' regexec
+     * reads up to one whatever the flags say */
+    char *text = malloc(value.n + 1);
+    if (!text) {
+        regfree(&re);
+        return -1;
+    }
+    if (value.n)
+        memcpy(text, value.p, value.n);
+    text[value.n] = 0;
     regmatch_t m[1];
     m[0].rm_so = 0;
     m[0].rm_eo = (regoff_t)value.n;
-    int found = regexec(&re, value.p ? (const char *)value.p : "", 1, m, REG_STARTEND);
+    int found = regexec(&re, text, 1, m, REG_STARTEND);
     regfree(&re);
+    free(text);
     return found == 0 ? 1 : found == REG_NOMATCH ? 0 : -1;
 }
 

@@ -28,16 +28,20 @@
  * [] classes (with [:alpha:] and the like), ^ $, | ( ), * + ? {n,m}. A
  * few RE2 forms are translated first: \d \D \s \S \w \W outside brackets
  * (as [0-9], [^0-9], [[:space:]], [^[:space:]], [[:alnum:]_],
- * [^[:alnum:]_]), (?: as (, and a leading (?i) as REG_ICASE. Where the
- * two still differ:
+ * [^[:alnum:]_]), \t \n \r \f \v \a, (?: as (, a leading (?i) as
+ * REG_ICASE, and the lazy x*? x+? x?? x{n,m}? as their greedy forms (a
+ * yes/no match does not tell them apart). Where the two still differ:
  *   - refused here, accepted by Go: other (?flags) and named groups,
- *     \pL \PL \Q..\E \A \z \b \B \x and any other escaped letter but
- *     \t \n \r \f \v \a, any backslash inside brackets ([\]] or [\d]),
- *     NUL in the expression, and expressions whose {n,m} counts multiply
- *     to more than 1000 (Go allows 1000 per repeat; the product bounds the
- *     work a hostile expression can cost glibc);
- *   - accepted here, refused by Go: a** and other repeated repeats, which
- *     glibc takes (back-references, \1, are refused by both);
+ *     \pL \PL \Q..\E \A \z \b \B \x and any other escaped letter, any
+ *     backslash inside brackets ([\]] or [\d]), NUL in the expression,
+ *     groups nested more than 32 deep, and expressions that glibc would
+ *     blow up: it copies x for x+ and m times for x{n,m}, so ((a+)+)+ and
+ *     (a{100}){100} grow geometrically; we estimate that size and refuse
+ *     past 4000 nodes (Go compiles to a linear program and has no such
+ *     cost);
+ *   - refused by both: unbalanced ( ) [ ], a trailing backslash, a repeat
+ *     with nothing before it (*a, a|*b), a repeat of a repeat (a**, a++,
+ *     a{2}{3}), counts over 1000, back-references (\1);
  *   - matching is bytewise (as in the C locale), where Go matches UTF-8
  *     runes: "." matches one byte of a multi-byte character, not all.
  * A refused expression fails the filter, as a Go compile error does. */

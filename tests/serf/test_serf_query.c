@@ -71,6 +71,15 @@ static void test_regex(void)
         { "(", "", -1 }, { "[a", "", -1 }, { "a{1001}", "", -1 }, { "a{3,2}", "", -1 }, { "\\", "", -1 },
         { "(a)\\1", "aa", -1 }, { "\\pL", "a", -1 }, { "\\bweb", "web", -1 }, { "[\\d]", "1", -1 },
         { "(?P<n>a)", "a", -1 }, { "(?s).", "a", -1 }, { "((a{20}){20}){20}", "a", -1 },
+        /* repeats: lazy forms as greedy, repeats of repeats refused as in Go */
+        { "^a+?$", "aaa", 1 }, { "^ab??$", "a", 1 }, { "^a*?b$", "aab", 1 }, { "^a{1,2}?$", "aa", 1 },
+        { "^(a+)+$", "aaaa", 1 }, { "^(ab|cd)*$", "abcdab", 1 }, { "()", "x", 1 },
+        { "a**", "", -1 }, { "a++", "", -1 }, { "a+??", "", -1 }, { "a{2}{3}", "", -1 }, { "a{2}*", "", -1 },
+        { "*a", "a", -1 }, { "a|*b", "b", -1 }, { "(*a)", "a", -1 }, { ")", "", -1 }, { "(a", "", -1 },
+        /* what glibc would blow up, refused before it tries */
+        { "((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+", "a", -1 }, { "(a{100}){100}", "a", -1 },
+        { "((((((((((((((((((((((((((((((((((a))))))))))))))))))))))))))))))))))", "a", -1 },
+        { "a+b+c+d+e+f+g+h+i+j+k+l+", "abcdefghijkl", 1 }, { "(a{30}){30}", "a", 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = serf_query_regex_match(B(cases[i].expr), B(cases[i].value));
