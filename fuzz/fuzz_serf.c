@@ -15,98 +15,31 @@
 #include <string.h>
 
 #include "serf/serf_events.h"
-#include "serf/serf_msg.h"
-#include "serf/serf_msg_event.h"
-#include "serf/serf_msg_key.h"
-#include "serf/serf_msg_query.h"
-#include "serf/serf_msg_state.h"
+#include "serf/serf_msg_any.h"
 #include "serf/serf_query.h"
 
 #define ASSERT(c) do { if (!(c)) { __builtin_trap(); } } while (0)
 
-typedef union any_msg {
-    serf_msg_join join;
-    serf_msg_leave leave;
-    serf_msg_push_pull pp;
-    serf_msg_user_event event;
-    serf_msg_query query;
-    serf_msg_query_response resp;
-    serf_member member;
-    serf_msg_key_request keyreq;
-    serf_msg_key_response keyresp;
-    serf_msg_relay relay;
-    serf_filter filter;
-} any_msg;
-
-enum { FILTER = 10 };
-
-static int decode(int kind, const uint8_t *p, size_t n, any_msg *m)
-{
-    switch (kind) {
-    case SERF_MSG_LEAVE: return serf_msg_leave_decode(p, n, &m->leave);
-    case SERF_MSG_JOIN: return serf_msg_join_decode(p, n, &m->join);
-    case SERF_MSG_PUSH_PULL: return serf_msg_push_pull_decode(p, n, &m->pp);
-    case SERF_MSG_USER_EVENT: return serf_msg_user_event_decode(p, n, &m->event);
-    case SERF_MSG_QUERY: return serf_msg_query_decode(p, n, &m->query);
-    case SERF_MSG_QUERY_RESPONSE: return serf_msg_query_response_decode(p, n, &m->resp);
-    case SERF_MSG_CONFLICT_RESPONSE: return serf_msg_conflict_response_decode(p, n, &m->member);
-    case SERF_MSG_KEY_REQUEST: return serf_msg_key_request_decode(p, n, &m->keyreq);
-    case SERF_MSG_KEY_RESPONSE: return serf_msg_key_response_decode(p, n, &m->keyresp);
-    case SERF_MSG_RELAY: return serf_msg_relay_decode(p, n, &m->relay);
-    default: return serf_filter_decode(p, n, &m->filter);
-    }
-}
-
-static int encode(int kind, wire_buf *out, const any_msg *m)
-{
-    switch (kind) {
-    case SERF_MSG_LEAVE: return serf_msg_leave_encode(out, &m->leave);
-    case SERF_MSG_JOIN: return serf_msg_join_encode(out, &m->join);
-    case SERF_MSG_PUSH_PULL: return serf_msg_push_pull_encode(out, &m->pp);
-    case SERF_MSG_USER_EVENT: return serf_msg_user_event_encode(out, &m->event);
-    case SERF_MSG_QUERY: return serf_msg_query_encode(out, &m->query);
-    case SERF_MSG_QUERY_RESPONSE: return serf_msg_query_response_encode(out, &m->resp);
-    case SERF_MSG_CONFLICT_RESPONSE: return serf_msg_conflict_response_encode(out, &m->member);
-    case SERF_MSG_KEY_REQUEST: return serf_msg_key_request_encode(out, &m->keyreq);
-    case SERF_MSG_KEY_RESPONSE: return serf_msg_key_response_encode(out, &m->keyresp);
-    case SERF_MSG_RELAY: return serf_msg_relay_encode(out, &m->relay);
-    default:
-        return m->filter.type == SERF_FILTER_TAG ? serf_filter_tag_encode(out, m->filter.tag, m->filter.expr)
-                                                 : serf_filter_nodes_encode(out, &m->filter.nodes);
-    }
-}
-
-static void release(int kind, any_msg *m)
-{
-    switch (kind) {
-    case SERF_MSG_PUSH_PULL: serf_msg_push_pull_free(&m->pp); break;
-    case SERF_MSG_QUERY: serf_msg_query_free(&m->query); break;
-    case SERF_MSG_CONFLICT_RESPONSE: serf_member_free(&m->member); break;
-    case SERF_MSG_KEY_RESPONSE: serf_msg_key_response_free(&m->keyresp); break;
-    case FILTER: serf_filter_free(&m->filter); break;
-    default: break;
-    }
-}
 
 /* decode, encode, decode that, encode again: the two encodings agree */
 static void round_trip(int kind, const uint8_t *p, size_t n)
 {
-    any_msg m, m2;
-    if (decode(kind, p, n, &m) != WIRE_OK)
+    serf_msg_any m, m2;
+    if (serf_msg_any_decode(kind, p, n, &m) != WIRE_OK)
         return;
     wire_buf a, b;
     wire_buf_init(&a, 0);
     wire_buf_init(&b, 0);
-    ASSERT(encode(kind, &a, &m) == WIRE_OK);
-    ASSERT(decode(kind, a.data, a.len, &m2) == WIRE_OK);
-    ASSERT(encode(kind, &b, &m2) == WIRE_OK);
+    ASSERT(serf_msg_any_encode(kind, &a, &m) == WIRE_OK);
+    ASSERT(serf_msg_any_decode(kind, a.data, a.len, &m2) == WIRE_OK);
+    ASSERT(serf_msg_any_encode(kind, &b, &m2) == WIRE_OK);
     ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
-    release(kind, &m2);
+    serf_msg_any_free(kind, &m2);
 
     if (kind == SERF_MSG_PUSH_PULL) {
         serf_events ev;
         if (serf_events_init(&ev, 8) == 0) {
-            (void)serf_events_merge(&ev, &m.pp, (n & 1) != 0, NULL, NULL);
+            (void)serf_events_merge(&ev, &m.push_pull, (n & 1) != 0, NULL, NULL);
             serf_events_free(&ev);
         }
     }
@@ -116,7 +49,7 @@ static void round_trip(int kind, const uint8_t *p, size_t n)
         (void)serf_query_filters_pass(&m.query.filters, m.query.source_node, &tags);
         serf_tags_free(&tags);
     }
-    release(kind, &m);
+    serf_msg_any_free(kind, &m);
     wire_buf_free(&a);
     wire_buf_free(&b);
 }
@@ -158,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     round_trip(sel, p, n);
-    if (sel == FILTER && n) {
+    if (sel == SERF_ANY_FILTER && n) {
         serf_raw_list l = { (wire_bytes[]){ wire_bytes_of(p, n) }, 1 };
         (void)serf_query_filters_pass(&l, wire_bytes_of("n1", 2), NULL);
     }

@@ -17,11 +17,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "serf/serf_msg.h"
-#include "serf/serf_msg_event.h"
-#include "serf/serf_msg_key.h"
-#include "serf/serf_msg_query.h"
-#include "serf/serf_msg_state.h"
+#include "serf/serf_msg_any.h"
 
 /* ---- serf's structs as this test sees them ---------------------------- */
 
@@ -246,88 +242,25 @@ static void render_struct(wire_buf *s, const tdesc *d, const void *obj, bool top
 
 /* ---- one codec per row ------------------------------------------------- */
 
-typedef union any_msg {
-    serf_msg_join join;
-    serf_msg_leave leave;
-    serf_msg_push_pull pp;
-    serf_msg_user_event event;
-    serf_msg_query query;
-    serf_msg_query_response resp;
-    serf_member member;
-    serf_msg_key_request keyreq;
-    serf_msg_key_response keyresp;
-    serf_msg_relay relay;
-    serf_filter filter;
-} any_msg;
 
-enum { FILTER = 10 };
-
-static int decode(int kind, const uint8_t *p, size_t n, any_msg *m)
-{
-    switch (kind) {
-    case SERF_MSG_LEAVE: return serf_msg_leave_decode(p, n, &m->leave);
-    case SERF_MSG_JOIN: return serf_msg_join_decode(p, n, &m->join);
-    case SERF_MSG_PUSH_PULL: return serf_msg_push_pull_decode(p, n, &m->pp);
-    case SERF_MSG_USER_EVENT: return serf_msg_user_event_decode(p, n, &m->event);
-    case SERF_MSG_QUERY: return serf_msg_query_decode(p, n, &m->query);
-    case SERF_MSG_QUERY_RESPONSE: return serf_msg_query_response_decode(p, n, &m->resp);
-    case SERF_MSG_CONFLICT_RESPONSE: return serf_msg_conflict_response_decode(p, n, &m->member);
-    case SERF_MSG_KEY_REQUEST: return serf_msg_key_request_decode(p, n, &m->keyreq);
-    case SERF_MSG_KEY_RESPONSE: return serf_msg_key_response_decode(p, n, &m->keyresp);
-    case SERF_MSG_RELAY: return serf_msg_relay_decode(p, n, &m->relay);
-    default: return serf_filter_decode(p, n, &m->filter);
-    }
-}
-
-static int encode(int kind, wire_buf *out, const any_msg *m)
-{
-    switch (kind) {
-    case SERF_MSG_LEAVE: return serf_msg_leave_encode(out, &m->leave);
-    case SERF_MSG_JOIN: return serf_msg_join_encode(out, &m->join);
-    case SERF_MSG_PUSH_PULL: return serf_msg_push_pull_encode(out, &m->pp);
-    case SERF_MSG_USER_EVENT: return serf_msg_user_event_encode(out, &m->event);
-    case SERF_MSG_QUERY: return serf_msg_query_encode(out, &m->query);
-    case SERF_MSG_QUERY_RESPONSE: return serf_msg_query_response_encode(out, &m->resp);
-    case SERF_MSG_CONFLICT_RESPONSE: return serf_msg_conflict_response_encode(out, &m->member);
-    case SERF_MSG_KEY_REQUEST: return serf_msg_key_request_encode(out, &m->keyreq);
-    case SERF_MSG_KEY_RESPONSE: return serf_msg_key_response_encode(out, &m->keyresp);
-    case SERF_MSG_RELAY: return serf_msg_relay_encode(out, &m->relay);
-    default:
-        return m->filter.type == SERF_FILTER_TAG ? serf_filter_tag_encode(out, m->filter.tag, m->filter.expr)
-                                                 : serf_filter_nodes_encode(out, &m->filter.nodes);
-    }
-}
-
-static void release(int kind, any_msg *m)
-{
-    switch (kind) {
-    case SERF_MSG_PUSH_PULL: serf_msg_push_pull_free(&m->pp); break;
-    case SERF_MSG_QUERY: serf_msg_query_free(&m->query); break;
-    case SERF_MSG_CONFLICT_RESPONSE: serf_member_free(&m->member); break;
-    case SERF_MSG_KEY_RESPONSE: serf_msg_key_response_free(&m->keyresp); break;
-    case FILTER: serf_filter_free(&m->filter); break;
-    default: break;
-    }
-}
-
-static void render(int kind, wire_buf *s, const any_msg *m)
+static void render(int kind, wire_buf *s, const serf_msg_any *m)
 {
 #define TOP(a, obj) do { tdesc d_ = D(char, a, -1); render_struct(s, &d_, obj, true); } while (0)
     switch (kind) {
     case SERF_MSG_LEAVE: TOP(f_leave, &m->leave); break;
     case SERF_MSG_JOIN: TOP(f_join, &m->join); break;
-    case SERF_MSG_PUSH_PULL: TOP(f_pp, &m->pp); break;
-    case SERF_MSG_USER_EVENT: TOP(f_event, &m->event); break;
+    case SERF_MSG_PUSH_PULL: TOP(f_pp, &m->push_pull); break;
+    case SERF_MSG_USER_EVENT: TOP(f_event, &m->user_event); break;
     case SERF_MSG_QUERY: TOP(f_query, &m->query); break;
-    case SERF_MSG_QUERY_RESPONSE: TOP(f_resp, &m->resp); break;
+    case SERF_MSG_QUERY_RESPONSE: TOP(f_resp, &m->query_response); break;
     case SERF_MSG_CONFLICT_RESPONSE:
-        if (m->member.present)
-            TOP(f_member, &m->member);
+        if (m->conflict_response.present)
+            TOP(f_member, &m->conflict_response);
         else
             put(s, "nil");
         break;
-    case SERF_MSG_KEY_REQUEST: TOP(f_keyreq, &m->keyreq); break;
-    case SERF_MSG_KEY_RESPONSE: TOP(f_keyresp, &m->keyresp); break;
+    case SERF_MSG_KEY_REQUEST: TOP(f_keyreq, &m->key_request); break;
+    case SERF_MSG_KEY_RESPONSE: TOP(f_keyresp, &m->key_response); break;
     case SERF_MSG_RELAY:
         TOP(f_relay, &m->relay);
         put(s, " inner=");
@@ -375,22 +308,22 @@ static void check_survives(int kind, const uint8_t *p, size_t n)
     uint8_t *copy = malloc(n ? n : 1);
     REQUIRE(copy);
     memcpy(copy, p, n);
-    any_msg m, m2;
-    if (decode(kind, copy, n, &m) == WIRE_OK) {
+    serf_msg_any m, m2;
+    if (serf_msg_any_decode(kind, copy, n, &m) == WIRE_OK) {
         wire_buf s1, s2, out;
         wire_buf_init(&s1, 0);
         wire_buf_init(&s2, 0);
         wire_buf_init(&out, 0);
         render(kind, &s1, &m);
-        int rc = encode(kind, &out, &m);
+        int rc = serf_msg_any_encode(kind, &out, &m);
         /* what cannot be sent: a filter whose type we do not know */
         if (rc == WIRE_OK) {
-            CHECK(decode(kind, out.data, out.len, &m2) == WIRE_OK);
+            CHECK(serf_msg_any_decode(kind, out.data, out.len, &m2) == WIRE_OK);
             render(kind, &s2, &m2);
             CHECKF(s1.len == s2.len && memcmp(s1.data, s2.data, s1.len) == 0, "%.*s VS %.*s", (int)s1.len, (char *)s1.data, (int)s2.len, (char *)s2.data);
-            release(kind, &m2);
+            serf_msg_any_free(kind, &m2);
         }
-        release(kind, &m);
+        serf_msg_any_free(kind, &m);
         wire_buf_free(&s1);
         wire_buf_free(&s2);
         wire_buf_free(&out);
@@ -402,11 +335,11 @@ static int rows;
 
 static void check_row(const char *where, int type, const char *hex, const char *fields)
 {
-    int kind = strncmp(where, "filter", 6) == 0 ? FILTER : type;
+    int kind = strncmp(where, "filter", 6) == 0 ? SERF_ANY_FILTER : type;
     size_t n;
     uint8_t *msg = unhex(hex, &n);
-    any_msg m;
-    int rc = decode(kind, msg, n, &m);
+    serf_msg_any m;
+    int rc = serf_msg_any_decode(kind, msg, n, &m);
     CHECKF(rc == WIRE_OK, "%s: %s", where, wire_strerror(rc));
     if (rc) {
         free(msg);
@@ -418,9 +351,9 @@ static void check_row(const char *where, int type, const char *hex, const char *
     render(kind, &s, &m);
     REQUIRE(wire_buf_append_byte(&s, 0) == 0);
     CHECKF(strcmp((char *)s.data, fields) == 0, "%s type %d:\n  got  %s\n  want %s", where, type, s.data, fields);
-    CHECK(encode(kind, &out, &m) == WIRE_OK);
+    CHECK(serf_msg_any_encode(kind, &out, &m) == WIRE_OK);
     CHECKF(out.len == n && memcmp(out.data, msg, n) == 0, "%s type %d: re-encoded bytes differ", where, type);
-    release(kind, &m);
+    serf_msg_any_free(kind, &m);
 
     /* cut inside the map: truncated (a relay's inner message is not the
      * map: cut there, it is a shorter inner message) */
@@ -429,11 +362,11 @@ static void check_row(const char *where, int type, const char *hex, const char *
         uint8_t *c = malloc(cut ? cut : 1);
         REQUIRE(c);
         memcpy(c, msg, cut);
-        any_msg t;
-        rc = decode(kind, cut ? c : NULL, cut, &t);
+        serf_msg_any t;
+        rc = serf_msg_any_decode(kind, cut ? c : NULL, cut, &t);
         CHECKF(rc == WIRE_ETRUNC, "%s type %d cut at %zu: %s", where, type, cut, wire_strerror(rc));
         if (rc == WIRE_OK)
-            release(kind, &t);
+            serf_msg_any_free(kind, &t);
         free(c);
     }
     /* bit flips */
