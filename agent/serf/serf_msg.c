@@ -1,38 +1,63 @@
+/* serf's message types, and the membership intents (join 01, leave 00). */
 #include "serf/serf_msg.h"
 
 #include <string.h>
 
+#include "serf/serf_msg_fields.h"
 #include "wire/wire_mp.h"
 
-/* type byte + {LTime, Node[, Prune: false]}: serf's join and leave
- * intents, keys in go-msgpack's sorted order. */
-static int intent(wire_buf *out, uint8_t type, uint64_t ltime, const char *node, bool prune_key)
+const char *serf_msg_type_name(int type)
 {
-    wire_mp_writer w;
-    wire_mp_writer_init(&w, out);
-    wire_mp_put_byte(&w, type);
-    wire_mp_container m;
-    wire_mp_map_begin(&w, &m);
-    wire_mp_pack_cstr(&w, "LTime");
-    wire_mp_pack_uint(&w, ltime);
-    wire_mp_pack_cstr(&w, "Node");
-    wire_mp_pack_cstr(&w, node);
-    if (prune_key) {
-        wire_mp_pack_cstr(&w, "Prune");
-        wire_mp_pack_bool(&w, false);
-    }
-    wire_mp_map_end(&w, &m);
-    return wire_mp_finish(&w);
+    static const char *const names[] = {
+        "leave", "join", "pushPull", "userEvent", "query", "queryResponse",
+        "conflictResponse", "keyRequest", "keyResponse", "relay",
+    };
+    return type >= 0 && type < (int)(sizeof names / sizeof names[0]) ? names[type] : "unknown";
+}
+
+static const serf_field join_fields[] = {
+    SERF_FIELD(serf_msg_join, "LTime", SF_U64, ltime),
+    SERF_FIELD(serf_msg_join, "Node", SF_STRING, node),
+};
+static const serf_table join_table = SERF_TABLE(serf_msg_join, join_fields);
+
+static const serf_field leave_fields[] = {
+    SERF_FIELD(serf_msg_leave, "LTime", SF_U64, ltime),
+    SERF_FIELD(serf_msg_leave, "Node", SF_STRING, node),
+    SERF_FIELD(serf_msg_leave, "Prune", SF_BOOL, prune),
+};
+static const serf_table leave_table = SERF_TABLE(serf_msg_leave, leave_fields);
+
+int serf_msg_join_encode(wire_buf *out, const serf_msg_join *m)
+{
+    return serf_fields_encode_msg(out, SERF_MSG_JOIN, &join_table, m);
+}
+
+int serf_msg_join_decode(const uint8_t *p, size_t n, serf_msg_join *m)
+{
+    return serf_fields_decode_msg(p, n, SERF_MSG_JOIN, &join_table, m, NULL);
+}
+
+int serf_msg_leave_encode(wire_buf *out, const serf_msg_leave *m)
+{
+    return serf_fields_encode_msg(out, SERF_MSG_LEAVE, &leave_table, m);
+}
+
+int serf_msg_leave_decode(const uint8_t *p, size_t n, serf_msg_leave *m)
+{
+    return serf_fields_decode_msg(p, n, SERF_MSG_LEAVE, &leave_table, m, NULL);
 }
 
 int serf_leave_intent(wire_buf *out, uint64_t ltime, const char *node)
 {
-    return intent(out, SERF_MSG_LEAVE, ltime, node, true);
+    serf_msg_leave m = { .ltime = ltime, .node = wire_bytes_of(node, strlen(node)), .prune = false };
+    return serf_msg_leave_encode(out, &m);
 }
 
 int serf_join_intent(wire_buf *out, uint64_t ltime, const char *node)
 {
-    return intent(out, SERF_MSG_JOIN, ltime, node, false);
+    serf_msg_join m = { .ltime = ltime, .node = wire_bytes_of(node, strlen(node)) };
+    return serf_msg_join_encode(out, &m);
 }
 
 /* LTime from the map after the type byte. */
