@@ -129,6 +129,7 @@ void swim_free(swim *s)
         free(s->events[i].payload);
     }
     free(s->events);
+    free(s->probe.name);
     swim_members_free(&s->members);
     swim_queue_free(&s->bq);
     swim_queue_free(&s->uq);

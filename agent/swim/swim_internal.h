@@ -111,7 +111,9 @@ typedef struct swim_suspicion {
     swim_time start;
     swim_time deadline;          /* absolute */
     swim_time state_change;      /* the suspect state this timer belongs to */
-    char **from;                 /* names seen (accuser first), owned */
+    wire_bytes *from;            /* names seen (accuser first), owned copies;
+                                    compared with their length: a From may
+                                    hold a NUL byte */
     size_t nfrom;
 } swim_suspicion;
 
@@ -139,7 +141,9 @@ typedef enum {
 typedef struct swim_probe {
     bool active;
     bool indirect;               /* past ProbeTimeout: relays asked */
-    char name[256];
+    char *name;                  /* the target's whole name, owned (memberlist
+                                    probes a copy of the node taken at start) */
+    size_t name_len;
     swim_addr addr;
     uint32_t incarnation;        /* as known at probe start */
     uint32_t seq;
@@ -303,7 +307,7 @@ bool swim_addr_eq(const swim_addr *a, const swim_addr *b);
 bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port);
 /* Fill *a from an alive's wire fields (alive message or push/pull node
  * state); a borrows node, meta and vsn's bytes. False (nothing to apply)
- * on an empty name or a bad address. */
+ * on an empty name, a name holding a NUL byte, or a bad address. */
 bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
                           wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
 

@@ -18,9 +18,9 @@ uint32_t swim_scale(const swim *s, uint32_t t)
     return t * (s->awareness + 1);
 }
 
-static bool name_is(const char *a, size_t alen, const char *b)
+static bool name_is(const char *a, size_t alen, const char *b, size_t blen)
 {
-    return strlen(b) == alen && memcmp(a, b, alen) == 0;
+    return alen == blen && memcmp(a, b, alen) == 0;
 }
 
 /* memberlist probe(): round robin over the node list, skipping ourselves
@@ -53,9 +53,19 @@ static void start_probe(swim *s)
     if (!n)
         return;
     swim_probe *p = &s->probe;
+    /* the whole name: a truncated one would never be found again, and a
+     * node with a long name would never be suspected */
+    char *name = malloc(n->name_len + 1);
+    if (!name) {
+        swim_logf(s, BASE_LOG_ERROR, "out of memory starting a probe of %s", n->name);
+        return;
+    }
+    memcpy(name, n->name, n->name_len + 1);
+    free(p->name);
     memset(p, 0, sizeof *p);
     p->active = true;
-    memcpy(p->name, n->name, n->name_len < 255 ? n->name_len : 255);
+    p->name = name;
+    p->name_len = n->name_len;
     p->addr = n->addr;
     p->incarnation = n->incarnation;
     p->seq = ++s->seq;
@@ -97,7 +107,7 @@ static void finish_probe(swim *s, bool ok)
             delta = p->nacks < p->expected_nacks ? p->expected_nacks - p->nacks : 0;
         s->stats.probe_failures++;
         swim_logf(s, BASE_LOG_INFO, "suspect %s has failed, no acks received", p->name);
-        swim_suspect_node(s, p->name, strlen(p->name), p->incarnation, s->self->name, s->self->name_len);
+        swim_suspect_node(s, p->name, p->name_len, p->incarnation, s->self->name, s->self->name_len);
         swim_awareness_delta(s, delta);
     }
     if (s->probe_tick_buffered) {
@@ -108,7 +118,8 @@ static void finish_probe(swim *s, bool ok)
 
 static bool relay_ok(const swim *s, const swim_node *n, const void *arg)
 {
-    return n != s->self && n->state == SWIM_ALIVE && !name_is(n->name, n->name_len, (const char *)arg) ? true : false;
+    const swim_probe *p = arg;
+    return n != s->self && n->state == SWIM_ALIVE && !name_is(n->name, n->name_len, p->name, p->name_len);
 }
 
 static void go_indirect(swim *s)
@@ -117,10 +128,10 @@ static void go_indirect(swim *s)
     p->indirect = true;
     swim_node *relays[64];
     size_t k = s->cfg.indirect_checks < 64 ? s->cfg.indirect_checks : 64;
-    size_t got = swim_random_nodes(s, k, relays, relay_ok, p->name);
+    size_t got = swim_random_nodes(s, k, relays, relay_ok, p);
     wire_indirect_ping ind;
     memset(&ind, 0, sizeof ind);
-    ind.node = wire_bytes_of(p->name, strlen(p->name));
+    ind.node = wire_bytes_of(p->name, p->name_len);
     ind.port = p->addr.port;
     ind.seq_no = p->seq;
     ind.source_addr = wire_bytes_of(s->cfg.advertise.ip, s->cfg.advertise.ip_len);
@@ -138,7 +149,7 @@ static void go_indirect(swim *s)
     }
     /* TCP fallback: a node cut off from UDP but reachable by TCP is not
      * declared dead (and cannot spread confusion by push/pull). */
-    swim_node *n = swim_members_find(&s->members, p->name, strlen(p->name));
+    swim_node *n = swim_members_find(&s->members, p->name, p->name_len);
     if (!s->cfg.disable_tcp_pings && n && n->vsn[1] >= 3 && swim_enc_ping(s, p->seq, n->name, n->name_len) == 0) {
         swim_pending_stream *ps = swim_stream_add(s, STREAM_PING);
         if (ps) {
@@ -245,7 +256,7 @@ static void reply_addr(swim_addr *to, const swim_addr *from, wire_bytes src_addr
 
 void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
 {
-    if (p->node.n > 0 && !name_is((const char *)p->node.p, p->node.n, s->self->name)) {
+    if (p->node.n > 0 && !name_is((const char *)p->node.p, p->node.n, s->self->name, s->self->name_len)) {
         swim_logf(s, BASE_LOG_WARN, "got ping for unexpected node '%.*s'", (int)p->node.n, (const char *)p->node.p);
         swim_count_drop(s, WIRE_PING, 1);
         return;
@@ -300,7 +311,7 @@ void swim_handle_ack(swim *s, const wire_ack *a)
         /* memberlist reports the round trip only for acks that came in
          * the direct wait */
         if (!p->indirect) {
-            swim_node *n = swim_members_find(&s->members, p->name, strlen(p->name));
+            swim_node *n = swim_members_find(&s->members, p->name, p->name_len);
             if (n) {
                 swim_event ev;
                 memset(&ev, 0, sizeof ev);

@@ -170,18 +170,23 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
 
 static int allow_merge(swim *s, const swim_remote_state *rs)
 {
+    /* every name whole, NUL-terminated, in one buffer */
+    size_t total = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        total += rs->nodes[i].name.n + 1;
     swim_member *v = calloc(rs->n ? rs->n : 1, sizeof *v);
-    char *names = calloc(rs->n ? rs->n : 1, 256);
+    char *names = malloc(total ? total : 1);
     int rc = -1;
     if (!v || !names)
         goto out;
+    char *nm = names;
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
-        char *nm = names + 256 * i;
-        size_t nl = r->name.n < 255 ? r->name.n : 255;
-        if (nl)
-            memcpy(nm, r->name.p, nl);
+        if (r->name.n)
+            memcpy(nm, r->name.p, r->name.n);
+        nm[r->name.n] = 0;
         v[i].name = nm;
+        nm += r->name.n + 1;
         swim_addr_from_bytes(&v[i].addr, r->addr, r->port);
         v[i].state = r->state >= WIRE_STATE_ALIVE && r->state <= WIRE_STATE_LEFT ? (swim_state)r->state : SWIM_DEAD;
         v[i].incarnation = r->incarnation;

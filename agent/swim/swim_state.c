@@ -26,8 +26,15 @@ bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint
                           wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn)
 {
     memset(a, 0, sizeof *a);
+    /* memberlist takes any Go string as a name, of any length (only the
+     * message carrying it bounds it) and with NUL bytes too. Any length is
+     * fine here; a NUL is not: names key the broadcast queue and reach the
+     * application (hooks, the CLI) as C strings, where "a\0b" would be
+     * "a". No Go agent picks such a name, so it is refused as invalid. */
+    if (node.n == 0 || memchr(node.p, 0, node.n))
+        return false;
     /* memberlist: a zero port means the peer did not say; use ours */
-    if (node.n == 0 || !swim_addr_from_bytes(&a->addr, addr, port ? port : s->cfg.advertise.port))
+    if (!swim_addr_from_bytes(&a->addr, addr, port ? port : s->cfg.advertise.port))
         return false;
     a->node = (const char *)node.p;
     a->nlen = node.n;
@@ -150,10 +157,15 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
             swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
             return;
         }
-        char name[256];
-        size_t nl = a->nlen < sizeof name - 1 ? a->nlen : sizeof name - 1;
-        memcpy(name, a->node, nl);
-        name[nl] = 0;
+        /* the hook sees the whole name, however long */
+        char stack[256];
+        char *name = a->nlen < sizeof stack ? stack : malloc(a->nlen + 1);
+        if (!name) {
+            swim_logf(s, BASE_LOG_ERROR, "out of memory asking the alive filter");
+            return;
+        }
+        memcpy(name, a->node, a->nlen);
+        name[a->nlen] = 0;
         swim_member m;
         memset(&m, 0, sizeof m);
         m.name = name;
@@ -163,10 +175,13 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         m.meta = a->meta;
         m.meta_len = a->meta_len;
         memcpy(m.vsn, a->vsn, 6);
-        if (!s->io.delegate.allow_alive(s->io.delegate.ud, &m)) {
+        bool allowed = s->io.delegate.allow_alive(s->io.delegate.ud, &m);
+        if (!allowed)
             swim_logf(s, BASE_LOG_WARN, "ignoring alive for %s: vetoed", name);
+        if (name != stack)
+            free(name);
+        if (!allowed)
             return;
-        }
     }
     swim_node *n = swim_members_find(&s->members, a->node, a->nlen);
     bool updates_node = false;
