@@ -7,8 +7,9 @@
  *   swim send_packet -> wire_packet_build -> uv_udp_send (from the bound socket)
  *   inbound stream -> wire_stream_reader -> swim_handle_stream -> reply
  *   swim open_stream -> connect, frame, write, read one reply -> swim_stream_done
- * Every stream has a deadline (the core's, or TCPTimeout for inbound ones)
- * and inbound streams are capped at NET_MAX_INBOUND_STREAMS.
+ * Every stream has deadlines: per phase (connect, write, read) as the core
+ * asks (swim_stream_req), TCPTimeout to read an inbound request and another
+ * to write the reply; inbound streams are capped at NET_MAX_INBOUND_STREAMS.
  *
  * Threading: everything here runs on the loop's thread. The core may be
  * called directly (net_core()) from that thread, outside its callbacks:

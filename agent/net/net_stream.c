@@ -1,7 +1,12 @@
 /* net: TCP streams. One request and at most one reply per connection
  * (§6): inbound ones are read with the incremental stream reader, handed to
  * the core, answered and closed; outbound ones carry a core request and
- * bring back its reply. Every connection has a deadline timer. */
+ * bring back its reply. Every connection has a deadline timer, re-armed at
+ * each phase as memberlist sets its conn deadlines: an outbound push/pull
+ * gets TCPTimeout to connect, another to write, another to read the reply
+ * (sendAndReceiveState); an inbound one TCPTimeout to read the request
+ * from the accept, another to write our reply (handleConn, then
+ * sendLocalState). */
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,8 @@ struct net_conn {
     bool finished;             /* outcome reported; only closing remains */
     bool want_reply;
     const char *fail;          /* a failure found while opening, reported by the timer */
+    uint32_t phase_ms;         /* each phase after the first ends this long after
+                                  it starts (0: the first deadline is for it all) */
     uint64_t id;               /* outbound: the core's stream id */
     swim_addr peer;
     wire_stream_reader reader;
@@ -90,7 +97,21 @@ static void on_deadline(uv_timer_t *t)
     conn_finish(c, NULL, 0, c->fail ? c->fail : "deadline passed");
 }
 
-static net_conn *conn_new(net *n, bool inbound, swim_time deadline)
+static void arm(net_conn *c, swim_time end)
+{
+    swim_time now = net_now(c->n);
+    uv_timer_start(&c->timer, on_deadline, end > now ? end - now : 0, 0);
+}
+
+/* A phase after the first starts (write, read): phase_ms from now, or
+ * still the first deadline for a stream without phases. */
+static void conn_next_phase(net_conn *c)
+{
+    if (c->phase_ms)
+        arm(c, net_now(c->n) + c->phase_ms);
+}
+
+static net_conn *conn_new(net *n, bool inbound, swim_time deadline, uint32_t phase_ms)
 {
     net_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -114,8 +135,8 @@ static net_conn *conn_new(net *n, bool inbound, swim_time deadline)
     n->handles_open++;         /* the conn as a whole keeps net alive */
     if (inbound)
         n->inbound++;
-    swim_time now = net_now(n);
-    uv_timer_start(&c->timer, on_deadline, deadline > now ? deadline - now : 0, 0);
+    c->phase_ms = phase_ms;
+    arm(c, deadline);
     return c;
 }
 
@@ -144,7 +165,9 @@ static void on_written(uv_write_t *w, int status)
         /* our part is done: a request with no reply, or our reply */
         c->finished = true;
         conn_close(c);
+        return;
     }
+    conn_next_phase(c); /* the read of the reply */
 }
 
 static int conn_write(net_conn *c)
@@ -175,6 +198,12 @@ static void inbound_message(net_conn *c)
     if (rc != WIRE_OK) {
         conn_finish(c, NULL, 0, wire_strerror(rc));
     } else if (answer && c->out.len) {
+        /* memberlist's sendLocalState sets a fresh TCPTimeout before it
+         * writes a push/pull reply; an ack goes within the first one */
+        if (c->reader.msg.n && c->reader.msg.p[0] == WIRE_PUSH_PULL) {
+            c->phase_ms = n->cfg.swim.tcp_timeout;
+            conn_next_phase(c);
+        }
         int wrc = conn_write(c);
         if (wrc < 0)
             conn_finish(c, NULL, 0, uv_strerror(wrc));
@@ -220,7 +249,7 @@ static void on_connection(uv_stream_t *server, int status)
         net_logf(n, BASE_LOG_WARN, "accept failed: %s", uv_strerror(status));
         return;
     }
-    net_conn *c = conn_new(n, true, net_now(n) + n->cfg.swim.tcp_timeout);
+    net_conn *c = conn_new(n, true, net_now(n) + n->cfg.swim.tcp_timeout, 0);
     if (!c) {
         net_logf(n, BASE_LOG_ERROR, "out of memory accepting a stream");
         return;
@@ -283,6 +312,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    conn_next_phase(c); /* the write */
     int rc = conn_write(c);
     if (rc == 0 && c->want_reply)
         rc = uv_read_start((uv_stream_t *)&c->tcp, on_stream_alloc, on_read);
@@ -297,7 +327,7 @@ void net_stream_open(void *ud, const swim_stream_req *req)
     net *n = ud;
     if (n->closing)
         return;
-    net_conn *c = conn_new(n, false, req->deadline);
+    net_conn *c = conn_new(n, false, req->deadline, req->phase_timeout);
     if (!c) {
         net_logf(n, BASE_LOG_ERROR, "out of memory opening a stream");
         return;

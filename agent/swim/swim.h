@@ -138,9 +138,19 @@ typedef struct swim_event {
  * `to`, sends `msg` (framed for streams; `msg` is only valid during the
  * open_stream call: copy it), and, if `want_reply`, reads one message back
  * and hands it to swim_stream_done() with the same id, or reports failure
- * there (reply NULL). `deadline` is absolute. For want_reply == false
- * (user messages) the core forgets the id at once: no swim_stream_done()
- * is needed, and one for an unknown id is ignored. */
+ * there (reply NULL). For want_reply == false (user messages) the core
+ * forgets the id at once: no swim_stream_done() is needed, and one for an
+ * unknown id is ignored.
+ *
+ * Time limits: `deadline` (absolute) is when the connection must be
+ * established. With `phase_timeout` 0 (the TCP ping, bounded by its probe
+ * as in memberlist's sendPingAndWaitForAck) it is also when the whole
+ * exchange must be over. Otherwise writing the request, then reading the
+ * reply, each get phase_timeout milliseconds from their own start, as
+ * memberlist's sendAndReceiveState gives the dial, the write and the read
+ * a fresh TCPTimeout each: a large push/pull may take longer than one
+ * TCPTimeout in all. An I/O side whose streams take one network delay (the
+ * simulator) may treat `deadline` as the bound of it all. */
 typedef enum swim_stream_kind {
     SWIM_STREAM_PUSH_PULL,
     SWIM_STREAM_PING,
@@ -155,6 +165,7 @@ typedef struct swim_stream_req {
     size_t len;
     bool want_reply;
     swim_time deadline;
+    uint32_t phase_timeout;          /* ms for each phase after the connect; 0: only `deadline` */
 } swim_stream_req;
 
 /* The application's delegates (memberlist's Delegate, AliveDelegate and

@@ -241,13 +241,13 @@ static void stream_result(swim *s, uint64_t id, const uint8_t *reply, size_t len
 }
 
 void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_addr *to, const uint8_t *msg,
-                      size_t len, bool want_reply, swim_time deadline)
+                      size_t len, bool want_reply, swim_time deadline, uint32_t phase_timeout)
 {
     if (!s->io.open_stream || !msg) {
         stream_result(s, id, NULL, 0);
         return;
     }
-    swim_stream_req req = { id, kind, *to, msg, len, want_reply, deadline };
+    swim_stream_req req = { id, kind, *to, msg, len, want_reply, deadline, phase_timeout };
     if (len)
         s->stats.sent[msg[0] & 15]++;
     s->io.open_stream(s->io.ud, &req);
@@ -450,9 +450,11 @@ static int send_user(swim *s, const char *name, const uint8_t *payload, size_t l
         return -1;
     if (reliable) {
         swim_pending_stream *ps = swim_stream_add(s, STREAM_USER);
+        /* memberlist's sendUserMsg: the dial within TCPTimeout, then a
+         * write with no deadline at all; ours is bounded by another one */
         if (ps)
             swim_open_stream(s, ps->id, SWIM_STREAM_USER, &n->addr, s->scratch.data, s->scratch.len, false,
-                             s->now + s->cfg.tcp_timeout);
+                             s->now + s->cfg.tcp_timeout, s->cfg.tcp_timeout);
         /* no reply comes: forget it now */
         if (ps)
             stream_result(s, ps->id, NULL, 0);

@@ -351,7 +351,9 @@ void swim_check(const swim *s);
 
 /* swim_core.c */
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind);
+/* Ask the I/O side for a stream (swim_stream_req says what deadline and
+ * phase_timeout mean). */
 void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_addr *to,
-                      const uint8_t *msg, size_t len, bool want_reply, swim_time deadline);
+                      const uint8_t *msg, size_t len, bool want_reply, swim_time deadline, uint32_t phase_timeout);
 
 #endif

@@ -156,7 +156,9 @@ static void go_indirect(swim *s)
             ps->seq = p->seq;
             p->tcp = TCP_PENDING;
             p->tcp_id = ps->id;
-            swim_open_stream(s, ps->id, SWIM_STREAM_PING, &p->addr, s->scratch.data, s->scratch.len, true, p->t_end);
+            /* one deadline for it all, the probe's end, as memberlist's
+             * sendPingAndWaitForAck */
+            swim_open_stream(s, ps->id, SWIM_STREAM_PING, &p->addr, s->scratch.data, s->scratch.len, true, p->t_end, 0);
         }
     }
 }

@@ -262,10 +262,13 @@ void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join
     if (swim_encode_local_state(s, &b, join) != 0) {
         wire_buf_free(&b);
         swim_logf(s, BASE_LOG_ERROR, "push/pull: cannot encode our state");
-        swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, NULL, 0, true, s->now); /* reported as failed */
+        swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, NULL, 0, true, s->now, 0); /* reported as failed */
         return;
     }
-    swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, b.data, b.len, true, s->now + s->cfg.tcp_timeout);
+    /* memberlist's sendAndReceiveState: dial, write and read get a fresh
+     * TCPTimeout each */
+    swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, b.data, b.len, true, s->now + s->cfg.tcp_timeout,
+                     s->cfg.tcp_timeout);
     wire_buf_free(&b);
 }
 

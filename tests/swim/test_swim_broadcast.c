@@ -250,6 +250,9 @@ static void test_piggyback_and_user(void)
     REQUIRE(H.nstreams == 1);
     CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_USER);
     CHECK(!H.streams[0].req.want_reply);
+    /* sendUserMsg: TCPTimeout to connect, then (ours) one to write */
+    CHECK_EQ_INT(H.streams[0].req.phase_timeout, swim_get_config(H.core)->tcp_timeout);
+    CHECK_EQ_INT(H.streams[0].req.deadline, H.now + (swim_time)swim_get_config(H.core)->tcp_timeout);
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_USER);
     CHECK(swim_send_user(H.core, H.now, "nobody", (const uint8_t *)"hi", 2, true) == -1);
     /* malformed input is counted, not fatal */

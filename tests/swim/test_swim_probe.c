@@ -149,6 +149,7 @@ static void test_indirect_nack_and_awareness(void)
     REQUIRE(H.nstreams == 1);
     CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_PING);
     CHECK_EQ_INT(H.streams[0].req.deadline, at + 1000);
+    CHECK_EQ_INT(H.streams[0].req.phase_timeout, 0); /* the probe's end bounds it all */
     CHECK(H.streams[0].req.want_reply);
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_PING);
     /* two of three relays nack; the TCP ping fails */

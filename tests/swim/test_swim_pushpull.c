@@ -217,9 +217,29 @@ static void test_remote_dead_is_suspect(void)
     h_free(&H);
 }
 
+/* A push/pull's stream gets a fresh TCPTimeout per phase (connect, write,
+ * read), as memberlist's sendAndReceiveState: connected by the deadline,
+ * then phase_timeout for each of the others. */
+static void test_stream_time_limits(void)
+{
+    harness H;
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    H.now = 100;
+    swim_addr seed = h_addr(0);
+    swim_join(H.core, H.now, &seed, 1);
+    REQUIRE(H.nstreams == 1);
+    CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_PUSH_PULL);
+    CHECK_EQ_INT(H.streams[0].req.phase_timeout, c.tcp_timeout);
+    CHECK_EQ_INT(H.streams[0].req.deadline, 100 + (swim_time)c.tcp_timeout);
+    h_free(&H);
+}
+
 int main(void)
 {
     test_join();
+    test_stream_time_limits();
     test_version_refusal();
     test_remote_dead_is_suspect();
     wire_buf_free(&h_buf);

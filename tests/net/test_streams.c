@@ -1,0 +1,513 @@
+/* Streams against a fake peer on loopback, on a real libuv loop: a raw TCP
+ * server (or raw client) in this file plays the other side byte by byte,
+ * with the delays a test asks for. Each scenario says which memberlist
+ * behaviour it holds the agent to. Waits are bounded by a deadline timer,
+ * never bare sleeps. */
+#include <string.h>
+
+#include "check.h"
+#include "net/net.h"
+#include "wire/wire_msg.h"
+#include "wire/wire_stream.h"
+
+/* The TCPTimeout of these tests: long enough for loopback, short enough
+ * that a test taking two or three of them stays quick. */
+#define T_MS 400
+
+typedef struct world world;
+
+/* One connection of the fake peer. */
+typedef struct fake_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    world *w;
+    struct fake_conn *next;
+    wire_stream_reader reader;
+    bool done_reading;
+    bool reading;
+    uint8_t *reply;             /* written once the request is read (after reply_delay) */
+    size_t reply_len;
+    uv_write_t write;
+    int handles;
+} fake_conn;
+
+struct world {
+    uv_loop_t loop;
+    net *n;
+    uint16_t port;               /* the fake server's */
+    uv_tcp_t server;
+    bool serving;
+    wire_frame_config frame;     /* plain: what the fake speaks */
+    /* fake server behaviour */
+    int read_delay_ms;           /* before the first read */
+    int reply_delay_ms;          /* after the request is complete */
+    uint8_t reply[256];
+    size_t reply_len;
+    fake_conn *conns;
+    int requests;                /* complete requests read */
+    /* results */
+    int joined;                  /* net_join callback: -1 until called */
+    swim_time joined_at;
+    int (*done)(world *w);
+    bool timed_out;
+    uv_timer_t poll, deadline;
+};
+
+static uint8_t *big_state;
+static size_t big_state_len;
+
+static void local_state(void *ud, bool is_join, const uint8_t **out, size_t *len)
+{
+    (void)ud;
+    (void)is_join;
+    *out = big_state;
+    *len = big_state_len;
+}
+
+static void on_log(void *ud, base_log_level level, const char *msg)
+{
+    (void)ud;
+    if (level >= BASE_LOG_WARN || getenv("NET_TRACE"))
+        fprintf(stderr, "[agent] %s\n", msg);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    world *w = t->data;
+    if (w->done(w))
+        uv_stop(&w->loop);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    world *w = t->data;
+    w->timed_out = true;
+    uv_stop(&w->loop);
+}
+
+static bool run_until(world *w, int (*done)(world *), uint64_t ms)
+{
+    w->done = done;
+    w->timed_out = false;
+    uv_timer_start(&w->poll, on_poll, 5, 5);
+    uv_timer_start(&w->deadline, on_deadline, ms, 0);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_timer_stop(&w->poll);
+    uv_timer_stop(&w->deadline);
+    return !w->timed_out;
+}
+
+/* ---- the fake peer's server side ---- */
+
+static void fake_closed(uv_handle_t *h)
+{
+    fake_conn *c = h->data;
+    if (--c->handles == 0) {
+        wire_stream_reader_free(&c->reader);
+        free(c->reply);
+        free(c);
+    }
+}
+
+static void fake_close(fake_conn *c)
+{
+    world *w = c->w;
+    for (fake_conn **pp = &w->conns; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    uv_close((uv_handle_t *)&c->tcp, fake_closed);
+    uv_close((uv_handle_t *)&c->timer, fake_closed);
+}
+
+static void fake_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    static char b[65536];
+    (void)suggested;
+    *buf = uv_buf_init(b, sizeof b);
+}
+
+static void fake_written(uv_write_t *wr, int status)
+{
+    (void)status;
+    fake_close(wr->data);
+}
+
+static void fake_reply(uv_timer_t *t)
+{
+    fake_conn *c = t->data;
+    if (!c->reply_len) {
+        fake_close(c);
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)c->reply, (unsigned)c->reply_len);
+    c->write.data = c;
+    uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, fake_written);
+}
+
+static void fake_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    fake_conn *c = s->data;
+    if (nread <= 0 || c->done_reading) {
+        if (nread < 0) {
+            uv_read_stop(s);
+            if (!c->done_reading)
+                fake_close(c);
+        }
+        return;
+    }
+    int rc = wire_stream_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread);
+    if (rc == WIRE_STREAM_MORE)
+        return;
+    c->done_reading = true;
+    uv_read_stop(s);
+    c->w->requests++;
+    uv_timer_start(&c->timer, fake_reply, (uint64_t)c->w->reply_delay_ms, 0);
+}
+
+static void fake_start_reading(uv_timer_t *t)
+{
+    fake_conn *c = t->data;
+    c->reading = true;
+    uv_read_start((uv_stream_t *)&c->tcp, fake_alloc, fake_read);
+}
+
+static void fake_accept(uv_stream_t *server, int status)
+{
+    world *w = server->data;
+    if (status < 0)
+        return;
+    fake_conn *c = calloc(1, sizeof *c);
+    REQUIRE(c);
+    c->w = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_timer_init(&w->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    wire_stream_reader_init(&c->reader, &w->frame, true);
+    if (w->reply_len) {
+        c->reply = malloc(w->reply_len);
+        memcpy(c->reply, w->reply, w->reply_len);
+        c->reply_len = w->reply_len;
+    }
+    c->next = w->conns;
+    w->conns = c;
+    REQUIRE(uv_accept(server, (uv_stream_t *)&c->tcp) == 0);
+    uv_timer_start(&c->timer, fake_start_reading, (uint64_t)w->read_delay_ms, 0);
+}
+
+/* A listening fake peer on 127.0.0.1, with a small receive buffer so that
+ * a large request stays blocked in the sender until the fake reads it. */
+static void fake_serve(world *w)
+{
+    struct sockaddr_in sa;
+    uv_ip4_addr("127.0.0.1", 0, &sa);
+    REQUIRE(uv_tcp_init(&w->loop, &w->server) == 0);
+    w->server.data = w;
+    REQUIRE(uv_tcp_bind(&w->server, (const struct sockaddr *)&sa, 0) == 0);
+    int rcv = 16384;
+    uv_recv_buffer_size((uv_handle_t *)&w->server, &rcv);
+    REQUIRE(uv_listen((uv_stream_t *)&w->server, 16, fake_accept) == 0);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    REQUIRE(uv_tcp_getsockname(&w->server, (struct sockaddr *)&ss, &len) == 0);
+    w->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    w->serving = true;
+}
+
+/* ---- the fake peer's client side ---- */
+
+typedef struct fake_client {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect;
+    uv_write_t write;
+    world *w;
+    wire_buf req;                /* what it sends */
+    int send_delay_ms, read_delay_ms;
+    wire_stream_reader reader;
+    int result;                  /* 0 running, 1 a reply read, -1 failed */
+    uint8_t reply_type;
+    int handles;
+} fake_client;
+
+static void client_closed(uv_handle_t *h)
+{
+    fake_client *c = h->data;
+    c->handles--;
+}
+
+static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    fake_client *c = s->data;
+    if (c->result)
+        return;
+    int rc = nread < 0 ? wire_stream_reader_eof(&c->reader)
+                       : wire_stream_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread);
+    if (rc == WIRE_STREAM_MORE)
+        return;
+    c->result = rc == WIRE_STREAM_DONE ? 1 : -1;
+    if (rc == WIRE_STREAM_DONE && c->reader.msg.n)
+        c->reply_type = c->reader.msg.p[0];
+    uv_read_stop(s);
+}
+
+static void client_start_reading(uv_timer_t *t)
+{
+    fake_client *c = t->data;
+    uv_read_start((uv_stream_t *)&c->tcp, fake_alloc, client_read);
+}
+
+static void client_written(uv_write_t *wr, int status)
+{
+    fake_client *c = wr->data;
+    if (status < 0) {
+        c->result = -1;
+        return;
+    }
+    uv_timer_start(&c->timer, client_start_reading, (uint64_t)c->read_delay_ms, 0);
+}
+
+static void client_send(uv_timer_t *t)
+{
+    fake_client *c = t->data;
+    if (!c->req.len) {
+        uv_timer_start(&c->timer, client_start_reading, (uint64_t)c->read_delay_ms, 0);
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)c->req.data, (unsigned)c->req.len);
+    c->write.data = c;
+    uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, client_written);
+}
+
+static void client_connected(uv_connect_t *req, int status)
+{
+    fake_client *c = req->data;
+    if (status < 0) {
+        c->result = -1;
+        return;
+    }
+    uv_timer_start(&c->timer, client_send, (uint64_t)c->send_delay_ms, 0);
+}
+
+/* Connect to the agent with a small receive buffer (so that a large reply
+ * waits in the agent until we read); after send_delay_ms write `req` (if
+ * any), after read_delay_ms more read one reply. */
+static void client_start(fake_client *c, world *w, const wire_buf *req, int send_delay_ms, int read_delay_ms)
+{
+    memset(c, 0, sizeof *c);
+    c->w = w;
+    wire_buf_init(&c->req, 0);
+    if (req && req->len)
+        REQUIRE(wire_buf_append(&c->req, req->data, req->len) == WIRE_OK);
+    c->send_delay_ms = send_delay_ms;
+    c->read_delay_ms = read_delay_ms;
+    wire_stream_reader_init(&c->reader, &w->frame, false);
+    REQUIRE(uv_tcp_init_ex(&w->loop, &c->tcp, AF_INET) == 0);
+    uv_timer_init(&w->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles = 2;
+    int rcv = 16384;
+    uv_recv_buffer_size((uv_handle_t *)&c->tcp, &rcv);
+    const char *at = net_bind_text(w->n);
+    struct sockaddr_in sa;
+    REQUIRE(uv_ip4_addr("127.0.0.1", atoi(strrchr(at, ':') + 1), &sa) == 0);
+    c->connect.data = c;
+    REQUIRE(uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&sa, client_connected) == 0);
+}
+
+static void client_free(fake_client *c)
+{
+    if (!uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, client_closed);
+    if (!uv_is_closing((uv_handle_t *)&c->timer))
+        uv_close((uv_handle_t *)&c->timer, client_closed);
+    while (c->handles)
+        uv_run(&c->w->loop, UV_RUN_ONCE);
+    wire_stream_reader_free(&c->reader);
+    wire_buf_free(&c->req);
+}
+
+/* ---- the agent ---- */
+
+static void world_init(world *w, const net_handlers *h)
+{
+    memset(w, 0, sizeof *w);
+    w->joined = -1;
+    REQUIRE(uv_loop_init(&w->loop) == 0);
+    uv_timer_init(&w->loop, &w->poll);
+    uv_timer_init(&w->loop, &w->deadline);
+    w->poll.data = w->deadline.data = w;
+    wire_frame_config_init(&w->frame);
+    w->frame.compress = false;
+
+    net_config c;
+    memset(&c, 0, sizeof c);
+    REQUIRE(swim_config_profile(&c.swim, "local") == 0);
+    snprintf(c.swim.name, sizeof c.swim.name, "agent");
+    static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
+    memcpy(c.swim.vsn, vsn, 6);
+    c.swim.seed = 5;
+    c.swim.tcp_timeout = T_MS;
+    c.swim.push_pull_interval = 0;
+    snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
+    wire_frame_config_init(&c.frame);
+    c.frame.compress = false;
+    wire_keyring_init(&c.keyring);
+    char err[256];
+    w->n = net_start(&w->loop, &c, h, err, sizeof err);
+    if (!w->n)
+        fprintf(stderr, "net_start: %s\n", err);
+    REQUIRE(w->n);
+}
+
+static void close_cb_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void world_free(world *w)
+{
+    net_close(w->n);
+    while (w->conns)
+        fake_close(w->conns);
+    if (w->serving)
+        uv_close((uv_handle_t *)&w->server, close_cb_noop);
+    uv_close((uv_handle_t *)&w->poll, NULL);
+    uv_close((uv_handle_t *)&w->deadline, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&w->loop) == 0);
+}
+
+static void on_joined(void *ud, int joined, const char *err)
+{
+    world *w = ud;
+    w->joined = joined;
+    w->joined_at = net_now(w->n);
+    if (err)
+        fprintf(stderr, "join: %s\n", err);
+}
+
+static int join_answered(world *w)
+{
+    return w->joined >= 0;
+}
+
+/* An empty push/pull reply (Join false, no nodes, no user state). */
+static void fake_reply_push_pull(world *w)
+{
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    wire_push_pull_header h = { false, 0, 0 };
+    REQUIRE(wire_encode_push_pull_header(&b, &h, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+    REQUIRE(b.len <= sizeof w->reply);
+    memcpy(w->reply, b.data, b.len);
+    w->reply_len = b.len;
+    wire_buf_free(&b);
+}
+
+/* A join whose push/pull takes longer than one TCPTimeout in all, each
+ * phase well within one: the 8 MiB request is held in our socket until
+ * the peer starts reading 0.6 T later, and the reply comes 0.6 T after
+ * the request was read. memberlist's sendAndReceiveState gives the dial,
+ * the write and the read a fresh TCPTimeout each, so the join succeeds;
+ * one TCPTimeout for the whole failed it. */
+static void test_push_pull_phases(void)
+{
+    big_state_len = 8u << 20;
+    big_state = calloc(1, big_state_len);
+    REQUIRE(big_state);
+    net_handlers h = { .log = on_log, .delegate = { .local_state = local_state } };
+    world w;
+    world_init(&w, &h);
+    fake_serve(&w);
+    w.read_delay_ms = T_MS * 6 / 10;
+    w.reply_delay_ms = T_MS * 6 / 10;
+    fake_reply_push_pull(&w);
+    char seed[64];
+    snprintf(seed, sizeof seed, "127.0.0.1:%u", w.port);
+    const char *seeds[1] = { seed };
+    swim_time start = net_now(w.n);
+    REQUIRE(net_join(w.n, seeds, 1, on_joined, &w) == 0);
+    CHECK(run_until(&w, join_answered, 10 * T_MS));
+    CHECK_EQ_INT(w.requests, 1);
+    CHECKF(w.joined == 1, "the join failed after %llu ms", (unsigned long long)(w.joined_at - start));
+    CHECK(w.joined_at - start > T_MS); /* longer than one TCPTimeout in all */
+
+    /* a peer that never replies is still cut off: one T after our
+     * request was written (the read phase) */
+    w.joined = -1;
+    w.read_delay_ms = 0;
+    w.reply_delay_ms = 100 * T_MS;
+    start = net_now(w.n);
+    REQUIRE(net_join(w.n, seeds, 1, on_joined, &w) == 0);
+    CHECK(run_until(&w, join_answered, 10 * T_MS));
+    CHECK_EQ_INT(w.joined, 0);
+    CHECK(w.joined_at - start > T_MS - 20 && w.joined_at - start < 3 * T_MS);
+    world_free(&w);
+    free(big_state);
+    big_state = NULL;
+    big_state_len = 0;
+}
+
+/* A periodic push/pull request (plain, 0 nodes) from the fake. */
+static void push_pull_request(wire_buf *b, bool join)
+{
+    wire_buf_init(b, 0);
+    wire_push_pull_header h = { join, 0, 0 };
+    REQUIRE(wire_encode_push_pull_header(b, &h, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+}
+
+static fake_client *the_client;
+static int client_done(world *w)
+{
+    (void)w;
+    return the_client->result != 0;
+}
+
+/* The other side of the same rule: an inbound push/pull has TCPTimeout to
+ * read the request from the accept (handleConn) and a fresh one to write
+ * our reply (sendLocalState). The fake sends its request 0.6 T after
+ * connecting and starts reading our 8 MiB reply 0.6 T after that: more
+ * than one T in all, each phase within one. */
+static void test_inbound_reply_phase(void)
+{
+    big_state_len = 8u << 20;
+    big_state = calloc(1, big_state_len);
+    REQUIRE(big_state);
+    net_handlers h = { .log = on_log, .delegate = { .local_state = local_state } };
+    world w;
+    world_init(&w, &h);
+    wire_buf req;
+    push_pull_request(&req, false);
+    fake_client c;
+    client_start(&c, &w, &req, T_MS * 6 / 10, T_MS * 6 / 10);
+    the_client = &c;
+    CHECK(run_until(&w, client_done, 10 * T_MS));
+    CHECK_EQ_INT(c.result, 1);
+    CHECK_EQ_INT(c.reply_type, WIRE_PUSH_PULL);
+    CHECK(c.reader.msg.n > big_state_len);
+    client_free(&c);
+
+    /* a request that never comes is cut off one T after the accept */
+    client_start(&c, &w, NULL, 0, 0);
+    swim_time start = net_now(w.n);
+    CHECK(run_until(&w, client_done, 10 * T_MS));
+    CHECK_EQ_INT(c.result, -1);
+    CHECK(net_now(w.n) - start > T_MS - 20 && net_now(w.n) - start < 2 * T_MS);
+    client_free(&c);
+    wire_buf_free(&req);
+    world_free(&w);
+    free(big_state);
+    big_state = NULL;
+    big_state_len = 0;
+}
+
+int main(void)
+{
+    test_push_pull_phases();
+    test_inbound_reply_phase();
+    return check_done("test_streams");
+}
