@@ -47,7 +47,7 @@ struct net {
     bool rbuf_busy;
 
     net_counters counters;
-    int inbound;               /* open inbound streams */
+    int pushpulls_in;          /* inbound push/pulls being served */
     net_conn *conns;           /* every open stream, for teardown */
 
     net_join_job *joins_head, *joins_tail;   /* waiting for SWIM_EV_JOIN_DONE */

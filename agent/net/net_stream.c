@@ -14,8 +14,9 @@
 
 #include "net/net_internal.h"
 
-/* memberlist's listen backlog is the Go default (the kernel's somaxconn);
- * 128 matches its inbound stream cap. */
+/* memberlist's listen backlog is the Go default (the kernel's somaxconn,
+ * 128 on older kernels): connections are accepted as fast as they come,
+ * so the backlog only absorbs a burst. */
 #define NET_TCP_BACKLOG 128
 
 struct net_conn {
@@ -29,6 +30,7 @@ struct net_conn {
     bool inbound;
     bool finished;             /* outcome reported; only closing remains */
     bool want_reply;
+    bool pushpull;             /* inbound: counted in n->pushpulls_in */
     const char *fail;          /* a failure found while opening, reported by the timer */
     uint32_t phase_ms;         /* each phase after the first ends this long after
                                   it starts (0: the first deadline is for it all) */
@@ -47,8 +49,8 @@ static void conn_free(net_conn *c)
         n->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->inbound)
-        n->inbound--;
+    if (c->pushpull)
+        n->pushpulls_in--;
     wire_stream_reader_free(&c->reader);
     wire_buf_free(&c->out);
     free(c);
@@ -133,8 +135,6 @@ static net_conn *conn_new(net *n, bool inbound, swim_time deadline, uint32_t pha
         n->conns->prev = c;
     n->conns = c;
     n->handles_open++;         /* the conn as a whole keeps net alive */
-    if (inbound)
-        n->inbound++;
     c->phase_ms = phase_ms;
     arm(c, deadline);
     return c;
@@ -213,6 +213,30 @@ static void inbound_message(net_conn *c)
     }
 }
 
+/* memberlist's handleConn: a push/pull counts from the moment its type is
+ * read; over the cap it is dropped without an answer. Returns false if
+ * this stream was dropped. */
+static bool admit_push_pull(net_conn *c)
+{
+    if (c->pushpull || c->reader.stage != WIRE_STREAM_AT_MESSAGE || c->reader.msg_type != WIRE_PUSH_PULL)
+        return true;
+    net *n = c->n;
+    if (n->pushpulls_in + 1 >= NET_MAX_INBOUND_PUSH_PULLS) {
+        n->counters.streams_rejected++;
+        char a[80];
+        net_addr_text(&c->peer, a, sizeof a);
+        net_log_noisy(n, BASE_LOG_WARN, "too many pending push/pull requests (%d): dropping the one from %s",
+                      NET_MAX_INBOUND_PUSH_PULLS, a);
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->finished = true;
+        conn_close(c);
+        return false;
+    }
+    c->pushpull = true;
+    n->pushpulls_in++;
+    return true;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     net_conn *c = s->data;
@@ -228,6 +252,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     } else
         rc = wire_stream_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread);
+    if (c->inbound && rc >= 0 && !admit_push_pull(c))
+        return;
     if (rc == WIRE_STREAM_MORE)
         return;
     uv_read_stop(s);
@@ -264,15 +290,6 @@ static void on_connection(uv_stream_t *server, int status)
     int len = sizeof ss;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0 ||
         net_swim_from_sockaddr((struct sockaddr *)&ss, &c->peer) < 0) {
-        c->finished = true;
-        conn_close(c);
-        return;
-    }
-    if (n->inbound > NET_MAX_INBOUND_STREAMS) {
-        n->counters.streams_rejected++;
-        char a[80];
-        net_addr_text(&c->peer, a, sizeof a);
-        net_log_noisy(n, BASE_LOG_WARN, "too many inbound streams (%d): dropping the one from %s", NET_MAX_INBOUND_STREAMS, a);
         c->finished = true;
         conn_close(c);
         return;

@@ -332,7 +332,7 @@ static void client_free(fake_client *c)
 
 /* ---- the agent ---- */
 
-static void world_init(world *w, const net_handlers *h)
+static void world_init_t(world *w, const net_handlers *h, uint32_t tcp_timeout)
 {
     memset(w, 0, sizeof *w);
     w->joined = -1;
@@ -350,7 +350,7 @@ static void world_init(world *w, const net_handlers *h)
     static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
     memcpy(c.swim.vsn, vsn, 6);
     c.swim.seed = 5;
-    c.swim.tcp_timeout = T_MS;
+    c.swim.tcp_timeout = tcp_timeout;
     c.swim.push_pull_interval = 0;
     snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
     wire_frame_config_init(&c.frame);
@@ -361,6 +361,11 @@ static void world_init(world *w, const net_handlers *h)
     if (!w->n)
         fprintf(stderr, "net_start: %s\n", err);
     REQUIRE(w->n);
+}
+
+static void world_init(world *w, const net_handlers *h)
+{
+    world_init_t(w, h, T_MS);
 }
 
 static void close_cb_noop(uv_handle_t *h)
@@ -505,9 +510,109 @@ static void test_inbound_reply_phase(void)
     big_state_len = 0;
 }
 
+/* A stream ping request for the agent. */
+static void ping_request(wire_buf *b, uint32_t seq)
+{
+    wire_buf_init(b, 0);
+    wire_ping p;
+    memset(&p, 0, sizeof p);
+    p.node = wire_bytes_of("agent", 5);
+    p.seq_no = seq;
+    REQUIRE(wire_encode_ping(b, &p) == WIRE_OK);
+}
+
+#define MANY 130
+static fake_client many[MANY];
+static int all_started(world *w)
+{
+    (void)w;
+    return net_get_counters(w->n)->streams_in >= MANY;
+}
+
+/* Idle connections cost a socket until their read deadline and block
+ * nobody: with 130 of them open, a TCP ping is answered and a push/pull
+ * (a join) too. memberlist caps nothing but concurrent push/pulls. */
+static void test_idle_connections_block_nothing(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    world_init_t(&w, &h, 3000);
+    for (int i = 0; i < MANY; i++)
+        client_start(&many[i], &w, NULL, 100000, 100000);
+    CHECK(run_until(&w, all_started, 2000));
+    fake_client c;
+    wire_buf req;
+    ping_request(&req, 77);
+    client_start(&c, &w, &req, 0, 0);
+    the_client = &c;
+    CHECK(run_until(&w, client_done, 2000));
+    CHECK_EQ_INT(c.result, 1);
+    CHECK_EQ_INT(c.reply_type, WIRE_ACK);
+    client_free(&c);
+    wire_buf_free(&req);
+    push_pull_request(&req, true);
+    client_start(&c, &w, &req, 0, 0);
+    CHECK(run_until(&w, client_done, 2000));
+    CHECK_EQ_INT(c.result, 1);
+    CHECK_EQ_INT(c.reply_type, WIRE_PUSH_PULL);
+    client_free(&c);
+    wire_buf_free(&req);
+    CHECK_EQ_INT(net_get_counters(w.n)->streams_rejected, 0);
+    for (int i = 0; i < MANY; i++)
+        client_free(&many[i]);
+    world_free(&w);
+}
+
+static int all_answered_or_held(world *w)
+{
+    /* 127 held, one dropped */
+    int dropped = 0;
+    for (int i = 0; i < NET_MAX_INBOUND_PUSH_PULLS; i++)
+        dropped += many[i].result == -1;
+    return dropped >= 1 && net_get_counters(w->n)->streams_in >= NET_MAX_INBOUND_PUSH_PULLS;
+}
+
+/* Push/pulls are what is capped, counted from their type byte: with 127
+ * of them waiting for the rest of their state, the 128th is dropped
+ * (handleConn: numConcurrent >= maxPushPullRequests), while a TCP ping
+ * still goes through. */
+static void test_push_pull_cap(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    world_init_t(&w, &h, 3000);
+    wire_buf one;
+    wire_buf_init(&one, 0);
+    REQUIRE(wire_buf_append_byte(&one, WIRE_PUSH_PULL) == WIRE_OK);
+    for (int i = 0; i < NET_MAX_INBOUND_PUSH_PULLS; i++)
+        client_start(&many[i], &w, &one, 0, 0);
+    CHECK(run_until(&w, all_answered_or_held, 2000));
+    int dropped = 0;
+    for (int i = 0; i < NET_MAX_INBOUND_PUSH_PULLS; i++)
+        dropped += many[i].result == -1;
+    CHECK_EQ_INT(dropped, 1);
+    CHECK_EQ_INT(net_get_counters(w.n)->streams_rejected, 1);
+    fake_client c;
+    wire_buf req;
+    ping_request(&req, 78);
+    client_start(&c, &w, &req, 0, 0);
+    the_client = &c;
+    CHECK(run_until(&w, client_done, 2000));
+    CHECK_EQ_INT(c.result, 1);
+    CHECK_EQ_INT(c.reply_type, WIRE_ACK);
+    client_free(&c);
+    wire_buf_free(&req);
+    wire_buf_free(&one);
+    for (int i = 0; i < NET_MAX_INBOUND_PUSH_PULLS; i++)
+        client_free(&many[i]);
+    world_free(&w);
+}
+
 int main(void)
 {
     test_push_pull_phases();
     test_inbound_reply_phase();
+    test_idle_connections_block_nothing();
+    test_push_pull_cap();
     return check_done("test_streams");
 }
