@@ -143,7 +143,7 @@ static void core_event(void *ud, const swim_event *ev)
     if (n->h.event)
         n->h.event(n->h.ud, ev);
     if (ev->type == SWIM_EV_JOIN_DONE)
-        net_join_done(n, ev->count);
+        net_join_done(n, ev->join_id, ev->count);
 }
 
 /* The core warns once per message it drops; those come from peers, so

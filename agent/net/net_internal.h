@@ -50,7 +50,8 @@ struct net {
     int pushpulls_in;          /* inbound push/pulls being served */
     net_conn *conns;           /* every open stream, for teardown */
 
-    net_join_job *joins_head, *joins_tail;   /* waiting for SWIM_EV_JOIN_DONE */
+    net_join_job *joins;       /* waiting for SWIM_EV_JOIN_DONE, by join id */
+    net_join_job *join_starting;  /* inside swim_join: its id is not known yet */
 
     swim_time malformed_logged;
     uint64_t malformed_unlogged;
@@ -91,7 +92,8 @@ void net_stream_open(void *ud, const swim_stream_req *req);
 void net_streams_close_all(net *n);
 
 /* net_join.c */
-void net_join_done(net *n, int count);
+/* The core's SWIM_EV_JOIN_DONE: the caller of that join hears back. */
+void net_join_done(net *n, uint64_t join_id, int count);
 void net_joins_free(net *n);
 
 #endif

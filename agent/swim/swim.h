@@ -120,7 +120,8 @@ typedef enum swim_event_type {
     SWIM_EV_CONFLICT,    /* another node claims a known member's name; `other` has its address */
     SWIM_EV_USER,        /* a user message or broadcast arrived: `payload`, `from` */
     SWIM_EV_PING,        /* a probe of `member` was acked: `rtt`, `payload` (ack payload) */
-    SWIM_EV_JOIN_DONE,   /* a swim_join() finished: `count` seeds answered (0: failed) */
+    SWIM_EV_JOIN_DONE,   /* a swim_join() finished: `count` seeds answered (0: failed),
+                            `join_id` says which */
     SWIM_EV_LEAVE_DONE,  /* our leave has been gossiped (or timed out); safe to stop */
 } swim_event_type;
 
@@ -132,6 +133,7 @@ typedef struct swim_event {
     swim_addr from;                  /* USER: source address */
     uint32_t rtt;                    /* PING, milliseconds */
     int count;                       /* JOIN_DONE */
+    uint64_t join_id;                /* JOIN_DONE: what swim_join() returned */
 } swim_event;
 
 /* A stream (TCP connection) the core wants opened. The I/O side connects to
@@ -244,8 +246,13 @@ bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uin
 void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply, size_t len);
 
 /* Join through the given seeds: a push/pull with Join=true to each. The
- * outcome comes as SWIM_EV_JOIN_DONE. */
-void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
+ * outcome comes as SWIM_EV_JOIN_DONE carrying the id returned here (never
+ * 0). Joins finish in any order (a failing seed may take a TCPTimeout, a
+ * live one a round trip): match them by id. The event may come before
+ * swim_join returns (no seeds, or none could be tried), so a caller that
+ * must tell its joins apart records "this one is starting" before calling;
+ * an event with an id it does not know, during the call, is this one. */
+uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
 /* Leave gracefully: gossip our own dead (= left) message; SWIM_EV_LEAVE_DONE
  * follows once it has been sent its full retransmit count or `timeout`
  * milliseconds passed. */

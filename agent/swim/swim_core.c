@@ -265,45 +265,48 @@ void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply,
 
 /* A join with nothing to wait for (no seeds, or no memory to track it):
  * done at once, having joined none. */
-static void join_done_now(swim *s)
+static void join_done_now(swim *s, uint64_t id)
 {
     swim_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = SWIM_EV_JOIN_DONE;
+    ev.join_id = id;
     swim_emit_event(s, &ev);
 }
 
-static void join(swim *s, const swim_addr *seeds, size_t n)
+static uint64_t join(swim *s, const swim_addr *seeds, size_t n)
 {
+    uint64_t id = ++s->next_join_id;
     if (n == 0) {
-        join_done_now(s);
-        return;
+        join_done_now(s, id);
+        return id;
     }
     if (s->njoins == s->capjoins) {
         size_t cap = s->capjoins ? s->capjoins * 2 : 4;
         swim_join_batch *v = realloc(s->joins, cap * sizeof *v);
         if (!v) {
-            join_done_now(s);
-            return;
+            join_done_now(s, id);
+            return id;
         }
         s->joins = v;
         s->capjoins = cap;
     }
     swim_join_batch *b = &s->joins[s->njoins++];
-    b->id = ++s->next_join_id;
+    b->id = id;
     b->pending = (int)n;
     b->ok = 0;
-    uint64_t jid = b->id;
     for (size_t i = 0; i < n; i++)
-        swim_push_pull_start(s, &seeds[i], true, jid);
+        swim_push_pull_start(s, &seeds[i], true, id);
+    return id;
 }
 
-void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
+uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
 {
     enter(s);
     advance(s, now);
-    join(s, seeds, n);
+    uint64_t id = join(s, seeds, n);
     finish(s);
+    return id;
 }
 
 static bool any_alive(const swim *s)

@@ -311,6 +311,7 @@ static void join_result(swim *s, uint64_t join_id, bool ok)
         memset(&ev, 0, sizeof ev);
         ev.type = SWIM_EV_JOIN_DONE;
         ev.count = b->ok;
+        ev.join_id = join_id;
         s->joins[i] = s->joins[--s->njoins];
         swim_emit_event(s, &ev);
         return;
@@ -330,6 +331,10 @@ void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *
     } else {
         swim_remote_state rs;
         if (swim_parse_remote(s, reply, len, &rs) == 0) {
+            /* memberlist's pushPullNode merges the reply with its own join
+             * flag: whether the merge filter runs, and what the delegate is
+             * told, is ours to say, not the peer's echo */
+            rs.join = ps->join;
             ok = swim_merge_remote(s, &rs) == 0;
             swim_remote_free(&rs);
         } else {

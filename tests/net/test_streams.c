@@ -41,6 +41,8 @@ struct world {
     /* fake server behaviour */
     int read_delay_ms;           /* before the first read */
     int reply_delay_ms;          /* after the request is complete */
+    int silent_conns;            /* the first this many connections never reply */
+    int accepted;
     uint8_t reply[256];
     size_t reply_len;
     fake_conn *conns;
@@ -138,10 +140,8 @@ static void fake_written(uv_write_t *wr, int status)
 static void fake_reply(uv_timer_t *t)
 {
     fake_conn *c = t->data;
-    if (!c->reply_len) {
-        fake_close(c);
-        return;
-    }
+    if (!c->reply_len)
+        return; /* silent: the agent's deadline ends it */
     uv_buf_t b = uv_buf_init((char *)c->reply, (unsigned)c->reply_len);
     c->write.data = c;
     uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, fake_written);
@@ -187,7 +187,7 @@ static void fake_accept(uv_stream_t *server, int status)
     c->tcp.data = c->timer.data = c;
     c->handles = 2;
     wire_stream_reader_init(&c->reader, &w->frame, true);
-    if (w->reply_len) {
+    if (w->reply_len && w->accepted++ >= w->silent_conns) {
         c->reply = malloc(w->reply_len);
         memcpy(c->reply, w->reply, w->reply_len);
         c->reply_len = w->reply_len;
@@ -510,6 +510,59 @@ static void test_inbound_reply_phase(void)
     big_state_len = 0;
 }
 
+typedef struct join_result {
+    int joined;                  /* -1 until called */
+    swim_time at;
+    world *w;
+} join_result;
+
+static void on_joined_r(void *ud, int joined, const char *err)
+{
+    join_result *r = ud;
+    r->joined = joined;
+    r->at = net_now(r->w->n);
+    (void)err;
+}
+
+static join_result jr[2];
+static int first_accepted(world *w)
+{
+    return w->accepted >= 1;
+}
+
+static int both_joins_answered(world *w)
+{
+    (void)w;
+    return jr[0].joined >= 0 && jr[1].joined >= 0;
+}
+
+/* Joins finish in any order, and each caller hears its own: join A goes
+ * to a seed that never answers (it fails one TCPTimeout after its write),
+ * join B, started after it, to one that answers at once. Matched first in
+ * first out, A heard B's success and B A's failure. */
+static void test_joins_matched_by_id(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    world_init(&w, &h);
+    fake_serve(&w);
+    fake_reply_push_pull(&w);
+    w.silent_conns = 1;
+    char seed[64];
+    snprintf(seed, sizeof seed, "127.0.0.1:%u", w.port);
+    const char *seeds[1] = { seed };
+    for (int i = 0; i < 2; i++)
+        jr[i] = (join_result){ -1, 0, &w };
+    REQUIRE(net_join(w.n, seeds, 1, on_joined_r, &jr[0]) == 0);
+    CHECK(run_until(&w, first_accepted, 10 * T_MS));
+    REQUIRE(net_join(w.n, seeds, 1, on_joined_r, &jr[1]) == 0);
+    CHECK(run_until(&w, both_joins_answered, 10 * T_MS));
+    CHECK_EQ_INT(jr[0].joined, 0);
+    CHECK_EQ_INT(jr[1].joined, 1);
+    CHECK(jr[1].at <= jr[0].at);
+    world_free(&w);
+}
+
 /* A stream ping request for the agent. */
 static void ping_request(wire_buf *b, uint32_t seq)
 {
@@ -614,5 +667,6 @@ int main(void)
     test_inbound_reply_phase();
     test_idle_connections_block_nothing();
     test_push_pull_cap();
+    test_joins_matched_by_id();
     return check_done("test_streams");
 }

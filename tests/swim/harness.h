@@ -30,6 +30,7 @@ typedef struct h_ev {
     swim_state state;
     uint32_t incarnation;
     int count;
+    uint64_t join_id;
     uint32_t rtt;
     size_t payload_len;
     uint8_t payload[64];
@@ -55,6 +56,9 @@ typedef struct harness {
     bool down[64];               /* fake peer i (10.0.0.(i+2)) does not answer */
     const char *ack_payload;
     const char *veto_name;       /* allow_alive refuses this node */
+    int allow_merge_calls;       /* the merge filter was asked */
+    int merges;                  /* remote user states merged ... */
+    bool merge_join;             /* ... the last one with this join flag */
     swim_time deadline;          /* as io->deadline last reported it */
     unsigned ndeadlines;         /* reports so far */
 } harness;
@@ -127,6 +131,7 @@ static inline void h_event(void *ud, const swim_event *ev)
     e->state = ev->member.state;
     e->incarnation = ev->member.incarnation;
     e->count = ev->count;
+    e->join_id = ev->join_id;
     e->rtt = ev->rtt;
     e->payload_nil = ev->payload.p == NULL;
     e->payload_len = ev->payload.n;
@@ -165,6 +170,25 @@ static inline bool h_allow_alive(void *ud, const swim_member *m)
     return !h->veto_name || strcmp(m->name, h->veto_name) != 0;
 }
 
+static inline bool h_allow_merge(void *ud, const swim_member *peers, size_t n, const char **reason)
+{
+    (void)peers;
+    (void)n;
+    (void)reason;
+    harness *h = ud;
+    h->allow_merge_calls++;
+    return true;
+}
+
+static inline void h_merge_state(void *ud, const uint8_t *state, size_t len, bool is_join)
+{
+    (void)state;
+    (void)len;
+    harness *h = ud;
+    h->merges++;
+    h->merge_join = is_join;
+}
+
 static inline void h_config(swim_config *c, const char *name)
 {
     memset(c, 0, sizeof *c);
@@ -192,6 +216,8 @@ static inline void h_init(harness *h, const swim_config *cfg)
     io.delegate.ud = h;
     io.delegate.ack_payload = h_ack_payload;
     io.delegate.allow_alive = h_allow_alive;
+    io.delegate.allow_merge = h_allow_merge;
+    io.delegate.merge_remote_state = h_merge_state;
     h->core = swim_new(cfg, &io, 0);
     REQUIRE(h->core);
     h_check_deadline(h);
