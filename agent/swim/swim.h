@@ -253,9 +253,21 @@ void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply,
  * must tell its joins apart records "this one is starting" before calling;
  * an event with an id it does not know, during the call, is this one. */
 uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
-/* Leave gracefully: gossip our own dead (= left) message; SWIM_EV_LEAVE_DONE
- * follows once it has been sent its full retransmit count or `timeout`
- * milliseconds passed. */
+/* serf's LeavePropagateDelay (serf.DefaultConfig, 1 s, in serf 0.9.4 as
+ * now): once our leave has been sent its full retransmit count, serf's
+ * Leave stays up this long more before it reports left, so that the
+ * message spreads through the cluster and the probes of nodes that have
+ * not heard it yet are still answered. memberlist's own Leave has no such
+ * wait; serf sleeps it after memberlist's Leave returns. */
+#define SWIM_LEAVE_PROPAGATE_DELAY_MS 1000
+
+/* Leave gracefully: gossip our own dead (= left) message. SWIM_EV_LEAVE_DONE
+ * follows SWIM_LEAVE_PROPAGATE_DELAY_MS after it has been sent its full
+ * retransmit count, or as soon as `timeout` milliseconds passed without
+ * that (no delay then: serf's Leave returns its timeout error without
+ * sleeping), or at once when no other member is alive (there is nobody to
+ * tell, and nobody probes us). The core keeps running meanwhile: it
+ * answers pings and gossips. */
 void swim_leave(swim *s, swim_time now, uint32_t timeout);
 /* Mark a failed member left at once and gossip it (serf force-leave). Returns
  * false if no such member. */

@@ -110,6 +110,8 @@ static void check_queues(const swim *s)
     for (size_t i = 0; i < s->uq.n; i++)
         assert(!s->uq.items[i]->notify);
     assert(!s->leave_waiting || s->leaving);
+    /* the propagate delay runs after the broadcast wait, never with it */
+    assert(s->leave_done_at == SWIM_NEVER || (s->leaving && !s->leave_waiting));
 }
 
 void swim_check(const swim *s)

@@ -43,18 +43,25 @@ static void report_deadline(swim *s)
 /* Every public entry point that changes the core ends here: events first,
  * then the deadline, which no event callback can move (they must not call
  * in). */
+static void leave_done(swim *s)
+{
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_LEAVE_DONE;
+    swim_emit_event(s, &ev);
+}
+
 static void finish(swim *s)
 {
     assert(s->in_call);
     if (s->bq.notify_finished) {
         s->bq.notify_finished = false;
         if (s->leave_waiting) {
+            /* out of our queue; serf waits LeavePropagateDelay more for it
+             * to spread through the cluster */
             s->leave_waiting = false;
             s->leave_deadline = SWIM_NEVER;
-            swim_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = SWIM_EV_LEAVE_DONE;
-            swim_emit_event(s, &ev);
+            s->leave_done_at = s->now + SWIM_LEAVE_PROPAGATE_DELAY_MS;
         }
     }
 #ifndef NDEBUG
@@ -91,6 +98,7 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
         goto fail;
     s->self->addr = cfg->advertise;
     s->leave_deadline = SWIM_NEVER;
+    s->leave_done_at = SWIM_NEVER;
     /* Our own alive, incarnation 1, queued for gossip at once. */
     swim_alive_in a;
     memset(&a, 0, sizeof a);
@@ -161,10 +169,11 @@ void swim_tick(swim *s, swim_time now)
         s->leave_waiting = false;
         s->leave_deadline = SWIM_NEVER;
         swim_logf(s, BASE_LOG_WARN, "timeout waiting for leave broadcast");
-        swim_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.type = SWIM_EV_LEAVE_DONE;
-        swim_emit_event(s, &ev);
+        leave_done(s);
+    }
+    if (s->leave_done_at <= s->now) {
+        s->leave_done_at = SWIM_NEVER;
+        leave_done(s);
     }
     finish(s);
 }
@@ -181,6 +190,8 @@ swim_time swim_next_deadline(const swim *s)
         t = st;
     if (s->leave_waiting && s->leave_deadline < t)
         t = s->leave_deadline;
+    if (s->leave_done_at < t)
+        t = s->leave_done_at;
     return t;
 }
 
@@ -331,11 +342,10 @@ static void leave(swim *s, swim_time now, uint32_t timeout)
             s->leave_deadline = timeout ? now + timeout : SWIM_NEVER;
             return;
         }
+        /* alone: serf would still sleep LeavePropagateDelay, but there is
+         * nobody for the leave to reach and nobody probing us */
     }
-    swim_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = SWIM_EV_LEAVE_DONE;
-    swim_emit_event(s, &ev);
+    leave_done(s);
 }
 
 void swim_leave(swim *s, swim_time now, uint32_t timeout)

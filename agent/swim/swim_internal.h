@@ -206,6 +206,8 @@ struct swim {
     bool push_pull_running;
     bool push_pull_staggered;    /* the random initial delay is over */
     bool leave_waiting;          /* a swim_leave() awaits its broadcast */
+    swim_time leave_done_at;     /* broadcast out: LEAVE_DONE then, after the
+                                    propagate delay; SWIM_NEVER otherwise */
 
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;
