@@ -194,7 +194,9 @@ typedef struct swim_io {
      * PMax >= 5 (always known for gossip and for probing a suspect; for
      * pings, acks, nacks and indirect pings memberlist looks the node up by
      * the bare IP string as a node name, so those go without CRC unless
-     * nodes are named by their IP). */
+     * nodes are named by their IP). If the socket refuses the datagram,
+     * the I/O side says so with swim_send_failed(), later, outside any
+     * callback. */
     void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
     void (*open_stream)(void *ud, const swim_stream_req *req);
     void (*event)(void *ud, const swim_event *ev);
@@ -235,6 +237,16 @@ swim_time swim_next_deadline(const swim *s);
  * `from` is the datagram's source. Malformed messages are counted and
  * dropped. */
 void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len);
+
+/* A datagram to `to` could not be sent: the socket refused it (a route or
+ * address error, not a loss, which nobody sees). Called after the
+ * send_packet call that handed it over has returned, never from inside a
+ * callback. If it was the running probe's ping, the probe goes to its
+ * indirect pings (and TCP ping) at once instead of waiting out
+ * ProbeTimeout, as memberlist's probeNode does on a failed write
+ * (failedRemote: goto HANDLE_REMOTE_FAILURE); otherwise it changes
+ * nothing. */
+void swim_send_failed(swim *s, swim_time now, const swim_addr *to);
 
 /* An inbound stream's request message. If the protocol answers (push/pull,
  * ping), the reply is appended to `reply` (a wire_buf) and true returned. */

@@ -213,6 +213,14 @@ bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uin
     return r;
 }
 
+void swim_send_failed(swim *s, swim_time now, const swim_addr *to)
+{
+    enter(s);
+    advance(s, now);
+    swim_probe_send_failed(s, to);
+    finish(s);
+}
+
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind)
 {
     if (s->nstreams == s->capstreams) {

@@ -149,6 +149,7 @@ typedef struct swim_probe {
     uint32_t seq;
     swim_time start, t_direct, t_end;
     int expected_nacks, nacks;
+    bool send_failed;            /* the ping was refused by the socket */
     swim_tcp_state tcp;
     uint64_t tcp_id;
 } swim_probe;
@@ -321,6 +322,7 @@ void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_pi
 void swim_handle_ack(swim *s, const wire_ack *a);
 void swim_handle_nack(swim *s, const wire_nack *n);
 void swim_probe_tcp_done(swim *s, uint32_t seq, const uint8_t *reply, size_t len);
+void swim_probe_send_failed(swim *s, const swim_addr *to);
 uint32_t swim_scale(const swim *s, uint32_t t);
 
 /* swim_pushpull.c */

@@ -99,7 +99,10 @@ static void finish_probe(swim *s, bool ok)
     swim_probe *p = &s->probe;
     p->active = false;
     if (ok) {
-        swim_awareness_delta(s, -1);
+        /* memberlist lowers the score only for a probe whose ping went out
+         * (a failed write skips awarenessDelta = -1) */
+        if (!p->send_failed)
+            swim_awareness_delta(s, -1);
     } else {
         /* Relays that nack prove we can talk; missing nacks point at us. */
         int delta = 1;
@@ -232,6 +235,19 @@ swim_time swim_probe_next(const swim *s)
         if (s->relays[i].expire < t)
             t = s->relays[i].expire;
     return t;
+}
+
+void swim_probe_send_failed(swim *s, const swim_addr *to)
+{
+    swim_probe *p = &s->probe;
+    if (!p->active || p->indirect || !swim_addr_eq(&p->addr, to))
+        return;
+    /* memberlist's probeNode: a failed UDP write is failedRemote, and the
+     * probe goes on to its indirect and TCP pings without waiting for an
+     * ack that cannot come (0.2 gave the probe up instead) */
+    swim_logf(s, BASE_LOG_WARN, "failed to send UDP ping to %s: asking others at once", p->name);
+    p->send_failed = true;
+    go_indirect(s);
 }
 
 void swim_probe_tcp_done(swim *s, uint32_t seq, const uint8_t *reply, size_t len)

@@ -1,8 +1,8 @@
 /* Streams against a fake peer on loopback, on a real libuv loop: a raw TCP
  * server (or raw client) in this file plays the other side byte by byte,
- * with the delays a test asks for. Each scenario says which memberlist
- * behaviour it holds the agent to. Waits are bounded by a deadline timer,
- * never bare sleeps. */
+ * with the delays a test asks for; and one datagram the socket refuses.
+ * Each scenario says which memberlist behaviour it holds the agent to.
+ * Waits are bounded by a deadline timer, never bare sleeps. */
 #include <string.h>
 
 #include "check.h"
@@ -66,9 +66,13 @@ static void local_state(void *ud, bool is_join, const uint8_t **out, size_t *len
     *len = big_state_len;
 }
 
+static int ping_send_failures;   /* the core's "failed to send UDP ping" lines */
+
 static void on_log(void *ud, base_log_level level, const char *msg)
 {
     (void)ud;
+    if (strncmp(msg, "failed to send UDP ping to ", 27) == 0)
+        ping_send_failures++;
     if (level >= BASE_LOG_WARN || getenv("NET_TRACE"))
         fprintf(stderr, "[agent] %s\n", msg);
 }
@@ -661,6 +665,46 @@ static void test_push_pull_cap(void)
     world_free(&w);
 }
 
+static int ping_failed(world *w)
+{
+    (void)w;
+    return ping_send_failures > 0;
+}
+
+/* A ping the socket refuses reaches the core as swim_send_failed (from the
+ * timer, not from inside the send), and the probe asks others at once, as
+ * memberlist's probeNode does on a failed write. An IPv4 socket cannot
+ * send to an IPv6 member: that is the refusal here. */
+static void test_refused_ping_reported(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    world_init(&w, &h);
+    /* a member at an IPv6 address (2001:db8::1, documentation) */
+    wire_alive a;
+    memset(&a, 0, sizeof a);
+    static const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+    a.addr = wire_bytes_of(ip6, 16);
+    a.incarnation = 1;
+    a.node = wire_bytes_of("v6", 2);
+    a.port = 7946;
+    static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
+    memcpy(a.vsn.v, vsn, 6);
+    a.vsn.len = 6;
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    REQUIRE(wire_encode_alive(&b, &a) == WIRE_OK);
+    swim_addr from;
+    REQUIRE(net_parse_ip("127.0.0.1", 1, &from) == 0);
+    swim_handle_packet(net_core(w.n), net_now(w.n), &from, b.data, b.len);
+    wire_buf_free(&b);
+    REQUIRE(swim_member_count(net_core(w.n)) == 2);
+    ping_send_failures = 0;
+    CHECK(run_until(&w, ping_failed, 5000));
+    CHECK(net_get_counters(w.n)->send_errors > 0);
+    world_free(&w);
+}
+
 int main(void)
 {
     test_push_pull_phases();
@@ -668,5 +712,6 @@ int main(void)
     test_idle_connections_block_nothing();
     test_push_pull_cap();
     test_joins_matched_by_id();
+    test_refused_ping_reported();
     return check_done("test_streams");
 }

@@ -457,6 +457,63 @@ static void test_crc_choice(void)
     h_free(&H);
 }
 
+/* memberlist's probeNode on a failed UDP write (failedRemote): straight to
+ * the indirect and TCP pings, without the ProbeTimeout wait; the probe
+ * still ends at its interval; a success then leaves the score alone (the
+ * ping never went out). Reports about other addresses, or once the probe
+ * is indirect, change nothing. */
+static void test_send_failure_goes_indirect(void)
+{
+    setup(&H, 4);
+    int peer;
+    swim_time at;
+    uint32_t seq = next_ping(&H, &peer, &at);
+    size_t mark = H.npkts;
+    swim_addr other = h_addr(peer == 0 ? 1 : 0);
+    swim_send_failed(H.core, at, &other);
+    found f = { .type = WIRE_INDIRECT_PING, .from = mark, .peer = -1 };
+    CHECK(!find_msg(&H, &f));
+    CHECK_EQ_INT(H.nstreams, 0);
+    swim_addr target = h_addr(peer);
+    swim_send_failed(H.core, at, &target);
+    REQUIRE(find_msg(&H, &f));
+    CHECK_EQ_INT(f.count, 3);
+    CHECK_EQ_INT(f.m.u.indirect_ping.seq_no, seq);
+    CHECK_EQ_INT(H.pkts[f.pkt].t, at); /* at once, not at + ProbeTimeout */
+    CHECK_EQ_INT(H.nstreams, 1);       /* the TCP ping too */
+    /* a second report, or the ProbeTimeout passing, asks nobody again */
+    swim_send_failed(H.core, at + 1, &target);
+    h_run(&H, at + 600);
+    f.from = mark;
+    REQUIRE(find_msg(&H, &f));
+    CHECK_EQ_INT(f.count, 3);
+    CHECK_EQ_INT(H.nstreams, 1);
+    /* no ack: suspect at the interval's end, as always */
+    swim_stream_done(H.core, at + 700, H.streams[0].req.id, NULL, 0);
+    char name[8];
+    snprintf(name, sizeof name, "p%d", peer);
+    h_run(&H, at + 999);
+    CHECK_EQ_INT(h_state(&H, name), SWIM_ALIVE);
+    h_run(&H, at + 1000);
+    CHECK_EQ_INT(h_state(&H, name), SWIM_SUSPECT);
+    h_free(&H);
+
+    /* a relayed ack after a failed write: success, and the score stays */
+    setup(&H, 4);
+    size_t len;
+    const uint8_t *m = h_suspect("me", 1, "p0", &len);
+    h_inject(&H, 0, m, len); /* refuting raises the score to 1 */
+    REQUIRE(swim_health_score(H.core) == 1);
+    seq = next_ping(&H, &peer, &at);
+    target = h_addr(peer);
+    swim_send_failed(H.core, at, &target);
+    H.now = at + 100;
+    inject_ack(&H, peer == 0 ? 1 : 0, seq, NULL);
+    CHECK_EQ_INT(swim_get_stats(H.core)->probe_failures, 0);
+    CHECK_EQ_INT(swim_health_score(H.core), 1);
+    h_free(&H);
+}
+
 int main(void)
 {
     test_crc_choice();
@@ -466,6 +523,7 @@ int main(void)
     test_tcp_fallback_success();
     test_relay();
     test_answer_ping();
+    test_send_failure_goes_indirect();
     wire_buf_free(&h_buf);
     return check_done("test_swim_probe");
 }
