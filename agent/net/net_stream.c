@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "wire/wire_msg.h"
 
 /* memberlist's listen backlog is the Go default (the kernel's somaxconn,
  * 128 on older kernels): connections are accepted as fast as they come,
@@ -213,6 +214,38 @@ static void inbound_message(net_conn *c)
     }
 }
 
+/* memberlist's handleConn answers a request it could not read the framing
+ * of (readStream: the first byte, the envelope, the compression) with an
+ * err message holding the error, compressed and encrypted like any reply,
+ * then closes; it does not answer a bad label, an error in the message
+ * itself, a clean close before any byte, or a read past its deadline
+ * (the write would be past it too). Returns false if this error is not
+ * one it answers. */
+static bool answer_error(net_conn *c, int rc)
+{
+    if (c->reader.stage != WIRE_STREAM_AT_FRAMING)
+        return false;
+    net *n = c->n;
+    char a[80];
+    net_addr_text(&c->peer, a, sizeof a);
+    n->counters.stream_errors++;
+    net_log_noisy(n, BASE_LOG_INFO, "stream from %s: %s (answered with an error)", a, wire_strerror(rc));
+    const char *text = wire_strerror(rc);
+    wire_errmsg e = { wire_bytes_of(text, strlen(text)) };
+    wire_buf msg;
+    wire_buf_init(&msg, 0);
+    int frc = wire_encode_err(&msg, &e);
+    if (frc == WIRE_OK)
+        frc = frame(n, &c->out, false, msg.data, msg.len);
+    wire_buf_free(&msg);
+    /* closed once written (on_written), or at the deadline */
+    if (frc != WIRE_OK || conn_write(c) < 0) {
+        c->finished = true;
+        conn_close(c);
+    }
+    return true;
+}
+
 /* memberlist's handleConn: a push/pull counts from the moment its type is
  * read; over the cap it is dropped without an answer. Returns false if
  * this stream was dropped. */
@@ -258,6 +291,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     uv_read_stop(s);
     if (rc != WIRE_STREAM_DONE) {
+        if (c->inbound && answer_error(c, rc))
+            return;
         conn_finish(c, NULL, 0, wire_strerror(rc));
         return;
     }

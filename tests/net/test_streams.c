@@ -665,6 +665,54 @@ static void test_push_pull_cap(void)
     world_free(&w);
 }
 
+/* Send `bytes` as a whole request; the reply's type (or -1: none, closed). */
+static int request_reply_type(world *w, const uint8_t *bytes, size_t n, char *err, size_t errlen)
+{
+    wire_buf req;
+    wire_buf_init(&req, 0);
+    REQUIRE(wire_buf_append(&req, bytes, n) == WIRE_OK);
+    fake_client c;
+    client_start(&c, w, &req, 0, 0);
+    the_client = &c;
+    CHECK(run_until(w, client_done, 3000));
+    int type = c.result == 1 ? c.reply_type : -1;
+    if (err)
+        err[0] = 0;
+    if (type == WIRE_ERR && err) {
+        wire_errmsg e;
+        REQUIRE(wire_decode_err(c.reader.msg.p + 1, c.reader.msg.n - 1, &e, NULL) == WIRE_OK);
+        snprintf(err, errlen, "%.*s", (int)e.error.n, (const char *)e.error.p);
+    }
+    client_free(&c);
+    wire_buf_free(&req);
+    return type;
+}
+
+/* memberlist's handleConn answers a stream whose framing it cannot read
+ * (readStream) with an err message, and closes without a word on anything
+ * else: a message it cannot parse, an unknown type. */
+static void test_error_reply(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    world_init(&w, &h);
+    char err[256];
+    /* an encrypted request to an agent without keys */
+    static const uint8_t enc[] = { WIRE_ENCRYPT, 0, 0, 0, 30, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                   13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30 };
+    CHECK_EQ_INT(request_reply_type(&w, enc, sizeof enc, err, sizeof err), WIRE_ERR);
+    CHECKF(err[0] != 0, "an empty error");
+    /* a compressed request that does not inflate */
+    static const uint8_t comp[] = { WIRE_COMPRESS, 0x82, 0xa4, 'A', 'l', 'g', 'o', 0x00, 0xa3, 'B', 'u', 'f', 0xa2, 0xff, 0xff };
+    CHECK_EQ_INT(request_reply_type(&w, comp, sizeof comp, err, sizeof err), WIRE_ERR);
+    /* past the framing: a type no stream carries, a malformed ping */
+    static const uint8_t dead[] = { WIRE_DEAD, 0x80 };
+    CHECK_EQ_INT(request_reply_type(&w, dead, sizeof dead, NULL, 0), -1);
+    static const uint8_t bad_ping[] = { WIRE_PING, 0x81, 0xa5, 'S', 'e', 'q', 'N', 'o', 0xa1, 'x' };
+    CHECK_EQ_INT(request_reply_type(&w, bad_ping, sizeof bad_ping, NULL, 0), -1);
+    world_free(&w);
+}
+
 static int ping_failed(world *w)
 {
     (void)w;
@@ -713,5 +761,6 @@ int main(void)
     test_push_pull_cap();
     test_joins_matched_by_id();
     test_refused_ping_reported();
+    test_error_reply();
     return check_done("test_streams");
 }
