@@ -191,10 +191,10 @@ typedef struct swim_io {
     void *ud;
     /* Send one UDP packet (a message or a compound). `crc`: wrap it in
      * hasCrc, as memberlist would: the destination node is known and has
-     * PMax >= 5 (always known for gossip and for probing a suspect; for
-     * pings, acks, nacks and indirect pings memberlist looks the node up by
-     * the bare IP string as a node name, so those go without CRC unless
-     * nodes are named by their IP). If the socket refuses the datagram,
+     * PMax >= 5 (always known for gossip, probing a suspect and best-effort
+     * user messages; for pings, acks, nacks and indirect pings memberlist
+     * looks the node up by the bare IP string as a node name, so those go
+     * without CRC unless nodes are named by their IP). If the socket refuses the datagram,
      * the I/O side says so with swim_send_failed(), later, outside any
      * callback. */
     void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);

@@ -480,7 +480,9 @@ static int send_user(swim *s, const char *name, const uint8_t *payload, size_t l
         if (ps)
             stream_result(s, ps->id, NULL, 0);
     } else {
-        swim_send_raw(s, &n->addr, NULL, s->scratch.data, s->scratch.len);
+        /* memberlist's SendBestEffort hands the Node to rawSendMsgPacket:
+         * CRC-wrapped when its PMax >= 5 */
+        swim_send_raw(s, &n->addr, n->name, s->scratch.data, s->scratch.len);
     }
     return 0;
 }

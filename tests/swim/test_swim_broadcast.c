@@ -246,6 +246,8 @@ static void test_piggyback_and_user(void)
     CHECK(swim_send_user(H.core, H.now, "p1", (const uint8_t *)"hi", 2, false) == 0);
     REQUIRE(H.npkts == 1);
     CHECK_MEM(H.pkts[0].data, H.pkts[0].len, "\x08hi", 3);
+    /* SendBestEffort names the node: CRC-wrapped, p1 speaks protocol 5 */
+    CHECK(H.pkts[0].crc);
     CHECK(swim_send_user(H.core, H.now, "p1", (const uint8_t *)"hi", 2, true) == 0);
     REQUIRE(H.nstreams == 1);
     CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_USER);
@@ -255,6 +257,26 @@ static void test_piggyback_and_user(void)
     CHECK_EQ_INT(H.streams[0].req.deadline, H.now + (swim_time)swim_get_config(H.core)->tcp_timeout);
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_USER);
     CHECK(swim_send_user(H.core, H.now, "nobody", (const uint8_t *)"hi", 2, true) == -1);
+    /* a member speaking up to protocol 4 gets it without CRC */
+    wire_alive old;
+    memset(&old, 0, sizeof old);
+    swim_addr oa = h_addr(9);
+    old.addr = wire_bytes_of(oa.ip, 4);
+    old.incarnation = 1;
+    old.node = wire_bytes_of("old", 3);
+    old.port = 7946;
+    static const uint8_t v4[6] = { 1, 4, 2, 2, 5, 5 };
+    memcpy(old.vsn.v, v4, 6);
+    old.vsn.len = 6;
+    wire_buf ob;
+    wire_buf_init(&ob, 0);
+    REQUIRE(wire_encode_alive(&ob, &old) == WIRE_OK);
+    h_inject(&H, 9, ob.data, ob.len);
+    wire_buf_free(&ob);
+    h_clear(&H);
+    CHECK(swim_send_user(H.core, H.now, "old", (const uint8_t *)"hi", 2, false) == 0);
+    REQUIRE(H.npkts == 1);
+    CHECK(!H.pkts[0].crc);
     /* malformed input is counted, not fatal */
     swim_stats before = *swim_get_stats(H.core);
     h_inject(&H, 1, (const uint8_t *)"\x04\x85", 2);
