@@ -309,10 +309,11 @@ swim_time swim_suspicion_next(const swim *s);
 bool swim_addr_eq(const swim_addr *a, const swim_addr *b);
 bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port);
 /* Fill *a from an alive's wire fields (alive message or push/pull node
- * state); a borrows node, meta and vsn's bytes. False (nothing to apply)
- * on an empty name, a name holding a NUL byte, or a bad address. */
-bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
-                          wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
+ * state); a borrows node, meta and vsn's bytes. NULL if there is something
+ * to apply, else why not (a static phrase: an empty name, a name holding
+ * a NUL byte, a bad address, a Vsn of 1 to 5 bytes). */
+const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
+                                 wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
 
 /* swim_probe.c */
 void swim_probe_tick(swim *s);

@@ -122,7 +122,8 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
     unsigned maxpmin = 0, minpmax = 255, maxdmin = 0, mindmax = 255;
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
-        if (r->state != WIRE_STATE_ALIVE || r->vsn.len < 6)
+        /* memberlist leaves out entries without the five bytes it reads */
+        if (r->state != WIRE_STATE_ALIVE || r->vsn.len < 5)
             continue;
         if (r->vsn.v[0] > maxpmin) maxpmin = r->vsn.v[0];
         if (r->vsn.v[1] < minpmax) minpmax = r->vsn.v[1];
@@ -140,7 +141,9 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
     }
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
-        unsigned pcur = r->vsn.len > 0 ? r->vsn.v[2] : 0, dcur = r->vsn.len > 0 ? r->vsn.v[5] : 0;
+        /* and reads the current versions only from a whole Vsn: a shorter
+         * one counts as 0, incompatible */
+        unsigned pcur = r->vsn.len >= 6 ? r->vsn.v[2] : 0, dcur = r->vsn.len >= 6 ? r->vsn.v[5] : 0;
         if (pcur < maxpmin || pcur > minpmax) {
             swim_logf(s, BASE_LOG_ERROR, "node '%.*s' protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
                       (const char *)r->name.p, pcur, maxpmin, minpmax);
@@ -220,7 +223,7 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
         switch (r->state) {
         case WIRE_STATE_ALIVE: {
             swim_alive_in a;
-            if (!swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
+            if (swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
                 break;
             swim_alive_node(s, &a, false);
             break;

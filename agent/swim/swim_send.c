@@ -24,7 +24,9 @@ int swim_enc_alive_in(swim *s, const swim_alive_in *in)
     a.meta = in->meta_len ? wire_bytes_of(in->meta, in->meta_len) : wire_bytes_of(NULL, 0);
     a.node = str_bytes(in->node, in->nlen);
     a.port = in->addr.port;
-    memcpy(a.vsn.v, in->vsn, in->vsn_len < 6 ? in->vsn_len : 6);
+    /* always 6 bytes, never padded: the caller says what they are */
+    assert(in->vsn_len >= 6);
+    memcpy(a.vsn.v, in->vsn, 6);
     a.vsn.len = 6;
     wire_buf_reset(&s->scratch);
     return wire_encode_alive(&s->scratch, &a) == WIRE_OK ? 0 : -1;

@@ -202,7 +202,10 @@ static inline void h_config(swim_config *c, const char *name)
     c->seed = 7;
 }
 
-static inline void h_init(harness *h, const swim_config *cfg)
+/* A core with the harness's delegates; alive_filter: with the alive
+ * filter (memberlist's Alive delegate: veto_name), which changes how an
+ * alive without a Vsn is taken. */
+static inline void h_init_with(harness *h, const swim_config *cfg, bool alive_filter)
 {
     memset(h, 0, sizeof *h);
     h->deadline = SWIM_NEVER;
@@ -215,12 +218,17 @@ static inline void h_init(harness *h, const swim_config *cfg)
     io.deadline = h_deadline;
     io.delegate.ud = h;
     io.delegate.ack_payload = h_ack_payload;
-    io.delegate.allow_alive = h_allow_alive;
+    io.delegate.allow_alive = alive_filter ? h_allow_alive : NULL;
     io.delegate.allow_merge = h_allow_merge;
     io.delegate.merge_remote_state = h_merge_state;
     h->core = swim_new(cfg, &io, 0);
     REQUIRE(h->core);
     h_check_deadline(h);
+}
+
+static inline void h_init(harness *h, const swim_config *cfg)
+{
+    h_init_with(h, cfg, true);
 }
 
 static inline void h_clear(harness *h)
