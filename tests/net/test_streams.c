@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "loop_wait.h"
 #include "net/net.h"
 #include "wire/wire_msg.h"
 #include "wire/wire_stream.h"
@@ -50,11 +51,14 @@ struct world {
     /* results */
     int joined;                  /* net_join callback: -1 until called */
     swim_time joined_at;
-    int (*done)(world *w);
-    bool timed_out;
-    uv_timer_t poll, deadline;
+    loop_wait wait;
 };
 
+/* The user state the agent sends in its push/pulls for the tests of
+ * stream phases: larger than what the kernel buffers on both sides of a
+ * loopback connection (4 MiB each at most here, tcp_wmem and rmem_max), so
+ * that writing it waits for the peer to read. */
+#define BIG_STATE_BYTES (8u << 20)
 static uint8_t *big_state;
 static size_t big_state_len;
 
@@ -77,30 +81,10 @@ static void on_log(void *ud, base_log_level level, const char *msg)
         fprintf(stderr, "[agent] %s\n", msg);
 }
 
-static void on_poll(uv_timer_t *t)
+/* Run until done(w) or `ms` pass; true if done. */
+static bool run_until(world *w, int (*done)(void *w), uint64_t ms)
 {
-    world *w = t->data;
-    if (w->done(w))
-        uv_stop(&w->loop);
-}
-
-static void on_deadline(uv_timer_t *t)
-{
-    world *w = t->data;
-    w->timed_out = true;
-    uv_stop(&w->loop);
-}
-
-static bool run_until(world *w, int (*done)(world *), uint64_t ms)
-{
-    w->done = done;
-    w->timed_out = false;
-    uv_timer_start(&w->poll, on_poll, 5, 5);
-    uv_timer_start(&w->deadline, on_deadline, ms, 0);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_timer_stop(&w->poll);
-    uv_timer_stop(&w->deadline);
-    return !w->timed_out;
+    return loop_wait_run(&w->wait, done, w, ms);
 }
 
 /* ---- the fake peer's server side ---- */
@@ -264,21 +248,27 @@ static void client_start_reading(uv_timer_t *t)
     uv_read_start((uv_stream_t *)&c->tcp, fake_alloc, client_read);
 }
 
-static void client_written(uv_write_t *wr, int status)
+/* A step done: failed, or the next one after its delay. */
+static void client_then(fake_client *c, int status, uv_timer_cb next, int delay_ms)
 {
-    fake_client *c = wr->data;
     if (status < 0) {
         c->result = -1;
         return;
     }
-    uv_timer_start(&c->timer, client_start_reading, (uint64_t)c->read_delay_ms, 0);
+    uv_timer_start(&c->timer, next, (uint64_t)delay_ms, 0);
+}
+
+static void client_written(uv_write_t *wr, int status)
+{
+    fake_client *c = wr->data;
+    client_then(c, status, client_start_reading, c->read_delay_ms);
 }
 
 static void client_send(uv_timer_t *t)
 {
     fake_client *c = t->data;
     if (!c->req.len) {
-        uv_timer_start(&c->timer, client_start_reading, (uint64_t)c->read_delay_ms, 0);
+        client_then(c, 0, client_start_reading, c->read_delay_ms);
         return;
     }
     uv_buf_t b = uv_buf_init((char *)c->req.data, (unsigned)c->req.len);
@@ -289,11 +279,7 @@ static void client_send(uv_timer_t *t)
 static void client_connected(uv_connect_t *req, int status)
 {
     fake_client *c = req->data;
-    if (status < 0) {
-        c->result = -1;
-        return;
-    }
-    uv_timer_start(&c->timer, client_send, (uint64_t)c->send_delay_ms, 0);
+    client_then(c, status, client_send, c->send_delay_ms);
 }
 
 /* Connect to the agent with a small receive buffer (so that a large reply
@@ -341,9 +327,7 @@ static void world_init_t(world *w, const net_handlers *h, uint32_t tcp_timeout)
     memset(w, 0, sizeof *w);
     w->joined = -1;
     REQUIRE(uv_loop_init(&w->loop) == 0);
-    uv_timer_init(&w->loop, &w->poll);
-    uv_timer_init(&w->loop, &w->deadline);
-    w->poll.data = w->deadline.data = w;
+    loop_wait_init(&w->wait, &w->loop);
     wire_frame_config_init(&w->frame);
     w->frame.compress = false;
 
@@ -384,8 +368,7 @@ static void world_free(world *w)
         fake_close(w->conns);
     if (w->serving)
         uv_close((uv_handle_t *)&w->server, close_cb_noop);
-    uv_close((uv_handle_t *)&w->poll, NULL);
-    uv_close((uv_handle_t *)&w->deadline, NULL);
+    loop_wait_close(&w->wait);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&w->loop) == 0);
 }
@@ -399,9 +382,27 @@ static void on_joined(void *ud, int joined, const char *err)
         fprintf(stderr, "join: %s\n", err);
 }
 
-static int join_answered(world *w)
+static int join_answered(void *ud)
 {
+    world *w = ud;
     return w->joined >= 0;
+}
+
+/* An agent whose push/pulls carry BIG_STATE_BYTES of user state. */
+static void world_init_big(world *w)
+{
+    big_state_len = BIG_STATE_BYTES;
+    big_state = calloc(1, big_state_len);
+    REQUIRE(big_state);
+    net_handlers h = { .log = on_log, .delegate = { .local_state = local_state } };
+    world_init(w, &h);
+}
+
+static void big_state_free(void)
+{
+    free(big_state);
+    big_state = NULL;
+    big_state_len = 0;
 }
 
 /* An empty push/pull reply (Join false, no nodes, no user state). */
@@ -425,12 +426,8 @@ static void fake_reply_push_pull(world *w)
  * one TCPTimeout for the whole failed it. */
 static void test_push_pull_phases(void)
 {
-    big_state_len = 8u << 20;
-    big_state = calloc(1, big_state_len);
-    REQUIRE(big_state);
-    net_handlers h = { .log = on_log, .delegate = { .local_state = local_state } };
     world w;
-    world_init(&w, &h);
+    world_init_big(&w);
     fake_serve(&w);
     w.read_delay_ms = T_MS * 6 / 10;
     w.reply_delay_ms = T_MS * 6 / 10;
@@ -456,9 +453,7 @@ static void test_push_pull_phases(void)
     CHECK_EQ_INT(w.joined, 0);
     CHECK(w.joined_at - start > T_MS - 20 && w.joined_at - start < 3 * T_MS);
     world_free(&w);
-    free(big_state);
-    big_state = NULL;
-    big_state_len = 0;
+    big_state_free();
 }
 
 /* A periodic push/pull request (plain, 0 nodes) from the fake. */
@@ -470,10 +465,34 @@ static void push_pull_request(wire_buf *b, bool join)
 }
 
 static fake_client *the_client;
-static int client_done(world *w)
+static int client_done(void *ud)
 {
+    world *w = ud;
     (void)w;
     return the_client->result != 0;
+}
+
+/* Send `bytes` as a whole request; the reply's type (or -1: none, closed). */
+static int request_reply_type(world *w, const uint8_t *bytes, size_t n, char *err, size_t errlen)
+{
+    wire_buf req;
+    wire_buf_init(&req, 0);
+    REQUIRE(wire_buf_append(&req, bytes, n) == WIRE_OK);
+    fake_client c;
+    client_start(&c, w, &req, 0, 0);
+    the_client = &c;
+    CHECK(run_until(w, client_done, 3000));
+    int type = c.result == 1 ? c.reply_type : -1;
+    if (err)
+        err[0] = 0;
+    if (type == WIRE_ERR && err) {
+        wire_errmsg e;
+        REQUIRE(wire_decode_err(c.reader.msg.p + 1, c.reader.msg.n - 1, &e, NULL) == WIRE_OK);
+        snprintf(err, errlen, "%.*s", (int)e.error.n, (const char *)e.error.p);
+    }
+    client_free(&c);
+    wire_buf_free(&req);
+    return type;
 }
 
 /* The other side of the same rule: an inbound push/pull has TCPTimeout to
@@ -483,12 +502,8 @@ static int client_done(world *w)
  * than one T in all, each phase within one. */
 static void test_inbound_reply_phase(void)
 {
-    big_state_len = 8u << 20;
-    big_state = calloc(1, big_state_len);
-    REQUIRE(big_state);
-    net_handlers h = { .log = on_log, .delegate = { .local_state = local_state } };
     world w;
-    world_init(&w, &h);
+    world_init_big(&w);
     wire_buf req;
     push_pull_request(&req, false);
     fake_client c;
@@ -509,9 +524,7 @@ static void test_inbound_reply_phase(void)
     client_free(&c);
     wire_buf_free(&req);
     world_free(&w);
-    free(big_state);
-    big_state = NULL;
-    big_state_len = 0;
+    big_state_free();
 }
 
 typedef struct join_result {
@@ -529,13 +542,15 @@ static void on_joined_r(void *ud, int joined, const char *err)
 }
 
 static join_result jr[2];
-static int first_accepted(world *w)
+static int first_accepted(void *ud)
 {
+    world *w = ud;
     return w->accepted >= 1;
 }
 
-static int both_joins_answered(world *w)
+static int both_joins_answered(void *ud)
 {
+    world *w = ud;
     (void)w;
     return jr[0].joined >= 0 && jr[1].joined >= 0;
 }
@@ -580,8 +595,9 @@ static void ping_request(wire_buf *b, uint32_t seq)
 
 #define MANY 130
 static fake_client many[MANY];
-static int all_started(world *w)
+static int all_started(void *ud)
 {
+    world *w = ud;
     (void)w;
     return net_get_counters(w->n)->streams_in >= MANY;
 }
@@ -597,22 +613,12 @@ static void test_idle_connections_block_nothing(void)
     for (int i = 0; i < MANY; i++)
         client_start(&many[i], &w, NULL, 100000, 100000);
     CHECK(run_until(&w, all_started, 2000));
-    fake_client c;
     wire_buf req;
     ping_request(&req, 77);
-    client_start(&c, &w, &req, 0, 0);
-    the_client = &c;
-    CHECK(run_until(&w, client_done, 2000));
-    CHECK_EQ_INT(c.result, 1);
-    CHECK_EQ_INT(c.reply_type, WIRE_ACK);
-    client_free(&c);
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_ACK);
     wire_buf_free(&req);
     push_pull_request(&req, true);
-    client_start(&c, &w, &req, 0, 0);
-    CHECK(run_until(&w, client_done, 2000));
-    CHECK_EQ_INT(c.result, 1);
-    CHECK_EQ_INT(c.reply_type, WIRE_PUSH_PULL);
-    client_free(&c);
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_PUSH_PULL);
     wire_buf_free(&req);
     CHECK_EQ_INT(net_get_counters(w.n)->streams_rejected, 0);
     for (int i = 0; i < MANY; i++)
@@ -620,8 +626,9 @@ static void test_idle_connections_block_nothing(void)
     world_free(&w);
 }
 
-static int all_answered_or_held(world *w)
+static int all_answered_or_held(void *ud)
 {
+    world *w = ud;
     /* 127 held, one dropped */
     int dropped = 0;
     for (int i = 0; i < NET_MAX_INBOUND_PUSH_PULLS; i++)
@@ -649,43 +656,14 @@ static void test_push_pull_cap(void)
         dropped += many[i].result == -1;
     CHECK_EQ_INT(dropped, 1);
     CHECK_EQ_INT(net_get_counters(w.n)->streams_rejected, 1);
-    fake_client c;
     wire_buf req;
     ping_request(&req, 78);
-    client_start(&c, &w, &req, 0, 0);
-    the_client = &c;
-    CHECK(run_until(&w, client_done, 2000));
-    CHECK_EQ_INT(c.result, 1);
-    CHECK_EQ_INT(c.reply_type, WIRE_ACK);
-    client_free(&c);
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_ACK);
     wire_buf_free(&req);
     wire_buf_free(&one);
     for (int i = 0; i < NET_MAX_INBOUND_PUSH_PULLS; i++)
         client_free(&many[i]);
     world_free(&w);
-}
-
-/* Send `bytes` as a whole request; the reply's type (or -1: none, closed). */
-static int request_reply_type(world *w, const uint8_t *bytes, size_t n, char *err, size_t errlen)
-{
-    wire_buf req;
-    wire_buf_init(&req, 0);
-    REQUIRE(wire_buf_append(&req, bytes, n) == WIRE_OK);
-    fake_client c;
-    client_start(&c, w, &req, 0, 0);
-    the_client = &c;
-    CHECK(run_until(w, client_done, 3000));
-    int type = c.result == 1 ? c.reply_type : -1;
-    if (err)
-        err[0] = 0;
-    if (type == WIRE_ERR && err) {
-        wire_errmsg e;
-        REQUIRE(wire_decode_err(c.reader.msg.p + 1, c.reader.msg.n - 1, &e, NULL) == WIRE_OK);
-        snprintf(err, errlen, "%.*s", (int)e.error.n, (const char *)e.error.p);
-    }
-    client_free(&c);
-    wire_buf_free(&req);
-    return type;
 }
 
 /* memberlist's handleConn answers a stream whose framing it cannot read
@@ -713,8 +691,9 @@ static void test_error_reply(void)
     world_free(&w);
 }
 
-static int ping_failed(world *w)
+static int ping_failed(void *ud)
 {
+    world *w = ud;
     (void)w;
     return ping_send_failures > 0;
 }

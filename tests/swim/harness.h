@@ -327,7 +327,13 @@ static inline const uint8_t *h_buf_encoded(int rc, size_t *len)
     return h_buf.data;
 }
 
-static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+/* serf's versions, what every fake peer speaks unless a test says */
+static const uint8_t h_vsn[6] = { 1, 5, 2, 2, 5, 5 };
+
+/* An alive from fake peer `peer`'s address: a name of nlen bytes (any
+ * bytes), meta NULL for none, a 6-byte Vsn. */
+static inline const uint8_t *h_alive_ex(const char *node, size_t nlen, int peer, uint32_t inc, const char *meta,
+                                        const uint8_t *vsn, size_t *len)
 {
     swim_addr a = h_addr(peer);
     wire_alive m;
@@ -335,12 +341,16 @@ static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, c
     m.addr = wire_bytes_of(a.ip, 4);
     m.incarnation = inc;
     m.meta = meta ? wire_bytes_of(meta, strlen(meta)) : wire_bytes_of(NULL, 0);
-    m.node = wire_bytes_of(node, strlen(node));
+    m.node = wire_bytes_of(node, nlen);
     m.port = 7946;
-    uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-    memcpy(m.vsn.v, v, 6);
+    memcpy(m.vsn.v, vsn, 6);
     m.vsn.len = 6;
     return h_buf_encoded(wire_encode_alive(h_buf_fresh(), &m), len);
+}
+
+static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+{
+    return h_alive_ex(node, strlen(node), peer, inc, meta, h_vsn, len);
 }
 
 static inline const uint8_t *h_suspect(const char *node, uint32_t inc, const char *from, size_t *len)
@@ -360,6 +370,27 @@ static inline void h_add_peer(harness *h, const char *name, int peer, uint32_t i
     size_t len;
     const uint8_t *m = h_alive(name, peer, inc, NULL, &len);
     h_inject(h, peer, m, len);
+}
+
+/* Fake peers 0 .. n-1, alive at incarnation 1, named "p0" .. "p<n-1>". */
+static inline void h_add_peers(harness *h, int n)
+{
+    char name[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        h_add_peer(h, name, i, 1);
+    }
+}
+
+/* The usual start: a core named "me" (lan, no periodic push/pull) knowing
+ * fake peers p0 .. p<npeers-1>, with what that sent cleared. */
+static inline void h_setup(harness *h, int npeers)
+{
+    swim_config c;
+    h_config(&c, "me");
+    h_init(h, &c);
+    h_add_peers(h, npeers);
+    h_clear(h);
 }
 
 static inline swim_state h_state(harness *h, const char *name)

@@ -39,11 +39,7 @@ static void setup(int npeers, uint32_t overhead)
     c.packet_overhead = overhead;
     h_init(&H, &c);
     H.auto_ack = true;
-    char name[8];
-    for (int i = 0; i < npeers; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(&H, name, i, 1);
-    }
+    h_add_peers(&H, npeers);
     h_run(&H, 20000); /* everything queued so far is sent out */
     h_clear(&H);
 }
@@ -258,21 +254,10 @@ static void test_piggyback_and_user(void)
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_USER);
     CHECK(swim_send_user(H.core, H.now, "nobody", (const uint8_t *)"hi", 2, true) == -1);
     /* a member speaking up to protocol 4 gets it without CRC */
-    wire_alive old;
-    memset(&old, 0, sizeof old);
-    swim_addr oa = h_addr(9);
-    old.addr = wire_bytes_of(oa.ip, 4);
-    old.incarnation = 1;
-    old.node = wire_bytes_of("old", 3);
-    old.port = 7946;
     static const uint8_t v4[6] = { 1, 4, 2, 2, 5, 5 };
-    memcpy(old.vsn.v, v4, 6);
-    old.vsn.len = 6;
-    wire_buf ob;
-    wire_buf_init(&ob, 0);
-    REQUIRE(wire_encode_alive(&ob, &old) == WIRE_OK);
-    h_inject(&H, 9, ob.data, ob.len);
-    wire_buf_free(&ob);
+    size_t olen;
+    const uint8_t *old = h_alive_ex("old", 3, 9, 1, NULL, v4, &olen);
+    h_inject(&H, 9, old, olen);
     h_clear(&H);
     CHECK(swim_send_user(H.core, H.now, "old", (const uint8_t *)"hi", 2, false) == 0);
     REQUIRE(H.npkts == 1);

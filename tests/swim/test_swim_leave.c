@@ -14,31 +14,31 @@ static void setup_ten(void)
     h_config(&c, "me");
     h_init(&H, &c);
     H.auto_ack = true;
-    char name[8];
-    for (int i = 0; i < 9; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(&H, name, i, 1);
-    }
+    h_add_peers(&H, 9);
     h_run(&H, 2000);
     h_clear(&H);
+}
+
+typedef struct ack_count {
+    uint32_t seq;
+    int peer, n;
+} ack_count;
+
+static void count_ack(void *ud, const h_pkt *p, const uint8_t *msg, size_t len)
+{
+    ack_count *c = ud;
+    wire_msg m;
+    if (len && msg[0] == WIRE_ACK && wire_decode_msg(msg, len, &m) == WIRE_OK && m.u.ack.seq_no == c->seq &&
+        h_peer_of(&p->to) == c->peer)
+        c->n++;
 }
 
 /* Acks sent to peer `peer` with this seq. */
 static int acks_to(uint32_t seq, int peer)
 {
-    int n = 0;
-    for (size_t i = 0; i < H.npkts; i++) {
-        const uint8_t *parts[64];
-        size_t lens[64];
-        size_t k = h_parts(H.pkts[i].data, H.pkts[i].len, parts, lens, 64);
-        for (size_t j = 0; j < k; j++) {
-            wire_msg m;
-            if (lens[j] && parts[j][0] == WIRE_ACK && wire_decode_msg(parts[j], lens[j], &m) == WIRE_OK &&
-                m.u.ack.seq_no == seq && h_peer_of(&H.pkts[i].to) == peer)
-                n++;
-        }
-    }
-    return n;
+    ack_count c = { seq, peer, 0 };
+    h_each_msg(&H, count_ack, &c);
+    return c.n;
 }
 
 static void inject_ping(int peer, uint32_t seq)

@@ -13,32 +13,18 @@
 
 static harness H;
 
-static const uint8_t *alive_named(const char *node, size_t nlen, int peer, uint32_t inc, size_t *len)
-{
-    swim_addr a = h_addr(peer);
-    wire_alive m;
-    memset(&m, 0, sizeof m);
-    m.addr = wire_bytes_of(a.ip, 4);
-    m.incarnation = inc;
-    m.node = wire_bytes_of(node, nlen);
-    m.port = 7946;
-    uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-    memcpy(m.vsn.v, v, 6);
-    m.vsn.len = 6;
-    return h_buf_encoded(wire_encode_alive(h_buf_fresh(), &m), len);
-}
-
 static const uint8_t *suspect_from(const char *node, uint32_t inc, const char *from, size_t flen, size_t *len)
 {
     wire_suspect m = { wire_bytes_of(from, flen), inc, wire_bytes_of(node, strlen(node)) };
     return h_buf_encoded(wire_encode_suspect(h_buf_fresh(), &m), len);
 }
 
-/* alive_named from its own address; from `peer` for a suspect */
+/* An alive about a name of nlen bytes, from its own address; a suspect
+ * from `peer` */
 static void inject_alive(const char *node, size_t nlen, int peer, uint32_t inc)
 {
     size_t len;
-    const uint8_t *m = alive_named(node, nlen, peer, inc, &len);
+    const uint8_t *m = h_alive_ex(node, nlen, peer, inc, NULL, h_vsn, &len);
     h_inject(&H, peer, m, len);
 }
 
@@ -63,15 +49,24 @@ static char *long_name(size_t n)
 
 static void setup(int npeers)
 {
-    swim_config c;
-    h_config(&c, "me");
-    h_init(&H, &c);
+    h_setup(&H, npeers);
     H.auto_ack = true;
-    char name[8];
-    for (int i = 0; i < npeers; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(&H, name, i, 1);
-    }
+}
+
+typedef struct asked_about {
+    const char *name;
+    size_t len;
+    bool whole;                  /* an indirect ping named it whole */
+} asked_about;
+
+static void note_asked(void *ud, const h_pkt *p, const uint8_t *msg, size_t len)
+{
+    (void)p;
+    asked_about *q = ud;
+    wire_msg w;
+    if (len && msg[0] == WIRE_INDIRECT_PING && wire_decode_msg(msg, len, &w) == WIRE_OK &&
+        w.u.indirect_ping.node.n == q->len && memcmp(w.u.indirect_ping.node.p, q->name, q->len) == 0)
+        q->whole = true;
 }
 
 /* A silent member with a long name: its failed probes go to the relays
@@ -93,18 +88,9 @@ static void long_name_suspected(size_t nlen)
     }
     CHECKF(suspected, "a member with a %zu-byte name was never suspected", nlen);
     /* the relays were asked about it under its whole name */
-    bool whole = false;
-    for (size_t i = 0; i < H.npkts && !whole; i++) {
-        const uint8_t *parts[64];
-        size_t lens[64];
-        size_t n = h_parts(H.pkts[i].data, H.pkts[i].len, parts, lens, 64);
-        for (size_t k = 0; k < n; k++) {
-            wire_msg w;
-            if (lens[k] && parts[k][0] == WIRE_INDIRECT_PING && wire_decode_msg(parts[k], lens[k], &w) == WIRE_OK)
-                whole = whole || (w.u.indirect_ping.node.n == nlen && memcmp(w.u.indirect_ping.node.p, name, nlen) == 0);
-        }
-    }
-    CHECK(whole);
+    asked_about q = { name, nlen, false };
+    h_each_msg(&H, note_asked, &q);
+    CHECK(q.whole);
     /* dead once the suspicion runs out unconfirmed (5 members: k = 2, so
      * the full 6 x 4 s, §10.4) */
     h_run(&H, H.now + 24000);

@@ -40,19 +40,6 @@ static bool find_msg(harness *h, found *f)
     return f->ok;
 }
 
-static void setup(harness *h, int npeers)
-{
-    swim_config c;
-    h_config(&c, "me");
-    h_init(h, &c);
-    char name[8];
-    for (int i = 0; i < npeers; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(h, name, i, 1);
-    }
-    h_clear(h);
-}
-
 /* Run until the core sends a ping; returns its seq and target peer. */
 static uint32_t next_ping_from(harness *h, size_t from, int *peer, swim_time *at)
 {
@@ -98,7 +85,7 @@ static void inject_nack(harness *h, int peer, uint32_t seq)
 
 static void test_direct_ack(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -128,7 +115,7 @@ static void test_direct_ack(void)
 
 static void test_indirect_nack_and_awareness(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -266,7 +253,7 @@ static void test_stretch(void)
 
 static void test_tcp_fallback_success(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -306,7 +293,7 @@ static void test_tcp_fallback_success(void)
 
 static void test_relay(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     H.now = 100;
     /* p0 asks us to probe p1 */
     wire_indirect_ping ind;
@@ -373,7 +360,7 @@ static void test_relay(void)
 
 static void test_answer_ping(void)
 {
-    setup(&H, 2);
+    h_setup(&H, 2);
     H.ack_payload = "coordinate";
     wire_buf b;
     wire_buf_init(&b, 0);
@@ -441,7 +428,7 @@ static void test_crc_choice(void)
     CHECK(H.pkts[f.pkt].crc);
     h_free(&H);
     /* gossip knows its target node: CRC for PMax 5 */
-    setup(&H, 2);
+    h_setup(&H, 2);
     H.auto_ack = true;
     h_run(&H, 20000); /* the membership gossip is over */
     h_clear(&H);
@@ -464,7 +451,7 @@ static void test_crc_choice(void)
  * is indirect, change nothing. */
 static void test_send_failure_goes_indirect(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -499,7 +486,7 @@ static void test_send_failure_goes_indirect(void)
     h_free(&H);
 
     /* a relayed ack after a failed write: success, and the score stays */
-    setup(&H, 4);
+    h_setup(&H, 4);
     size_t len;
     const uint8_t *m = h_suspect("me", 1, "p0", &len);
     h_inject(&H, 0, m, len); /* refuting raises the score to 1 */

@@ -7,19 +7,6 @@
 
 static harness H;
 
-static void setup(harness *h, int npeers)
-{
-    swim_config c;
-    h_config(&c, "me");
-    h_init(h, &c);
-    char name[8];
-    for (int i = 0; i < npeers; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(h, name, i, 1);
-    }
-    h_clear(h);
-}
-
 /* Eligible: a name in the NULL-terminated list `arg`. */
 static bool in_list(const swim *s, const swim_node *n, const void *arg)
 {
@@ -41,7 +28,7 @@ static int index_of(const char *const *list, const swim_node *n)
 /* Exactly k eligible (or fewer): every draw returns all of them, once. */
 static void all_eligible_always_chosen(int npeers, const char *const *list, size_t k)
 {
-    setup(&H, npeers);
+    h_setup(&H, npeers);
     size_t neligible = 0;
     while (list[neligible])
         neligible++;
@@ -68,7 +55,7 @@ static void all_eligible_always_chosen(int npeers, const char *const *list, size
  * picked 3/10 of the time, and is first 1/10 of the time. */
 static void uniform(void)
 {
-    setup(&H, 29);
+    h_setup(&H, 29);
     static const char *const list[] = { "p0", "p3", "p5", "p8", "p11", "p14", "p17", "p20", "p23", "p28", NULL };
     enum { TRIALS = 30000, NE = 10 };
     int picked[NE] = { 0 }, first[NE] = { 0 };
@@ -92,7 +79,7 @@ static void uniform(void)
  * eligible in a table of 30, each picked 3/4 of the time. */
 static void uniform_reservoir(void)
 {
-    setup(&H, 29);
+    h_setup(&H, 29);
     static const char *const list[] = { "p2", "p9", "p16", "p27", NULL };
     enum { TRIALS = 20000, NE = 4 };
     int picked[NE] = { 0 }, first[NE] = { 0 };
@@ -111,18 +98,37 @@ static void uniform_reservoir(void)
     h_free(&H);
 }
 
+/* Ping seqs sent to p0 and indirect-ping seqs sent to p1, as they go. */
+enum { MAXP = 4096 };
+typedef struct seen_seqs {
+    uint32_t pinged[MAXP], asked[MAXP];
+    size_t npinged, nasked;
+} seen_seqs;
+
+static void note_seqs(void *ud, const h_pkt *p, const uint8_t *msg, size_t len)
+{
+    seen_seqs *ss = ud;
+    wire_msg m;
+    if (!len || wire_decode_msg(msg, len, &m) != WIRE_OK)
+        return;
+    int peer = h_peer_of(&p->to);
+    if (m.type == WIRE_PING && peer == 0 && ss->npinged < MAXP)
+        ss->pinged[ss->npinged++] = m.u.ping.seq_no;
+    if (m.type == WIRE_INDIRECT_PING && peer == 1 && ss->nasked < MAXP)
+        ss->asked[ss->nasked++] = m.u.indirect_ping.seq_no;
+}
+
 /* End to end: in a cluster of three (us, a silent p0, p1), every failed
  * probe of p0 asks p1 to relay. Under 3n random draws about 2.6 % of them
  * asked nobody. */
 static void three_nodes_relay_always_asked(void)
 {
-    setup(&H, 2);
+    h_setup(&H, 2);
     H.auto_ack = true;
     H.down[0] = true;
-    enum { MAXP = 4096 };
-    static uint32_t pinged[MAXP], asked[MAXP];
-    size_t npinged = 0, nasked = 0;
-    while (H.now < 1200000 && npinged < 300) {
+    static seen_seqs ss;
+    memset(&ss, 0, sizeof ss);
+    while (H.now < 1200000 && ss.npinged < 300) {
         /* p0 alive again whenever it is found out, so that it is probed */
         if (h_state(&H, "p0") != SWIM_ALIVE) {
             size_t len;
@@ -130,41 +136,18 @@ static void three_nodes_relay_always_asked(void)
             h_inject(&H, 0, m, len);
         }
         h_run(&H, H.now + 100);
-        for (size_t i = 0; i < H.npkts; i++) {
-            const uint8_t *parts[64];
-            size_t lens[64];
-            size_t n = h_parts(H.pkts[i].data, H.pkts[i].len, parts, lens, 64);
-            int peer = h_peer_of(&H.pkts[i].to);
-            for (size_t k = 0; k < n; k++) {
-                wire_msg m;
-                if (!lens[k] || wire_decode_msg(parts[k], lens[k], &m) != WIRE_OK)
-                    continue;
-                if (m.type == WIRE_PING && peer == 0 && npinged < MAXP)
-                    pinged[npinged++] = m.u.ping.seq_no;
-                if (m.type == WIRE_INDIRECT_PING && peer == 1 && nasked < MAXP)
-                    asked[nasked++] = m.u.indirect_ping.seq_no;
-            }
-        }
+        h_each_msg(&H, note_seqs, &ss);
         h_clear(&H);
     }
     /* the last probe may still be in its direct wait */
+    size_t npinged = ss.npinged;
     h_run(&H, H.now + 1000);
-    for (size_t i = 0; i < H.npkts; i++) {
-        const uint8_t *parts[64];
-        size_t lens[64];
-        size_t n = h_parts(H.pkts[i].data, H.pkts[i].len, parts, lens, 64);
-        for (size_t k = 0; k < n; k++) {
-            wire_msg m;
-            if (lens[k] && wire_decode_msg(parts[k], lens[k], &m) == WIRE_OK && m.type == WIRE_INDIRECT_PING &&
-                h_peer_of(&H.pkts[i].to) == 1 && nasked < MAXP)
-                asked[nasked++] = m.u.indirect_ping.seq_no;
-        }
-    }
+    h_each_msg(&H, note_seqs, &ss);
     size_t relayed = 0;
     for (size_t i = 0; i < npinged; i++) {
         bool found = false;
-        for (size_t j = 0; j < nasked && !found; j++)
-            found = asked[j] == pinged[i];
+        for (size_t j = 0; j < ss.nasked && !found; j++)
+            found = ss.asked[j] == ss.pinged[i];
         relayed += found;
     }
     CHECKF(npinged >= 100, "only %zu probes of p0", npinged);

@@ -13,25 +13,15 @@
 
 static harness H;
 
-static const uint8_t full[6] = { 1, 5, 2, 2, 5, 5 };
-
 static void inject_alive_vsn(const char *node, int peer, uint32_t inc, const uint8_t *vsn, uint8_t vlen)
 {
-    swim_addr a = h_addr(peer);
-    wire_alive m;
-    memset(&m, 0, sizeof m);
-    m.addr = wire_bytes_of(a.ip, 4);
-    m.incarnation = inc;
-    m.node = wire_bytes_of(node, strlen(node));
-    m.port = 7946;
-    if (vlen)
-        memcpy(m.vsn.v, vsn, vlen < 6 ? vlen : 6);
-    m.vsn.len = vlen;
+    size_t n;
+    const uint8_t *m = h_alive_ex(node, strlen(node), peer, inc, NULL, h_vsn, &n);
     wire_buf b;
     wire_buf_init(&b, 0);
-    /* the encoder writes 6 bytes whatever len says: write Vsn by hand */
-    REQUIRE(wire_encode_alive(&b, &m) == WIRE_OK);
-    /* ... so patch the trailing "a3 Vsn a6 xx*6" into "a3 Vsn" + raw(vlen) */
+    REQUIRE(wire_buf_append(&b, m, n) == WIRE_OK);
+    /* the encoder writes 6 bytes of Vsn whatever len says: patch its
+     * trailing "a3 Vsn a6 xx*6" into "a3 Vsn" + raw(vlen), or nil */
     REQUIRE(b.len > 7 && b.data[b.len - 7] == 0xa6);
     b.len -= 7;
     if (vlen == 0) {
@@ -44,22 +34,27 @@ static void inject_alive_vsn(const char *node, int peer, uint32_t inc, const uin
     wire_buf_free(&b);
 }
 
+typedef struct vsn_of {
+    const char *node;
+    wire_vsn v;
+} vsn_of;
+
+static void note_vsn(void *ud, const h_pkt *p, const uint8_t *msg, size_t len)
+{
+    (void)p;
+    vsn_of *o = ud;
+    wire_msg m;
+    if (len && msg[0] == WIRE_ALIVE && wire_decode_msg(msg, len, &m) == WIRE_OK &&
+        m.u.alive.node.n == strlen(o->node) && memcmp(m.u.alive.node.p, o->node, m.u.alive.node.n) == 0)
+        o->v = m.u.alive.vsn;
+}
+
 /* The Vsn of the last alive about `node` we gossiped, or len 0xff. */
 static wire_vsn gossiped_vsn(const char *node)
 {
-    wire_vsn v = { { 0 }, 0xff };
-    for (size_t i = 0; i < H.npkts; i++) {
-        const uint8_t *parts[64];
-        size_t lens[64];
-        size_t n = h_parts(H.pkts[i].data, H.pkts[i].len, parts, lens, 64);
-        for (size_t k = 0; k < n; k++) {
-            wire_msg m;
-            if (lens[k] && parts[k][0] == WIRE_ALIVE && wire_decode_msg(parts[k], lens[k], &m) == WIRE_OK &&
-                m.u.alive.node.n == strlen(node) && memcmp(m.u.alive.node.p, node, m.u.alive.node.n) == 0)
-                v = m.u.alive.vsn;
-        }
-    }
-    return v;
+    vsn_of o = { node, { { 0 }, 0xff } };
+    h_each_msg(&H, note_vsn, &o);
+    return o.v;
 }
 
 static void setup_with(bool alive_filter)
@@ -83,11 +78,11 @@ static void test_short_refused(void)
     for (uint8_t len = 1; len <= 5; len++) {
         uint64_t dropped = swim_get_stats(H.core)->dropped_by_type[WIRE_ALIVE];
         /* new node: not added */
-        inject_alive_vsn("short", 5, 1, full, len);
+        inject_alive_vsn("short", 5, 1, h_vsn, len);
         swim_member m;
         CHECKF(!swim_member_get(H.core, "short", &m), "a %u-byte Vsn was taken", len);
         /* known node: not refreshed */
-        inject_alive_vsn("p0", 0, 10 + len, full, len);
+        inject_alive_vsn("p0", 0, 10 + len, h_vsn, len);
         CHECK_EQ_INT(h_inc(&H, "p0"), 1);
         CHECK_EQ_INT(swim_get_stats(H.core)->dropped_by_type[WIRE_ALIVE], dropped + 2);
     }
@@ -106,11 +101,11 @@ static void test_empty_taken(void)
     CHECK_EQ_INT(h_inc(&H, "p0"), 2);
     swim_member m;
     REQUIRE(swim_member_get(H.core, "p0", &m));
-    CHECK(memcmp(m.vsn, full, 6) == 0);
+    CHECK(memcmp(m.vsn, h_vsn, 6) == 0);
     h_run(&H, H.now + 1000);
     wire_vsn v = gossiped_vsn("p0");
     CHECK_EQ_INT(v.len, 6);
-    CHECK(memcmp(v.v, full, 6) == 0);
+    CHECK(memcmp(v.v, h_vsn, 6) == 0);
     /* a new node: taken with zero versions, as memberlist does */
     inject_alive_vsn("bare", 6, 1, NULL, 0);
     REQUIRE(swim_member_get(H.core, "bare", &m));
@@ -142,7 +137,7 @@ static bool push_pull_with_vsn(uint8_t vlen, const uint8_t *vsn)
         ns.name = wire_bytes_of(i ? "q" : "p1", i ? 1 : 2);
         ns.port = 7946;
         ns.state = WIRE_STATE_ALIVE;
-        memcpy(ns.vsn.v, full, 6);
+        memcpy(ns.vsn.v, h_vsn, 6);
         ns.vsn.len = 6;
         REQUIRE(wire_encode_push_node_state(&b, &ns, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
         if (i) {
@@ -167,15 +162,15 @@ static void test_push_pull_refused(void)
 {
     /* a 5-byte Vsn [1 5 2 2 5]: counts in the bounds, PCur read as 0 */
     setup();
-    CHECK(!push_pull_with_vsn(5, full));
+    CHECK(!push_pull_with_vsn(5, h_vsn));
     h_free(&H);
     /* 3 bytes [1 5 2]: PCur 2 was read from it; memberlist reads 0 */
     setup();
-    CHECK(!push_pull_with_vsn(3, full));
+    CHECK(!push_pull_with_vsn(3, h_vsn));
     h_free(&H);
     /* the whole 6 is merged */
     setup();
-    CHECK(push_pull_with_vsn(6, full));
+    CHECK(push_pull_with_vsn(6, h_vsn));
     h_free(&H);
 }
 
