@@ -11,9 +11,14 @@
 #include "wire/wire_msg.h"
 #include "wire/wire_stream.h"
 
-/* The TCPTimeout of these tests: long enough for loopback, short enough
- * that a test taking two or three of them stays quick. */
-#define T_MS 400
+/* The TCPTimeout of these tests: what a phase has left after a fake's
+ * 0.6 T delay must carry 8 MiB over loopback under the sanitizers on a
+ * busy machine; and a test taking two or three of them stays quick. */
+#define T_MS 1000
+/* The fake peer's receive buffer: small, so that a large message waits in
+ * the sender for the fake to read it, large enough to move 8 MiB in a few
+ * dozen reads. */
+#define FAKE_RCVBUF (256 * 1024)
 
 typedef struct world world;
 
@@ -55,9 +60,9 @@ struct world {
 };
 
 /* The user state the agent sends in its push/pulls for the tests of
- * stream phases: larger than what the kernel buffers on both sides of a
- * loopback connection (4 MiB each at most here, tcp_wmem and rmem_max), so
- * that writing it waits for the peer to read. */
+ * stream phases: larger than what the kernel buffers on a loopback
+ * connection (a sender's 4 MiB at most here, tcp_wmem, and the fake's
+ * FAKE_RCVBUF), so that writing it waits for the peer to read. */
 #define BIG_STATE_BYTES (8u << 20)
 static uint8_t *big_state;
 static size_t big_state_len;
@@ -186,8 +191,8 @@ static void fake_accept(uv_stream_t *server, int status)
     uv_timer_start(&c->timer, fake_start_reading, (uint64_t)w->read_delay_ms, 0);
 }
 
-/* A listening fake peer on 127.0.0.1, with a small receive buffer so that
- * a large request stays blocked in the sender until the fake reads it. */
+/* A listening fake peer on 127.0.0.1, with a small receive buffer
+ * (FAKE_RCVBUF). */
 static void fake_serve(world *w)
 {
     struct sockaddr_in sa;
@@ -195,7 +200,7 @@ static void fake_serve(world *w)
     REQUIRE(uv_tcp_init(&w->loop, &w->server) == 0);
     w->server.data = w;
     REQUIRE(uv_tcp_bind(&w->server, (const struct sockaddr *)&sa, 0) == 0);
-    int rcv = 16384;
+    int rcv = FAKE_RCVBUF;
     uv_recv_buffer_size((uv_handle_t *)&w->server, &rcv);
     REQUIRE(uv_listen((uv_stream_t *)&w->server, 16, fake_accept) == 0);
     struct sockaddr_storage ss;
@@ -282,8 +287,7 @@ static void client_connected(uv_connect_t *req, int status)
     client_then(c, status, client_send, c->send_delay_ms);
 }
 
-/* Connect to the agent with a small receive buffer (so that a large reply
- * waits in the agent until we read); after send_delay_ms write `req` (if
+/* Connect to the agent with a small receive buffer (FAKE_RCVBUF); after send_delay_ms write `req` (if
  * any), after read_delay_ms more read one reply. */
 static void client_start(fake_client *c, world *w, const wire_buf *req, int send_delay_ms, int read_delay_ms)
 {
@@ -299,7 +303,7 @@ static void client_start(fake_client *c, world *w, const wire_buf *req, int send
     uv_timer_init(&w->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     c->handles = 2;
-    int rcv = 16384;
+    int rcv = FAKE_RCVBUF;
     uv_recv_buffer_size((uv_handle_t *)&c->tcp, &rcv);
     const char *at = net_bind_text(w->n);
     struct sockaddr_in sa;
