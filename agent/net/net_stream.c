@@ -100,7 +100,7 @@ static void on_deadline(uv_timer_t *t)
     conn_finish(c, NULL, 0, c->fail ? c->fail : "deadline passed");
 }
 
-static void arm(net_conn *c, swim_time end)
+static void conn_arm(net_conn *c, swim_time end)
 {
     swim_time now = net_now(c->n);
     uv_timer_start(&c->timer, on_deadline, end > now ? end - now : 0, 0);
@@ -111,7 +111,7 @@ static void arm(net_conn *c, swim_time end)
 static void conn_next_phase(net_conn *c)
 {
     if (c->phase_ms)
-        arm(c, net_now(c->n) + c->phase_ms);
+        conn_arm(c, net_now(c->n) + c->phase_ms);
 }
 
 static net_conn *conn_new(net *n, bool inbound, swim_time deadline, uint32_t phase_ms)
@@ -137,7 +137,7 @@ static net_conn *conn_new(net *n, bool inbound, swim_time deadline, uint32_t pha
     n->conns = c;
     n->handles_open++;         /* the conn as a whole keeps net alive */
     c->phase_ms = phase_ms;
-    arm(c, deadline);
+    conn_arm(c, deadline);
     return c;
 }
 
@@ -201,7 +201,7 @@ static void inbound_message(net_conn *c)
     } else if (answer && c->out.len) {
         /* memberlist's sendLocalState sets a fresh TCPTimeout before it
          * writes a push/pull reply; an ack goes within the first one */
-        if (c->reader.msg.n && c->reader.msg.p[0] == WIRE_PUSH_PULL) {
+        if (c->reader.msg_type == WIRE_PUSH_PULL) {
             c->phase_ms = n->cfg.swim.tcp_timeout;
             conn_next_phase(c);
         }
@@ -228,9 +228,9 @@ static bool answer_error(net_conn *c, int rc)
     net *n = c->n;
     char a[80];
     net_addr_text(&c->peer, a, sizeof a);
-    n->counters.stream_errors++;
-    net_log_noisy(n, BASE_LOG_INFO, "stream from %s: %s (answered with an error)", a, wire_strerror(rc));
     const char *text = wire_strerror(rc);
+    n->counters.stream_errors++;
+    net_log_noisy(n, BASE_LOG_INFO, "stream from %s: %s (answered with an error)", a, text);
     wire_errmsg e = { wire_bytes_of(text, strlen(text)) };
     wire_buf msg;
     wire_buf_init(&msg, 0);
