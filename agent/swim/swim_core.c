@@ -40,9 +40,6 @@ static void report_deadline(swim *s)
         s->io.deadline(s->io.ud, d);
 }
 
-/* Every public entry point that changes the core ends here: events first,
- * then the deadline, which no event callback can move (they must not call
- * in). */
 static void leave_done(swim *s)
 {
     swim_event ev;
@@ -51,6 +48,9 @@ static void leave_done(swim *s)
     swim_emit_event(s, &ev);
 }
 
+/* Every public entry point that changes the core ends here: events first,
+ * then the deadline, which no event callback can move (they must not call
+ * in). */
 static void finish(swim *s)
 {
     assert(s->in_call);
