@@ -3,7 +3,8 @@
  * (0), to swim_handle_stream (1), or as the reply to our own join
  * push/pull (2); its quotient picks what else happens around it (SCENE_*
  * bits: we leave first, change our meta and queue broadcasts first,
- * force-leave a member after, fail every stream we open). Then virtual
+ * force-leave a member after, fail every stream we open, report every
+ * packet we send refused by the socket). Then virtual
  * time runs on for a minute, ticking at the deadlines io->deadline
  * reports, so that whatever state the input created (members,
  * suspicions, relays, queued broadcasts) is exercised. The core must
@@ -25,7 +26,11 @@ enum {
     SCENE_META_FIRST = 2,        /* swim_set_meta and two broadcasts before */
     SCENE_FORCE_LEAVE = 4,       /* swim_force_leave of n3 after */
     SCENE_STREAMS_FAIL = 8,      /* every stream we open fails */
+    SCENE_SENDS_FAIL = 16,       /* every packet we send is refused (swim_send_failed) */
 };
+
+/* Refused packets kept to report after the call that sent them. */
+#define FUZZ_MAX_REFUSED 16
 
 /* Streams we opened that want an answer, kept to fail them. */
 #define FUZZ_MAX_STREAMS 64
@@ -36,11 +41,16 @@ typedef struct ctx {
     uint64_t pending[FUZZ_MAX_STREAMS];
     int npending;
     swim_time deadline;          /* as io->deadline last reported */
+    swim_addr refused[FUZZ_MAX_REFUSED];
+    int nrefused;
 } ctx;
 
 static void send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc)
 {
-    (void)ud; (void)to; (void)msg; (void)len; (void)crc;
+    (void)msg; (void)len; (void)crc;
+    ctx *c = ud;
+    if (c->nrefused < FUZZ_MAX_REFUSED)
+        c->refused[c->nrefused++] = *to;
 }
 
 static void open_stream(void *ud, const swim_stream_req *req)
@@ -162,6 +172,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (scene & SCENE_STREAMS_FAIL)
             while (c.npending > 0)
                 swim_stream_done(s, c.deadline > 60000 ? 60000 : c.deadline, c.pending[--c.npending], NULL, 0);
+        if (scene & SCENE_SENDS_FAIL) {
+            int n = c.nrefused;
+            swim_addr refused[FUZZ_MAX_REFUSED];
+            memcpy(refused, c.refused, (size_t)n * sizeof *refused);
+            c.nrefused = 0;
+            for (int k = 0; k < n; k++)
+                swim_send_failed(s, c.deadline > 60000 ? 60000 : c.deadline, &refused[k]);
+        }
+        c.nrefused = 0;
         swim_time d = c.deadline;
         if (d > 60000)
             break;

@@ -7,8 +7,10 @@
  *   swim send_packet -> wire_packet_build -> uv_udp_send (from the bound socket)
  *   inbound stream -> wire_stream_reader -> swim_handle_stream -> reply
  *   swim open_stream -> connect, frame, write, read one reply -> swim_stream_done
- * Every stream has a deadline (the core's, or TCPTimeout for inbound ones)
- * and inbound streams are capped at NET_MAX_INBOUND_STREAMS.
+ * Every stream has deadlines: per phase (connect, write, read) as the core
+ * asks (swim_stream_req), TCPTimeout to read an inbound request and another
+ * to write the reply; inbound push/pulls are capped at
+ * NET_MAX_INBOUND_PUSH_PULLS.
  *
  * Threading: everything here runs on the loop's thread. The core may be
  * called directly (net_core()) from that thread, outside its callbacks:
@@ -28,8 +30,11 @@
 
 /* memberlist's default gossip port (§1, §13) */
 #define NET_DEFAULT_PORT 7946
-/* memberlist serves at most 128 concurrent inbound push/pulls (§6.1) */
-#define NET_MAX_INBOUND_STREAMS 128
+/* memberlist's maxPushPullRequests (§6.1): handleConn drops an inbound
+ * push/pull, once its type is read, when this many (itself included) would
+ * be running. Nothing else is capped: an idle connection holds a socket
+ * only until its read deadline (TCPTimeout). */
+#define NET_MAX_INBOUND_PUSH_PULLS 128
 
 typedef struct net_config {
     char bind_host[256];       /* IP literal; "0.0.0.0" or "::" for any */
@@ -60,7 +65,7 @@ typedef struct net_counters {
     uint64_t malformed_packets;      /* dropped by the framing layer */
     uint64_t send_errors;
     uint64_t streams_in, streams_out;
-    uint64_t streams_rejected;       /* over NET_MAX_INBOUND_STREAMS */
+    uint64_t streams_rejected;       /* push/pulls over NET_MAX_INBOUND_PUSH_PULLS */
     uint64_t stream_errors;          /* malformed, timed out, reset */
 } net_counters;
 

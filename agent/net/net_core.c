@@ -102,11 +102,16 @@ void net_malformed(net *n, const char *what, const swim_addr *from, int err)
 
 static void on_timer(uv_timer_t *t);
 
-/* Arm the one timer at the deadline the core last reported. */
+/* Arm the one timer at the deadline the core last reported, or at once
+ * while refused datagrams wait to be reported. */
 static void arm(net *n)
 {
     if (n->closing)
         return;
+    if (n->nsend_failed) {
+        uv_timer_start(&n->timer, on_timer, 0, 0);
+        return;
+    }
     if (n->deadline == SWIM_NEVER) {
         uv_timer_stop(&n->timer);
         return;
@@ -115,11 +120,36 @@ static void arm(net *n)
     uv_timer_start(&n->timer, on_timer, n->deadline > now ? n->deadline - now : 0, 0);
 }
 
+static bool same_addr(const swim_addr *a, const swim_addr *b)
+{
+    return a->ip_len == b->ip_len && a->port == b->port && memcmp(a->ip, b->ip, a->ip_len) == 0;
+}
+
+void net_send_failed(net *n, const swim_addr *to)
+{
+    for (size_t i = 0; i < n->nsend_failed; i++)
+        if (same_addr(&n->send_failed[i], to))
+            return;
+    if (n->nsend_failed == NET_SEND_FAILED_MAX)
+        return; /* a burst: the ones kept are enough */
+    n->send_failed[n->nsend_failed++] = *to;
+    arm(n);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     net *n = t->data;
     if (n->closing)
         return;
+    /* what failed while the core was sending, told now that it is not;
+     * reporting may send (indirect pings) and fail again: those wait for
+     * the next run */
+    size_t nf = n->nsend_failed;
+    swim_addr failed[NET_SEND_FAILED_MAX];
+    memcpy(failed, n->send_failed, nf * sizeof *failed);
+    n->nsend_failed = 0;
+    for (size_t i = 0; i < nf; i++)
+        swim_send_failed(n->core, net_now(n), &failed[i]);
     swim_tick(n->core, net_now(n));
     /* libuv measures the timeout from its cached loop time, which lags
      * the clock the core reads: the timer can fire a little before the
@@ -143,7 +173,7 @@ static void core_event(void *ud, const swim_event *ev)
     if (n->h.event)
         n->h.event(n->h.ud, ev);
     if (ev->type == SWIM_EV_JOIN_DONE)
-        net_join_done(n, ev->count);
+        net_join_done(n, ev->join_id, ev->count);
 }
 
 /* The core warns once per message it drops; those come from peers, so

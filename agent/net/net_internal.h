@@ -17,6 +17,12 @@
  * flood of junk cannot flood the log too. */
 #define NET_MALFORMED_LOG_MS 10000
 
+/* Datagrams the socket refused, kept for swim_send_failed until the timer
+ * runs (the core cannot be called back from its send callback). One probe
+ * runs at a time and only its ping matters; room for a few more covers a
+ * burst of gossip failing alongside it. */
+#define NET_SEND_FAILED_MAX 16
+
 /* Lines caused by what peers send (malformed input, floods, stream
  * failures) share this budget: at most NET_NOISY_LINES per
  * NET_NOISY_WINDOW_MS, the rest are counted and reported with the next
@@ -46,11 +52,15 @@ struct net {
     uint8_t rbuf[NET_UDP_RECV_MAX];
     bool rbuf_busy;
 
+    swim_addr send_failed[NET_SEND_FAILED_MAX];   /* for swim_send_failed, deduplicated */
+    size_t nsend_failed;
+
     net_counters counters;
-    int inbound;               /* open inbound streams */
+    int pushpulls_in;          /* inbound push/pulls being served */
     net_conn *conns;           /* every open stream, for teardown */
 
-    net_join_job *joins_head, *joins_tail;   /* waiting for SWIM_EV_JOIN_DONE */
+    net_join_job *joins;       /* waiting for SWIM_EV_JOIN_DONE, by join id */
+    net_join_job *join_starting;  /* inside swim_join: its id is not known yet */
 
     swim_time malformed_logged;
     uint64_t malformed_unlogged;
@@ -76,6 +86,9 @@ void net_logf(net *n, base_log_level level, const char *fmt, ...) __attribute__(
 void net_log_noisy(net *n, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void net_malformed(net *n, const char *what, const swim_addr *from, int err);
 void net_handle_close(net *n);   /* one of net's own handles closed */
+/* A datagram to `to` was refused by the socket: the core hears it from the
+ * timer, at once but outside the call that is sending. */
+void net_send_failed(net *n, const swim_addr *to);
 /* libuv alloc callbacks for UDP and streams: lend n->rbuf, or an empty
  * buffer while it is lent; the read callback gives it back first thing. */
 void net_rbuf_lend(net *n, uv_buf_t *buf);
@@ -91,7 +104,8 @@ void net_stream_open(void *ud, const swim_stream_req *req);
 void net_streams_close_all(net *n);
 
 /* net_join.c */
-void net_join_done(net *n, int count);
+/* The core's SWIM_EV_JOIN_DONE: the caller of that join hears back. */
+void net_join_done(net *n, uint64_t join_id, int count);
 void net_joins_free(net *n);
 
 #endif

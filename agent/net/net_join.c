@@ -1,7 +1,8 @@
 /* net: joining. Seeds are resolved (uv_getaddrinfo for names), handed to
  * swim_join, and the caller hears back when the core reports
- * SWIM_EV_JOIN_DONE. The core finishes joins in the order they started,
- * so waiting callers form a FIFO. */
+ * SWIM_EV_JOIN_DONE with that join's id. Joins finish in any order (a
+ * dead seed takes a TCPTimeout, a live one a round trip), so each waiting
+ * caller is found by the id swim_join gave it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ typedef struct net_resolve {
 struct net_join_job {
     net *n;
     net_join_job *next;
+    uint64_t join_id;          /* the core's, once swim_join returned */
+    bool reported;             /* finished inside swim_join */
     net_join_cb done;
     void *ud;
     int pending;               /* resolutions in flight */
@@ -57,23 +60,39 @@ static void job_start(net_join_job *j)
         free(j);
         return;
     }
-    /* queued before swim_join in case the core reports at once */
-    if (n->joins_tail)
-        n->joins_tail->next = j;
-    else
-        n->joins_head = j;
-    n->joins_tail = j;
-    swim_join(n->core, net_now(n), j->seeds, j->nseeds);
+    /* the core may finish the join inside the call, before its id is
+     * known here (swim_join): net_join_done takes an unknown id during the
+     * call for this job */
+    n->join_starting = j;
+    uint64_t id = swim_join(n->core, net_now(n), j->seeds, j->nseeds);
+    n->join_starting = NULL;
+    if (j->reported) {
+        free(j);
+        return;
+    }
+    j->join_id = id;
+    j->next = n->joins;
+    n->joins = j;
 }
 
-void net_join_done(net *n, int count)
+void net_join_done(net *n, uint64_t join_id, int count)
 {
-    net_join_job *j = n->joins_head;
+    net_join_job *j = NULL;
+    for (net_join_job **pp = &n->joins; *pp; pp = &(*pp)->next) {
+        if ((*pp)->join_id == join_id) {
+            j = *pp;
+            *pp = j->next;
+            break;
+        }
+    }
+    if (!j && n->join_starting && !n->join_starting->reported) {
+        n->join_starting->reported = true;
+        j = n->join_starting;
+        j->done(j->ud, count, j->err[0] ? j->err : NULL);
+        return; /* freed by job_start */
+    }
     if (!j)
         return;   /* a join started by someone else (e.g. a Lua script) */
-    n->joins_head = j->next;
-    if (!n->joins_head)
-        n->joins_tail = NULL;
     j->done(j->ud, count, j->err[0] ? j->err : NULL);
     free(j);
 }
@@ -81,13 +100,12 @@ void net_join_done(net *n, int count)
 /* Shutting down: every waiting caller hears that its join failed. */
 void net_joins_free(net *n)
 {
-    while (n->joins_head) {
-        net_join_job *j = n->joins_head;
-        n->joins_head = j->next;
+    while (n->joins) {
+        net_join_job *j = n->joins;
+        n->joins = j->next;
         j->done(j->ud, 0, "the agent is shutting down");
         free(j);
     }
-    n->joins_tail = NULL;
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)

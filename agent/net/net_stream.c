@@ -1,16 +1,23 @@
 /* net: TCP streams. One request and at most one reply per connection
  * (§6): inbound ones are read with the incremental stream reader, handed to
  * the core, answered and closed; outbound ones carry a core request and
- * bring back its reply. Every connection has a deadline timer. */
+ * bring back its reply. Every connection has a deadline timer, re-armed at
+ * each phase as memberlist sets its conn deadlines: an outbound push/pull
+ * gets TCPTimeout to connect, another to write, another to read the reply
+ * (sendAndReceiveState); an inbound one TCPTimeout to read the request
+ * from the accept, another to write our reply (handleConn, then
+ * sendLocalState). */
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "wire/wire_msg.h"
 
-/* memberlist's listen backlog is the Go default (the kernel's somaxconn);
- * 128 matches its inbound stream cap. */
+/* memberlist's listen backlog is the Go default (the kernel's somaxconn,
+ * 128 on older kernels): connections are accepted as fast as they come,
+ * so the backlog only absorbs a burst. */
 #define NET_TCP_BACKLOG 128
 
 struct net_conn {
@@ -24,7 +31,10 @@ struct net_conn {
     bool inbound;
     bool finished;             /* outcome reported; only closing remains */
     bool want_reply;
+    bool pushpull;             /* inbound: counted in n->pushpulls_in */
     const char *fail;          /* a failure found while opening, reported by the timer */
+    uint32_t phase_ms;         /* each phase after the first ends this long after
+                                  it starts (0: the first deadline is for it all) */
     uint64_t id;               /* outbound: the core's stream id */
     swim_addr peer;
     wire_stream_reader reader;
@@ -40,8 +50,8 @@ static void conn_free(net_conn *c)
         n->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    if (c->inbound)
-        n->inbound--;
+    if (c->pushpull)
+        n->pushpulls_in--;
     wire_stream_reader_free(&c->reader);
     wire_buf_free(&c->out);
     free(c);
@@ -90,7 +100,21 @@ static void on_deadline(uv_timer_t *t)
     conn_finish(c, NULL, 0, c->fail ? c->fail : "deadline passed");
 }
 
-static net_conn *conn_new(net *n, bool inbound, swim_time deadline)
+static void conn_arm(net_conn *c, swim_time end)
+{
+    swim_time now = net_now(c->n);
+    uv_timer_start(&c->timer, on_deadline, end > now ? end - now : 0, 0);
+}
+
+/* A phase after the first starts (write, read): phase_ms from now, or
+ * still the first deadline for a stream without phases. */
+static void conn_next_phase(net_conn *c)
+{
+    if (c->phase_ms)
+        conn_arm(c, net_now(c->n) + c->phase_ms);
+}
+
+static net_conn *conn_new(net *n, bool inbound, swim_time deadline, uint32_t phase_ms)
 {
     net_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -112,10 +136,8 @@ static net_conn *conn_new(net *n, bool inbound, swim_time deadline)
         n->conns->prev = c;
     n->conns = c;
     n->handles_open++;         /* the conn as a whole keeps net alive */
-    if (inbound)
-        n->inbound++;
-    swim_time now = net_now(n);
-    uv_timer_start(&c->timer, on_deadline, deadline > now ? deadline - now : 0, 0);
+    c->phase_ms = phase_ms;
+    conn_arm(c, deadline);
     return c;
 }
 
@@ -144,7 +166,9 @@ static void on_written(uv_write_t *w, int status)
         /* our part is done: a request with no reply, or our reply */
         c->finished = true;
         conn_close(c);
+        return;
     }
+    conn_next_phase(c); /* the read of the reply */
 }
 
 static int conn_write(net_conn *c)
@@ -175,6 +199,12 @@ static void inbound_message(net_conn *c)
     if (rc != WIRE_OK) {
         conn_finish(c, NULL, 0, wire_strerror(rc));
     } else if (answer && c->out.len) {
+        /* memberlist's sendLocalState sets a fresh TCPTimeout before it
+         * writes a push/pull reply; an ack goes within the first one */
+        if (c->reader.msg_type == WIRE_PUSH_PULL) {
+            c->phase_ms = n->cfg.swim.tcp_timeout;
+            conn_next_phase(c);
+        }
         int wrc = conn_write(c);
         if (wrc < 0)
             conn_finish(c, NULL, 0, uv_strerror(wrc));
@@ -182,6 +212,62 @@ static void inbound_message(net_conn *c)
         c->finished = true;
         conn_close(c);
     }
+}
+
+/* memberlist's handleConn answers a request it could not read the framing
+ * of (readStream: the first byte, the envelope, the compression) with an
+ * err message holding the error, compressed and encrypted like any reply,
+ * then closes; it does not answer a bad label, an error in the message
+ * itself, a clean close before any byte, or a read past its deadline
+ * (the write would be past it too). Returns false if this error is not
+ * one it answers. */
+static bool answer_error(net_conn *c, int rc)
+{
+    if (c->reader.stage != WIRE_STREAM_AT_FRAMING)
+        return false;
+    net *n = c->n;
+    char a[80];
+    net_addr_text(&c->peer, a, sizeof a);
+    const char *text = wire_strerror(rc);
+    n->counters.stream_errors++;
+    net_log_noisy(n, BASE_LOG_INFO, "stream from %s: %s (answered with an error)", a, text);
+    wire_errmsg e = { wire_bytes_of(text, strlen(text)) };
+    wire_buf msg;
+    wire_buf_init(&msg, 0);
+    int frc = wire_encode_err(&msg, &e);
+    if (frc == WIRE_OK)
+        frc = frame(n, &c->out, false, msg.data, msg.len);
+    wire_buf_free(&msg);
+    /* closed once written (on_written), or at the deadline */
+    if (frc != WIRE_OK || conn_write(c) < 0) {
+        c->finished = true;
+        conn_close(c);
+    }
+    return true;
+}
+
+/* memberlist's handleConn: a push/pull counts from the moment its type is
+ * read; over the cap it is dropped without an answer. Returns false if
+ * this stream was dropped. */
+static bool admit_push_pull(net_conn *c)
+{
+    if (c->pushpull || c->reader.stage != WIRE_STREAM_AT_MESSAGE || c->reader.msg_type != WIRE_PUSH_PULL)
+        return true;
+    net *n = c->n;
+    if (n->pushpulls_in + 1 >= NET_MAX_INBOUND_PUSH_PULLS) {
+        n->counters.streams_rejected++;
+        char a[80];
+        net_addr_text(&c->peer, a, sizeof a);
+        net_log_noisy(n, BASE_LOG_WARN, "too many pending push/pull requests (%d): dropping the one from %s",
+                      NET_MAX_INBOUND_PUSH_PULLS, a);
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->finished = true;
+        conn_close(c);
+        return false;
+    }
+    c->pushpull = true;
+    n->pushpulls_in++;
+    return true;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -199,10 +285,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     } else
         rc = wire_stream_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread);
+    if (c->inbound && rc >= 0 && !admit_push_pull(c))
+        return;
     if (rc == WIRE_STREAM_MORE)
         return;
     uv_read_stop(s);
     if (rc != WIRE_STREAM_DONE) {
+        if (c->inbound && answer_error(c, rc))
+            return;
         conn_finish(c, NULL, 0, wire_strerror(rc));
         return;
     }
@@ -220,7 +310,7 @@ static void on_connection(uv_stream_t *server, int status)
         net_logf(n, BASE_LOG_WARN, "accept failed: %s", uv_strerror(status));
         return;
     }
-    net_conn *c = conn_new(n, true, net_now(n) + n->cfg.swim.tcp_timeout);
+    net_conn *c = conn_new(n, true, net_now(n) + n->cfg.swim.tcp_timeout, 0);
     if (!c) {
         net_logf(n, BASE_LOG_ERROR, "out of memory accepting a stream");
         return;
@@ -235,15 +325,6 @@ static void on_connection(uv_stream_t *server, int status)
     int len = sizeof ss;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0 ||
         net_swim_from_sockaddr((struct sockaddr *)&ss, &c->peer) < 0) {
-        c->finished = true;
-        conn_close(c);
-        return;
-    }
-    if (n->inbound > NET_MAX_INBOUND_STREAMS) {
-        n->counters.streams_rejected++;
-        char a[80];
-        net_addr_text(&c->peer, a, sizeof a);
-        net_log_noisy(n, BASE_LOG_WARN, "too many inbound streams (%d): dropping the one from %s", NET_MAX_INBOUND_STREAMS, a);
         c->finished = true;
         conn_close(c);
         return;
@@ -283,6 +364,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    conn_next_phase(c); /* the write */
     int rc = conn_write(c);
     if (rc == 0 && c->want_reply)
         rc = uv_read_start((uv_stream_t *)&c->tcp, on_stream_alloc, on_read);
@@ -297,7 +379,7 @@ void net_stream_open(void *ud, const swim_stream_req *req)
     net *n = ud;
     if (n->closing)
         return;
-    net_conn *c = conn_new(n, false, req->deadline);
+    net_conn *c = conn_new(n, false, req->deadline, req->phase_timeout);
     if (!c) {
         net_logf(n, BASE_LOG_ERROR, "out of memory opening a stream");
         return;

@@ -85,6 +85,7 @@ int net_udp_start(net *n, const struct sockaddr *bind_sa, char *err, size_t errl
 typedef struct udp_send_req {
     uv_udp_send_t req;
     net *n;
+    swim_addr to;
     uint8_t data[];
 } udp_send_req;
 
@@ -94,6 +95,8 @@ static void on_sent(uv_udp_send_t *req, int status)
     if (status < 0) {
         r->n->counters.send_errors++;
         net_logf(r->n, BASE_LOG_DEBUG, "udp send failed: %s", uv_strerror(status));
+        if (!r->n->closing)
+            net_send_failed(r->n, &r->to);
     }
     free(r);
 }
@@ -113,12 +116,19 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
     wire_bytes m = wire_bytes_of(msg, len);
     int rc = wire_packet_build(&n->tx, &n->cfg.frame, &m, 1, crc, nonce);
     struct sockaddr_storage ss;
-    if (rc == WIRE_OK && net_sockaddr_from_swim(to, n->udp_v6, &ss) < 0)
+    bool unreachable = rc == WIRE_OK && net_sockaddr_from_swim(to, n->udp_v6, &ss) < 0;
+    if (unreachable)
         rc = WIRE_ERANGE;
     if (rc != WIRE_OK) {
         n->counters.send_errors++;
         /* e.g. an IPv6 member seen from an IPv4 socket, once per probe */
-        net_log_noisy(n, BASE_LOG_INFO, "cannot send a packet: %s", rc == WIRE_ERANGE ? "address family not reachable from our socket" : wire_strerror(rc));
+        net_log_noisy(n, BASE_LOG_INFO, "cannot send a packet: %s", unreachable ? "address family not reachable from our socket" : wire_strerror(rc));
+        /* the socket could not take that address: what Go's WriteTo
+         * reports as a failed write; a framing error is ours, not the
+         * route's, and memberlist gives such a probe up rather than
+         * asking others, so only the former is reported */
+        if (unreachable)
+            net_send_failed(n, to);
         return;
     }
     n->counters.packets_out++;
@@ -129,6 +139,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
     if (sent != UV_EAGAIN) {
         n->counters.send_errors++;
         net_logf(n, BASE_LOG_DEBUG, "udp send failed: %s", uv_strerror(sent));
+        net_send_failed(n, to);
         return;
     }
     /* the socket buffer is full: queue a copy */
@@ -138,6 +149,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
         return;
     }
     r->n = n;
+    r->to = *to;
     memcpy(r->data, n->tx.data, n->tx.len);
     b = uv_buf_init((char *)r->data, (unsigned)n->tx.len);
     rc = uv_udp_send(&r->req, &n->udp, &b, 1, (const struct sockaddr *)&ss, on_sent);

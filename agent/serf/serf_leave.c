@@ -45,7 +45,10 @@ static void swim_leave_now(serf_leave *l, swim *core, swim_time now)
 {
     move(l, SERF_LEAVE_SWIM_LEAVING);
     l->intent_deadline = l->poll_at = SWIM_NEVER;
-    l->done_deadline = now + SERF_LEAVE_SWIM_TIMEOUT_MS + SERF_LEAVE_GRACE_MS;
+    /* the core's LEAVE_DONE comes at the latest its timeout after this,
+     * or its LeavePropagateDelay after a broadcast that finished just
+     * before the timeout; the grace comes on top of both */
+    l->done_deadline = now + SERF_LEAVE_SWIM_TIMEOUT_MS + SWIM_LEAVE_PROPAGATE_DELAY_MS + SERF_LEAVE_GRACE_MS;
     serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping our leave");
     /* alone, the core reports LEAVE_DONE from inside this call: the state
      * is set before, so that serf_leave_on_event finds SWIM_LEAVING */

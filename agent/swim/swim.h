@@ -120,7 +120,8 @@ typedef enum swim_event_type {
     SWIM_EV_CONFLICT,    /* another node claims a known member's name; `other` has its address */
     SWIM_EV_USER,        /* a user message or broadcast arrived: `payload`, `from` */
     SWIM_EV_PING,        /* a probe of `member` was acked: `rtt`, `payload` (ack payload) */
-    SWIM_EV_JOIN_DONE,   /* a swim_join() finished: `count` seeds answered (0: failed) */
+    SWIM_EV_JOIN_DONE,   /* a swim_join() finished: `count` seeds answered (0: failed),
+                            `join_id` says which */
     SWIM_EV_LEAVE_DONE,  /* our leave has been gossiped (or timed out); safe to stop */
 } swim_event_type;
 
@@ -132,15 +133,26 @@ typedef struct swim_event {
     swim_addr from;                  /* USER: source address */
     uint32_t rtt;                    /* PING, milliseconds */
     int count;                       /* JOIN_DONE */
+    uint64_t join_id;                /* JOIN_DONE: what swim_join() returned */
 } swim_event;
 
 /* A stream (TCP connection) the core wants opened. The I/O side connects to
  * `to`, sends `msg` (framed for streams; `msg` is only valid during the
  * open_stream call: copy it), and, if `want_reply`, reads one message back
  * and hands it to swim_stream_done() with the same id, or reports failure
- * there (reply NULL). `deadline` is absolute. For want_reply == false
- * (user messages) the core forgets the id at once: no swim_stream_done()
- * is needed, and one for an unknown id is ignored. */
+ * there (reply NULL). For want_reply == false (user messages) the core
+ * forgets the id at once: no swim_stream_done() is needed, and one for an
+ * unknown id is ignored.
+ *
+ * Time limits: `deadline` (absolute) is when the connection must be
+ * established. With `phase_timeout` 0 (the TCP ping, bounded by its probe
+ * as in memberlist's sendPingAndWaitForAck) it is also when the whole
+ * exchange must be over. Otherwise writing the request, then reading the
+ * reply, each get phase_timeout milliseconds from their own start, as
+ * memberlist's sendAndReceiveState gives the dial, the write and the read
+ * a fresh TCPTimeout each: a large push/pull may take longer than one
+ * TCPTimeout in all. An I/O side whose streams take one network delay (the
+ * simulator) may treat `deadline` as the bound of it all. */
 typedef enum swim_stream_kind {
     SWIM_STREAM_PUSH_PULL,
     SWIM_STREAM_PING,
@@ -155,6 +167,7 @@ typedef struct swim_stream_req {
     size_t len;
     bool want_reply;
     swim_time deadline;
+    uint32_t phase_timeout;          /* ms for each phase after the connect; 0: only `deadline` */
 } swim_stream_req;
 
 /* The application's delegates (memberlist's Delegate, AliveDelegate and
@@ -178,10 +191,12 @@ typedef struct swim_io {
     void *ud;
     /* Send one UDP packet (a message or a compound). `crc`: wrap it in
      * hasCrc, as memberlist would: the destination node is known and has
-     * PMax >= 5 (always known for gossip and for probing a suspect; for
-     * pings, acks, nacks and indirect pings memberlist looks the node up by
-     * the bare IP string as a node name, so those go without CRC unless
-     * nodes are named by their IP). */
+     * PMax >= 5 (always known for gossip, probing a suspect and best-effort
+     * user messages; for pings, acks, nacks and indirect pings memberlist
+     * looks the node up by the bare IP string as a node name, so those go
+     * without CRC unless nodes are named by their IP). If the socket refuses the datagram,
+     * the I/O side says so with swim_send_failed(), later, outside any
+     * callback. */
     void (*send_packet)(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
     void (*open_stream)(void *ud, const swim_stream_req *req);
     void (*event)(void *ud, const swim_event *ev);
@@ -223,6 +238,16 @@ swim_time swim_next_deadline(const swim *s);
  * dropped. */
 void swim_handle_packet(swim *s, swim_time now, const swim_addr *from, const uint8_t *msg, size_t len);
 
+/* A datagram to `to` could not be sent: the socket refused it (a route or
+ * address error, not a loss, which nobody sees). Called after the
+ * send_packet call that handed it over has returned, never from inside a
+ * callback. If it was the running probe's ping, the probe goes to its
+ * indirect pings (and TCP ping) at once instead of waiting out
+ * ProbeTimeout, as memberlist's probeNode does on a failed write
+ * (failedRemote: goto HANDLE_REMOTE_FAILURE); otherwise it changes
+ * nothing. */
+void swim_send_failed(swim *s, swim_time now, const swim_addr *to);
+
 /* An inbound stream's request message. If the protocol answers (push/pull,
  * ping), the reply is appended to `reply` (a wire_buf) and true returned. */
 struct wire_buf;
@@ -233,11 +258,28 @@ bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uin
 void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply, size_t len);
 
 /* Join through the given seeds: a push/pull with Join=true to each. The
- * outcome comes as SWIM_EV_JOIN_DONE. */
-void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
-/* Leave gracefully: gossip our own dead (= left) message; SWIM_EV_LEAVE_DONE
- * follows once it has been sent its full retransmit count or `timeout`
- * milliseconds passed. */
+ * outcome comes as SWIM_EV_JOIN_DONE carrying the id returned here (never
+ * 0). Joins finish in any order (a failing seed may take a TCPTimeout, a
+ * live one a round trip): match them by id. The event may come before
+ * swim_join returns (no seeds, or none could be tried), so a caller that
+ * must tell its joins apart records "this one is starting" before calling;
+ * an event with an id it does not know, during the call, is this one. */
+uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
+/* serf's LeavePropagateDelay (serf.DefaultConfig, 1 s, in serf 0.9.4 as
+ * now): once our leave has been sent its full retransmit count, serf's
+ * Leave stays up this long more before it reports left, so that the
+ * message spreads through the cluster and the probes of nodes that have
+ * not heard it yet are still answered. memberlist's own Leave has no such
+ * wait; serf sleeps it after memberlist's Leave returns. */
+#define SWIM_LEAVE_PROPAGATE_DELAY_MS 1000
+
+/* Leave gracefully: gossip our own dead (= left) message. SWIM_EV_LEAVE_DONE
+ * follows SWIM_LEAVE_PROPAGATE_DELAY_MS after it has been sent its full
+ * retransmit count, or as soon as `timeout` milliseconds passed without
+ * that (no delay then: serf's Leave returns its timeout error without
+ * sleeping), or at once when no other member is alive (there is nobody to
+ * tell, and nobody probes us). The core keeps running meanwhile: it
+ * answers pings and gossips. */
 void swim_leave(swim *s, swim_time now, uint32_t timeout);
 /* Mark a failed member left at once and gossip it (serf force-leave). Returns
  * false if no such member. */

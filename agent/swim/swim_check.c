@@ -4,6 +4,8 @@
  * Each walk is linear in what it checks: cheap next to the call itself.
  * State transitions and incarnations are checked as they happen, in
  * swim_node_transition (swim_state.c). */
+#include <string.h>
+
 #include "swim/swim_internal.h"
 
 #ifndef NDEBUG
@@ -18,6 +20,9 @@ static void check_members(const swim *s)
     for (size_t i = 0; i < m->n; i++) {
         const swim_node *n = m->nodes[i];
         assert(swim_members_find(m, n->name, n->name_len) == n);
+        /* no NUL inside a name: names are broadcast-queue keys and reach
+         * the application as C strings (swim_alive_from_wire refuses them) */
+        assert(strlen(n->name) == n->name_len);
         assert((unsigned)n->state <= SWIM_LEFT);
         /* a timer only runs for the suspect state it started in */
         if (n->susp) {
@@ -58,6 +63,7 @@ static void check_probe(const swim *s)
     assert(s->awareness < s->cfg.awareness_max_multiplier);
     if (!p->active)
         return;
+    assert(p->name && strlen(p->name) == p->name_len);
     assert(p->start <= p->t_direct && p->start <= p->t_end);
     assert(p->expected_nacks >= 0 && p->nacks >= 0);
     /* a TCP ping the probe waits for is one the I/O side still owes */
@@ -104,6 +110,8 @@ static void check_queues(const swim *s)
     for (size_t i = 0; i < s->uq.n; i++)
         assert(!s->uq.items[i]->notify);
     assert(!s->leave_waiting || s->leaving);
+    /* the propagate delay runs after the broadcast wait, never with it */
+    assert(s->leave_done_at == SWIM_NEVER || (s->leaving && !s->leave_waiting));
 }
 
 void swim_check(const swim *s)

@@ -40,6 +40,14 @@ static void report_deadline(swim *s)
         s->io.deadline(s->io.ud, d);
 }
 
+static void leave_done(swim *s)
+{
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = SWIM_EV_LEAVE_DONE;
+    swim_emit_event(s, &ev);
+}
+
 /* Every public entry point that changes the core ends here: events first,
  * then the deadline, which no event callback can move (they must not call
  * in). */
@@ -49,12 +57,11 @@ static void finish(swim *s)
     if (s->bq.notify_finished) {
         s->bq.notify_finished = false;
         if (s->leave_waiting) {
+            /* out of our queue; serf waits LeavePropagateDelay more for it
+             * to spread through the cluster */
             s->leave_waiting = false;
             s->leave_deadline = SWIM_NEVER;
-            swim_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.type = SWIM_EV_LEAVE_DONE;
-            swim_emit_event(s, &ev);
+            s->leave_done_at = s->now + SWIM_LEAVE_PROPAGATE_DELAY_MS;
         }
     }
 #ifndef NDEBUG
@@ -91,6 +98,7 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
         goto fail;
     s->self->addr = cfg->advertise;
     s->leave_deadline = SWIM_NEVER;
+    s->leave_done_at = SWIM_NEVER;
     /* Our own alive, incarnation 1, queued for gossip at once. */
     swim_alive_in a;
     memset(&a, 0, sizeof a);
@@ -129,6 +137,7 @@ void swim_free(swim *s)
         free(s->events[i].payload);
     }
     free(s->events);
+    free(s->probe.name);
     swim_members_free(&s->members);
     swim_queue_free(&s->bq);
     swim_queue_free(&s->uq);
@@ -160,10 +169,11 @@ void swim_tick(swim *s, swim_time now)
         s->leave_waiting = false;
         s->leave_deadline = SWIM_NEVER;
         swim_logf(s, BASE_LOG_WARN, "timeout waiting for leave broadcast");
-        swim_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.type = SWIM_EV_LEAVE_DONE;
-        swim_emit_event(s, &ev);
+        leave_done(s);
+    }
+    if (s->leave_done_at <= s->now) {
+        s->leave_done_at = SWIM_NEVER;
+        leave_done(s);
     }
     finish(s);
 }
@@ -180,6 +190,8 @@ swim_time swim_next_deadline(const swim *s)
         t = st;
     if (s->leave_waiting && s->leave_deadline < t)
         t = s->leave_deadline;
+    if (s->leave_done_at < t)
+        t = s->leave_done_at;
     return t;
 }
 
@@ -199,6 +211,14 @@ bool swim_handle_stream(swim *s, swim_time now, const swim_addr *from, const uin
     bool r = swim_dispatch_stream(s, from, msg, len, reply);
     finish(s);
     return r;
+}
+
+void swim_send_failed(swim *s, swim_time now, const swim_addr *to)
+{
+    enter(s);
+    advance(s, now);
+    swim_probe_send_failed(s, to);
+    finish(s);
 }
 
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind)
@@ -240,13 +260,13 @@ static void stream_result(swim *s, uint64_t id, const uint8_t *reply, size_t len
 }
 
 void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_addr *to, const uint8_t *msg,
-                      size_t len, bool want_reply, swim_time deadline)
+                      size_t len, bool want_reply, swim_time deadline, uint32_t phase_timeout)
 {
     if (!s->io.open_stream || !msg) {
         stream_result(s, id, NULL, 0);
         return;
     }
-    swim_stream_req req = { id, kind, *to, msg, len, want_reply, deadline };
+    swim_stream_req req = { id, kind, *to, msg, len, want_reply, deadline, phase_timeout };
     if (len)
         s->stats.sent[msg[0] & 15]++;
     s->io.open_stream(s->io.ud, &req);
@@ -264,45 +284,48 @@ void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply,
 
 /* A join with nothing to wait for (no seeds, or no memory to track it):
  * done at once, having joined none. */
-static void join_done_now(swim *s)
+static void join_done_now(swim *s, uint64_t id)
 {
     swim_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = SWIM_EV_JOIN_DONE;
+    ev.join_id = id;
     swim_emit_event(s, &ev);
 }
 
-static void join(swim *s, const swim_addr *seeds, size_t n)
+static uint64_t join(swim *s, const swim_addr *seeds, size_t n)
 {
+    uint64_t id = ++s->next_join_id;
     if (n == 0) {
-        join_done_now(s);
-        return;
+        join_done_now(s, id);
+        return id;
     }
     if (s->njoins == s->capjoins) {
         size_t cap = s->capjoins ? s->capjoins * 2 : 4;
         swim_join_batch *v = realloc(s->joins, cap * sizeof *v);
         if (!v) {
-            join_done_now(s);
-            return;
+            join_done_now(s, id);
+            return id;
         }
         s->joins = v;
         s->capjoins = cap;
     }
     swim_join_batch *b = &s->joins[s->njoins++];
-    b->id = ++s->next_join_id;
+    b->id = id;
     b->pending = (int)n;
     b->ok = 0;
-    uint64_t jid = b->id;
     for (size_t i = 0; i < n; i++)
-        swim_push_pull_start(s, &seeds[i], true, jid);
+        swim_push_pull_start(s, &seeds[i], true, id);
+    return id;
 }
 
-void swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
+uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n)
 {
     enter(s);
     advance(s, now);
-    join(s, seeds, n);
+    uint64_t id = join(s, seeds, n);
     finish(s);
+    return id;
 }
 
 static bool any_alive(const swim *s)
@@ -327,11 +350,10 @@ static void leave(swim *s, swim_time now, uint32_t timeout)
             s->leave_deadline = timeout ? now + timeout : SWIM_NEVER;
             return;
         }
+        /* alone: serf would still sleep LeavePropagateDelay, but there is
+         * nobody for the leave to reach and nobody probing us */
     }
-    swim_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = SWIM_EV_LEAVE_DONE;
-    swim_emit_event(s, &ev);
+    leave_done(s);
 }
 
 void swim_leave(swim *s, swim_time now, uint32_t timeout)
@@ -449,14 +471,18 @@ static int send_user(swim *s, const char *name, const uint8_t *payload, size_t l
         return -1;
     if (reliable) {
         swim_pending_stream *ps = swim_stream_add(s, STREAM_USER);
+        /* memberlist's sendUserMsg: the dial within TCPTimeout, then a
+         * write with no deadline at all; ours is bounded by another one */
         if (ps)
             swim_open_stream(s, ps->id, SWIM_STREAM_USER, &n->addr, s->scratch.data, s->scratch.len, false,
-                             s->now + s->cfg.tcp_timeout);
+                             s->now + s->cfg.tcp_timeout, s->cfg.tcp_timeout);
         /* no reply comes: forget it now */
         if (ps)
             stream_result(s, ps->id, NULL, 0);
     } else {
-        swim_send_raw(s, &n->addr, NULL, s->scratch.data, s->scratch.len);
+        /* memberlist's SendBestEffort hands the Node to rawSendMsgPacket:
+         * CRC-wrapped when its PMax >= 5 */
+        swim_send_raw(s, &n->addr, n->name, s->scratch.data, s->scratch.len);
     }
     return 0;
 }

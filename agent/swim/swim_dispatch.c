@@ -82,8 +82,9 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
     case WIRE_ALIVE: {
         const wire_alive *w = &m.u.alive;
         swim_alive_in a;
-        if (!swim_alive_from_wire(s, &a, w->node, w->incarnation, w->addr, w->port, w->meta, &w->vsn)) {
-            swim_logf(s, BASE_LOG_WARN, "dropping alive with no name or a bad address");
+        const char *bad = swim_alive_from_wire(s, &a, w->node, w->incarnation, w->addr, w->port, w->meta, &w->vsn);
+        if (bad) {
+            swim_logf(s, BASE_LOG_WARN, "dropping alive with %s", bad);
             swim_count_drop(s, type, 1);
             break;
         }

@@ -111,7 +111,9 @@ typedef struct swim_suspicion {
     swim_time start;
     swim_time deadline;          /* absolute */
     swim_time state_change;      /* the suspect state this timer belongs to */
-    char **from;                 /* names seen (accuser first), owned */
+    wire_bytes *from;            /* names seen (accuser first), owned copies;
+                                    compared with their length: a From may
+                                    hold a NUL byte */
     size_t nfrom;
 } swim_suspicion;
 
@@ -139,12 +141,15 @@ typedef enum {
 typedef struct swim_probe {
     bool active;
     bool indirect;               /* past ProbeTimeout: relays asked */
-    char name[256];
+    char *name;                  /* the target's whole name, owned (memberlist
+                                    probes a copy of the node taken at start) */
+    size_t name_len;
     swim_addr addr;
     uint32_t incarnation;        /* as known at probe start */
     uint32_t seq;
     swim_time start, t_direct, t_end;
     int expected_nacks, nacks;
+    bool send_failed;            /* the ping was refused by the socket */
     swim_tcp_state tcp;
     uint64_t tcp_id;
 } swim_probe;
@@ -202,6 +207,8 @@ struct swim {
     bool push_pull_running;
     bool push_pull_staggered;    /* the random initial delay is over */
     bool leave_waiting;          /* a swim_leave() awaits its broadcast */
+    swim_time leave_done_at;     /* broadcast out: LEAVE_DONE then, after the
+                                    propagate delay; SWIM_NEVER otherwise */
 
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;
@@ -302,10 +309,11 @@ swim_time swim_suspicion_next(const swim *s);
 bool swim_addr_eq(const swim_addr *a, const swim_addr *b);
 bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port);
 /* Fill *a from an alive's wire fields (alive message or push/pull node
- * state); a borrows node, meta and vsn's bytes. False (nothing to apply)
- * on an empty name or a bad address. */
-bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
-                          wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
+ * state); a borrows node, meta and vsn's bytes. NULL if there is something
+ * to apply, else why not (a static phrase: an empty name, a name holding
+ * a NUL byte, a bad address, a Vsn of 1 to 5 bytes). */
+const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
+                                 wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
 
 /* swim_probe.c */
 void swim_probe_tick(swim *s);
@@ -315,6 +323,7 @@ void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_pi
 void swim_handle_ack(swim *s, const wire_ack *a);
 void swim_handle_nack(swim *s, const wire_nack *n);
 void swim_probe_tcp_done(swim *s, uint32_t seq, const uint8_t *reply, size_t len);
+void swim_probe_send_failed(swim *s, const swim_addr *to);
 uint32_t swim_scale(const swim *s, uint32_t t);
 
 /* swim_pushpull.c */
@@ -347,7 +356,9 @@ void swim_check(const swim *s);
 
 /* swim_core.c */
 swim_pending_stream *swim_stream_add(swim *s, swim_pending_kind kind);
+/* Ask the I/O side for a stream (swim_stream_req says what deadline and
+ * phase_timeout mean). */
 void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_addr *to,
-                      const uint8_t *msg, size_t len, bool want_reply, swim_time deadline);
+                      const uint8_t *msg, size_t len, bool want_reply, swim_time deadline, uint32_t phase_timeout);
 
 #endif

@@ -18,9 +18,9 @@ uint32_t swim_scale(const swim *s, uint32_t t)
     return t * (s->awareness + 1);
 }
 
-static bool name_is(const char *a, size_t alen, const char *b)
+static bool name_is(const char *a, size_t alen, const char *b, size_t blen)
 {
-    return strlen(b) == alen && memcmp(a, b, alen) == 0;
+    return alen == blen && memcmp(a, b, alen) == 0;
 }
 
 /* memberlist probe(): round robin over the node list, skipping ourselves
@@ -53,9 +53,19 @@ static void start_probe(swim *s)
     if (!n)
         return;
     swim_probe *p = &s->probe;
+    /* the whole name: a truncated one would never be found again, and a
+     * node with a long name would never be suspected */
+    char *name = malloc(n->name_len + 1);
+    if (!name) {
+        swim_logf(s, BASE_LOG_ERROR, "out of memory starting a probe of %s", n->name);
+        return;
+    }
+    memcpy(name, n->name, n->name_len + 1);
+    free(p->name);
     memset(p, 0, sizeof *p);
     p->active = true;
-    memcpy(p->name, n->name, n->name_len < 255 ? n->name_len : 255);
+    p->name = name;
+    p->name_len = n->name_len;
     p->addr = n->addr;
     p->incarnation = n->incarnation;
     p->seq = ++s->seq;
@@ -89,7 +99,10 @@ static void finish_probe(swim *s, bool ok)
     swim_probe *p = &s->probe;
     p->active = false;
     if (ok) {
-        swim_awareness_delta(s, -1);
+        /* memberlist lowers the score only for a probe whose ping went out
+         * (a failed write skips awarenessDelta = -1) */
+        if (!p->send_failed)
+            swim_awareness_delta(s, -1);
     } else {
         /* Relays that nack prove we can talk; missing nacks point at us. */
         int delta = 1;
@@ -97,7 +110,7 @@ static void finish_probe(swim *s, bool ok)
             delta = p->nacks < p->expected_nacks ? p->expected_nacks - p->nacks : 0;
         s->stats.probe_failures++;
         swim_logf(s, BASE_LOG_INFO, "suspect %s has failed, no acks received", p->name);
-        swim_suspect_node(s, p->name, strlen(p->name), p->incarnation, s->self->name, s->self->name_len);
+        swim_suspect_node(s, p->name, p->name_len, p->incarnation, s->self->name, s->self->name_len);
         swim_awareness_delta(s, delta);
     }
     if (s->probe_tick_buffered) {
@@ -108,7 +121,8 @@ static void finish_probe(swim *s, bool ok)
 
 static bool relay_ok(const swim *s, const swim_node *n, const void *arg)
 {
-    return n != s->self && n->state == SWIM_ALIVE && !name_is(n->name, n->name_len, (const char *)arg) ? true : false;
+    const swim_probe *p = arg;
+    return n != s->self && n->state == SWIM_ALIVE && !name_is(n->name, n->name_len, p->name, p->name_len);
 }
 
 static void go_indirect(swim *s)
@@ -117,10 +131,10 @@ static void go_indirect(swim *s)
     p->indirect = true;
     swim_node *relays[64];
     size_t k = s->cfg.indirect_checks < 64 ? s->cfg.indirect_checks : 64;
-    size_t got = swim_random_nodes(s, k, relays, relay_ok, p->name);
+    size_t got = swim_random_nodes(s, k, relays, relay_ok, p);
     wire_indirect_ping ind;
     memset(&ind, 0, sizeof ind);
-    ind.node = wire_bytes_of(p->name, strlen(p->name));
+    ind.node = wire_bytes_of(p->name, p->name_len);
     ind.port = p->addr.port;
     ind.seq_no = p->seq;
     ind.source_addr = wire_bytes_of(s->cfg.advertise.ip, s->cfg.advertise.ip_len);
@@ -138,14 +152,16 @@ static void go_indirect(swim *s)
     }
     /* TCP fallback: a node cut off from UDP but reachable by TCP is not
      * declared dead (and cannot spread confusion by push/pull). */
-    swim_node *n = swim_members_find(&s->members, p->name, strlen(p->name));
+    swim_node *n = swim_members_find(&s->members, p->name, p->name_len);
     if (!s->cfg.disable_tcp_pings && n && n->vsn[1] >= 3 && swim_enc_ping(s, p->seq, n->name, n->name_len) == 0) {
         swim_pending_stream *ps = swim_stream_add(s, STREAM_PING);
         if (ps) {
             ps->seq = p->seq;
             p->tcp = TCP_PENDING;
             p->tcp_id = ps->id;
-            swim_open_stream(s, ps->id, SWIM_STREAM_PING, &p->addr, s->scratch.data, s->scratch.len, true, p->t_end);
+            /* one deadline for it all, the probe's end, as memberlist's
+             * sendPingAndWaitForAck */
+            swim_open_stream(s, ps->id, SWIM_STREAM_PING, &p->addr, s->scratch.data, s->scratch.len, true, p->t_end, 0);
         }
     }
 }
@@ -221,6 +237,19 @@ swim_time swim_probe_next(const swim *s)
     return t;
 }
 
+void swim_probe_send_failed(swim *s, const swim_addr *to)
+{
+    swim_probe *p = &s->probe;
+    if (!p->active || p->indirect || !swim_addr_eq(&p->addr, to))
+        return;
+    /* memberlist's probeNode: a failed UDP write is failedRemote, and the
+     * probe goes on to its indirect and TCP pings without waiting for an
+     * ack that cannot come (0.2 gave the probe up instead) */
+    swim_logf(s, BASE_LOG_WARN, "failed to send UDP ping to %s: asking others at once", p->name);
+    p->send_failed = true;
+    go_indirect(s);
+}
+
 void swim_probe_tcp_done(swim *s, uint32_t seq, const uint8_t *reply, size_t len)
 {
     swim_probe *p = &s->probe;
@@ -245,7 +274,7 @@ static void reply_addr(swim_addr *to, const swim_addr *from, wire_bytes src_addr
 
 void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
 {
-    if (p->node.n > 0 && !name_is((const char *)p->node.p, p->node.n, s->self->name)) {
+    if (p->node.n > 0 && !name_is((const char *)p->node.p, p->node.n, s->self->name, s->self->name_len)) {
         swim_logf(s, BASE_LOG_WARN, "got ping for unexpected node '%.*s'", (int)p->node.n, (const char *)p->node.p);
         swim_count_drop(s, WIRE_PING, 1);
         return;
@@ -300,7 +329,7 @@ void swim_handle_ack(swim *s, const wire_ack *a)
         /* memberlist reports the round trip only for acks that came in
          * the direct wait */
         if (!p->indirect) {
-            swim_node *n = swim_members_find(&s->members, p->name, strlen(p->name));
+            swim_node *n = swim_members_find(&s->members, p->name, p->name_len);
             if (n) {
                 swim_event ev;
                 memset(&ev, 0, sizeof ev);

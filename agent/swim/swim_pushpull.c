@@ -122,7 +122,8 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
     unsigned maxpmin = 0, minpmax = 255, maxdmin = 0, mindmax = 255;
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
-        if (r->state != WIRE_STATE_ALIVE || r->vsn.len < 6)
+        /* memberlist leaves out entries without the five bytes it reads */
+        if (r->state != WIRE_STATE_ALIVE || r->vsn.len < 5)
             continue;
         if (r->vsn.v[0] > maxpmin) maxpmin = r->vsn.v[0];
         if (r->vsn.v[1] < minpmax) minpmax = r->vsn.v[1];
@@ -140,7 +141,9 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
     }
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
-        unsigned pcur = r->vsn.len > 0 ? r->vsn.v[2] : 0, dcur = r->vsn.len > 0 ? r->vsn.v[5] : 0;
+        /* and reads the current versions only from a whole Vsn: a shorter
+         * one counts as 0, incompatible */
+        unsigned pcur = r->vsn.len >= 6 ? r->vsn.v[2] : 0, dcur = r->vsn.len >= 6 ? r->vsn.v[5] : 0;
         if (pcur < maxpmin || pcur > minpmax) {
             swim_logf(s, BASE_LOG_ERROR, "node '%.*s' protocol version (%u) is incompatible: [%u, %u]", (int)r->name.n,
                       (const char *)r->name.p, pcur, maxpmin, minpmax);
@@ -170,18 +173,23 @@ static int verify_protocol(swim *s, const swim_remote_state *rs)
 
 static int allow_merge(swim *s, const swim_remote_state *rs)
 {
+    /* every name whole, NUL-terminated, in one buffer */
+    size_t total = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        total += rs->nodes[i].name.n + 1;
     swim_member *v = calloc(rs->n ? rs->n : 1, sizeof *v);
-    char *names = calloc(rs->n ? rs->n : 1, 256);
+    char *names = malloc(total ? total : 1);
     int rc = -1;
     if (!v || !names)
         goto out;
+    char *nm = names;
     for (size_t i = 0; i < rs->n; i++) {
         const wire_push_node_state *r = &rs->nodes[i];
-        char *nm = names + 256 * i;
-        size_t nl = r->name.n < 255 ? r->name.n : 255;
-        if (nl)
-            memcpy(nm, r->name.p, nl);
+        if (r->name.n)
+            memcpy(nm, r->name.p, r->name.n);
+        nm[r->name.n] = 0;
         v[i].name = nm;
+        nm += r->name.n + 1;
         swim_addr_from_bytes(&v[i].addr, r->addr, r->port);
         v[i].state = r->state >= WIRE_STATE_ALIVE && r->state <= WIRE_STATE_LEFT ? (swim_state)r->state : SWIM_DEAD;
         v[i].incarnation = r->incarnation;
@@ -215,7 +223,7 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
         switch (r->state) {
         case WIRE_STATE_ALIVE: {
             swim_alive_in a;
-            if (!swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
+            if (swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
                 break;
             swim_alive_node(s, &a, false);
             break;
@@ -257,10 +265,13 @@ void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join
     if (swim_encode_local_state(s, &b, join) != 0) {
         wire_buf_free(&b);
         swim_logf(s, BASE_LOG_ERROR, "push/pull: cannot encode our state");
-        swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, NULL, 0, true, s->now); /* reported as failed */
+        swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, NULL, 0, true, s->now, 0); /* reported as failed */
         return;
     }
-    swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, b.data, b.len, true, s->now + s->cfg.tcp_timeout);
+    /* memberlist's sendAndReceiveState: dial, write and read get a fresh
+     * TCPTimeout each */
+    swim_open_stream(s, id, SWIM_STREAM_PUSH_PULL, to, b.data, b.len, true, s->now + s->cfg.tcp_timeout,
+                     s->cfg.tcp_timeout);
     wire_buf_free(&b);
 }
 
@@ -303,6 +314,7 @@ static void join_result(swim *s, uint64_t join_id, bool ok)
         memset(&ev, 0, sizeof ev);
         ev.type = SWIM_EV_JOIN_DONE;
         ev.count = b->ok;
+        ev.join_id = join_id;
         s->joins[i] = s->joins[--s->njoins];
         swim_emit_event(s, &ev);
         return;
@@ -322,6 +334,10 @@ void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *
     } else {
         swim_remote_state rs;
         if (swim_parse_remote(s, reply, len, &rs) == 0) {
+            /* memberlist's pushPullNode merges the reply with its own join
+             * flag: whether the merge filter runs, and what the delegate is
+             * told, is ours to say, not the peer's echo */
+            rs.join = ps->join;
             ok = swim_merge_remote(s, &rs) == 0;
             swim_remote_free(&rs);
         } else {

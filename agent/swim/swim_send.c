@@ -24,7 +24,9 @@ int swim_enc_alive_in(swim *s, const swim_alive_in *in)
     a.meta = in->meta_len ? wire_bytes_of(in->meta, in->meta_len) : wire_bytes_of(NULL, 0);
     a.node = str_bytes(in->node, in->nlen);
     a.port = in->addr.port;
-    memcpy(a.vsn.v, in->vsn, in->vsn_len < 6 ? in->vsn_len : 6);
+    /* always 6 bytes, never padded: the caller says what they are */
+    assert(in->vsn_len >= 6);
+    memcpy(a.vsn.v, in->vsn, 6);
     a.vsn.len = 6;
     wire_buf_reset(&s->scratch);
     return wire_encode_alive(&s->scratch, &a) == WIRE_OK ? 0 : -1;
@@ -98,11 +100,12 @@ void swim_count_sent(swim *s, const uint8_t *msg, size_t len)
 }
 
 /* Whether to CRC-wrap (§5.4): the destination must speak protocol 5.
- * memberlist knows the node when it gossips or probes a suspect (`dst`);
- * for everything sent through sendMsg (pings, acks, nacks, indirect
- * pings, best-effort user messages) it looks the node up by the bare IP
- * string as a node name, which only finds nodes named by their IP: so
- * those packets normally go without CRC, as captures show (§4.1). */
+ * memberlist knows the node when it gossips, probes a suspect or sends a
+ * best-effort user message (SendBestEffort passes the Node to
+ * rawSendMsgPacket): `dst`. For everything sent through sendMsg (pings,
+ * acks, nacks, indirect pings) it looks the node up by the bare IP string
+ * as a node name, which only finds nodes named by their IP: so those
+ * packets normally go without CRC, as captures show (§4.1). */
 static bool dst_crc(swim *s, const char *dst, const swim_addr *to)
 {
     char ip[INET6_ADDRSTRLEN];

@@ -22,13 +22,31 @@ bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port)
     return true;
 }
 
-bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
-                          wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn)
+const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
+                                 wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn)
 {
     memset(a, 0, sizeof *a);
+    if (node.n == 0)
+        return "an empty name";
+    /* memberlist takes any Go string as a name, of any length (only the
+     * message carrying it bounds it) and with NUL bytes too. Any length is
+     * fine here; a NUL is not: names key the broadcast queue and reach the
+     * application (hooks, the CLI) as C strings, where "a\0b" would be
+     * "a". No Go agent picks such a name, so it is refused as invalid. */
+    if (memchr(node.p, 0, node.n))
+        return "a name holding a NUL byte";
+    /* A Vsn of 1 to 5 bytes: memberlist up to 0.6.0 (serf 0.9.4's 0.2.2
+     * too) indexes Vsn[5] in aliveNode and panics; HEAD keeps the versions
+     * it holds and gossips the message on as it came, which would crash
+     * every such Go agent it reaches, and gossiping it padded with zeros
+     * would tell them DMax 0, failing their every push/pull after. No Go
+     * agent sends one: refused. (An empty Vsn is taken, as memberlist
+     * does.) */
+    if (vsn->len > 0 && vsn->len < 6)
+        return "a Vsn of 1 to 5 bytes";
     /* memberlist: a zero port means the peer did not say; use ours */
-    if (node.n == 0 || !swim_addr_from_bytes(&a->addr, addr, port ? port : s->cfg.advertise.port))
-        return false;
+    if (!swim_addr_from_bytes(&a->addr, addr, port ? port : s->cfg.advertise.port))
+        return "an address of neither 4 nor 16 bytes";
     a->node = (const char *)node.p;
     a->nlen = node.n;
     a->incarnation = incarnation;
@@ -36,7 +54,7 @@ bool swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint
     a->meta_len = meta.n;
     a->vsn = vsn->v;
     a->vsn_len = vsn->len;
-    return true;
+    return NULL;
 }
 
 void swim_awareness_delta(swim *s, int delta)
@@ -150,10 +168,15 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
             swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
             return;
         }
-        char name[256];
-        size_t nl = a->nlen < sizeof name - 1 ? a->nlen : sizeof name - 1;
-        memcpy(name, a->node, nl);
-        name[nl] = 0;
+        /* the hook sees the whole name, however long */
+        char stack[256];
+        char *name = a->nlen < sizeof stack ? stack : malloc(a->nlen + 1);
+        if (!name) {
+            swim_logf(s, BASE_LOG_ERROR, "out of memory asking the alive filter");
+            return;
+        }
+        memcpy(name, a->node, a->nlen);
+        name[a->nlen] = 0;
         swim_member m;
         memset(&m, 0, sizeof m);
         m.name = name;
@@ -163,10 +186,13 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         m.meta = a->meta;
         m.meta_len = a->meta_len;
         memcpy(m.vsn, a->vsn, 6);
-        if (!s->io.delegate.allow_alive(s->io.delegate.ud, &m)) {
+        bool allowed = s->io.delegate.allow_alive(s->io.delegate.ud, &m);
+        if (!allowed)
             swim_logf(s, BASE_LOG_WARN, "ignoring alive for %s: vetoed", name);
+        if (name != stack)
+            free(name);
+        if (!allowed)
             return;
-        }
     }
     swim_node *n = swim_members_find(&s->members, a->node, a->nlen);
     bool updates_node = false;
@@ -216,12 +242,19 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         swim_refute(s, a->incarnation);
         swim_logf(s, BASE_LOG_WARN, "refuting an alive message about us");
     } else {
-        if (swim_enc_alive_in(s, a) == 0)
-            swim_broadcast_scratch(s, n->name, false);
-        if (a->vsn_len > 0) {
-            memset(n->vsn, 0, 6);
-            memcpy(n->vsn, a->vsn, a->vsn_len < 6 ? a->vsn_len : 6);
+        /* gossiped on as it came; but the wire always carries 6 bytes of
+         * Vsn, so an empty one (memberlist keeps the versions it holds)
+         * goes out with the versions we hold */
+        swim_alive_in out = *a;
+        if (out.vsn_len < 6) {
+            out.vsn = n->vsn;
+            out.vsn_len = 6;
         }
+        if (swim_enc_alive_in(s, &out) == 0)
+            swim_broadcast_scratch(s, n->name, false);
+        /* memberlist: "Update protocol versions if it arrived", all six */
+        if (a->vsn_len >= 6)
+            memcpy(n->vsn, a->vsn, 6);
         swim_node_transition(s, n, SWIM_ALIVE, a->incarnation, updates_node);
         meta_changed = !(a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0));
         if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)

@@ -34,15 +34,15 @@ swim_suspicion *swim_suspicion_new(const char *from, size_t flen, uint32_t k, sw
     if (!sp)
         return NULL;
     sp->from = calloc(k + 1, sizeof *sp->from);
-    if (sp->from)
-        sp->from[0] = malloc(flen + 1);
-    if (!sp->from || !sp->from[0]) {
+    char *copy = sp->from ? malloc(flen + 1) : NULL;
+    if (!copy) {
         swim_suspicion_free(sp);
         return NULL;
     }
     if (flen)
-        memcpy(sp->from[0], from, flen);
-    sp->from[0][flen] = 0;
+        memcpy(copy, from, flen);
+    copy[flen] = 0;
+    sp->from[0] = wire_bytes_of(copy, flen);
     sp->nfrom = 1;
     sp->k = k;
     sp->min = min;
@@ -60,7 +60,7 @@ void swim_suspicion_free(swim_suspicion *sp)
         return;
     if (sp->from)
         for (size_t i = 0; i < sp->nfrom; i++)
-            free(sp->from[i]);
+            free((void *)sp->from[i].p);
     free(sp->from);
     free(sp);
 }
@@ -69,8 +69,9 @@ bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len)
 {
     if (sp->n >= sp->k)
         return false;
+    /* by length and bytes, as Go compares strings: "a\0b" is not "a" */
     for (size_t i = 0; i < sp->nfrom; i++)
-        if (strlen(sp->from[i]) == len && (len == 0 || memcmp(sp->from[i], from, len) == 0))
+        if (sp->from[i].n == len && (len == 0 || memcmp(sp->from[i].p, from, len) == 0))
             return false;
     char *copy = malloc(len + 1);
     if (!copy)
@@ -79,7 +80,7 @@ bool swim_suspicion_confirm(swim_suspicion *sp, const char *from, size_t len)
         memcpy(copy, from, len);
     copy[len] = 0;
     /* from has room for the accuser plus k confirmations. */
-    sp->from[sp->nfrom++] = copy;
+    sp->from[sp->nfrom++] = wire_bytes_of(copy, len);
     sp->n++;
     sp->deadline = sp->start + swim_suspicion_timeout(sp->n, sp->k, sp->min, sp->max);
     swim_suspicion_check(sp);

@@ -31,6 +31,17 @@ int wire_stream_frame(wire_buf *out, const wire_frame_config *cfg, bool initiato
 /* Return values of wire_stream_reader_feed besides errors (< 0). */
 enum { WIRE_STREAM_MORE = 1, WIRE_STREAM_DONE = 2 };
 
+/* How far a reader got, in memberlist's terms: a responder acts on it
+ * before the message is complete (handleConn counts a push/pull once its
+ * type is read) and after a failure (it answers an error of readStream,
+ * the framing, with an err message, and nothing else). */
+typedef enum wire_stream_stage {
+    WIRE_STREAM_AT_START = 0,    /* the label (if any), no body byte yet */
+    WIRE_STREAM_AT_FRAMING,      /* the body's first byte read: the envelope or
+                                    the compress wrapper, before the message */
+    WIRE_STREAM_AT_MESSAGE,      /* the message itself: msg_type is its type */
+} wire_stream_stage;
+
 /* Incremental reader of one direction. Fed the bytes as they arrive, it
  * accumulates them (never more than the limits in the config allow) and
  * re-parses, resuming where the last complete item ended, until the
@@ -50,6 +61,9 @@ typedef struct wire_stream_reader {
     size_t parse_off;              /* resume point of the message parser */
     int64_t nodes_left;            /* push/pull node states not yet parsed */
     int64_t tail_len;              /* raw bytes (user state / user msg) after the maps */
+
+    wire_stream_stage stage;       /* how far it got; kept when it fails */
+    int msg_type;                  /* the message's type byte from AT_MESSAGE on, else -1 */
 
     /* Results, valid once feed returned WIRE_STREAM_DONE and until free. */
     bool labeled;                  /* a label header was read */

@@ -106,9 +106,20 @@ static int parse_msg(const wire_frame_config *cfg, const uint8_t *b, size_t n, p
     return WIRE_STREAM_DONE;
 }
 
+/* The framing is read: from here on errors are the message's. */
+static void at_message(wire_stream_reader *r, uint8_t type)
+{
+    r->stage = WIRE_STREAM_AT_MESSAGE;
+    r->msg_type = type;
+}
+
 /* A buffer that must hold exactly one message (decrypted or inflated). */
 static int parse_whole(wire_stream_reader *r, const uint8_t *b, size_t n)
 {
+    /* memberlist's readStream: "decompressed message is empty" */
+    if (n == 0)
+        return WIRE_ETRUNC;
+    at_message(r, b[0]);
     progress pg = { 0 };
     size_t end = 0;
     int rc = parse_msg(r->cfg, b, n, &pg, &end);
@@ -142,6 +153,7 @@ void wire_stream_reader_init(wire_stream_reader *r, const wire_frame_config *cfg
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
     r->from_initiator = from_initiator;
+    r->msg_type = -1;
     size_t enc = cfg->max_encrypted < WIRE_STREAM_MAX_ENCRYPTED ? cfg->max_encrypted : WIRE_STREAM_MAX_ENCRYPTED;
     size_t plain = cfg->max_stream_plain < WIRE_MAX_INFLATE ? cfg->max_stream_plain : WIRE_MAX_INFLATE;
     size_t body = enc + WIRE_STREAM_ENCRYPT_HEADER > plain ? enc + WIRE_STREAM_ENCRYPT_HEADER : plain;
@@ -200,6 +212,7 @@ static int step(wire_stream_reader *r)
             if (n <= r->body_off)
                 return WIRE_STREAM_MORE;
             uint8_t t = in[r->body_off];
+            r->stage = WIRE_STREAM_AT_FRAMING;
             if (t == WIRE_ENCRYPT) {
                 if (!wire_frame_decrypts(cfg))
                     return WIRE_ECRYPT; /* encrypted, but we have no keys */
@@ -209,6 +222,7 @@ static int step(wire_stream_reader *r)
             } else if (t == WIRE_COMPRESS) {
                 r->state = S_COMP;
             } else {
+                at_message(r, t);
                 r->parse_off = r->body_off;
                 r->state = S_MSG;
             }

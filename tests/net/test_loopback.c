@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "loop_wait.h"
 #include "net/net.h"
 
 typedef struct peer {
@@ -17,9 +18,7 @@ typedef struct world {
     uv_loop_t loop;
     peer p[2];
     int joined;                /* join callback result, -1 until called */
-    int (*done)(struct world *w);
-    bool timed_out;
-    uv_timer_t poll, deadline;
+    loop_wait wait;
 } world;
 
 static void on_event(void *ud, const swim_event *ev)
@@ -48,47 +47,29 @@ static void on_joined(void *ud, int joined, const char *err)
         fprintf(stderr, "join: %s\n", err);
 }
 
-static void on_poll(uv_timer_t *t)
+/* Run the loop until done(w) says so or `ms` pass. Returns true if done. */
+static bool run_until(world *w, int (*done)(void *w), uint64_t ms)
 {
-    world *w = t->data;
-    if (w->done(w))
-        uv_stop(&w->loop);
+    return loop_wait_run(&w->wait, done, w, ms);
 }
 
-static void on_deadline(uv_timer_t *t)
+static int both_see_two(void *ud)
 {
-    world *w = t->data;
-    w->timed_out = true;
-    uv_stop(&w->loop);
-}
-
-/* Run the loop until w->done says so or `ms` pass. Returns true if done. */
-static bool run_until(world *w, int (*done)(world *), uint64_t ms)
-{
-    w->done = done;
-    w->timed_out = false;
-    uv_timer_start(&w->poll, on_poll, 5, 5);
-    uv_timer_start(&w->deadline, on_deadline, ms, 0);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
-    uv_timer_stop(&w->poll);
-    uv_timer_stop(&w->deadline);
-    return !w->timed_out;
-}
-
-static int both_see_two(world *w)
-{
+    world *w = ud;
     return w->joined >= 0 && swim_alive_count(net_core(w->p[0].n)) == 2 &&
            swim_alive_count(net_core(w->p[1].n)) == 2;
 }
 
-static int a_sees_b_left(world *w)
+static int a_sees_b_left(void *ud)
 {
+    world *w = ud;
     swim_member m;
     return swim_member_get(net_core(w->p[0].n), "b", &m) && m.state == SWIM_LEFT && w->p[1].leave_done;
 }
 
-static int join_answered(world *w)
+static int join_answered(void *ud)
 {
+    world *w = ud;
     return w->joined >= 0;
 }
 
@@ -98,9 +79,7 @@ static void scenario(const char *host, const char *key_b64)
     memset(&w, 0, sizeof w);
     w.joined = -1;
     REQUIRE(uv_loop_init(&w.loop) == 0);
-    uv_timer_init(&w.loop, &w.poll);
-    uv_timer_init(&w.loop, &w.deadline);
-    w.poll.data = w.deadline.data = &w;
+    loop_wait_init(&w.wait, &w.loop);
 
     for (int i = 0; i < 2; i++) {
         peer *p = &w.p[i];
@@ -127,8 +106,7 @@ static void scenario(const char *host, const char *key_b64)
         p->n = net_start(&w.loop, &c, &h, err, sizeof err);
         if (!p->n && i == 0 && strchr(host, ':')) {
             fprintf(stderr, "no IPv6 loopback here (%s): IPv6 scenario skipped\n", err);
-            uv_close((uv_handle_t *)&w.poll, NULL);
-            uv_close((uv_handle_t *)&w.deadline, NULL);
+            loop_wait_close(&w.wait);
             uv_run(&w.loop, UV_RUN_DEFAULT);
             uv_loop_close(&w.loop);
             return;
@@ -164,8 +142,7 @@ static void scenario(const char *host, const char *key_b64)
 
     net_close(w.p[0].n);
     net_close(w.p[1].n);
-    uv_close((uv_handle_t *)&w.poll, NULL);
-    uv_close((uv_handle_t *)&w.deadline, NULL);
+    loop_wait_close(&w.wait);
     uv_run(&w.loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&w.loop) == 0);
 }

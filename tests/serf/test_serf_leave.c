@@ -7,7 +7,10 @@
  *     join intents seen;
  *   - a lone node goes straight to swim_leave and is done at once;
  *   - an intent still not fully sent after 5 s holds the leave no longer;
- *   - a LEAVE_DONE that never comes holds it the core's 5 s and a grace;
+ *   - the core's LEAVE_DONE comes serf's LeavePropagateDelay (1 s) after
+ *     swim_leave's broadcast is out, and DONE with it;
+ *   - a LEAVE_DONE that never comes holds it the core's 5 s, the
+ *     propagate delay and a grace;
  *   - the states come in order, and the same seed gives the same run. */
 #include <string.h>
 
@@ -239,6 +242,8 @@ static uint64_t test_leave(uint64_t seed)
     CHECK(w.swim_leave_at < begin + SERF_LEAVE_INTENT_TIMEOUT_MS);
     CHECK(w.moved_at[1] == w.swim_leave_at);
     CHECK(w.leave_done_at != NOT_YET && w.moved_at[2] == w.leave_done_at);
+    /* the leave had its propagate delay before DONE */
+    CHECK(w.leave_done_at >= w.swim_leave_at + SWIM_LEAVE_PROPAGATE_DELAY_MS);
     fprintf(stderr, "seed %llu: intent out at %llu ms, swim_leave +%llu ms, done +%llu ms\n",
             (unsigned long long)seed, (unsigned long long)begin, (unsigned long long)(w.swim_leave_at - begin),
             (unsigned long long)(w.leave_done_at - begin));
@@ -324,7 +329,8 @@ static void test_leave_done_lost(void)
     run(&w, begin + 20000, NULL);
     check_moves(&w, all_moves, 3);
     CHECK(w.leave_done_at != NOT_YET);   /* it came, we did not listen */
-    CHECK(w.moved_at[2] == w.swim_leave_at + SERF_LEAVE_SWIM_TIMEOUT_MS + SERF_LEAVE_GRACE_MS);
+    CHECK(w.moved_at[2] ==
+          w.swim_leave_at + SERF_LEAVE_SWIM_TIMEOUT_MS + SWIM_LEAVE_PROPAGATE_DELAY_MS + SERF_LEAVE_GRACE_MS);
     CHECK_EQ_INT(w.warnings, 1);
     world_free(&w);
 }

@@ -30,6 +30,7 @@ typedef struct h_ev {
     swim_state state;
     uint32_t incarnation;
     int count;
+    uint64_t join_id;
     uint32_t rtt;
     size_t payload_len;
     uint8_t payload[64];
@@ -55,6 +56,9 @@ typedef struct harness {
     bool down[64];               /* fake peer i (10.0.0.(i+2)) does not answer */
     const char *ack_payload;
     const char *veto_name;       /* allow_alive refuses this node */
+    int allow_merge_calls;       /* the merge filter was asked */
+    int merges;                  /* remote user states merged ... */
+    bool merge_join;             /* ... the last one with this join flag */
     swim_time deadline;          /* as io->deadline last reported it */
     unsigned ndeadlines;         /* reports so far */
 } harness;
@@ -127,6 +131,7 @@ static inline void h_event(void *ud, const swim_event *ev)
     e->state = ev->member.state;
     e->incarnation = ev->member.incarnation;
     e->count = ev->count;
+    e->join_id = ev->join_id;
     e->rtt = ev->rtt;
     e->payload_nil = ev->payload.p == NULL;
     e->payload_len = ev->payload.n;
@@ -165,6 +170,25 @@ static inline bool h_allow_alive(void *ud, const swim_member *m)
     return !h->veto_name || strcmp(m->name, h->veto_name) != 0;
 }
 
+static inline bool h_allow_merge(void *ud, const swim_member *peers, size_t n, const char **reason)
+{
+    (void)peers;
+    (void)n;
+    (void)reason;
+    harness *h = ud;
+    h->allow_merge_calls++;
+    return true;
+}
+
+static inline void h_merge_state(void *ud, const uint8_t *state, size_t len, bool is_join)
+{
+    (void)state;
+    (void)len;
+    harness *h = ud;
+    h->merges++;
+    h->merge_join = is_join;
+}
+
 static inline void h_config(swim_config *c, const char *name)
 {
     memset(c, 0, sizeof *c);
@@ -178,7 +202,10 @@ static inline void h_config(swim_config *c, const char *name)
     c->seed = 7;
 }
 
-static inline void h_init(harness *h, const swim_config *cfg)
+/* A core with the harness's delegates; alive_filter: with the alive
+ * filter (memberlist's Alive delegate: veto_name), which changes how an
+ * alive without a Vsn is taken. */
+static inline void h_init_with(harness *h, const swim_config *cfg, bool alive_filter)
 {
     memset(h, 0, sizeof *h);
     h->deadline = SWIM_NEVER;
@@ -191,10 +218,17 @@ static inline void h_init(harness *h, const swim_config *cfg)
     io.deadline = h_deadline;
     io.delegate.ud = h;
     io.delegate.ack_payload = h_ack_payload;
-    io.delegate.allow_alive = h_allow_alive;
+    io.delegate.allow_alive = alive_filter ? h_allow_alive : NULL;
+    io.delegate.allow_merge = h_allow_merge;
+    io.delegate.merge_remote_state = h_merge_state;
     h->core = swim_new(cfg, &io, 0);
     REQUIRE(h->core);
     h_check_deadline(h);
+}
+
+static inline void h_init(harness *h, const swim_config *cfg)
+{
+    h_init_with(h, cfg, true);
 }
 
 static inline void h_clear(harness *h)
@@ -293,7 +327,13 @@ static inline const uint8_t *h_buf_encoded(int rc, size_t *len)
     return h_buf.data;
 }
 
-static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+/* serf's versions, what every fake peer speaks unless a test says */
+static const uint8_t h_vsn[6] = { 1, 5, 2, 2, 5, 5 };
+
+/* An alive from fake peer `peer`'s address: a name of nlen bytes (any
+ * bytes), meta NULL for none, a 6-byte Vsn. */
+static inline const uint8_t *h_alive_ex(const char *node, size_t nlen, int peer, uint32_t inc, const char *meta,
+                                        const uint8_t *vsn, size_t *len)
 {
     swim_addr a = h_addr(peer);
     wire_alive m;
@@ -301,12 +341,16 @@ static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, c
     m.addr = wire_bytes_of(a.ip, 4);
     m.incarnation = inc;
     m.meta = meta ? wire_bytes_of(meta, strlen(meta)) : wire_bytes_of(NULL, 0);
-    m.node = wire_bytes_of(node, strlen(node));
+    m.node = wire_bytes_of(node, nlen);
     m.port = 7946;
-    uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-    memcpy(m.vsn.v, v, 6);
+    memcpy(m.vsn.v, vsn, 6);
     m.vsn.len = 6;
     return h_buf_encoded(wire_encode_alive(h_buf_fresh(), &m), len);
+}
+
+static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
+{
+    return h_alive_ex(node, strlen(node), peer, inc, meta, h_vsn, len);
 }
 
 static inline const uint8_t *h_suspect(const char *node, uint32_t inc, const char *from, size_t *len)
@@ -326,6 +370,27 @@ static inline void h_add_peer(harness *h, const char *name, int peer, uint32_t i
     size_t len;
     const uint8_t *m = h_alive(name, peer, inc, NULL, &len);
     h_inject(h, peer, m, len);
+}
+
+/* Fake peers 0 .. n-1, alive at incarnation 1, named "p0" .. "p<n-1>". */
+static inline void h_add_peers(harness *h, int n)
+{
+    char name[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        h_add_peer(h, name, i, 1);
+    }
+}
+
+/* The usual start: a core named "me" (lan, no periodic push/pull) knowing
+ * fake peers p0 .. p<npeers-1>, with what that sent cleared. */
+static inline void h_setup(harness *h, int npeers)
+{
+    swim_config c;
+    h_config(&c, "me");
+    h_init(h, &c);
+    h_add_peers(h, npeers);
+    h_clear(h);
 }
 
 static inline swim_state h_state(harness *h, const char *name)

@@ -39,11 +39,7 @@ static void setup(int npeers, uint32_t overhead)
     c.packet_overhead = overhead;
     h_init(&H, &c);
     H.auto_ack = true;
-    char name[8];
-    for (int i = 0; i < npeers; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(&H, name, i, 1);
-    }
+    h_add_peers(&H, npeers);
     h_run(&H, 20000); /* everything queued so far is sent out */
     h_clear(&H);
 }
@@ -246,12 +242,26 @@ static void test_piggyback_and_user(void)
     CHECK(swim_send_user(H.core, H.now, "p1", (const uint8_t *)"hi", 2, false) == 0);
     REQUIRE(H.npkts == 1);
     CHECK_MEM(H.pkts[0].data, H.pkts[0].len, "\x08hi", 3);
+    /* SendBestEffort names the node: CRC-wrapped, p1 speaks protocol 5 */
+    CHECK(H.pkts[0].crc);
     CHECK(swim_send_user(H.core, H.now, "p1", (const uint8_t *)"hi", 2, true) == 0);
     REQUIRE(H.nstreams == 1);
     CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_USER);
     CHECK(!H.streams[0].req.want_reply);
+    /* sendUserMsg: TCPTimeout to connect, then (ours) one to write */
+    CHECK_EQ_INT(H.streams[0].req.phase_timeout, swim_get_config(H.core)->tcp_timeout);
+    CHECK_EQ_INT(H.streams[0].req.deadline, H.now + (swim_time)swim_get_config(H.core)->tcp_timeout);
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_USER);
     CHECK(swim_send_user(H.core, H.now, "nobody", (const uint8_t *)"hi", 2, true) == -1);
+    /* a member speaking up to protocol 4 gets it without CRC */
+    static const uint8_t v4[6] = { 1, 4, 2, 2, 5, 5 };
+    size_t olen;
+    const uint8_t *old = h_alive_ex("old", 3, 9, 1, NULL, v4, &olen);
+    h_inject(&H, 9, old, olen);
+    h_clear(&H);
+    CHECK(swim_send_user(H.core, H.now, "old", (const uint8_t *)"hi", 2, false) == 0);
+    REQUIRE(H.npkts == 1);
+    CHECK(!H.pkts[0].crc);
     /* malformed input is counted, not fatal */
     swim_stats before = *swim_get_stats(H.core);
     h_inject(&H, 1, (const uint8_t *)"\x04\x85", 2);

@@ -40,19 +40,6 @@ static bool find_msg(harness *h, found *f)
     return f->ok;
 }
 
-static void setup(harness *h, int npeers)
-{
-    swim_config c;
-    h_config(&c, "me");
-    h_init(h, &c);
-    char name[8];
-    for (int i = 0; i < npeers; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(h, name, i, 1);
-    }
-    h_clear(h);
-}
-
 /* Run until the core sends a ping; returns its seq and target peer. */
 static uint32_t next_ping_from(harness *h, size_t from, int *peer, swim_time *at)
 {
@@ -98,7 +85,7 @@ static void inject_nack(harness *h, int peer, uint32_t seq)
 
 static void test_direct_ack(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -128,7 +115,7 @@ static void test_direct_ack(void)
 
 static void test_indirect_nack_and_awareness(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -149,6 +136,7 @@ static void test_indirect_nack_and_awareness(void)
     REQUIRE(H.nstreams == 1);
     CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_PING);
     CHECK_EQ_INT(H.streams[0].req.deadline, at + 1000);
+    CHECK_EQ_INT(H.streams[0].req.phase_timeout, 0); /* the probe's end bounds it all */
     CHECK(H.streams[0].req.want_reply);
     CHECK_EQ_INT(H.streams[0].msg[0], WIRE_PING);
     /* two of three relays nack; the TCP ping fails */
@@ -265,7 +253,7 @@ static void test_stretch(void)
 
 static void test_tcp_fallback_success(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     int peer;
     swim_time at;
     uint32_t seq = next_ping(&H, &peer, &at);
@@ -305,7 +293,7 @@ static void test_tcp_fallback_success(void)
 
 static void test_relay(void)
 {
-    setup(&H, 4);
+    h_setup(&H, 4);
     H.now = 100;
     /* p0 asks us to probe p1 */
     wire_indirect_ping ind;
@@ -372,7 +360,7 @@ static void test_relay(void)
 
 static void test_answer_ping(void)
 {
-    setup(&H, 2);
+    h_setup(&H, 2);
     H.ack_payload = "coordinate";
     wire_buf b;
     wire_buf_init(&b, 0);
@@ -440,7 +428,7 @@ static void test_crc_choice(void)
     CHECK(H.pkts[f.pkt].crc);
     h_free(&H);
     /* gossip knows its target node: CRC for PMax 5 */
-    setup(&H, 2);
+    h_setup(&H, 2);
     H.auto_ack = true;
     h_run(&H, 20000); /* the membership gossip is over */
     h_clear(&H);
@@ -456,6 +444,63 @@ static void test_crc_choice(void)
     h_free(&H);
 }
 
+/* memberlist's probeNode on a failed UDP write (failedRemote): straight to
+ * the indirect and TCP pings, without the ProbeTimeout wait; the probe
+ * still ends at its interval; a success then leaves the score alone (the
+ * ping never went out). Reports about other addresses, or once the probe
+ * is indirect, change nothing. */
+static void test_send_failure_goes_indirect(void)
+{
+    h_setup(&H, 4);
+    int peer;
+    swim_time at;
+    uint32_t seq = next_ping(&H, &peer, &at);
+    size_t mark = H.npkts;
+    swim_addr other = h_addr(peer == 0 ? 1 : 0);
+    swim_send_failed(H.core, at, &other);
+    found f = { .type = WIRE_INDIRECT_PING, .from = mark, .peer = -1 };
+    CHECK(!find_msg(&H, &f));
+    CHECK_EQ_INT(H.nstreams, 0);
+    swim_addr target = h_addr(peer);
+    swim_send_failed(H.core, at, &target);
+    REQUIRE(find_msg(&H, &f));
+    CHECK_EQ_INT(f.count, 3);
+    CHECK_EQ_INT(f.m.u.indirect_ping.seq_no, seq);
+    CHECK_EQ_INT(H.pkts[f.pkt].t, at); /* at once, not at + ProbeTimeout */
+    CHECK_EQ_INT(H.nstreams, 1);       /* the TCP ping too */
+    /* a second report, or the ProbeTimeout passing, asks nobody again */
+    swim_send_failed(H.core, at + 1, &target);
+    h_run(&H, at + 600);
+    f.from = mark;
+    REQUIRE(find_msg(&H, &f));
+    CHECK_EQ_INT(f.count, 3);
+    CHECK_EQ_INT(H.nstreams, 1);
+    /* no ack: suspect at the interval's end, as always */
+    swim_stream_done(H.core, at + 700, H.streams[0].req.id, NULL, 0);
+    char name[8];
+    snprintf(name, sizeof name, "p%d", peer);
+    h_run(&H, at + 999);
+    CHECK_EQ_INT(h_state(&H, name), SWIM_ALIVE);
+    h_run(&H, at + 1000);
+    CHECK_EQ_INT(h_state(&H, name), SWIM_SUSPECT);
+    h_free(&H);
+
+    /* a relayed ack after a failed write: success, and the score stays */
+    h_setup(&H, 4);
+    size_t len;
+    const uint8_t *m = h_suspect("me", 1, "p0", &len);
+    h_inject(&H, 0, m, len); /* refuting raises the score to 1 */
+    REQUIRE(swim_health_score(H.core) == 1);
+    seq = next_ping(&H, &peer, &at);
+    target = h_addr(peer);
+    swim_send_failed(H.core, at, &target);
+    H.now = at + 100;
+    inject_ack(&H, peer == 0 ? 1 : 0, seq, NULL);
+    CHECK_EQ_INT(swim_get_stats(H.core)->probe_failures, 0);
+    CHECK_EQ_INT(swim_health_score(H.core), 1);
+    h_free(&H);
+}
+
 int main(void)
 {
     test_crc_choice();
@@ -465,6 +510,7 @@ int main(void)
     test_tcp_fallback_success();
     test_relay();
     test_answer_ping();
+    test_send_failure_goes_indirect();
     wire_buf_free(&h_buf);
     return check_done("test_swim_probe");
 }

@@ -217,9 +217,121 @@ static void test_remote_dead_is_suspect(void)
     h_free(&H);
 }
 
+/* A push/pull's stream gets a fresh TCPTimeout per phase (connect, write,
+ * read), as memberlist's sendAndReceiveState: connected by the deadline,
+ * then phase_timeout for each of the others. */
+static void test_stream_time_limits(void)
+{
+    harness H;
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    H.now = 100;
+    swim_addr seed = h_addr(0);
+    swim_join(H.core, H.now, &seed, 1);
+    REQUIRE(H.nstreams == 1);
+    CHECK_EQ_INT(H.streams[0].req.kind, SWIM_STREAM_PUSH_PULL);
+    CHECK_EQ_INT(H.streams[0].req.phase_timeout, c.tcp_timeout);
+    CHECK_EQ_INT(H.streams[0].req.deadline, 100 + (swim_time)c.tcp_timeout);
+    h_free(&H);
+}
+
+/* A push/pull reply: no node states, 3 bytes of user state, this Join. */
+static void reply_with_join(wire_buf *b, bool join)
+{
+    wire_buf_init(b, 0);
+    wire_push_pull_header hd = { join, 0, 3 };
+    REQUIRE(wire_encode_push_pull_header(b, &hd, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+    REQUIRE(wire_buf_append(b, "xyz", 3) == WIRE_OK);
+}
+
+/* memberlist's pushPullNode merges a reply with its own join flag: a
+ * join's reply goes through the merge filter and reaches the delegate as
+ * a join even if the peer said Join=false; a periodic push/pull's reply
+ * does neither even if the peer said Join=true. */
+static void test_join_flag_is_ours(void)
+{
+    harness H;
+    swim_config c;
+    h_config(&c, "me");
+    c.push_pull_interval = 1000;
+    h_init(&H, &c);
+    swim_addr seed = h_addr(0);
+    swim_join(H.core, H.now, &seed, 1);
+    REQUIRE(H.nstreams == 1);
+    wire_buf b;
+    reply_with_join(&b, false);
+    swim_stream_done(H.core, H.now, H.streams[0].req.id, b.data, b.len);
+    wire_buf_free(&b);
+    CHECK_EQ_INT(H.allow_merge_calls, 1);
+    CHECK_EQ_INT(H.merges, 1);
+    CHECK(H.merge_join);
+    const h_ev *e = h_last_event(&H, SWIM_EV_JOIN_DONE, NULL);
+    REQUIRE(e);
+    CHECK_EQ_INT(e->count, 1);
+
+    /* a periodic one needs an alive peer to go to */
+    h_add_peer(&H, "p0", 0, 1);
+    h_clear(&H);
+    for (int guard = 0; guard < 1000 && H.nstreams == 0; guard++)
+        h_run(&H, H.now + 100);
+    REQUIRE(H.nstreams == 1 && H.streams[0].req.kind == SWIM_STREAM_PUSH_PULL);
+    int calls = H.allow_merge_calls;
+    reply_with_join(&b, true);
+    swim_stream_done(H.core, H.now, H.streams[0].req.id, b.data, b.len);
+    wire_buf_free(&b);
+    CHECK_EQ_INT(H.allow_merge_calls, calls); /* not asked: not a join */
+    CHECK_EQ_INT(H.merges, 2);
+    CHECK(!H.merge_join);
+    h_free(&H);
+}
+
+/* Joins finish in any order; each JOIN_DONE carries the id its swim_join
+ * returned. */
+static void test_join_ids(void)
+{
+    harness H;
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    swim_addr s0 = h_addr(0), s1[2] = { h_addr(1), h_addr(2) };
+    uint64_t a = swim_join(H.core, H.now, &s0, 1);
+    uint64_t b = swim_join(H.core, H.now, s1, 2);
+    CHECK(a != 0 && b != 0 && a != b);
+    REQUIRE(H.nstreams == 3);
+    wire_buf ok;
+    reply_with_join(&ok, true);
+    /* b's seeds answer first: one fails, one joins */
+    swim_stream_done(H.core, H.now, H.streams[1].req.id, NULL, 0);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_JOIN_DONE, NULL), 0);
+    swim_stream_done(H.core, H.now, H.streams[2].req.id, ok.data, ok.len);
+    const h_ev *e = h_last_event(&H, SWIM_EV_JOIN_DONE, NULL);
+    REQUIRE(e);
+    CHECK_EQ_INT(e->join_id, b);
+    CHECK_EQ_INT(e->count, 1);
+    /* then a's seed fails */
+    H.now += 10000;
+    swim_stream_done(H.core, H.now, H.streams[0].req.id, NULL, 0);
+    e = h_last_event(&H, SWIM_EV_JOIN_DONE, NULL);
+    REQUIRE(e);
+    CHECK_EQ_INT(e->join_id, a);
+    CHECK_EQ_INT(e->count, 0);
+    /* a join with no seed is done inside the call, under the id returned */
+    uint64_t z = swim_join(H.core, H.now, NULL, 0);
+    e = h_last_event(&H, SWIM_EV_JOIN_DONE, NULL);
+    REQUIRE(e);
+    CHECK_EQ_INT(e->join_id, z);
+    CHECK(z != a && z != b);
+    wire_buf_free(&ok);
+    h_free(&H);
+}
+
 int main(void)
 {
     test_join();
+    test_stream_time_limits();
+    test_join_flag_is_ours();
+    test_join_ids();
     test_version_refusal();
     test_remote_dead_is_suspect();
     wire_buf_free(&h_buf);

@@ -30,11 +30,7 @@ static void setup_ten(harness *h, swim_config *c)
 {
     h_init(h, c);
     h->auto_ack = true;
-    char name[8];
-    for (int i = 0; i < 9; i++) {
-        snprintf(name, sizeof name, "p%d", i);
-        h_add_peer(h, name, i, 1);
-    }
+    h_add_peers(h, 9);
     REQUIRE(swim_member_count(h->core) == 10);
 }
 
