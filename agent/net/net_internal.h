@@ -92,6 +92,9 @@ void net_streams_close_all(net *n);
 
 /* net_join.c */
 void net_join_done(net *n, int count);
+/* An outbound stream to `to` failed: a waiting join keeps why, for its
+ * error (copied). */
+void net_join_stream_failed(net *n, const swim_addr *to, const char *why);
 void net_joins_free(net *n);
 
 #endif
