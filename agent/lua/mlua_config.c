@@ -28,6 +28,11 @@ typedef enum kind {
     K_LOGLEVEL,
     K_LABEL,       /* memberlist label: <= 255 bytes */
     K_KNOB,        /* a row of the knob table (swim_knobs.h): its kind and bounds */
+    K_BOOL,
+    K_SECONDS,     /* a number of seconds, 1..86400 (serf's retry_interval: at least 1 s) */
+    K_UINT,        /* an integer, 0..1000000 */
+    K_PATH,        /* a file path: a non-empty string */
+    K_STRLIST,     /* a string or a list of strings */
 } kind;
 
 typedef struct key_spec {
@@ -35,6 +40,10 @@ typedef struct key_spec {
     kind k;
     int knob;          /* K_KNOB: the row */
 } key_spec;
+
+#define SECONDS_LO_MS 1000u
+#define SECONDS_HI_MS 86400000u
+#define UINT_HI 1000000u
 
 #define KNOB_KEY_(name, ...) { #name, K_KNOB, SWIM_KNOB_ID(name) },
 
@@ -50,6 +59,15 @@ static const key_spec keys[] = {
     { "tags", K_TAGS, -1 },
     { "log_level", K_LOGLEVEL, -1 },
     { "label", K_LABEL, -1 },
+    /* serf's agent: joins retried, signals, the tags file, event handlers
+     * (their filters are checked by the agent, which runs them) */
+    { "retry_join", K_HOSTLIST, -1 },
+    { "retry_interval", K_SECONDS, -1 },
+    { "retry_max", K_UINT, -1 },
+    { "leave_on_terminate", K_BOOL, -1 },
+    { "skip_leave_on_interrupt", K_BOOL, -1 },
+    { "tags_file", K_PATH, -1 },
+    { "event_handlers", K_STRLIST, -1 },
     SWIM_KNOBS(KNOB_KEY_)
 };
 #undef KNOB_KEY_
@@ -359,6 +377,47 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
     }
     case K_KNOB:
         return check_knob(L, swim_knob_at((size_t)k->knob), st, buf, buflen);
+    case K_BOOL:
+        st->type = MLUA_SET_BOOL;
+        if (t != LUA_TBOOLEAN)
+            return "must be true or false";
+        st->b = lua_toboolean(L, -1);
+        return NULL;
+    case K_SECONDS:
+    case K_UINT: {
+        bool secs = k->k == K_SECONDS;
+        double v = lua_tonumber(L, -1) * (secs ? 1000.0 : 1.0);
+        uint32_t lo = secs ? SECONDS_LO_MS : 0, hi = secs ? SECONDS_HI_MS : UINT_HI;
+        st->type = secs ? MLUA_SET_DURATION : MLUA_SET_COUNT;
+        if (t == LUA_TNUMBER && isfinite(v) && (secs || v == floor(v)) && v >= lo && v <= hi) {
+            st->u = (uint32_t)llround(v);
+            return NULL;
+        }
+        if (secs)
+            snprintf(buf, buflen, "must be a number of seconds in %g..%g", lo / 1000.0, hi / 1000.0);
+        else
+            snprintf(buf, buflen, "must be an integer in %" PRIu32 "..%" PRIu32, lo, hi);
+        return buf;
+    }
+    case K_PATH: {
+        if (t != LUA_TSTRING)
+            return "must be a string (a file path)";
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        st->type = MLUA_SET_STRING;
+        st->s = xstrdup_l(L, s, n);
+        if (n == 0 || strlen(st->s) != n)
+            return "must be a file path (not empty, no NUL bytes)";
+        return NULL;
+    }
+    case K_STRLIST:
+        st->type = MLUA_SET_LIST;
+        if (!string_list(L, idx, st, true, &why))
+            return why;
+        for (size_t i = 0; i < st->n; i++)
+            if (!st->list[i][0])
+                return "must not hold an empty string";
+        return NULL;
     }
     return "unhandled";
 }
