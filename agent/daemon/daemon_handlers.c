@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/base_log.h"
+#include "daemon/daemon_tags_file.h"
 #include "net/net.h"
 #include "serf/serf_tags.h"
 
@@ -41,16 +42,6 @@ void daemon_handler_free(daemon_handler *h)
     memset(h, 0, sizeof *h);
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 /* One filter of the comma-separated list: s[0..n). */
 static int parse_filter(const char *s, size_t n, daemon_filter *f, char *err, size_t errlen)
 {
@@ -65,7 +56,7 @@ static int parse_filter(const char *s, size_t n, daemon_filter *f, char *err, si
         size_t pl = strlen(named[i].prefix);
         if (n >= pl && memcmp(s, named[i].prefix, pl) == 0) {
             f->kind = named[i].k;
-            if (n > pl && !(f->name = dup_n(s + pl, n - pl))) {
+            if (n > pl && !(f->name = strndup(s + pl, n - pl))) {
                 snprintf(err, errlen, "event handlers: out of memory");
                 return -1;
             }
@@ -639,14 +630,6 @@ static size_t put_clean(char *out, const char *s, size_t n)
 }
 
 /* "name\taddr\trole\tk=v,k=v\n", tags sorted by key (serf: Go map order) */
-static int cmp_tag(const void *a, const void *b)
-{
-    const serf_tag *x = a, *y = b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->key, y->key, n);
-    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
-}
-
 static size_t member_line(char *out, const swim_member *m, const serf_tags *t, const char *ip)
 {
     size_t o = 0;
@@ -725,8 +708,7 @@ void daemon_handlers_event(daemon_handlers *hs, const swim_event *ev)
     }
     serf_tags t = { 0 };
     (void)serf_tags_decode(&t, ev->member.meta, ev->member.meta_len);
-    if (t.n > 1)
-        qsort(t.v, t.n, sizeof *t.v, cmp_tag);
+    daemon_tags_sort(&t);
     char ip[64];
     snprintf(ip, sizeof ip, "?");
     swim_addr a = ev->member.addr;

@@ -228,6 +228,12 @@ static int cmp_key(const void *a, const void *b)
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
+void daemon_tags_sort(serf_tags *t)
+{
+    if (t->n > 1)
+        qsort(t->v, t->n, sizeof *t->v, cmp_key);
+}
+
 char *daemon_tags_json_from_meta(const uint8_t *meta, size_t len)
 {
     serf_tags t = { 0 };
@@ -235,8 +241,7 @@ char *daemon_tags_json_from_meta(const uint8_t *meta, size_t len)
         serf_tags_free(&t);
         return NULL;
     }
-    if (t.n > 1)
-        qsort(t.v, t.n, sizeof *t.v, cmp_key);
+    daemon_tags_sort(&t);
     wire_buf b;
     wire_buf_init(&b, 0);
     int rc = wire_buf_append_byte(&b, '{');

@@ -27,6 +27,9 @@
  * the last value). Returns 0 with the tags added to t, or -1 with the
  * reason and the byte offset in err. */
 int daemon_tags_json_parse(const char *text, size_t len, serf_tags *t, char *err, size_t errlen);
+/* Sort tags by key, bytewise (serf writes Go maps in random order; we
+ * write them sorted: the tags file, the event handlers' member lines). */
+void daemon_tags_sort(serf_tags *t);
 /* The tags of serf meta as serf writes the file: a malloc'd string, or
  * NULL (out of memory, or meta that does not decode). */
 char *daemon_tags_json_from_meta(const uint8_t *meta, size_t len);

@@ -211,6 +211,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A boolean (at the top of the stack) into st. Returns NULL or a reason. */
+static const char *check_bool(lua_State *L, mlua_setting *st)
+{
+    st->type = MLUA_SET_BOOL;
+    if (lua_type(L, -1) != LUA_TBOOLEAN)
+        return "must be true or false";
+    st->b = lua_toboolean(L, -1);
+    return NULL;
+}
+
 /* A knob's value (at the top of the stack) into st, held to the table's
  * bounds: seconds for a duration (rounded to milliseconds), an integer for
  * a count, a boolean for a switch. Returns NULL or a reason. */
@@ -242,11 +252,7 @@ static const char *check_knob(lua_State *L, const swim_knob *k, mlua_setting *st
         st->u = (uint32_t)v;
         return NULL;
     case SWIM_KNOB_KIND_BOOL:
-        st->type = MLUA_SET_BOOL;
-        if (t != LUA_TBOOLEAN)
-            return "must be true or false";
-        st->b = lua_toboolean(L, -1);
-        return NULL;
+        return check_bool(L, st);
     }
     return "unhandled";
 }
@@ -264,7 +270,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
     case K_PROFILE:
     case K_KEY:
     case K_LOGLEVEL:
-    case K_LABEL: {
+    case K_LABEL:
+    case K_PATH: {
         if (t != LUA_TSTRING)
             return "must be a string";
         size_t n;
@@ -277,6 +284,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
             return "must be 1..255 bytes";
         if (k->k == K_LABEL && n > 255)
             return "must be at most 255 bytes";
+        if (k->k == K_PATH && n == 0)
+            return "must be a file path, not empty";
         if (k->k == K_IPADDR && !valid_host_port(s, false)) {
             snprintf(buf, buflen, "'%s' is not an IP address with an optional port (\"10.0.0.1:7946\", \"[::1]:7946\")", s);
             return buf;
@@ -378,11 +387,7 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
     case K_KNOB:
         return check_knob(L, swim_knob_at((size_t)k->knob), st, buf, buflen);
     case K_BOOL:
-        st->type = MLUA_SET_BOOL;
-        if (t != LUA_TBOOLEAN)
-            return "must be true or false";
-        st->b = lua_toboolean(L, -1);
-        return NULL;
+        return check_bool(L, st);
     case K_SECONDS:
     case K_UINT: {
         bool secs = k->k == K_SECONDS;
@@ -398,17 +403,6 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         else
             snprintf(buf, buflen, "must be an integer in %" PRIu32 "..%" PRIu32, lo, hi);
         return buf;
-    }
-    case K_PATH: {
-        if (t != LUA_TSTRING)
-            return "must be a string (a file path)";
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        st->type = MLUA_SET_STRING;
-        st->s = xstrdup_l(L, s, n);
-        if (n == 0 || strlen(st->s) != n)
-            return "must be a file path (not empty, no NUL bytes)";
-        return NULL;
     }
     case K_STRLIST:
         st->type = MLUA_SET_LIST;

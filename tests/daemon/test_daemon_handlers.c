@@ -173,8 +173,8 @@ static void test_run(void)
     snprintf(done, sizeof done, "%s/done", dir);
     snprintf(all, sizeof all,
              "*=n=$(cat %s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s; f=%s/$n.$SERF_EVENT; "
-             "env | grep -E '^(SERF_|MOONLIST_TEST_)' | sort > $f; echo --- >> $f; cat >> $f; "
-             "echo out; echo err >&2",
+             "env | grep -E '^(SERF_|MOONLIST_TEST_)' | sort > $f.tmp; echo --- >> $f.tmp; cat >> $f.tmp; "
+             "mv $f.tmp $f; echo out; echo err >&2",
              seq, seq, dir);
     snprintf(failed, sizeof failed, "member-failed,user:deploy=cat >> %s/failed; touch %s", dir, done);
     const char *specs[] = { "member-join=sleep 0.3", all, failed };

@@ -57,6 +57,7 @@ t0=$(now)
 # b is killed meanwhile: a's handlers see it failed, the filtered one only that
 agent_kill9 b
 expect_within 20 "a's handler ran for b's member-failed" event_file member-failed "$b_line"
+expect_within 5 "the member-failed handler ran (after the first)" grep -qxF "$b_line" "$EV/failed.log"
 [ "$(grep -c '^event ' "$EV/failed.log")" = 1 ] && grep -qx 'event member-failed' "$EV/failed.log" &&
     grep -qxF "$b_line" "$EV/failed.log" || fail "the member-failed handler saw:"$'\n'"$(cat "$EV/failed.log")"
 e2e_log "ok: member-failed, and the filtered handler saw only that"
