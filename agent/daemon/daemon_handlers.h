@@ -5,17 +5,22 @@
  * member-failed, member-update, member-reap, user, user:NAME, query,
  * query:NAME or `*`; none means `*`. A script runs under `/bin/sh -c` with
  * the agent's environment plus serf's (SERF_EVENT, SERF_SELF_NAME,
- * SERF_SELF_ROLE, SERF_TAG_<KEY>; SERF_USER_EVENT and SERF_USER_LTIME for
- * user events), and member events on standard input, one line per member:
- * "name<TAB>addr<TAB>role<TAB>k=v,k=v" (tabs and newlines inside escaped
- * as \t and \n), as serf's invoke.go writes them.
+ * SERF_SELF_ROLE, SERF_TAG_<KEY>), and a member event's members on
+ * standard input, one line each: "name<TAB>addr<TAB>role<TAB>k=v,k=v"
+ * (tabs and newlines inside escaped as \t and \n), as serf's invoke.go
+ * writes them.
  *
  * Scripts run one at a time, in event order, as libuv processes on the
  * protocol loop: the loop never waits for one (it spawns, writes stdin and
  * reads output asynchronously), so a slow script delays only the scripts
  * after it. Events wait in a bounded queue; past it they are dropped,
  * counted and logged. Member events of one type waiting together go to one
- * run, one line each, as serf's coalescing hands them over. */
+ * run, one line each, as serf's coalescing hands them over.
+ *
+ * Not yet: user events and queries (serf's layer has none yet: their
+ * filters are accepted, SERF_USER_EVENT/SERF_USER_LTIME and the payload on
+ * stdin will come with them), a query handler's output sent back as the
+ * response, and member-reap (the core reports no reap). */
 #ifndef MOONLIST_DAEMON_HANDLERS_H
 #define MOONLIST_DAEMON_HANDLERS_H
 
