@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "daemon/daemon_handlers.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/daemon_rpc_server.h"
+#include "daemon/daemon_tags_file.h"
 #include "lua/mlua.h"
 #include "net/net.h"
 #include "serf/serf_intents.h"
@@ -32,6 +34,13 @@ typedef struct agent {
     daemon_rpc_conn *leave_waiters[16];
     size_t nleave_waiters;
     int exit_code;
+    bool closing;              /* daemon_close_all has begun */
+    uv_timer_t stop_timer;     /* daemon_stop: closes everything from the loop */
+    int stop_signal;           /* stopped by this signal without leaving: die of it */
+    uv_timer_t retry_timer;    /* the next -retry-join attempt (daemon_retry.c) */
+    uint32_t retry_attempts;   /* failed so far */
+    daemon_handlers *handlers; /* -event-handler scripts, NULL without */
+    daemon_tags_file tags_file;/* -tags-file, written on change */
 } agent;
 
 /* daemon_intents.c: serf's join and leave intents (§16) on the loop */
@@ -52,8 +61,15 @@ void daemon_rpc_request(void *ud, daemon_rpc_conn *c, const uint8_t *req, size_t
 /* Answer a waiting `leave` request: {"Left": true}. */
 void daemon_rpc_reply_left(daemon_rpc_conn *c);
 
+/* daemon_retry.c: -join at start (the agent stops if it fails), then
+ * -retry-join until a join succeeds */
+void daemon_joins_start(agent *a);
+
 /* daemon_main.c */
 void daemon_close_all(agent *a);
+/* Stop without leaving, with this exit code: everything closes from the
+ * loop (safe from inside the core). */
+void daemon_stop(agent *a, int exit_code);
 /* "name addr:port" (IPv6 in brackets) for log lines */
 void daemon_member_line(const swim_member *m, char *buf, size_t len);
 

@@ -1,8 +1,11 @@
 /* daemon_main: `moonlist agent`. One libuv loop runs the protocol (net +
  * swim core) and the RPC server; the script runs on the Lua thread.
- * Membership changes are logged one line each; SIGTERM, SIGINT or
- * `moonlist leave` start a graceful leave (daemon_leave.c). A second
- * signal exits at once. */
+ * Membership changes are logged one line each. Signals as serf's agent:
+ * SIGINT starts a graceful leave (daemon_leave.c) unless
+ * -skip-leave-on-interrupt, SIGTERM only with -leave-on-terminate;
+ * otherwise the agent stops without leaving (the others see it fail) and
+ * dies of the signal. `moonlist leave` always leaves. A second signal
+ * exits at once. */
 #include "daemon/daemon.h"
 
 #include <openssl/rand.h>
@@ -40,6 +43,7 @@ static void on_event(void *ud, const swim_event *ev)
     char who[400], other[80];
     if (a->lua)
         mlua_post_event(a->lua, ev);   /* copied and queued: never blocks */
+    daemon_handlers_event(a->handlers, ev);   /* the same */
     switch (ev->type) {
     case SWIM_EV_JOIN:
         daemon_member_line(&ev->member, who, sizeof who);
@@ -48,6 +52,8 @@ static void on_event(void *ud, const swim_event *ev)
     case SWIM_EV_UPDATE:
         daemon_member_line(&ev->member, who, sizeof who);
         base_log(BASE_LOG_INFO, "member update: %s incarnation %u", who, ev->member.incarnation);
+        if (strcmp(ev->member.name, a->o->net.swim.name) == 0)   /* our tags changed */
+            daemon_tags_file_changed(&a->tags_file, ev->member.meta, ev->member.meta_len);
         break;
     case SWIM_EV_LEAVE:
         daemon_member_line(&ev->member, who, sizeof who);
@@ -130,6 +136,9 @@ static void on_sighup(uv_signal_t *s, int signum)
 
 void daemon_close_all(agent *a)
 {
+    a->closing = true;
+    daemon_handlers_close(a->handlers);
+    a->handlers = NULL;
     if (a->lua)
         mlua_detach(a->lua);
     if (a->rpc)
@@ -144,9 +153,28 @@ void daemon_close_all(agent *a)
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
     uv_close((uv_handle_t *)&a->relay_timer, NULL);
+    uv_close((uv_handle_t *)&a->stop_timer, NULL);
+    uv_close((uv_handle_t *)&a->retry_timer, NULL);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    if (!a->closing)
+        daemon_close_all(a);
+}
+
+void daemon_stop(agent *a, int exit_code)
+{
+    if (a->closing)
+        return;
+    a->exit_code = exit_code;
+    uv_timer_start(&a->stop_timer, on_stop_timer, 0, 0);
 }
 
 
+/* serf's handleSignals: SIGINT leaves unless skip_leave_on_interrupt,
+ * SIGTERM only with leave_on_terminate; else stop without leaving. */
 static void on_signal(uv_signal_t *s, int signum)
 {
     agent *a = s->data;
@@ -154,17 +182,27 @@ static void on_signal(uv_signal_t *s, int signum)
         base_log(BASE_LOG_WARN, "second signal (%s): exiting now", strsignal(signum));
         _exit(1);
     }
-    base_log(BASE_LOG_INFO, "caught %s: leaving gracefully (signal again to exit at once)", strsignal(signum));
-    daemon_leave_begin(a);
+    bool leave = signum == SIGINT ? !a->o->skip_leave_on_interrupt : a->o->leave_on_terminate;
+    if (leave) {
+        base_log(BASE_LOG_INFO, "caught %s: leaving gracefully (signal again to exit at once)", strsignal(signum));
+        daemon_leave_begin(a);
+        return;
+    }
+    base_log(BASE_LOG_INFO, "caught %s: stopping without leaving (the others will see this node fail; %s)",
+             strsignal(signum),
+             signum == SIGINT ? "-skip-leave-on-interrupt is set" : "-leave-on-terminate to leave on SIGTERM");
+    a->stop_signal = signum;
+    daemon_stop(a, 1);
 }
 
-static void on_startup_join(void *ud, int joined, const char *err)
+/* for the event handlers: our name and meta as they are now */
+static void handlers_self(void *ud, const char **name, const uint8_t **meta, size_t *len)
 {
-    (void)ud;
-    if (joined > 0)
-        base_log(BASE_LOG_INFO, "join: %d seed%s answered%s%s", joined, joined == 1 ? "" : "s", err ? "; " : "", err ? err : "");
-    else
-        base_log(BASE_LOG_ERROR, "join failed: %s", err ? err : "no seed answered");
+    agent *a = ud;
+    const swim_config *c = a->net ? swim_get_config(net_core(a->net)) : &a->o->net.swim;
+    *name = c->name;
+    *meta = c->meta;
+    *len = c->meta_len;
 }
 
 int daemon_main(int argc, char **argv)
@@ -220,9 +258,14 @@ int daemon_main(int argc, char **argv)
         mlua_free(a.lua);
         return 1;
     }
-    a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
+    /* before the core: our own join is its first event */
+    daemon_tags_file_init(&a.tags_file, a.loop, o.tags_file);
+    a.handlers = daemon_handlers_start(a.loop, o.event_handlers, o.nevent_handlers, handlers_self, &a, err, sizeof err);
+    if (a.handlers || !err[0])   /* none given, or started */
+        a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
     if (!a.net) {
         base_log(BASE_LOG_ERROR, "cannot start: %s", err);
+        daemon_handlers_close(a.handlers);
         daemon_rpc_server_close(a.rpc);
         uv_run(a.loop, UV_RUN_DEFAULT);
         daemon_opts_free(&o);
@@ -239,6 +282,10 @@ int daemon_main(int argc, char **argv)
     a.intent_timer.data = &a;
     uv_timer_init(a.loop, &a.relay_timer);
     a.relay_timer.data = &a;
+    uv_timer_init(a.loop, &a.stop_timer);
+    a.stop_timer.data = &a;
+    uv_timer_init(a.loop, &a.retry_timer);
+    a.retry_timer.data = &a;
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
@@ -264,8 +311,7 @@ int daemon_main(int argc, char **argv)
             o.rpc_port, o.profile, o.net.keyring.n ? ", encrypted" : "");
     if (a.lua)
         base_log(BASE_LOG_INFO, "config script %s running on the Lua thread", o.config_path);
-    if (o.njoin && net_join(a.net, o.join, o.njoin, on_startup_join, &a) < 0)
-        base_log(BASE_LOG_ERROR, "join: out of memory");
+    daemon_joins_start(&a);
 
     uv_run(a.loop, UV_RUN_DEFAULT);
     uv_loop_close(a.loop);
@@ -273,6 +319,13 @@ int daemon_main(int argc, char **argv)
     if (a.lua && mlua_stop(a.lua, AGENT_LUA_STOP_MS) == 0)
         mlua_free(a.lua);
     serf_intents_free(&a.intents);
+    daemon_tags_file_free(&a.tags_file);
     daemon_opts_free(&o);
+    if (a.stop_signal) {
+        /* stopped by a signal without leaving: die of it, as a process
+         * that does not handle it would (a supervisor sees a clean stop) */
+        signal(a.stop_signal, SIG_DFL);
+        raise(a.stop_signal);
+    }
     return a.exit_code;
 }

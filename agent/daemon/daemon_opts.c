@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/daemon_handlers.h"
 #include "serf/serf_tags.h"
 #include "wire/wire_keyring.h"
 
@@ -33,6 +34,13 @@ static const base_flag_spec agent_flags[] = {
     { "config", BASE_FLAG_STRING, "FILE", "Lua configuration script" },
     { "log-level", BASE_FLAG_STRING, "LEVEL", "debug, info, warn or error (default info)" },
     { "disable-compression", BASE_FLAG_BOOL, NULL, "do not LZW-compress gossip and streams" },
+    { "retry-join", BASE_FLAG_LIST, "ADDR", "join through this agent, retried until a join succeeds (host[:port])" },
+    { "retry-interval", BASE_FLAG_STRING, "DUR", "time between -retry-join attempts (default 30s, at least 1s)" },
+    { "retry-max", BASE_FLAG_STRING, "N", "-retry-join retries before the agent gives up and exits 1 (default 0: forever)" },
+    { "leave-on-terminate", BASE_FLAG_BOOL, NULL, "leave gracefully on SIGTERM (else stop: the others see this node fail)" },
+    { "skip-leave-on-interrupt", BASE_FLAG_BOOL, NULL, "stop without leaving on SIGINT (else leave gracefully)" },
+    { "tags-file", BASE_FLAG_STRING, "FILE", "serf's tags file: tags read at start, written when they change (not with -tag)" },
+    { "event-handler", BASE_FLAG_LIST, "[FILTER=]CMD", "run CMD (/bin/sh -c) on serf events (FILTER: member-join,member-leave,...,user:NAME,*)" },
     SWIM_KNOBS(KNOB_FLAG_)
 };
 #define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])
@@ -119,8 +127,83 @@ static int knob_flag(const base_args *a, size_t i, swim_config *s, char *err, si
 void daemon_opts_free(daemon_opts *o)
 {
     base_args_free(&o->args);
-    o->join = NULL;
-    o->njoin = 0;
+    o->join = o->retry_join = o->event_handlers = NULL;
+    o->njoin = o->nretry_join = o->nevent_handlers = 0;
+}
+
+/* Each "host[:port]" of a list flag (-join, -retry-join). */
+static int host_list(const char *flag, const char *const *v, size_t n, char *err, size_t errlen)
+{
+    char host[256];
+    for (size_t i = 0; i < n; i++) {
+        uint16_t p;
+        if (net_split_host_port(v[i], host, sizeof host, &p, NET_DEFAULT_PORT) < 0) {
+            snprintf(err, errlen, "-%s: '%s' is not host[:port]", flag, v[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int daemon_opts_check_handlers(const char *what, const char *const *specs, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        daemon_handler h;
+        char why[256];
+        if (daemon_handler_parse(specs[i], &h, why, sizeof why) < 0) {
+            snprintf(err, errlen, "%s '%s': %s", what, specs[i], why);
+            return -1;
+        }
+        daemon_handler_free(&h);
+    }
+    return 0;
+}
+
+/* serf's agent flags on joins, signals, the tags file and the event
+ * handlers. */
+static int serf_agent_flags(daemon_opts *o, char *err, size_t errlen)
+{
+    const base_args *a = &o->args;
+    const base_flag_value *rj = base_args_get(a, "retry-join");
+    o->retry_join = rj->list;
+    o->nretry_join = rj->n;
+    if (host_list("retry-join", o->retry_join, o->nretry_join, err, errlen) < 0)
+        return -1;
+    o->retry_interval_ms = DAEMON_RETRY_INTERVAL_MS;
+    const char *ri = base_args_str(a, "retry-interval", NULL);
+    unsigned ms;
+    if (ri && (base_parse_duration_ms(ri, &ms) < 0 || ms < DAEMON_RETRY_INTERVAL_MIN_MS)) {
+        snprintf(err, errlen, "-retry-interval: '%s' is not a duration in 1s..86400s (e.g. 30s, 2m)", ri);
+        return -1;
+    }
+    if (ri)
+        o->retry_interval_ms = ms;
+    const char *rm = base_args_str(a, "retry-max", NULL);
+    unsigned long max = 0;
+    if (rm && base_parse_uint(rm, 0, DAEMON_RETRY_MAX_MAX, &max) < 0) {
+        snprintf(err, errlen, "-retry-max: '%s' is not a number in 0..%d", rm, DAEMON_RETRY_MAX_MAX);
+        return -1;
+    }
+    o->retry_max = (uint32_t)max;
+    o->leave_on_terminate = base_args_bool(a, "leave-on-terminate");
+    o->skip_leave_on_interrupt = base_args_bool(a, "skip-leave-on-interrupt");
+    const char *tf = base_args_str(a, "tags-file", NULL);
+    if (tf) {
+        if (!tf[0] || strlen(tf) >= sizeof o->tags_file) {
+            snprintf(err, errlen, "-tags-file: the path must be 1..%zu bytes", sizeof o->tags_file - 1);
+            return -1;
+        }
+        /* serf: "Tags config not allowed while using tag files" */
+        if (base_args_get(a, "tag")->set) {
+            snprintf(err, errlen, "-tag cannot be used with -tags-file (the tags come from the file)");
+            return -1;
+        }
+        snprintf(o->tags_file, sizeof o->tags_file, "%s", tf);
+    }
+    const base_flag_value *eh = base_args_get(a, "event-handler");
+    o->event_handlers = eh->list;
+    o->nevent_handlers = eh->n;
+    return daemon_opts_check_handlers("-event-handler", o->event_handlers, o->nevent_handlers, err, errlen);
 }
 
 int daemon_opts_parse(daemon_opts *o, int argc, char **argv, char *err, size_t errlen)
@@ -177,13 +260,8 @@ int daemon_opts_parse(daemon_opts *o, int argc, char **argv, char *err, size_t e
     const base_flag_value *j = base_args_get(a, "join");
     o->join = j->list;
     o->njoin = j->n;
-    for (size_t i = 0; i < o->njoin; i++) {
-        uint16_t p;
-        if (net_split_host_port(o->join[i], host, sizeof host, &p, NET_DEFAULT_PORT) < 0) {
-            snprintf(err, errlen, "-join: '%s' is not host[:port]", o->join[i]);
-            goto fail;
-        }
-    }
+    if (host_list("join", o->join, o->njoin, err, errlen) < 0 || serf_agent_flags(o, err, errlen) < 0)
+        goto fail;
 
     /* tags -> serf meta */
     serf_tags tags = { 0 };

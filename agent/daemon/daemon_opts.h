@@ -16,6 +16,10 @@
 
 /* memberlist's default bind: every IPv4 interface, port 7946 */
 #define DAEMON_DEFAULT_BIND "0.0.0.0"
+/* serf's -retry-interval: its default and its lower bound */
+#define DAEMON_RETRY_INTERVAL_MS 30000
+#define DAEMON_RETRY_INTERVAL_MIN_MS 1000
+#define DAEMON_RETRY_MAX_MAX 1000000
 
 typedef struct daemon_opts {
     net_config net;              /* bind, advertise, swim config (meta, timings), keyring, frame */
@@ -26,6 +30,17 @@ typedef struct daemon_opts {
     size_t njoin;
     char config_path[1024];      /* "" if none */
     base_log_level log_level;
+    /* serf's agent: joins retried until one succeeds, what SIGTERM and
+     * SIGINT do, tags kept in a file, event handler scripts */
+    const char **retry_join;     /* views into argv (or the script's host) */
+    size_t nretry_join;
+    uint32_t retry_interval_ms;  /* DAEMON_RETRY_INTERVAL_MS by default */
+    uint32_t retry_max;          /* retries after the first attempt; 0: forever */
+    bool leave_on_terminate;     /* SIGTERM leaves (else it just stops) */
+    bool skip_leave_on_interrupt;/* SIGINT just stops (else it leaves) */
+    char tags_file[1024];        /* "" if none */
+    const char **event_handlers; /* "[filter=]script", views as join */
+    size_t nevent_handlers;
     base_args args;               /* keeps the join list alive */
 } daemon_opts;
 
@@ -35,5 +50,8 @@ typedef struct daemon_opts {
 int daemon_opts_parse(daemon_opts *o, int argc, char **argv, char *err, size_t errlen);
 void daemon_opts_free(daemon_opts *o);
 void daemon_usage(FILE *f);
+/* Each "[filter=]script" parses (daemon_handlers.h); else -1 with a
+ * message starting with `what` ("-event-handler") in err. */
+int daemon_opts_check_handlers(const char *what, const char *const *specs, size_t n, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/base_log.h"
+#include "daemon/daemon_tags_file.h"
 #include "lua/mlua_internal.h"
 
 /* One log line per line of the message: a traceback stays readable and
@@ -93,6 +94,49 @@ static int host_port(const mlua_setting *st, char *host, size_t hostlen, uint16_
     return 0;
 }
 
+/* serf's agent keys: joins retried, signals, the tags file, the event
+ * handlers (checked here: the script's host does not know their filters) */
+static int apply_serf_agent(mlua *h, daemon_opts *o, char *err, size_t errlen)
+{
+    const mlua_setting *st;
+    if ((st = mlua_setting_get(h, "retry_join")) && !flag_set(o, "retry-join")) {
+        o->retry_join = (const char **)st->list;
+        o->nretry_join = st->n;
+    }
+    if ((st = mlua_setting_get(h, "retry_interval")) && !flag_set(o, "retry-interval"))
+        o->retry_interval_ms = st->u;
+    if ((st = mlua_setting_get(h, "retry_max")) && !flag_set(o, "retry-max"))
+        o->retry_max = st->u;
+    if ((st = mlua_setting_get(h, "leave_on_terminate")) && !flag_set(o, "leave-on-terminate"))
+        o->leave_on_terminate = st->b;
+    if ((st = mlua_setting_get(h, "skip_leave_on_interrupt")) && !flag_set(o, "skip-leave-on-interrupt"))
+        o->skip_leave_on_interrupt = st->b;
+    if ((st = mlua_setting_get(h, "event_handlers")) && !flag_set(o, "event-handler")) {
+        char what[300];
+        snprintf(what, sizeof what, "%s: agent.config: key 'event_handlers':", st->where);
+        if (daemon_opts_check_handlers(what, (const char *const *)st->list, st->n, err, errlen) < 0)
+            return -1;
+        o->event_handlers = (const char **)st->list;
+        o->nevent_handlers = st->n;
+    }
+    if ((st = mlua_setting_get(h, "tags_file")) && !flag_set(o, "tags-file")) {
+        if (strlen(st->s) >= sizeof o->tags_file) {
+            snprintf(err, errlen, "%s: agent.config: key 'tags_file': path too long", st->where);
+            return -1;
+        }
+        snprintf(o->tags_file, sizeof o->tags_file, "%s", st->s);
+    }
+    /* serf: "Tags config not allowed while using tag files" */
+    const mlua_setting *tags = mlua_setting_get(h, "tags");
+    if (o->tags_file[0] && (flag_set(o, "tag") || (tags && tags->n > 0))) {
+        snprintf(err, errlen, "%s: agent.config: tags (%s) cannot be used with a tags file (%s)",
+                 tags ? tags->where : h->config_where, flag_set(o, "tag") ? "-tag" : "key 'tags'",
+                 flag_set(o, "tags-file") ? "-tags-file" : "key 'tags_file'");
+        return -1;
+    }
+    return 0;
+}
+
 int daemon_script_apply(mlua *h, daemon_opts *o, char *err, size_t errlen)
 {
     const mlua_setting *st;
@@ -140,7 +184,8 @@ int daemon_script_apply(mlua *h, daemon_opts *o, char *err, size_t errlen)
         o->join = (const char **)st->list;
         o->njoin = st->n;
     }
-    if ((st = mlua_setting_get(h, "tags")) && !flag_set(o, "tag")) {
+    /* -tags-file's tags were read already (the script's must be empty) */
+    if ((st = mlua_setting_get(h, "tags")) && !flag_set(o, "tag") && !flag_set(o, "tags-file")) {
         int n = mlua_settings_meta(h, sc->meta, sizeof sc->meta);
         if (n < 0) {
             snprintf(err, errlen, "%s: agent.config: key 'tags' does not encode", st->where);
@@ -169,12 +214,26 @@ int daemon_script_apply(mlua *h, daemon_opts *o, char *err, size_t errlen)
     /* the name was checked when the script set it */
     if ((st = mlua_setting_get(h, "log_level")) && !flag_set(o, "log-level"))
         (void)base_log_level_parse(st->s, &o->log_level);
-    return 0;
+    return apply_serf_agent(h, o, err, errlen);
+}
+
+/* The tags file's tags become ours, as serf's loadTagsFile does. */
+static int load_tags_file(daemon_opts *o, char *err, size_t errlen)
+{
+    size_t ntags = 0;
+    int rc = daemon_tags_file_read(o->tags_file, o->net.swim.meta, &o->net.swim.meta_len, &ntags, err, errlen);
+    if (rc > 0)
+        base_log(BASE_LOG_INFO, "restored %zu tag%s from %s", ntags, ntags == 1 ? "" : "s", o->tags_file);
+    return rc < 0 ? -1 : 0;
 }
 
 int daemon_script_load(daemon_opts *o, mlua **out, char *err, size_t errlen)
 {
     *out = NULL;
+    /* -tags-file first: the script's agent.self() shows its tags */
+    bool tags_flag = flag_set(o, "tag") || flag_set(o, "tags-file");
+    if (flag_set(o, "tags-file") && load_tags_file(o, err, errlen) < 0)
+        return -1;
     char path[PATH_MAX];
     if (o->config_path[0])
         snprintf(path, sizeof path, "%s", o->config_path);
@@ -187,17 +246,17 @@ int daemon_script_load(daemon_opts *o, mlua **out, char *err, size_t errlen)
     lua_path(lp, sizeof lp);
     /* what agent.self() says while the script first loads: the flags' name
      * and tags when given (they will win over the script's) */
-    bool tag_flag = flag_set(o, "tag");
     mlua_options opt = { .log = agent_log, .lua_path = lp,
                          .self_name = flag_set(o, "node") ? o->net.swim.name : NULL,
-                         .self_meta = tag_flag ? o->net.swim.meta : NULL,
-                         .self_meta_len = tag_flag ? o->net.swim.meta_len : 0 };
+                         .self_meta = tags_flag ? o->net.swim.meta : NULL,
+                         .self_meta_len = tags_flag ? o->net.swim.meta_len : 0 };
     mlua *h = mlua_new(&opt);
     if (!h) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (mlua_load(h, path, err, errlen) < 0 || daemon_script_apply(h, o, err, errlen) < 0) {
+    if (mlua_load(h, path, err, errlen) < 0 || daemon_script_apply(h, o, err, errlen) < 0 ||
+        (!flag_set(o, "tags-file") && o->tags_file[0] && load_tags_file(o, err, errlen) < 0)) {
         mlua_free(h);
         return -1;
     }

@@ -28,6 +28,11 @@ typedef enum kind {
     K_LOGLEVEL,
     K_LABEL,       /* memberlist label: <= 255 bytes */
     K_KNOB,        /* a row of the knob table (swim_knobs.h): its kind and bounds */
+    K_BOOL,
+    K_SECONDS,     /* a number of seconds, 1..86400 (serf's retry_interval: at least 1 s) */
+    K_UINT,        /* an integer, 0..1000000 */
+    K_PATH,        /* a file path: a non-empty string */
+    K_STRLIST,     /* a string or a list of strings */
 } kind;
 
 typedef struct key_spec {
@@ -35,6 +40,10 @@ typedef struct key_spec {
     kind k;
     int knob;          /* K_KNOB: the row */
 } key_spec;
+
+#define SECONDS_LO_MS 1000u
+#define SECONDS_HI_MS 86400000u
+#define UINT_HI 1000000u
 
 #define KNOB_KEY_(name, ...) { #name, K_KNOB, SWIM_KNOB_ID(name) },
 
@@ -50,6 +59,15 @@ static const key_spec keys[] = {
     { "tags", K_TAGS, -1 },
     { "log_level", K_LOGLEVEL, -1 },
     { "label", K_LABEL, -1 },
+    /* serf's agent: joins retried, signals, the tags file, event handlers
+     * (their filters are checked by the agent, which runs them) */
+    { "retry_join", K_HOSTLIST, -1 },
+    { "retry_interval", K_SECONDS, -1 },
+    { "retry_max", K_UINT, -1 },
+    { "leave_on_terminate", K_BOOL, -1 },
+    { "skip_leave_on_interrupt", K_BOOL, -1 },
+    { "tags_file", K_PATH, -1 },
+    { "event_handlers", K_STRLIST, -1 },
     SWIM_KNOBS(KNOB_KEY_)
 };
 #undef KNOB_KEY_
@@ -193,6 +211,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A boolean (at the top of the stack) into st. Returns NULL or a reason. */
+static const char *check_bool(lua_State *L, mlua_setting *st)
+{
+    st->type = MLUA_SET_BOOL;
+    if (lua_type(L, -1) != LUA_TBOOLEAN)
+        return "must be true or false";
+    st->b = lua_toboolean(L, -1);
+    return NULL;
+}
+
 /* A knob's value (at the top of the stack) into st, held to the table's
  * bounds: seconds for a duration (rounded to milliseconds), an integer for
  * a count, a boolean for a switch. Returns NULL or a reason. */
@@ -224,11 +252,7 @@ static const char *check_knob(lua_State *L, const swim_knob *k, mlua_setting *st
         st->u = (uint32_t)v;
         return NULL;
     case SWIM_KNOB_KIND_BOOL:
-        st->type = MLUA_SET_BOOL;
-        if (t != LUA_TBOOLEAN)
-            return "must be true or false";
-        st->b = lua_toboolean(L, -1);
-        return NULL;
+        return check_bool(L, st);
     }
     return "unhandled";
 }
@@ -246,7 +270,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
     case K_PROFILE:
     case K_KEY:
     case K_LOGLEVEL:
-    case K_LABEL: {
+    case K_LABEL:
+    case K_PATH: {
         if (t != LUA_TSTRING)
             return "must be a string";
         size_t n;
@@ -259,6 +284,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
             return "must be 1..255 bytes";
         if (k->k == K_LABEL && n > 255)
             return "must be at most 255 bytes";
+        if (k->k == K_PATH && n == 0)
+            return "must be a file path, not empty";
         if (k->k == K_IPADDR && !valid_host_port(s, false)) {
             snprintf(buf, buflen, "'%s' is not an IP address with an optional port (\"10.0.0.1:7946\", \"[::1]:7946\")", s);
             return buf;
@@ -359,6 +386,32 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
     }
     case K_KNOB:
         return check_knob(L, swim_knob_at((size_t)k->knob), st, buf, buflen);
+    case K_BOOL:
+        return check_bool(L, st);
+    case K_SECONDS:
+    case K_UINT: {
+        bool secs = k->k == K_SECONDS;
+        double v = lua_tonumber(L, -1) * (secs ? 1000.0 : 1.0);
+        uint32_t lo = secs ? SECONDS_LO_MS : 0, hi = secs ? SECONDS_HI_MS : UINT_HI;
+        st->type = secs ? MLUA_SET_DURATION : MLUA_SET_COUNT;
+        if (t == LUA_TNUMBER && isfinite(v) && (secs || v == floor(v)) && v >= lo && v <= hi) {
+            st->u = (uint32_t)llround(v);
+            return NULL;
+        }
+        if (secs)
+            snprintf(buf, buflen, "must be a number of seconds in %g..%g", lo / 1000.0, hi / 1000.0);
+        else
+            snprintf(buf, buflen, "must be an integer in %" PRIu32 "..%" PRIu32, lo, hi);
+        return buf;
+    }
+    case K_STRLIST:
+        st->type = MLUA_SET_LIST;
+        if (!string_list(L, idx, st, true, &why))
+            return why;
+        for (size_t i = 0; i < st->n; i++)
+            if (!st->list[i][0])
+                return "must not hold an empty string";
+        return NULL;
     }
     return "unhandled";
 }

@@ -106,6 +106,9 @@ void net_streams_close_all(net *n);
 /* net_join.c */
 /* The core's SWIM_EV_JOIN_DONE: the caller of that join hears back. */
 void net_join_done(net *n, uint64_t join_id, int count);
+/* An outbound stream to `to` failed: a waiting join keeps why, for its
+ * error (copied). */
+void net_join_stream_failed(net *n, const swim_addr *to, const char *why);
 void net_joins_free(net *n);
 
 #endif

@@ -86,8 +86,10 @@ static void conn_finish(net_conn *c, const uint8_t *reply, size_t len, const cha
         n->counters.stream_errors++;
         if (c->inbound)
             net_log_noisy(n, BASE_LOG_INFO, "stream from %s: %s", a, why);
-        else
+        else {
             net_logf(n, BASE_LOG_DEBUG, "stream to %s: %s", a, why);
+            net_join_stream_failed(n, &c->peer, why);   /* a join's error names it */
+        }
     }
     if (!c->inbound && c->want_reply && !n->closing)
         swim_stream_done(n->core, net_now(n), c->id, reply, len);

@@ -341,10 +341,11 @@ function Agent:signal(sig)
   os.execute("kill -" .. sig .. " " .. self.pid .. " 2>/dev/null")
 end
 
--- Graceful stop (TERM: leave), waiting up to secs for the exit.
+-- Graceful stop (INT: leave, as serf's agent; TERM would stop without
+-- leaving), waiting up to secs for the exit.
 function Agent:stop(secs)
   if not self:running() then return true end
-  self:signal("TERM")
+  self:signal("INT")
   if M.wait_until(secs or 10, function() return not self:running() end) then return true end
   self:signal("KILL")
   return false

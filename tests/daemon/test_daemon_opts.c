@@ -29,7 +29,39 @@ int main(void)
     CHECK(o.net.frame.compress);
     CHECK_EQ_INT(o.net.keyring.n, 0);
     CHECK_EQ_INT(o.log_level, BASE_LOG_INFO);
+    /* serf's agent: no retry-join, 30 s, forever; SIGINT leaves, SIGTERM
+     * does not; no tags file, no handlers */
+    CHECK(o.nretry_join == 0 && o.retry_interval_ms == 30000 && o.retry_max == 0);
+    CHECK(!o.leave_on_terminate && !o.skip_leave_on_interrupt);
+    CHECK(o.tags_file[0] == '\0' && o.nevent_handlers == 0);
     daemon_opts_free(&o);
+
+    /* serf's agent flags: joins retried, signals, tags file, handlers */
+    REQUIRE(PARSE(&o, "-retry-join", "10.0.0.1", "--retry-join=seed.example:7000", "-retry-interval", "1s",
+                  "-retry-max=2", "-leave-on-terminate", "-skip-leave-on-interrupt", "-tags-file", "/var/lib/t.json",
+                  "-event-handler", "/bin/handle", "-event-handler=member-join,user:deploy=echo a=b") == 0);
+    REQUIRE(o.nretry_join == 2);
+    CHECK(strcmp(o.retry_join[0], "10.0.0.1") == 0 && strcmp(o.retry_join[1], "seed.example:7000") == 0);
+    CHECK_EQ_INT(o.retry_interval_ms, 1000);
+    CHECK_EQ_INT(o.retry_max, 2);
+    CHECK(o.leave_on_terminate && o.skip_leave_on_interrupt);
+    CHECK(strcmp(o.tags_file, "/var/lib/t.json") == 0);
+    REQUIRE(o.nevent_handlers == 2);
+    CHECK(strcmp(o.event_handlers[1], "member-join,user:deploy=echo a=b") == 0);
+    daemon_opts_free(&o);
+    REQUIRE(PARSE(&o, "-retry-interval", "2m", "-leave-on-terminate=false", "-retry-max", "0") == 0);
+    CHECK(o.retry_interval_ms == 120000 && !o.leave_on_terminate && o.retry_max == 0);
+    daemon_opts_free(&o);
+    CHECK(PARSE(&o, "-retry-interval", "500ms") == -1 && strstr(err, "-retry-interval: '500ms'"));
+    CHECK(PARSE(&o, "-retry-interval", "soon") == -1 && strstr(err, "-retry-interval"));
+    CHECK(PARSE(&o, "-retry-max", "-1") == -1 && strstr(err, "-retry-max"));
+    CHECK(PARSE(&o, "-retry-max", "many") == -1 && strstr(err, "-retry-max: 'many'"));
+    CHECK(PARSE(&o, "-retry-join", "1.2.3.4:99999") == -1 && strstr(err, "-retry-join"));
+    CHECK(PARSE(&o, "-event-handler", "member-joined=x") == -1 &&
+          strstr(err, "-event-handler 'member-joined=x': unknown event 'member-joined'"));
+    CHECK(PARSE(&o, "-event-handler", "echo a=b") == -1 && strstr(err, "unknown event 'echo a'"));
+    CHECK(PARSE(&o, "-tags-file", "t.json", "-tag", "a=b") == -1 && strstr(err, "-tag cannot be used with -tags-file"));
+    CHECK(PARSE(&o, "-tags-file", "") == -1 && strstr(err, "-tags-file"));
 
     /* every form, repeatable flags */
     REQUIRE(PARSE(&o, "-node", "n1", "-bind=127.0.0.1:17946", "--advertise=127.0.0.2", "--join", "a:1",

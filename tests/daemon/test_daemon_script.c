@@ -169,11 +169,110 @@ static void test_refuses_bad_script(void)
     unlink(script);
 }
 
+/* serf's agent keys: the script's, each flag over its key, the handlers'
+ * filters checked, the tags file read (and refused beside tags). */
+static void test_serf_agent_keys(void)
+{
+    char tags[] = "/tmp/mlua_tags_XXXXXX";
+    int fd = mkstemp(tags);
+    REQUIRE(fd >= 0);
+    const char *json = "{\"role\": \"db\"}";
+    REQUIRE(write(fd, json, strlen(json)) == (ssize_t)strlen(json));
+    close(fd);
+    char code[1024];
+    snprintf(code, sizeof code,
+             "local agent = require 'moonlist'\n"
+             "agent.config {\n"
+             "  retry_join = { '10.0.0.1', 'seed.example' }, retry_interval = 2.5, retry_max = 3,\n"
+             "  leave_on_terminate = true, skip_leave_on_interrupt = true, tags_file = '%s',\n"
+             "  event_handlers = { 'member-join=a.sh', 'b.sh' },\n"
+             "}\n",
+             tags);
+    write_script(code);
+    daemon_opts o;
+    mlua *h = NULL;
+    char err[512] = "", want[600];
+    CHECKF(run(&o, &h, err, sizeof err, 0, NULL) == 0, "%s", err);
+    REQUIRE(h);
+    CHECK(o.nretry_join == 2 && strcmp(o.retry_join[1], "seed.example") == 0);
+    CHECK_EQ_INT(o.retry_interval_ms, 2500);
+    CHECK_EQ_INT(o.retry_max, 3);
+    CHECK(o.leave_on_terminate && o.skip_leave_on_interrupt);
+    CHECK(strcmp(o.tags_file, tags) == 0);
+    CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, "\xff\x81\xa4role\xa2" "db", 10);   /* from the file */
+    CHECK(o.nevent_handlers == 2 && strcmp(o.event_handlers[0], "member-join=a.sh") == 0);
+    daemon_opts_free(&o);
+    mlua_free(h);
+
+    /* flags win, key by key */
+    const char *argv[] = { "-retry-join", "10.0.0.9", "-retry-interval", "7s", "-retry-max", "0",
+                           "-leave-on-terminate=false", "-skip-leave-on-interrupt=false", "-event-handler", "c.sh",
+                           "-tags-file", "/nonexistent/t.json" };
+    CHECKF(run(&o, &h, err, sizeof err, 12, argv) == 0, "%s", err);
+    REQUIRE(h);
+    CHECK(o.nretry_join == 1 && strcmp(o.retry_join[0], "10.0.0.9") == 0);
+    CHECK(o.retry_interval_ms == 7000 && o.retry_max == 0);
+    CHECK(!o.leave_on_terminate && !o.skip_leave_on_interrupt);
+    CHECK(o.nevent_handlers == 1 && strcmp(o.event_handlers[0], "c.sh") == 0);
+    CHECK(strcmp(o.tags_file, "/nonexistent/t.json") == 0);
+    CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, "\xff\x80", 2);   /* a missing file: no tags */
+    daemon_opts_free(&o);
+    mlua_free(h);
+    /* serf refuses tags beside a tags file: -tag with the script's file */
+    const char *tag[] = { "-tag", "a=b" };
+    CHECK(run(&o, &h, err, sizeof err, 2, tag) < 0 && strstr(err, "tags (-tag) cannot be used with a tags file (key 'tags_file')"));
+    daemon_opts_free(&o);
+    unlink(script);
+
+    /* the script's tags with -tags-file; an empty tags table is no tags */
+    write_script("local agent = require 'moonlist'\nagent.config { tags = { role = 'web' } }\n");
+    const char *tf[] = { "-tags-file", tags };
+    CHECK(run(&o, &h, err, sizeof err, 2, tf) < 0 && strstr(err, "tags (key 'tags') cannot be used with a tags file (-tags-file)"));
+    daemon_opts_free(&o);
+    unlink(script);
+    write_script("local agent = require 'moonlist'\nagent.config { tags = {} }\n");
+    CHECKF(run(&o, &h, err, sizeof err, 2, tf) == 0, "%s", err);
+    CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, "\xff\x81\xa4role\xa2" "db", 10);
+    daemon_opts_free(&o);
+    mlua_free(h);
+    unlink(script);
+
+    /* a bad filter names the script, the line and the key; bad values too */
+    write_script("local agent = require 'moonlist'\n\nagent.config { event_handlers = 'member-joined=x' }\n");
+    CHECK(run(&o, &h, err, sizeof err, 0, NULL) < 0);
+    snprintf(want, sizeof want, "%s:3: agent.config: key 'event_handlers': 'member-joined=x': unknown event 'member-joined'", script);
+    CHECKF(strstr(err, want) != NULL, "%s", err);
+    daemon_opts_free(&o);
+    unlink(script);
+    static const struct { const char *code, *why; } bad[] = {
+        { "retry_interval = 0.5", "key 'retry_interval' must be a number of seconds in 1..86400" },
+        { "retry_interval = '30s'", "key 'retry_interval' must be a number of seconds in 1..86400" },
+        { "retry_max = 1.5", "key 'retry_max' must be an integer in 0..1000000" },
+        { "retry_max = -1", "key 'retry_max' must be an integer in 0..1000000" },
+        { "retry_join = { 'a b' }", "key 'retry_join' 'a b' is not host[:port]" },
+        { "leave_on_terminate = 'yes'", "key 'leave_on_terminate' must be true or false" },
+        { "skip_leave_on_interrupt = 1", "key 'skip_leave_on_interrupt' must be true or false" },
+        { "tags_file = ''", "key 'tags_file' must be a file path" },
+        { "tags_file = 3", "key 'tags_file' must be a string" },
+        { "event_handlers = { 'a.sh', '' }", "key 'event_handlers' must not hold an empty string" },
+        { "event_handlers = { x = 'a.sh' }", "key 'event_handlers' must be a list (array) of strings" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(code, sizeof code, "local agent = require 'moonlist'\nagent.config { %s }\n", bad[i].code);
+        write_script(code);
+        CHECKF(run(&o, &h, err, sizeof err, 0, NULL) < 0 && strstr(err, bad[i].why), "%s: %s", bad[i].code, err);
+        daemon_opts_free(&o);
+        unlink(script);
+    }
+    unlink(tags);
+}
+
 int main(void)
 {
     test_script_over_defaults();
     test_flags_win();
     test_every_knob();
     test_refuses_bad_script();
+    test_serf_agent_keys();
     return check_done("test_script_opts");
 }

@@ -6,7 +6,7 @@
 # each other (serf via moonlist and moonlist via serf); everyone sees
 # everyone alive with the right tags; kill -9 of a serf agent is seen as
 # dead by moonlist and failed by serf, and the other way round. With
-# --leave, a moonlist agent's SIGTERM must then be seen as left by serf
+# --leave, a moonlist agent's SIGINT must then be seen as left by serf
 # and moonlist alike (--no-kill: leave right after convergence, with no dead
 # members around to waste gossip on).
 mixed_scenario() {
@@ -14,8 +14,8 @@ mixed_scenario() {
     if [ "${1:-}" = --leave ]; then with_leave=1; shift; fi
     if [ "${1:-}" = --no-kill ]; then no_kill=1; shift; fi
     local common=("$@")
-    local ml_dead=dead ml_leave=TERM
-    if [ "$E2E_IMPL" = serf ]; then ml_dead=failed; ml_leave=INT; fi
+    local ml_dead=dead ml_leave=INT   # both leave on SIGINT (SIGTERM: stop)
+    if [ "$E2E_IMPL" = serf ]; then ml_dead=failed; fi
     local all=(s1 m1 s2 m2 s3 m3) o
 
     start_converged serf s1 "${common[@]}" -tag kind=serf -tag idx=1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test: two agents on loopback find each other, show up alive in
-# `moonlist members -format json`, and a SIGTERM makes one leave so the
-# other sees it "left". Usage: smoke.sh /path/to/moonlist
+# `moonlist members -format json`, and a SIGINT makes one leave so the
+# other sees it "left" (SIGTERM stops without leaving, as serf's agent). Usage: smoke.sh /path/to/moonlist
 set -u
 BIN=${1:?usage: smoke.sh /path/to/moonlist}
 TMP=$(mktemp -d)
@@ -94,12 +94,12 @@ printf '\x04\x85' > "/dev/udp/127.0.0.1/$A1_GOSSIP"
 dropped_alive() { "$BIN" info -rpc-addr "127.0.0.1:$A1_RPC" | sed -n '/^messages dropped:/,/^[^[:space:]]/p' | grep -q 'alive = 1'; }
 wait_until 5 dropped_alive || fail "info does not count the dropped alive: $("$BIN" info -rpc-addr "127.0.0.1:$A1_RPC")"
 
-# SIGTERM: graceful leave, exit 0; the other side sees "left"
-kill -TERM "$A2_PID"
+# SIGINT: graceful leave, exit 0; the other side sees "left"
+kill -INT "$A2_PID"
 wait_until 20 sees_status "$A1_RPC" a2 left || fail "a1 does not see a2 left: $(members_json "$A1_RPC")"
-wait_until 15 eval '! kill -0 '"$A2_PID"' 2>/dev/null' || fail "a2 did not exit after SIGTERM"
+wait_until 15 eval '! kill -0 '"$A2_PID"' 2>/dev/null' || fail "a2 did not exit after SIGINT"
 wait "$A2_PID"; rc=$?
-[ "$rc" -eq 0 ] || fail "a2 exited $rc after SIGTERM, want 0"
+[ "$rc" -eq 0 ] || fail "a2 exited $rc after SIGINT, want 0"
 grep -q 'member leave (left): a2' "$TMP/a1.log" || fail "a1 did not log a2's leave"
 
 # `moonlist leave` over RPC does the same for a1

@@ -1,5 +1,5 @@
 # Mixed cluster (encrypted, one shared AES-256-GCM key): 3 serf and 3 moonlist agents, two
-# of them killed, then a moonlist agent leaves on SIGTERM: serf and moonlist
+# of them killed, then a moonlist agent leaves on SIGINT: serf and moonlist
 # must all show it "left" (serf needs its leave intent first, §16).
 #   bash tests/e2e/serf_mixed_leave_encrypted.sh /path/to/moonlist
 here=$(dirname "$0")
