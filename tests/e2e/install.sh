@@ -12,7 +12,8 @@ e2e_init "$prefix/bin/moonlist"
 trap 'e2e_cleanup; rm -rf "$prefix"' EXIT
 
 for f in bin/moonlist share/moonlist/scripts/agent.lua share/moonlist/scripts/services.lua \
-         share/moonlist/lua/moonlist/catalog.lua lib/lua/5.1/moonlist/core.so share/doc/moonlist/README.md; do
+         share/moonlist/lua/moonlist/catalog.lua lib/lua/5.1/moonlist/core.so share/doc/moonlist/README.md \
+         lib/systemd/system/moonlist.service; do
     [ -e "$prefix/$f" ] || fail "not installed: $f"
 done
 
