@@ -89,9 +89,12 @@ static void body_begin(request *q)
 /* Open a session, send `which` with q's body (NULL: none), check the
  * answer's error. Returns the exit code: 0 with the response body in
  * *resp (valid until cli_rpc_close(rpc), which the caller always calls),
- * 1 (reported), or 2 (a bad -rpc-addr). Frees q's buffer. */
-static int call(const command *cmd, const base_args *a, daemon_rpc_cmd which, request *q, cli_rpc *rpc,
-                wire_bytes *resp)
+ * 1 (reported), or 2 (a bad -rpc-addr). Frees q's buffer. A serf agent
+ * answers moonlist's own commands "Unsupported command" and closes: then
+ * `fallback` (serf's nearest, without a body) is asked on a new session,
+ * unless it is DAEMON_RPC_CMD_UNKNOWN. */
+static int call(const command *cmd, const base_args *a, daemon_rpc_cmd which, daemon_rpc_cmd fallback, request *q,
+                cli_rpc *rpc, wire_bytes *resp)
 {
     char host[256], err[600];
     uint16_t port;
@@ -116,7 +119,15 @@ static int call(const command *cmd, const base_args *a, daemon_rpc_cmd which, re
         fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
         code = 1;
     }
-    if (code == 0 && cli_rpc_call(rpc, which, q ? q->b.data : NULL, q ? q->b.len : 0, resp, err, sizeof err) != 0) {
+    int rc = code ? 0 : cli_rpc_call(rpc, which, q ? q->b.data : NULL, q ? q->b.len : 0, resp, err, sizeof err);
+    if (rc == 1 && fallback != DAEMON_RPC_CMD_UNKNOWN && strcmp(err, DAEMON_RPC_E_UNSUPPORTED) == 0) {
+        cli_rpc_close(rpc);
+        rc = cli_rpc_open(rpc, host, port, base_args_str(a, "rpc-auth", NULL), CLI_RPC_CLIENT_TIMEOUT_MS, err,
+                          sizeof err);
+        if (rc == 0)
+            rc = cli_rpc_call(rpc, fallback, NULL, 0, resp, err, sizeof err);
+    }
+    if (rc != 0) {
         fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
         code = 1;
     }
@@ -156,7 +167,7 @@ int cli_members_main(int argc, char **argv)
         have_re = true;
     }
     wire_bytes body;
-    code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_MEMBERS, NULL, &rpc, &body);
+    code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_MEMBERS, DAEMON_RPC_CMD_MEMBERS, NULL, &rpc, &body);
     if (code)
         goto out;
     code = 1;
@@ -228,7 +239,7 @@ int cli_join_main(int argc, char **argv)
     wire_mp_array_end(&q.w, &addrs);
     wire_mp_pack_cstr(&q.w, "Replay");
     wire_mp_pack_bool(&q.w, false);
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_JOIN, &q, &rpc, &body);
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_JOIN, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
     if (code == 0) {
         uint64_t joined = 0;
         wire_mp_reader r;
@@ -267,7 +278,7 @@ int cli_leave_main(int argc, char **argv)
         return usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
     cli_rpc rpc;
     wire_bytes body;
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_LEAVE, NULL, &rpc, &body);
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_LEAVE, DAEMON_RPC_CMD_UNKNOWN, NULL, &rpc, &body);
     if (code == 0)
         printf("Graceful leave complete\n");
     cli_rpc_close(&rpc);
@@ -293,7 +304,7 @@ int cli_force_leave_main(int argc, char **argv)
     wire_mp_pack_cstr(&q.w, a.pos[0]);
     wire_mp_pack_cstr(&q.w, "Prune");
     wire_mp_pack_bool(&q.w, false);
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_FORCE_LEAVE, &q, &rpc, &body);
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_FORCE_LEAVE, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
     cli_rpc_close(&rpc);
     base_args_free(&a);
     return code;
@@ -323,7 +334,7 @@ static int print_value(wire_mp_reader *r)
 }
 
 /* `moonlist info` asks for "moonlist-info" (serf's `stats`, which `serf
- * info` shows, has a fraction of it, as strings). */
+ * info` shows, has a fraction of it, as strings: what a serf agent gives). */
 int cli_info_main(int argc, char **argv)
 {
     static const base_flag_spec flags[] = { RPC_FLAGS };
@@ -337,7 +348,7 @@ int cli_info_main(int argc, char **argv)
         return usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
     cli_rpc rpc;
     wire_bytes body;
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_INFO, NULL, &rpc, &body);
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_INFO, DAEMON_RPC_CMD_STATS, NULL, &rpc, &body);
     bool called_ok = code == 0;
     wire_mp_reader r;
     uint32_t ns = 0;

@@ -48,6 +48,12 @@ expect_within 15 "a sees s alive through serf's CLI" serf_sees a s alive
 js=$(serf_json a) || fail "serf members failed"
 jq -e '.members[] | select(.name == "s") | .tags == {"kind": "serf"} and .protocol.max == 5' <<<"$js" >/dev/null ||
     fail "a reports the serf agent as: $(jq -c '.members[] | select(.name == "s")' <<<"$js")"
+# and the other way round: moonlist's commands fall back to serf's on a serf agent
+out=$("$ML" members -rpc-addr "$(agent_rpc s)") || fail "moonlist members on a serf agent failed: $out"
+grep -Eq "^a +127\.0\.0\.1:$(agent_port a) +alive +role=web\$" <<<"$out" || fail "moonlist members on a serf agent: $out"
+out=$("$ML" info -rpc-addr "$(agent_rpc s)") || fail "moonlist info on a serf agent failed: $out"
+grep -q $'^\tmembers = 3$' <<<"$out" || fail "moonlist info on a serf agent: $out"
+e2e_log "ok: moonlist members and info on a serf agent"
 
 # members-filtered: serf's -status, -name and -tag regexps
 [ "$(sc members a -name 'b|s' -status alive | awk '{ print $1 }' | sort | tr '\n' ' ')" = "b s " ] ||
