@@ -1,6 +1,7 @@
-/* The control commands: each sends one RPC request (cli_rpc.h) to a
- * running agent and prints the answer. Exit codes: 0 ok, 1 the agent
- * reported an error or could not be reached, 2 bad usage. */
+/* The control commands: each opens a session with a running agent
+ * (cli_rpc.h: serf's IPC, handshake and auth first), sends one request
+ * and prints the answer. Exit codes: 0 ok, 1 the agent reported an error
+ * or could not be reached, 2 bad usage. */
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,7 +16,10 @@
 #include "cli/cli_rpc.h"
 #include "net/net.h"
 
-#define RPC_FLAG { "rpc-addr", BASE_FLAG_STRING, "ADDR", "agent RPC address (default " DAEMON_RPC_DEFAULT_ADDR ")" }
+/* every command's last two flags, as serf's commands take them */
+#define RPC_FLAGS { "rpc-addr", BASE_FLAG_STRING, "ADDR", "agent RPC address (default " DAEMON_RPC_DEFAULT_ADDR ")" }, \
+    { "rpc-auth", BASE_FLAG_STRING, "KEY", "the agent's -rpc-auth key, if it has one" }
+#define NFLAGS(flags) (sizeof(flags) / sizeof((flags)[0]))
 
 typedef struct command {
     const char *name;
@@ -67,68 +71,69 @@ static int parse(const command *c, base_args *a, int argc, char **argv)
     return 0;
 }
 
-/* Send the request, check for "Error". On success *resp holds the body and
- * *r is positioned at the start of the response map's first key. */
-static int call(const command *cmd, const base_args *a, wire_buf *req, wire_buf *resp, wire_mp_reader *r,
-                uint32_t *nkeys)
-{
-    char host[256], err[512];
-    uint16_t port;
-    const char *addr = base_args_str(a, "rpc-addr", DAEMON_RPC_DEFAULT_ADDR);
-    if (net_split_host_port(addr, host, sizeof host, &port, 7373) < 0) {
-        fprintf(stderr, "moonlist %s: -rpc-addr: '%s' is not host:port\n", cmd->name, addr);
-        return 2;
-    }
-    wire_buf_init(resp, DAEMON_RPC_MAX_FRAME);
-    if (cli_rpc_call(host, port, req->data, req->len, resp, CLI_RPC_CLIENT_TIMEOUT_MS, err, sizeof err) < 0) {
-        fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
-        return 1;
-    }
-    wire_mp_reader_init(r, resp->data, resp->len);
-    if (wire_mp_read_map(r, nkeys)) {
-        fprintf(stderr, "moonlist %s: malformed answer from the agent\n", cmd->name);
-        return 1;
-    }
-    /* look for Error first */
-    wire_mp_reader scan = *r;
-    for (uint32_t i = 0; i < *nkeys; i++) {
-        wire_bytes k, v;
-        if (wire_mp_read_str(&scan, &k))
-            break;
-        if (wire_mp_eq(k, "Error") && wire_mp_read_str(&scan, &v) == 0) {
-            fprintf(stderr, "moonlist %s: %.*s\n", cmd->name, (int)v.n, (const char *)v.p);
-            return 1;
-        }
-        if (wire_mp_skip(&scan))
-            break;
-    }
-    return 0;
-}
-
-/* A request is one pass: request_begin writes {"Command": name, and the
- * caller its arguments; request_end closes the map and checks the pass
- * (0, or 1 with a message: the exit code). */
+/* A request's body is one pass: body_begin opens the map, the caller
+ * writes its arguments, call() closes and checks it. */
 typedef struct request {
+    wire_buf b;
     wire_mp_writer w;
     wire_mp_container map;
 } request;
 
-static void request_begin(request *q, wire_buf *req, const char *name)
+static void body_begin(request *q)
 {
-    wire_buf_init(req, 0);
-    wire_mp_writer_init(&q->w, req);
+    wire_buf_init(&q->b, 0);
+    wire_mp_writer_init(&q->w, &q->b);
     wire_mp_map_begin(&q->w, &q->map);
-    wire_mp_pack_cstr(&q->w, "Command");
-    wire_mp_pack_cstr(&q->w, name);
 }
 
-static int request_end(request *q, const command *cmd)
+/* Open a session, send `which` with q's body (NULL: none), check the
+ * answer's error. Returns the exit code: 0 with the response body in
+ * *resp (valid until cli_rpc_close(rpc), which the caller always calls),
+ * 1 (reported), or 2 (a bad -rpc-addr). Frees q's buffer. A serf agent
+ * answers moonlist's own commands "Unsupported command" and closes: then
+ * `fallback` (serf's nearest, without a body) is asked on a new session,
+ * unless it is DAEMON_RPC_CMD_UNKNOWN. */
+static int call(const command *cmd, const base_args *a, daemon_rpc_cmd which, daemon_rpc_cmd fallback, request *q,
+                cli_rpc *rpc, wire_bytes *resp)
 {
-    wire_mp_map_end(&q->w, &q->map);
-    int rc = wire_mp_finish(&q->w);
-    if (rc)
-        fprintf(stderr, "moonlist %s: cannot build the request: %s\n", cmd->name, wire_strerror(rc));
-    return rc ? 1 : 0;
+    char host[256], err[600];
+    uint16_t port;
+    int code = 0;
+    memset(rpc, 0, sizeof *rpc);
+    rpc->fd = -1;
+    if (q) {
+        wire_mp_map_end(&q->w, &q->map);
+        int rc = wire_mp_finish(&q->w);
+        if (rc) {
+            fprintf(stderr, "moonlist %s: cannot build the request: %s\n", cmd->name, wire_strerror(rc));
+            code = 1;
+        }
+    }
+    const char *addr = base_args_str(a, "rpc-addr", DAEMON_RPC_DEFAULT_ADDR);
+    if (code == 0 && net_split_host_port(addr, host, sizeof host, &port, 7373) < 0) {
+        fprintf(stderr, "moonlist %s: -rpc-addr: '%s' is not host:port\n", cmd->name, addr);
+        code = 2;
+    }
+    if (code == 0 && cli_rpc_open(rpc, host, port, base_args_str(a, "rpc-auth", NULL), CLI_RPC_CLIENT_TIMEOUT_MS, err,
+                                  sizeof err) < 0) {
+        fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
+        code = 1;
+    }
+    int rc = code ? 0 : cli_rpc_call(rpc, which, q ? q->b.data : NULL, q ? q->b.len : 0, resp, err, sizeof err);
+    if (rc == 1 && fallback != DAEMON_RPC_CMD_UNKNOWN && strcmp(err, DAEMON_RPC_E_UNSUPPORTED) == 0) {
+        cli_rpc_close(rpc);
+        rc = cli_rpc_open(rpc, host, port, base_args_str(a, "rpc-auth", NULL), CLI_RPC_CLIENT_TIMEOUT_MS, err,
+                          sizeof err);
+        if (rc == 0)
+            rc = cli_rpc_call(rpc, fallback, NULL, 0, resp, err, sizeof err);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
+        code = 1;
+    }
+    if (q)
+        wire_buf_free(&q->b);
+    return code;
 }
 
 int cli_members_main(int argc, char **argv)
@@ -136,20 +141,19 @@ int cli_members_main(int argc, char **argv)
     static const base_flag_spec flags[] = {
         { "format", BASE_FLAG_STRING, "FMT", "output format: text or json (default text)" },
         { "status", BASE_FLAG_STRING, "REGEX", "only members whose status matches" },
-        RPC_FLAG,
+        RPC_FLAGS,
     };
-    static const command cmd = { "members", NULL, "List the members the agent knows.", flags, 3 };
+    static const command cmd = { "members", NULL, "List the members the agent knows.", flags, NFLAGS(flags) };
     base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     int code = 2;
-    wire_buf req, resp = { 0 };
+    cli_rpc rpc = { .fd = -1 };
     regex_t re;
     bool have_re = false;
     const char *format = base_args_str(&a, "format", "text");
     const char *status = base_args_str(&a, "status", NULL);
-    wire_buf_init(&req, 0);
     if (a.npos || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)) {
         fprintf(stderr, "moonlist members: %s\n\n", a.npos ? "unexpected argument" : "-format must be text or json");
         usage(&cmd, stderr);
@@ -162,18 +166,18 @@ int cli_members_main(int argc, char **argv)
         }
         have_re = true;
     }
-    request q;
-    request_begin(&q, &req, "members");
-    wire_mp_reader r;
-    uint32_t nk;
-    code = request_end(&q, &cmd);
-    if (code == 0)
-        code = call(&cmd, &a, &req, &resp, &r, &nk);
+    wire_bytes body;
+    code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_MEMBERS, DAEMON_RPC_CMD_MEMBERS, NULL, &rpc, &body);
     if (code)
         goto out;
     code = 1;
-    daemon_rpc_member *rows = NULL;
+    cli_member *rows = NULL;
     size_t n = 0;
+    wire_mp_reader r;
+    uint32_t nk = 0;
+    wire_mp_reader_init(&r, body.p, body.n);
+    if (wire_mp_read_map(&r, &nk))
+        nk = 0;
     for (uint32_t i = 0; i < nk; i++) {
         wire_bytes k;
         if (wire_mp_read_str(&r, &k))
@@ -192,8 +196,8 @@ int cli_members_main(int argc, char **argv)
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         char st[16];
-        snprintf(st, sizeof st, "%.*s", (int)(rows[i].status_len < 15 ? rows[i].status_len : 15),
-                 (const char *)rows[i].status);
+        snprintf(st, sizeof st, "%.*s", (int)(rows[i].status.n < 15 ? rows[i].status.n : 15),
+                 (const char *)rows[i].status.p);
         if (!have_re || regexec(&re, st, 0, NULL, 0) == 0)
             rows[kept++] = rows[i];
     }
@@ -207,113 +211,101 @@ int cli_members_main(int argc, char **argv)
 out:
     if (have_re)
         regfree(&re);
-    wire_buf_free(&req);
-    wire_buf_free(&resp);
+    cli_rpc_close(&rpc);
     base_args_free(&a);
     return code;
 }
 
 int cli_join_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAG };
+    static const base_flag_spec flags[] = { RPC_FLAGS };
     static const command cmd = { "join", "ADDR...", "Tell the agent to join a cluster through the given agents.", flags,
-                                 1 };
+                                 NFLAGS(flags) };
     base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     if (a.npos == 0)
         return usage_error(&cmd, &a, "at least one address is required");
-    wire_buf req, resp = { 0 };
     request q;
     wire_mp_container addrs;
-    request_begin(&q, &req, cmd.name);
-    wire_mp_pack_cstr(&q.w, "Addrs");
+    cli_rpc rpc;
+    wire_bytes body;
+    body_begin(&q);
+    wire_mp_pack_cstr(&q.w, "Existing");
     wire_mp_array_begin(&q.w, &addrs);
     for (size_t i = 0; i < a.npos; i++)
         wire_mp_pack_cstr(&q.w, a.pos[i]);
     wire_mp_array_end(&q.w, &addrs);
-    wire_mp_reader r;
-    uint32_t nk;
-    int code = request_end(&q, &cmd);
-    if (code == 0)
-        code = call(&cmd, &a, &req, &resp, &r, &nk);
+    wire_mp_pack_cstr(&q.w, "Replay");
+    wire_mp_pack_bool(&q.w, false);
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_JOIN, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
     if (code == 0) {
         uint64_t joined = 0;
+        wire_mp_reader r;
+        uint32_t nk = 0;
+        wire_mp_reader_init(&r, body.p, body.n);
+        if (wire_mp_read_map(&r, &nk))
+            nk = 0;
         for (uint32_t i = 0; i < nk; i++) {
-            wire_bytes k, v;
+            wire_bytes k;
             if (wire_mp_read_str(&r, &k))
                 break;
-            if (wire_mp_eq(k, "Joined")) {
+            if (wire_mp_eq(k, "Num")) {
                 if (wire_mp_read_uint(&r, UINT64_MAX, &joined))
                     break;
-            } else if (wire_mp_eq(k, "Warning") && wire_mp_read_str(&r, &v) == 0) {
-                fprintf(stderr, "moonlist join: warning: %.*s\n", (int)v.n, (const char *)v.p);
             } else if (wire_mp_skip(&r)) {
                 break;
             }
         }
         printf("Successfully joined cluster by contacting %llu nodes.\n", (unsigned long long)joined);
     }
-    wire_buf_free(&req);
-    wire_buf_free(&resp);
-    base_args_free(&a);
-    return code;
-}
-
-static int no_arg_command(const command *cmd, int argc, char **argv, const char *ok_text)
-{
-    base_args a;
-    int prc = parse(cmd, &a, argc, argv);
-    if (prc)
-        return PARSE_EXIT(prc);
-    if (a.npos)
-        return usage_error(cmd, &a, "unexpected argument '%s'", a.pos[0]);
-    wire_buf req, resp = { 0 };
-    request q;
-    request_begin(&q, &req, cmd->name);
-    wire_mp_reader r;
-    uint32_t nk;
-    int code = request_end(&q, cmd);
-    if (code == 0)
-        code = call(cmd, &a, &req, &resp, &r, &nk);
-    if (code == 0 && ok_text)
-        printf("%s\n", ok_text);
-    wire_buf_free(&req);
-    wire_buf_free(&resp);
+    cli_rpc_close(&rpc);
     base_args_free(&a);
     return code;
 }
 
 int cli_leave_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAG };
-    static const command cmd = { "leave", NULL, "Make the agent leave the cluster gracefully and exit.", flags, 1 };
-    return no_arg_command(&cmd, argc, argv, "Graceful leave complete");
+    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const command cmd = { "leave", NULL, "Make the agent leave the cluster gracefully and exit.", flags,
+                                 NFLAGS(flags) };
+    base_args a;
+    int prc = parse(&cmd, &a, argc, argv);
+    if (prc)
+        return PARSE_EXIT(prc);
+    if (a.npos)
+        return usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
+    cli_rpc rpc;
+    wire_bytes body;
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_LEAVE, DAEMON_RPC_CMD_UNKNOWN, NULL, &rpc, &body);
+    if (code == 0)
+        printf("Graceful leave complete\n");
+    cli_rpc_close(&rpc);
+    base_args_free(&a);
+    return code;
 }
 
 int cli_force_leave_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAG };
-    static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, 1 };
+    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, NFLAGS(flags) };
     base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     if (a.npos != 1)
         return usage_error(&cmd, &a, "exactly one node name is required");
-    wire_buf req, resp = { 0 };
     request q;
-    request_begin(&q, &req, cmd.name);
+    cli_rpc rpc;
+    wire_bytes body;
+    body_begin(&q);
     wire_mp_pack_cstr(&q.w, "Node");
     wire_mp_pack_cstr(&q.w, a.pos[0]);
-    wire_mp_reader r;
-    uint32_t nk;
-    int code = request_end(&q, &cmd);
-    if (code == 0)
-        code = call(&cmd, &a, &req, &resp, &r, &nk);
-    wire_buf_free(&req);
-    wire_buf_free(&resp);
+    wire_mp_pack_cstr(&q.w, "Prune");
+    wire_mp_pack_bool(&q.w, false);
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_FORCE_LEAVE, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
+    cli_rpc_close(&rpc);
     base_args_free(&a);
     return code;
 }
@@ -341,67 +333,52 @@ static int print_value(wire_mp_reader *r)
     return 0;
 }
 
+/* `moonlist info` asks for "moonlist-info" (serf's `stats`, which `serf
+ * info` shows, has a fraction of it, as strings: what a serf agent gives). */
 int cli_info_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAG };
-    static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags, 1 };
+    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags,
+                                 NFLAGS(flags) };
     base_args a;
     int prc = parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
-    wire_buf req, resp = { 0 };
-    request q;
-    request_begin(&q, &req, "info");
-    wire_mp_reader r;
-    uint32_t nk;
-    int code = a.npos ? 2 : request_end(&q, &cmd);
-    if (code == 0)
-        code = call(&cmd, &a, &req, &resp, &r, &nk);
-    bool called_ok = code == 0;
     if (a.npos)
-        fprintf(stderr, "moonlist info: unexpected argument '%s'\n", a.pos[0]);
-    for (uint32_t i = 0; code == 0 && i < nk; i++) {
-        wire_bytes k;
-        uint32_t ns;
-        if (wire_mp_read_str(&r, &k)) {
+        return usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
+    cli_rpc rpc;
+    wire_bytes body;
+    int code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_INFO, DAEMON_RPC_CMD_STATS, NULL, &rpc, &body);
+    bool called_ok = code == 0;
+    wire_mp_reader r;
+    uint32_t ns = 0;
+    wire_mp_reader_init(&r, body.p, body.n);
+    if (code == 0 && wire_mp_read_map(&r, &ns))
+        code = 1;
+    for (uint32_t s = 0; code == 0 && s < ns; s++) {
+        wire_bytes sec;
+        uint32_t nkv;
+        if (wire_mp_read_str(&r, &sec) || wire_mp_read_map(&r, &nkv)) {
             code = 1;
             break;
         }
-        if (!wire_mp_eq(k, "Info")) {
-            if (wire_mp_skip(&r))
-                code = 1;
-            continue;
-        }
-        if (wire_mp_read_map(&r, &ns)) {
-            code = 1;
-            break;
-        }
-        for (uint32_t s = 0; code == 0 && s < ns; s++) {
-            wire_bytes sec;
-            uint32_t nkv;
-            if (wire_mp_read_str(&r, &sec) || wire_mp_read_map(&r, &nkv)) {
+        printf("%.*s:\n", (int)sec.n, (const char *)sec.p);
+        for (uint32_t j = 0; j < nkv; j++) {
+            wire_bytes kk;
+            if (wire_mp_read_str(&r, &kk)) {
                 code = 1;
                 break;
             }
-            printf("%.*s:\n", (int)sec.n, (const char *)sec.p);
-            for (uint32_t j = 0; j < nkv; j++) {
-                wire_bytes kk;
-                if (wire_mp_read_str(&r, &kk)) {
-                    code = 1;
-                    break;
-                }
-                printf("\t%.*s = ", (int)kk.n, (const char *)kk.p);
-                if (print_value(&r) < 0) {
-                    code = 1;
-                    break;
-                }
+            printf("\t%.*s = ", (int)kk.n, (const char *)kk.p);
+            if (print_value(&r) < 0) {
+                code = 1;
+                break;
             }
         }
     }
     if (called_ok && code != 0)
         fprintf(stderr, "moonlist info: malformed answer from the agent\n");
-    wire_buf_free(&req);
-    wire_buf_free(&resp);
+    cli_rpc_close(&rpc);
     base_args_free(&a);
     return code;
 }

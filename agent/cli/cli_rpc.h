@@ -1,5 +1,7 @@
-/* cli_rpc: the client side of the control protocol (daemon/daemon_rpc.h):
- * one request, one response, on a blocking socket with a deadline. */
+/* cli_rpc: the client side of the control protocol (daemon/daemon_rpc.h,
+ * serf's IPC) on a blocking socket with one deadline for the whole
+ * session: connect, handshake, auth when a key is given, then requests one
+ * at a time, each answered before the next is sent. */
 #ifndef MOONLIST_CLI_RPC_H
 #define MOONLIST_CLI_RPC_H
 
@@ -13,10 +15,27 @@
  * TCPTimeout (WAN: 30 s) per round; a leave about 5 s. */
 #define CLI_RPC_CLIENT_TIMEOUT_MS 65000
 
-/* Client: connect to host:port, send the request body (a msgpack map),
- * wait for the response body (appended to resp). Returns 0, or -1 with a
- * message in err. */
-int cli_rpc_call(const char *host, uint16_t port, const uint8_t *req, size_t reqlen, wire_buf *resp,
-                 int timeout_ms, char *err, size_t errlen);
+typedef struct cli_rpc {
+    int fd;
+    long long deadline;   /* monotonic ms */
+    uint64_t seq;
+    wire_buf in;          /* bytes read, not yet taken */
+    size_t taken;         /* the answers already handed out end here */
+} cli_rpc;
+
+/* Connect to host:port, handshake, and auth with auth_key unless it is
+ * NULL or "". Returns 0, or -1 with a message in err (c is then closed). */
+int cli_rpc_open(cli_rpc *c, const char *host, uint16_t port, const char *auth_key, int timeout_ms, char *err,
+                 size_t errlen);
+
+/* Send `command` with its body (a msgpack map; NULL for a command without
+ * one) and wait for the answer. Returns 0 with the response body in *resp
+ * (a view valid until the next call; empty when the command has none),
+ * 1 when the agent answered with an error (in err), or -1 when the
+ * connection failed (err says how). */
+int cli_rpc_call(cli_rpc *c, daemon_rpc_cmd command, const uint8_t *body, size_t len, wire_bytes *resp, char *err,
+                 size_t errlen);
+
+void cli_rpc_close(cli_rpc *c);
 
 #endif

@@ -57,9 +57,11 @@ void daemon_leave_begin(agent *a);
 void daemon_leave_on_timer(uv_timer_t *t);
 
 /* daemon_rpc.c: the control protocol's commands */
-void daemon_rpc_request(void *ud, daemon_rpc_conn *c, const uint8_t *req, size_t len);
-/* Answer a waiting `leave` request: {"Left": true}. */
+void daemon_rpc_serve(void *ud, daemon_rpc_conn *c, const daemon_rpc_request *req);
+/* Answer a waiting `leave` request (no error, no body). */
 void daemon_rpc_reply_left(daemon_rpc_conn *c);
+/* A member event from the core, for the RPC's event streams. */
+void daemon_rpc_on_event(agent *a, const swim_event *ev);
 
 /* daemon_retry.c: -join at start (the agent stops if it fails), then
  * -retry-join until a join succeeds */

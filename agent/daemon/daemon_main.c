@@ -44,6 +44,7 @@ static void on_event(void *ud, const swim_event *ev)
     if (a->lua)
         mlua_post_event(a->lua, ev);   /* copied and queued: never blocks */
     daemon_handlers_event(a->handlers, ev);   /* the same */
+    daemon_rpc_on_event(a, ev);        /* RPC streams: queued, never blocks */
     switch (ev->type) {
     case SWIM_EV_JOIN:
         daemon_member_line(&ev->member, who, sizeof who);
@@ -250,7 +251,8 @@ int daemon_main(int argc, char **argv)
     /* RPC first: a taken control port should fail before we announce
      * ourselves to anyone (requests are only served once the loop runs,
      * after net is up) */
-    a.rpc = daemon_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, daemon_rpc_request, &a, err, sizeof err);
+    a.rpc = daemon_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, base_args_str(&o.args, "rpc-auth", NULL),
+                                    daemon_rpc_serve, &a, err, sizeof err);
     if (!a.rpc) {
         base_log(BASE_LOG_ERROR, "cannot start: %s", err);
         uv_run(a.loop, UV_RUN_DEFAULT);

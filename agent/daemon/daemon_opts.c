@@ -28,6 +28,7 @@ static const base_flag_spec agent_flags[] = {
     { "advertise", BASE_FLAG_STRING, "ADDR", "address[:port] other nodes reach us at (default: bind, or first non-loopback)" },
     { "join", BASE_FLAG_LIST, "ADDR", "join through this agent at start (host[:port])" },
     { "rpc-addr", BASE_FLAG_STRING, "ADDR", "control address (default " DAEMON_RPC_DEFAULT_ADDR ")" },
+    { "rpc-auth", BASE_FLAG_STRING, "KEY", "control clients must authenticate with this key (serf's -rpc-auth)" },
     { "profile", BASE_FLAG_STRING, "NAME", "timing profile: lan, wan or local (default lan)" },
     { "encrypt", BASE_FLAG_STRING, "KEY", "base64 gossip key of 16, 24 or 32 bytes" },
     { "tag", BASE_FLAG_LIST, "K=V", "node tag, as serf tags" },

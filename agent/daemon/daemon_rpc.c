@@ -1,162 +1,44 @@
 /* daemon_rpc: the agent's answers to the control protocol's commands
- * (daemon_rpc.h), on the protocol thread. */
+ * (daemon_rpc.h; the connection's own, handshake to monitor, are
+ * daemon_rpc_server.c's), on the protocol thread. */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
 #include "moonlist_version.h"
+#include "serf/serf_tags.h"
 #include "swim/swim_knobs.h"
 #include "wire/wire_mp.h"
 
-/* A reply is one pass over its own buffer: start it, write one map, send
- * it with reply_send, which checks the pass once and frees the buffer. */
-typedef struct reply {
+/* A body is one pass over its own buffer: start it (one map open), write
+ * its entries, send it with body_send (and the response's error, if any),
+ * which checks the pass once and frees the buffer. */
+typedef struct body {
     wire_buf b;
     wire_mp_writer w;
     wire_mp_container map;
-} reply;
+} body;
 
-static void reply_start(reply *r, size_t max)
+static void body_start(body *r, size_t max)
 {
     wire_buf_init(&r->b, max);
     wire_mp_writer_init(&r->w, &r->b);
     wire_mp_map_begin(&r->w, &r->map);
 }
 
-static void reply_send(daemon_rpc_conn *c, reply *r)
+static void body_send(daemon_rpc_conn *c, body *r, const char *err)
 {
     wire_mp_map_end(&r->w, &r->map);
     if (wire_mp_finish(&r->w) == WIRE_OK)
-        daemon_rpc_reply(c, r->b.data, r->b.len);
-    else   /* prebuilt: nothing more can be built now; {"Error": "out of memory"} */
-        daemon_rpc_reply(c, (const uint8_t *)"\x81\xa5" "Error\xadout of memory", 21);
+        daemon_rpc_reply(c, err, r->b.data, r->b.len);
+    else
+        daemon_rpc_reply(c, "out of memory", NULL, 0);
     wire_buf_free(&r->b);
-}
-
-static void reply_error(daemon_rpc_conn *c, const char *msg)
-{
-    reply r;
-    reply_start(&r, 0);
-    wire_mp_pack_cstr(&r.w, "Error");
-    wire_mp_pack_cstr(&r.w, msg);
-    reply_send(c, &r);
-}
-
-static void reply_empty(daemon_rpc_conn *c)
-{
-    daemon_rpc_reply(c, (const uint8_t *)"\x80", 1);
-}
-
-void daemon_rpc_reply_left(daemon_rpc_conn *c)
-{
-    reply r;
-    reply_start(&r, 0);
-    wire_mp_pack_cstr(&r.w, "Left");
-    wire_mp_pack_bool(&r.w, true);
-    reply_send(c, &r);
-}
-
-static bool member_row(void *ud, const swim_member *m)
-{
-    wire_mp_writer *w = ud;
-    char ip[64];
-    net_addr_ip_text(&m->addr, ip, sizeof ip);
-    const char *st = swim_state_name(m->state);
-    daemon_rpc_member r = {
-        .name = (const uint8_t *)m->name, .name_len = strlen(m->name),
-        .addr = (const uint8_t *)ip, .addr_len = strlen(ip), .port = m->addr.port,
-        .status = (const uint8_t *)st, .status_len = strlen(st), .incarnation = m->incarnation,
-        .meta = m->meta, .meta_len = m->meta_len,
-    };
-    memcpy(r.vsn, m->vsn, 6);
-    daemon_rpc_member_encode(w, &r);
-    return wire_mp_error(w) == WIRE_OK;   /* a full frame: stop walking */
-}
-
-static void rpc_members(agent *a, daemon_rpc_conn *c)
-{
-    reply r;
-    wire_mp_container rows;
-    reply_start(&r, DAEMON_RPC_MAX_FRAME);
-    wire_mp_pack_cstr(&r.w, "Members");
-    wire_mp_array_begin(&r.w, &rows);
-    swim_members_each(net_core(a->net), member_row, &r.w);
-    wire_mp_array_end(&r.w, &rows);
-    reply_send(c, &r);
-}
-
-static void on_join_done(void *ud, int joined, const char *err)
-{
-    daemon_rpc_conn *c = ud;
-    if (joined <= 0) {
-        reply_error(c, err ? err : "no seed answered");
-        return;
-    }
-    reply r;
-    reply_start(&r, 0);
-    wire_mp_pack_cstr(&r.w, "Joined");
-    wire_mp_pack_uint(&r.w, (uint64_t)joined);
-    if (err) {
-        wire_mp_pack_cstr(&r.w, "Warning");
-        wire_mp_pack_cstr(&r.w, err);
-    }
-    reply_send(c, &r);
-}
-
-#define RPC_MAX_JOIN 64   /* seeds per join request: plenty for any cluster */
-
-static void rpc_join(agent *a, daemon_rpc_conn *c, wire_mp_reader *addrs)
-{
-    uint32_t n;
-    if (!addrs || wire_mp_read_array(addrs, &n) || n == 0 || n > RPC_MAX_JOIN) {
-        reply_error(c, "join needs 1..64 addresses");
-        return;
-    }
-    char buf[RPC_MAX_JOIN][300];
-    const char *list[RPC_MAX_JOIN];
-    for (uint32_t i = 0; i < n; i++) {
-        wire_bytes s;
-        if (wire_mp_read_str(addrs, &s) || s.n == 0 || s.n >= sizeof buf[i] || memchr(s.p, 0, s.n)) {
-            reply_error(c, "bad address in join request");
-            return;
-        }
-        memcpy(buf[i], s.p, s.n);
-        buf[i][s.n] = '\0';
-        list[i] = buf[i];
-    }
-    if (net_join(a->net, list, n, on_join_done, c) < 0)
-        reply_error(c, "out of memory");
-}
-
-static void rpc_leave(agent *a, daemon_rpc_conn *c)
-{
-    if (a->nleave_waiters == sizeof a->leave_waiters / sizeof a->leave_waiters[0]) {
-        reply_error(c, "leave already in progress");
-        return;
-    }
-    a->leave_waiters[a->nleave_waiters++] = c;
-    base_log(BASE_LOG_INFO, "leave requested over RPC");
-    daemon_leave_begin(a);
-}
-
-static void rpc_force_leave(agent *a, daemon_rpc_conn *c, wire_bytes node)
-{
-    char name[256];
-    if (!node.p || node.n == 0 || node.n >= sizeof name || memchr(node.p, 0, node.n)) {
-        reply_error(c, "force-leave needs a node name");
-        return;
-    }
-    memcpy(name, node.p, node.n);
-    name[node.n] = '\0';
-    bool ok = swim_force_leave(net_core(a->net), net_now(a->net), name);
-    if (!ok) {
-        reply_error(c, "no such member");
-        return;
-    }
-    base_log(BASE_LOG_INFO, "force-leave: %s", name);
-    reply_empty(c);
 }
 
 static void kv_str(wire_mp_writer *w, const char *k, const char *v)
@@ -171,6 +53,337 @@ static void kv_uint(wire_mp_writer *w, const char *k, uint64_t v)
     wire_mp_pack_uint(w, v);
 }
 
+/* A number as serf's stats show every value: a string. */
+static void kv_num(wire_mp_writer *w, const char *k, uint64_t v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    kv_str(w, k, s);
+}
+
+/* "title": {...} inside a body; fill it between section_begin and
+ * wire_mp_map_end. */
+static void section_begin(wire_mp_writer *w, wire_mp_container *m, const char *title)
+{
+    wire_mp_pack_cstr(w, title);
+    wire_mp_map_begin(w, m);
+}
+
+/* ---- members ----------------------------------------------------------- */
+
+static bool self_leaving(const agent *a, const swim_member *m)
+{
+    return serf_leave_active(&a->leave) && strcmp(m->name, a->o->net.swim.name) == 0;
+}
+
+/* members-filtered's regexps, compiled as serf compiles them: "^" expr "$"
+ * (so "a|b" is "^a" or "b$", as in serf); POSIX extended syntax, where
+ * serf's is Go's RE2. */
+typedef struct filter {
+    bool active;
+    regex_t status, name;
+    bool has_status, has_name;
+    regex_t *tags;
+    char **tag_keys;
+    size_t ntags;
+} filter;
+
+static void filter_free(filter *f)
+{
+    if (f->has_status)
+        regfree(&f->status);
+    if (f->has_name)
+        regfree(&f->name);
+    for (size_t i = 0; i < f->ntags; i++) {
+        regfree(&f->tags[i]);
+        free(f->tag_keys[i]);
+    }
+    free(f->tags);
+    free(f->tag_keys);
+}
+
+/* "^" expr "$" compiled into re: 0, or -1 with serf's message in err. */
+static int compile(regex_t *re, wire_bytes expr, char *err, size_t errlen)
+{
+    if (memchr(expr.p, 0, expr.n)) {
+        snprintf(err, errlen, "Failed to compile regex: a NUL byte");
+        return -1;
+    }
+    char *s = malloc(expr.n + 3);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s[0] = '^';
+    memcpy(s + 1, expr.p, expr.n);
+    memcpy(s + 1 + expr.n, "$", 2);
+    int rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
+    free(s);
+    if (rc != 0) {
+        char why[128];
+        regerror(rc, re, why, sizeof why);
+        snprintf(err, errlen, "Failed to compile regex: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+static int filter_init(filter *f, const daemon_rpc_request *req, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    f->active = true;
+    daemon_rpc_list tl = req->tags;
+    wire_bytes k, v;
+    if (tl.n) {
+        f->tags = calloc(tl.n, sizeof *f->tags);
+        f->tag_keys = calloc(tl.n, sizeof *f->tag_keys);
+        if (!f->tags || !f->tag_keys) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    while (daemon_rpc_map_next(&tl, &k, &v)) {
+        if (!(f->tag_keys[f->ntags] = strndup((const char *)k.p, k.n))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (compile(&f->tags[f->ntags], v, err, errlen) < 0) {
+            free(f->tag_keys[f->ntags]);
+            return -1;
+        }
+        f->ntags++;
+    }
+    /* serf compiles them even when empty, and applies them when not */
+    if (req->status.n) {
+        if (compile(&f->status, req->status, err, errlen) < 0)
+            return -1;
+        f->has_status = true;
+    }
+    if (req->name.n) {
+        if (compile(&f->name, req->name, err, errlen) < 0)
+            return -1;
+        f->has_name = true;
+    }
+    return 0;
+}
+
+static bool filter_match(const filter *f, const swim_member *m, const char *status)
+{
+    if (!f->active)
+        return true;
+    if (f->has_status && regexec(&f->status, status, 0, NULL, 0) != 0)
+        return false;
+    if (f->has_name && regexec(&f->name, m->name, 0, NULL, 0) != 0)
+        return false;
+    if (f->ntags == 0)
+        return true;
+    serf_tags t = { 0 };
+    (void)serf_tags_decode(&t, m->meta, m->meta_len);
+    bool ok = true;
+    for (size_t i = 0; ok && i < f->ntags; i++) {
+        const char *value = "";   /* a tag the member lacks is "" */
+        for (size_t j = 0; j < t.n; j++)
+            if (strcmp(t.v[j].key, f->tag_keys[i]) == 0)
+                value = t.v[j].value;
+        ok = regexec(&f->tags[i], value, 0, NULL, 0) == 0;
+    }
+    serf_tags_free(&t);
+    return ok;
+}
+
+typedef struct members_ctx {
+    const agent *a;
+    wire_mp_writer *w;
+    const filter *f;
+    bool moonlist;
+} members_ctx;
+
+static bool member_row(void *ud, const swim_member *m)
+{
+    members_ctx *mc = ud;
+    const char *status = daemon_rpc_serf_status(m->state, self_leaving(mc->a, m));
+    if (filter_match(mc->f, m, status))
+        daemon_rpc_put_member(mc->w, m, status, mc->moonlist);
+    return wire_mp_error(mc->w) == WIRE_OK;   /* a full reply: stop walking */
+}
+
+static void rpc_members(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    char err[200];
+    filter f = { 0 };
+    if (req->cmd == DAEMON_RPC_CMD_MEMBERS_FILTERED && filter_init(&f, req, err, sizeof err) < 0) {
+        filter_free(&f);
+        daemon_rpc_reply(c, err, NULL, 0);
+        return;
+    }
+    body r;
+    wire_mp_container rows;
+    body_start(&r, DAEMON_RPC_MAX_REPLY);
+    wire_mp_pack_cstr(&r.w, "Members");
+    wire_mp_array_begin(&r.w, &rows);
+    members_ctx mc = { a, &r.w, &f, req->cmd == DAEMON_RPC_CMD_MOONLIST_MEMBERS };
+    swim_members_each(net_core(a->net), member_row, &mc);
+    wire_mp_array_end(&r.w, &rows);
+    body_send(c, &r, NULL);
+    filter_free(&f);
+}
+
+void daemon_rpc_on_event(agent *a, const swim_event *ev)
+{
+    unsigned bit;
+    switch (ev->type) {
+    case SWIM_EV_JOIN:
+        bit = DAEMON_RPC_EV_MEMBER_JOIN;
+        break;
+    case SWIM_EV_UPDATE:
+        bit = DAEMON_RPC_EV_MEMBER_UPDATE;
+        break;
+    case SWIM_EV_LEAVE:
+        bit = ev->member.state == SWIM_LEFT ? DAEMON_RPC_EV_MEMBER_LEAVE : DAEMON_RPC_EV_MEMBER_FAILED;
+        break;
+    default:
+        return;
+    }
+    if (a->rpc)
+        daemon_rpc_server_member_event(a->rpc, bit, &ev->member,
+                                       daemon_rpc_serf_status(ev->member.state, self_leaving(a, &ev->member)));
+}
+
+/* ---- join, leave, force-leave, tags ------------------------------------ */
+
+/* {Num: n}, with an error when no seed answered */
+static void reply_num(daemon_rpc_conn *c, int n, const char *err)
+{
+    body r;
+    body_start(&r, 0);
+    kv_uint(&r.w, "Num", (uint64_t)(n > 0 ? n : 0));
+    body_send(c, &r, err);
+}
+
+static void on_join_done(void *ud, int joined, const char *err)
+{
+    daemon_rpc_conn *c = ud;
+    if (joined <= 0) {
+        reply_num(c, 0, err ? err : "no seed answered");
+        return;
+    }
+    if (err)   /* serf's answer has no room for it: the log has */
+        base_log(BASE_LOG_WARN, "join over RPC: %s", err);
+    reply_num(c, joined, NULL);
+}
+
+#define RPC_MAX_JOIN 64   /* seeds per join request: plenty for any cluster */
+
+static void rpc_join(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    daemon_rpc_list l = req->existing;
+    if (l.n == 0 || l.n > RPC_MAX_JOIN) {
+        reply_num(c, 0, "join needs 1..64 addresses");
+        return;
+    }
+    char buf[RPC_MAX_JOIN][300];
+    const char *list[RPC_MAX_JOIN];
+    size_t n = 0;
+    wire_bytes s;
+    while (daemon_rpc_list_next(&l, &s)) {
+        if (s.n == 0 || s.n >= sizeof buf[n] || memchr(s.p, 0, s.n)) {
+            reply_num(c, 0, "bad address in join request");
+            return;
+        }
+        memcpy(buf[n], s.p, s.n);
+        buf[n][s.n] = '\0';
+        list[n] = buf[n];
+        n++;
+    }
+    /* Replay asks serf to replay old user events: we have none */
+    if (net_join(a->net, list, n, on_join_done, c) < 0)
+        reply_num(c, 0, "out of memory");
+}
+
+static void rpc_leave(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    (void)req;
+    if (a->nleave_waiters == sizeof a->leave_waiters / sizeof a->leave_waiters[0]) {
+        daemon_rpc_reply(c, "leave already in progress", NULL, 0);
+        return;
+    }
+    a->leave_waiters[a->nleave_waiters++] = c;
+    base_log(BASE_LOG_INFO, "leave requested over RPC");
+    daemon_leave_begin(a);
+}
+
+void daemon_rpc_reply_left(daemon_rpc_conn *c)
+{
+    daemon_rpc_reply(c, NULL, NULL, 0);
+}
+
+/* A name from a request as a C string: 0, or -1 (empty, too long, NUL). */
+static int name_of(wire_bytes v, char *out, size_t len)
+{
+    if (v.n == 0 || v.n >= len || memchr(v.p, 0, v.n))
+        return -1;
+    memcpy(out, v.p, v.n);
+    out[v.n] = '\0';
+    return 0;
+}
+
+static void rpc_force_leave(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    char name[256], err[300];
+    if (name_of(req->node, name, sizeof name) < 0) {
+        daemon_rpc_reply(c, "force-leave needs a node name", NULL, 0);
+        return;
+    }
+    if (!swim_force_leave(net_core(a->net), net_now(a->net), name)) {
+        /* serf answers nothing for an unknown name; saying so helps more */
+        snprintf(err, sizeof err, "no member named '%s' (other than this agent)", name);
+        daemon_rpc_reply(c, err, NULL, 0);
+        return;
+    }
+    /* Prune (serf reaps the member at once): ours is reaped with the
+     * other left members, after gossip_to_the_dead_time */
+    base_log(BASE_LOG_INFO, "force-leave%s: %s", req->prune ? " (prune)" : "", name);
+    daemon_rpc_reply(c, NULL, NULL, 0);
+}
+
+/* serf's `tags`: our tags less DeleteTags, then Tags set on top. */
+static void rpc_tags(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    swim *core = net_core(a->net);
+    const swim_config *cfg = swim_get_config(core);
+    serf_tags cur = { 0 }, next = { 0 };
+    char err[200] = "";
+    wire_bytes k, v;
+    wire_buf meta;
+    wire_buf_init(&meta, SERF_TAGS_META_MAX);
+    (void)serf_tags_decode(&cur, cfg->meta, cfg->meta_len);   /* ours: well-formed */
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < cur.n; i++) {
+        daemon_rpc_list del = req->delete_tags;
+        bool drop = false;
+        while (daemon_rpc_list_next(&del, &k))
+            drop |= k.n == cur.v[i].klen && memcmp(k.p, cur.v[i].key, k.n) == 0;
+        if (!drop)
+            rc = serf_tags_set(&next, cur.v[i].key, cur.v[i].klen, cur.v[i].value, cur.v[i].vlen);
+    }
+    daemon_rpc_list set = req->tags;
+    while (rc == 0 && daemon_rpc_map_next(&set, &k, &v))
+        rc = serf_tags_set(&next, (const char *)k.p, k.n, (const char *)v.p, v.n);
+    if (rc < 0)
+        snprintf(err, sizeof err, "out of memory");
+    else if (serf_tags_encode(&next, &meta, err, sizeof err) < 0 ||
+             swim_set_meta(core, net_now(a->net), meta.data, meta.len) < 0)
+        rc = -1;
+    if (rc == 0)
+        base_log(BASE_LOG_INFO, "tags changed over RPC (%zu tags)", next.n);
+    daemon_rpc_reply(c, rc == 0 ? NULL : err[0] ? err : "tags not set", NULL, 0);
+    serf_tags_free(&cur);
+    serf_tags_free(&next);
+    wire_buf_free(&meta);
+}
+
+/* ---- stats and moonlist-info ------------------------------------------- */
+
 typedef struct count_ctx {
     uint64_t by_state[4];
 } count_ctx;
@@ -183,12 +396,62 @@ static bool count_member(void *ud, const swim_member *m)
     return true;
 }
 
-/* "title": {...} inside the Info map; fill it between section_begin and
- * wire_mp_map_end. */
-static void section_begin(wire_mp_writer *w, wire_mp_container *m, const char *title)
+static void tags_section(wire_mp_writer *w, const swim_config *cfg)
 {
-    wire_mp_pack_cstr(w, title);
-    wire_mp_map_begin(w, m);
+    wire_mp_container m;
+    serf_tags t = { 0 };
+    (void)serf_tags_decode(&t, cfg->meta, cfg->meta_len);
+    section_begin(w, &m, "tags");
+    for (size_t i = 0; i < t.n; i++) {
+        wire_mp_pack_raw(w, t.v[i].key, t.v[i].klen);
+        wire_mp_pack_raw(w, t.v[i].value, t.v[i].vlen);
+    }
+    wire_mp_map_end(w, &m);
+    serf_tags_free(&t);
+}
+
+/* serf's `stats` (agent.Stats()): every value a string. serf's
+ * event_time, query_time, their queues and coordinate_resets belong to
+ * layers moonlist has not got, so they are not listed. */
+static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    (void)req;
+    swim *s = net_core(a->net);
+    const swim_config *cfg = swim_get_config(s);
+    count_ctx cc = { { 0 } };
+    swim_members_each(s, count_member, &cc);
+    struct utsname u;
+    if (uname(&u) < 0)
+        memset(&u, 0, sizeof u);
+    for (char *p = u.sysname; *p; p++)   /* Go's GOOS: "linux" */
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+
+    body r;
+    body_start(&r, 0);
+    wire_mp_writer *w = &r.w;
+    wire_mp_container m;
+    section_begin(w, &m, "agent");
+    kv_str(w, "name", cfg->name);
+    wire_mp_map_end(w, &m);
+    section_begin(w, &m, "event_handlers");   /* moonlist's are Lua hooks */
+    wire_mp_map_end(w, &m);
+    section_begin(w, &m, "runtime");
+    kv_str(w, "os", u.sysname);
+    kv_str(w, "arch", u.machine);
+    kv_str(w, "version", "moonlist " MOONLIST_VERSION);
+    kv_num(w, "cpu_count", (uint64_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 0));
+    wire_mp_map_end(w, &m);
+    section_begin(w, &m, "serf");
+    kv_num(w, "members", swim_member_count(s));
+    kv_num(w, "failed", cc.by_state[SWIM_DEAD]);
+    kv_num(w, "left", cc.by_state[SWIM_LEFT]);
+    kv_num(w, "health_score", (uint64_t)swim_health_score(s));
+    kv_num(w, "member_time", a->intents.ltime);
+    kv_num(w, "intent_queue", a->intents.nqueued);
+    kv_str(w, "encrypted", a->o->net.keyring.n ? "true" : "false");
+    wire_mp_map_end(w, &m);
+    tags_section(w, cfg);
+    body_send(c, &r, NULL);
 }
 
 static void stats_section(wire_mp_writer *w, const char *title, const uint64_t *v)
@@ -201,8 +464,10 @@ static void stats_section(wire_mp_writer *w, const char *title, const uint64_t *
     wire_mp_map_end(w, &m);
 }
 
-static void rpc_info(agent *a, daemon_rpc_conn *c)
+/* `moonlist info`: sections and keys in display order. */
+static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
 {
+    (void)req;
     swim *s = net_core(a->net);
     const swim_config *cfg = swim_get_config(s);
     const swim_stats *st = swim_get_stats(s);
@@ -212,11 +477,10 @@ static void rpc_info(agent *a, daemon_rpc_conn *c)
     char rpc[300], vsn[64];
     snprintf(rpc, sizeof rpc, "%s:%u", a->o->rpc_host, a->o->rpc_port);
 
-    reply r;
-    reply_start(&r, 0);
+    body r;
+    body_start(&r, 0);
     wire_mp_writer *w = &r.w;
-    wire_mp_container info, m;
-    section_begin(w, &info, "Info");
+    wire_mp_container m;
 
     section_begin(w, &m, "agent");
     kv_str(w, "name", cfg->name);
@@ -284,6 +548,16 @@ static void rpc_info(agent *a, daemon_rpc_conn *c)
     kv_uint(w, "stream_errors", nc->stream_errors);
     wire_mp_map_end(w, &m);
 
+    /* the control port: who is connected and who was dropped */
+    daemon_rpc_stats rs;
+    daemon_rpc_server_get_stats(a->rpc, &rs);
+    section_begin(w, &m, "rpc");
+    kv_str(w, "auth", daemon_rpc_server_auth_required(a->rpc) ? "on" : "off");
+#define RPC_STAT(name, why) kv_uint(w, #name, rs.name);
+    DAEMON_RPC_STATS(RPC_STAT)
+#undef RPC_STAT
+    wire_mp_map_end(w, &m);
+
     /* the script's host: what its hooks cost and what went wrong there */
     mlua_stats ls = { 0 };
     if (a->lua)
@@ -295,60 +569,75 @@ static void rpc_info(agent *a, daemon_rpc_conn *c)
 #undef LUA_STAT
     wire_mp_map_end(w, &m);
 
-    wire_mp_map_end(w, &info);
-    reply_send(c, &r);
+    body_send(c, &r, NULL);
 }
 
-void daemon_rpc_request(void *ud, daemon_rpc_conn *c, const uint8_t *req, size_t len)
+/* serf with coordinates off (ours are): no error, Ok false */
+static void rpc_get_coordinate(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    (void)a;
+    (void)req;
+    body r;
+    wire_mp_container coord;
+    body_start(&r, 0);
+    wire_mp_pack_cstr(&r.w, "Coord");
+    wire_mp_map_begin(&r.w, &coord);
+    wire_mp_map_end(&r.w, &coord);
+    wire_mp_pack_cstr(&r.w, "Ok");
+    wire_mp_pack_bool(&r.w, false);
+    body_send(c, &r, NULL);
+}
+
+/* The commands of serf layers moonlist has not got: parsed (the codec
+ * checks their bodies), answered with why not. */
+static void not_implemented(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
+{
+    (void)a;
+    char err[200];
+    const char *what = req->cmd == DAEMON_RPC_CMD_EVENT ? "serf user events" :
+                       req->cmd == DAEMON_RPC_CMD_QUERY || req->cmd == DAEMON_RPC_CMD_RESPOND ? "serf queries" :
+                                                                                                "serf's keyring queries";
+    snprintf(err, sizeof err, "%s: not implemented: moonlist has no layer for %s yet",
+             daemon_rpc_cmd_name(req->cmd), what);
+    daemon_rpc_reply(c, err, NULL, 0);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+/* The agent's commands (the connection's own never come here), and those
+ * refused once our leave has begun. */
+static const struct {
+    void (*fn)(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req);
+    bool not_while_leaving;
+} commands[DAEMON_RPC_NCMDS] = {
+    [DAEMON_RPC_CMD_MEMBERS] = { rpc_members, false },
+    [DAEMON_RPC_CMD_MEMBERS_FILTERED] = { rpc_members, false },
+    [DAEMON_RPC_CMD_MOONLIST_MEMBERS] = { rpc_members, false },
+    [DAEMON_RPC_CMD_JOIN] = { rpc_join, true },
+    [DAEMON_RPC_CMD_LEAVE] = { rpc_leave, false },
+    [DAEMON_RPC_CMD_FORCE_LEAVE] = { rpc_force_leave, true },
+    [DAEMON_RPC_CMD_TAGS] = { rpc_tags, true },
+    [DAEMON_RPC_CMD_STATS] = { rpc_stats, false },
+    [DAEMON_RPC_CMD_MOONLIST_INFO] = { rpc_moonlist_info, false },
+    [DAEMON_RPC_CMD_GET_COORDINATE] = { rpc_get_coordinate, false },
+    [DAEMON_RPC_CMD_EVENT] = { not_implemented, false },
+    [DAEMON_RPC_CMD_QUERY] = { not_implemented, false },
+    [DAEMON_RPC_CMD_RESPOND] = { not_implemented, false },
+    [DAEMON_RPC_CMD_INSTALL_KEY] = { not_implemented, false },
+    [DAEMON_RPC_CMD_USE_KEY] = { not_implemented, false },
+    [DAEMON_RPC_CMD_REMOVE_KEY] = { not_implemented, false },
+    [DAEMON_RPC_CMD_LIST_KEYS] = { not_implemented, false },
+};
+
+void daemon_rpc_serve(void *ud, daemon_rpc_conn *c, const daemon_rpc_request *req)
 {
     agent *a = ud;
-    wire_mp_reader r, addrs;
-    bool have_addrs = false;
-    wire_bytes cmd = { 0 }, node = { 0 };
-    uint32_t nk;
-    wire_mp_reader_init(&r, req, len);
-    if (wire_mp_read_map(&r, &nk)) {
-        reply_error(c, "malformed request");
-        return;
-    }
-    for (uint32_t i = 0; i < nk; i++) {
-        wire_bytes k;
-        if (wire_mp_read_str(&r, &k)) {
-            reply_error(c, "malformed request");
-            return;
-        }
-        int bad;
-        if (wire_mp_eq(k, "Command")) {
-            bad = wire_mp_read_str(&r, &cmd);
-        } else if (wire_mp_eq(k, "Node")) {
-            bad = wire_mp_read_str(&r, &node);
-        } else if (wire_mp_eq(k, "Addrs")) {
-            addrs = r;
-            have_addrs = true;
-            bad = wire_mp_skip(&r);
-        } else {
-            bad = wire_mp_skip(&r);
-        }
-        if (bad) {
-            reply_error(c, "malformed request");
-            return;
-        }
-    }
-    if (!cmd.p) {
-        reply_error(c, "request has no Command");
-    } else if (serf_leave_active(&a->leave) && (wire_mp_eq(cmd, "join") || wire_mp_eq(cmd, "force-leave"))) {
-        reply_error(c, "the agent is leaving");
-    } else if (wire_mp_eq(cmd, "members")) {
-        rpc_members(a, c);
-    } else if (wire_mp_eq(cmd, "join")) {
-        rpc_join(a, c, have_addrs ? &addrs : NULL);
-    } else if (wire_mp_eq(cmd, "leave")) {
-        rpc_leave(a, c);
-    } else if (wire_mp_eq(cmd, "force-leave")) {
-        rpc_force_leave(a, c, node);
-    } else if (wire_mp_eq(cmd, "info")) {
-        rpc_info(a, c);
-    } else {
-        reply_error(c, "unknown command");
-    }
+    if ((unsigned)req->cmd >= DAEMON_RPC_NCMDS || !commands[req->cmd].fn)
+        daemon_rpc_reply(c, DAEMON_RPC_E_UNSUPPORTED, NULL, 0);
+    else if (!a->net)
+        daemon_rpc_reply(c, "the agent is shutting down", NULL, 0);
+    else if (commands[req->cmd].not_while_leaving && serf_leave_active(&a->leave))
+        daemon_rpc_reply(c, "the agent is leaving", NULL, 0);
+    else
+        commands[req->cmd].fn(a, c, req);
 }

@@ -36,33 +36,35 @@ int main(void)
 
     static const uint8_t meta[] = { 0xff, 0x82, 0xa4, 'r', 'o', 'l', 'e', 0xa3, 'w', 'e', 'b',
                                     0xa3, 'q', '"', 'x', 0xa2, '\\', '\n' };
-    daemon_rpc_member in[2] = {
-        { .name = (const uint8_t *)"n\"1", .name_len = 3, .addr = (const uint8_t *)"127.0.0.1", .addr_len = 9,
-          .port = 7946, .status = (const uint8_t *)"alive", .status_len = 5, .incarnation = 3,
-          .meta = meta, .meta_len = sizeof meta, .vsn = { 1, 5, 2, 2, 5, 5 } },
-        { .name = (const uint8_t *)"n2", .name_len = 2, .addr = (const uint8_t *)"::1", .addr_len = 3,
-          .port = 17946, .status = (const uint8_t *)"left", .status_len = 4, .incarnation = 1,
-          .meta = NULL, .meta_len = 0, .vsn = { 1, 5, 2, 2, 5, 5 } },
+    swim_member in[3] = {
+        { .name = "n\"1", .addr = { .ip = { 127, 0, 0, 1 }, .ip_len = 4, .port = 7946 }, .state = SWIM_ALIVE,
+          .incarnation = 3, .meta = meta, .meta_len = sizeof meta, .vsn = { 1, 5, 2, 2, 5, 5 } },
+        { .name = "n2", .addr = { .ip = { [15] = 1 }, .ip_len = 16, .port = 17946 }, .state = SWIM_LEFT,
+          .incarnation = 1, .meta = NULL, .meta_len = 0, .vsn = { 1, 5, 2, 2, 5, 5 } },
+        { .name = "n3", .addr = { .ip = { 10, 0, 0, 3 }, .ip_len = 4, .port = 7946 }, .state = SWIM_DEAD,
+          .incarnation = 9, .meta = (const uint8_t *)"db", .meta_len = 2, .vsn = { 1, 5, 2, 2, 5, 4 } },
     };
-    /* round trip through the RPC encoding */
+    /* round trip through the RPC encoding: moonlist-members' records, and a
+     * serf one (no State: its Status is shown) */
     wire_buf rpc;
     wire_buf_init(&rpc, 0);
     wire_mp_writer w;
     wire_mp_container list;
     wire_mp_writer_init(&w, &rpc);
     wire_mp_array_begin(&w, &list);
-    daemon_rpc_member_encode(&w, &in[0]);
-    daemon_rpc_member_encode(&w, &in[1]);
+    daemon_rpc_put_member(&w, &in[0], daemon_rpc_serf_status(in[0].state, false), true);
+    daemon_rpc_put_member(&w, &in[1], daemon_rpc_serf_status(in[1].state, false), true);
+    daemon_rpc_put_member(&w, &in[2], daemon_rpc_serf_status(in[2].state, false), false);
     wire_mp_array_end(&w, &list);
     REQUIRE(wire_mp_finish(&w) == 0);
-    CHECK_EQ_INT(rpc.data[0], 0x92);
-    CHECK_EQ_INT(rpc.data[1], 0x87);   /* 7 keys a row */
+    CHECK_EQ_INT(rpc.data[0], 0x93);
+    CHECK_EQ_INT(rpc.data[1], 0x8d);   /* serf's 11 keys, Incarnation and State */
     wire_mp_reader r;
     wire_mp_reader_init(&r, rpc.data, rpc.len);
-    daemon_rpc_member *rows;
+    cli_member *rows;
     size_t n;
     REQUIRE(cli_members_decode(&r, &rows, &n) == 0);
-    REQUIRE(n == 2);
+    REQUIRE(n == 3);
     CHECK_EQ_INT(wire_mp_left(&r), 0);
 
     wire_buf out;
@@ -74,7 +76,9 @@ int main(void)
         "\"tags\":{\"role\":\"web\",\"q\\\"x\":\"\\\\\\n\"},\"incarnation\":3,"
         "\"protocol\":[1,5,2],\"delegate\":[2,5,5]},"
         "{\"name\":\"n2\",\"addr\":\"::1\",\"port\":17946,\"status\":\"left\",\"tags\":{},"
-        "\"incarnation\":1,\"protocol\":[1,5,2],\"delegate\":[2,5,5]}"
+        "\"incarnation\":1,\"protocol\":[1,5,2],\"delegate\":[2,5,5]},"
+        "{\"name\":\"n3\",\"addr\":\"10.0.0.3\",\"port\":7946,\"status\":\"failed\",\"tags\":{\"role\":\"db\"},"
+        "\"incarnation\":0,\"protocol\":[1,5,2],\"delegate\":[2,5,4]}"
         "]}\n";
     CHECKF(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0, "got %.*s", (int)out.len,
            (const char *)out.data);
@@ -82,8 +86,9 @@ int main(void)
     wire_buf_reset(&out);
     REQUIRE(cli_members_text(&out, rows, n) == 0);
     const char *text =
-        "n\"1  127.0.0.1:7946  alive  role=web,q\"x=\\?\n"
-        "n2   [::1]:17946     left   \n";
+        "n\"1  127.0.0.1:7946  alive   role=web,q\"x=\\?\n"
+        "n2   [::1]:17946     left    \n"
+        "n3   10.0.0.3:7946   failed  role=db\n";
     CHECKF(out.len == strlen(text) && memcmp(out.data, text, out.len) == 0, "got %.*s", (int)out.len,
            (const char *)out.data);
 
@@ -94,7 +99,7 @@ int main(void)
 
     /* truncated RPC data is rejected */
     wire_mp_reader_init(&r, rpc.data, rpc.len - 3);
-    daemon_rpc_member *bad;
+    cli_member *bad;
     CHECK(cli_members_decode(&r, &bad, &n) == -1);
 
     free(rows);
