@@ -208,6 +208,9 @@ describe("scripts/upstreams.lua on real agents", function()
     web[3]:stop()
     assert.truthy(T.wait_until(10, function() return runs() == 4 end), lb:log())
     assert.are.equal(nginx { line(1) }, T.read(dir .. "/seen-4"))
+    -- the command's run is counted by its own file before the agent logs
+    -- its exit: wait for the line
+    assert.truthy(T.wait_until(5, function() return count(lb:log(), "reload command done") == 4 end), lb:log())
     assert.are.equal(4, count(lb:log(), "reload command done"), lb:log())
 
     -- a reload of the script with nothing changed rewrites and reloads nothing

@@ -289,21 +289,6 @@ static void kv_uint(wire_mp_writer *w, const char *k, uint64_t v)
     wire_mp_pack_uint(w, v);
 }
 
-/* serf writes a net.IP as msgpack bin 8 (its handle has WriteExt). The
- * writer (wire_mp.h) writes byte strings as old-spec raw, which go-msgpack
- * decodes into a net.IP as well, but into a string where the target is an
- * interface{} (a stream's record: serf's `monitor` prints the Addr of a
- * member event from one), where a client expects []byte. So this item is
- * put by hand, c4 n bytes, and counted into the map it is a value of. */
-static void put_bin8(wire_mp_writer *w, const uint8_t *p, uint8_t n)
-{
-    uint8_t head[2] = { 0xc4, n };
-    wire_mp_put(w, head, 2);
-    wire_mp_put(w, p, n);
-    if (wire_mp_error(w) == WIRE_OK)
-        w->open->items++;
-}
-
 void daemon_rpc_put_member(wire_mp_writer *w, const swim_member *m, const char *status, bool moonlist)
 {
     serf_tags tags = { 0 };
@@ -312,7 +297,10 @@ void daemon_rpc_put_member(wire_mp_writer *w, const swim_member *m, const char *
     wire_mp_container row, tm;
     wire_mp_map_begin(w, &row);
     wire_mp_pack_cstr(w, "Addr");
-    put_bin8(w, m->addr.ip, m->addr.ip_len);
+    /* serf writes a net.IP as bin (its handle has WriteExt): a client
+     * decoding into an interface{} (serf monitor's member events) expects
+     * []byte, which old-spec raw would turn into a string */
+    wire_mp_pack_bin(w, m->addr.ip, m->addr.ip_len);
     kv_uint(w, "DelegateCur", m->vsn[5]);
     kv_uint(w, "DelegateMax", m->vsn[4]);
     kv_uint(w, "DelegateMin", m->vsn[3]);

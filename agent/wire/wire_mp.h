@@ -170,6 +170,10 @@ void wire_mp_pack_uint(wire_mp_writer *w, uint64_t v);
 void wire_mp_pack_int(wire_mp_writer *w, int64_t v, wire_int_style style);
 /* Old-spec raw: a0|n, da n16, db n32; never d9 or bin. */
 void wire_mp_pack_raw(wire_mp_writer *w, const void *p, size_t n);
+/* The bin family (c4, c5, c6): what go-msgpack writes for a value with its
+ * own extension writer, e.g. serf's net.IP in RPC member records. The
+ * memberlist protocol itself never uses it (§3.3). */
+void wire_mp_pack_bin(wire_mp_writer *w, const void *p, size_t n);
 /* A Go []byte: nil view (p == NULL) as c0, else raw. */
 void wire_mp_pack_bytes(wire_mp_writer *w, wire_bytes v);
 /* A Go string: never nil in Go, so a NULL view is the empty raw a0. */

@@ -190,6 +190,17 @@ void wire_mp_pack_raw(wire_mp_writer *w, const void *p, size_t n)
     emit(w, h.b, h.n, p, n);
 }
 
+void wire_mp_pack_bin(wire_mp_writer *w, const void *p, size_t n)
+{
+    if (n > UINT32_MAX) {
+        wire_mp_fail(w, WIRE_ELIMIT);   /* c6's length is 32 bits */
+        return;
+    }
+    item_head h;
+    msgpack_pack_bin(head_start(&h), n);
+    emit(w, h.b, h.n, p, n);
+}
+
 void wire_mp_pack_bytes(wire_mp_writer *w, wire_bytes v)
 {
     if (!v.p)

@@ -288,6 +288,27 @@ static void test_pack(void)
         }
         wire_buf_reset(&b);
     }
+    /* bin: c4 up to 255, c5, c6; counted in its map like any item */
+    size_t bins[] = { 4, 255, 256, 65536 };
+    for (size_t i = 0; i < sizeof bins / sizeof bins[0]; i++) {
+        size_t n = bins[i];
+        wire_mp_container m;
+        wire_mp_writer_init(&w, &b);
+        wire_mp_map_begin(&w, &m);
+        wire_mp_pack_cstr(&w, "A");
+        wire_mp_pack_bin(&w, big, n);
+        wire_mp_map_end(&w, &m);
+        REQUIRE(wire_mp_finish(&w) == WIRE_OK);
+        CHECK(b.data[0] == 0x81 && b.data[1] == 0xa1 && b.data[2] == 'A');
+        const uint8_t *h = b.data + 3;
+        if (n < 256)
+            CHECK(b.len == 3 + 2 + n && h[0] == 0xc4 && h[1] == n);
+        else if (n < 65536)
+            CHECK(b.len == 3 + 3 + n && h[0] == 0xc5 && h[1] == n >> 8 && h[2] == (n & 0xff));
+        else
+            CHECK(b.len == 3 + 5 + n && h[0] == 0xc6 && h[2] == (n >> 16) && h[4] == (n & 0xff));
+        wire_buf_reset(&b);
+    }
     wire_mp_writer_init(&w, &b);
     wire_mp_pack_bytes(&w, wire_bytes_of(NULL, 0));
     wire_mp_pack_bytes(&w, wire_bytes_of("", 0));
