@@ -251,7 +251,7 @@ int daemon_main(int argc, char **argv)
     /* RPC first: a taken control port should fail before we announce
      * ourselves to anyone (requests are only served once the loop runs,
      * after net is up) */
-    a.rpc = daemon_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, base_args_str(&o.args, "rpc-auth", NULL),
+    a.rpc = daemon_rpc_server_start(a.loop, o.rpc_host, o.rpc_port, o.rpc_auth[0] ? o.rpc_auth : NULL,
                                     daemon_rpc_serve, &a, err, sizeof err);
     if (!a.rpc) {
         base_log(BASE_LOG_ERROR, "cannot start: %s", err);

@@ -188,6 +188,12 @@ static int serf_agent_flags(daemon_opts *o, char *err, size_t errlen)
     o->retry_max = (uint32_t)max;
     o->leave_on_terminate = base_args_bool(a, "leave-on-terminate");
     o->skip_leave_on_interrupt = base_args_bool(a, "skip-leave-on-interrupt");
+    const char *ra = base_args_str(a, "rpc-auth", "");
+    if (strlen(ra) >= sizeof o->rpc_auth) {
+        snprintf(err, errlen, "-rpc-auth: the key must be at most %zu bytes", sizeof o->rpc_auth - 1);
+        return -1;
+    }
+    snprintf(o->rpc_auth, sizeof o->rpc_auth, "%s", ra);
     const char *tf = base_args_str(a, "tags-file", NULL);
     if (tf) {
         if (!tf[0] || strlen(tf) >= sizeof o->tags_file) {

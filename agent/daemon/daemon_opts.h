@@ -39,6 +39,7 @@ typedef struct daemon_opts {
     bool leave_on_terminate;     /* SIGTERM leaves (else it just stops) */
     bool skip_leave_on_interrupt;/* SIGINT just stops (else it leaves) */
     char tags_file[1024];        /* "" if none */
+    char rpc_auth[256];          /* "" if none: control clients need no key */
     const char **event_handlers; /* "[filter=]script", views as join */
     size_t nevent_handlers;
     base_args args;               /* keeps the join list alive */

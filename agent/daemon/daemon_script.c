@@ -119,6 +119,14 @@ static int apply_serf_agent(mlua *h, daemon_opts *o, char *err, size_t errlen)
         o->event_handlers = (const char **)st->list;
         o->nevent_handlers = st->n;
     }
+    if ((st = mlua_setting_get(h, "rpc_auth")) && !flag_set(o, "rpc-auth")) {
+        if (strlen(st->s) >= sizeof o->rpc_auth) {
+            snprintf(err, errlen, "%s: agent.config: key 'rpc_auth': at most %zu bytes", st->where,
+                     sizeof o->rpc_auth - 1);
+            return -1;
+        }
+        snprintf(o->rpc_auth, sizeof o->rpc_auth, "%s", st->s);
+    }
     if ((st = mlua_setting_get(h, "tags_file")) && !flag_set(o, "tags-file")) {
         if (strlen(st->s) >= sizeof o->tags_file) {
             snprintf(err, errlen, "%s: agent.config: key 'tags_file': path too long", st->where);

@@ -67,6 +67,7 @@ static const key_spec keys[] = {
     { "leave_on_terminate", K_BOOL, -1 },
     { "skip_leave_on_interrupt", K_BOOL, -1 },
     { "tags_file", K_PATH, -1 },
+    { "rpc_auth", K_PATH, -1 },   /* any non-empty string, as a path is */
     { "event_handlers", K_STRLIST, -1 },
     SWIM_KNOBS(KNOB_KEY_)
 };
