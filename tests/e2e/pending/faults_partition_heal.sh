@@ -28,7 +28,7 @@ start_converged ml n5 -join "$(agent_addr n1)"
 start_converged ml n6 -join "$(agent_addr n1)"
 fault_nogroup
 
-read -r SUS_MIN SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
+read -r _ SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
 BOUND=$(awk -v a="$(probe_slack_s $N "$PI")" -v b="$SUS_MAX" -v g="$GI" 'BEGIN { print a + b + 10 * g }')
 split_seen() { groups_see a b dead && groups_see b a dead; }
 
