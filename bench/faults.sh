@@ -31,7 +31,7 @@
 #   heal_s          partition: from the heal until every agent lists all N
 #                   alive ("none" if not within BENCH_HEAL_MAX seconds)
 #
-# Environment (defaults give the full run, about 3 h 20 min on 2 cores):
+# Environment (the defaults give the full run: about 2 h 50 min on 2 cores):
 #   BENCH_SIZES="10 30"          cluster sizes
 #   BENCH_IMPLS="serf moonlist"
 #   BENCH_SECONDS=600            false-failure window per scenario
