@@ -23,6 +23,11 @@ declare -A AGENT_PID=() AGENT_PORT=() AGENT_RPC=() AGENT_KIND=()
 declare -a AGENT_ORDER=()
 declare -A PORT_TAKEN=()
 declare -a E2E_EXTRA_PIDS=()
+# E2E_AGENT_PREFIX: a command every agent is started under (for instance
+# setpriv, to run it as another uid); empty: started as is. If a function
+# e2e_launch_hook is defined, _agent_launch calls it with the agent's name
+# after each launch. lib_faults.sh uses both for its groups.
+declare -a E2E_AGENT_PREFIX=()
 
 e2e_log() { printf '[%s %s] %s\n' "$E2E_NAME" "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 
@@ -145,12 +150,14 @@ _agent_launch() {
     local kind=$1 name=$2
     shift 2
     [ -z "${AGENT_PID[$name]:-}" ] || fail "agent $name started twice"
-    printf '# %s\n' "$*" >"$E2E_DIR/$name.log"
-    "$@" >>"$E2E_DIR/$name.log" 2>&1 </dev/null &
+    local cmd=("${E2E_AGENT_PREFIX[@]}" "$@")
+    printf '# %s\n' "${cmd[*]}" >"$E2E_DIR/$name.log"
+    "${cmd[@]}" >>"$E2E_DIR/$name.log" 2>&1 </dev/null &
     AGENT_PID[$name]=$!
     echo "$!" >>"$E2E_DIR/pids"
     AGENT_KIND[$name]=$kind
     AGENT_ORDER+=("$name")
+    if declare -F e2e_launch_hook >/dev/null; then e2e_launch_hook "$name"; fi
 }
 
 # ml_start NAME [extra agent flags...]: start a moonlist agent on fresh ports
