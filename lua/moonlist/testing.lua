@@ -268,12 +268,16 @@ Agent.__index = Agent
 -- opts: name, config (script path), join (agent or "host:port"),
 -- flags (list), env (table of extra environment variables), log_level,
 -- wait (false: do not wait until it runs)
-function M.agent(opts)
-  local a = setmetatable({ name = opts.name }, Agent)
+-- free_port's ports are free when picked, not reserved: another test's
+-- agent may bind one first. The agent then exits at start-up saying
+-- "address already in use", and is started again on fresh ports (as
+-- tests/e2e/lib.sh does), whether or not the caller waits for it.
+local START_TRIES = 5
+
+local function launch(a, opts)
   a.port = M.free_port()
   a.rpc = M.free_port()
   a.addr = "127.0.0.1:" .. a.port
-  a.log_path = M.dir() .. "/" .. opts.name .. ".log"
   local args = { M.bin, "agent", "-node", opts.name, "-bind", a.addr, "-rpc-addr", "127.0.0.1:" .. a.rpc,
                  "-log-level", opts.log_level or "debug" }
   if opts.config then
@@ -295,6 +299,18 @@ function M.agent(opts)
   local p = io.popen(cmd)
   a.pid = tonumber(p:read("*l"))
   p:close()
+end
+
+function M.agent(opts)
+  local a = setmetatable({ name = opts.name }, Agent)
+  a.log_path = M.dir() .. "/" .. opts.name .. ".log"
+  for try = 1, START_TRIES do
+    launch(a, opts)
+    -- both ports are bound once the start line is logged; or it is gone
+    M.wait_until(15, function() return a:log():find(" gossip on ", 1, true) or not a:running() end, 0.02)
+    if a:running() or not a:log():find("address already in use", 1, true) or try == START_TRIES then break end
+    os.rename(a.log_path, a.log_path .. ".try" .. try)
+  end
   running[#running + 1] = a
   if opts.wait ~= false then
     local ok = M.wait_until(15, function() return a:status_of(a.name) == "alive" or not a:running() end)
