@@ -92,6 +92,14 @@ void sim_on_event(sim *s, sim_event_fn fn, void *ud)
     s->on_event_ud = ud;
 }
 
+int sim_watch_events(sim *s, sim_event_fn fn, void *ud)
+{
+    if (s->nwatchers == SIM_WATCHERS_MAX)
+        return -1;
+    s->watchers[s->nwatchers++] = (sim_watcher){ fn, ud };
+    return 0;
+}
+
 uint64_t sim_hash(const sim *s) { return s->hash; }
 
 const sim_stats *sim_get_stats(const sim *s) { return &s->stats; }
@@ -123,7 +131,7 @@ static void hold(sim_node *n, sim_item *it)
     n->backlog[n->nbacklog++] = *it;
 }
 
-static void deliver_reply(sim *s, uint32_t rec, const uint8_t *data, size_t len, bool ok)
+static void deliver_reply(sim *s, int from, uint32_t rec, const uint8_t *data, size_t len, bool ok)
 {
     sim_stream *r = &s->streams[rec];
     if (r->done || !r->want_reply)
@@ -139,6 +147,8 @@ static void deliver_reply(sim *s, uint32_t rec, const uint8_t *data, size_t len,
         return; /* too late: the guard fails it */
     if (ok && sim_item_copy(&it, data, len) < 0)
         return;
+    if (ok)
+        sim_count_sent(s, from, len, true);
     sim_push(s, &it);
 }
 
@@ -171,6 +181,8 @@ static void step(sim *s, sim_item *it)
             return; /* data now owned by the backlog */
         }
         s->stats.packets_delivered++;
+        n->traffic.msgs_received++;
+        n->traffic.bytes_received += it->len;
         {
             swim_addr from = sim_addr(s, it->from);
             swim_handle_packet(n->core, s->now, &from, it->data, it->len);
@@ -183,11 +195,13 @@ static void step(sim *s, sim_item *it)
             hold(n, it);
             return;
         }
+        n->traffic.msgs_received++;
+        n->traffic.bytes_received += it->len;
         {
             swim_addr from = sim_addr(s, it->from);
             wire_buf_reset(&s->reply);
             bool r = swim_handle_stream(n->core, s->now, &from, it->data, it->len, &s->reply);
-            deliver_reply(s, it->stream, s->reply.data, s->reply.len, r);
+            deliver_reply(s, it->to, it->stream, s->reply.data, s->reply.len, r);
         }
         break;
     case SIM_STREAM_REPLY:
@@ -207,6 +221,10 @@ static void step(sim *s, sim_item *it)
         bool ok = it->kind == SIM_STREAM_REPLY && it->data;
         if (!ok)
             s->stats.streams_failed++;
+        else {
+            n->traffic.msgs_received++;
+            n->traffic.bytes_received += it->len;
+        }
         swim_stream_done(n->core, s->now, r->id, ok ? it->data : NULL, ok ? it->len : 0);
         break;
     }
