@@ -103,6 +103,24 @@ typedef struct sim_traffic {
 } sim_traffic;
 const sim_traffic *sim_node_traffic(const sim *s, int i);
 
+/* Where a run's wall time goes: the time spent inside the cores, by what
+ * called them, and how many calls. The rest of a run's wall time is the
+ * simulator's own (its heap, copies) and its driver's. Off by default:
+ * reading the clock twice a step costs a little; it changes nothing in
+ * the run itself. */
+typedef enum sim_work {
+    SIM_WORK_TICK,               /* swim_tick: probes, gossip, timers */
+    SIM_WORK_PACKET,             /* swim_handle_packet */
+    SIM_WORK_STREAM,             /* swim_handle_stream, swim_stream_done */
+    SIM_WORK_KINDS
+} sim_work;
+typedef struct sim_timing {
+    uint64_t ns[SIM_WORK_KINDS];
+    uint64_t calls[SIM_WORK_KINDS];
+} sim_timing;
+void sim_set_timing(sim *s, bool on);
+const sim_timing *sim_get_timing(const sim *s);
+
 /* The member tables of the live cores, in bytes: per entry the core's
  * node record, its name and NUL, its meta, its suspicion timer if one
  * runs, and its share of the table's arrays (hash buckets, probe order),

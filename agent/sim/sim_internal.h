@@ -92,6 +92,8 @@ struct sim {
     size_t nwatchers;
     uint64_t hash;
     sim_stats stats;
+    bool timing_on;
+    sim_timing timing;
     wire_buf reply;
 };
 
