@@ -228,12 +228,10 @@ int cli_sim_main(int argc, char **argv)
     }
     wire_buf b;
     wire_buf_init(&b, 0);
-    if (o.profile_time && put(&b, cli_sim_format_timing(&r, &b), stderr) < 0)
-        return 1;
-    wire_buf_init(&b, 0);
-    if (put(&b, cli_sim_format(&o, &r, &b), stdout) < 0) {
+    if (put(&b, cli_sim_format(&o, &r, &b), stdout) < 0 || fflush(stdout) != 0) {
         fprintf(stderr, "moonlist sim: cannot write the report\n");
         return 1;
     }
-    return 0;
+    wire_buf_init(&b, 0);
+    return o.profile_time && put(&b, cli_sim_format_timing(&r, &b), stderr) < 0 ? 1 : 0;
 }

@@ -87,6 +87,7 @@ typedef struct cli_sim_result {
     double bytes_per_member;     /* sim_member_bytes at convergence */
     uint64_t end_ms;             /* virtual time at the end */
     uint64_t steps;
+    uint64_t digest;             /* sim_hash: every event of the run */
     /* wall seconds: the build (cores, scripts), each phase */
     double wall_s, wall_build_s, wall_join_s, wall_fault_s;
     sim_timing timing;           /* with profile_time */

@@ -59,8 +59,8 @@ static int json(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
         "\"join_bytes_per_node_s\":%.1f,\"busiest_node\":%d,\"busiest_msgs_s\":%.3f,\"bytes_per_member\":%.1f,",
         r->msgs_per_node_s, r->bytes_per_node_s, r->join_msgs_per_node_s, r->join_bytes_per_node_s,
         r->busiest_node, r->busiest_msgs_s, r->bytes_per_member);
-    out(b, &rc, "\"virtual_s\":%s,\"steps\":%llu,\"wall_s\":%.3f}\n", secs(t[0], 32, r->end_ms, "null"),
-        (unsigned long long)r->steps, r->wall_s);
+    out(b, &rc, "\"virtual_s\":%s,\"steps\":%llu,\"digest\":\"%016llx\",\"wall_s\":%.3f}\n",
+        secs(t[0], 32, r->end_ms, "null"), (unsigned long long)r->steps, (unsigned long long)r->digest, r->wall_s);
     return rc;
 }
 
@@ -91,8 +91,8 @@ static int text(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
     out(b, &rc, "%-40s %12.1f msgs %10.0f bytes  per node per s\n", "load, after convergence", r->msgs_per_node_s,
         r->bytes_per_node_s);
     out(b, &rc, "%-40s %12.1f bytes (member table, at convergence)\n", "memory per member entry", r->bytes_per_member);
-    out(b, &rc, "%-40s %12s s virtual, %llu steps, %.2f s wall\n", "run", secs(t, 32, r->end_ms, "-"),
-        (unsigned long long)r->steps, r->wall_s);
+    out(b, &rc, "%-40s %12s s virtual, %llu steps, digest %016llx, %.2f s wall\n", "run",
+        secs(t, 32, r->end_ms, "-"), (unsigned long long)r->steps, (unsigned long long)r->digest, r->wall_s);
     return rc;
 }
 

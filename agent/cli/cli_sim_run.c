@@ -335,8 +335,9 @@ static void recover_phase(run *x, swim_time start)
     }
     swim_time end = heal + r->duration_ms;
     advance(x, end, all_list_all);
+    /* healed before anyone was declared dead: nothing to recover */
     if (all_list_all(x))
-        r->recover_ms = x->w.full_at - heal;
+        r->recover_ms = x->w.full_at > heal ? x->w.full_at - heal : 0;
 }
 
 int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errlen)
@@ -379,6 +380,7 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
     load(x.s, before, start, up, &r->msgs_per_node_s, &r->bytes_per_node_s);
     r->end_ms = sim_now(x.s);
     r->steps = sim_get_stats(x.s)->steps;
+    r->digest = sim_hash(x.s);
     r->timing = *sim_get_timing(x.s);
     r->wall_fault_s = wall() - t2;
     rc = 0;

@@ -73,7 +73,7 @@ int main(void)
     static const char *const keys[] = { "nodes", "seed", "profile", "loss", "converge_s", "suspect_first_s",
                                         "detect_first_s", "detect_all_s", "suspicion_max_s", "false_dead",
                                         "msgs_per_node_s", "bytes_per_node_s", "bytes_per_member", "heal_s",
-                                        "recover_s", "virtual_s", "wall_s" };
+                                        "recover_s", "virtual_s", "digest", "wall_s" };
     char *a = run_json("-nodes", "20", "-seed", "1", "-kill", "1", "-format", "json", NULL);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         CHECKF(strstr(a, keys[i]) != NULL, "no key %s in %s", keys[i], a);
