@@ -87,9 +87,10 @@ static const wire_bytes *member_of(const wire_msg *m)
 /* A compound's n whole parts (at off[i], len[i] bytes), in order. Each
  * message about a member looks it up, and with the tables of many cores
  * in one process (the simulator: thousands) each lookup misses the cache
- * twice, bucket then node, one after the other. So the parts are decoded
- * a batch ahead, the loads of their buckets started, then of their nodes,
- * overlapping, and only then handled one by one. The prefetches are hints:
+ * twice or more, bucket then node (then the next in its chain), one after
+ * the other. So the parts are decoded a batch ahead, the loads of their
+ * buckets started, then of their nodes, then of the nodes next in line,
+ * each round overlapping, and only then handled one by one. The prefetches are hints:
  * what the parts do, and in what order, is unchanged. */
 static void dispatch_parts(swim *s, const swim_addr *from, const uint8_t *msg, const size_t *off,
                            const size_t *len, size_t n, int depth)
@@ -114,6 +115,9 @@ static void dispatch_parts(swim *s, const swim_addr *from, const uint8_t *msg, c
         for (size_t i = 0; i < k; i++)
             if (about[i])
                 swim_members_prefetch_node(&s->members, hash[i]);
+        for (size_t i = 0; i < k; i++)
+            if (about[i])
+                swim_members_prefetch_next(&s->members, hash[i]);
         for (size_t i = 0; i < k; i++) {
             const uint8_t *p = msg + off[first + i];
             size_t plen = len[first + i];
