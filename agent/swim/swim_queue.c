@@ -76,20 +76,20 @@ static size_t position(const swim_queue *q, const swim_bcast *b)
     return lo;
 }
 
-/* The first of v[0..a) that sorts after x; all from there on do. Searched
- * from the back, in steps that double, then halved: the picked go back
- * one tier down, often behind most of a long queue, and every comparison
- * reads an entry that is rarely in the cache. */
-static size_t first_after(swim_bcast *const *v, size_t a, const swim_bcast *x)
+/* The first of v[0..m) that sorts after x, m if none: all from there on
+ * do. Searched in steps that double, then halved: the taken go back one
+ * tier down, often far into a long queue, and every comparison reads an
+ * entry that is rarely in the cache. */
+static size_t first_after(swim_bcast *const *v, size_t m, const swim_bcast *x)
 {
-    size_t lo = 0, hi = a, step = 1;
-    while (hi > lo) {
-        size_t k = hi - lo > step ? hi - step : lo;
-        if (!before(x, v[k])) {
-            lo = k + 1;
+    size_t lo = 0, hi = m, step = 1;
+    while (lo < hi) {
+        size_t k = hi - lo > step ? lo + step - 1 : hi - 1;
+        if (before(x, v[k])) {
+            hi = k;
             break;
         }
-        hi = k;
+        lo = k + 1;
         step *= 2;
     }
     while (lo < hi) {
@@ -99,7 +99,7 @@ static size_t first_after(swim_bcast *const *v, size_t a, const swim_bcast *x)
         else
             lo = mid + 1;
     }
-    return hi;
+    return lo;
 }
 
 static void key_unlink(swim_queue *q, swim_bcast *b)
@@ -238,8 +238,9 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
     size_t used = 0, kept = 0, npicked = 0;
     if (q->n == 0)
         return 0;
-    /* Pass 1: pick in order, compacting the unpicked to the front of
-     * items and collecting the picked in scratch (still sorted). */
+    /* Pass 1: pick in order, compacting the unpicked of the part walked to
+     * the front of items and collecting the picked in scratch (still
+     * sorted); what was not walked stays where it is. */
     size_t i = 0;
     for (; i < q->n; i++) {
         swim_bcast *b = q->items[i];
@@ -256,8 +257,6 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
             q->items[kept++] = b;
         }
     }
-    for (; i < q->n; i++)
-        q->items[kept++] = q->items[i];
     if (npicked == 0)
         return 0;
     /* Pass 2: retire the picked that reached the limit, bump the others. */
@@ -273,19 +272,38 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
             q->scratch[nre++] = b;
         }
     }
-    /* Pass 3: merge the two sorted runs back into items, from the back so
-     * that it can be done in place (items has room for all of them): the
-     * unpicked that go after each picked one move up as one block. */
-    size_t a = kept, r = nre, out = kept + nre;
-    while (r > 0) {
-        swim_bcast *x = q->scratch[--r];
+    /* Pass 3: merge the picked (sorted, one tier down now) back into the
+     * rest: the unpicked of the walked part, items[0..kept), then a gap of
+     * npicked slots, then the part not walked, items[i..n). The first c
+     * picked sort before some of the walked part (it can span tiers):
+     * merged from the back, that part moves up into the gap. The others
+     * go forward into the part not walked: each run of it that goes
+     * before a picked one moves down into what is left of the gap, and
+     * once the gap is filled the rest is in place already. So the tail is
+     * moved once at most, and not at all when nothing retired. */
+    size_t c = kept ? first_after(q->scratch, nre, q->items[kept - 1]) : 0;
+    size_t a = kept, out = kept + c;
+    for (size_t r = c; r > 0; r--) {
+        swim_bcast *x = q->scratch[r - 1];
         size_t p = first_after(q->items, a, x);
         out -= a - p;
         memmove(&q->items[out], &q->items[p], (a - p) * sizeof *q->items);
         a = p;
         q->items[--out] = x;
     }
-    q->n = kept + nre;
+    size_t w = kept + c, rd = i;
+    for (size_t r = c; r < nre; r++) {
+        swim_bcast *x = q->scratch[r];
+        size_t p = rd + first_after(&q->items[rd], q->n - rd, x);
+        if (w != rd)
+            memmove(&q->items[w], &q->items[rd], (p - rd) * sizeof *q->items);
+        w += p - rd;
+        rd = p;
+        q->items[w++] = x;
+    }
+    if (w != rd)
+        memmove(&q->items[w], &q->items[rd], (q->n - rd) * sizeof *q->items);
+    q->n = w + (q->n - rd);
     return used;
 }
 
