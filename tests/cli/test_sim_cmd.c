@@ -7,18 +7,25 @@
 #include "check.h"
 #include "cli/cli_sim.h"
 
+/* argv from `first` and the NULL-ended rest; returns argc */
+static int args(char **argv, int max, const char *first, va_list ap)
+{
+    int argc = 0;
+    for (const char *a = first; a && argc < max - 1; a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    argv[argc] = NULL;
+    return argc;
+}
+
 /* The JSON of `moonlist sim` with these flags (NULL-ended), as a
  * malloc'd string; the test stops if the run fails. */
 static char *run_json(const char *first, ...)
 {
     char *argv[32];
-    int argc = 0;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
+    int argc = args(argv, 32, first, ap);
     va_end(ap);
-    argv[argc] = NULL;
     cli_sim_opts o;
     REQUIRE(cli_sim_parse(&o, argc, argv) == -1);
     cli_sim_result r;
@@ -55,16 +62,14 @@ static size_t before_wall(const char *json)
     return p ? (size_t)(p - json) : strlen(json);
 }
 
+/* cli_sim_main's exit code for these flags (NULL-ended) */
 static int main_of(const char *first, ...)
 {
     char *argv[32];
-    int argc = 0;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a && argc < 31; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
+    int argc = args(argv, 32, first, ap);
     va_end(ap);
-    argv[argc] = NULL;
     return cli_sim_main(argc, argv);
 }
 
