@@ -122,6 +122,7 @@ int main(void)
                 mismatches++;
             }
         }
+        swim_queue_check(&q);   /* its own invariants, where asserts are on */
         CHECK_EQ_INT(q.n, m.n);
         for (size_t i = 0; i < q.n && i < m.n; i++)
             if (q.items[i]->id != m.v[i].id || q.items[i]->transmits != m.v[i].transmits) {
