@@ -231,14 +231,16 @@ static swim_time poll_suspicion(run *x)
 
 /* ---- the phases ---- */
 
-static void join_phase(run *x)
+static int join_phase(run *x)
 {
     const cli_sim_opts *o = x->o;
     cli_sim_result *r = x->r;
     int *seeds = malloc(o->seeds * sizeof *seeds);
-    for (size_t i = 0; seeds && i < o->seeds; i++)
+    if (!seeds)
+        return -1;
+    for (size_t i = 0; i < o->seeds; i++)
         seeds[i] = (int)i;
-    for (size_t i = 1; seeds && i < o->nodes; i++) {
+    for (size_t i = 1; i < o->nodes; i++) {
         advance(x, (swim_time)(JOIN_SPREAD_MS * (uint64_t)i / o->nodes), never);
         sim_join(x->s, (int)i, seeds, i < o->seeds ? i : o->seeds);
     }
@@ -260,6 +262,7 @@ static void join_phase(run *x)
             r->busiest_node = (int)i;
         }
     }
+    return 0;
 }
 
 static uint64_t splitmix(uint64_t *x)
@@ -353,7 +356,10 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
         goto out;
     double t1 = wall();
     r->wall_build_s = t1 - t0;
-    join_phase(&x);
+    if (join_phase(&x) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     double t2 = wall();
     r->wall_join_s = t2 - t1;
     const swim_config *c = swim_get_config(sim_core(x.s, 0));
