@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_sim.h"
 #include "daemon/daemon.h"
 #include "moonlist_version.h"
 #include "wire/wire.h"
@@ -19,6 +20,7 @@ static void usage(FILE *to)
         "  leave        make a running agent leave gracefully and exit\n"
         "  force-leave  mark a failed member as left\n"
         "  info         show a running agent's state and counters\n"
+        "  sim          run N of this agent's cores on virtual time: convergence, failure detection, load\n"
         "  version      print the version and the protocol range spoken\n"
         "\n"
         "Control commands reach the agent at -rpc-addr (default 127.0.0.1:7373).\n");
@@ -34,6 +36,7 @@ static const struct {
     { "leave", cli_leave_main },
     { "force-leave", cli_force_leave_main },
     { "info", cli_info_main },
+    { "sim", cli_sim_main },
 };
 
 int main(int argc, char **argv)

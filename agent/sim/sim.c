@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sim/sim_internal.h"
 
@@ -92,11 +93,41 @@ void sim_on_event(sim *s, sim_event_fn fn, void *ud)
     s->on_event_ud = ud;
 }
 
+int sim_watch_events(sim *s, sim_event_fn fn, void *ud)
+{
+    if (s->nwatchers == SIM_WATCHERS_MAX)
+        return -1;
+    s->watchers[s->nwatchers++] = (sim_watcher){ fn, ud };
+    return 0;
+}
+
 uint64_t sim_hash(const sim *s) { return s->hash; }
 
 const sim_stats *sim_get_stats(const sim *s) { return &s->stats; }
 
 /* ---- the loop ---- */
+
+void sim_set_timing(sim *s, bool on) { s->timing_on = on; }
+
+const sim_timing *sim_get_timing(const sim *s) { return &s->timing; }
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Brackets one call into a core: t0 from timing_start, 0 when off. */
+static uint64_t timing_start(const sim *s) { return s->timing_on ? wall_ns() : 0; }
+
+static void timing_end(sim *s, sim_work w, uint64_t t0)
+{
+    if (!s->timing_on)
+        return;
+    s->timing.ns[w] += wall_ns() - t0;
+    s->timing.calls[w]++;
+}
 
 static void hold(sim_node *n, sim_item *it)
 {
@@ -123,7 +154,7 @@ static void hold(sim_node *n, sim_item *it)
     n->backlog[n->nbacklog++] = *it;
 }
 
-static void deliver_reply(sim *s, uint32_t rec, const uint8_t *data, size_t len, bool ok)
+static void deliver_reply(sim *s, int from, uint32_t rec, const uint8_t *data, size_t len, bool ok)
 {
     sim_stream *r = &s->streams[rec];
     if (r->done || !r->want_reply)
@@ -139,6 +170,8 @@ static void deliver_reply(sim *s, uint32_t rec, const uint8_t *data, size_t len,
         return; /* too late: the guard fails it */
     if (ok && sim_item_copy(&it, data, len) < 0)
         return;
+    if (ok)
+        sim_count_sent(s, from, len, true);
     sim_push(s, &it);
 }
 
@@ -154,7 +187,9 @@ static void step(sim *s, sim_item *it)
             break; /* sim_resume ticks it once at the deadline it has */
         {
             uint32_t gen = n->tick_gen;
+            uint64_t t0 = timing_start(s);
             swim_tick(n->core, s->now);
+            timing_end(s, SIM_WORK_TICK, t0);
             /* this tick is spent; if the core reported no new deadline
              * it still wants the one it had */
             if (n->tick_gen == gen)
@@ -171,9 +206,13 @@ static void step(sim *s, sim_item *it)
             return; /* data now owned by the backlog */
         }
         s->stats.packets_delivered++;
+        n->traffic.msgs_received++;
+        n->traffic.bytes_received += it->len;
         {
             swim_addr from = sim_addr(s, it->from);
+            uint64_t t0 = timing_start(s);
             swim_handle_packet(n->core, s->now, &from, it->data, it->len);
+            timing_end(s, SIM_WORK_PACKET, t0);
         }
         break;
     case SIM_STREAM_REQ:
@@ -183,11 +222,15 @@ static void step(sim *s, sim_item *it)
             hold(n, it);
             return;
         }
+        n->traffic.msgs_received++;
+        n->traffic.bytes_received += it->len;
         {
             swim_addr from = sim_addr(s, it->from);
             wire_buf_reset(&s->reply);
+            uint64_t t0 = timing_start(s);
             bool r = swim_handle_stream(n->core, s->now, &from, it->data, it->len, &s->reply);
-            deliver_reply(s, it->stream, s->reply.data, s->reply.len, r);
+            timing_end(s, SIM_WORK_STREAM, t0);
+            deliver_reply(s, it->to, it->stream, s->reply.data, s->reply.len, r);
         }
         break;
     case SIM_STREAM_REPLY:
@@ -207,7 +250,13 @@ static void step(sim *s, sim_item *it)
         bool ok = it->kind == SIM_STREAM_REPLY && it->data;
         if (!ok)
             s->stats.streams_failed++;
+        else {
+            n->traffic.msgs_received++;
+            n->traffic.bytes_received += it->len;
+        }
+        uint64_t t0 = timing_start(s);
         swim_stream_done(n->core, s->now, r->id, ok ? it->data : NULL, ok ? it->len : 0);
+        timing_end(s, SIM_WORK_STREAM, t0);
         break;
     }
     }

@@ -75,6 +75,11 @@ bool sim_run_while_not(sim *s, swim_time limit, bool (*done)(sim *s, void *ud), 
 /* Observe every event of every node. */
 typedef void (*sim_event_fn)(void *ud, int node, swim_time now, const swim_event *ev);
 void sim_on_event(sim *s, sim_event_fn fn, void *ud);
+/* One more observer beside sim_on_event's, called after it: for a tool
+ * measuring a run whose driver already holds sim_on_event (mlua_sim
+ * does). At most SIM_WATCHERS_MAX; returns 0, or -1 when they are taken. */
+#define SIM_WATCHERS_MAX 4
+int sim_watch_events(sim *s, sim_event_fn fn, void *ud);
 /* Digest of every event so far (time, node, type, member, state,
  * incarnation, payload). */
 uint64_t sim_hash(const sim *s);
@@ -82,9 +87,48 @@ uint64_t sim_hash(const sim *s);
 typedef struct sim_stats {
     uint64_t packets_sent, packets_dropped, packets_delivered, bytes_sent;
     uint64_t streams_opened, streams_failed;
+    uint64_t stream_bytes;       /* requests and replies sent */
     uint64_t steps;
 } sim_stats;
 const sim_stats *sim_get_stats(const sim *s);
+
+/* What node i put on the network and got from it: datagrams and their
+ * bytes, stream requests and replies counted as one message each (their
+ * bytes with them). Counted when sent (by the sender) and when handed to
+ * the core (by the receiver): what a loss or a dead peer swallowed is sent
+ * but never received. */
+typedef struct sim_traffic {
+    uint64_t msgs_sent, bytes_sent;
+    uint64_t msgs_received, bytes_received;
+} sim_traffic;
+const sim_traffic *sim_node_traffic(const sim *s, int i);
+
+/* Where a run's wall time goes: the time spent inside the cores, by what
+ * called them, and how many calls. The rest of a run's wall time is the
+ * simulator's own (its heap, copies) and its driver's. Off by default:
+ * reading the clock twice a step costs a little; it changes nothing in
+ * the run itself. */
+typedef enum sim_work {
+    SIM_WORK_TICK,               /* swim_tick: probes, gossip, timers */
+    SIM_WORK_PACKET,             /* swim_handle_packet */
+    SIM_WORK_STREAM,             /* swim_handle_stream, swim_stream_done */
+    SIM_WORK_KINDS
+} sim_work;
+typedef struct sim_timing {
+    uint64_t ns[SIM_WORK_KINDS];
+    uint64_t calls[SIM_WORK_KINDS];
+} sim_timing;
+void sim_set_timing(sim *s, bool on);
+const sim_timing *sim_get_timing(const sim *s);
+
+/* The member tables of the live cores, in bytes: per entry the core's
+ * node record, its name and NUL, its meta, its suspicion timer if one
+ * runs, and its share of the table's arrays (hash buckets, probe order),
+ * without malloc's own headers. *entries gets the number of entries
+ * (every core's members, itself included). For `moonlist sim`'s memory
+ * per member: computed from the records, so it is the same on every run
+ * and under any allocator. */
+uint64_t sim_member_bytes(const sim *s, uint64_t *entries);
 
 /* How many live nodes see `name` in `state` (a node does not count
  * itself unless include_self). */

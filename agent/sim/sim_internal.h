@@ -64,7 +64,13 @@ typedef struct sim_node {
     swim_time tick_at;           /* the core's deadline, as last reported */
     sim_item *backlog;           /* held while paused */
     size_t nbacklog, capbacklog;
+    sim_traffic traffic;
 } sim_node;
+
+typedef struct sim_watcher {
+    sim_event_fn fn;
+    void *ud;
+} sim_watcher;
 
 struct sim {
     uint64_t seed;
@@ -82,8 +88,12 @@ struct sim {
     size_t nstreams, capstreams;
     sim_event_fn on_event;
     void *on_event_ud;
+    sim_watcher watchers[SIM_WATCHERS_MAX];
+    size_t nwatchers;
     uint64_t hash;
     sim_stats stats;
+    bool timing_on;
+    sim_timing timing;
     wire_buf reply;
 };
 
@@ -98,6 +108,8 @@ swim_time sim_transit(sim *s, int from, int to, bool *lost);
 /* Queue n's tick at `at` (SWIM_NEVER: none), dropping any queued before. */
 void sim_schedule(sim_node *n, swim_time at);
 int sim_start_core(sim_node *n);
+/* Count a datagram or a stream message (request, reply) sent by node `from`. */
+void sim_count_sent(sim *s, int from, size_t len, bool stream);
 void sim_io_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
 void sim_io_open_stream(void *ud, const swim_stream_req *req);
 

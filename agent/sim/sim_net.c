@@ -66,13 +66,25 @@ swim_addr sim_addr(const sim *s, int i)
     return a;
 }
 
+void sim_count_sent(sim *s, int from, size_t len, bool stream)
+{
+    sim_traffic *t = &s->nodes[from]->traffic;
+    t->msgs_sent++;
+    t->bytes_sent += len;
+    if (stream) {
+        s->stats.stream_bytes += len;
+    } else {
+        s->stats.packets_sent++;
+        s->stats.bytes_sent += len;
+    }
+}
+
 void sim_io_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc)
 {
     (void)crc;
     sim_node *n = ud;
     sim *s = n->sim;
-    s->stats.packets_sent++;
-    s->stats.bytes_sent += len;
+    sim_count_sent(s, n->index, len, false);
     int dst = sim_addr_node(s, to);
     bool lost = false;
     swim_time d = dst >= 0 ? sim_transit(s, n->index, dst, &lost) : 0;
@@ -116,6 +128,7 @@ void sim_io_open_stream(void *ud, const swim_stream_req *req)
     sim_node *n = ud;
     sim *s = n->sim;
     s->stats.streams_opened++;
+    sim_count_sent(s, n->index, req->len, true);
     uint32_t rec = stream_record(s, n->index, n->life, req->id, req->deadline, req->want_reply);
     if (rec == UINT32_MAX)
         return;

@@ -51,6 +51,8 @@ static void sim_io_event(void *ud, const swim_event *ev)
     s->hash = h;
     if (s->on_event)
         s->on_event(s->on_event_ud, n->index, s->now, ev);
+    for (size_t i = 0; i < s->nwatchers; i++)
+        s->watchers[i].fn(s->watchers[i].ud, n->index, s->now, ev);
 }
 
 int sim_start_core(sim_node *n)

@@ -55,6 +55,38 @@ swim_node *swim_members_find(const swim_members *m, const char *name, size_t len
     return NULL;
 }
 
+uint32_t swim_members_prefetch(const swim_members *m, const char *name, size_t len)
+{
+    uint32_t h = name_hash(name, len);
+    __builtin_prefetch(&m->buckets[h & (m->nbuckets - 1)]);
+    return h;
+}
+
+void swim_members_prefetch_node(const swim_members *m, uint32_t hash)
+{
+    const swim_node *n = m->buckets[hash & (m->nbuckets - 1)];
+    if (!n)
+        return;
+    /* the fields a lookup and an alive compare, and the name, which
+     * swim_members_add puts right after them (not n->name: reading it
+     * would wait for the very load this starts) */
+    __builtin_prefetch(n);
+    __builtin_prefetch((const char *)n + 64);
+    __builtin_prefetch(n + 1);
+}
+
+void swim_members_prefetch_next(const swim_members *m, uint32_t hash)
+{
+    /* by now the head is in the cache: if it is another name, its
+     * successor is the likely one (chains average under 1.5) */
+    const swim_node *n = m->buckets[hash & (m->nbuckets - 1)];
+    if (n && n->hash != hash && n->hnext) {
+        __builtin_prefetch(n->hnext);
+        __builtin_prefetch((const char *)n->hnext + 64);
+        __builtin_prefetch(n->hnext + 1);
+    }
+}
+
 static void grow_buckets(swim_members *m)
 {
     size_t nb = m->nbuckets * 2;

@@ -13,6 +13,9 @@
 #include "swim/swim_internal.h"
 
 #define QUEUE_KEY_BUCKETS 256 /* grows with the queue, load <= 1 */
+/* How far ahead of the entry it looks at taking for a packet asks for the
+ * next entries: about what one comparison and copy take to cover a miss. */
+#define TAKE_PREFETCH 4
 
 uint32_t swim_retransmit_limit(uint32_t mult, size_t n)
 {
@@ -27,9 +30,7 @@ void swim_queue_init(swim_queue *q)
 
 static void bcast_free(swim_bcast *b)
 {
-    free(b->key);
-    free(b->msg);
-    free(b);
+    free(b);   /* its message and key live in the same allocation */
 }
 
 void swim_queue_free(swim_queue *q)
@@ -71,6 +72,32 @@ static size_t position(const swim_queue *q, const swim_bcast *b)
             lo = mid + 1;
         else
             hi = mid;
+    }
+    return lo;
+}
+
+/* The first of v[0..m) that sorts after x, m if none: all from there on
+ * do. Searched in steps that double, then halved: the taken go back one
+ * tier down, often far into a long queue, and every comparison reads an
+ * entry that is rarely in the cache. */
+static size_t first_after(swim_bcast *const *v, size_t m, const swim_bcast *x)
+{
+    size_t lo = 0, hi = m, step = 1;
+    while (lo < hi) {
+        size_t k = hi - lo > step ? lo + step - 1 : hi - 1;
+        if (before(x, v[k])) {
+            hi = k;
+            break;
+        }
+        lo = k + 1;
+        step *= 2;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (before(x, v[mid]))
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return lo;
 }
@@ -169,15 +196,15 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     }
     if (key && q->n + 1 > q->nkbuckets && key_grow(q) != 0)
         return -1;
-    swim_bcast *b = calloc(1, sizeof *b);
+    /* one allocation: the entry, its message, its key; taking it for a
+     * packet reads them together, from a queue too long for the cache */
+    size_t klen = key ? strlen(key) + 1 : 0;
+    swim_bcast *b = calloc(1, sizeof *b + len + klen);
     if (!b)
         return -1;
-    b->msg = malloc(len ? len : 1);
-    b->key = key ? strdup(key) : NULL;
-    if (!b->msg || (key && !b->key)) {
-        bcast_free(b);
-        return -1;
-    }
+    b->msg = (uint8_t *)(b + 1);
+    if (key)
+        b->key = memcpy(b->msg + len, key, klen);
     memcpy(b->msg, msg, len);
     b->len = len;
     b->id = ++q->next_id;
@@ -211,11 +238,15 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
     size_t used = 0, kept = 0, npicked = 0;
     if (q->n == 0)
         return 0;
-    /* Pass 1: pick in order, compacting the unpicked to the front of
-     * items and collecting the picked in scratch (still sorted). */
+    /* Pass 1: pick in order, compacting the unpicked of the part walked to
+     * the front of items and collecting the picked in scratch (still
+     * sorted); what was not walked stays where it is. */
     size_t i = 0;
     for (; i < q->n; i++) {
         swim_bcast *b = q->items[i];
+        /* the entries are scattered: ask for the ones a few steps on now */
+        if (i + TAKE_PREFETCH < q->n)
+            __builtin_prefetch(q->items[i + TAKE_PREFETCH]);
         if (used + overhead + q->min_len > limit)
             break; /* nothing can fit any more */
         if (b->len <= limit - used - overhead) {
@@ -226,8 +257,6 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
             q->items[kept++] = b;
         }
     }
-    for (; i < q->n; i++)
-        q->items[kept++] = q->items[i];
     if (npicked == 0)
         return 0;
     /* Pass 2: retire the picked that reached the limit, bump the others. */
@@ -243,16 +272,38 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
             q->scratch[nre++] = b;
         }
     }
-    /* Pass 3: merge the two sorted runs back into items, from the back so
-     * that it can be done in place (items has room for all of them). */
-    size_t a = kept, r = nre, out = kept + nre;
-    while (r > 0) {
-        if (a > 0 && before(q->scratch[r - 1], q->items[a - 1]))
-            q->items[--out] = q->items[--a];
-        else
-            q->items[--out] = q->scratch[--r];
+    /* Pass 3: merge the picked (sorted, one tier down now) back into the
+     * rest: the unpicked of the walked part, items[0..kept), then a gap of
+     * npicked slots, then the part not walked, items[i..n). The first c
+     * picked sort before some of the walked part (it can span tiers):
+     * merged from the back, that part moves up into the gap. The others
+     * go forward into the part not walked: each run of it that goes
+     * before a picked one moves down into what is left of the gap, and
+     * once the gap is filled the rest is in place already. So the tail is
+     * moved once at most, and not at all when nothing retired. */
+    size_t c = kept ? first_after(q->scratch, nre, q->items[kept - 1]) : 0;
+    size_t a = kept, out = kept + c;
+    for (size_t r = c; r > 0; r--) {
+        swim_bcast *x = q->scratch[r - 1];
+        size_t p = first_after(q->items, a, x);
+        out -= a - p;
+        memmove(&q->items[out], &q->items[p], (a - p) * sizeof *q->items);
+        a = p;
+        q->items[--out] = x;
     }
-    q->n = kept + nre;
+    size_t w = kept + c, rd = i;
+    for (size_t r = c; r < nre; r++) {
+        swim_bcast *x = q->scratch[r];
+        size_t p = rd + first_after(&q->items[rd], q->n - rd, x);
+        if (w != rd)
+            memmove(&q->items[w], &q->items[rd], (p - rd) * sizeof *q->items);
+        w += p - rd;
+        rd = p;
+        q->items[w++] = x;
+    }
+    if (w != rd)
+        memmove(&q->items[w], &q->items[rd], (q->n - rd) * sizeof *q->items);
+    q->n = w + (q->n - rd);
     return used;
 }
 

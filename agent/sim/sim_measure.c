@@ -1,0 +1,37 @@
+/* sim_measure: what a run costs, per node: its traffic (counted by
+ * sim_net.c and the loop) and the size of its core's member table. */
+#include <string.h>
+
+#include "sim/sim_internal.h"
+
+const sim_traffic *sim_node_traffic(const sim *s, int i) { return &s->nodes[i]->traffic; }
+
+static uint64_t suspicion_bytes(const swim_suspicion *sp)
+{
+    if (!sp)
+        return 0;
+    uint64_t b = sizeof *sp + sp->nfrom * sizeof *sp->from;
+    for (size_t i = 0; i < sp->nfrom; i++)
+        b += sp->from[i].n;
+    return b;
+}
+
+uint64_t sim_member_bytes(const sim *s, uint64_t *entries)
+{
+    uint64_t bytes = 0, count = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const sim_node *n = s->nodes[i];
+        if (!n->up)
+            continue;
+        const swim_members *m = &n->core->members;
+        /* the arrays are sized for growth: their whole capacity is held */
+        bytes += m->cap * sizeof *m->nodes + m->nbuckets * sizeof *m->buckets;
+        for (size_t k = 0; k < m->n; k++) {
+            const swim_node *x = m->nodes[k];
+            bytes += sizeof *x + x->name_len + 1 + x->meta_len + suspicion_bytes(x->susp);
+        }
+        count += m->n;
+    }
+    *entries = count;
+    return bytes;
+}
