@@ -5,6 +5,7 @@
  * signal exits at once. */
 #include "daemon/daemon.h"
 
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -188,6 +189,10 @@ int daemon_main(int argc, char **argv)
      * from the kernel: without -encrypt, 2.2 MiB RSS and 0.2 MiB of heap
      * less (tools/mem_breakdown.sh) */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+    /* one malloc arena for both threads: the Lua thread's mallocs are few
+     * (LuaJIT has its own allocator), and a second arena would reserve
+     * 64 MiB of address space and keep free pages of its own */
+    mallopt(M_ARENA_MAX, 1);
     if (getrandom(&o.net.swim.seed, sizeof o.net.swim.seed, 0) != (ssize_t)sizeof o.net.swim.seed) {
         fprintf(stderr, "moonlist agent: no randomness available\n");
         daemon_opts_free(&o);
