@@ -315,8 +315,9 @@ int mlua_start(mlua *h, char *err, size_t errlen)
     /* The default stack (RLIMIT_STACK, 8 MiB) on purpose: only its touched
      * pages are resident (about 28 KiB idle), and LuaJIT bounds C recursion
      * by its Lua stack alone, so a smaller one crashes sooner: nested
-     * string.gsub callbacks take about 5 KiB of C stack a level (8 MiB:
-     * some 1600 levels; LuaJIT's own limit is not reached first). */
+     * string.gsub callbacks take about 5 KiB of C stack a level, and at
+     * 8 MiB the agent (as luajit itself) dies at about 950 levels; LuaJIT's
+     * own limit is not reached first. */
     if (uv_thread_create(&h->thread, thread_main, h) != 0) {
         uv_mutex_lock(&h->mu);
         h->started = false;
