@@ -12,8 +12,8 @@
 #include "lua/mlua_internal.h"
 
 /* the collector's pause, in percent of the heap after a cycle (see
- * mlua_state_new) */
-#define MLUA_GC_PAUSE 100
+ * mlua_state_new): Lua's own 200 */
+#define MLUA_GC_PAUSE 200
 
 static void free_options(mlua *h)
 {
@@ -68,14 +68,13 @@ lua_State *mlua_state_new(mlua *h)
     lua_State *L = luaL_newstate();
     if (!L)
         return NULL;
-    /* A new GC cycle as soon as one ends (Lua's default waits until the
-     * heap has doubled). LuaJIT's allocator keeps the pages it has touched,
-     * so the heap's peak is what stays resident: with the default script
-     * at N = 20 the peak is 58 KiB instead of 104 (live: 50 KiB), the
-     * chunk 88 KiB resident instead of 144. The collector then works about
-     * three times as much per byte allocated, which for an idle script is
-     * nothing (under 1 KiB/s); a script that allocates a lot can set its
-     * own: collectgarbage("setpause", 200). */
+    /* Lua's default pause (a cycle once the heap has doubled), set here so
+     * that the choice is visible. A pause of 100 (a cycle as soon as one
+     * ends) kept the Lua heap's peak at 58 KiB instead of 104 with the
+     * default script at N = 20, but cost about 10 % more idle CPU per
+     * agent on bench/cluster.sh (0.038-0.040 against 0.035 s per idle
+     * minute): the CPU is worth more than 50 KiB. A script can choose:
+     * collectgarbage("setpause", 100). */
     lua_gc(L, LUA_GCSETPAUSE, MLUA_GC_PAUSE);
     luaL_openlibs(L);
     luv_set_loop(L, &h->loop);
