@@ -386,3 +386,26 @@ agent_join() {
         timeout 15 "$ML" join -rpc-addr "$(agent_rpc "$name")" "$@"
     fi
 }
+
+# fault_start_halves: six agents in two uid groups, a = n1 n2 n3 (uid 1001)
+# and b = n4 n5 n6 (uid 1002), each joined through n1 and converged, ready
+# for fault_partition a b; sets names=(n1 .. n6).
+fault_start_halves() {
+    names=(n1 n2 n3 n4 n5 n6)
+    fault_group a 1001
+    start_converged ml n1
+    start_converged ml n2 -join "$(agent_addr n1)"
+    start_converged ml n3 -join "$(agent_addr n1)"
+    fault_group b 1002
+    start_converged ml n4 -join "$(agent_addr n1)"
+    start_converged ml n5 -join "$(agent_addr n1)"
+    start_converged ml n6 -join "$(agent_addr n1)"
+    fault_nogroup
+}
+
+# split_bound N PI SUS_MAX GI: seconds within which each half of a partition
+# sees the other dead: a probe round's slack, the longest suspicion, and ten
+# gossip rounds for the dead message to reach the half.
+split_bound() {
+    awk -v a="$(probe_slack_s "$1" "$2")" -v b="$3" -v g="$4" 'BEGIN { print a + b + 10 * g }'
+}

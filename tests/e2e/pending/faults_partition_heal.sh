@@ -17,19 +17,10 @@ read -r PI SMULT SMAX GI _ _ < <(profile_params $PROFILE)
 N=6
 HOLD=20
 RECONNECT_INTERVAL=30 # serf's default
-names=(n1 n2 n3 n4 n5 n6)
-fault_group a 1001
-start_converged ml n1
-start_converged ml n2 -join "$(agent_addr n1)"
-start_converged ml n3 -join "$(agent_addr n1)"
-fault_group b 1002
-start_converged ml n4 -join "$(agent_addr n1)"
-start_converged ml n5 -join "$(agent_addr n1)"
-start_converged ml n6 -join "$(agent_addr n1)"
-fault_nogroup
+fault_start_halves
 
 read -r _ SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
-BOUND=$(awk -v a="$(probe_slack_s $N "$PI")" -v b="$SUS_MAX" -v g="$GI" 'BEGIN { print a + b + 10 * g }')
+BOUND=$(split_bound $N "$PI" "$SUS_MAX" "$GI")
 split_seen() { groups_see a b dead && groups_see b a dead; }
 
 fault_partition a b
