@@ -30,7 +30,7 @@ healthy=("${names[@]:0:$((N - 1))}")
 victim=n$N
 
 read -r SUS_MIN SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
-BOUND=$(awk -v a="$(probe_slack_s $N "$PI")" -v b="$SUS_MAX" -v g="$GI" 'BEGIN { print a + b + 10 * g }')
+BOUND=$(detect_bound $N "$PI" "$SUS_MAX" "$GI")
 e2e_log "n=$N ($PROFILE): suspicion min $SUS_MIN s, max $SUS_MAX s; detection bound $BOUND s"
 
 # seen_dead_now: fail at once if an agent reports a healthy one dead.

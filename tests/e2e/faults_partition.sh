@@ -22,7 +22,7 @@ HOLD=20 # seconds the partition lasts at least
 fault_start_halves
 
 read -r SUS_MIN SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
-BOUND=$(split_bound $N "$PI" "$SUS_MAX" "$GI")
+BOUND=$(detect_bound $N "$PI" "$SUS_MAX" "$GI")
 e2e_log "n=$N ($PROFILE): suspicion min $SUS_MIN s, max $SUS_MAX s; split detection bound $BOUND s"
 
 halves_intact() {

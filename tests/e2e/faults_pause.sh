@@ -25,7 +25,7 @@ start_converged ml n1
 for name in "${names[@]:1}"; do start_converged ml "$name" -join "$(agent_addr n1)"; done
 DEAD=$(dead_word n1)
 read -r SUS_MIN SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
-BOUND=$(awk -v a="$(probe_slack_s $N "$PI")" -v b="$SUS_MAX" -v g="$GI" 'BEGIN { print a + b + 10 * g }')
+BOUND=$(detect_bound $N "$PI" "$SUS_MAX" "$GI")
 e2e_log "n=$N ($PROFILE): suspicion min $SUS_MIN s, max $SUS_MAX s; detection bound $BOUND s"
 
 others() { # others NAME: every agent but NAME

@@ -435,6 +435,12 @@ cpu_ticks() {
 # wraps, so a given observer reaches any node within 2(N-1) ticks, and
 # the failed probe itself lasts one interval.
 probe_slack_s() { awk -v n="$1" -v pi="$2" 'BEGIN { print (2 * (n - 1) + 1) * pi }'; }
+# detect_bound N PI SUS_MAX GI: seconds within which every other agent sees
+# a failed one dead: a probe round's slack, the longest suspicion, and ten
+# gossip rounds for the dead message to reach everyone.
+detect_bound() {
+    awk -v a="$(probe_slack_s "$1" "$2")" -v b="$3" -v g="$4" 'BEGIN { print a + b + 10 * g }'
+}
 
 # suspicion_bounds N SUSPICION_MULT MAX_MULT PROBE_INTERVAL: "min max" of the
 # suspicion timeout in seconds (§10.4).

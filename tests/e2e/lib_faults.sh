@@ -402,10 +402,3 @@ fault_start_halves() {
     start_converged ml n6 -join "$(agent_addr n1)"
     fault_nogroup
 }
-
-# split_bound N PI SUS_MAX GI: seconds within which each half of a partition
-# sees the other dead: a probe round's slack, the longest suspicion, and ten
-# gossip rounds for the dead message to reach the half.
-split_bound() {
-    awk -v a="$(probe_slack_s "$1" "$2")" -v b="$3" -v g="$4" 'BEGIN { print a + b + 10 * g }'
-}

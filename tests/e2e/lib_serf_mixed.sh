@@ -48,7 +48,7 @@ mixed_scenario() {
     local pi smult smax gi bound sus_min sus_max
     read -r pi smult smax gi _ _ < <(profile_params lan)
     read -r sus_min sus_max < <(suspicion_bounds 6 "$smult" "$smax" "$pi")
-    bound=$(awk -v a="$(probe_slack_s 6 "$pi")" -v b="$sus_max" -v g="$gi" 'BEGIN { print a + b + 10 * g }')
+    bound=$(detect_bound 6 "$pi" "$sus_max" "$gi")
     e2e_log "dead bound for n=6 (lan): $bound s (suspicion min $sus_min, max $sus_max)"
 
     # seen_as TARGET: every remaining agent reports TARGET as failed/dead in

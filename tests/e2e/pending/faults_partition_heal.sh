@@ -20,7 +20,7 @@ RECONNECT_INTERVAL=30 # serf's default
 fault_start_halves
 
 read -r _ SUS_MAX < <(suspicion_bounds $N "$SMULT" "$SMAX" "$PI")
-BOUND=$(split_bound $N "$PI" "$SUS_MAX" "$GI")
+BOUND=$(detect_bound $N "$PI" "$SUS_MAX" "$GI")
 split_seen() { groups_see a b dead && groups_see b a dead; }
 
 fault_partition a b
