@@ -205,10 +205,13 @@ void serf_node_tick(serf_node *sn, swim *core, swim_time now);
 swim_time serf_node_next_deadline(const serf_node *sn);
 
 /* ---- membership ---- */
-/* Our join intent (after a successful swim_join, as serf's Join does).
- * ignore_old: events older than the cluster's event time at this join are
- * not delivered (serf's `join -replay=false`, its default). */
-int serf_node_joined(serf_node *sn, swim *core, swim_time now, bool ignore_old);
+/* Before swim_join: ignore_old says whether the push/pulls of this join
+ * skip the events older than the cluster's event time (serf's
+ * eventJoinIgnore: `join -replay=false`, its default, is true). */
+void serf_node_joining(serf_node *sn, bool ignore_old);
+/* After a swim_join that reached someone: our join intent, as serf's Join
+ * sends it; ends the ignore_old window. */
+int serf_node_joined(serf_node *sn, swim *core, swim_time now);
 /* Broadcast our leave intent (the first step of a graceful leave;
  * serf_leave.h runs the rest). 0 or -1. */
 int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now);
