@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serf/serf_intents.h"
 #include "serf/serf_node_internal.h"
 
 /* Intents about members we do not know yet, kept at most this many: serf's
@@ -206,7 +207,7 @@ void serf_node_apply_recent_intent(serf_node *sn, serf_node_mstate *m)
 
 void serf_node_intent_key(char *buf, size_t len, const char *node)
 {
-    snprintf(buf, len, "serf-intent:%s", node);
+    serf_intents_key(buf, len, node);   /* the key serf_leave polls */
 }
 
 /* ---- intents ---- */

@@ -1,0 +1,228 @@
+/* serf_node's members on the simulator's virtual clock, each node a serf
+ * peer (sim_use_serf):
+ *   - joining gives every member the status time of its join intent, on
+ *     every node, and no intent ever reaches the application as an event;
+ *   - a graceful leave (serf_leave over serf_node) ends "left" everywhere,
+ *     a kill "failed" everywhere; both are kept until reaped (short
+ *     timeouts here), then gone with SERF_EV_MEMBER_REAP;
+ *   - a message of a type serf does not have is dropped, counted, and
+ *     never passed on. */
+#include <string.h>
+
+#include "check.h"
+#include "serf/serf_leave.h"
+#include "serf/serf_msg.h"
+#include "serf/serf_node.h"
+#include "sim/sim.h"
+
+#define NMAX 10
+/* 5 lan nodes converge in a second or two; the intents a few rounds later */
+#define SETTLED_MS 10000
+
+typedef struct world {
+    sim *s;
+    int n;
+    int ev[NMAX][SERF_EV_SHUTDOWN + 1];   /* events by node and type */
+    serf_leave leave;                      /* the leaving node's */
+    int leaver;
+} world;
+
+static void on_serf(void *ud, int node, swim_time now, const serf_node_event *ev)
+{
+    world *w = ud;
+    (void)now;
+    if (getenv("SIM_TRACE"))
+        fprintf(stderr, "%8llu node-%d serf event %d %s\n", (unsigned long long)now, node, ev->type,
+                ev->member.name ? ev->member.name : "");
+    w->ev[node][ev->type]++;
+}
+
+static void on_core(void *ud, int node, swim_time now, const swim_event *ev)
+{
+    world *w = ud;
+    (void)now;
+    if (node == w->leaver)
+        (void)serf_leave_on_event(&w->leave, ev);
+}
+
+static void make(world *w, int n, uint64_t seed, const serf_node_config *tmpl)
+{
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    w->leaver = -1;
+    w->s = sim_new(seed);
+    REQUIRE(w->s);
+    sim_use_serf(w->s, tmpl);
+    sim_on_serf_event(w->s, on_serf, w);
+    sim_on_event(w->s, on_core, w);
+    REQUIRE(sim_add_many(w->s, (size_t)n, "node-", "lan") == 0);
+    for (int i = 1; i < n; i++) {
+        int seed_node = 0;
+        sim_join(w->s, i, &seed_node, 1);
+    }
+}
+
+static serf_member_status status_at(world *w, int at, int of)
+{
+    serf_node *sn = sim_serf(w->s, at);
+    char name[32];
+    snprintf(name, sizeof name, "node-%d", of);
+    serf_node_member m;
+    if (!sn || !serf_node_member_get(sn, name, &m))
+        return SERF_MEMBER_NONE;
+    return m.status;
+}
+
+/* every live node other than `of` sees it in `st` */
+static bool all_see(world *w, int of, serf_member_status st)
+{
+    for (int i = 0; i < w->n; i++)
+        if (i != of && sim_serf(w->s, i) && status_at(w, i, of) != st)
+            return false;
+    return true;
+}
+
+typedef struct want {
+    world *w;
+    int of;
+    serf_member_status st;
+} want;
+
+static bool wanted(sim *s, void *ud)
+{
+    (void)s;
+    want *q = ud;
+    return all_see(q->w, q->of, q->st);
+}
+
+static bool all_alive(sim *s, void *ud)
+{
+    (void)s;
+    world *w = ud;
+    for (int of = 0; of < w->n; of++)
+        if (!all_see(w, of, SERF_MEMBER_ALIVE))
+            return false;
+    return true;
+}
+
+/* every node sees every member but node-0 (which joined nobody, so sent
+ * no intent) with a status time */
+static bool all_timed(sim *s, void *ud)
+{
+    world *w = ud;
+    for (int i = 0; i < w->n; i++)
+        for (int of = 1; of < w->n; of++) {
+            char name[32];
+            snprintf(name, sizeof name, "node-%d", of);
+            serf_node_member m;
+            if (!serf_node_member_get(sim_serf(s, i), name, &m) || m.status_ltime == 0)
+                return false;
+        }
+    return true;
+}
+
+static void test_join_intents(void)
+{
+    world w;
+    make(&w, 5, 1, NULL);
+    CHECK(sim_run_while_not(w.s, SETTLED_MS, all_alive, &w));
+    /* an intent gossiped before its sender knew everyone may miss a node:
+     * then serf's push/pull (StatusLTimes, every 30 s on lan) brings it */
+    CHECK(sim_run_while_not(w.s, SETTLED_MS + 2 * 30000, all_timed, &w));
+    for (int i = 0; i < w.n; i++) {
+        serf_node *sn = sim_serf(w.s, i);
+        CHECK_EQ_INT(serf_node_member_count(sn), 5);
+        for (int of = 1; of < w.n; of++) {   /* node-0 joined nobody: no intent of its own */
+            char name[32];
+            snprintf(name, sizeof name, "node-%d", of);
+            serf_node_member m;
+            REQUIRE(serf_node_member_get(sn, name, &m));
+            CHECKF(m.status_ltime > 0, "node-%d sees %s with status time 0", i, name);
+        }
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_JOIN], 5);
+        CHECK_EQ_INT(w.ev[i][SERF_EV_USER], 0);   /* an intent is not an event */
+        CHECK(serf_node_get_clocks(sn).member > 1);
+    }
+    CHECK(serf_node_get_stats(sim_serf(w.s, 0))->intents_received > 0);
+    sim_free(w.s);
+}
+
+/* node 4 leaves gracefully, node 3 is killed: left and failed everywhere,
+ * kept until their timeouts, then reaped */
+static void test_leave_kill_reap(void)
+{
+    serf_node_config tmpl = { .reconnect_timeout_ms = 60000, .tombstone_timeout_ms = 40000 };
+    world w;
+    make(&w, 5, 2, &tmpl);
+    CHECK(sim_run_while_not(w.s, SETTLED_MS, all_alive, &w));
+    sim_run_until(w.s, SETTLED_MS);
+
+    w.leaver = 4;
+    serf_leave_init_node(&w.leave, sim_serf(w.s, 4), (serf_log){ 0 });
+    REQUIRE(serf_leave_begin(&w.leave, sim_core(w.s, 4), sim_now(w.s)));
+    swim_time limit = sim_now(w.s) + 15000;
+    while (serf_leave_state(&w.leave) != SERF_LEAVE_DONE && sim_now(w.s) < limit) {
+        swim_time next = serf_leave_next_deadline(&w.leave);
+        sim_run_until(w.s, next < sim_now(w.s) + 10 ? next : sim_now(w.s) + 10);
+        serf_leave_tick(&w.leave, sim_core(w.s, 4), sim_now(w.s));
+    }
+    CHECK(serf_leave_state(&w.leave) == SERF_LEAVE_DONE);
+    swim_time left_at = sim_now(w.s);
+    sim_kill(w.s, 4);
+    w.leaver = -1;
+    want left = { &w, 4, SERF_MEMBER_LEFT };
+    CHECK(sim_run_while_not(w.s, sim_now(w.s) + 5000, wanted, &left));
+
+    sim_kill(w.s, 3);
+    swim_time killed = sim_now(w.s);
+    want failed = { &w, 3, SERF_MEMBER_FAILED };
+    CHECK(sim_run_while_not(w.s, killed + 30000, wanted, &failed));
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_LEAVE], 1);
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_FAILED], 1);
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_REAP], 0);
+    }
+    /* still there just before its tombstone runs out */
+    sim_run_until(w.s, left_at + 40000 - 1000);
+    CHECK(all_see(&w, 4, SERF_MEMBER_LEFT));
+    CHECK(all_see(&w, 3, SERF_MEMBER_FAILED));
+    /* gone by the next reap after it (15 s), the failed one likewise */
+    want gone4 = { &w, 4, SERF_MEMBER_NONE };
+    CHECK(sim_run_while_not(w.s, left_at + 40000 + SERF_REAP_INTERVAL_MS + 2000, wanted, &gone4));
+    CHECK(all_see(&w, 3, SERF_MEMBER_FAILED));
+    want gone3 = { &w, 3, SERF_MEMBER_NONE };
+    CHECK(sim_run_while_not(w.s, killed + 60000 + SERF_REAP_INTERVAL_MS + 32000, wanted, &gone3));
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_REAP], 2);
+        CHECK_EQ_INT(serf_node_member_count(sim_serf(w.s, i)), 3);
+        CHECK_EQ_INT(serf_node_get_stats(sim_serf(w.s, i))->reaped, 2);
+    }
+    sim_free(w.s);
+}
+
+/* A user message of a type serf does not have, and a malformed intent:
+ * dropped and counted, no event. */
+static void test_unknown_dropped(void)
+{
+    world w;
+    make(&w, 3, 3, NULL);
+    CHECK(sim_run_while_not(w.s, SETTLED_MS, all_alive, &w));
+    static const uint8_t odd[] = { 42, 0x80 };
+    static const uint8_t bad_join[] = { SERF_MSG_JOIN, 0x81 };
+    REQUIRE(swim_send_user(sim_core(w.s, 1), sim_now(w.s), "node-0", odd, sizeof odd, false) == 0);
+    REQUIRE(swim_send_user(sim_core(w.s, 1), sim_now(w.s), "node-0", bad_join, sizeof bad_join, true) == 0);
+    sim_run_until(w.s, sim_now(w.s) + 2000);
+    const serf_node_stats *st = serf_node_get_stats(sim_serf(w.s, 0));
+    CHECK_EQ_INT(st->unknown_messages, 1);
+    for (int i = 0; i < w.n; i++)
+        CHECK_EQ_INT(w.ev[i][SERF_EV_USER], 0);
+    sim_free(w.s);
+}
+
+int main(void)
+{
+    test_join_intents();
+    test_leave_kill_reap();
+    test_unknown_dropped();
+    return check_done("test_serf_node_members");
+}
