@@ -136,11 +136,15 @@ uint64_t serf_node_rand(serf_node *sn);
  * core's JOIN event for ourselves). tags may be empty. */
 swim_addr serf_node_self_addr(const serf_node *sn);
 const serf_tags *serf_node_self_tags(const serf_node *sn);
-/* Up to n alive members other than ourselves and `exclude` (may be NULL),
- * chosen at random (serf's kRandomMembers for the relay). Returns how many
- * were written. Views valid until the next call into the node. */
+/* Up to n alive members other than ourselves and `exclude` (may be NULL)
+ * that speak memberlist protocol 5 or later, chosen at random (serf's
+ * kRandomMembers with relayResponse's filter: 3 * members draws, so with
+ * few members it may find fewer than exist). Returns how many were
+ * written. Views valid until the next call into the node. */
 size_t serf_node_random_alive(serf_node *sn, size_t n, const char *exclude, serf_node_member *out);
-/* Alive members (serf's NumNodes, for the default query timeout). */
+/* serf's NumNodes, for the default query timeout: every member in the
+ * table, "regardless of their health or status" (failed and left
+ * included, until reaped), ourselves too. */
 size_t serf_node_alive_count(const serf_node *sn);
 
 #endif

@@ -33,7 +33,14 @@ static size_t index_slot(const serf_node *sn, const char *name)
     return i;
 }
 
-static int index_rebuild(serf_node *sn, size_t cap)
+static void index_fill(serf_node *sn)
+{
+    memset(sn->index, 0, sn->index_cap * sizeof *sn->index);
+    for (size_t k = 0; k < sn->nmembers; k++)
+        sn->index[index_slot(sn, sn->members[k]->name)] = (uint32_t)(k + 1);
+}
+
+static int index_grow(serf_node *sn, size_t cap)
 {
     uint32_t *ix = calloc(cap, sizeof *ix);
     if (!ix)
@@ -41,8 +48,7 @@ static int index_rebuild(serf_node *sn, size_t cap)
     free(sn->index);
     sn->index = ix;
     sn->index_cap = cap;
-    for (size_t k = 0; k < sn->nmembers; k++)
-        sn->index[index_slot(sn, sn->members[k]->name)] = (uint32_t)(k + 1);
+    index_fill(sn);
     return 0;
 }
 
@@ -66,7 +72,7 @@ serf_node_mstate *serf_node_add(serf_node *sn, const char *name)
         sn->members_cap = cap;
     }
     if (2 * (sn->nmembers + 1) >= sn->index_cap &&
-        index_rebuild(sn, sn->index_cap ? sn->index_cap * 2 : 64) != 0)
+        index_grow(sn, sn->index_cap ? sn->index_cap * 2 : 64) != 0)
         return NULL;
     serf_node_mstate *m = calloc(1, sizeof *m);
     if (!m || !(m->name = strdup(name))) {
@@ -107,14 +113,9 @@ void serf_node_erase(serf_node *sn, serf_node_mstate *m)
     while (sn->members[k] != m)
         k++;
     sn->members[k] = sn->members[--sn->nmembers];
-    /* the slot moved: rebuilding at the same size cannot fail for memory
-     * it already has, but it allocates; on failure keep the old index
-     * consistent by a plain rebuild in place */
-    if (index_rebuild(sn, sn->index_cap) != 0) {
-        memset(sn->index, 0, sn->index_cap * sizeof *sn->index);
-        for (size_t j = 0; j < sn->nmembers; j++)
-            sn->index[index_slot(sn, sn->members[j]->name)] = (uint32_t)(j + 1);
-    }
+    /* a member moved slot: erasing is rare (reaps, prunes), refilling
+     * the index in place is simplest and needs no memory */
+    index_fill(sn);
     sn->stats.reaped++;
     serf_node_emit_member(sn, SERF_EV_MEMBER_REAP, m);
     mstate_free(m);
@@ -318,24 +319,24 @@ bool serf_node_member_get(const serf_node *sn, const char *name, serf_node_membe
 
 size_t serf_node_alive_count(const serf_node *sn)
 {
-    size_t n = 0;
-    for (size_t k = 0; k < sn->nmembers; k++)
-        n += sn->members[k]->status == SERF_MEMBER_ALIVE;
-    return n;
+    return sn->nmembers;   /* serf's NumNodes: "regardless of their health or status" */
 }
 
 size_t serf_node_random_alive(serf_node *sn, size_t n, const char *exclude, serf_node_member *out)
 {
-    /* serf's kRandomMembers: a random start, then around the table */
-    size_t got = 0;
-    if (!sn->nmembers)
-        return 0;
-    size_t start = (size_t)(serf_node_rand(sn) % sn->nmembers);
-    for (size_t k = 0; k < sn->nmembers && got < n; k++) {
-        serf_node_mstate *m = sn->members[(start + k) % sn->nmembers];
-        if (m == sn->self || m->status != SERF_MEMBER_ALIVE || (exclude && strcmp(m->name, exclude) == 0))
+    /* serf's kRandomMembers with relayResponse's filter: up to 3 * members
+     * random draws, skipping the unfit and those already taken */
+    size_t got = 0, total = sn->nmembers;
+    for (size_t i = 0; i < 3 * total && got < n; i++) {
+        serf_node_mstate *m = sn->members[serf_node_rand(sn) % total];
+        if (m == sn->self || m->status != SERF_MEMBER_ALIVE || m->vsn[1] < 5 ||
+            (exclude && strcmp(m->name, exclude) == 0))
             continue;
-        out[got++] = serf_node_view(m);
+        bool taken = false;
+        for (size_t j = 0; j < got && !taken; j++)
+            taken = strcmp(out[j].name, m->name) == 0;
+        if (!taken)
+            out[got++] = serf_node_view(m);
     }
     return got;
 }
