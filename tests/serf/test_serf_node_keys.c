@@ -71,7 +71,8 @@ static void response_fields(const uint8_t *p, size_t n, bool *result, char *msg,
 
 static void test_no_keyring(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n2 = hn_add(&b, "n2", hn_addr(2, 7946), NULL, NULL, false);
     hn_meet(&b);
     uint8_t key[32], fx[256], got[2048];
@@ -108,7 +109,8 @@ static void test_no_keyring(void)
 
 static void test_list_and_change(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n2 = hn_add(&b, "n2", hn_addr(2, 7946), NULL, NULL, true);
     hn_meet(&b);
     uint8_t k1[32], k2[32], k3[16];
@@ -172,7 +174,8 @@ static void test_list_and_change(void)
  * serf's message saying so. */
 static void test_list_truncated(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     serf_node_config cfg = { .query_response_size_limit = 300 };
     int n2 = hn_add(&b, "n2", hn_addr(2, 7946), NULL, &cfg, true);
     hn_meet(&b);
@@ -204,7 +207,8 @@ static void test_list_truncated(void)
  * nothing when the name is ours; nil when we do not know it. */
 static void test_conflict_answer(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n1 = hn_add(&b, "n1", hn_addr(1, 17946), "role=web", NULL, false);
     int n2 = hn_add(&b, "n2", hn_addr(2, 7946), NULL, NULL, false);
     (void)n1;

@@ -17,7 +17,8 @@ static size_t count_type(const hn_out *o, int type, bool to_addr)
 /* three nodes; n0 asks n2 (node filter) with an ack */
 static void test_node_filter_ack_response(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n0 = hn_add(&b, "n0", hn_addr(1, 7946), NULL, NULL, false);
     int n1 = hn_add(&b, "n1", hn_addr(2, 7946), NULL, NULL, false);
     int n2 = hn_add(&b, "n2", hn_addr(3, 7946), NULL, NULL, false);
@@ -71,7 +72,6 @@ static void test_node_filter_ack_response(void)
     REQUIRE(serf_msg_query_response_encode(&w, &bad) == WIRE_OK);
     hn_receive(&b, n0, b.n[n2].addr, w.data, w.len);
     CHECK_EQ_INT(hn_count(&b.n[n0], SERF_EV_QUERY_RESPONSE), 1);
-    hn_out_free(&out);
 
     /* DONE at the timeout, once; then answers are for a query not running */
     CHECK_EQ_INT(serf_node_next_deadline(b.n[n0].sn) <= b.now + 5000, 1);
@@ -89,7 +89,7 @@ static void test_node_filter_ack_response(void)
     CHECK_EQ_INT(hn_count(&b.n[n0], SERF_EV_QUERY_RESPONSE), 1);
     serf_nq_tick(b.n[n0].sn, b.now + 100000);
     CHECK_EQ_INT(hn_count(&b.n[n0], SERF_EV_QUERY_DONE), 1);
-    /* n2 can no longer answer the query it was asked: past its deadline */
+    hn_out_free(&out);
     wire_buf_free(&w);
     hn_free(&b);
 }
@@ -97,7 +97,8 @@ static void test_node_filter_ack_response(void)
 /* tag filters with regular expressions; no ack asked: acks are dropped */
 static void test_tag_filter_no_ack(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n0 = hn_add(&b, "n0", hn_addr(1, 7946), "role=db", NULL, false);
     int n1 = hn_add(&b, "n1", hn_addr(2, 7946), "role=web", NULL, false);
     int n2 = hn_add(&b, "n2", hn_addr(3, 7946), "role=webhook", NULL, false);
@@ -151,7 +152,8 @@ static void test_tag_filter_no_ack(void)
 /* NO_BROADCAST: the receivers answer but do not gossip it on */
 static void test_no_broadcast(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n0 = hn_add(&b, "n0", hn_addr(1, 7946), NULL, NULL, false);
     int n1 = hn_add(&b, "n1", hn_addr(2, 7946), NULL, NULL, false);
     hn_add(&b, "n2", hn_addr(3, 7946), NULL, NULL, false);
@@ -176,7 +178,8 @@ static void test_no_broadcast(void)
  * serf's relay message, byte for byte */
 static void test_relay(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n1 = hn_add(&b, "n1", hn_addr(1, 17946), NULL, NULL, false);
     int n2 = hn_add(&b, "n2", hn_addr(2, 7946), NULL, NULL, false);
     int n3 = hn_add(&b, "n3", hn_addr(3, 7946), NULL, NULL, false);
@@ -236,7 +239,8 @@ static void test_relay(void)
 
 static void test_size_limits(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n0 = hn_add(&b, "n0", hn_addr(1, 7946), NULL, NULL, false);
     int n1 = hn_add(&b, "n1", hn_addr(2, 7946), NULL, NULL, false);
     hn_meet(&b);
@@ -275,7 +279,8 @@ static void test_size_limits(void)
 /* serf's default timeout: GossipInterval x 16 x ceil(log10(N + 1)) */
 static void test_default_timeout(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "n%d", i);
@@ -307,7 +312,8 @@ static void test_default_timeout(void)
  * bytes as they came */
 static void test_user_event_receive(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int n0 = hn_add(&b, "n0", hn_addr(1, 7946), NULL, NULL, false);
     hn_meet(&b);
     uint8_t fx[512];
@@ -344,7 +350,8 @@ static void put_event(hn_bench *b, int to, const char *name, const char *payload
 /* coalescing keeps the latest LTime of each name; not-CC events pass */
 static void test_coalesce(void)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     serf_node_config cfg = { .coalesce_period_ms = 1000, .quiescent_period_ms = 300 };
     int n0 = hn_add(&b, "n0", hn_addr(1, 7946), NULL, &cfg, false);
     hn_meet(&b);
@@ -388,7 +395,8 @@ static void test_coalesce(void)
 static void test_merge_ignore_old(void)
 {
     for (int ignore = 0; ignore < 2; ignore++) {
-        hn_bench b = { 0 };
+        static hn_bench b;
+    memset(&b, 0, sizeof b);
         int n0 = hn_add(&b, "n0", hn_addr(1, 7946), NULL, NULL, false);
         hn_meet(&b);
         serf_user_event ev = { wire_bytes_of("old", 3), wire_bytes_of("o", 1) };
@@ -433,7 +441,8 @@ static void test_merge_ignore_old(void)
  * the cluster whom it knows under our name */
 static void vote(int matching, int others, bool expect_shutdown)
 {
-    hn_bench b = { 0 };
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
     int me = hn_add(&b, "dup", hn_addr(1, 7946), NULL, NULL, false);
     hn_meet(&b);
     swim_event ev;
