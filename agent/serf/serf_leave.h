@@ -12,6 +12,11 @@
  *   DONE          left: the caller may stop.
  * States only move forward, one at a time (asserted).
  *
+ * The intent goes out through a serf_node (serf_leave_init_node: the
+ * agent on serf_node, the simulator) or, for the daemon until it runs on
+ * serf_node, through bare serf_intents (serf_leave_init). Either way it is
+ * broadcast under serf_intents_key(our name), which INTENT_OUT polls.
+ *
  * The caller drives it like the core: with `now`, the core's
  * SWIM_EV_LEAVE_DONE, and a tick at serf_leave_next_deadline(). After a
  * call that may have called into the core (begin, tick) the caller re-arms

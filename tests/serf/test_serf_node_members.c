@@ -6,7 +6,11 @@
  *     a kill "failed" everywhere; both are kept until reaped (short
  *     timeouts here), then gone with SERF_EV_MEMBER_REAP;
  *   - a message of a type serf does not have is dropped, counted, and
- *     never passed on. */
+ *     never passed on;
+ *   - a leave intent about a live node is refuted by it (a newer join
+ *     intent): alive again everywhere;
+ *   - new tags reach everyone as SERF_EV_MEMBER_UPDATE;
+ *   - the same seed gives the same run, serf's events included. */
 #include "serf/node_world.h"
 
 /* every node sees every member but node-0 (which joined nobody, so sent
@@ -123,8 +127,92 @@ static void test_unknown_dropped(void)
     sim_free(w.s);
 }
 
+static void test_refute_leave(void)
+{
+    world w;
+    make(&w, 5, 4, NULL);
+    CHECK(sim_run_while_not(w.s, SETTLED_MS, all_alive, &w));
+    sim_run_until(w.s, SETTLED_MS);
+    /* node 0 says node 2 leaves; node 2 is alive and says otherwise */
+    CHECK_EQ_INT(serf_node_force_leave(sim_serf(w.s, 0), sim_core(w.s, 0), sim_now(w.s), "node-2", false), 0);
+    CHECK(status_at(&w, 0, 2) == SERF_MEMBER_LEAVING);
+    uint64_t before = serf_node_get_clocks(sim_serf(w.s, 2)).member;
+    want alive = { &w, 2, SERF_MEMBER_ALIVE };
+    sim_run_until(w.s, sim_now(w.s) + 100);
+    CHECK(sim_run_while_not(w.s, sim_now(w.s) + 5000, wanted, &alive));
+    serf_node_member m;
+    REQUIRE(serf_node_member_get(sim_serf(w.s, 0), "node-2", &m));
+    CHECK(m.status_ltime >= before);   /* the refuting join is newer than the leave */
+    /* and it stays so */
+    sim_run_until(w.s, sim_now(w.s) + 40000);
+    CHECK(all_see(&w, 2, SERF_MEMBER_ALIVE));
+    for (int i = 0; i < w.n; i++)
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_LEAVE] + w.ev[i][SERF_EV_MEMBER_FAILED], 0);
+    sim_free(w.s);
+}
+
+static bool tagged(sim *s, void *ud)
+{
+    world *w = ud;
+    for (int i = 0; i < w->n; i++) {
+        serf_node_member m;
+        if (!serf_node_member_get(sim_serf(s, i), "node-1", &m))
+            return false;
+        serf_tags t = { 0 };
+        bool ok = serf_tags_decode(&t, m.meta, m.meta_len) == 0 && t.n == 1 && strcmp(t.v[0].value, "web") == 0;
+        serf_tags_free(&t);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void test_set_meta(void)
+{
+    world w;
+    make(&w, 4, 5, NULL);
+    CHECK(sim_run_while_not(w.s, SETTLED_MS, all_alive, &w));
+    serf_tags t = { 0 };
+    REQUIRE(serf_tags_set(&t, "role", 4, "web", 3) == 0);
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    char err[128];
+    REQUIRE(serf_tags_encode(&t, &b, err, sizeof err) == 0);
+    CHECK_EQ_INT(serf_node_set_meta(sim_serf(w.s, 1), sim_core(w.s, 1), sim_now(w.s), b.data, b.len), 0);
+    CHECK(sim_run_while_not(w.s, sim_now(w.s) + 5000, tagged, &w));
+    serf_node_member me;   /* our own entry too */
+    REQUIRE(serf_node_member_get(sim_serf(w.s, 1), "node-1", &me));
+    CHECK_MEM(me.meta, me.meta_len, b.data, b.len);
+    for (int i = 0; i < w.n; i++)
+        CHECK_EQ_INT(w.ev[i][SERF_EV_MEMBER_UPDATE], 1);
+    serf_tags_free(&t);
+    wire_buf_free(&b);
+    sim_free(w.s);
+}
+
+static uint64_t run_hash(uint64_t seed)
+{
+    world w;
+    make(&w, 5, seed, NULL);
+    sim_run_until(w.s, 20000);
+    sim_kill(w.s, 3);
+    sim_run_until(w.s, 60000);
+    uint64_t h = sim_hash(w.s);
+    sim_free(w.s);
+    return h;
+}
+
+static void test_determinism(void)
+{
+    CHECK(run_hash(7) == run_hash(7));
+    CHECK(run_hash(7) != run_hash(8));
+}
+
 int main(void)
 {
+    test_refute_leave();
+    test_set_meta();
+    test_determinism();
     test_join_intents();
     test_leave_kill_reap();
     test_unknown_dropped();
