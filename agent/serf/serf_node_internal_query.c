@@ -272,7 +272,7 @@ void serf_nq_internal_query(serf_node *sn, swim_time now, const serf_msg_query *
 /* ---- the asking side of the key operations ---- */
 
 int serf_node_key_query(serf_node *sn, swim *core, swim_time now, serf_key_op op, const uint8_t *key,
-                        size_t key_len, uint64_t *query_id)
+                        size_t key_len, uint8_t relay_factor, uint64_t *query_id, size_t *num_nodes)
 {
     static const char *const names[] = {
         [SERF_KEY_INSTALL] = INTERNAL_PREFIX "install-key",
@@ -290,9 +290,13 @@ int serf_node_key_query(serf_node *sn, swim *core, swim_time now, serf_key_op op
     wire_buf buf;
     wire_buf_init(&buf, 0);
     int rc = serf_msg_key_request_encode(&buf, &req);
+    serf_node_query_opts opts = { .relay_factor = relay_factor };
     if (rc == WIRE_OK)
         rc = serf_nq_query_send(sn, now, wire_bytes_of(names[op], strlen(names[op])), wire_bytes_of(buf.data, buf.len),
-                                NULL, SERF_NQ_FOR_APP, query_id);
+                                &opts, SERF_NQ_FOR_APP, query_id);
+    /* serf's KeyManager reads NumMembers after sending */
+    if (num_nodes)
+        *num_nodes = serf_node_alive_count(sn);
     wire_buf_free(&buf);
     serf_node_flush(sn, core, now);
     return rc;

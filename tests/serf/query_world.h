@@ -21,7 +21,7 @@ typedef struct qw_event {
     int node;
     serf_node_event_type type;
     char name[64], from[64];
-    uint8_t payload[64];
+    uint8_t payload[256];
     size_t payload_len;               /* the whole length, even if cut here */
     uint64_t ltime, query_id;
     bool coalesce;
@@ -83,6 +83,9 @@ static inline void qw_make(qworld *w, int n, uint64_t seed, const serf_node_conf
     REQUIRE(n <= QW_MAX);
     memset(w, 0, sizeof *w);
     w->n = n;
+    /* QW_SEED=k runs the same tests on other seeds */
+    if (getenv("QW_SEED"))
+        seed += strtoull(getenv("QW_SEED"), NULL, 10) * 1000003u;
     w->s = sim_new(seed);
     REQUIRE(w->s);
     sim_use_serf(w->s, tmpl);
@@ -142,6 +145,28 @@ static inline bool qw_all_alive(sim *s, void *ud)
         }
     }
     return true;
+}
+
+/* run until every node sees every node alive (by `limit`); false, with
+ * what is missing printed, if not */
+static inline bool qw_settle(qworld *w, swim_time limit)
+{
+    if (sim_run_while_not(w->s, limit, qw_all_alive, w))
+        return true;
+    for (int i = 0; i < w->n; i++) {
+        serf_node *sn = sim_serf(w->s, i);
+        for (int of = 0; sn && of < w->n; of++) {
+            char name[32];
+            snprintf(name, sizeof name, "node-%d", of);
+            serf_node_member m;
+            bool known = serf_node_member_get(sn, name, &m);
+            if (sim_serf(w->s, of) && (!known || m.status != SERF_MEMBER_ALIVE))
+                fprintf(stderr, "at %llu node-%d sees %s %s (core: %zu members)\n",
+                        (unsigned long long)sim_now(w->s), i, name,
+                        known ? serf_member_status_name(m.status) : "unknown", swim_member_count(sim_core(w->s, i)));
+        }
+    }
+    return false;
 }
 
 /* answer what was asked (outside the loop's callbacks) */
