@@ -296,7 +296,7 @@ int serf_node_key_query(serf_node *sn, swim *core, swim_time now, serf_key_op op
                                 &opts, SERF_NQ_FOR_APP, query_id);
     /* serf's KeyManager reads NumMembers after sending */
     if (num_nodes)
-        *num_nodes = serf_node_alive_count(sn);
+        *num_nodes = serf_nq_num_members(sn);
     wire_buf_free(&buf);
     serf_node_flush(sn, core, now);
     return rc;

@@ -75,6 +75,21 @@ int serf_nq_init(serf_node *sn)
     return 0;
 }
 
+static bool count_live(void *ud, const serf_node_member *m)
+{
+    /* memberlist counts every node not dead or left: serf's leaving
+     * members are still alive there */
+    *(size_t *)ud += m->status == SERF_MEMBER_ALIVE || m->status == SERF_MEMBER_LEAVING;
+    return true;
+}
+
+size_t serf_nq_num_members(const serf_node *sn)
+{
+    size_t n = 0;
+    serf_node_members_each(sn, count_live, &n);
+    return n;
+}
+
 static void asked_release(serf_nq_asked *a)
 {
     names_free(&a->acks);
@@ -515,7 +530,7 @@ int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes
     sn->now = now;
     uint64_t timeout_ms = o->timeout_ms;
     if (timeout_ms == 0)
-        timeout_ms = serf_query_timeout(serf_node_alive_count(sn), sn->cfg.gossip_interval_ms,
+        timeout_ms = serf_query_timeout(serf_nq_num_members(sn), sn->cfg.gossip_interval_ms,
                                         sn->cfg.query_timeout_mult ? sn->cfg.query_timeout_mult
                                                                    : SERF_QUERY_TIMEOUT_MULT);
     if (timeout_ms > (uint64_t)INT64_MAX / 1000000u)

@@ -91,6 +91,11 @@ void serf_nq_on_user_event(serf_node *sn, const uint8_t *msg, size_t len);
 void serf_nq_events_tick(serf_node *sn, swim_time now);
 swim_time serf_nq_events_deadline(const serf_node *sn);
 
+/* memberlist's NumMembers, the members not dead or left (serf's alive
+ * and leaving ones, ourselves included): what serf's default query
+ * timeout and its KeyManager's NumNodes count. */
+size_t serf_nq_num_members(const serf_node *sn);
+
 /* Queries (serf_node_query.c). Send our query (serf's Query, the local
  * handling included); purpose says who reads the answers. */
 int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes payload,
