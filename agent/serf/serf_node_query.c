@@ -242,6 +242,7 @@ static serf_nq_asking *asking_add(serf_node *sn, swim_time now, const serf_msg_q
     a->source = source;
     a->relay_factor = q->relay_factor;
     a->deadline = deadline_after(now, q->timeout_ns);
+    a->expired = q->timeout_ns <= 0;
     return a;
 }
 
@@ -261,7 +262,7 @@ int serf_nq_respond(serf_node *sn, swim_time now, serf_nq_asking *q, wire_bytes 
         wire_buf_free(&out);
         return rc;
     }
-    if (now > q->deadline) {
+    if (now > q->deadline || q->expired) {
         wire_buf_free(&out);
         return -1; /* "response is past the deadline" */
     }

@@ -49,6 +49,7 @@ typedef struct serf_nq_asking {
     char *source;                     /* owned: its SourceNode */
     uint8_t relay_factor;
     swim_time deadline;
+    bool expired;                     /* a Timeout <= 0: past its deadline at once, as in serf */
 } serf_nq_asking;
 
 typedef struct serf_nq {

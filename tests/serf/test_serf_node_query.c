@@ -276,6 +276,44 @@ static void test_size_limits(void)
     hn_free(&b);
 }
 
+/* a query whose Timeout is not positive is reported but past its
+ * deadline at once, as in serf; serf's own bytes of such a query (an
+ * internal ping) are taken and gossiped on, answered by nobody */
+static void test_expired_query(void)
+{
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
+    int n1 = hn_add(&b, "n1", hn_addr(2, 7946), NULL, NULL, false);
+    hn_meet(&b);
+    static const uint8_t ip[4] = { 127, 0, 0, 1 };
+    serf_msg_query q = { .addr = wire_bytes_of(ip, 4), .id = 5, .ltime = 3, .name = wire_bytes_of("neg", 3),
+                         .port = 17946, .source_node = wire_bytes_of("n0", 2), .timeout_ns = -1 };
+    wire_buf w;
+    wire_buf_init(&w, 0);
+    REQUIRE(serf_msg_query_encode(&w, &q) == WIRE_OK);
+    hn_receive(&b, n1, hn_addr(1, 17946), w.data, w.len);
+    wire_buf_free(&w);
+    const hn_event *ev = hn_last(&b.n[n1], SERF_EV_QUERY);
+    REQUIRE(ev);
+    serf_nq_asking *ask = serf_nq_asking_find(b.n[n1].sn, ev->query_id);
+    REQUIRE(ask);
+    CHECK_EQ_INT(serf_nq_respond(b.n[n1].sn, b.now, ask, wire_bytes_of("late", 4)), -1);
+    hn_out out = hn_take(&b, n1);
+    CHECK_EQ_INT(out.n, 1);   /* the gossip, no answer */
+    hn_out_free(&out);
+
+    uint8_t fx[512];
+    size_t fxn = hn_fixture("query-empty-filters-negative-timeout", fx, sizeof fx);
+    size_t before = b.n[n1].nev;
+    hn_receive(&b, n1, hn_addr(1, 17946), fx, fxn);
+    out = hn_take(&b, n1);
+    REQUIRE(out.n == 1 && !out.v[0].to_addr);
+    CHECK_MEM(out.v[0].msg, out.v[0].len, fx, fxn);
+    hn_out_free(&out);
+    CHECK_EQ_INT(b.n[n1].nev, before);
+    hn_free(&b);
+}
+
 /* serf's default timeout: GossipInterval x 16 x ceil(log10(N + 1)) */
 static void test_default_timeout(void)
 {
@@ -504,6 +542,7 @@ int main(void)
     test_relay();
     test_size_limits();
     test_default_timeout();
+    test_expired_query();
     test_user_event_receive();
     test_coalesce();
     test_merge_ignore_old();
