@@ -37,6 +37,7 @@ serf_node *serf_node_new(const serf_node_config *cfg, const serf_node_io *io, sw
     wire_buf_init(&sn->state_buf, 0);
     /* at least 1, so that the default join LTime of 0 is old news */
     serf_clock_increment(&sn->clock);
+    serf_node_members_init(sn);
     sn->self = serf_node_add(sn, sn->name);
     if (!sn->self || serf_nq_init(sn) != 0) {
         serf_node_members_free(sn);

@@ -36,6 +36,24 @@ typedef struct serf_node_intent {
     swim_time wall;                   /* when recorded, for RecentIntentTimeout */
 } serf_node_intent;
 
+/* Names to slots (serf_node_index.c): entry k of `tab` is named
+ * name_at(tab, k); entries are 0 .. n-1, added at the end. */
+typedef struct serf_node_index {
+    uint32_t *v;                      /* slot + 1, 0: empty */
+    size_t cap;                       /* a power of two, > 2 * entries */
+    const char *(*name_at)(const void *tab, size_t k);
+    const void *tab;
+} serf_node_index;
+
+/* Entry k's slot, or -1. */
+long serf_node_index_find(const serf_node_index *ix, const char *name);
+/* Entry k (the last, k == entries before) was added: 0, or -1 (out of
+ * memory: not indexed, the caller takes it back). */
+int serf_node_index_add(serf_node_index *ix, size_t k);
+/* Entries moved or went (n remain): index them again. */
+void serf_node_index_fill(serf_node_index *ix, size_t n);
+void serf_node_index_free(serf_node_index *ix);
+
 /* Work for the core, queued from inside its callbacks. */
 typedef struct serf_node_out {
     uint8_t *msg;                     /* owned */
@@ -57,13 +75,13 @@ struct serf_node {
     /* members (serf_node_members.c): a table with a name index */
     serf_node_mstate **members;
     size_t nmembers, members_cap;
-    uint32_t *index;                  /* open addressing: member slot + 1, 0 empty */
-    size_t index_cap;                 /* a power of two, > 2 * nmembers */
+    serf_node_index members_ix;
     serf_node_mstate *self;           /* members' entry for us */
     serf_tags self_tags;
     serf_clock clock;                 /* serf's member (intent) clock */
     serf_node_intent *intents;        /* recentIntents */
-    size_t nintents;
+    size_t nintents, intents_cap;
+    serf_node_index intents_ix;
     bool leaving;                     /* our leave intent was sent: no refuting */
     bool join_ignore;                 /* serf's eventJoinIgnore */
 
@@ -85,6 +103,8 @@ struct serf_node {
 /* ---- between serf_node's own files ---- */
 
 /* members (serf_node_members.c) */
+/* Set up the (empty) member table and intent buffer. */
+void serf_node_members_init(serf_node *sn);
 serf_node_mstate *serf_node_find(const serf_node *sn, const char *name);
 /* A new member (status ALIVE, no status time): NULL if out of memory. */
 serf_node_mstate *serf_node_add(serf_node *sn, const char *name);

@@ -15,49 +15,26 @@
  * new one is dropped (logged), as if it had been lost on the way. */
 #define SERF_NODE_INTENTS_MAX 4096
 
-static uint64_t name_hash(const char *s)
+static const char *member_name(const void *tab, size_t k)
 {
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
+    return ((const serf_node *)tab)->members[k]->name;
 }
 
-/* The index slot that holds `name`, or the empty slot where it would go. */
-static size_t index_slot(const serf_node *sn, const char *name)
+static const char *intent_name(const void *tab, size_t k)
 {
-    size_t mask = sn->index_cap - 1;
-    size_t i = (size_t)name_hash(name) & mask;
-    while (sn->index[i] && strcmp(sn->members[sn->index[i] - 1]->name, name) != 0)
-        i = (i + 1) & mask;
-    return i;
+    return ((const serf_node *)tab)->intents[k].name;
 }
 
-static void index_fill(serf_node *sn)
+void serf_node_members_init(serf_node *sn)
 {
-    memset(sn->index, 0, sn->index_cap * sizeof *sn->index);
-    for (size_t k = 0; k < sn->nmembers; k++)
-        sn->index[index_slot(sn, sn->members[k]->name)] = (uint32_t)(k + 1);
-}
-
-static int index_grow(serf_node *sn, size_t cap)
-{
-    uint32_t *ix = calloc(cap, sizeof *ix);
-    if (!ix)
-        return -1;
-    free(sn->index);
-    sn->index = ix;
-    sn->index_cap = cap;
-    index_fill(sn);
-    return 0;
+    sn->members_ix = (serf_node_index){ .name_at = member_name, .tab = sn };
+    sn->intents_ix = (serf_node_index){ .name_at = intent_name, .tab = sn };
 }
 
 serf_node_mstate *serf_node_find(const serf_node *sn, const char *name)
 {
-    if (!sn->index_cap)
-        return NULL;
-    uint32_t v = sn->index[index_slot(sn, name)];
-    return v ? sn->members[v - 1] : NULL;
+    long k = serf_node_index_find(&sn->members_ix, name);
+    return k < 0 ? NULL : sn->members[k];
 }
 
 serf_node_mstate *serf_node_add(serf_node *sn, const char *name)
@@ -71,17 +48,19 @@ serf_node_mstate *serf_node_add(serf_node *sn, const char *name)
         sn->members = v;
         sn->members_cap = cap;
     }
-    if (2 * (sn->nmembers + 1) >= sn->index_cap &&
-        index_grow(sn, sn->index_cap ? sn->index_cap * 2 : 64) != 0)
-        return NULL;
     serf_node_mstate *m = calloc(1, sizeof *m);
     if (!m || !(m->name = strdup(name))) {
         free(m);
         return NULL;
     }
     m->status = SERF_MEMBER_ALIVE;
-    sn->members[sn->nmembers++] = m;
-    sn->index[index_slot(sn, name)] = (uint32_t)sn->nmembers;
+    sn->members[sn->nmembers] = m;
+    if (serf_node_index_add(&sn->members_ix, sn->nmembers) != 0) {
+        free(m->name);
+        free(m);
+        return NULL;
+    }
+    sn->nmembers++;
     return m;
 }
 
@@ -113,9 +92,7 @@ void serf_node_erase(serf_node *sn, serf_node_mstate *m)
     while (sn->members[k] != m)
         k++;
     sn->members[k] = sn->members[--sn->nmembers];
-    /* a member moved slot: erasing is rare (reaps, prunes), refilling
-     * the index in place is simplest and needs no memory */
-    index_fill(sn);
+    serf_node_index_fill(&sn->members_ix, sn->nmembers);   /* one moved */
     sn->stats.reaped++;
     serf_node_emit_member(sn, SERF_EV_MEMBER_REAP, m);
     mstate_free(m);
@@ -126,24 +103,22 @@ void serf_node_members_free(serf_node *sn)
     for (size_t k = 0; k < sn->nmembers; k++)
         mstate_free(sn->members[k]);
     free(sn->members);
-    free(sn->index);
+    serf_node_index_free(&sn->members_ix);
     for (size_t k = 0; k < sn->nintents; k++)
         free(sn->intents[k].name);
     free(sn->intents);
+    serf_node_index_free(&sn->intents_ix);
     sn->members = NULL;
-    sn->index = NULL;
     sn->intents = NULL;
-    sn->nmembers = sn->nintents = 0;
+    sn->nmembers = sn->nintents = sn->members_cap = sn->intents_cap = 0;
 }
 
 /* ---- the recent-intent buffer ---- */
 
 static serf_node_intent *intent_find(serf_node *sn, const char *node)
 {
-    for (size_t k = 0; k < sn->nintents; k++)
-        if (strcmp(sn->intents[k].name, node) == 0)
-            return &sn->intents[k];
-    return NULL;
+    long k = serf_node_index_find(&sn->intents_ix, node);
+    return k < 0 ? NULL : &sn->intents[k];
 }
 
 /* serf's upsertIntent: true if recorded (new, or newer). */
@@ -161,14 +136,23 @@ static bool upsert_intent(serf_node *sn, const char *node, int type, uint64_t lt
                   node, SERF_NODE_INTENTS_MAX);
         return false;
     }
-    serf_node_intent *v = realloc(sn->intents, (sn->nintents + 1) * sizeof *v);
-    if (!v)
-        return false;
-    sn->intents = v;
+    if (sn->nintents == sn->intents_cap) {
+        size_t cap = sn->intents_cap ? sn->intents_cap * 2 : 16;
+        serf_node_intent *v = realloc(sn->intents, cap * sizeof *v);
+        if (!v)
+            return false;
+        sn->intents = v;
+        sn->intents_cap = cap;
+    }
     char *name = strdup(node);
     if (!name)
         return false;
-    sn->intents[sn->nintents++] = (serf_node_intent){ name, type, ltime, sn->now };
+    sn->intents[sn->nintents] = (serf_node_intent){ name, type, ltime, sn->now };
+    if (serf_node_index_add(&sn->intents_ix, sn->nintents) != 0) {
+        free(name);
+        return false;
+    }
+    sn->nintents++;
     return true;
 }
 
@@ -184,14 +168,17 @@ static bool recent_intent(serf_node *sn, const char *node, int type, uint64_t *l
 
 void serf_node_reap_intents(serf_node *sn, swim_time now)
 {
+    size_t before = sn->nintents;
     for (size_t k = 0; k < sn->nintents;) {
-        if (now - sn->intents[k].wall > SERF_RECENT_INTENT_TIMEOUT_MS && now > sn->intents[k].wall) {
+        if (now > sn->intents[k].wall && now - sn->intents[k].wall > SERF_RECENT_INTENT_TIMEOUT_MS) {
             free(sn->intents[k].name);
             sn->intents[k] = sn->intents[--sn->nintents];
         } else {
             k++;
         }
     }
+    if (sn->nintents != before)
+        serf_node_index_fill(&sn->intents_ix, sn->nintents);
 }
 
 /* A new member takes the status time of an intent that came first. */
