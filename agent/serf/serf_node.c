@@ -462,6 +462,11 @@ void serf_node_witness_clocks(serf_node *sn, const serf_node_clocks *c)
     serf_clock_witness(&sn->nq.queries.clock, c->query);
 }
 
+void serf_node_set_keyring(serf_node *sn, wire_keyring *keyring)
+{
+    sn->cfg.keyring = keyring;
+}
+
 const serf_node_stats *serf_node_get_stats(const serf_node *sn)
 {
     return &sn->stats;

@@ -281,6 +281,10 @@ serf_node_clocks serf_node_get_clocks(const serf_node *sn);
 /* Raise a clock at start (serf's snapshot replay). */
 void serf_node_witness_clocks(serf_node *sn, const serf_node_clocks *c);
 
+/* Use another keyring (cfg.keyring's rules; NULL: no encryption): for a
+ * driver that sets the node up after creating it (the simulator). */
+void serf_node_set_keyring(serf_node *sn, wire_keyring *keyring);
+
 typedef struct serf_node_stats {
     uint64_t events_received, events_dup, queries_received, queries_dup;
     uint64_t intents_received, unknown_messages, reconnects, reaped;

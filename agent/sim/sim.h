@@ -148,6 +148,9 @@ void sim_on_serf_event(sim *s, sim_serf_event_fn fn, void *ud);
 /* The application's push/pull state of node i (copied; kept across
  * restarts). NULL: none. */
 void sim_set_serf_state(sim *s, int i, const serf_node_state_delegate *d);
+/* Node i's keyring (not owned; kept across restarts; NULL: the
+ * template's), applied at once if its serf runs. */
+void sim_set_serf_keyring(sim *s, int i, wire_keyring *keyring);
 
 /* How many live nodes see `name` in `state` (a node does not count
  * itself unless include_self). */

@@ -19,6 +19,7 @@ typedef struct sim_serf_node {
     uint32_t gen;                /* bumped per schedule: older ticks are stale */
     swim_time at;                /* the deadline last reported */
     serf_node_state_delegate state;
+    wire_keyring *keyring;       /* NULL: the template's */
     bool in_join;                /* inside sim_join's swim_join */
     uint64_t join_id;            /* sim_join's, to tell it from reconnects */
     bool joined_pending;         /* a join reached someone: serf_node_joined */
@@ -59,6 +60,16 @@ void sim_set_serf_state(sim *s, int i, const serf_node_state_delegate *d)
     sim_serf_node *ns = node_serf(s->nodes[i]);
     if (ns)
         ns->state = d ? *d : (serf_node_state_delegate){ 0 };
+}
+
+void sim_set_serf_keyring(sim *s, int i, wire_keyring *keyring)
+{
+    sim_serf_node *ns = node_serf(s->nodes[i]);
+    if (!ns)
+        return;
+    ns->keyring = keyring;
+    if (ns->sn)
+        serf_node_set_keyring(ns->sn, keyring ? keyring : s->serf ? s->serf->tmpl.keyring : NULL);
 }
 
 static void schedule(sim_node *n, swim_time at)
@@ -124,6 +135,8 @@ int sim_serf_start(sim_node *n, swim_io *io)
     cfg.name = n->cfg.name;
     cfg.seed = n->cfg.seed ^ 0x5e4f5e4f5e4f5e4full;
     cfg.gossip_interval_ms = n->cfg.gossip_interval;
+    if (ns->keyring)
+        cfg.keyring = ns->keyring;
     serf_node_io sio = { .ud = n, .event = io_event, .deadline = io_deadline,
                          .state = { .ud = n, .local_state = state_local, .merge_state = state_merge } };
     ns->joined_pending = ns->in_join = false;
