@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "serf/serf_node_internal.h"
+#include "serf/serf_node.h"
 #include "serf/serf_tags.h"
 #include "sim/sim.h"
 
@@ -111,8 +111,7 @@ static inline void qw_make(qworld *w, int n, uint64_t seed, const serf_node_conf
         if (key) {
             wire_keyring_init(&w->kr[i]);
             REQUIRE(wire_keyring_add(&w->kr[i], key, 16) == WIRE_OK);
-            /* one keyring per node: the template's pointer would be shared */
-            sim_serf(w->s, i)->cfg.keyring = &w->kr[i];
+            sim_set_serf_keyring(w->s, i, &w->kr[i]);
         }
     }
     for (int i = 1; i < n; i++) {
