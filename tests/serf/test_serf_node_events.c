@@ -50,6 +50,14 @@ static void test_once_under_loss(void)
             by_gossip += w.ev[k].at <= t0 + 2000;
         }
     CHECKF(by_gossip >= 15, "%zu of 20 by gossip", by_gossip);
+    if (getenv("QW_DEBUG")) {
+        swim_time last = 0;
+        for (size_t k = 0; k < w.nev; k++)
+            if (w.ev[k].type == SERF_EV_USER && w.ev[k].at <= t0 + 2000 && w.ev[k].at - t0 > last)
+                last = w.ev[k].at - t0;
+        fprintf(stderr, "event: %zu of 20 by gossip, the last of them after %llu ms\n", by_gossip,
+                (unsigned long long)last);
+    }
     /* the rebroadcasts: everyone got it more than once, and dropped the
      * copies */
     uint64_t dups = 0;
