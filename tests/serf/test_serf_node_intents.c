@@ -8,7 +8,8 @@
  *   - they are forgotten after RecentIntentTimeout (reaped every
  *     ReapInterval), and then the member comes without a status time;
  *   - news is rebroadcast, old news (same or older LTime) is not;
- *   - the member clock witnesses every intent. */
+ *   - the member clock witnesses every intent;
+ *   - serf 0.9.4's own intents (tests/fixtures/serf) are understood. */
 #include <string.h>
 
 #include "check.h"
@@ -158,8 +159,58 @@ static void test_news_only(void)
     rig_free(&r);
 }
 
+/* the bytes of the first line of `file` with these columns 2-4 */
+static size_t fixture(const char *file, const char *kind, const char *type, const char *prefix, uint8_t *out,
+                      size_t cap)
+{
+    FILE *f = fopen(file, "r");
+    REQUIRE(f);
+    static char line[8192];
+    size_t n = 0;
+    while (!n && fgets(line, sizeof line, f)) {
+        char *col[6] = { 0 };
+        char *p = line;
+        for (int i = 0; i < 6 && p; i++) {
+            col[i] = p;
+            if ((p = strchr(p, '\t')))
+                *p++ = 0;
+        }
+        if (!col[5] || strcmp(col[1], kind) || strcmp(col[2], type) || strncmp(col[5], prefix, strlen(prefix)))
+            continue;
+        for (size_t i = 0; col[4][2 * i] && col[4][2 * i + 1] && i < cap; i++) {
+            unsigned v;
+            sscanf(col[4] + 2 * i, "%2x", &v);
+            out[n++] = (uint8_t)v;
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_serf_bytes(void)
+{
+    rig r;
+    rig_init(&r);
+    uint8_t join[256], leave[256];
+    size_t jn = fixture("serf/serf-plain.tsv", "user", "1", "LTime=1 Node=x:6e32", join, sizeof join);
+    size_t ln = fixture("serf/serf-plain.tsv", "user", "0", "LTime=3 Node=x:6e32", leave, sizeof leave);
+    REQUIRE(jn && ln);
+    member_ev(&r, SWIM_EV_JOIN, "n2");
+    swim_event ev = { .type = SWIM_EV_USER, .payload = wire_bytes_of(join, jn) };
+    serf_node_on_swim_event(r.sn, 0, &ev);
+    CHECK_EQ_INT(get(&r, "n2").status_ltime, 1);
+    ev.payload = wire_bytes_of(leave, ln);
+    serf_node_on_swim_event(r.sn, 0, &ev);
+    CHECK(get(&r, "n2").status == SERF_MEMBER_LEAVING);
+    CHECK_EQ_INT(get(&r, "n2").status_ltime, 3);
+    CHECK_EQ_INT(serf_node_get_clocks(r.sn).member, 4);
+    CHECK_EQ_INT(serf_node_get_stats(r.sn)->intents_received, 2);
+    rig_free(&r);
+}
+
 int main(void)
 {
+    test_serf_bytes();
     test_before_alive();
     test_forgotten();
     test_news_only();
