@@ -10,6 +10,12 @@
  * serf (or garbage) must not flood the log. */
 #define SERF_NODE_UNKNOWN_LOG_MAX 5
 
+/* Messages waiting for the core at most: the driver flushes after every
+ * packet it hands the core, so only a burst from one push/pull or a flood
+ * waits here; past this they are dropped (logged), as serf's own queues
+ * drop past MaxQueueDepth (4096). */
+#define SERF_NODE_OUTBOX_MAX 4096
+
 static uint64_t or_default(uint64_t v, uint64_t def)
 {
     return v ? v : def;
@@ -74,6 +80,8 @@ void serf_node_free(serf_node *sn)
 
 static serf_node_out *out_push(serf_node *sn, const uint8_t *msg, size_t len)
 {
+    if (sn->nout == SERF_NODE_OUTBOX_MAX)
+        return NULL;
     if (sn->nout == sn->out_cap) {
         size_t cap = sn->out_cap ? sn->out_cap * 2 : 8;
         serf_node_out *v = realloc(sn->out, cap * sizeof *v);
@@ -98,7 +106,7 @@ int serf_node_out_broadcast(serf_node *sn, const uint8_t *msg, size_t len, const
         return -1;
     serf_node_out *o = out_push(sn, msg, len);
     if (!o) {
-        serf_logf(&sn->log, BASE_LOG_WARN, "serf broadcast dropped: out of memory");
+        serf_logf(&sn->log, BASE_LOG_WARN, "serf broadcast dropped: outbox full or out of memory");
         return -1;
     }
     if (key)
@@ -110,7 +118,7 @@ int serf_node_out_send_addr(serf_node *sn, const swim_addr *to, const uint8_t *m
 {
     serf_node_out *o = out_push(sn, msg, len);
     if (!o) {
-        serf_logf(&sn->log, BASE_LOG_WARN, "serf message dropped: out of memory");
+        serf_logf(&sn->log, BASE_LOG_WARN, "serf message dropped: outbox full or out of memory");
         return -1;
     }
     o->to_addr = true;

@@ -45,7 +45,7 @@ typedef struct serf_node_index {
     const void *tab;
 } serf_node_index;
 
-/* Entry k's slot, or -1. */
+/* The slot of the entry named `name`, or -1. */
 long serf_node_index_find(const serf_node_index *ix, const char *name);
 /* Entry k (the last, k == entries before) was added: 0, or -1 (out of
  * memory: not indexed, the caller takes it back). */
