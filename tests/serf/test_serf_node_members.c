@@ -10,6 +10,8 @@
  *   - a leave intent about a live node is refuted by it (a newer join
  *     intent): alive again everywhere;
  *   - new tags reach everyone as SERF_EV_MEMBER_UPDATE;
+ *   - a graceful leave still ends "left" on a node that missed the
+ *     intent: serf's push/pull carries LeftMembers;
  *   - the same seed gives the same run, serf's events included. */
 #include "serf/node_world.h"
 
@@ -190,6 +192,51 @@ static void test_set_meta(void)
     sim_free(w.s);
 }
 
+static void leave_gracefully(world *w, int who)
+{
+    w->leaver = who;
+    serf_leave_init_node(&w->leave, sim_serf(w->s, who), (serf_log){ 0 });
+    REQUIRE(serf_leave_begin(&w->leave, sim_core(w->s, who), sim_now(w->s)));
+    swim_time limit = sim_now(w->s) + 15000;
+    while (serf_leave_state(&w->leave) != SERF_LEAVE_DONE && sim_now(w->s) < limit) {
+        swim_time next = serf_leave_next_deadline(&w->leave);
+        sim_run_until(w->s, next < sim_now(w->s) + 10 ? next : sim_now(w->s) + 10);
+        serf_leave_tick(&w->leave, sim_core(w->s, who), sim_now(w->s));
+    }
+    CHECK(serf_leave_state(&w->leave) == SERF_LEAVE_DONE);
+    sim_kill(w->s, who);
+    w->leaver = -1;
+}
+
+/* node 8 hears nothing while node 9 leaves: it misses the intent and
+ * memberlist's leave, and learns both later from push/pulls */
+static void test_leave_missed(void)
+{
+    world w;
+    make(&w, 10, 6, NULL);
+    CHECK(sim_run_while_not(w.s, 2 * SETTLED_MS, all_alive, &w));
+    sim_run_until(w.s, sim_now(w.s) + SETTLED_MS);
+    for (int i = 0; i < 10; i++)
+        if (i != 8)
+            sim_set_link(w.s, i, 8, 1, 2, 1.0);
+    leave_gracefully(&w, 9);
+    swim_time left = sim_now(w.s);
+    CHECK(status_at(&w, 8, 9) == SERF_MEMBER_ALIVE);   /* heard nothing */
+    for (int i = 0; i < 10; i++)
+        if (i != 8)
+            sim_set_link(w.s, i, 8, 1, 2, 0.0);
+    want l9 = { &w, 9, SERF_MEMBER_LEFT };
+    /* memberlist's dead reaches node 8 by gossip or push/pull; serf's
+     * LeftMembers by the next push/pull after (30 s on lan) */
+    CHECK(sim_run_while_not(w.s, left + 3 * 30000, wanted, &l9));
+    /* either order ends left: a push/pull's LeftMembers first makes it
+     * leaving, memberlist's dead then left; memberlist first makes it
+     * failed, LeftMembers then left */
+    CHECK_EQ_INT(w.ev[8][SERF_EV_MEMBER_LEAVE], 1);
+    fprintf(stderr, "node 8 saw node 9 left %llu ms after the leave\n", (unsigned long long)(sim_now(w.s) - left));
+    sim_free(w.s);
+}
+
 static uint64_t run_hash(uint64_t seed)
 {
     world w;
@@ -211,6 +258,7 @@ static void test_determinism(void)
 int main(void)
 {
     test_refute_leave();
+    test_leave_missed();
     test_set_meta();
     test_determinism();
     test_join_intents();
