@@ -162,9 +162,10 @@ const serf_tags *serf_node_self_tags(const serf_node *sn);
  * few members it may find fewer than exist). Returns how many were
  * written. Views valid until the next call into the node. */
 size_t serf_node_random_alive(serf_node *sn, size_t n, const char *exclude, serf_node_member *out);
-/* serf's NumNodes, for the default query timeout: every member in the
- * table, "regardless of their health or status" (failed and left
- * included, until reaped), ourselves too. */
+/* serf's NumNodes (and Stats' "members"): every member in the table,
+ * "regardless of their health or status" (failed and left included,
+ * until reaped), ourselves too. Not the default query timeout's N, which
+ * serf takes from memberlist (serf_nq counts that itself). */
 size_t serf_node_alive_count(const serf_node *sn);
 
 #endif
