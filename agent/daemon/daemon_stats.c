@@ -219,11 +219,27 @@ static void lua(prom *p, const daemon_stats *st)
     if (!st->has_lua)
         return;
     char name[96];
+    /* the call times are the histogram below, not counters of their own */
 #define LUA_STAT(field, why)                                                                          \
-    snprintf(name, sizeof name, "moonlist_lua_%s_total", #field);                                    \
-    one(p, name, "counter", why, st->lua.field);
+    if (strcmp(#field, "hook_us") != 0 && strncmp(#field, "hooks_over_", 11) != 0) {                 \
+        snprintf(name, sizeof name, "moonlist_lua_%s_total", #field);                                \
+        one(p, name, "counter", why, st->lua.field);                                                  \
+    }
     MLUA_STATS(LUA_STAT)
 #undef LUA_STAT
+    const mlua_stats *l = &st->lua;
+    const char *h = "moonlist_lua_hook_duration_seconds";
+    family(p, h, "histogram", "how long each call into the script took (hooks, timers, luv callbacks, the load)");
+    /* the host counts the calls over each bound; a bucket counts those
+     * within it */
+    put(p, "%s_bucket{le=\"0.001\"} %llu\n", h, (unsigned long long)(l->hooks_run - l->hooks_over_1ms));
+    put(p, "%s_bucket{le=\"0.01\"} %llu\n", h, (unsigned long long)(l->hooks_run - l->hooks_over_10ms));
+    put(p, "%s_bucket{le=\"0.1\"} %llu\n", h, (unsigned long long)(l->hooks_run - l->hooks_over_100ms));
+    put(p, "%s_bucket{le=\"1\"} %llu\n", h, (unsigned long long)(l->hooks_run - l->hooks_over_1s));
+    put(p, "%s_bucket{le=\"+Inf\"} %llu\n", h, (unsigned long long)l->hooks_run);
+    put(p, "%s_sum %llu.%06llu\n", h, (unsigned long long)(l->hook_us / 1000000),
+        (unsigned long long)(l->hook_us % 1000000));
+    put(p, "%s_count %llu\n", h, (unsigned long long)l->hooks_run);
 }
 
 int daemon_stats_render_prometheus(const daemon_stats *st, wire_buf *out)

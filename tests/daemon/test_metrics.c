@@ -29,12 +29,14 @@ static bool name_char(char c, bool first)
 }
 
 /* Every line a # HELP, a # TYPE (before the family's first sample, once)
- * or a sample `name{label="v",...} integer` of a typed family; counters
- * end in _total. Returns the number of samples, -1 on the first bad line
+ * or a sample `name{label="v",...} number` of the family typed last (a
+ * histogram's as name_bucket with le, name_sum, name_count); counters end
+ * in _total. Returns the number of samples, -1 on the first bad line
  * (printed). */
 static int parse_exposition(const char *text)
 {
     char typed[256][128];
+    bool histogram = false;   /* the family typed last */
     size_t ntyped = 0;
     int samples = 0;
     const char *line = text;
@@ -56,7 +58,7 @@ static int parse_exposition(const char *text)
             continue;
         if (strncmp(buf, "# TYPE ", 7) == 0) {
             if (sscanf(buf + 7, "%127s %31s", fam, kind) != 2 ||
-                (strcmp(kind, "counter") != 0 && strcmp(kind, "gauge") != 0)) {
+                (strcmp(kind, "counter") != 0 && strcmp(kind, "gauge") != 0 && strcmp(kind, "histogram") != 0)) {
                 fprintf(stderr, "bad TYPE line: %s\n", buf);
                 return -1;
             }
@@ -72,6 +74,7 @@ static int parse_exposition(const char *text)
             if (ntyped == 256)
                 return -1;
             snprintf(typed[ntyped++], sizeof typed[0], "%s", fam);
+            histogram = strcmp(kind, "histogram") == 0;
             continue;
         }
         size_t i = 0;
@@ -83,7 +86,16 @@ static int parse_exposition(const char *text)
         }
         memcpy(fam, buf, i);
         fam[i] = '\0';
-        bool known = ntyped && strcmp(typed[ntyped - 1], fam) == 0;   /* samples follow their TYPE */
+        bool known = false;   /* samples follow their TYPE */
+        if (ntyped && !histogram) {
+            known = strcmp(typed[ntyped - 1], fam) == 0;
+        } else if (ntyped) {
+            size_t fl = strlen(typed[ntyped - 1]);
+            const char *suffix = fam + fl;
+            known = strncmp(typed[ntyped - 1], fam, fl) == 0 &&
+                    (strcmp(suffix, "_sum") == 0 || strcmp(suffix, "_count") == 0 ||
+                     (strcmp(suffix, "_bucket") == 0 && buf[i] == '{' && strncmp(buf + i, "{le=\"", 5) == 0));
+        }
         if (!known) {
             fprintf(stderr, "sample outside its family: %s\n", buf);
             return -1;
@@ -113,8 +125,11 @@ static int parse_exposition(const char *text)
             fprintf(stderr, "bad value: %s\n", buf);
             return -1;
         }
+        bool dot = false;
         for (i++; buf[i]; i++)
-            if (buf[i] < '0' || buf[i] > '9') {
+            if (buf[i] == '.' && !dot && buf[i + 1]) {
+                dot = true;
+            } else if (buf[i] < '0' || buf[i] > '9') {
                 fprintf(stderr, "bad value: %s\n", buf);
                 return -1;
             }
@@ -228,6 +243,46 @@ static void test_render(void)
     wire_buf_free(&out);
     swim_free(core);
     serf_node_free(sn);
+}
+
+/* The Lua host's counters and its call times as a histogram: buckets
+ * that count the calls within each bound, the sum in seconds. */
+static void test_render_lua(void)
+{
+    daemon_stats st;
+    memset(&st, 0, sizeof st);
+    st.members_total = 1;
+    st.members_by_state[SWIM_ALIVE] = 1;
+    st.has_lua = true;
+    st.lua.hooks_run = 10;
+    st.lua.hook_errors = 2;
+    st.lua.events_dropped = 3;
+    st.lua.hook_us = 2500123;
+    st.lua.hooks_over_1ms = 4;
+    st.lua.hooks_over_10ms = 3;
+    st.lua.hooks_over_100ms = 2;
+    st.lua.hooks_over_1s = 1;
+    wire_buf out;
+    wire_buf_init(&out, 0);
+    REQUIRE(daemon_stats_render_prometheus(&st, &out) == 0);
+    REQUIRE(wire_buf_append_byte(&out, 0) == 0);
+    const char *text = (const char *)out.data;
+    CHECKF(parse_exposition(text) > 30, "%s", text);
+    python_parse(text);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_script"), 1);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_errors_total"), 2);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_events_dropped_total"), 3);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hooks_run_total"), 10);
+    CHECK(strstr(text, "# TYPE moonlist_lua_hook_duration_seconds histogram\n"));
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"0.001\"}"), 6);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"0.01\"}"), 7);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"0.1\"}"), 8);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"1\"}"), 9);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"+Inf\"}"), 10);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_count"), 10);
+    CHECK(strstr(text, "\nmoonlist_lua_hook_duration_seconds_sum 2.500123\n"));
+    CHECK(!strstr(text, "hook_us") && !strstr(text, "hooks_over"));   /* only as the histogram */
+    wire_buf_free(&out);
 }
 
 /* ---- the server, with a fake protocol loop on its own thread -------------- */
@@ -440,6 +495,7 @@ static void test_bad_addresses(void)
 int main(void)
 {
     test_render();
+    test_render_lua();
     test_server();
     test_bad_addresses();
     return check_done("test_metrics");
