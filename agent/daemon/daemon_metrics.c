@@ -164,9 +164,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- start and close ---------------------------------------------------- */
 
-/* Bind and listen ourselves, so that the error says why and port 0 is
- * known; libmicrohttpd takes the socket over (and closes it). */
-static int listen_on(const char *addr, char *text, size_t textlen, char *err, size_t errlen)
+static int parse_addr(const char *addr, swim_addr *ip, char *err, size_t errlen)
 {
     char host[256];
     uint16_t port = 0;
@@ -176,11 +174,27 @@ static int listen_on(const char *addr, char *text, size_t textlen, char *err, si
         snprintf(err, errlen, "'%s' is not host:port", addr);
         return -1;
     }
-    swim_addr ip;
-    if (net_parse_ip(host, port, &ip) < 0) {
+    if (net_parse_ip(host, port, ip) < 0) {
         snprintf(err, errlen, "'%s' is not an IP address", host);
         return -1;
     }
+    return 0;
+}
+
+int daemon_metrics_addr_check(const char *addr, char *err, size_t errlen)
+{
+    swim_addr ip;
+    return parse_addr(addr, &ip, err, errlen);
+}
+
+/* Bind and listen ourselves, so that the error says why and port 0 is
+ * known; libmicrohttpd takes the socket over (and closes it). */
+static int listen_on(const char *addr, char *text, size_t textlen, char *err, size_t errlen)
+{
+    swim_addr ip;
+    if (parse_addr(addr, &ip, err, errlen) < 0)
+        return -1;
+    uint16_t port = ip.port;
     struct sockaddr_storage ss;
     socklen_t sl;
     memset(&ss, 0, sizeof ss);

@@ -7,41 +7,66 @@
  * callback: daemon_stats_render_prometheus for the agent) into a buffer
  * and hands it over under a mutex; the HTTP thread waits for it at most
  * DAEMON_METRICS_WAIT_MS. A loop stuck longer gets the last rendering with
- * moonlist_metrics_stale 1 (503 if there was none yet). Nothing on the
+ * moonlist_metrics_stale 1 (503 if there was none yet); so does a loop
+ * whose render says it has nothing (shutting down), at once. Nothing on the
  * HTTP thread touches the core, the serf node or the Lua host.
  *
  * Hooking it into the agent (daemon_opts.h / daemon_opts.c, daemon_main.c,
- * daemon_internal.h; none of it here because those files are another
- * helper's while this one was written):
+ * daemon_internal.h; none of it here because those files were another
+ * helper's while this one was written; tried on that helper's branch:
+ * flag, scrape of a 2-node cluster, a taken port):
  *
  *   daemon_opts.h, in daemon_opts:
- *       char metrics_addr[300];   // -metrics-addr, "" = off
- *   daemon_opts.c, the flag table and after parsing:
- *       { "metrics-addr", BASE_FLAG_STRING, "ADDR",
- *         "serve Prometheus metrics over HTTP at host:port (default off)" },
- *       snprintf(o->metrics_addr, sizeof o->metrics_addr, "%s", base_args_str(&args, "metrics-addr", ""));
- *   daemon_internal.h, in agent:
- *       daemon_metrics *metrics;   // -metrics-addr, NULL when off
- *   daemon_main.c, after the net, the serf node, the RPC server and the
- *   Lua host exist:
- *       if (o->metrics_addr[0]) {
- *           a.metrics = daemon_metrics_start(a.loop, o->metrics_addr, daemon_metrics_agent_render, &a,
- *                                            err, sizeof err);
- *           if (!a.metrics) { base_log(BASE_LOG_ERR, "-metrics-addr: %s", err); return 1; }
- *           base_log(BASE_LOG_INFO, "metrics on http://%s/metrics", daemon_metrics_addr_text(a.metrics));
+ *       char metrics_addr[300];      // -metrics-addr, "" = off
+ *   daemon_opts.c, in agent_flags:
+ *       { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
+ *   and with the other serf agent flags (a bad address is a flag error):
+ *       const char *ma = base_args_str(a, "metrics-addr", "");
+ *       if (strlen(ma) >= sizeof o->metrics_addr) {
+ *           snprintf(err, errlen, "-metrics-addr: at most %zu bytes", sizeof o->metrics_addr - 1);
+ *           return -1;
  *       }
- *   daemon_main.c, daemon_close_all, before the net closes:
- *       if (a->metrics) { daemon_metrics_close(a->metrics); a->metrics = NULL; }
- *   and the render callback (daemon_main.c or daemon_rpc.c):
+ *       char why[200];
+ *       if (ma[0] && daemon_metrics_addr_check(ma, why, sizeof why) < 0) {
+ *           snprintf(err, errlen, "-metrics-addr: %s", why);
+ *           return -1;
+ *       }
+ *       snprintf(o->metrics_addr, sizeof o->metrics_addr, "%s", ma);
+ *   daemon_internal.h: #include "daemon/daemon_metrics.h", and in agent:
+ *       daemon_metrics *metrics;     // -metrics-addr, NULL when off
+ *   daemon_main.c: #include "daemon/daemon_stats.h", and
  *       static int daemon_metrics_agent_render(void *ud, wire_buf *out)
  *       {
  *           agent *a = ud;
- *           if (!a->net) return -1;   // shutting down
+ *           if (!a->net)
+ *               return -1;   // shutting down
  *           daemon_stats st;
  *           daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
  *           daemon_stats_gather(&src, &st);
  *           return daemon_stats_render_prometheus(&st, out);
  *       }
+ *   first thing in daemon_close_all:
+ *       if (a->metrics) {
+ *           daemon_metrics_close(a->metrics);
+ *           a->metrics = NULL;
+ *       }
+ *   in daemon_main right after the RPC server started (a control port too):
+ *       if (o.metrics_addr[0] &&
+ *           !(a.metrics = daemon_metrics_start(a.loop, o.metrics_addr, daemon_metrics_agent_render, &a, err,
+ *                                              sizeof err))) {
+ *           base_log(BASE_LOG_ERROR, "cannot start: -metrics-addr: %s", err);
+ *           daemon_rpc_server_close(a.rpc);
+ *           uv_run(a.loop, UV_RUN_DEFAULT);
+ *           daemon_opts_free(&o);
+ *           mlua_free(a.lua);
+ *           return 1;
+ *       }
+ *       if (a.metrics)
+ *           base_log(BASE_LOG_INFO, "metrics on http://%s/metrics", daemon_metrics_addr_text(a.metrics));
+ *   and in the "cannot start" path after net_start failed, beside
+ *   daemon_rpc_server_close(a.rpc):
+ *       if (a.metrics)
+ *           daemon_metrics_close(a.metrics);
  */
 #ifndef MOONLIST_DAEMON_METRICS_H
 #define MOONLIST_DAEMON_METRICS_H
@@ -70,6 +95,10 @@
 typedef int (*daemon_metrics_render_fn)(void *ud, wire_buf *out);
 
 typedef struct daemon_metrics daemon_metrics;
+
+/* 0 if addr is one daemon_metrics_start takes (an IP literal and a
+ * port), else -1 with a sentence in err: for the flag's check. */
+int daemon_metrics_addr_check(const char *addr, char *err, size_t errlen);
 
 /* Serve GET /metrics on addr ("host:port", "[v6]:port"; an IP literal,
  * port 0 picks one). NULL with a sentence in err if the address is bad

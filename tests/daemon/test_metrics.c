@@ -470,6 +470,12 @@ static void test_bad_addresses(void)
     CHECK(!daemon_metrics_start(&loop, "localhost:9", fake_render, NULL, err, sizeof err) &&
           strstr(err, "not an IP address"));
     CHECK(!daemon_metrics_start(&loop, "127.0.0.1:99999", fake_render, NULL, err, sizeof err));
+    /* the flag's check: the same words, nothing bound */
+    CHECK(daemon_metrics_addr_check("127.0.0.1:9100", err, sizeof err) == 0);
+    CHECK(daemon_metrics_addr_check("[::1]:0", err, sizeof err) == 0);
+    CHECK(daemon_metrics_addr_check(":9100", err, sizeof err) < 0 && strstr(err, "host:port"));
+    CHECK(daemon_metrics_addr_check("[::1]", err, sizeof err) < 0 && strstr(err, "host:port"));
+    CHECK(daemon_metrics_addr_check("example.com:80", err, sizeof err) < 0 && strstr(err, "not an IP address"));
     /* a port in use says so */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET };
