@@ -18,7 +18,7 @@
  *
  *   daemon_opts.h, in daemon_opts:
  *       char metrics_addr[300];      // -metrics-addr, "" = off
- *   daemon_opts.c, in agent_flags:
+ *   daemon_opts.c: #include "daemon/daemon_metrics.h", and in agent_flags:
  *       { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
  *   and with the other serf agent flags (a bad address is a flag error):
  *       const char *ma = base_args_str(a, "metrics-addr", "");
