@@ -38,8 +38,10 @@ void daemon_stats_gather(const daemon_stats_sources *src, daemon_stats *out)
         out->serf_clocks = serf_node_get_clocks(src->sn);
         out->serf = *serf_node_get_stats(src->sn);
     }
-    if ((out->has_lua = src->lua != NULL))
+    if ((out->has_lua = src->lua != NULL)) {
         mlua_get_stats(src->lua, &out->lua);
+        out->lua_queue_depth = mlua_event_queue_depth(src->lua);
+    }
     if ((out->has_rpc = src->rpc != NULL))
         daemon_rpc_server_get_stats(src->rpc, &out->rpc);
 }
@@ -227,6 +229,8 @@ static void lua(prom *p, const daemon_stats *st)
     }
     MLUA_STATS(LUA_STAT)
 #undef LUA_STAT
+    one(p, "moonlist_lua_event_queue_depth", "gauge", "events waiting for the hooks (dropped past MLUA_EVENT_QUEUE_MAX)",
+        st->lua_queue_depth);
     const mlua_stats *l = &st->lua;
     const char *h = "moonlist_lua_hook_duration_seconds";
     family(p, h, "histogram", "how long each call into the script took (hooks, timers, luv callbacks, the load)");

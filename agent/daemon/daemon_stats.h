@@ -44,6 +44,7 @@ typedef struct daemon_stats {
     serf_node_stats serf;
     bool has_lua;
     mlua_stats lua;
+    uint64_t lua_queue_depth;          /* events waiting for the hooks now */
     bool has_rpc;
     daemon_rpc_stats rpc;
 } daemon_stats;

@@ -346,5 +346,8 @@ typedef struct mlua_stats {
 #undef MLUA_STATS_FIELD
 } mlua_stats;
 void mlua_get_stats(mlua *h, mlua_stats *out);
+/* Events waiting for the hooks now (at most MLUA_EVENT_QUEUE_MAX): a
+ * gauge for the metrics, from any thread. */
+size_t mlua_event_queue_depth(mlua *h);
 
 #endif

@@ -288,3 +288,11 @@ void mlua_get_stats(mlua *h, mlua_stats *out)
     *out = h->stats;
     uv_mutex_unlock(&h->mu);
 }
+
+size_t mlua_event_queue_depth(mlua *h)
+{
+    uv_mutex_lock(&h->mu);
+    size_t n = h->ev_count;
+    uv_mutex_unlock(&h->mu);
+    return n;
+}

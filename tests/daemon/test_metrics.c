@@ -262,6 +262,7 @@ static void test_render_lua(void)
     st.lua.hooks_over_10ms = 3;
     st.lua.hooks_over_100ms = 2;
     st.lua.hooks_over_1s = 1;
+    st.lua_queue_depth = 7;
     wire_buf out;
     wire_buf_init(&out, 0);
     REQUIRE(daemon_stats_render_prometheus(&st, &out) == 0);
@@ -273,6 +274,7 @@ static void test_render_lua(void)
     CHECK_EQ_INT(sample(text, "moonlist_lua_hook_errors_total"), 2);
     CHECK_EQ_INT(sample(text, "moonlist_lua_events_dropped_total"), 3);
     CHECK_EQ_INT(sample(text, "moonlist_lua_hooks_run_total"), 10);
+    CHECK_EQ_INT(sample(text, "moonlist_lua_event_queue_depth"), 7);
     CHECK(strstr(text, "# TYPE moonlist_lua_hook_duration_seconds histogram\n"));
     CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"0.001\"}"), 6);
     CHECK_EQ_INT(sample(text, "moonlist_lua_hook_duration_seconds_bucket{le=\"0.01\"}"), 7);
