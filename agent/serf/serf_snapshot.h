@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serf/serf_node.h"
+
 /* serf's constants (snapshot.go, serf.go), each with serf's reason: */
 /* how often buffered lines are forced out to the file */
 #define SERF_SNAPSHOT_FLUSH_INTERVAL_MS 500
@@ -122,6 +124,12 @@ typedef struct serf_snapshot_prev {
 int serf_snapshot_previous(const serf_snapshot_replay *r, const char *self, uint64_t seed,
                            serf_snapshot_prev **out, size_t *n);
 void serf_snapshot_prev_free(serf_snapshot_prev *p, size_t n);
+
+/* Restore the replayed clocks into a new node, as serf's Create does:
+ * each clock witnesses its replayed time, and user events and queries at
+ * or before it are not delivered again (serf's eventMinTime and
+ * queryMinTime are the replayed times + 1). Before any join. */
+void serf_snapshot_restore(serf_node *sn, const serf_snapshot_replay *r);
 
 /* ---- writer (serf's Snapshotter once started) ---- */
 

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "serf/serf_snapshot.h"
+#include "serf/serf_node_internal.h"
 #include "serf/serf_snapshot_internal.h"
 
 typedef struct warnings {
@@ -519,8 +520,37 @@ static void test_previous(void)
     serf_snapshot_replay_free(&r);
 }
 
+/* serf's Create: clocks past the replayed ones, and nothing at or before
+ * them delivered again */
+static void test_restore(void)
+{
+    size_t len;
+    const char *file = read_file("serf/snapshot/go-serf-0.9.4-terminated.snap", &len);
+    warnings w = { 0 };
+    serf_snapshot_replay r;
+    replay_bytes(&r, false, &w, file, len);
+    serf_node_config cfg = { .name = "alpha", .gossip_interval_ms = 200, .seed = 1 };
+    serf_node_io io = { 0 };
+    serf_node *sn = serf_node_new(&cfg, &io, 0);
+    REQUIRE(sn);
+    serf_snapshot_restore(sn, &r);
+    serf_node_clocks c = serf_node_get_clocks(sn);
+    CHECK_EQ_INT(c.member, 3);
+    CHECK_EQ_INT(c.event, 3);
+    CHECK_EQ_INT(c.query, 2);
+    CHECK_EQ_INT(sn->nq.events.min_time, 3);
+    CHECK_EQ_INT(sn->nq.queries.min_time, 2);
+    CHECK(serf_events_receive(&sn->nq.events, 2, (wire_bytes){ (const uint8_t *)"deploy", 6 },
+                              (wire_bytes){ (const uint8_t *)"v2", 2 }) == SERF_EVENT_BEFORE_MIN);
+    CHECK(serf_events_receive(&sn->nq.events, 3, (wire_bytes){ (const uint8_t *)"deploy", 6 },
+                              (wire_bytes){ (const uint8_t *)"v3", 2 }) == SERF_EVENT_NEW);
+    serf_node_free(sn);
+    serf_snapshot_replay_free(&r);
+}
+
 int main(void)
 {
+    test_restore();
     test_serf_terminated();
     test_serf_left();
     test_round_trip();
