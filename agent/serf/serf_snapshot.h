@@ -162,10 +162,11 @@ typedef struct serf_snapshot_writer {
     size_t refused;                    /* lines not written: a name we could not read back, or no memory */
 } serf_snapshot_writer;
 
-/* Start after a replay of the file, whose members and clocks move into
- * the writer (r is left empty; NULL: a new file). file_size: the file's
- * size now (serf's offset). */
-void serf_snapshot_writer_init(serf_snapshot_writer *w, serf_snapshot_replay *r, uint64_t file_size,
+/* Start after a replay of the file, whose members and clocks it copies
+ * (serf's Snapshotter goes on from its replay; NULL: a new file).
+ * file_size: the file's size now (serf's offset). 0, or -1 if out of
+ * memory (then free it). */
+int serf_snapshot_writer_init(serf_snapshot_writer *w, const serf_snapshot_replay *r, uint64_t file_size,
                                bool rejoin_after_leave, uint64_t now);
 void serf_snapshot_writer_free(serf_snapshot_writer *w);
 

@@ -7,13 +7,17 @@
 
 #include "serf/serf_snapshot_internal.h"
 
-void serf_snapshot_writer_init(serf_snapshot_writer *w, serf_snapshot_replay *r, uint64_t file_size,
-                               bool rejoin_after_leave, uint64_t now)
+int serf_snapshot_writer_init(serf_snapshot_writer *w, const serf_snapshot_replay *r, uint64_t file_size,
+                              bool rejoin_after_leave, uint64_t now)
 {
     memset(w, 0, sizeof *w);
+    int rc = 0;
     if (r) {
-        w->alive = r->alive;
-        r->alive = (serf_snapshot_nodes){ 0 };
+        for (size_t i = 0; i < r->alive.cap && rc == 0; i++) {
+            const serf_snapshot_node *s = &r->alive.slots[i];
+            if (s->name)
+                rc = serf_snapshot_nodes_put(&w->alive, s->name, strlen(s->name), s->addr, strlen(s->addr));
+        }
         w->last_clock = r->clock;
         w->last_event_clock = r->event_clock;
         w->last_query_clock = r->query_clock;
@@ -24,6 +28,7 @@ void serf_snapshot_writer_init(serf_snapshot_writer *w, serf_snapshot_replay *r,
     /* serf's lastFlush starts at the zero time: the first line goes out at once */
     w->last_flush = 0;
     w->next_clock = now + SERF_SNAPSHOT_CLOCK_INTERVAL_MS;
+    return rc;
 }
 
 void serf_snapshot_writer_free(serf_snapshot_writer *w)
