@@ -320,6 +320,7 @@ void daemon_snapshot_on_serf_event(daemon_snapshot *s, const serf_node_event *ev
     if (!s || !s->started || s->closing)
         return;
     serf_snapshot_writer *w = &s->writer;
+    size_t refused = w->refused;
     uint64_t clock = serf_node_get_clocks(s->sn).member;
     char addr[80];
     switch (ev->type) {
@@ -346,6 +347,12 @@ void daemon_snapshot_on_serf_event(daemon_snapshot *s, const serf_node_event *ev
     default:
         return;
     }
+    /* a name with a newline, or too long to read back: logged now and
+     * then, not on every event (the names come from the network) */
+    if (w->refused > refused && (w->refused == 1 || w->refused % 1000 == 0))
+        base_log(BASE_LOG_WARN, "snapshot '%s': a member event not recorded (%zu so far): a name with a "
+                 "newline, or longer than %d bytes, would not read back", s->path, w->refused,
+                 SERF_SNAPSHOT_LINE_MAX);
     pump(s, false);
 }
 
