@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/base_log.h"
 #include "check.h"
 #include "daemon/daemon_snapshot.h"
+#include "net/loop_wait.h"
 
 static char dir[] = "/tmp/test_daemon_snapshot.XXXXXX";
 
@@ -254,6 +256,107 @@ static void test_errors(uv_loop_t *loop)
     CHECK(n == 0 && prev == NULL);
 }
 
+static net *start_net(uv_loop_t *loop, const char *name, uint64_t seed)
+{
+    net_config c;
+    memset(&c, 0, sizeof c);
+    REQUIRE(swim_config_profile(&c.swim, "local") == 0);
+    snprintf(c.swim.name, sizeof c.swim.name, "%s", name);
+    static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
+    memcpy(c.swim.vsn, vsn, 6);
+    c.swim.seed = seed;
+    snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
+    wire_frame_config_init(&c.frame);
+    wire_keyring_init(&c.keyring);
+    net_handlers h = { 0 };
+    char err[256];
+    net *n = net_start(loop, &c, &h, err, sizeof err);
+    if (!n)
+        fprintf(stderr, "net_start: %s\n", err);
+    REQUIRE(n);
+    return n;
+}
+
+static net *rejoiner;
+static int attempts, rejoins, gave_up, self_tried;
+
+static void count_lines(void *ud, base_log_level level, const char *line, size_t len)
+{
+    (void)ud;
+    (void)level;
+    char l[512];
+    snprintf(l, sizeof l, "%.*s", (int)(len < 511 ? len : 511), line);
+    attempts += strstr(l, "attempting re-join") != NULL;
+    rejoins += strstr(l, "re-joined to previously known node") != NULL;
+    gave_up += strstr(l, "failed to re-join any previously known node") != NULL;
+    self_tried += strstr(l, "known node: b:") != NULL;
+}
+
+static int rejoined(void *ud)
+{
+    (void)ud;
+    return rejoins > 0 && swim_alive_count(net_core(rejoiner)) == 2;
+}
+
+static int given_up(void *ud)
+{
+    (void)ud;
+    return gave_up > 0;
+}
+
+/* serf's handleRejoin: the known members one at a time (a dead one first
+ * or not, by the shuffle) until one answers; never ourselves */
+static void test_rejoin(uv_loop_t *loop)
+{
+    int sub = base_log_subscribe(count_lines, NULL, BASE_LOG_DEBUG);
+    REQUIRE(sub >= 0);
+    loop_wait lw;
+    loop_wait_init(&lw, loop);
+    net *a = start_net(loop, "a", 1), *b = start_net(loop, "b", 2);
+    char path[256], err[512];
+    snprintf(path, sizeof path, "%s/b.snap", dir);
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f);
+    fprintf(f, "alive: ghost 127.0.0.1:1\nalive: a %s\nalive: b %s\n", net_bind_text(a), net_bind_text(b));
+    fclose(f);
+    daemon_snapshot *s = daemon_snapshot_open(loop, path, false, err, sizeof err);
+    REQUIRE(s);
+    rejoiner = b;
+    daemon_snapshot_rejoin(s, b, "b", 5);
+    CHECK(loop_wait_run(&lw, rejoined, NULL, 5000));
+    CHECK_EQ_INT(rejoins, 1);
+    CHECK(attempts >= 1 && attempts <= 2);
+    CHECK_EQ_INT(self_tried, 0);
+    CHECK_EQ_INT(gave_up, 0);
+    daemon_snapshot_close(s);
+
+    /* nobody answers: each tried once, then it gives up */
+    f = fopen(path, "wb");
+    REQUIRE(f);
+    fprintf(f, "alive: ghost 127.0.0.1:1\nalive: ghost2 127.0.0.1:2\n");
+    fclose(f);
+    attempts = rejoins = 0;
+    s = daemon_snapshot_open(loop, path, false, err, sizeof err);
+    REQUIRE(s);
+    daemon_snapshot_rejoin(s, a, "a", 1);
+    CHECK(loop_wait_run(&lw, given_up, NULL, 5000));
+    CHECK_EQ_INT(attempts, 2);
+    CHECK_EQ_INT(rejoins, 0);
+    daemon_snapshot_close(s);
+
+    /* closed while a join is in flight: freed once the net answers it */
+    s = daemon_snapshot_open(loop, path, false, err, sizeof err);
+    REQUIRE(s);
+    daemon_snapshot_rejoin(s, a, "a", 1);
+    uv_run(loop, UV_RUN_NOWAIT);
+    daemon_snapshot_close(s);
+    net_close(a);
+    net_close(b);
+    loop_wait_close(&lw);
+    uv_run(loop, UV_RUN_DEFAULT);
+    base_log_unsubscribe(sub);
+}
+
 int main(void)
 {
     REQUIRE(mkdtemp(dir));
@@ -263,6 +366,7 @@ int main(void)
     test_leave(&loop);
     test_compaction(&loop);
     test_errors(&loop);
+    test_rejoin(&loop);
     uv_loop_close(&loop);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
