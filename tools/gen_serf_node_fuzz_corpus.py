@@ -6,6 +6,7 @@ Run by hand from the repository root (never at build or test time):
     python3 tools/gen_serf_node_fuzz_corpus.py [OUT_DIR]
 
 OUT_DIR defaults to fuzz/corpus/fuzz_serf_node; it is emptied first. The
+fixtures also go to fuzz/corpus/fuzz_serf_query as fixture-* seeds. The
 target reads a list of operations [op | sel << 4][len: u16 LE][len bytes]
 (its header comment is the reference). Seeds:
 
@@ -116,6 +117,25 @@ def main():
         with open(os.path.join(out, name), 'wb') as f:
             f.write(body)
     print('%d seeds in %s' % (len(seeds), out))
+    query_seeds()
+
+
+def query_seeds():
+    """fuzz_serf_query (one node, a core driven by hand) reads the same
+    [op][len][bytes] with its own ops: 0 a user message, 8 a push/pull
+    state, 5 time passes (tenths of seconds). Its other seeds, found by
+    the fuzzer, are kept; ours are the fixture-* ones."""
+    out = 'fuzz/corpus/fuzz_serf_query'
+    for old in os.listdir(out):
+        if old.startswith('fixture-'):
+            os.remove(os.path.join(out, old))
+    n = 0
+    for name, typ, msg in messages():
+        body = op(8 if typ == 2 else 0, 0, msg) + op(5, 0, b'\x0a') + op(11)
+        with open(os.path.join(out, 'fixture-' + name), 'wb') as f:
+            f.write(body)
+        n += 1
+    print('%d seeds in %s' % (n, out))
 
 
 if __name__ == '__main__':
