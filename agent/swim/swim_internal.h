@@ -25,20 +25,36 @@ uint64_t swim_rng_below(swim_rng *r, uint64_t n);
 /* ---- members (swim_members.c) ---- */
 struct swim_suspicion;
 
+/* Meta this short lives inside the node: serf's tags are often a few
+ * bytes (an agent without tags sends 2), and a malloc'd copy of them cost
+ * 32 bytes per member in every core. */
+#define SWIM_META_INLINE 8
+
+/* Every core holds one per member: at 10,000 simulated nodes, 10^8 of
+ * them, so the record is packed (80 bytes before its name). */
 typedef struct swim_node {
-    char *name;                  /* NUL-terminated, in the same allocation */
-    size_t name_len;
-    uint32_t hash;
     struct swim_node *hnext;     /* hash chain */
-    swim_addr addr;
-    uint32_t incarnation;
-    swim_state state;
-    swim_time state_change;
-    uint8_t *meta;               /* owned, NULL when meta_len == 0 */
-    size_t meta_len;
-    uint8_t vsn[6];
     struct swim_suspicion *susp; /* running suspicion timer, owned */
+    swim_time state_change;
+    union {
+        uint8_t *p;              /* meta_len > SWIM_META_INLINE: owned */
+        uint8_t in[SWIM_META_INLINE];
+    } meta;                      /* read it with swim_node_meta() */
+    uint32_t hash;
+    uint32_t incarnation;
+    uint32_t name_len;
+    uint32_t meta_len;
+    uint8_t state;               /* a swim_state */
+    uint8_t vsn[6];
+    swim_addr addr;
+    char name[];                 /* NUL-terminated, in the same allocation */
 } swim_node;
+
+/* The node's meta (meta_len bytes; not NULL even when empty). */
+static inline const uint8_t *swim_node_meta(const swim_node *n)
+{
+    return n->meta_len > SWIM_META_INLINE ? n->meta.p : n->meta.in;
+}
 
 typedef struct swim_members {
     swim_node **buckets;
