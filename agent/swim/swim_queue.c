@@ -104,9 +104,9 @@ static size_t first_after(swim_bcast *const *v, size_t m, const swim_bcast *x)
 
 static void key_unlink(swim_queue *q, swim_bcast *b)
 {
-    if (!b->key || !q->kbuckets)
+    if (!b->keyed || !q->kbuckets)
         return;
-    swim_bcast **pp = &q->kbuckets[key_hash(b->key) & (q->nkbuckets - 1)];
+    swim_bcast **pp = &q->kbuckets[key_hash(swim_bcast_key(b)) & (q->nkbuckets - 1)];
     while (*pp && *pp != b)
         pp = &(*pp)->knext;
     if (*pp)
@@ -115,7 +115,7 @@ static void key_unlink(swim_queue *q, swim_bcast *b)
 
 static void key_link(swim_queue *q, swim_bcast *b)
 {
-    size_t i = key_hash(b->key) & (q->nkbuckets - 1);
+    size_t i = key_hash(swim_bcast_key(b)) & (q->nkbuckets - 1);
     b->knext = q->kbuckets[i];
     q->kbuckets[i] = b;
 }
@@ -160,7 +160,7 @@ static swim_bcast *key_find(const swim_queue *q, const char *key)
     if (!q->kbuckets)
         return NULL;
     swim_bcast *b = q->kbuckets[key_hash(key) & (q->nkbuckets - 1)];
-    while (b && strcmp(b->key, key) != 0)
+    while (b && strcmp(swim_bcast_key(b), key) != 0)
         b = b->knext;
     return b;
 }
@@ -182,16 +182,14 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
             finished(q, old);
         }
     }
+    if (len > UINT32_MAX)
+        return -1;
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
         swim_bcast **items = realloc(q->items, cap * sizeof *items);
         if (!items)
             return -1;
         q->items = items;
-        swim_bcast **scr = realloc(q->scratch, cap * sizeof *scr);
-        if (!scr)
-            return -1;
-        q->scratch = scr;
         q->cap = cap;
     }
     if (key && q->n + 1 > q->nkbuckets && key_grow(q) != 0)
@@ -202,11 +200,12 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     swim_bcast *b = calloc(1, sizeof *b + len + klen);
     if (!b)
         return -1;
-    b->msg = (uint8_t *)(b + 1);
-    if (key)
-        b->key = memcpy(b->msg + len, key, klen);
+    if (key) {
+        memcpy(b->msg + len, key, klen);
+        b->keyed = true;
+    }
     memcpy(b->msg, msg, len);
-    b->len = len;
+    b->len = (uint32_t)len;
     b->id = ++q->next_id;
     if (q->min_len == 0 || len < q->min_len)
         q->min_len = len;
@@ -226,8 +225,7 @@ void swim_queue_prune(swim_queue *q, size_t keep)
      * is what memberlist's Prune drops too */
     while (q->n > keep) {
         swim_bcast *b = q->items[--q->n];
-        if (b->key)
-            key_unlink(q, b);
+        key_unlink(q, b);
         finished(q, b);
     }
 }
@@ -238,6 +236,18 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
     size_t used = 0, kept = 0, npicked = 0;
     if (q->n == 0)
         return 0;
+    /* each pick costs overhead + min_len at least: room for that many */
+    size_t unit = overhead + q->min_len;
+    size_t most = unit ? limit / unit + 1 : q->n;
+    if (most > q->n)
+        most = q->n;
+    if (most > q->capscratch) {
+        swim_bcast **scr = realloc(q->scratch, most * sizeof *scr);
+        if (!scr)
+            return 0; /* nothing taken: the packet goes without gossip */
+        q->scratch = scr;
+        q->capscratch = most;
+    }
     /* Pass 1: pick in order, compacting the unpicked of the part walked to
      * the front of items and collecting the picked in scratch (still
      * sorted); what was not walked stays where it is. */
@@ -264,8 +274,7 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
     for (size_t k = 0; k < npicked; k++) {
         swim_bcast *b = q->scratch[k];
         if (b->transmits + 1 >= transmit_limit) {
-            if (b->key)
-                key_unlink(q, b);
+            key_unlink(q, b);
             finished(q, b);
         } else {
             b->transmits++;
@@ -319,8 +328,8 @@ void swim_queue_check(const swim_queue *q)
         assert(b->id != 0 && b->id <= q->next_id);
         /* the send order, which take and prune rely on */
         assert(i == 0 || before(q->items[i - 1], b));
-        if (b->key) {
-            assert(key_find(q, b->key) == b); /* one entry per key */
+        if (b->keyed) {
+            assert(key_find(q, swim_bcast_key(b)) == b); /* one entry per key */
             keyed++;
         }
     }
