@@ -95,6 +95,7 @@ struct sim {
     bool timing_on;
     sim_timing timing;
     wire_buf reply;
+    swim_msg_pool *msgs;         /* the cores' queued messages, shared */
 };
 
 /* shared between sim.c (the loop), sim_net.c and sim_node.c */

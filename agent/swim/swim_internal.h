@@ -84,23 +84,54 @@ int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len);
 void swim_node_view(const swim_node *n, swim_member *out);
 
 /* ---- broadcast queue (swim_queue.c): memberlist's TransmitLimitedQueue ---- */
-/* One allocation per entry, the message and its key inside: a core holds
- * one per member while news of a join burst spreads (10^8 of them at
- * 10,000 simulated nodes), so the header is 32 bytes. */
+/* ---- broadcast messages (swim_msg_pool.c) ---- */
+/* A queued message and its key, shared by the queues of every core using
+ * the same pool (refcounted), or private to one entry when there is none. */
+typedef struct swim_msg_pool swim_msg_pool;
+typedef struct swim_msg {
+    struct swim_msg *next;       /* pool chain */
+    swim_msg_pool *pool;         /* NULL: private */
+    uint32_t refs;
+    uint32_t hash;               /* of message and key */
+    uint32_t len;
+    uint32_t klen;               /* key and its NUL; 0: no key */
+    uint8_t data[];              /* the encoded message, then the key */
+} swim_msg;
+
+/* Ownership: the pool is its creator's; free it after every core that
+ * used it (swim_msg_pool_free asserts it holds nothing). */
+swim_msg_pool *swim_msg_pool_new(void);
+void swim_msg_pool_free(swim_msg_pool *p);
+size_t swim_msg_pool_count(const swim_msg_pool *p);
+/* A reference to msg with key (NULL: none): the pooled one with the same
+ * bytes, or a new one (pooled when p is not NULL). NULL if out of memory.
+ * The caller owns the reference; swim_msg_release() gives it back. */
+swim_msg *swim_msg_get(swim_msg_pool *p, const uint8_t *msg, size_t len, const char *key);
+void swim_msg_release(swim_msg *m);
+/* Share this core's queued messages through p from now on (the simulator
+ * sets it right after swim_new; what was queued before stays private).
+ * p must outlive the core. */
+void swim_set_msg_pool(swim *s, swim_msg_pool *p);
+
+/* An entry: a core holds one per member while news of a join burst spreads
+ * (10^8 of them at 10,000 simulated nodes), so it is 40 bytes, the sort
+ * keys and the key's hash in it, the bytes behind a pointer. */
 typedef struct swim_bcast {
     struct swim_bcast *knext;    /* key hash chain */
+    swim_msg *m;                 /* a reference, owned */
     uint64_t id;                 /* insertion order: newer is larger */
-    uint32_t len;
+    uint32_t len;                /* m->len */
     uint32_t transmits;
-    bool keyed;                  /* has an invalidation key (else never replaced) */
+    uint32_t khash;              /* the key's hash, when it has one */
     bool notify;                 /* our leave message: report when finished */
-    uint8_t msg[];               /* the encoded message, then the key and NUL */
 } swim_bcast;
 
+/* The entry's message. */
+static inline const uint8_t *swim_bcast_msg(const swim_bcast *b) { return b->m->data; }
 /* The entry's invalidation key, NULL if it has none. */
 static inline const char *swim_bcast_key(const swim_bcast *b)
 {
-    return b->keyed ? (const char *)b->msg + b->len : NULL;
+    return b->m->klen ? (const char *)b->m->data + b->len : NULL;
 }
 
 typedef struct swim_queue {
@@ -110,6 +141,7 @@ typedef struct swim_queue {
     size_t capscratch;
     swim_bcast **kbuckets;
     size_t nkbuckets;
+    swim_msg_pool *pool;         /* where messages are shared; NULL: none */
     uint64_t next_id;
     size_t min_len;              /* smallest message ever queued: a packet
                                     with less room left is full */

@@ -30,7 +30,8 @@ void swim_queue_init(swim_queue *q)
 
 static void bcast_free(swim_bcast *b)
 {
-    free(b);   /* its message and key live in the same allocation */
+    swim_msg_release(b->m);
+    free(b);
 }
 
 void swim_queue_free(swim_queue *q)
@@ -104,9 +105,9 @@ static size_t first_after(swim_bcast *const *v, size_t m, const swim_bcast *x)
 
 static void key_unlink(swim_queue *q, swim_bcast *b)
 {
-    if (!b->keyed || !q->kbuckets)
+    if (!b->m->klen || !q->kbuckets)
         return;
-    swim_bcast **pp = &q->kbuckets[key_hash(swim_bcast_key(b)) & (q->nkbuckets - 1)];
+    swim_bcast **pp = &q->kbuckets[b->khash & (q->nkbuckets - 1)];
     while (*pp && *pp != b)
         pp = &(*pp)->knext;
     if (*pp)
@@ -115,7 +116,7 @@ static void key_unlink(swim_queue *q, swim_bcast *b)
 
 static void key_link(swim_queue *q, swim_bcast *b)
 {
-    size_t i = key_hash(swim_bcast_key(b)) & (q->nkbuckets - 1);
+    size_t i = b->khash & (q->nkbuckets - 1);
     b->knext = q->kbuckets[i];
     q->kbuckets[i] = b;
 }
@@ -159,8 +160,9 @@ static swim_bcast *key_find(const swim_queue *q, const char *key)
 {
     if (!q->kbuckets)
         return NULL;
-    swim_bcast *b = q->kbuckets[key_hash(key) & (q->nkbuckets - 1)];
-    while (b && strcmp(swim_bcast_key(b), key) != 0)
+    uint32_t h = key_hash(key);
+    swim_bcast *b = q->kbuckets[h & (q->nkbuckets - 1)];
+    while (b && (b->khash != h || strcmp(swim_bcast_key(b), key) != 0))
         b = b->knext;
     return b;
 }
@@ -194,17 +196,16 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     }
     if (key && q->n + 1 > q->nkbuckets && key_grow(q) != 0)
         return -1;
-    /* one allocation: the entry, its message, its key; taking it for a
-     * packet reads them together, from a queue too long for the cache */
-    size_t klen = key ? strlen(key) + 1 : 0;
-    swim_bcast *b = calloc(1, sizeof *b + len + klen);
+    swim_bcast *b = calloc(1, sizeof *b);
     if (!b)
         return -1;
-    if (key) {
-        memcpy(b->msg + len, key, klen);
-        b->keyed = true;
+    b->m = swim_msg_get(q->pool, msg, len, key);
+    if (!b->m) {
+        free(b);
+        return -1;
     }
-    memcpy(b->msg, msg, len);
+    if (key)
+        b->khash = key_hash(key);
     b->len = (uint32_t)len;
     b->id = ++q->next_id;
     if (q->min_len == 0 || len < q->min_len)
@@ -261,7 +262,7 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
             break; /* nothing can fit any more */
         if (b->len <= limit - used - overhead) {
             used += overhead + b->len;
-            take(ud, b->msg, b->len);
+            take(ud, swim_bcast_msg(b), b->len);
             q->scratch[npicked++] = b;
         } else {
             q->items[kept++] = b;
@@ -328,7 +329,8 @@ void swim_queue_check(const swim_queue *q)
         assert(b->id != 0 && b->id <= q->next_id);
         /* the send order, which take and prune rely on */
         assert(i == 0 || before(q->items[i - 1], b));
-        if (b->keyed) {
+        if (b->m->klen) {
+            assert(b->khash == key_hash(swim_bcast_key(b)));
             assert(key_find(q, swim_bcast_key(b)) == b); /* one entry per key */
             keyed++;
         }
