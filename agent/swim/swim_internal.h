@@ -244,10 +244,15 @@ typedef struct swim_join_batch {
     int pending, ok;
 } swim_join_batch;
 
+/* A queued event. Copies of what its views show (name, meta, payload)
+ * are kept in the core's evbytes, by offset (SWIM_EV_NONE: none): one
+ * buffer for them all, not three mallocs an event (a push/pull merging a
+ * large table queues thousands); the views are pointed at them when the
+ * event is delivered. */
+#define SWIM_EV_NONE SIZE_MAX
 typedef struct swim_qevent {
     swim_event ev;
-    char *name;                  /* owned copies the views point into */
-    uint8_t *meta, *payload;
+    size_t name, meta, payload;
 } swim_qevent;
 
 struct swim {
@@ -288,6 +293,8 @@ struct swim {
 
     swim_qevent *events;
     size_t nevents, capevents;
+    uint8_t *evbytes;            /* the queued events' copies */
+    size_t nevbytes, capevbytes;
     bool flushing;
     bool in_call;                /* inside a public call that changes the core:
                                     a callback calling in again is a bug */
