@@ -135,8 +135,10 @@ static inline const char *swim_bcast_key(const swim_bcast *b)
 }
 
 typedef struct swim_queue {
-    swim_bcast **items;          /* sorted: transmits asc, len desc, id desc */
-    size_t n, cap;
+    swim_bcast **items;          /* sorted: transmits asc, len desc, id desc;
+                                    inside base, with room on both sides */
+    size_t n, cap;               /* cap: base's slots */
+    swim_bcast **base;           /* owned */
     swim_bcast **scratch;        /* merge buffer: as many as one packet takes */
     size_t capscratch;
     swim_bcast **kbuckets;
