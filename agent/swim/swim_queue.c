@@ -279,6 +279,44 @@ void swim_queue_prune(swim_queue *q, size_t keep)
     }
 }
 
+/* Pass 3 the other way, when every picked entry sorts after the unpicked
+ * of the walked part (c == 0): those few move up to close the gap, which
+ * becomes room before items, and the picked are merged in from the back,
+ * moving what sorts after them up (room after items needed). While a join
+ * burst fills tier 0, the picked go to tier 1, past all of tier 0: this
+ * moves the tiers after it, not tier 0 (the whole queue) every packet. */
+static void merge_back(swim_queue *q, size_t i, size_t kept, size_t nre)
+{
+    size_t gap = i - kept;
+    memmove(&q->items[gap], &q->items[0], kept * sizeof *q->items);
+    q->items += gap;
+    q->n -= gap;
+    size_t rd = q->n;
+    for (size_t r = nre; r > 0; r--) {
+        swim_bcast *x = q->scratch[r - 1];
+        size_t p = first_after(q->items, rd, x);
+        memmove(&q->items[p + r], &q->items[p], (rd - p) * sizeof *q->items);
+        q->items[p + r - 1] = x;
+        rd = p;
+    }
+    q->n += nre;
+}
+
+/* Whether merge_back moves fewer entries than the forward merge, and
+ * there is room after items for it. */
+static bool back_is_cheaper(const swim_queue *q, size_t i, size_t kept, size_t npicked, size_t nre)
+{
+    size_t front = (size_t)(q->items - q->base);
+    if (front + q->n + nre > q->cap)
+        return false;
+    size_t rest = q->n - i;
+    size_t first = nre ? first_after(&q->items[i], rest, q->scratch[0]) : rest;
+    size_t last = nre ? first_after(&q->items[i], rest, q->scratch[nre - 1]) : 0;
+    size_t back = kept + (rest - first);
+    size_t fwd = last + (npicked > nre ? rest - last : 0);
+    return back < fwd;
+}
+
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
                        void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud)
 {
@@ -340,6 +378,10 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
      * once the gap is filled the rest is in place already. So the tail is
      * moved once at most, and not at all when nothing retired. */
     size_t c = kept ? first_after(q->scratch, nre, q->items[kept - 1]) : 0;
+    if (c == 0 && back_is_cheaper(q, i, kept, npicked, nre)) {
+        merge_back(q, i, kept, nre);
+        return used;
+    }
     size_t a = kept, out = kept + c;
     for (size_t r = c; r > 0; r--) {
         swim_bcast *x = q->scratch[r - 1];
