@@ -103,6 +103,30 @@ static size_t first_after(swim_bcast *const *v, size_t m, const swim_bcast *x)
     return lo;
 }
 
+/* first_after searched from the end, in steps that double, then halved:
+ * for the picked merged from the back, each next one lands near the last. */
+static size_t first_after_back(swim_bcast *const *v, size_t m, const swim_bcast *x)
+{
+    size_t lo = 0, hi = m, step = 1;
+    while (lo < hi) {
+        size_t k = hi - lo > step ? hi - step : lo;
+        if (!before(x, v[k])) {
+            lo = k + 1;
+            break;
+        }
+        hi = k;
+        step *= 2;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (before(x, v[mid]))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 static void key_unlink(swim_queue *q, swim_bcast *b)
 {
     if (!b->m->klen || !q->kbuckets)
@@ -294,7 +318,7 @@ static void merge_back(swim_queue *q, size_t i, size_t kept, size_t nre)
     size_t rd = q->n;
     for (size_t r = nre; r > 0; r--) {
         swim_bcast *x = q->scratch[r - 1];
-        size_t p = first_after(q->items, rd, x);
+        size_t p = first_after_back(q->items, rd, x);
         memmove(&q->items[p + r], &q->items[p], (rd - p) * sizeof *q->items);
         q->items[p + r - 1] = x;
         rd = p;
