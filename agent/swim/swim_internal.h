@@ -86,7 +86,8 @@ void swim_node_view(const swim_node *n, swim_member *out);
 /* ---- broadcast queue (swim_queue.c): memberlist's TransmitLimitedQueue ---- */
 /* ---- broadcast messages (swim_msg_pool.c) ---- */
 /* A queued message and its key, shared by the queues of every core using
- * the same pool (refcounted), or private to one entry when there is none. */
+ * the same pool (refcounted; the pool is not locked: its cores run in one
+ * thread), or private to one entry when there is none. */
 typedef struct swim_msg_pool swim_msg_pool;
 typedef struct swim_msg {
     struct swim_msg *next;       /* pool chain */
