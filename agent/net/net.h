@@ -43,9 +43,15 @@ typedef struct net_config {
     uint16_t advertise_port;   /* 0: the bound port */
     swim_config swim;          /* name, meta, vsn, timings; advertise and
                                   packet_overhead are filled by net_start */
-    wire_keyring keyring;      /* n == 0: no encryption */
-    wire_frame_config frame;   /* compress, label, limits; keyring pointer
-                                  is set by net_start to its own copy */
+    wire_keyring keyring;      /* n == 0: no encryption; unused when
+                                  frame.keyring is set */
+    wire_frame_config frame;   /* compress, label, limits. frame.keyring
+                                  NULL: net_start points it at its own copy
+                                  of `keyring`. Non-NULL: the caller's
+                                  keyring, used for every packet and stream
+                                  as it is then (serf's key rotation changes
+                                  it between packets, serf_node.h); it must
+                                  outlive the net */
 } net_config;
 
 typedef struct net_handlers {
