@@ -64,6 +64,7 @@ static int decode_row(wire_mp_reader *r, cli_member *m)
     memcpy(a.ip, addr.p, addr.n);
     net_addr_ip_text(&a, m->addr, sizeof m->addr);
     m->status = state.p ? state : status;
+    m->serf_status = status.p ? status : state;
     return 0;
 }
 
@@ -99,6 +100,8 @@ static void json_member(wire_mp_writer *w, const cli_member *m)
     snprintf(num, sizeof num, ",\"port\":%u,\"status\":", m->port);
     cli_json_raw(w, num);
     cli_json_str(w, (const char *)m->status.p, m->status.n);
+    cli_json_raw(w, ",\"serf_status\":");
+    cli_json_str(w, (const char *)m->serf_status.p, m->serf_status.n);
     cli_json_raw(w, ",\"tags\":{");
     daemon_rpc_list tags = m->tags;
     wire_bytes k, v;

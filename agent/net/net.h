@@ -88,6 +88,8 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
 void net_close(net *n);
 
 swim *net_core(net *n);
+/* The loop's clock for the core (monotonic milliseconds); n may be NULL
+ * (the same clock before net_start, for what is created first). */
 swim_time net_now(net *n);
 const net_counters *net_get_counters(const net *n);
 /* The bound and advertised addresses as text ("127.0.0.1:7946", "[::1]:7946"). */

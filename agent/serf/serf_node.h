@@ -228,11 +228,12 @@ size_t serf_node_member_count(const serf_node *sn);
 bool serf_node_member_get(const serf_node *sn, const char *name, serf_node_member *out);
 
 /* ---- user events ---- */
-/* serf's UserEvent: gossiped to everyone; also delivered to ourselves
- * (SERF_EV_USER), as serf does. 0, or a wire_err (WIRE_ELIMIT: name +
+/* serf's UserEvent (not serf_node_event: that is the event type):
+ * gossiped to everyone; also delivered to ourselves (SERF_EV_USER), as
+ * serf does. 0, or a wire_err (WIRE_ELIMIT: name +
  * payload over the size limit). */
-int serf_node_event(serf_node *sn, swim *core, swim_time now, wire_bytes name, wire_bytes payload,
-                    bool coalesce);
+int serf_node_user_event(serf_node *sn, swim *core, swim_time now, wire_bytes name, wire_bytes payload,
+                         bool coalesce);
 
 /* ---- queries ---- */
 typedef struct serf_node_query_opts {
