@@ -46,8 +46,8 @@ static const base_flag_spec agent_flags[] = {
     { "keyring-file", BASE_FLAG_STRING, "FILE", "serf's keyring file: keys read at start (not with -encrypt), written when key queries change them" },
     { "replay", BASE_FLAG_BOOL, NULL, "joins (-join, -retry-join) replay the cluster's old user events" },
     { "reconnect-interval", BASE_FLAG_STRING, "DUR", "how often a failed member is tried again (serf's default 30s)" },
-    { "reconnect-timeout", BASE_FLAG_STRING, "DUR", "how long a failed member is kept and tried before it is reaped (default 24h)" },
-    { "tombstone-timeout", BASE_FLAG_STRING, "DUR", "how long a left member is listed before it is reaped (default 24h)" },
+    { "reconnect-timeout", BASE_FLAG_STRING, "DUR", "how long a failed member is kept and tried before it is reaped (default 24h; hours allowed, 72h)" },
+    { "tombstone-timeout", BASE_FLAG_STRING, "DUR", "how long a left member is listed before it is reaped (default 24h; hours allowed)" },
     { "user-event-size-limit", BASE_FLAG_STRING, "N", "bytes of a user event's name and payload (serf's default 512, at most 9216)" },
     { "query-size-limit", BASE_FLAG_STRING, "N", "bytes of a query we send (serf's default 1024)" },
     { "query-response-size-limit", BASE_FLAG_STRING, "N", "bytes of a query response (serf's default 1024)" },
@@ -170,19 +170,33 @@ int daemon_opts_check_handlers(const char *what, const char *const *specs, size_
     return 0;
 }
 
+/* serf's reap timeouts are often days ("72h"): hours on top of what
+ * base_parse_duration_ms takes (at most a day), up to a year. */
+#define REAP_TIMEOUT_MAX_H (366 * 24)
+
 /* A duration flag into *ms (left alone when not given): 0 or -1. */
 static int duration_flag(const base_args *a, const char *flag, uint64_t *ms, char *err, size_t errlen)
 {
     const char *v = base_args_str(a, flag, NULL);
-    unsigned m;
+    unsigned m = 0;
     if (!v)
         return 0;
-    if (base_parse_duration_ms(v, &m) < 0 || m == 0) {
-        snprintf(err, errlen, "-%s: '%s' is not a positive duration (e.g. 30s, 24h)", flag, v);
-        return -1;
+    size_t n = strlen(v);
+    unsigned long h;
+    char num[32];
+    if (n > 1 && n < sizeof num && v[n - 1] == 'h') {
+        memcpy(num, v, n - 1);
+        num[n - 1] = '\0';
+        if (base_parse_uint(num, 1, REAP_TIMEOUT_MAX_H, &h) == 0) {
+            *ms = (uint64_t)h * 3600000u;
+            return 0;
+        }
+    } else if (base_parse_duration_ms(v, &m) == 0 && m > 0) {
+        *ms = m;
+        return 0;
     }
-    *ms = m;
-    return 0;
+    snprintf(err, errlen, "-%s: '%s' is not a positive duration (e.g. 30s, 15m, 72h)", flag, v);
+    return -1;
 }
 
 /* A size flag in [1, max] into *n (left alone when not given). */
