@@ -4,9 +4,9 @@
  * Incarnation and State ("moonlist-members", daemon/daemon_rpc.h); the
  * client decodes them into rows and renders text (like `serf members`) or
  * JSON:
- *   {"members":[{"name":..,"addr":..,"port":..,"status":..,"serf_status":..,"tags":{..},
+ *   {"members":[{"name":..,"addr":..,"port":..,"status":..,"tags":{..},
  *                "incarnation":..,"protocol":[min,max,cur],
- *                "delegate":[min,max,cur]}]}
+ *                "delegate":[min,max,cur],"serf_status":..}]}
  * where status is moonlist's word (alive, suspect, dead, left: the core's
  * view) and serf_status serf's (alive, leaving, left, failed: serf's view,
  * which keeps failed and left members until they are reaped). */

@@ -72,14 +72,14 @@ int main(void)
     REQUIRE(cli_members_json(&out, rows, n) == 0);
     const char *want =
         "{\"members\":["
-        "{\"name\":\"n\\\"1\",\"addr\":\"127.0.0.1\",\"port\":7946,\"status\":\"alive\",\"serf_status\":\"alive\","
+        "{\"name\":\"n\\\"1\",\"addr\":\"127.0.0.1\",\"port\":7946,\"status\":\"alive\","
         "\"tags\":{\"role\":\"web\",\"q\\\"x\":\"\\\\\\n\"},\"incarnation\":3,"
-        "\"protocol\":[1,5,2],\"delegate\":[2,5,5]},"
-        "{\"name\":\"n2\",\"addr\":\"::1\",\"port\":17946,\"status\":\"left\",\"serf_status\":\"left\",\"tags\":{},"
-        "\"incarnation\":1,\"protocol\":[1,5,2],\"delegate\":[2,5,5]},"
-        "{\"name\":\"n3\",\"addr\":\"10.0.0.3\",\"port\":7946,\"status\":\"failed\",\"serf_status\":\"failed\","
+        "\"protocol\":[1,5,2],\"delegate\":[2,5,5],\"serf_status\":\"alive\"},"
+        "{\"name\":\"n2\",\"addr\":\"::1\",\"port\":17946,\"status\":\"left\",\"tags\":{},"
+        "\"incarnation\":1,\"protocol\":[1,5,2],\"delegate\":[2,5,5],\"serf_status\":\"left\"},"
+        "{\"name\":\"n3\",\"addr\":\"10.0.0.3\",\"port\":7946,\"status\":\"failed\","
         "\"tags\":{\"role\":\"db\"},"
-        "\"incarnation\":0,\"protocol\":[1,5,2],\"delegate\":[2,5,4]}"
+        "\"incarnation\":0,\"protocol\":[1,5,2],\"delegate\":[2,5,4],\"serf_status\":\"failed\"}"
         "]}\n";
     CHECKF(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0, "got %.*s", (int)out.len,
            (const char *)out.data);
