@@ -419,6 +419,15 @@ static bool count_member(void *ud, const swim_member *m)
     return true;
 }
 
+/* serf's view by status (SERF_MEMBER_*) */
+static bool count_serf_member(void *ud, const serf_node_member *m)
+{
+    uint64_t *by_status = ud;
+    if ((unsigned)m->status <= SERF_MEMBER_FAILED)
+        by_status[m->status]++;
+    return true;
+}
+
 static void tags_section(wire_mp_writer *w, const swim_config *cfg)
 {
     wire_mp_container m;
@@ -441,8 +450,8 @@ static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
     (void)req;
     swim *s = net_core(a->net);
     const swim_config *cfg = swim_get_config(s);
-    count_ctx cc = { { 0 } };
-    swim_members_each(s, count_member, &cc);
+    uint64_t by_status[SERF_MEMBER_FAILED + 1] = { 0 };
+    serf_node_members_each(a->sn, count_serf_member, by_status);
     struct utsname u;
     if (uname(&u) < 0)
         memset(&u, 0, sizeof u);
@@ -465,9 +474,10 @@ static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
     kv_num(w, "cpu_count", (uint64_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 0));
     wire_mp_map_end(w, &m);
     section_begin(w, &m, "serf");
-    kv_num(w, "members", swim_member_count(s));
-    kv_num(w, "failed", cc.by_state[SWIM_DEAD]);
-    kv_num(w, "left", cc.by_state[SWIM_LEFT]);
+    /* serf's: every member it lists, and its failed and left ones */
+    kv_num(w, "members", serf_node_member_count(a->sn));
+    kv_num(w, "failed", by_status[SERF_MEMBER_FAILED]);
+    kv_num(w, "left", by_status[SERF_MEMBER_LEFT]);
     kv_num(w, "health_score", (uint64_t)swim_health_score(s));
     serf_node_clocks clk = serf_node_get_clocks(a->sn);
     kv_num(w, "member_time", clk.member);
@@ -523,6 +533,31 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     kv_uint(w, "dead", cc.by_state[SWIM_DEAD]);
     kv_uint(w, "left", cc.by_state[SWIM_LEFT]);
     kv_uint(w, "health_score", (uint64_t)swim_health_score(s));
+    wire_mp_map_end(w, &m);
+
+    /* serf's layer: its view (failed and left kept until reaped), its
+     * Lamport clocks and what it received */
+    uint64_t by_status[SERF_MEMBER_FAILED + 1] = { 0 };
+    serf_node_members_each(a->sn, count_serf_member, by_status);
+    serf_node_clocks clk = serf_node_get_clocks(a->sn);
+    const serf_node_stats *ss = serf_node_get_stats(a->sn);
+    section_begin(w, &m, "serf");
+    kv_uint(w, "members", serf_node_member_count(a->sn));
+    kv_uint(w, "alive", by_status[SERF_MEMBER_ALIVE]);
+    kv_uint(w, "leaving", by_status[SERF_MEMBER_LEAVING]);
+    kv_uint(w, "left", by_status[SERF_MEMBER_LEFT]);
+    kv_uint(w, "failed", by_status[SERF_MEMBER_FAILED]);
+    kv_uint(w, "member_time", clk.member);
+    kv_uint(w, "event_time", clk.event);
+    kv_uint(w, "query_time", clk.query);
+    kv_uint(w, "events_received", ss->events_received);
+    kv_uint(w, "events_dup", ss->events_dup);
+    kv_uint(w, "queries_received", ss->queries_received);
+    kv_uint(w, "queries_dup", ss->queries_dup);
+    kv_uint(w, "intents_received", ss->intents_received);
+    kv_uint(w, "unknown_messages", ss->unknown_messages);
+    kv_uint(w, "reconnects", ss->reconnects);
+    kv_uint(w, "reaped", ss->reaped);
     wire_mp_map_end(w, &m);
 
     section_begin(w, &m, "versions");
