@@ -64,10 +64,11 @@ void daemon_rpc_query(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
 {
     char err[200];
     static const char ping[] = SERF_INTERNAL_PREFIX "ping";
-    /* serf's agent: no internal names, but "_serf_ping" without payload */
+    /* serf's agent: no internal names, but "_serf_ping" without payload
+     * (the codec gives nil and empty alike: both count as none) */
     if (req->name.n >= sizeof SERF_INTERNAL_PREFIX - 1 &&
         memcmp(req->name.p, SERF_INTERNAL_PREFIX, sizeof SERF_INTERNAL_PREFIX - 1) == 0 &&
-        !(req->name.n == sizeof ping - 1 && memcmp(req->name.p, ping, req->name.n) == 0 && !req->payload.p)) {
+        !(req->name.n == sizeof ping - 1 && memcmp(req->name.p, ping, req->name.n) == 0 && req->payload.n == 0)) {
         snprintf(err, sizeof err, "Queries cannot contain the '%s' prefix", SERF_INTERNAL_PREFIX);
         daemon_rpc_reply(c, err, NULL, 0);
         return;

@@ -158,9 +158,8 @@ static void handler_respond(void *ud, uint64_t query_id, const uint8_t *p, size_
 
 /* serf's keyResponse: Messages, Keys (list-keys; nil otherwise),
  * NumNodes, NumErr, NumResp. */
-static void key_reply(agent *a, daemon_key_op *k, const char *error)
+static void key_reply(daemon_key_op *k, const char *error)
 {
-    (void)a;
     char verdict[120];
     const daemon_key_tally *t = &k->tally;
     if (!error && daemon_key_tally_verdict(t, verdict, sizeof verdict) < 0)
@@ -225,7 +224,7 @@ void daemon_serf_key_query(agent *a, daemon_rpc_conn *c, daemon_rpc_cmd cmd, wir
     }
     *k = (daemon_key_op){ .c = c, .cmd = cmd };
     swim *core = net_core(a->net);
-    daemon_key_tally_init(&k->tally, swim_alive_count(core));
+    daemon_key_tally_init(&k->tally, 0);   /* NumNodes 0 when the key is refused, as serf */
     serf_key_op op = cmd == DAEMON_RPC_CMD_INSTALL_KEY ? SERF_KEY_INSTALL :
                      cmd == DAEMON_RPC_CMD_USE_KEY     ? SERF_KEY_USE :
                      cmd == DAEMON_RPC_CMD_REMOVE_KEY  ? SERF_KEY_REMOVE :
@@ -236,22 +235,24 @@ void daemon_serf_key_query(agent *a, daemon_rpc_conn *c, daemon_rpc_cmd cmd, wir
         /* serf decodes the key before anything else */
         if (key_b64.n >= sizeof b64 || memchr(key_b64.p, 0, key_b64.n)) {
             snprintf(err, sizeof err, "illegal base64 data: a key of %zu bytes", key_b64.n);
-            key_reply(a, k, err);
+            key_reply(k, err);
             return;
         }
         memcpy(b64, key_b64.p, key_b64.n);
         b64[key_b64.n] = '\0';
         if (wire_key_from_base64(b64, &key, err, sizeof err) != WIRE_OK) {
-            key_reply(a, k, err);
+            key_reply(k, err);
             return;
         }
     }
+    /* serf's NumNodes: memberlist's NumMembers, alive and suspect */
+    k->tally.num_nodes = swim_alive_count(core);
     static const char *const what[] = { "installing a key", "changing the primary key", "removing a key",
                                         "listing the keys" };
     base_log(BASE_LOG_INFO, "serf: %s on every member (%zu)", what[op], k->tally.num_nodes);
     k->used = true;
     if (serf_node_key_query(a->sn, core, net_now(a->net), op, key.bytes, key.len, &k->query_id) != 0) {
-        key_reply(a, k, "could not start the key query");
+        key_reply(k, "could not start the key query");
         return;
     }
 }
@@ -267,7 +268,7 @@ static void answer_deliver(agent *a, const daemon_answer *x)
         /* serf's KeyManager returns once every node answered, or at the
          * query's end */
         if (x->type == SERF_EV_QUERY_DONE || daemon_key_tally_complete(&k->tally))
-            key_reply(a, k, NULL);
+            key_reply(k, NULL);
         return;
     }
     if (!a->rpc)
@@ -376,7 +377,7 @@ void daemon_serf_close(agent *a)
     a->serf_open = false;
     for (size_t i = 0; i < DAEMON_KEY_OPS; i++)
         if (a->key_ops[i].used)
-            key_reply(a, &a->key_ops[i], "the agent is shutting down");
+            key_reply(&a->key_ops[i], "the agent is shutting down");
     uv_close((uv_handle_t *)&a->serf_timer, NULL);
     uv_close((uv_handle_t *)&a->answers_timer, NULL);
 }
