@@ -39,10 +39,11 @@ static void on_serf_deadline(void *ud, swim_time next)
     uv_timer_start(&a->serf_timer, on_serf_timer, next > now ? next - now : 0, 0);
 }
 
+/* the node's lines name their layer already ("serf: ...", as serf's) */
 static void on_serf_log(void *ud, base_log_level level, const char *msg)
 {
     (void)ud;
-    base_log(level, "serf: %s", msg);
+    base_log(level, "%s", msg);
 }
 
 static void on_answers_timer(uv_timer_t *t);
