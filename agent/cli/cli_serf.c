@@ -312,23 +312,37 @@ static void print_key_failures(wire_bytes body, bool list_keys, const char *ok_t
         if (rc)
             break;
     }
-    if (!ok_title) {   /* the failures, as serf columnizes "failed: | node | message" */
+    /* serf columnizes its lines: each column padded to its widest, two
+     * spaces between */
+    if (!ok_title) {   /* the failures: "failed: | node | message" */
         wire_bytes node, msg;
+        size_t wide = 0;
+        daemon_rpc_list walk = messages;
+        while (have_msgs && daemon_rpc_map_next(&walk, &node, &msg))
+            wide = node.n > wide ? node.n : wide;
         while (have_msgs && daemon_rpc_map_next(&messages, &node, &msg))
-            fprintf(stderr, "failed:  %.*s  %.*s\n", (int)node.n, (const char *)node.p, (int)msg.n,
+            fprintf(stderr, "failed:  %-*.*s  %.*s\n", (int)wide, (int)node.n, (const char *)node.p, (int)msg.n,
                     (const char *)msg.p);
         return;
     }
     if (!list_keys)
         return;
     printf("%s\n\n", ok_title);
+    size_t wide = 0;
     wire_mp_reader kr = keys.r;
+    for (uint32_t j = 0; have_keys && j < keys.n; j++) {
+        wire_bytes key;
+        if (wire_mp_read_str(&kr, &key) || wire_mp_skip(&kr))
+            break;
+        wide = key.n > wide ? key.n : wide;
+    }
+    kr = keys.r;
     for (uint32_t j = 0; have_keys && j < keys.n; j++) {
         wire_bytes key;
         uint64_t count;
         if (wire_mp_read_str(&kr, &key) || wire_mp_read_uint(&kr, UINT32_MAX, &count))
             break;
-        printf("%.*s  [%llu/%llu]\n", (int)key.n, (const char *)key.p, (unsigned long long)count,
+        printf("%-*.*s  [%llu/%llu]\n", (int)wide, (int)key.n, (const char *)key.p, (unsigned long long)count,
                (unsigned long long)num_nodes);
     }
 }
