@@ -11,12 +11,12 @@
 
 #include "daemon/daemon_compat.h"
 #include "daemon/daemon_handlers.h"
-#include "daemon/daemon_keys.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/daemon_rpc_server.h"
 #include "daemon/daemon_tags_file.h"
 #include "lua/mlua.h"
 #include "net/net.h"
+#include "serf/serf_keys.h"
 #include "serf/serf_leave.h"
 #include "serf/serf_node.h"
 
@@ -35,7 +35,7 @@ typedef struct daemon_key_op {
     uint64_t query_id;
     daemon_rpc_conn *c;
     daemon_rpc_cmd cmd;
-    daemon_key_tally tally;
+    serf_keys_tally tally;
 } daemon_key_op;
 
 /* An answer to one of our queries, copied for the loop. */

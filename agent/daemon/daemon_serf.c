@@ -162,8 +162,8 @@ static void handler_respond(void *ud, uint64_t query_id, const uint8_t *p, size_
 static void key_reply(daemon_key_op *k, const char *error)
 {
     char verdict[120];
-    const daemon_key_tally *t = &k->tally;
-    if (!error && daemon_key_tally_verdict(t, verdict, sizeof verdict) < 0)
+    const serf_keys_tally *t = &k->tally;
+    if (!error && serf_keys_outcome(t, verdict, sizeof verdict) < 0)
         error = verdict;
     wire_buf b;
     wire_mp_writer w;
@@ -173,17 +173,17 @@ static void key_reply(daemon_key_op *k, const char *error)
     wire_mp_map_begin(&w, &map);
     wire_mp_pack_cstr(&w, "Messages");
     wire_mp_map_begin(&w, &m);
-    for (size_t i = 0; i < t->nmessages; i++) {
-        wire_mp_pack_cstr(&w, t->messages[i].node);
-        wire_mp_pack_cstr(&w, t->messages[i].message);
+    for (size_t i = 0; i < t->messages.n; i++) {
+        wire_mp_pack_cstr(&w, t->messages.v[i].name);
+        wire_mp_pack_cstr(&w, t->messages.v[i].text ? t->messages.v[i].text : "");
     }
     wire_mp_map_end(&w, &m);
     wire_mp_pack_cstr(&w, "Keys");
     if (k->cmd == DAEMON_RPC_CMD_LIST_KEYS) {
         wire_mp_map_begin(&w, &m);
-        for (size_t i = 0; i < t->nkeys; i++) {
-            wire_mp_pack_cstr(&w, t->keys[i].key);
-            wire_mp_pack_uint(&w, t->keys[i].count);
+        for (size_t i = 0; i < t->keys.n; i++) {
+            wire_mp_pack_cstr(&w, t->keys.v[i].name);
+            wire_mp_pack_uint(&w, t->keys.v[i].count);
         }
         wire_mp_map_end(&w, &m);
     } else {
@@ -201,7 +201,7 @@ static void key_reply(daemon_key_op *k, const char *error)
     else
         daemon_rpc_reply(k->c, "out of memory", NULL, 0);
     wire_buf_free(&b);
-    daemon_key_tally_free(&k->tally);
+    serf_keys_free(&k->tally);
     k->used = false;
 }
 
@@ -225,7 +225,7 @@ void daemon_serf_key_query(agent *a, daemon_rpc_conn *c, daemon_rpc_cmd cmd, wir
     }
     *k = (daemon_key_op){ .c = c, .cmd = cmd };
     swim *core = net_core(a->net);
-    daemon_key_tally_init(&k->tally, 0);   /* NumNodes 0 when the key is refused, as serf */
+    serf_keys_init(&k->tally, 0);   /* NumNodes 0 when the key is refused, as serf */
     serf_key_op op = cmd == DAEMON_RPC_CMD_INSTALL_KEY ? SERF_KEY_INSTALL :
                      cmd == DAEMON_RPC_CMD_USE_KEY     ? SERF_KEY_USE :
                      cmd == DAEMON_RPC_CMD_REMOVE_KEY  ? SERF_KEY_REMOVE :
@@ -246,16 +246,19 @@ void daemon_serf_key_query(agent *a, daemon_rpc_conn *c, daemon_rpc_cmd cmd, wir
             return;
         }
     }
-    /* serf's NumNodes: memberlist's NumMembers, alive and suspect */
-    k->tally.num_nodes = swim_alive_count(core);
     static const char *const what[] = { "installing a key", "changing the primary key", "removing a key",
                                         "listing the keys" };
-    base_log(BASE_LOG_INFO, "serf: %s on every member (%zu)", what[op], k->tally.num_nodes);
     k->used = true;
-    if (serf_node_key_query(a->sn, core, net_now(a->net), op, key.bytes, key.len, &k->query_id) != 0) {
-        key_reply(k, "could not start the key query");
+    /* serf's `keys` has no relay factor over the RPC: 0 */
+    size_t num_nodes = 0;
+    int rc = serf_node_key_query(a->sn, core, net_now(a->net), op, key.bytes, key.len, 0, &k->query_id, &num_nodes);
+    if (rc != 0) {
+        snprintf(err, sizeof err, "could not start the key query: %s", wire_strerror(rc));
+        key_reply(k, err);
         return;
     }
+    k->tally.num_nodes = num_nodes;   /* serf's NumNodes, counted by the node */
+    base_log(BASE_LOG_INFO, "serf: %s on every member (%zu)", what[op], num_nodes);
 }
 
 /* ---- our queries' answers, from the loop ------------------------------- */
@@ -264,11 +267,11 @@ static void answer_deliver(agent *a, const daemon_answer *x)
 {
     daemon_key_op *k = key_op_of(a, x->query_id);
     if (k) {
-        if (x->type == SERF_EV_QUERY_RESPONSE)
-            daemon_key_tally_add(&k->tally, x->from ? x->from : "?", x->payload, x->len);
         /* serf's KeyManager returns once every node answered, or at the
          * query's end */
-        if (x->type == SERF_EV_QUERY_DONE || daemon_key_tally_complete(&k->tally))
+        bool all = x->type == SERF_EV_QUERY_RESPONSE &&
+                   serf_keys_add(&k->tally, x->from ? x->from : "?", (wire_bytes){ x->payload, x->len });
+        if (all || x->type == SERF_EV_QUERY_DONE)
             key_reply(k, NULL);
         return;
     }
@@ -394,7 +397,7 @@ void daemon_serf_free(agent *a)
     a->answers_tail = NULL;
     for (size_t i = 0; i < DAEMON_KEY_OPS; i++)
         if (a->key_ops[i].used)
-            daemon_key_tally_free(&a->key_ops[i].tally);
+            serf_keys_free(&a->key_ops[i].tally);
     serf_node_free(a->sn);
     a->sn = NULL;
 }
