@@ -193,7 +193,7 @@ static void on_signal(uv_signal_t *s, int signum)
 static void handlers_self(void *ud, const char **name, const uint8_t **meta, size_t *len)
 {
     agent *a = ud;
-    const swim_config *c = a->net ? swim_get_config(net_core(a->net)) : &a->o->net.swim;   /* meta: ours now */
+    const swim_config *c = a->net ? swim_get_config(net_core(a->net)) : &a->o->net.swim;
     *name = c->name;
     *meta = c->meta;
     *len = c->meta_len;
