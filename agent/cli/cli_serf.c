@@ -242,7 +242,10 @@ int cli_query_main(int argc, char **argv)
             code = 1;
             break;
         }
-        if (wire_mp_eq(rec.type, "done"))
+        /* serf's query command also ends at an answer from nobody: a serf
+         * agent's stream sends empty acks once the query's channels close
+         * before its "done" */
+        if (wire_mp_eq(rec.type, "done") || rec.from.n == 0)
             break;
         if (wire_mp_eq(rec.type, "ack")) {
             nacks++;
