@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "daemon/daemon_compat.h"
 #include "daemon/daemon_handlers.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/daemon_rpc_server.h"

@@ -114,7 +114,7 @@ static void on_lua_command(void *ud, const mlua_cmd *c)
         daemon_leave_begin(a);
         return;
     }
-    mlua_cmd_apply(a->lua, c, net_core(a->net), net_now(a->net));   /* TODO(merge lua): a->sn */
+    mlua_cmd_apply(a->lua, c, a->sn, net_core(a->net), net_now(a->net));
 }
 
 static void on_sighup(uv_signal_t *s, int signum)

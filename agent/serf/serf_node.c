@@ -1,4 +1,5 @@
 /* serf_node: creation, the core's events, the outbox and the timers. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,20 @@ static void set_meta(serf_node *sn, serf_node_mstate *m, const swim_member *sm)
     }
 }
 
+/* The member's IP as serf's log lines print it. */
+typedef struct ip_text {
+    char s[64];
+} ip_text;
+
+static ip_text ip_of(const serf_node_mstate *m)
+{
+    ip_text t = { "" };
+    if ((m->addr.ip_len != 4 && m->addr.ip_len != 16) ||
+        !inet_ntop(m->addr.ip_len == 4 ? AF_INET : AF_INET6, m->addr.ip, t.s, sizeof t.s))
+        snprintf(t.s, sizeof t.s, "<nil>");
+    return t;
+}
+
 /* serf's handleNodeJoin */
 static void on_join(serf_node *sn, const swim_member *sm)
 {
@@ -236,7 +251,7 @@ static void on_join(serf_node *sn, const swim_member *sm)
         m->leave_time = 0;
     }
     set_meta(sn, m, sm);
-    serf_logf(&sn->log, BASE_LOG_INFO, "EventMemberJoin: %s", m->name);
+    serf_logf(&sn->log, BASE_LOG_INFO, "EventMemberJoin: %s %s", m->name, ip_of(m).s);
     serf_node_emit_member(sn, SERF_EV_MEMBER_JOIN, m);
 }
 
@@ -260,7 +275,8 @@ static void on_leave(serf_node *sn, swim_time now, const swim_member *sm)
     }
     m->leave_time = now;
     bool left = m->status == SERF_MEMBER_LEFT;
-    serf_logf(&sn->log, BASE_LOG_INFO, "%s: %s", left ? "EventMemberLeave" : "EventMemberFailed", m->name);
+    serf_logf(&sn->log, BASE_LOG_INFO, "%s: %s %s", left ? "EventMemberLeave" : "EventMemberFailed", m->name,
+              ip_of(m).s);
     serf_node_emit_member(sn, left ? SERF_EV_MEMBER_LEAVE : SERF_EV_MEMBER_FAILED, m);
 }
 

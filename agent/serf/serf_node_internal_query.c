@@ -215,8 +215,7 @@ static void answer_list_keys(serf_node *sn, swim_time now, serf_nq_asking *ask)
     resp.primary_key = wire_bytes_of(primary, pn);
     resp.result = true;
 
-    size_t limit = sn->cfg.query_response_size_limit ? sn->cfg.query_response_size_limit
-                                                      : SERF_QUERY_RESPONSE_SIZE_LIMIT;
+    size_t limit = serf_nq_response_limit(sn);
     size_t from_len = strlen(sn->name);
     for (size_t i = limit / MIN_ENCODED_KEY_LENGTH + 1; i-- > 0;) {
         wire_buf buf, whole;

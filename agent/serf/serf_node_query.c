@@ -75,6 +75,11 @@ int serf_nq_init(serf_node *sn)
     return 0;
 }
 
+size_t serf_nq_response_limit(const serf_node *sn)
+{
+    return sn->cfg.query_response_size_limit ? sn->cfg.query_response_size_limit : SERF_QUERY_RESPONSE_SIZE_LIMIT;
+}
+
 static bool count_live(void *ud, const serf_node_member *m)
 {
     /* memberlist counts every node not dead or left: serf's leaving
@@ -165,8 +170,7 @@ static int relay_response(serf_node *sn, swim_time now, uint8_t relay_factor, co
     wire_buf out;
     wire_buf_init(&out, 0);
     int rc = serf_msg_relay_encode(&out, &r);
-    size_t limit = sn->cfg.query_response_size_limit ? sn->cfg.query_response_size_limit
-                                                      : SERF_QUERY_RESPONSE_SIZE_LIMIT;
+    size_t limit = serf_nq_response_limit(sn);
     if (rc == WIRE_OK && out.len > limit)
         rc = WIRE_ELIMIT;
     if (rc != WIRE_OK) {
@@ -254,8 +258,7 @@ int serf_nq_respond(serf_node *sn, swim_time now, serf_nq_asking *q, wire_bytes 
     wire_buf out;
     wire_buf_init(&out, 0);
     int rc = serf_msg_query_response_encode(&out, &r);
-    size_t limit = sn->cfg.query_response_size_limit ? sn->cfg.query_response_size_limit
-                                                      : SERF_QUERY_RESPONSE_SIZE_LIMIT;
+    size_t limit = serf_nq_response_limit(sn);
     if (rc == WIRE_OK && out.len > limit)
         rc = WIRE_ELIMIT;
     if (rc != WIRE_OK) {

@@ -96,6 +96,8 @@ swim_time serf_nq_events_deadline(const serf_node *sn);
  * and leaving ones, ourselves included): what serf's default query
  * timeout and its KeyManager's NumNodes count. */
 size_t serf_nq_num_members(const serf_node *sn);
+/* cfg.query_response_size_limit, or serf's default */
+size_t serf_nq_response_limit(const serf_node *sn);
 
 /* Queries (serf_node_query.c). Send our query (serf's Query, the local
  * handling included); purpose says who reads the answers. */
