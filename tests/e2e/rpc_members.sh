@@ -31,12 +31,13 @@ chmod +x "$E2E_DIR/reap.sh"
 # left members are reaped 3 s after they left (serf looks every 15 s)
 # Gossip reaches 4 local-profile agents in two sends per message
 # (retransmit-mult 2): one that missed a change hears it at the next
-# push/pull (15 s), hence the waits of 20 s for what spreads by gossip.
+# push/pull (15 s), hence the waits of 20 s for what spreads by gossip,
+# the first convergence included.
 ml_start a -profile local -tombstone-timeout 3s -event-handler "member-reap=$E2E_DIR/reap.sh"
 ml_start b -profile local -tombstone-timeout 3s -join "$(agent_addr a)"
 ml_start c -profile local -tombstone-timeout 3s -join "$(agent_addr a)"
 ml_start d -profile local -tombstone-timeout 3s -join "$(agent_addr a)"
-expect_within 10 "all see 4 alive" all_see_count 4 alive a b c d
+expect_within "$(converge_bound_s local)" "all see 4 alive" all_see_count 4 alive a b c d
 
 # ---- tags ------------------------------------------------------------------------
 out=$(ml tags b -set role=web -set dc=x) || fail "moonlist tags -set failed: $out"
