@@ -18,17 +18,11 @@
 
 /* ---- the node's io ------------------------------------------------------ */
 
-static void on_serf_timer(uv_timer_t *t)
-{
-    agent *a = t->data;
-    if (a->closing || !a->net)
-        return;
-    serf_node_tick(a->sn, net_core(a->net), net_now(a->net));
-}
+static void on_serf_timer(uv_timer_t *t);
 
-static void on_serf_deadline(void *ud, swim_time next)
+/* The timer at the node's deadline. */
+static void serf_arm(agent *a, swim_time next)
 {
-    agent *a = ud;
     if (a->closing)
         return;
     if (next == SWIM_NEVER) {
@@ -37,6 +31,25 @@ static void on_serf_deadline(void *ud, swim_time next)
     }
     swim_time now = net_now(a->net);
     uv_timer_start(&a->serf_timer, on_serf_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_serf_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    if (a->closing || !a->net)
+        return;
+    serf_node_tick(a->sn, net_core(a->net), net_now(a->net));
+    /* as net's timer: libuv's cached loop time lags the clock the node
+     * reads, so the timer may fire just before the deadline; the tick
+     * then has nothing due and reports no new deadline, and the spent
+     * one-shot timer must be armed again */
+    if (!uv_is_active((uv_handle_t *)&a->serf_timer))
+        serf_arm(a, serf_node_next_deadline(a->sn));
+}
+
+static void on_serf_deadline(void *ud, swim_time next)
+{
+    serf_arm(ud, next);
 }
 
 /* the node's lines name their layer already ("serf: ...", as serf's) */
