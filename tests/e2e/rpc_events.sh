@@ -9,6 +9,8 @@
 #   select who answers;
 # - the same through serf's own CLI, and serf's monitor sees the events
 #   on the RPC's event stream.
+# - a script's "event" and "query" hooks (docs/lua.md) get the same events
+#   and queries, and its answer comes back to `moonlist query`.
 #   bash tests/e2e/rpc_events.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
@@ -101,4 +103,24 @@ done
 kill -INT "$mon_pid" 2>/dev/null || true
 wait "$mon_pid" 2>/dev/null || true
 e2e_log "ok: serf event and serf query against a moonlist agent; serf monitor streams the event"
+
+# ---- a script's hooks: the same event and query ------------------------------
+cat >"$E2E_DIR/hooks.lua" <<'LUA'
+local agent = require "moonlist"
+agent.on("event", function(ev)
+  agent.log.info("hook event " .. ev.name .. " " .. (ev.payload or ""))
+end)
+agent.on("query", function(q)
+  if q.name == "load" then return "script says " .. q.payload end
+end)
+LUA
+ml_start l -profile local -join "$(agent_addr a)" -config "$E2E_DIR/hooks.lua"
+# l's alive goes out in two sends at the local profile: one of three may
+# hear of it only at its first push/pull, up to 30 s after its start
+expect_within 35 "all see 4 alive" all_see_count 4 alive a b c l
+ml event a -coalesce=false luaev p1 >/dev/null || fail "moonlist event for the script failed"
+expect_within 10 "l's event hook saw the event" grep -q "hook event luaev p1" "$(agent_log l)"
+out=$(ml query a -timeout 3s -node l load zz) || fail "moonlist query for the script failed: $out"
+grep -qxF "Response from 'l': script says zz" <<<"$out" || fail "the script's answer:"$'\n'"$out"
+e2e_log "ok: a script's event and query hooks"
 e2e_log "PASS"
