@@ -10,7 +10,8 @@
 # - the same through serf's own CLI, and serf's monitor sees the events
 #   on the RPC's event stream.
 # - a script's "event" and "query" hooks (docs/lua.md) get the same events
-#   and queries, and its answer comes back to `moonlist query`.
+#   and queries, and its answer comes back to `moonlist query`;
+# - a join skips the cluster's old events, unless -replay.
 #   bash tests/e2e/rpc_events.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
@@ -123,4 +124,11 @@ expect_within 10 "l's event hook saw the event" grep -q "hook event luaev p1" "$
 out=$(ml query a -timeout 3s -node l load zz) || fail "moonlist query for the script failed: $out"
 grep -qxF "Response from 'l': script says zz" <<<"$out" || fail "the script's answer:"$'\n'"$out"
 e2e_log "ok: a script's event and query hooks"
+
+# ---- joins skip the cluster's old events, unless -replay ---------------------
+# l joined without -replay: the events before it never reached its hook
+! grep -q "hook event deploy" "$(agent_log l)" || fail "l, joined without -replay, got the old deploy event"
+ml_start r -profile local -join "$(agent_addr a)" -replay -event-handler "user=$E2E_DIR/user.sh"
+expect_within 10 "r, joined with -replay, ran its handler for the old deploy event" grep -q "^r deploy " "$EV/user.r"
+e2e_log "ok: old events replayed with -replay only"
 e2e_log "PASS"
