@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_cmd.h"
+#include "cli/cli_info_json.h"
 #include "daemon/daemon_rpc.h"
 #include "base/base_flags.h"
 #include "cli/cli_members.h"
@@ -230,7 +231,10 @@ static int print_value(wire_mp_reader *r)
  * info` shows, has a fraction of it, as strings: what a serf agent gives). */
 int cli_info_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const base_flag_spec flags[] = {
+        RPC_FLAGS,
+        { "format", BASE_FLAG_STRING, "FMT", "output format: text or json (default text)" },
+    };
     static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags,
                                  NFLAGS(flags) };
     base_args a;
@@ -239,6 +243,9 @@ int cli_info_main(int argc, char **argv)
         return PARSE_EXIT(prc);
     if (a.npos)
         return cli_usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
+    const char *format = base_args_str(&a, "format", "text");
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+        return cli_usage_error(&cmd, &a, "-format must be text or json");
     cli_rpc rpc;
     wire_bytes body;
     int code = cli_call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_INFO, DAEMON_RPC_CMD_STATS, NULL, &rpc, &body);
@@ -246,7 +253,14 @@ int cli_info_main(int argc, char **argv)
     wire_mp_reader r;
     uint32_t ns = 0;
     wire_mp_reader_init(&r, body.p, body.n);
-    if (code == 0 && wire_mp_read_map(&r, &ns))
+    if (code == 0 && strcmp(format, "json") == 0) {
+        wire_buf out;
+        wire_buf_init(&out, 0);
+        if (cli_info_json(&out, body) != 0 || fwrite(out.data, 1, out.len, stdout) != out.len)
+            code = 1;
+        wire_buf_free(&out);
+        ns = 0;   /* no text */
+    } else if (code == 0 && wire_mp_read_map(&r, &ns))
         code = 1;
     for (uint32_t s = 0; code == 0 && s < ns; s++) {
         wire_bytes sec;

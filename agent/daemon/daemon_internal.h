@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "daemon/daemon_handlers.h"
+#include "daemon/daemon_metrics.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/daemon_rpc_server.h"
 #include "daemon/daemon_tags_file.h"
@@ -52,6 +53,7 @@ typedef struct agent {
     daemon_opts *o;
     net *net;
     daemon_rpc_server *rpc;
+    daemon_metrics *metrics;   /* -metrics-addr, NULL when off */
     mlua *lua;                 /* the script's host, NULL without Lua */
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t leave_timer;    /* follows the leave's deadline (daemon_leave.c) */

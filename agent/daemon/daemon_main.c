@@ -22,6 +22,7 @@
 #include "daemon/daemon_internal.h"
 #include "daemon/daemon_keyring_file.h"
 #include "daemon/daemon_script.h"
+#include "daemon/daemon_stats.h"
 #include "moonlist_version.h"
 
 /* At exit, a hook still running gets this long to return. */
@@ -128,8 +129,24 @@ static void on_sighup(uv_signal_t *s, int signum)
         base_log(BASE_LOG_WARN, "caught SIGHUP: no script to reload");
 }
 
+/* A scrape of -metrics-addr, on this loop (daemon_metrics.h). */
+static int daemon_metrics_agent_render(void *ud, wire_buf *out)
+{
+    agent *a = ud;
+    if (!a->net)
+        return -1;   /* shutting down */
+    daemon_stats st;
+    daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
+    daemon_stats_gather(&src, &st);
+    return daemon_stats_render_prometheus(&st, out);
+}
+
 void daemon_close_all(agent *a)
 {
+    if (a->metrics) {
+        daemon_metrics_close(a->metrics);
+        a->metrics = NULL;
+    }
     daemon_serf_close(a);   /* answers the key queries still waiting */
     a->closing = true;
     daemon_handlers_close(a->handlers);
@@ -287,6 +304,17 @@ int daemon_main(int argc, char **argv)
         mlua_free(a.lua);
         return 1;
     }
+    if (o.metrics_addr[0] &&
+        !(a.metrics = daemon_metrics_start(a.loop, o.metrics_addr, daemon_metrics_agent_render, &a, err, sizeof err))) {
+        base_log(BASE_LOG_ERROR, "cannot start: -metrics-addr: %s", err);
+        daemon_rpc_server_close(a.rpc);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        daemon_opts_free(&o);
+        mlua_free(a.lua);
+        return 1;
+    }
+    if (a.metrics)
+        base_log(BASE_LOG_INFO, "metrics on http://%s/metrics", daemon_metrics_addr_text(a.metrics));
     /* before the core: our own join is its first event */
     daemon_tags_file_init(&a.tags_file, a.loop, o.tags_file);
     a.handlers = daemon_handlers_start(a.loop, o.event_handlers, o.nevent_handlers, handlers_self, &a, err, sizeof err);
@@ -297,6 +325,8 @@ int daemon_main(int argc, char **argv)
         base_log(BASE_LOG_ERROR, "cannot start: %s", err);
         daemon_handlers_close(a.handlers);
         daemon_rpc_server_close(a.rpc);
+        if (a.metrics)
+            daemon_metrics_close(a.metrics);
         daemon_serf_close(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
         daemon_serf_free(&a);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon_handlers.h"
+#include "daemon/daemon_metrics.h"
 #include "serf/serf_msg.h"
 #include "serf/serf_tags.h"
 #include "wire/wire_keyring.h"
@@ -52,6 +53,7 @@ static const base_flag_spec agent_flags[] = {
     { "query-size-limit", BASE_FLAG_STRING, "N", "bytes of a query we send (serf's default 1024)" },
     { "query-response-size-limit", BASE_FLAG_STRING, "N", "bytes of a query response (serf's default 1024)" },
     { "disable-name-resolution", BASE_FLAG_BOOL, NULL, "no vote on a name claimed twice (serf's disable_name_resolution)" },
+    { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
     SWIM_KNOBS(KNOB_FLAG_)
 };
 #define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])
@@ -294,6 +296,18 @@ static int serf_agent_flags(daemon_opts *o, char *err, size_t errlen)
     }
     if (serf_layer_flags(o, err, errlen) < 0)
         return -1;
+    /* a bad metrics address is a flag error */
+    const char *ma = base_args_str(a, "metrics-addr", "");
+    if (strlen(ma) >= sizeof o->metrics_addr) {
+        snprintf(err, errlen, "-metrics-addr: at most %zu bytes", sizeof o->metrics_addr - 1);
+        return -1;
+    }
+    char why[200];
+    if (ma[0] && daemon_metrics_addr_check(ma, why, sizeof why) < 0) {
+        snprintf(err, errlen, "-metrics-addr: %s", why);
+        return -1;
+    }
+    snprintf(o->metrics_addr, sizeof o->metrics_addr, "%s", ma);
     const base_flag_value *eh = base_args_get(a, "event-handler");
     o->event_handlers = eh->list;
     o->nevent_handlers = eh->n;

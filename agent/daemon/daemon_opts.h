@@ -50,6 +50,7 @@ typedef struct daemon_opts {
     uint64_t reconnect_interval_ms, reconnect_timeout_ms, tombstone_timeout_ms;
     size_t user_event_size_limit, query_size_limit, query_response_size_limit;
     bool disable_name_resolution;
+    char metrics_addr[300];      /* -metrics-addr, "" = off (daemon_metrics.h) */
     base_args args;               /* keeps the join list alive */
 } daemon_opts;
 
