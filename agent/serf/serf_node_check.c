@@ -85,7 +85,7 @@ static void check_events(const serf_events *ev)
             continue;
         assert(s->ltime % ev->size == i);
         assert(s->ltime <= clock);
-        assert(s->events.n >= 1 && s->events.v);
+        assert(s->events.n >= 1 && s->events.n <= SERF_EVENTS_PER_LTIME_MAX && s->events.v);
         for (size_t j = 0; j < s->events.n; j++)
             assert(s->events.v[j].name.p && (!s->events.v[j].payload.n || s->events.v[j].payload.p));
     }
