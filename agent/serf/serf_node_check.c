@@ -105,6 +105,22 @@ static void check_coalesce(const serf_coalesce *c)
     assert(!held || c->armed);
 }
 
+/* every name once, each where the set's probe finds it */
+static void check_names(const serf_nq_names *s)
+{
+    assert(s->n <= s->cap && s->n <= CHECK_NAMES_MAX);
+    assert(s->nslots == 0 || ((s->nslots & (s->nslots - 1)) == 0 && 2 * s->n <= s->nslots));
+    assert(s->nslots || s->n == 0);
+    size_t used = 0;
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (!s->slot[i])
+            continue;
+        used++;
+        assert(s->slot[i] <= s->n);
+    }
+    assert(used == s->n);
+}
+
 static void check_queries(const serf_node *sn)
 {
     const serf_nq *nq = &sn->nq;
@@ -124,7 +140,8 @@ static void check_queries(const serf_node *sn)
         const serf_nq_asked *a = &nq->asked.v[i];
         assert(a->handle >= 1 && a->handle < nq->next_handle);
         assert(a->ltime < clock || clock == UINT64_MAX);   /* the clock moved past each of ours */
-        assert(a->acks.n <= CHECK_NAMES_MAX && a->responses.n <= CHECK_NAMES_MAX);
+        check_names(&a->acks);
+        check_names(&a->responses);
         assert(a->want_acks || a->acks.n == 0);   /* serf has no ack channel then */
         assert(a->vote_matching <= a->vote_responses);
         if (a->purpose == SERF_NQ_FOR_VOTE)

@@ -19,10 +19,14 @@ typedef enum serf_nq_purpose {
 } serf_nq_purpose;
 
 /* The names that answered one query (serf's acks / responses maps): a
- * node's second answer is dropped. */
+ * node's second answer is dropped. A set (open addressing, a hash keyed
+ * per set) so that a flood of made-up answerers costs O(1) each. */
 typedef struct serf_nq_names {
-    char **v;                         /* owned, NUL-terminated */
+    wire_bytes *v;                    /* owned copies, in arrival order */
     size_t n, cap;
+    uint32_t *slot;                   /* index + 1 into v, 0 empty; under half full */
+    size_t nslots;                    /* a power of two, or 0 */
+    uint64_t key;                     /* the hash's key: made-up names cannot aim at one chain */
 } serf_nq_names;
 
 /* A query we sent (serf's QueryResponse), open until its deadline. */
@@ -61,6 +65,7 @@ typedef struct serf_nq {
     struct { serf_nq_asked *v; size_t n, cap; } asked;
     struct { serf_nq_asking *v; size_t n, cap; } asking;
     bool voting;                      /* a conflict vote about us is open */
+    uint64_t names_key;               /* keys the answerer sets (serf_nq_names) */
 } serf_nq;
 
 /* Set up / release sn->nq (cfg is sn->cfg). 0 or -1 (out of memory). */
