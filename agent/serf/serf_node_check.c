@@ -149,8 +149,8 @@ static void check_queries(const serf_node *sn)
         else
             assert(a->vote_responses == 0);
     }
-    /* an open vote is one of our queries */
-    assert(!nq->voting || votes >= 1);
+    /* `voting` says whether our one vote is open */
+    assert(votes == (nq->voting ? 1u : 0u));
 
     assert(nq->asking.n <= nq->asking.cap && nq->asking.n <= CHECK_ASKING_MAX);
     for (size_t i = 0; i < nq->asking.n; i++) {

@@ -563,6 +563,29 @@ static serf_nq_asked *asked_add(serf_nq *nq)
     return a;
 }
 
+/* Take back one of our queries whose message could not be sent. What it
+ * already reported (our own answers, taken at once) ends with DONE, as
+ * any query of the application's. */
+static void asked_close(serf_node *sn, uint64_t handle)
+{
+    serf_nq *nq = &sn->nq;
+    for (size_t i = 0; i < nq->asked.n; i++) {
+        if (nq->asked.v[i].handle != handle)
+            continue;
+        serf_nq_asked a = nq->asked.v[i];
+        nq->asked.v[i] = nq->asked.v[--nq->asked.n];
+        if (a.purpose == SERF_NQ_FOR_APP && (a.acks.n || a.responses.n)) {
+            serf_node_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SERF_EV_QUERY_DONE;
+            ev.query_id = a.handle;
+            serf_node_emit(sn, &ev);
+        }
+        asked_release(&a);
+        return;
+    }
+}
+
 int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes payload,
                        const serf_node_query_opts *opts, serf_nq_purpose purpose, uint64_t *handle)
 {
@@ -570,6 +593,7 @@ int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes
     const serf_node_query_opts *o = opts ? opts : &none;
     serf_nq *nq = &sn->nq;
     sn->now = now;
+    uint64_t handle_mine = 0, *handle_out = &handle_mine;
     uint64_t timeout_ms = o->timeout_ms;
     if (timeout_ms == 0)
         timeout_ms = serf_query_timeout(serf_nq_num_members(sn), sn->cfg.gossip_interval_ms,
@@ -624,13 +648,21 @@ int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes
              * that would move every later query ID and relay pick */
             a->acks.key = nq->names_key ^ (a->handle * 0x9e3779b97f4a7c15ull);
             a->responses.key = ~a->acks.key;
+            *handle_out = a->handle;
             if (handle)
                 *handle = a->handle;
             /* serf handles its own query first (its clock moves past it),
              * then gossips it, whatever the NO_BROADCAST flag says */
             handle_query(sn, now, &q);
-            if (serf_node_out_broadcast(sn, out.data, out.len, NULL) != 0)
+            if (serf_node_out_broadcast(sn, out.data, out.len, NULL) != 0) {
+                /* serf's queue never refuses it; ours did (full): the
+                 * query was never sent, so it is not left open either (a
+                 * conflict vote nobody heard would block the next one) */
+                asked_close(sn, *handle_out);
+                if (handle)
+                    *handle = 0;
                 rc = WIRE_ENOMEM;
+            }
             serf_node_update_deadline(sn);
         }
     }

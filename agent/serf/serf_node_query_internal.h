@@ -105,7 +105,9 @@ size_t serf_nq_num_members(const serf_node *sn);
 size_t serf_nq_response_limit(const serf_node *sn);
 
 /* Queries (serf_node_query.c). Send our query (serf's Query, the local
- * handling included); purpose says who reads the answers. */
+ * handling included); purpose says who reads the answers. If its message
+ * finds the outbox full (WIRE_ENOMEM), the query is not left open and
+ * *handle is 0. */
 int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes payload,
                        const serf_node_query_opts *opts, serf_nq_purpose purpose, uint64_t *handle);
 /* Answer a query we were asked (serf's Query.respondWithMessageAndResponse):
