@@ -82,6 +82,11 @@ serf_event_verdict serf_events_receive(serf_events *ev, uint64_t ltime, wire_byt
             if (same(s->events.v[i].name, name) && same(s->events.v[i].payload, payload))
                 return SERF_EVENT_SEEN;
     }
+    bool same_time = s->present && s->ltime == ltime;
+    if (same_time && s->events.n >= SERF_EVENTS_PER_LTIME_MAX) {
+        ev->full++;
+        return SERF_EVENT_FULL;
+    }
     serf_user_event e;
     if (copy_bytes(&e.name, name.p ? name : wire_bytes_of("", 0)))
         return SERF_EVENT_NOMEM;
@@ -89,11 +94,16 @@ serf_event_verdict serf_events_receive(serf_events *ev, uint64_t ltime, wire_byt
         free_bytes(&e.name);
         return SERF_EVENT_NOMEM;
     }
-    serf_user_event *v = NULL;
-    if (s->present && s->ltime == ltime)
-        v = realloc(s->events.v, (s->events.n + 1) * sizeof *v);
-    else if ((v = malloc(sizeof *v)))
-        slot_clear(s);
+    /* the slot's array (shared with the push/pull message, which has no
+     * capacity field) holds the next power of two >= n: it grows when n
+     * reaches one, so recording n events copies O(n) entries in all */
+    serf_user_event *v = s->events.v;
+    if (!same_time) {
+        if ((v = malloc(sizeof *v)))
+            slot_clear(s);
+    } else if ((s->events.n & (s->events.n - 1)) == 0) {
+        v = realloc(s->events.v, 2 * s->events.n * sizeof *v);
+    }
     if (!v) {
         free_bytes(&e.name);
         free_bytes(&e.payload);
@@ -122,6 +132,8 @@ int serf_events_send(serf_events *ev, wire_buf *out, wire_bytes name, wire_bytes
         return WIRE_ELIMIT;
     }
     serf_clock_increment(&ev->clock);
+    /* a slot filled by others (SERF_EVENT_FULL) does not stop our own
+     * event: it is gossiped and delivered, only not kept for push/pull */
     if (serf_events_receive(ev, m.ltime, name, payload) == SERF_EVENT_NOMEM) {
         out->len = start;
         return WIRE_ENOMEM;

@@ -13,6 +13,8 @@
  *   - ignored if its slot holds the same LTime and an event of the same
  *     name and payload (a duplicate: gossip brings every event many
  *     times);
+ *   - not serf's: dropped if its slot holds SERF_EVENTS_PER_LTIME_MAX
+ *     events of that LTime already;
  *   - otherwise recorded (the slot is reset first if it held another
  *     LTime): new, to deliver and to gossip on.
  * The clock witnesses every event's LTime first, even one then ignored.
@@ -42,11 +44,22 @@
  * the serf captures carry exactly this many slots. */
 #define SERF_EVENT_BUFFER 512
 
+/* Distinct events kept at one LTime. A node sends each of its events at
+ * its clock and then moves the clock on, so honest events share an LTime
+ * only when different nodes fire before hearing of each other (within a
+ * gossip round or two): a few, even in a cluster of thousands. serf
+ * appends without bound, so a peer sending made-up events at one LTime
+ * grows that slot until it is reused; past this bound they are dropped
+ * and counted (serf_events.full). It also bounds the work of the
+ * duplicate check, a scan of the slot. */
+#define SERF_EVENTS_PER_LTIME_MAX 256
+
 typedef enum serf_event_verdict {
     SERF_EVENT_NEW = 0,        /* recorded: deliver it, gossip it on */
     SERF_EVENT_SEEN,           /* a duplicate */
     SERF_EVENT_TOO_OLD,        /* older than the buffer reaches */
     SERF_EVENT_BEFORE_MIN,     /* before min_time (join with ignore-old) */
+    SERF_EVENT_FULL,           /* its LTime holds SERF_EVENTS_PER_LTIME_MAX already: dropped */
     SERF_EVENT_NOMEM,          /* could not be recorded (and is not delivered) */
 } serf_event_verdict;
 
@@ -55,6 +68,7 @@ typedef struct serf_events {
     uint64_t min_time;         /* serf's eventMinTime */
     size_t size;               /* slots */
     serf_user_events *slots;   /* owned, names and payloads copied */
+    uint64_t full;             /* events dropped as SERF_EVENT_FULL */
 } serf_events;
 
 /* size >= 1 slots (SERF_EVENT_BUFFER as serf). 0, or -1 out of memory.

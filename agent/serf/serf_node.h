@@ -288,6 +288,7 @@ void serf_node_set_keyring(serf_node *sn, wire_keyring *keyring);
 typedef struct serf_node_stats {
     uint64_t events_received, events_dup, queries_received, queries_dup;
     uint64_t intents_received, unknown_messages, reconnects, reaped;
+    uint64_t events_full;   /* dropped: SERF_EVENTS_PER_LTIME_MAX at their LTime (serf keeps them) */
 } serf_node_stats;
 const serf_node_stats *serf_node_get_stats(const serf_node *sn);
 

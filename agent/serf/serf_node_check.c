@@ -85,7 +85,7 @@ static void check_events(const serf_events *ev)
             continue;
         assert(s->ltime % ev->size == i);
         assert(s->ltime <= clock);
-        assert(s->events.n >= 1 && s->events.v);
+        assert(s->events.n >= 1 && s->events.n <= SERF_EVENTS_PER_LTIME_MAX && s->events.v);
         for (size_t j = 0; j < s->events.n; j++)
             assert(s->events.v[j].name.p && (!s->events.v[j].payload.n || s->events.v[j].payload.p));
     }
@@ -103,6 +103,22 @@ static void check_coalesce(const serf_coalesce *c)
     }
     assert(held == c->held);
     assert(!held || c->armed);
+}
+
+/* every name once, each where the set's probe finds it */
+static void check_names(const serf_nq_names *s)
+{
+    assert(s->n <= s->cap && s->n <= CHECK_NAMES_MAX);
+    assert(s->nslots == 0 || ((s->nslots & (s->nslots - 1)) == 0 && 2 * s->n <= s->nslots));
+    assert(s->nslots || s->n == 0);
+    size_t used = 0;
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (!s->slot[i])
+            continue;
+        used++;
+        assert(s->slot[i] <= s->n);
+    }
+    assert(used == s->n);
 }
 
 static void check_queries(const serf_node *sn)
@@ -124,7 +140,8 @@ static void check_queries(const serf_node *sn)
         const serf_nq_asked *a = &nq->asked.v[i];
         assert(a->handle >= 1 && a->handle < nq->next_handle);
         assert(a->ltime < clock || clock == UINT64_MAX);   /* the clock moved past each of ours */
-        assert(a->acks.n <= CHECK_NAMES_MAX && a->responses.n <= CHECK_NAMES_MAX);
+        check_names(&a->acks);
+        check_names(&a->responses);
         assert(a->want_acks || a->acks.n == 0);   /* serf has no ack channel then */
         assert(a->vote_matching <= a->vote_responses);
         if (a->purpose == SERF_NQ_FOR_VOTE)
@@ -132,8 +149,8 @@ static void check_queries(const serf_node *sn)
         else
             assert(a->vote_responses == 0);
     }
-    /* an open vote is one of our queries */
-    assert(!nq->voting || votes >= 1);
+    /* `voting` says whether our one vote is open */
+    assert(votes == (nq->voting ? 1u : 0u));
 
     assert(nq->asking.n <= nq->asking.cap && nq->asking.n <= CHECK_ASKING_MAX);
     for (size_t i = 0; i < nq->asking.n; i++) {

@@ -67,6 +67,13 @@ void serf_nq_on_user_event(serf_node *sn, const uint8_t *msg, size_t len)
                   (int)(m.name.n > 200 ? 200 : m.name.n), m.name.p ? (const char *)m.name.p : "",
                   (unsigned long long)m.ltime, (unsigned long long)serf_clock_time(&sn->nq.events.clock));
         return;
+    case SERF_EVENT_FULL:
+        /* serf would keep it: a flood at one LTime (SERF_EVENTS_PER_LTIME_MAX) */
+        sn->stats.events_full = sn->nq.events.full;
+        if ((sn->stats.events_full & (sn->stats.events_full - 1)) == 0)
+            serf_logf(&sn->log, BASE_LOG_WARN, "serf: dropped user event at LTime %llu: %d events there already (%llu dropped so far)",
+                      (unsigned long long)m.ltime, SERF_EVENTS_PER_LTIME_MAX, (unsigned long long)sn->stats.events_full);
+        return;
     case SERF_EVENT_NOMEM:
         serf_logf(&sn->log, BASE_LOG_ERROR, "serf: out of memory recording a user event");
         return;
@@ -128,4 +135,5 @@ void serf_nq_merge_state(serf_node *sn, const serf_msg_push_pull *pp, bool is_jo
     if (pp->query_ltime > 0)
         serf_clock_witness(&sn->nq.queries.clock, pp->query_ltime - 1);
     serf_events_merge(&sn->nq.events, pp, is_join && ignore_old, deliver_merged, sn);
+    sn->stats.events_full = sn->nq.events.full;
 }

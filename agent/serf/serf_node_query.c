@@ -16,12 +16,36 @@
 
 /* ---- names that answered ---- */
 
+/* FNV-1a from a per-set key, then a final mix: an answerer does not know
+ * the key, so it cannot make up names that share one chain */
+static uint64_t name_hash(uint64_t key, wire_bytes name)
+{
+    uint64_t h = 1469598103934665603ull ^ key;
+    for (size_t i = 0; i < name.n; i++)
+        h = (h ^ name.p[i]) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* where `name` is, or the empty slot where it would go (nslots > 0) */
+static size_t names_slot(const serf_nq_names *s, wire_bytes name)
+{
+    size_t mask = s->nslots - 1;
+    size_t i = (size_t)name_hash(s->key, name) & mask;
+    while (s->slot[i]) {
+        const wire_bytes *e = &s->v[s->slot[i] - 1];
+        if (e->n == name.n && (name.n == 0 || memcmp(e->p, name.p, name.n) == 0))
+            break;
+        i = (i + 1) & mask;
+    }
+    return i;
+}
+
 static bool names_has(const serf_nq_names *s, wire_bytes name)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strlen(s->v[i]) == name.n && memcmp(s->v[i], name.p, name.n) == 0)
-            return true;
-    return false;
+    return s->nslots && s->slot[names_slot(s, name)] != 0;
 }
 
 /* 0, or -1 (full, out of memory): the answer is then dropped */
@@ -31,27 +55,40 @@ static int names_add(serf_nq_names *s, wire_bytes name)
         return -1;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
-        char **v = realloc(s->v, cap * sizeof *v);
+        wire_bytes *v = realloc(s->v, cap * sizeof *v);
         if (!v)
             return -1;
         s->v = v;
         s->cap = cap;
     }
-    char *c = malloc(name.n + 1);
+    if (2 * (s->n + 1) > s->nslots) {
+        size_t nslots = s->nslots ? s->nslots * 2 : 16;
+        uint32_t *slot = calloc(nslots, sizeof *slot);
+        if (!slot)
+            return -1;
+        free(s->slot);
+        s->slot = slot;
+        s->nslots = nslots;
+        for (size_t k = 0; k < s->n; k++)
+            s->slot[names_slot(s, s->v[k])] = (uint32_t)(k + 1);
+    }
+    uint8_t *c = malloc(name.n ? name.n : 1);
     if (!c)
         return -1;
     if (name.n)
         memcpy(c, name.p, name.n);
-    c[name.n] = 0;
-    s->v[s->n++] = c;
+    s->v[s->n] = wire_bytes_of(c, name.n);
+    s->slot[names_slot(s, name)] = (uint32_t)(s->n + 1);
+    s->n++;
     return 0;
 }
 
 static void names_free(serf_nq_names *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
+        free((void *)(uintptr_t)s->v[i].p);
     free(s->v);
+    free(s->slot);
     memset(s, 0, sizeof *s);
 }
 
@@ -72,6 +109,7 @@ int serf_nq_init(serf_node *sn)
     if (nq->coalescing)
         serf_coalesce_init(&nq->coalesce, sn->cfg.coalesce_period_ms, sn->cfg.quiescent_period_ms);
     nq->next_handle = 1;
+    nq->names_key = name_hash(sn->cfg.seed, wire_bytes_of("answerers", 9));
     return 0;
 }
 
@@ -525,6 +563,29 @@ static serf_nq_asked *asked_add(serf_nq *nq)
     return a;
 }
 
+/* Take back one of our queries whose message could not be sent. What it
+ * already reported (our own answers, taken at once) ends with DONE, as
+ * any query of the application's. */
+static void asked_close(serf_node *sn, uint64_t handle)
+{
+    serf_nq *nq = &sn->nq;
+    for (size_t i = 0; i < nq->asked.n; i++) {
+        if (nq->asked.v[i].handle != handle)
+            continue;
+        serf_nq_asked a = nq->asked.v[i];
+        nq->asked.v[i] = nq->asked.v[--nq->asked.n];
+        if (a.purpose == SERF_NQ_FOR_APP && (a.acks.n || a.responses.n)) {
+            serf_node_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = SERF_EV_QUERY_DONE;
+            ev.query_id = a.handle;
+            serf_node_emit(sn, &ev);
+        }
+        asked_release(&a);
+        return;
+    }
+}
+
 int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes payload,
                        const serf_node_query_opts *opts, serf_nq_purpose purpose, uint64_t *handle)
 {
@@ -532,6 +593,7 @@ int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes
     const serf_node_query_opts *o = opts ? opts : &none;
     serf_nq *nq = &sn->nq;
     sn->now = now;
+    uint64_t handle_mine = 0, *handle_out = &handle_mine;
     uint64_t timeout_ms = o->timeout_ms;
     if (timeout_ms == 0)
         timeout_ms = serf_query_timeout(serf_nq_num_members(sn), sn->cfg.gossip_interval_ms,
@@ -582,13 +644,25 @@ int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes
             a->deadline = now + timeout_ms;
             a->want_acks = o->request_ack;
             a->purpose = purpose;
+            /* from the node's seed, not its random stream: drawing from
+             * that would move every later query ID and relay pick */
+            a->acks.key = nq->names_key ^ (a->handle * 0x9e3779b97f4a7c15ull);
+            a->responses.key = ~a->acks.key;
+            *handle_out = a->handle;
             if (handle)
                 *handle = a->handle;
             /* serf handles its own query first (its clock moves past it),
              * then gossips it, whatever the NO_BROADCAST flag says */
             handle_query(sn, now, &q);
-            if (serf_node_out_broadcast(sn, out.data, out.len, NULL) != 0)
+            if (serf_node_out_broadcast(sn, out.data, out.len, NULL) != 0) {
+                /* serf's queue never refuses it; ours did (full): the
+                 * query was never sent, so it is not left open either (a
+                 * conflict vote nobody heard would block the next one) */
+                asked_close(sn, *handle_out);
+                if (handle)
+                    *handle = 0;
                 rc = WIRE_ENOMEM;
+            }
             serf_node_update_deadline(sn);
         }
     }

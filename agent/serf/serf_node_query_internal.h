@@ -19,10 +19,14 @@ typedef enum serf_nq_purpose {
 } serf_nq_purpose;
 
 /* The names that answered one query (serf's acks / responses maps): a
- * node's second answer is dropped. */
+ * node's second answer is dropped. A set (open addressing, a hash keyed
+ * per set) so that a flood of made-up answerers costs O(1) each. */
 typedef struct serf_nq_names {
-    char **v;                         /* owned, NUL-terminated */
+    wire_bytes *v;                    /* owned copies, in arrival order */
     size_t n, cap;
+    uint32_t *slot;                   /* index + 1 into v, 0 empty; under half full */
+    size_t nslots;                    /* a power of two, or 0 */
+    uint64_t key;                     /* the hash's key: made-up names cannot aim at one chain */
 } serf_nq_names;
 
 /* A query we sent (serf's QueryResponse), open until its deadline. */
@@ -61,6 +65,7 @@ typedef struct serf_nq {
     struct { serf_nq_asked *v; size_t n, cap; } asked;
     struct { serf_nq_asking *v; size_t n, cap; } asking;
     bool voting;                      /* a conflict vote about us is open */
+    uint64_t names_key;               /* keys the answerer sets (serf_nq_names) */
 } serf_nq;
 
 /* Set up / release sn->nq (cfg is sn->cfg). 0 or -1 (out of memory). */
@@ -100,7 +105,9 @@ size_t serf_nq_num_members(const serf_node *sn);
 size_t serf_nq_response_limit(const serf_node *sn);
 
 /* Queries (serf_node_query.c). Send our query (serf's Query, the local
- * handling included); purpose says who reads the answers. */
+ * handling included); purpose says who reads the answers. If its message
+ * finds the outbox full (WIRE_ENOMEM), the query is not left open and
+ * *handle is 0. */
 int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes payload,
                        const serf_node_query_opts *opts, serf_nq_purpose purpose, uint64_t *handle);
 /* Answer a query we were asked (serf's Query.respondWithMessageAndResponse):

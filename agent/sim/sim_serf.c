@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serf/serf_node_internal.h"
 #include "sim/sim_internal.h"
 
 struct sim_serf {
@@ -23,6 +24,7 @@ typedef struct sim_serf_node {
     bool in_join;                /* inside sim_join's swim_join */
     uint64_t join_id;            /* sim_join's, to tell it from reconnects */
     bool joined_pending;         /* a join reached someone: serf_node_joined */
+    serf_node_clocks seen;       /* for serf_node_check: no clock goes back */
 } sim_serf_node;
 
 void sim_use_serf(sim *s, const serf_node_config *tmpl)
@@ -141,6 +143,7 @@ int sim_serf_start(sim_node *n, swim_io *io)
                          .state = { .ud = n, .local_state = state_local, .merge_state = state_merge } };
     ns->joined_pending = ns->in_join = false;
     ns->join_id = 0;
+    memset(&ns->seen, 0, sizeof ns->seen);
     ns->sn = serf_node_new(&cfg, &sio, s->now);
     if (!ns->sn)
         return -1;
@@ -188,6 +191,10 @@ void sim_serf_step(sim_node *n, const sim_item *it)
         serf_node_joined(ns->sn, n->core, now);
     }
     serf_node_tick(ns->sn, n->core, now);
+    /* every sim-based serf test checks the node's invariants after each
+     * step where assertions are live (a no-op otherwise) */
+    if (ns->sn && ns->gen == gen)
+        serf_node_check(ns->sn, &ns->seen);
     /* spent; if no new deadline was reported it still wants the old one
      * (never again at this instant: its work for now is done) */
     if (ns->sn && ns->gen == gen)
