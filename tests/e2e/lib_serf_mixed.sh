@@ -18,12 +18,7 @@ mixed_scenario() {
     if [ "$E2E_IMPL" = serf ]; then ml_dead=failed; fi
     local all=(s1 m1 s2 m2 s3 m3) o
 
-    start_converged serf s1 "${common[@]}" -tag kind=serf -tag idx=1
-    start_converged ml m1 "${common[@]}" -tag kind=moonlist -tag idx=1 -join "$(agent_addr s1)"
-    start_converged serf s2 "${common[@]}" -tag kind=serf -tag idx=2 -join "$(agent_addr m1)"
-    start_converged ml m2 "${common[@]}" -tag kind=moonlist -tag idx=2 -join "$(agent_addr s2)"
-    start_converged serf s3 "${common[@]}" -tag kind=serf -tag idx=3 -join "$(agent_addr s1)"
-    start_converged ml m3 "${common[@]}" -tag kind=moonlist -tag idx=3 -join "$(agent_addr m2)"
+    mixed_start_six "${common[@]}"
 
     # Tags both ways: every agent reports every member's tags exactly.
     tags_ok() {
@@ -88,5 +83,175 @@ mixed_scenario() {
     expect_within 10 "m2 seen as left by ${rest[*]}" all_see m2 left "${rest[@]}"
     for o in "${rest[@]}"; do
         all_see "$o" alive "${rest[@]}" || { e2e_views >&2; fail "$o not alive everywhere at the end"; }
+    done
+}
+
+# ---- the six-agent cluster, with serf's user events and queries ----------
+# Added for the serf-peer tests (serf_mixed_events.sh, serf_mixed_query.sh,
+# serf_mixed_keys.sh, serf_mixed_conflict.sh).
+
+# mixed_start_six [--hooks] [agent flags for every agent...]: s1 m1 s2 m2 s3
+# m3 started one after another, each joining through an agent of the other
+# kind where it can, each waited for until everyone sees everyone alive.
+# Tags: kind=serf|moonlist, idx=1..3. With --hooks every agent also
+# records the user events and queries it gets (mixed_hooks_init first).
+mixed_start_six() {
+    local hooks=
+    if [ "${1:-}" = --hooks ]; then hooks=1; shift; fi
+    local common=("$@")
+    _mixed_start serf s1 "$hooks" "${common[@]}" -tag kind=serf -tag idx=1
+    _mixed_start ml m1 "$hooks" "${common[@]}" -tag kind=moonlist -tag idx=1 -join "$(agent_addr s1)"
+    _mixed_start serf s2 "$hooks" "${common[@]}" -tag kind=serf -tag idx=2 -join "$(agent_addr m1)"
+    _mixed_start ml m2 "$hooks" "${common[@]}" -tag kind=moonlist -tag idx=2 -join "$(agent_addr s2)"
+    _mixed_start serf s3 "$hooks" "${common[@]}" -tag kind=serf -tag idx=3 -join "$(agent_addr s1)"
+    _mixed_start ml m3 "$hooks" "${common[@]}" -tag kind=moonlist -tag idx=3 -join "$(agent_addr m2)"
+}
+MIXED_ALL=(s1 m1 s2 m2 s3 m3)
+
+_mixed_start() {
+    local kind=$1 name=$2 hooks=$3
+    shift 3
+    MIXED_HOOK_FLAGS=()
+    [ -z "$hooks" ] || mixed_hook_flags "$kind" "$name"
+    start_converged "$kind" "$name" "$@" "${MIXED_HOOK_FLAGS[@]}"
+}
+
+# mixed_hooks_init: the recording hooks. Each agent appends what it gets to
+# $MIXED_OUT/NAME.KIND, one line each (files are per agent: no two
+# writers interleave):
+#   NAME.events   "name payload ltime"       a user event
+#   NAME.queries  "name payload from"        a query ("-" for from where
+#                                            serf's handlers are not told)
+# and answers every query with "answer-from-NAME". serf agents do it with
+# event-handler scripts (user=, query=: stdout is the response); moonlist
+# agents with a Lua script, tests/e2e/serf_mixed_hooks.lua by default, or
+# MIXED_LUA[NAME] (a script that loads that one and adds to it). The
+# directory reaches both through the environment (E2E_MIXED_DIR: serf's
+# handlers inherit the agent's environment; the Lua script reads it with
+# os.getenv). Payloads in these tests are single words without spaces.
+declare -A MIXED_LUA=()
+mixed_hooks_init() {
+    MIXED_OUT=$E2E_DIR/out
+    mkdir -p "$MIXED_OUT"
+    export E2E_MIXED_DIR=$MIXED_OUT
+    MIXED_LUA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    cat >"$E2E_DIR/on_user.sh" <<'SH'
+#!/bin/sh
+p=$(cat)
+printf '%s %s %s\n' "$SERF_USER_EVENT" "$p" "$SERF_USER_LTIME" >>"$E2E_MIXED_DIR/$SERF_SELF_NAME.events"
+SH
+    cat >"$E2E_DIR/on_query.sh" <<'SH'
+#!/bin/sh
+p=$(cat)
+printf '%s %s -\n' "$SERF_QUERY_NAME" "$p" >>"$E2E_MIXED_DIR/$SERF_SELF_NAME.queries"
+printf 'answer-from-%s' "$SERF_SELF_NAME"
+SH
+    chmod +x "$E2E_DIR/on_user.sh" "$E2E_DIR/on_query.sh"
+}
+
+# mixed_hook_flags KIND NAME: set MIXED_HOOK_FLAGS to the flags that give
+# agent NAME (KIND serf or ml) the recording hooks. A serf agent standing in
+# for moonlist (E2E_IMPL=serf) gets the serf handlers.
+mixed_hook_flags() {
+    local kind=$1 name=$2
+    if [ "$kind" = serf ] || [ "$E2E_IMPL" = serf ]; then
+        MIXED_HOOK_FLAGS=(-event-handler "user=$E2E_DIR/on_user.sh" -event-handler "query=$E2E_DIR/on_query.sh")
+    else
+        MIXED_HOOK_FLAGS=(-config "${MIXED_LUA[$name]:-$MIXED_LUA_DIR/serf_mixed_hooks.lua}")
+    fi
+}
+
+# mixed_count NAME KIND ERE: how many of NAME's KIND lines match ERE (whole
+# line); 0 if it has none yet.
+mixed_count() {
+    local f=$MIXED_OUT/$1.$2
+    [ -e "$f" ] || { echo 0; return 0; }
+    grep -Ecx -- "$3" "$f" || true
+}
+
+# mixed_all_have KIND ERE N NAME...: each NAME has at least N such lines.
+mixed_all_have() {
+    local kind=$1 re=$2 n=$3 name
+    shift 3
+    for name in "$@"; do
+        [ "$(mixed_count "$name" "$kind" "$re")" -ge "$n" ] || return 1
+    done
+}
+
+# mixed_any_over KIND ERE N NAME...: some NAME has more than N such lines.
+mixed_any_over() {
+    local kind=$1 re=$2 n=$3 name
+    shift 3
+    for name in "$@"; do
+        [ "$(mixed_count "$name" "$kind" "$re")" -le "$n" ] || return 0
+    done
+    return 1
+}
+
+# MIXED_SETTLE: seconds to watch for a duplicate once every agent has had
+# its copy. A user event or query is gossiped RetransmitMult * ceil(log10(n
+# + 1)) = 4 times by every agent that got it, one gossip round (0.2 s) apart,
+# so a copy that is going to be delivered again arrives within about a
+# second of the first; 3 s leaves room for a loaded machine.
+MIXED_SETTLE=3
+
+# mixed_expect_n KIND ERE N WHAT NAME...: within MIXED_DELIVER_S every NAME
+# has N lines matching ERE; then for MIXED_SETTLE s none gets one more.
+# WHAT describes the delivery in the log. Fails with every agent's lines.
+# mixed_expect_once KIND ERE WHAT NAME...: the same with N = 1.
+MIXED_DELIVER_S=15
+mixed_expect_n() {
+    local kind=$1 re=$2 n=$3 what=$4
+    shift 4
+    local t0
+    t0=$(now)
+    if ! wait_until "$MIXED_DELIVER_S" mixed_all_have "$kind" "$re" "$n" "$@"; then
+        mixed_dump "$kind" "$@"
+        fail "not within $MIXED_DELIVER_S s: $what ($n lines '$re' in every $kind file)"
+    fi
+    e2e_log "ok: $what ($(elapsed "$t0") s)"
+    if wait_until "$MIXED_SETTLE" mixed_any_over "$kind" "$re" "$n" "$@"; then
+        mixed_dump "$kind" "$@"
+        fail "delivered more than once: $what (over $n lines '$re')"
+    fi
+    e2e_log "ok: no more in $MIXED_SETTLE s: $what"
+}
+mixed_expect_once() {
+    local kind=$1 re=$2
+    shift 2
+    mixed_expect_n "$kind" "$re" 1 "$@"
+}
+
+# mixed_dump KIND NAME...: print the recorded lines (failure reports).
+mixed_dump() {
+    local kind=$1 name
+    shift
+    for name in "$@"; do
+        printf -- '--- %s.%s:\n' "$name" "$kind" >&2
+        sed 's/^/    /' "$MIXED_OUT/$name.$kind" >&2 2>/dev/null || echo "    (none)" >&2
+    done
+}
+
+# mixed_cli NAME SUBCOMMAND [args...]: the agent's own CLI (serf's for a
+# serf agent, moonlist's for a moonlist agent) on its RPC, at most 30 s.
+mixed_cli() {
+    local name=$1 sub=$2
+    shift 2
+    if [ "${AGENT_KIND[$name]}" = serf ]; then
+        timeout 30 serf "$sub" -rpc-addr "$(agent_rpc "$name")" "$@"
+    else
+        timeout 30 "$ML" "$sub" -rpc-addr "$(agent_rpc "$name")" "$@"
+    fi
+}
+
+# mixed_serf_complaints NAME...: the [ERR] and [WARN] lines of these serf
+# agents' logs, less the ones that only say the machine was slow (a probe
+# or a handler that took long, a suspicion refuted): what is left is serf
+# finding fault with something it was sent. Prints "NAME: line" for each.
+MIXED_SERF_BENIGN='network may be congested|Failed fallback ping|Refuting a suspect|slow, execution exceeding|Failed to send (ping|indirect ping)|i/o timeout'
+mixed_serf_complaints() {
+    local name
+    for name in "$@"; do
+        grep -E '\[(ERR|WARN)\]' "$(agent_log "$name")" | grep -Ev "$MIXED_SERF_BENIGN" | sed "s/^/$name: /" || true
     done
 }

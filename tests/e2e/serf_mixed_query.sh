@@ -1,0 +1,82 @@
+# serf queries in a mixed cluster (3 serf + 3 moonlist agents). Every agent
+# answers every query: serf agents with a query handler script (its stdout
+# is the response), moonlist agents with a script's query hook returning a
+# string (tests/e2e/serf_mixed_hooks.lua); both answer "answer-from-NAME".
+#   - `serf query` at a serf agent gets an ack and the response of all six,
+#     as serf prints them (-format json); and -no-ack gets responses only;
+#   - `moonlist query` at a moonlist agent the same, answered by the serf
+#     agents' handlers too;
+#   - node filters (-node, repeated) and tag filters (-tag k=regexp) from
+#     both kinds select exactly the nodes they name;
+#   - every agent's hook or handler ran once per query it was selected for.
+#   bash tests/e2e/serf_mixed_query.sh /path/to/moonlist
+here=$(dirname "$0")
+[ -f "$here/lib.sh" ] || here=$here/..
+. "$here/lib.sh"
+. "$here/lib_ops.sh"
+. "$here/lib_serf_mixed.sh"
+e2e_init "$@"
+mixed_hooks_init
+mixed_start_six --hooks
+all=("${MIXED_ALL[@]}")
+
+# ask ASKER WANT_ACKS WANT_RESPONDERS [query flags...] NAME PAYLOAD: run the
+# query at ASKER (its own CLI, -format json) and compare who acked and who
+# answered (sorted names, space-separated; "" for none) and that every
+# response is "answer-from-" its sender. The default timeout of a query
+# (gossip interval x 16 x ceil(log10(n + 1)) = 3.2 s here) bounds it.
+ask() {
+    local asker=$1 want_acks=$2 want_resp=$3 out acks resp bad
+    shift 3
+    out=$(mixed_cli "$asker" query -format json "$@" 2>&1) || fail "query $* at $asker failed: $out"
+    acks=$(jq -r '[(.Acks // [])[]] | sort | join(" ")' <<<"$out") || fail "query $* at $asker: not json: $out"
+    resp=$(jq -r '.Responses // {} | keys | sort | join(" ")' <<<"$out")
+    bad=$(jq -r '.Responses // {} | to_entries[] | select(.value != "answer-from-" + .key) | "\(.key): \(.value)"' <<<"$out")
+    [ "$acks" = "$want_acks" ] || fail "query $* at $asker: acks from '$acks', want '$want_acks' (output: $out)"
+    [ "$resp" = "$want_resp" ] || fail "query $* at $asker: responses from '$resp', want '$want_resp' (output: $out)"
+    [ -z "$bad" ] || fail "query $* at $asker: wrong responses: $bad"
+    e2e_log "ok: query $* at $asker: acks and responses from ${want_resp:-nobody}"
+}
+every="m1 m2 m3 s1 s2 s3"
+
+ask s1 "$every" "$every" ask1 hello
+ask m1 "$every" "$every" ask2 hello
+ask s2 "" "$every" -no-ack ask3 hello
+ask m2 "" "$every" -no-ack ask4 hello
+
+# node filters
+ask s3 "m3 s2" "m3 s2" -node s2 -node m3 ask5 hello
+ask m3 "m1 s3" "m1 s3" -node m1 -node s3 ask6 hello
+ask m1 "m2" "m2" -node m2 ask7 hello
+# tag filters (regular expressions, unanchored as serf matches them: "list"
+# selects kind=moonlist), and both filters at once
+ask s1 "m1 m2 m3" "m1 m2 m3" -tag kind=moonlist ask8 hello
+ask m2 "m1 m2 s1 s2" "m1 m2 s1 s2" -tag 'idx=[12]' ask9 hello
+ask m3 "s3" "s3" -tag kind=serf -tag idx=3 ask10 hello
+ask s2 "m2" "m2" -node m2 -node s2 -tag kind=list ask11 hello
+
+# What the hooks saw: each query once on each node it selected, never on
+# the others; a moonlist script sees who asked.
+want_on() { # QUERY NODES...: the nodes the query selected
+    local q=$1 n c want
+    shift
+    for n in "${all[@]}"; do
+        want=0
+        case " $* " in *" $n "*) want=1 ;; esac
+        c=$(mixed_count "$n" queries "$q hello [^ ]+")
+        [ "$c" = "$want" ] || { mixed_dump queries "${all[@]}"; fail "$n's hook ran $c times for $q, want $want"; }
+    done
+}
+for q in ask1 ask2 ask3 ask4; do want_on $q "${all[@]}"; done
+want_on ask5 s2 m3; want_on ask6 m1 s3; want_on ask7 m2
+want_on ask8 m1 m2 m3; want_on ask9 s1 m1 s2 m2; want_on ask10 s3; want_on ask11 m2
+if moonlist_only "the asker's name in the moonlist scripts' queries"; then
+    for n in m1 m2 m3; do
+        [ "$(mixed_count "$n" queries 'ask1 hello s1')" = 1 ] && [ "$(mixed_count "$n" queries 'ask2 hello m1')" = 1 ] ||
+            { mixed_dump queries "$n"; fail "$n's query hook did not see s1 and m1 as the askers"; }
+    done
+fi
+e2e_log "ok: every hook and handler ran once for each query that selected it"
+bad=$(mixed_serf_complaints s1 s2 s3)
+[ -z "$bad" ] || fail "serf agents logged errors or warnings:"$'\n'"$bad"
+e2e_log "PASS"
