@@ -255,3 +255,56 @@ mixed_serf_complaints() {
         grep -E '\[(ERR|WARN)\]' "$(agent_log "$name")" | grep -Ev "$MIXED_SERF_BENIGN" | sed "s/^/$name: /" || true
     done
 }
+
+# mixed_start_as KIND HNAME NODE [flags...]: start an agent (KIND ml or
+# serf) known to the harness as HNAME but named NODE in the cluster (a
+# second agent claiming a member's name), on fresh ports, and wait until
+# its RPC lists NODE alive on its own port. Retried on fresh ports when one
+# was taken meanwhile, as ml_start is. Not joined: the caller joins it.
+mixed_start_as() {
+    local kind=$1 hname=$2 node=$3 try port rpc rc deadline cmd
+    shift 3
+    [ "$kind" = ml ] && [ "$E2E_IMPL" = serf ] && kind=serf
+    for ((try = 1; try <= E2E_START_TRIES; try++)); do
+        free_port; port=$REPLY
+        free_port; rpc=$REPLY
+        AGENT_PORT[$hname]=$port
+        AGENT_RPC[$hname]=$rpc
+        if [ "$kind" = serf ]; then cmd=(serf agent); else cmd=("$ML" agent); fi
+        _agent_launch "$([ "$kind" = serf ] && echo serf || echo moonlist)" "$hname" "${cmd[@]}" -node "$node" \
+            -bind "127.0.0.1:$port" -advertise "127.0.0.1:$port" -rpc-addr "127.0.0.1:$rpc" -profile lan \
+            -log-level debug "$@"
+        deadline=$(awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t + 15 }')
+        while :; do
+            if ! agent_running "$hname"; then
+                rc=0
+                wait "${AGENT_PID[$hname]}" || rc=$?
+                [ "$rc" -eq 1 ] && grep -qi 'address already in use' "$(agent_log "$hname")" || 
+                    fail "agent $hname ($node) exited during start-up with status $rc"
+                _agent_forget "$hname" "$try"
+                continue 2
+            fi
+            _lists_node_alive "$hname" "$node" && return 0
+            fle "$deadline" "$EPOCHREALTIME" && fail "agent $hname ($node): RPC not answering with itself alive after 15 s"
+            sleep 0.1
+        done
+    done
+    fail "agent $hname: a port was taken every time in $E2E_START_TRIES tries"
+}
+
+# _lists_node_alive HNAME NODE: HNAME's RPC lists NODE alive on HNAME's port.
+_lists_node_alive() {
+    local js
+    js=$(members_json "$1" 2>/dev/null) || return 1
+    jq -e --arg n "$2" --arg p "${AGENT_PORT[$1]}" \
+        'any(.members[]; .name == $n and .status == "alive" and
+             ((.port | tostring) == $p or ((.addr | tostring) | endswith(":" + $p))))' <<<"$js" >/dev/null
+}
+
+# mixed_port_of OBSERVER NODE: the gossip port OBSERVER lists NODE on.
+mixed_port_of() {
+    local js
+    js=$(members_json "$1") || return 1
+    jq -er --arg n "$2" '.members[] | select(.name == $n) |
+        if .port != null then .port else (.addr | tostring | sub(".*:"; "")) end' <<<"$js"
+}
