@@ -151,11 +151,23 @@ SH
 
 # mixed_hook_flags KIND NAME: set MIXED_HOOK_FLAGS to the flags that give
 # agent NAME (KIND serf or ml) the recording hooks. A serf agent standing in
-# for moonlist (E2E_IMPL=serf) gets the serf handlers.
+# for moonlist (E2E_IMPL=serf) gets the serf handlers: one per user event
+# name in MIXED_USER_EVENTS (user:NAME=...) and per query name in
+# MIXED_QUERIES (query:NAME=...), as an operator filters them. The Lua
+# script records every event and query.
+MIXED_USER_EVENTS=()
+MIXED_QUERIES=()
 mixed_hook_flags() {
     local kind=$1 name=$2
+    local n
     if [ "$kind" = serf ] || [ "$E2E_IMPL" = serf ]; then
-        MIXED_HOOK_FLAGS=(-event-handler "user=$E2E_DIR/on_user.sh" -event-handler "query=$E2E_DIR/on_query.sh")
+        MIXED_HOOK_FLAGS=()
+        for n in "${MIXED_USER_EVENTS[@]}"; do
+            MIXED_HOOK_FLAGS+=(-event-handler "user:$n=$E2E_DIR/on_user.sh")
+        done
+        for n in "${MIXED_QUERIES[@]}"; do
+            MIXED_HOOK_FLAGS+=(-event-handler "query:$n=$E2E_DIR/on_query.sh")
+        done
     else
         MIXED_HOOK_FLAGS=(-config "${MIXED_LUA[$name]:-$MIXED_LUA_DIR/serf_mixed_hooks.lua}")
     fi

@@ -17,6 +17,7 @@ here=$(dirname "$0")
 . "$here/lib_serf_mixed.sh"
 e2e_init "$@"
 mixed_hooks_init
+MIXED_USER_EVENTS=(deploy restart burst) # serf agents run user:NAME handlers
 MIXED_LUA[m2]=$MIXED_LUA_DIR/serf_mixed_chatty.lua
 MIXED_LUA[m3]=$MIXED_LUA_DIR/serf_mixed_chatty.lua
 mixed_start_six --hooks

@@ -17,6 +17,7 @@ here=$(dirname "$0")
 . "$here/lib_serf_mixed.sh"
 e2e_init "$@"
 mixed_hooks_init
+MIXED_QUERIES=(ask1 ask2 ask3 ask4 ask5 ask6 ask7 ask8 ask9 ask10 ask11) # query:NAME handlers
 mixed_start_six --hooks
 all=("${MIXED_ALL[@]}")
 
