@@ -9,7 +9,7 @@
 #   B. a serf newcomer named m2 (a moonlist member), joined through m1: it
 #      must count the answers of the moonlist members too (serf logs
 #      "minority in name conflict resolution, quitting [0 / 5]": five
-#      answers, the other two moonlist agents' among them).
+#      answers, the other two moonlist agents' among them; four will do).
 # In both, the first agent of that name stays, on its own address, and the
 # six stay alive everywhere.
 #   bash tests/e2e/serf_mixed_conflict.sh /path/to/moonlist
@@ -55,6 +55,9 @@ conflict ml s2 s1
 conflict serf m2 m1
 line=$(grep -o 'minority in name conflict resolution.*' "$(agent_log dup_m2)") ||
     fail "the serf newcomer did not log its lost vote"
-[[ "$line" == *"[0 / 5]" ]] || fail "the serf newcomer counted other answers than five for the first m2: $line"
+# Five answer (s1 s2 s3 m1 m3); a query can miss a node of six now and then
+# (see serf_mixed_query.sh), so four will do: more than the three serf
+# agents, so a moonlist agent answered.
+[[ "$line" =~ \[0\ /\ [45]\]$ ]] || fail "the serf newcomer did not count 4 or 5 answers, all for the first m2: $line"
 e2e_log "ok: the serf newcomer lost by $line"
 e2e_log "PASS"
