@@ -24,3 +24,24 @@ end)
 agent.on("message", function(payload)
   if payload:match("^chatty ") then rec.append("messages", payload) end
 end)
+
+-- The script's own serf event and query, on demand: a user event "kick"
+-- with payload "NAME:TRY" makes agent NAME send agent.event("lua-ev",
+-- "NAME-TRY", uncoalesced) and ask agent.query("lua-q", TRY) with acks;
+-- what comes back goes to NAME.answers ("ack FROM TRY", "response FROM
+-- PAYLOAD TRY", "done TRY [error]").
+agent.on("event", function(ev)
+  if ev.name ~= "kick" then return end
+  local try = ev.payload:match("^" .. rec.me .. ":(try%d+)$")
+  if not try then return end
+  agent.event("lua-ev", rec.me .. "-" .. try, { coalesce = false })
+  agent.query("lua-q", try, { timeout = 3, ack = true }, function(a)
+    if a.type == "ack" then
+      rec.append("answers", "ack " .. a.from .. " " .. try)
+    elseif a.type == "response" then
+      rec.append("answers", "response " .. a.from .. " " .. a.payload .. " " .. try)
+    else
+      rec.append("answers", "done " .. try .. (a.error and (" " .. a.error) or ""))
+    end
+  end)
+end)

@@ -8,7 +8,9 @@
 #   - m2 and m3 run serf_mixed_chatty.lua (agent.state and a broadcast every
 #     0.3 s): the broadcasts still reach the other chatty agent, and no serf
 #     agent logs an [ERR] or [WARN] about anything it was sent (unknown
-#     message type, bad state prefix, undecodable message...).
+#     message type, bad state prefix, undecodable message...);
+#   - m3's script sends its own agent.event (every agent records it once)
+#     and agent.query (acked and answered by all six, serf's handlers too).
 #   bash tests/e2e/serf_mixed_events.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
@@ -17,7 +19,8 @@ here=$(dirname "$0")
 . "$here/lib_serf_mixed.sh"
 e2e_init "$@"
 mixed_hooks_init
-MIXED_USER_EVENTS=(deploy restart burst) # serf agents run user:NAME handlers
+MIXED_USER_EVENTS=(deploy restart burst lua-ev) # serf agents run user:NAME handlers
+MIXED_QUERIES=(lua-q)                             # and query:NAME
 MIXED_LUA[m2]=$MIXED_LUA_DIR/serf_mixed_chatty.lua
 MIXED_LUA[m3]=$MIXED_LUA_DIR/serf_mixed_chatty.lua
 mixed_start_six --hooks
@@ -58,6 +61,29 @@ if moonlist_only "the chatty scripts' broadcasts and push/pull states"; then
     expect_within 5 "m2 or m3 merged the other's state" \
         eval '[ "$(mixed_count m2 states "chatty-state m3")" -gt 0 ] || [ "$(mixed_count m3 states "chatty-state m2")" -gt 0 ]'
 fi
+# A script's own event and query (agent.event, agent.query), sent by m3 when
+# a "kick" event tells it to: the event reaches every agent once, serf's
+# handlers answer the query. A query short of a node is asked again, as
+# mixed_ask does (a node of six now and then gets no copy).
+if moonlist_only "a script's agent.event and agent.query"; then
+    answers() { # TRY: "acks|responses" of m3's query TRY, sorted names
+        local f=$MIXED_OUT/m3.answers
+        printf '%s|%s\n' "$(awk -v t="$1" '$1 == "ack" && $3 == t { print $2 }' "$f" | sort | tr '\n' ' ')" \
+            "$(awk -v t="$1" '$1 == "response" && $4 == t && $3 == "answer-from-" $2 { print $2 }' "$f" | sort | tr '\n' ' ')"
+    }
+    want="m1 m2 m3 s1 s2 s3 |m1 m2 m3 s1 s2 s3 "
+    for try in try1 try2 try3; do
+        out=$(mixed_cli s1 event -coalesce=false kick "m3:$try" 2>&1) || fail "serf event kick at s1 failed: $out"
+        expect_within 15 "m3's query $try done" grep -qx "done $try" "$MIXED_OUT/m3.answers"
+        got=$(answers "$try")
+        [ "$got" = "$want" ] && break
+        e2e_log "m3's agent.query $try: acks|responses '$got', want '$want': again"
+        [ "$try" != try3 ] || { mixed_dump answers m3; fail "m3's agent.query short of answers three times"; }
+    done
+    e2e_log "ok: m3's agent.query got acks and responses from all six (the serf agents' handlers too)"
+    mixed_expect_once events "lua-ev m3-try1 [0-9]+" "m3's agent.event reached all six" "${all[@]}"
+fi
+
 bad=$(mixed_serf_complaints s1 s2 s3)
 [ -z "$bad" ] || fail "serf agents logged errors or warnings:"$'\n'"$bad"
 e2e_log "ok: no serf agent logged an error or warning"
