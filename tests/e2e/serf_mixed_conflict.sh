@@ -12,6 +12,12 @@
 #      answers, the other two moonlist agents' among them; four will do).
 # In both, the first agent of that name stays, on its own address, and the
 # six stay alive everywhere.
+# The exit status: serf's agent returns 0 when serf shut itself down
+# (cmd/serf/command/agent/command.go, handleSignals: "case
+# <-agent.ShutdownCh(): // Agent is already shutdown! return 0"), and a
+# supervisor restarting on failure must not bring a loser back to lose
+# again. moonlist's daemon (daemon_serf.c, SERF_EV_SHUTDOWN, as of the
+# daemon branch 2026-12-02) exits 1 there, which fails case A.
 #   bash tests/e2e/serf_mixed_conflict.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
