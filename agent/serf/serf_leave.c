@@ -26,6 +26,13 @@ void serf_leave_init(serf_leave *l, serf_intents *intents, serf_log log)
                        .intent_deadline = SWIM_NEVER, .poll_at = SWIM_NEVER, .done_deadline = SWIM_NEVER };
 }
 
+void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log)
+{
+    assert(node);
+    *l = (serf_leave){ .phase = SERF_LEAVE_RUNNING, .node = node, .log = log,
+                       .intent_deadline = SWIM_NEVER, .poll_at = SWIM_NEVER, .done_deadline = SWIM_NEVER };
+}
+
 /* The one way a state changes: forward, one step. */
 static void move(serf_leave *l, serf_leave_phase next)
 {
@@ -60,8 +67,14 @@ bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
     if (l->phase != SERF_LEAVE_RUNNING)
         return false;
     move(l, SERF_LEAVE_INTENT_OUT);
-    uint64_t ltime;
-    bool queued = serf_intents_announce(l->intents, core, SERF_MSG_LEAVE, &ltime) == 0;
+    uint64_t ltime = 0;
+    bool queued;
+    if (l->node) {
+        ltime = serf_node_get_clocks(l->node).member;   /* serf's Leave: the clock's time, then +1 */
+        queued = serf_node_leave_intent(l->node, core, now) == 0;
+    } else {
+        queued = serf_intents_announce(l->intents, core, SERF_MSG_LEAVE, &ltime) == 0;
+    }
     if (queued)
         serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping serf's leave intent (LTime %llu)",
                   (unsigned long long)ltime);
@@ -80,7 +93,7 @@ bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
 static void tick_intent_out(serf_leave *l, swim *core, swim_time now)
 {
     char key[SERF_INTENTS_KEY_MAX];
-    serf_intents_key(key, sizeof key, l->intents->self);
+    serf_intents_key(key, sizeof key, swim_get_config(core)->name);
     if (swim_broadcast_pending(core, key)) {
         if (now < l->intent_deadline) {
             l->poll_at = now + SERF_LEAVE_POLL_MS;

@@ -12,6 +12,11 @@
  *   DONE          left: the caller may stop.
  * States only move forward, one at a time (asserted).
  *
+ * The intent goes out through a serf_node (serf_leave_init_node: the
+ * agent on serf_node, the simulator) or, for the daemon until it runs on
+ * serf_node, through bare serf_intents (serf_leave_init). Either way it is
+ * broadcast under serf_intents_key(our name), which INTENT_OUT polls.
+ *
  * The caller drives it like the core: with `now`, the core's
  * SWIM_EV_LEAVE_DONE, and a tick at serf_leave_next_deadline(). After a
  * call that may have called into the core (begin, tick) the caller re-arms
@@ -24,6 +29,7 @@
 
 #include "serf/serf_intents.h"
 #include "serf/serf_log.h"
+#include "serf/serf_node.h"
 #include "swim/swim.h"
 
 /* serf's BroadcastTimeout (5 s), which bounds serf's own wait for the same
@@ -54,7 +60,8 @@ const char *serf_leave_phase_name(serf_leave_phase p);
  * public so that its owner can embed it. */
 typedef struct serf_leave {
     serf_leave_phase phase;
-    serf_intents *intents;       /* ours: the leave intent goes out through it */
+    serf_intents *intents;       /* ours: the leave intent goes out through it ... */
+    serf_node *node;             /* ... or through our serf_node (one of the two) */
     serf_log log;
     swim_time intent_deadline;   /* INTENT_OUT: swim_leave by then at the latest */
     swim_time poll_at;           /* INTENT_OUT: next look at the intent */
@@ -64,6 +71,9 @@ typedef struct serf_leave {
 /* RUNNING, announcing through `intents` (not owned; it must outlive l).
  * Each state change is logged at debug level, "leave: a -> b". */
 void serf_leave_init(serf_leave *l, serf_intents *intents, serf_log log);
+/* The same, announcing through a serf_node (serf_node_leave_intent; not
+ * owned, it must outlive l), which also marks us leaving in its table. */
+void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log);
 
 /* Start leaving: the intent goes out (INTENT_OUT); alone, or if it could
  * not be queued, swim_leave at once (SWIM_LEAVING, and DONE at once when

@@ -29,6 +29,10 @@ typedef struct serf_user_events {
     uint64_t ltime;
 } serf_user_events;
 
+/* The extra key (serf_node.h's SERF_NODE_STATE_KEY), sorted between
+ * LeftMembers and QueryLTime as go-msgpack would place it. */
+#define SERF_MSG_STATE_APP_KEY "MoonlistState"
+
 typedef struct serf_msg_push_pull {
     uint64_t event_ltime;                 /* the sender's event clock */
     struct {
@@ -39,6 +43,11 @@ typedef struct serf_msg_push_pull {
     serf_raw_list left_members;           /* Go []string: names of left members */
     uint64_t query_ltime;                 /* the sender's query clock */
     serf_ltime_map status_ltimes;         /* member name -> LTime of its last intent */
+    /* Not serf's: the application's own state that moonlist carries under
+     * the key SERF_MSG_STATE_APP_KEY (serf skips keys it does not know).
+     * A NULL view: the key is left out, and the message is serf's, byte
+     * for byte. */
+    wire_bytes app_state;
 } serf_msg_push_pull;
 
 int serf_msg_push_pull_encode(wire_buf *out, const serf_msg_push_pull *m);

@@ -228,11 +228,12 @@ size_t serf_node_member_count(const serf_node *sn);
 bool serf_node_member_get(const serf_node *sn, const char *name, serf_node_member *out);
 
 /* ---- user events ---- */
-/* serf's UserEvent: gossiped to everyone; also delivered to ourselves
- * (SERF_EV_USER), as serf does. 0, or a wire_err (WIRE_ELIMIT: name +
+/* serf's UserEvent (not serf_node_event: that is the event type):
+ * gossiped to everyone; also delivered to ourselves (SERF_EV_USER), as
+ * serf does. 0, or a wire_err (WIRE_ELIMIT: name +
  * payload over the size limit). */
-int serf_node_event(serf_node *sn, swim *core, swim_time now, wire_bytes name, wire_bytes payload,
-                    bool coalesce);
+int serf_node_user_event(serf_node *sn, swim *core, swim_time now, wire_bytes name, wire_bytes payload,
+                         bool coalesce);
 
 /* ---- queries ---- */
 typedef struct serf_node_query_opts {
@@ -261,13 +262,16 @@ int serf_node_respond(serf_node *sn, swim *core, swim_time now, uint64_t query_i
 typedef enum serf_key_op {
     SERF_KEY_INSTALL, SERF_KEY_USE, SERF_KEY_REMOVE, SERF_KEY_LIST,
 } serf_key_op;
-/* Run a key query over the whole cluster (ourselves included); the
- * outcome comes as SERF_EV_QUERY_RESPONSE events whose payloads are key
- * responses (serf_msg_key_response, type 8), then SERF_EV_QUERY_DONE:
- * the caller counts them as serf's KeyManager does. key: raw bytes (not
- * for LIST). */
+/* Run a key query over the whole cluster (ourselves included), with
+ * serf's default query parameters and relay_factor (serf's
+ * KeyRequestOptions, `serf keys -relay-factor`); the outcome comes as
+ * SERF_EV_QUERY_RESPONSE events whose payloads are key responses
+ * (serf_msg_key_response, type 8), then SERF_EV_QUERY_DONE: the caller
+ * counts them as serf's KeyManager does (serf_keys.h), against
+ * *num_nodes, the members alive when it was sent (serf's NumNodes; may
+ * be NULL). key: raw bytes (not for LIST). 0 or a wire_err. */
 int serf_node_key_query(serf_node *sn, swim *core, swim_time now, serf_key_op op, const uint8_t *key,
-                        size_t key_len, uint64_t *query_id);
+                        size_t key_len, uint8_t relay_factor, uint64_t *query_id, size_t *num_nodes);
 
 /* ---- clocks, for `info` and snapshots ---- */
 typedef struct serf_node_clocks {
@@ -276,6 +280,10 @@ typedef struct serf_node_clocks {
 serf_node_clocks serf_node_get_clocks(const serf_node *sn);
 /* Raise a clock at start (serf's snapshot replay). */
 void serf_node_witness_clocks(serf_node *sn, const serf_node_clocks *c);
+
+/* Use another keyring (cfg.keyring's rules; NULL: no encryption): for a
+ * driver that sets the node up after creating it (the simulator). */
+void serf_node_set_keyring(serf_node *sn, wire_keyring *keyring);
 
 typedef struct serf_node_stats {
     uint64_t events_received, events_dup, queries_received, queries_dup;

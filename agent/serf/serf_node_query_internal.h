@@ -5,15 +5,62 @@
 #define MOONLIST_SERF_NODE_QUERY_INTERNAL_H
 
 #include "serf/serf_events.h"
+#include "serf/serf_msg_query.h"
 #include "serf/serf_msg_state.h"
 #include "serf/serf_node.h"
 #include "serf/serf_query.h"
 
+/* What a query of ours is for: the application's (its answers are
+ * reported), or serf's name conflict vote (counted inside, never
+ * reported, as serf's resolveNodeConflict reads its own channel). */
+typedef enum serf_nq_purpose {
+    SERF_NQ_FOR_APP = 0,
+    SERF_NQ_FOR_VOTE,
+} serf_nq_purpose;
+
+/* The names that answered one query (serf's acks / responses maps): a
+ * node's second answer is dropped. */
+typedef struct serf_nq_names {
+    char **v;                         /* owned, NUL-terminated */
+    size_t n, cap;
+} serf_nq_names;
+
+/* A query we sent (serf's QueryResponse), open until its deadline. */
+typedef struct serf_nq_asked {
+    uint64_t handle;
+    uint32_t id;
+    uint64_t ltime;                   /* unique among ours: the clock moves on each */
+    swim_time deadline;
+    bool want_acks;                   /* serf makes its ack channel only then */
+    serf_nq_purpose purpose;
+    serf_nq_names acks, responses;
+    unsigned vote_responses, vote_matching;
+} serf_nq_asked;
+
+/* A query we were asked and reported (serf's *Query), answerable once
+ * until its deadline. */
+typedef struct serf_nq_asking {
+    uint64_t handle;
+    uint32_t id;
+    uint64_t ltime;
+    uint8_t ip[16];                   /* the asker's Addr, as it came */
+    uint8_t ip_len;
+    uint16_t port;
+    char *source;                     /* owned: its SourceNode */
+    uint8_t relay_factor;
+    swim_time deadline;
+    bool expired;                     /* a Timeout <= 0: past its deadline at once, as in serf */
+} serf_nq_asking;
+
 typedef struct serf_nq {
     serf_events events;               /* the event clock and dedup buffer */
     serf_queries queries;             /* the query clock and dedup buffer */
-    /* ... coalescer, open queries (ours and those we answer), the
-     * conflict vote: serf_node_query.c's owner adds here */
+    bool coalescing;                  /* both user coalesce periods set */
+    serf_coalesce coalesce;
+    uint64_t next_handle;             /* query handles, from 1 */
+    struct { serf_nq_asked *v; size_t n, cap; } asked;
+    struct { serf_nq_asking *v; size_t n, cap; } asking;
+    bool voting;                      /* a conflict vote about us is open */
 } serf_nq;
 
 /* Set up / release sn->nq (cfg is sn->cfg). 0 or -1 (out of memory). */
@@ -37,5 +84,43 @@ void serf_nq_merge_state(serf_node *sn, const serf_msg_push_pull *pp, bool is_jo
  * start serf's conflict vote (unless cfg.disable_name_resolution). A
  * conflict about another member's name is only logged, as serf. */
 void serf_nq_on_conflict(serf_node *sn, swim_time now, const swim_event *ev);
+
+/* ---- between the three files (not for serf_node.c) ---- */
+
+/* Events (serf_node_events.c). */
+void serf_nq_on_user_event(serf_node *sn, const uint8_t *msg, size_t len);
+void serf_nq_events_tick(serf_node *sn, swim_time now);
+swim_time serf_nq_events_deadline(const serf_node *sn);
+
+/* memberlist's NumMembers, the members not dead or left (serf's alive
+ * and leaving ones, ourselves included): what serf's default query
+ * timeout and its KeyManager's NumNodes count. */
+size_t serf_nq_num_members(const serf_node *sn);
+/* cfg.query_response_size_limit, or serf's default */
+size_t serf_nq_response_limit(const serf_node *sn);
+
+/* Queries (serf_node_query.c). Send our query (serf's Query, the local
+ * handling included); purpose says who reads the answers. */
+int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes payload,
+                       const serf_node_query_opts *opts, serf_nq_purpose purpose, uint64_t *handle);
+/* Answer a query we were asked (serf's Query.respondWithMessageAndResponse):
+ * 0, -1 closed or unknown, WIRE_ELIMIT too large. An answer whose relay
+ * copy is too large went to the asker but keeps the query open, as
+ * serf's. */
+int serf_nq_respond(serf_node *sn, swim_time now, serf_nq_asking *q, wire_bytes payload);
+serf_nq_asking *serf_nq_asking_find(serf_node *sn, uint64_t handle);
+/* Send a message to an address; to ourselves it is taken at once (serf
+ * sends it to its own UDP socket). */
+void serf_nq_send_to(serf_node *sn, swim_time now, const uint8_t *ip, size_t ip_len, uint16_t port,
+                     const uint8_t *msg, size_t len);
+
+/* Internal queries (serf_node_internal_query.c): a query named _serf_*
+ * that our filters selected: answered here. */
+bool serf_nq_is_internal(wire_bytes name);
+void serf_nq_internal_query(serf_node *sn, swim_time now, const serf_msg_query *q, serf_nq_asking *ask);
+/* A response to our conflict vote. */
+void serf_nq_vote_response(serf_node *sn, serf_nq_asked *a, wire_bytes payload);
+/* Our conflict vote's time is up: count it. */
+void serf_nq_vote_done(serf_node *sn, serf_nq_asked *a);
 
 #endif

@@ -53,12 +53,15 @@ void sim_free(sim *s)
         return;
     for (size_t i = 0; i < s->n; i++) {
         sim_node *n = s->nodes[i];
+        sim_serf_stop(n);
+        free(n->serf);
         swim_free(n->core);
         sim_node_clear_backlog(n);
         free(n->backlog);
         free(n);
     }
     free(s->nodes);
+    sim_serf_free(s);
     sim_heap_free(&s->heap);
     free(s->links);
     free(s->streams);
@@ -232,6 +235,9 @@ static void step(sim *s, sim_item *it)
             timing_end(s, SIM_WORK_STREAM, t0);
             deliver_reply(s, it->to, it->stream, s->reply.data, s->reply.len, r);
         }
+        break;
+    case SIM_SERF_TICK:
+        sim_serf_step(n, it);
         break;
     case SIM_STREAM_REPLY:
     case SIM_STREAM_TIMEOUT: {

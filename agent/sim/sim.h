@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "serf/serf_node.h"
 #include "swim/swim.h"
 
 typedef struct sim sim;
@@ -129,6 +130,27 @@ const sim_timing *sim_get_timing(const sim *s);
  * per member: computed from the records, so it is the same on every run
  * and under any allocator. */
 uint64_t sim_member_bytes(const sim *s, uint64_t *entries);
+
+/* serf on the simulated nodes (sim_serf.c). Nodes added or restarted from
+ * now on get a serf_node over their core (tmpl: NULL for serf's defaults;
+ * name, seed and gossip interval are filled per node). The sim drives it
+ * as the agent does: core events to serf_node_on_swim_event, its
+ * deadlines as timers calling serf_node_tick, sim_join around
+ * serf_node_joining/joined. Commands come from callers, outside the
+ * loop: serf_node_user_event(sim_serf(s, i), sim_core(s, i), sim_now(s),
+ * ...). Without this call nothing of serf runs. */
+void sim_use_serf(sim *s, const serf_node_config *tmpl);
+/* NULL: no serf on that node, or the node is down. */
+serf_node *sim_serf(sim *s, int i);
+/* Observe every serf event of every node (one observer). */
+typedef void (*sim_serf_event_fn)(void *ud, int node, swim_time now, const serf_node_event *ev);
+void sim_on_serf_event(sim *s, sim_serf_event_fn fn, void *ud);
+/* The application's push/pull state of node i (copied; kept across
+ * restarts). NULL: none. */
+void sim_set_serf_state(sim *s, int i, const serf_node_state_delegate *d);
+/* Node i's keyring (not owned; kept across restarts; NULL: the
+ * template's), applied at once if its serf runs. */
+void sim_set_serf_keyring(sim *s, int i, wire_keyring *keyring);
 
 /* How many live nodes see `name` in `state` (a node does not count
  * itself unless include_self). */

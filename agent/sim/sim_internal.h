@@ -12,6 +12,7 @@ typedef enum sim_item_kind {
     SIM_STREAM_REQ,              /* a stream's request arriving */
     SIM_STREAM_REPLY,            /* its reply arriving back */
     SIM_STREAM_TIMEOUT,          /* the requester's deadline guard */
+    SIM_SERF_TICK,               /* a serf_node's deadline (sim_serf.c) */
 } sim_item_kind;
 
 typedef struct sim_item {
@@ -65,6 +66,7 @@ typedef struct sim_node {
     sim_item *backlog;           /* held while paused */
     size_t nbacklog, capbacklog;
     sim_traffic traffic;
+    struct sim_serf_node *serf;  /* NULL: no serf (sim_serf.c) */
 } sim_node;
 
 typedef struct sim_watcher {
@@ -95,6 +97,7 @@ struct sim {
     bool timing_on;
     sim_timing timing;
     wire_buf reply;
+    struct sim_serf *serf;       /* NULL: sim_use_serf not called */
 };
 
 /* shared between sim.c (the loop), sim_net.c and sim_node.c */
@@ -112,5 +115,15 @@ int sim_start_core(sim_node *n);
 void sim_count_sent(sim *s, int from, size_t len, bool stream);
 void sim_io_send_packet(void *ud, const swim_addr *to, const uint8_t *msg, size_t len, bool crc);
 void sim_io_open_stream(void *ud, const swim_stream_req *req);
+
+/* serf's hooks (sim_serf.c), each a no-op for a node without serf */
+int sim_serf_start(sim_node *n, swim_io *io);      /* before swim_new: sets io->delegate */
+void sim_serf_stop(sim_node *n);                   /* the node went down */
+void sim_serf_on_event(sim_node *n, const swim_event *ev);
+void sim_serf_step(sim_node *n, const sim_item *it);
+void sim_serf_resume(sim_node *n);
+void sim_serf_join_begin(sim_node *n);
+void sim_serf_join_end(sim_node *n, uint64_t join_id);
+void sim_serf_free(sim *s);
 
 #endif

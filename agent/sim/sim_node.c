@@ -53,6 +53,8 @@ static void sim_io_event(void *ud, const swim_event *ev)
         s->on_event(s->on_event_ud, n->index, s->now, ev);
     for (size_t i = 0; i < s->nwatchers; i++)
         s->watchers[i].fn(s->watchers[i].ud, n->index, s->now, ev);
+    if (n->serf)   /* the benchmarks' nodes have none: one test here */
+        sim_serf_on_event(n, ev);
 }
 
 int sim_start_core(sim_node *n)
@@ -70,9 +72,14 @@ int sim_start_core(sim_node *n)
     n->cfg.seed = seed;
     n->up = true;
     n->paused = false;
+    if (sim_serf_start(n, &io) != 0) {
+        n->up = false;
+        return -1;
+    }
     /* the new core reports its first deadline from swim_new */
     n->core = swim_new(&n->cfg, &io, s->now);
     if (!n->core) {
+        sim_serf_stop(n);
         n->up = false;
         return -1;
     }
@@ -105,6 +112,7 @@ int sim_add(sim *s, const swim_config *cfg, const swim_delegate *delegates)
         n->delegates = *delegates;
     if (sim_start_core(n) != 0) {
         s->n--;
+        free(n->serf);
         free(n);
         return -1;
     }
@@ -140,6 +148,7 @@ bool sim_is_up(const sim *s, int i) { return s->nodes[i]->up; }
 void sim_kill(sim *s, int i)
 {
     sim_node *n = s->nodes[i];
+    sim_serf_stop(n);
     swim_free(n->core);
     n->core = NULL;
     n->up = false;
@@ -183,6 +192,7 @@ void sim_resume(sim *s, int i)
     n->nbacklog = 0;
     /* the ticks it slept through: one now, at the deadline it still has */
     sim_schedule(n, n->tick_at);
+    sim_serf_resume(n);
 }
 
 void sim_join(sim *s, int i, const int *seeds, size_t n)
@@ -195,6 +205,8 @@ void sim_join(sim *s, int i, const int *seeds, size_t n)
         return;
     for (size_t k = 0; k < n; k++)
         a[k] = sim_addr(s, seeds[k]);
-    swim_join(nd->core, s->now, a, n);
+    sim_serf_join_begin(nd);
+    uint64_t id = swim_join(nd->core, s->now, a, n);
+    sim_serf_join_end(nd, id);
     free(a);
 }

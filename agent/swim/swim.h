@@ -303,6 +303,11 @@ bool swim_broadcast_pending(const swim *s, const char *key);
 int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payload, size_t len,
                    bool reliable);
 
+/* Send a user message to an address by UDP, member or not, as
+ * memberlist's SendToAddress (serf's query responses and relays): alone in
+ * its packet, best effort. Returns 0, or -1 when it cannot be encoded. */
+int swim_send_user_addr(swim *s, swim_time now, const swim_addr *to, const uint8_t *payload, size_t len);
+
 /* Member table. */
 size_t swim_member_count(const swim *s);            /* every member, self included */
 size_t swim_alive_count(const swim *s);             /* alive + suspect */

@@ -496,6 +496,21 @@ int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payl
     return rc;
 }
 
+int swim_send_user_addr(swim *s, swim_time now, const swim_addr *to, const uint8_t *payload, size_t len)
+{
+    enter(s);
+    advance(s, now);
+    wire_buf_reset(&s->scratch);
+    int rc = wire_encode_user_udp(&s->scratch, payload, len) == WIRE_OK ? 0 : -1;
+    /* memberlist's SendToAddress: rawSendMsgPacket with no Node, alone in
+     * its packet (no piggy-backed gossip), CRC-wrapped only if the bare IP
+     * names a member speaking protocol 5 (see dst_crc) */
+    if (rc == 0)
+        swim_send_raw(s, to, NULL, s->scratch.data, s->scratch.len);
+    finish(s);
+    return rc;
+}
+
 size_t swim_member_count(const swim *s)
 {
     return s->members.n;

@@ -46,6 +46,38 @@ int wire_keyring_use(wire_keyring *kr, const uint8_t *key, size_t len)
     return WIRE_OK;
 }
 
+int wire_keyring_remove(wire_keyring *kr, const uint8_t *key, size_t len)
+{
+    int i = find(kr, key, len);
+    if (i == 0)
+        return WIRE_EFORMAT;
+    if (i < 0)
+        return WIRE_OK;
+    memmove(&kr->keys[i], &kr->keys[i + 1], (kr->n - (size_t)i - 1) * sizeof kr->keys[0]);
+    kr->n--;
+    memset(&kr->keys[kr->n], 0, sizeof kr->keys[0]);
+    return WIRE_OK;
+}
+
+size_t wire_key_to_base64(const uint8_t *key, size_t len, char out[WIRE_KEY_B64_MAX])
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (len > WIRE_KEY_MAX)
+        len = WIRE_KEY_MAX;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)key[i] << 16;
+        if (i + 1 < len) v |= (uint32_t)key[i + 1] << 8;
+        if (i + 2 < len) v |= key[i + 2];
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < len ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return o;
+}
+
 static int b64_value(int c)
 {
     if (c >= 'A' && c <= 'Z') return c - 'A';

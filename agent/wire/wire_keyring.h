@@ -35,6 +35,18 @@ int wire_keyring_add(wire_keyring *kr, const uint8_t *key, size_t len);
  * it is not installed. */
 int wire_keyring_use(wire_keyring *kr, const uint8_t *key, size_t len);
 
+/* Drop a key, as memberlist's RemoveKey: WIRE_EFORMAT if it is the
+ * primary (serf refuses that: "Removing the primary key is not allowed",
+ * since everything we send is encrypted with it); a key not installed is
+ * a no-op. The other keys keep their order. */
+int wire_keyring_remove(wire_keyring *kr, const uint8_t *key, size_t len);
+
+/* The bytes of a key as standard padded base64 (serf's keyring file and
+ * list-keys answers), NUL-terminated. out must hold
+ * WIRE_KEY_B64_MAX bytes. Returns the length written. */
+#define WIRE_KEY_B64_MAX 45
+size_t wire_key_to_base64(const uint8_t *key, size_t len, char out[WIRE_KEY_B64_MAX]);
+
 /* Decode a key as serf's -encrypt flag and keyring file give it: standard
  * base64 with padding, 16/24/32 bytes once decoded. On error, a message
  * ("key is not valid base64", "key must be 16, 24 or 32 bytes, got 20")
