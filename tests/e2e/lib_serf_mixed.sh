@@ -73,14 +73,29 @@ mixed_scenario() {
     [ -n "$with_leave" ] || return 0
 
     # A moonlist agent's graceful leave is "left" for serf too: it must send
-    # serf's leave intent before the memberlist leave (§16).
+    # serf's leave intent before the memberlist leave (§16). Checked in
+    # serf's view: serf's status on a serf agent, serf_status on a moonlist
+    # one (what `serf members` shows there). Usually within a second or two,
+    # the memberlist leave reaching everyone by gossip. But each holder
+    # sends it only 4 times, and with few holders (after the two kills: m2,
+    # s1 and s2, the dead still gossiped to for GossipToTheDeadTime) one
+    # observer now and then gets no copy, serf's as often as moonlist's
+    # (serf as m2 failed the earlier 10 s bound in 1 of 8 runs, moonlist in
+    # 1 of 20, 2026-12-02: m1 had serf's intent, never the memberlist
+    # leave, and showed m2 suspect). Such an observer holds m2 "leaving",
+    # probes it, suspects it and, at the suspicion timeout, turns it "left"
+    # (serf's handleNodeLeave: leaving -> left, never failed): the bound is
+    # the dead bound, as for a kill. A leave slower than 10 s is logged.
     agent_signal m2 "$ml_leave"
     agent_wait_exit m2 15
     [ "$AGENT_RC" -eq 0 ] || fail "m2 exited with status $AGENT_RC after SIG$ml_leave (want 0)"
     gone+=(m2)
-    local rest=(s1 s2 m1)
+    local rest=(s1 s2 m1) t_leave
     [ -z "$no_kill" ] && rest=(s1 s2 m1) || rest=(s1 s2 s3 m1 m3)
-    expect_within 10 "m2 seen as left by ${rest[*]}" all_see m2 left "${rest[@]}"
+    t_leave=$(now)
+    expect_within "$bound" "m2 seen as left (serf's view) by ${rest[*]}" mixed_all_see_serf m2 left "${rest[@]}"
+    fle "$(elapsed "$t_leave")" 10 ||
+        e2e_log "note: the leave took over 10 s to be seen everywhere (an observer missed the memberlist leave)"
     for o in "${rest[@]}"; do
         all_see "$o" alive "${rest[@]}" || { e2e_views >&2; fail "$o not alive everywhere at the end"; }
     done
@@ -388,4 +403,24 @@ mixed_ask() {
 mixed_subset() {
     local w
     for w in $1; do case " $2 " in *" $w "*) ;; *) return 1 ;; esac; done
+}
+
+# mixed_serf_status OBSERVER TARGET: TARGET's status in serf's view as
+# OBSERVER reports it (a moonlist agent's serf_status, else its status:
+# agents without the serf layer have none), or "absent".
+mixed_serf_status() {
+    local js
+    js=$(members_json "$1") || return 1
+    jq -er --arg n "$2" '[.members[] | select(.name == $n) | (.serf_status // .status)] |
+        if length == 0 then "absent" else .[0] end' <<<"$js"
+}
+
+# mixed_all_see_serf TARGET STATUS OBSERVER...: every observer's serf view
+# shows TARGET with STATUS.
+mixed_all_see_serf() {
+    local target=$1 want=$2 obs
+    shift 2
+    for obs in "$@"; do
+        [ "$(mixed_serf_status "$obs" "$target")" = "$want" ] || return 1
+    done
 }
