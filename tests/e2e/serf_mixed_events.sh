@@ -26,8 +26,9 @@ MIXED_LUA[m3]=$MIXED_LUA_DIR/serf_mixed_chatty.lua
 mixed_start_six --hooks
 all=("${MIXED_ALL[@]}")
 
-# A serf agent's event: serf agents coalesce user events by name (3 s at
-# most), moonlist delivers at once; each agent records it once.
+# A serf agent's event. Agents of both kinds coalesce user events sent with
+# coalesce (serf's agent: delivered after 1 s without events, 3 s at most,
+# the latest of each name); each agent records it once.
 out=$(mixed_cli s1 event deploy v1 2>&1) || fail "serf event at s1 failed: $out"
 mixed_expect_once events 'deploy v1 [0-9]+' "s1's event 'deploy v1' reached all six" "${all[@]}"
 lt=$(cat "$MIXED_OUT"/*.events | awk '$1 == "deploy" { print $3 }' | sort -u)
