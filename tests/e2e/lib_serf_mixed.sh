@@ -76,16 +76,23 @@ mixed_scenario() {
     # serf's leave intent before the memberlist leave (§16). Checked in
     # serf's view: serf's status on a serf agent, serf_status on a moonlist
     # one (what `serf members` shows there). Usually within a second or two,
-    # the memberlist leave reaching everyone by gossip. But each holder
-    # sends it only 4 times, and with few holders (after the two kills: m2,
-    # s1 and s2, the dead still gossiped to for GossipToTheDeadTime) one
-    # observer now and then gets no copy, serf's as often as moonlist's
-    # (serf as m2 failed the earlier 10 s bound in 1 of 8 runs, moonlist in
-    # 1 of 20, 2026-12-02: m1 had serf's intent, never the memberlist
-    # leave, and showed m2 suspect). Such an observer holds m2 "leaving",
-    # probes it, suspects it and, at the suspicion timeout, turns it "left"
-    # (serf's handleNodeLeave: leaving -> left, never failed): the bound is
-    # the dead bound, as for a kill. A leave slower than 10 s is logged.
+    # both messages reaching everyone by gossip. But an observer gets only
+    # about 4 copies of each (every holder sends it 4 times to random
+    # others: 0 copies for about 1 observer in 100, serf's as often as
+    # moonlist's; counted on 2026-12-02 over 40 runs of the --no-kill
+    # variant: copies per observer 0 to 8, mean 4). Then serf repairs it,
+    # and so must moonlist:
+    #   - the memberlist leave missed, the intent got: the observer holds m2
+    #     "leaving", probes it, suspects it and at the suspicion timeout
+    #     turns it "left" (serf's handleNodeLeave: leaving -> left): the
+    #     dead bound ($bound s);
+    #   - the intent missed: the observer shows m2 "failed" until a
+    #     push/pull brings m2 in LeftMembers ("EventMemberLeave (forced)"):
+    #     the next periodic push/pull, up to two intervals after the
+    #     agents' start (MIXED_CONVERGE_S; 31 s measured twice in 40 runs).
+    # The bound is the larger; a leave slower than 10 s is logged.
+    local leave_bound=$bound
+    fle "$MIXED_CONVERGE_S" "$bound" || leave_bound=$MIXED_CONVERGE_S
     agent_signal m2 "$ml_leave"
     agent_wait_exit m2 15
     [ "$AGENT_RC" -eq 0 ] || fail "m2 exited with status $AGENT_RC after SIG$ml_leave (want 0)"
@@ -93,9 +100,9 @@ mixed_scenario() {
     local rest=(s1 s2 m1) t_leave
     [ -z "$no_kill" ] && rest=(s1 s2 m1) || rest=(s1 s2 s3 m1 m3)
     t_leave=$(now)
-    expect_within "$bound" "m2 seen as left (serf's view) by ${rest[*]}" mixed_all_see_serf m2 left "${rest[@]}"
+    expect_within "$leave_bound" "m2 seen as left (serf's view) by ${rest[*]}" mixed_all_see_serf m2 left "${rest[@]}"
     fle "$(elapsed "$t_leave")" 10 ||
-        e2e_log "note: the leave took over 10 s to be seen everywhere (an observer missed the memberlist leave)"
+        e2e_log "note: the leave took over 10 s to be seen everywhere (an observer missed a message: see above)"
     for o in "${rest[@]}"; do
         all_see "$o" alive "${rest[@]}" || { e2e_views >&2; fail "$o not alive everywhere at the end"; }
     done
