@@ -379,7 +379,7 @@ mixed_port_of() {
 # A query is gossiped only RetransmitMult x ceil(log10(n + 1)) = 4 times by
 # each node that has it, so in six nodes one node now and then gets no copy
 # at all: serf among serf agents misses one in about 2 % of queries here
-# (3 of 8 runs of serf_mixed_query.sh with E2E_IMPL=serf, 11 queries each, missed
+# (3 of 7 runs of serf_mixed_query.sh with E2E_IMPL=serf, 11 queries each, missed
 # one node once). So a query whose answers are a strict subset of the
 # wanted ones is asked again (payload try1, try2, try3) up to three times;
 # anything else (an extra node, a wrong response, three misses) fails.
