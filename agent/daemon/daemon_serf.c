@@ -149,7 +149,7 @@ static void on_serf_event(void *ud, const serf_node_event *ev)
     case SERF_EV_SHUTDOWN:
         /* serf's agent: "Serf shutdown detected, quitting" */
         base_log(BASE_LOG_ERROR, "serf: our name is taken by another node (it won the vote): shutting down");
-        daemon_stop(a, 1);
+        daemon_stop(a, 0); /* serf's agent exits 0 once its serf has shut down (command.go: agent.ShutdownCh) */
         break;
     }
     daemon_rpc_on_serf_event(a, ev);

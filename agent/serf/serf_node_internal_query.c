@@ -388,7 +388,7 @@ void serf_nq_vote_done(serf_node *sn, serf_nq_asked *a)
                   a->vote_responses);
         return;
     }
-    serf_logf(&sn->log, BASE_LOG_WARN, "serf: minority in name conflict resolution, quiting [%u / %u]",
+    serf_logf(&sn->log, BASE_LOG_WARN, "minority in name conflict resolution, quiting [%u / %u]",
               a->vote_matching, a->vote_responses);
     serf_node_event ev;
     memset(&ev, 0, sizeof ev);
