@@ -10,6 +10,7 @@
 --                         confirmations). The buddy message (a ping to a
 --                         suspect carries the suspicion) and the nacks of
 --                         indirect probes stay: no knob turns them off.
+--                         no-awareness and no-suspicion turn off one half.
 --   PAPERS_TCP_PINGS=off  disable_tcp_pings = true: the simulator never
 --                         loses a stream, so with TCP pings on a probe
 --                         under packet loss all but never fails.
@@ -18,8 +19,11 @@
 local agent = require "moonlist"
 
 local knobs = {}
-if os.getenv("PAPERS_LIFEGUARD") == "off" then
+local lifeguard = os.getenv("PAPERS_LIFEGUARD") or "on"
+if lifeguard == "off" or lifeguard == "no-awareness" then
     knobs.awareness_max_multiplier = 1
+end
+if lifeguard == "off" or lifeguard == "no-suspicion" then
     knobs.suspicion_max_timeout_mult = 1
 end
 if os.getenv("PAPERS_TCP_PINGS") == "off" then

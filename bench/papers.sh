@@ -24,10 +24,10 @@
 # --docs copies papers.tsv and the plots to docs/figures/.
 #
 # Defaults finish in about ten minutes on two shared cores; --full goes to
-# N = 4096 with 10 seeds (hours, until the simulator's speed-up lands).
+# N = 4096 with 20 seeds (hours, until the simulator's speed-up lands).
 # Environment (defaults; --full's in brackets):
 #   PAPERS_SIZES="16 32 64 128 256 512"  ["... 1024 2048 4096"]
-#   PAPERS_SEEDS=5 [10]          seeds per N for the crash runs
+#   PAPERS_SEEDS=10 [20]         seeds per N for the crash runs
 #   PAPERS_LOAD_SECONDS=300      virtual seconds of the no-fault load runs
 #   PAPERS_FP_NODES=64           cluster size of the false-positive runs
 #   PAPERS_FP_SEEDS=5 [10]       seeds per false-positive scenario
@@ -65,12 +65,12 @@ command -v jq >/dev/null || { echo "papers.sh: needs jq" >&2; exit 2; }
 
 if [ -n "$full" ]; then
     SIZES=${PAPERS_SIZES:-16 32 64 128 256 512 1024 2048 4096}
-    SEEDS=${PAPERS_SEEDS:-10}
+    SEEDS=${PAPERS_SEEDS:-20}
     FP_SEEDS=${PAPERS_FP_SEEDS:-10}
     FP_SECONDS=${PAPERS_FP_SECONDS:-3600}
 else
     SIZES=${PAPERS_SIZES:-16 32 64 128 256 512}
-    SEEDS=${PAPERS_SEEDS:-5}
+    SEEDS=${PAPERS_SEEDS:-10}
     FP_SEEDS=${PAPERS_FP_SEEDS:-5}
     FP_SECONDS=${PAPERS_FP_SECONDS:-1800}
 fi
@@ -153,6 +153,13 @@ for lg in off on; do
         say "slow nodes: $PAUSED paused ${p} s, lifeguard $lg done"
     done
 done
+# which half of Lifeguard does it, at the highest loss
+for lg in no-awareness no-suspicion; do
+    for s in $(seq 1 "$FP_SEEDS"); do
+        fp_run "loss-$last" "$lg" off "$s" "$FP_SECONDS" "$last" 0 -kill 0 -duration "${FP_SECONDS}s"
+    done
+    say "false positives: loss $last, TCP pings off, lifeguard $lg done"
+done
 
 # ---- 4. the summary ----
 sum=$OUT/papers.tsv
@@ -188,7 +195,8 @@ E_OVER=$(awk 'BEGIN { e = exp(1); printf "%.3f", e / (e - 1) }')
         END { for (i = 1; i <= k; i++) { x = order[i]; split(x, p, "\t"); r = runs[x]; m = s[x] / r
             sd = r > 1 ? sqrt((q[x] - s[x] * s[x] / r) / (r - 1)) : 0
             if (p[2] == "off") { off[p[1]] = m; paper = "(baseline)" }
-            else paper = sprintf("<= %.3f (off/50)", off[p[1]] / 50)
+            else if (p[2] == "on") paper = sprintf("<= %.3f (off/50)", off[p[1]] / 50)
+            else paper = "-"
             printf "false-pos:%s:lifeguard-%s\t%d\t%d\t%s\t%s\t%.3f\t%.3f\t%s\tfalse deaths per run\n",
                 p[1], p[2], nodes[x], r, prof, loss[x], m, sd, paper } }' "$fp"
 } >"$sum"
@@ -215,7 +223,7 @@ else
     awk -F'\t' 'NR > 1 && $4 != "-" { print $1, $4 }' "$scale" >"$d/first-runs"
     awk -F'\t' 'NR > 1 { print $1, $4, $5 / 1000 }' "$load" >"$d/load"
     # scenario, off, on, off/50 (where the paper's ratio would put "on")
-    awk -F'\t' '$1 ~ /^false-pos:/ { split($1, p, ":"); v[p[2], p[3]] = $6; if (!(p[2] in s)) { s[p[2]] = 1; o[++k] = p[2] } }
+    awk -F'\t' '$1 ~ /^false-pos:.*:lifeguard-o(n|ff)$/ { split($1, p, ":"); v[p[2], p[3]] = $6; if (!(p[2] in s)) { s[p[2]] = 1; o[++k] = p[2] } }
         END { for (i = 1; i <= k; i++) { x = o[i]; lab = x
             if (x ~ /^loss-/) { split(x, q, "-"); lab = sprintf("%g%% loss%s", q[2] * 100, q[3] == "tcp" ? ", TCP pings" : "") }
             if (x ~ /^pause-/) { lab = x; sub(/^pause-/, "pause ", lab) }
@@ -227,6 +235,7 @@ set grid
 set key top left
 set logscale x 2
 set xtics ($xt)
+set xrange [${SIZES%% *} / 1.2 : ${SIZES##* } * 1.2]
 set xlabel 'nodes (N)'
 
 set output '$OUT/papers-detect-first.png'
@@ -235,7 +244,8 @@ set ylabel 'protocol periods after the crash'
 set yrange [0:*]
 plot '$d/first-runs' using 1:2 with points pt 7 ps 0.6 lc rgb '#aaaaaa' title 'one run', \
      '$d/first' using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#1f77b4' title 'moonlist (sim)', \
-     $E_OVER with lines lw 2 dt 2 lc rgb '#d62728' title 'SWIM: e/(e-1) = $E_OVER'
+     $E_OVER with lines lw 2 dt 2 lc rgb '#d62728' title 'SWIM: e/(e-1) = $E_OVER (synchronous periods)', \
+     1 + (x - 1) / x with lines lw 1 dt 3 lc rgb '#d62728' title 'unsynchronised: (N-1)/N to the first probe, + 1 for the probe'
 
 set output '$OUT/papers-detect-all.png'
 set title 'Time until every node has declared the crashed node dead, mean ± sd of $SEEDS seeds'
@@ -255,16 +265,17 @@ set y2range [0:*]
 plot '$d/load' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'moonlist: messages (left)', \
      '$d/load' using 1:3 axes x1y2 with linespoints lw 1 dt 4 pt 6 lc rgb '#7f7f7f' title 'moonlist: KB (right; push/pull grows with N)', \
      2 with lines lw 2 dt 2 lc rgb '#d62728' title 'SWIM: constant, 1 ping + 1 ack'
-unset y2tics; unset y2label; unset logscale x; set xtics auto; set yrange [0:*]
+unset y2tics; unset y2label; unset logscale x; set xtics auto; set xrange [*:*]; set yrange [0:*]
 
 set output '$OUT/papers-false-pos.png'
-set title 'False deaths per run, N=$FP_NODES, $FP_SEEDS seeds: ${FP_SECONDS} s under loss (TCP pings off unless said), or $PAUSED nodes paused once'
+set title "False deaths per run, N=$FP_NODES, $FP_SEEDS seeds each\\n${FP_SECONDS} s under loss (TCP pings off unless said), or $PAUSED of $FP_NODES nodes paused once"
 set xlabel ''
 set ylabel 'false deaths per run'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
+set offsets graph 0, graph 0, graph 0.1, 0
 set key top left
 set xtics rotate by -20
 plot '$d/fp' using 2:xtic(1) lc rgb '#d62728' title 'Lifeguard off', \
