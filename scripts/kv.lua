@@ -11,8 +11,8 @@
 -- converge on the same winner. A delete is a write of a tombstone (kept
 -- forever: small maps only).
 --
--- How it spreads: a write is a broadcast keyed by its map key (a newer
--- write of the key replaces one not yet sent). The full map is the
+-- How it spreads: a write is a broadcast keyed by its map key (serf's user
+-- event "moonlist:kv:<key>": at most 512 bytes, see MAX_WRITE). The full map is the
 -- push/pull state: a joining node, or one back from a partition, gets
 -- everything at once. A node that learns a newer value, either way,
 -- broadcasts it again, as serf does with user events, so a write reaches
@@ -51,7 +51,11 @@ local mp = require "moonlist.msgpack"
 local has_luv, uv = pcall(require, "luv")
 
 local MAGIC = "mlkv1"      -- prefix of our broadcasts and state: tells them from other payloads
-local MAX_WRITE = 1024     -- bytes of one encoded write: it must fit in one gossip packet (1400 on lan)
+-- bytes of one encoded write with its key: a write is broadcast as serf's
+-- user event "moonlist:kv:<key>", and serf's limit for one (512 bytes
+-- encoded) holds the event's name, the write and about 40 bytes of serf's
+-- own fields
+local MAX_WRITE = 512 - 40 - #"moonlist:kv:"
 local MAX_LINE = 64 * 1024 -- an API line longer than this closes the connection
 
 -- map: key -> { t = time, n = node, v = value } or { t, n, d = true } (deleted)
@@ -102,7 +106,9 @@ local function write(k, e)
   if e.v and e.v:find("\n", 1, true) then return nil, "the value must not hold a newline" end
   e.t, e.n = st.clock + 1, me
   local size = #MAGIC + #mp.encode { k = k, t = e.t, n = e.n, v = e.v, d = e.d }
-  if size > MAX_WRITE then return nil, "too large: " .. size .. " bytes encoded, at most " .. MAX_WRITE end
+  if size + #k > MAX_WRITE then
+    return nil, "too large: " .. size .. " bytes encoded, at most " .. (MAX_WRITE - #k) .. " with this key"
+  end
   apply(k, e)
   announce(k)
   return e.t

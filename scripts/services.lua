@@ -5,8 +5,8 @@
 -- check or a dead node removes the service everywhere.
 --
 -- How it spreads: each node's service set is one record (moonlist.catalog)
--- sent as a keyed broadcast (a newer one replaces an unsent older one) when
--- it changes and every REANNOUNCE_S seconds, and carried by push/pull
+-- sent as a keyed broadcast (serf's user event "moonlist:services:<node>")
+-- when it changes and every REANNOUNCE_S seconds, and carried by push/pull
 -- state, so a joining node gets everything at once.
 --
 -- Configuration (environment, so one script serves every node):
@@ -48,6 +48,7 @@ end
 local cat = catalog.new()
 local me, my_addr         -- learnt from agent.self() once running
 local healthy = {}        -- service name -> true/false, from the last check
+local too_large_logged     -- the warning that our record is too large for a broadcast, once
 
 -- ---- outputs ----
 
@@ -71,7 +72,13 @@ end
 
 local function announce()
   if not me then return end
-  agent.broadcast(cat:encode_node(me), "services:" .. me)
+  -- a broadcast is serf's user event (512 bytes at most): a record too
+  -- large for one still reaches everyone by push/pull
+  local ok, err = pcall(agent.broadcast, cat:encode_node(me), "services:" .. me)
+  if not ok and not too_large_logged then
+    too_large_logged = true
+    agent.log.warn("our record travels by push/pull only:", err)
+  end
 end
 
 local function publish()

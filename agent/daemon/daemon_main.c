@@ -123,7 +123,7 @@ static void on_lua_command(void *ud, const mlua_cmd *c)
         daemon_leave_begin(a);
         return;
     }
-    mlua_cmd_apply(a->lua, c, net_core(a->net), net_now(a->net));
+    mlua_cmd_apply(a->lua, c, NULL, net_core(a->net), net_now(a->net));   /* no serf node yet (H3) */
 }
 
 static void on_sighup(uv_signal_t *s, int signum)

@@ -19,9 +19,12 @@
  * blocks on Lua. The queue is bounded (MLUA_EVENT_QUEUE_MAX); past it
  * events are dropped, counted and logged.
  *
- * Down (Lua -> protocol): agent.broadcast/send/set_tags/leave and
- * agent.members() become mlua_cmd values queued to the sink given to
- * mlua_attach, woken by an uv_async_t on the protocol loop.
+ * Down (Lua -> protocol): agent.broadcast/send/event/query/set_tags/leave,
+ * a query hook's answer and agent.members() become mlua_cmd values queued
+ * to the sink given to mlua_attach, woken by an uv_async_t on the protocol
+ * loop. The serf node's events come up through mlua_post_serf_event; a
+ * script's query is known by a token on the Lua side and by serf_node's
+ * handle on the protocol side, mapped there (mlua_serf.c).
  *
  * While a script loads, agent.members() and agent.self() answer from a
  * snapshot taken for that load: at a reload, the protocol's member table
@@ -50,6 +53,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "serf/serf_node.h"
 #include "swim/swim.h"
 
 /* An event storm while a hook is stuck must not eat the memory: at 64 Ki
@@ -162,6 +166,9 @@ typedef enum mlua_cmd_type {
     MLUA_CMD_SET_META,    /* payload = new node meta (serf tags encoded) */
     MLUA_CMD_LEAVE,       /* the script asked to leave: the agent's graceful leave */
     MLUA_CMD_MEMBERS,     /* the Lua thread waits for a snapshot: mlua_cmd_apply */
+    MLUA_CMD_EVENT,       /* agent.event: name, payload, coalesce */
+    MLUA_CMD_QUERY,       /* agent.query: name, payload, token, nodes, tags, timeout_ms, ack, relay_factor */
+    MLUA_CMD_RESPOND,     /* a "query" hook's answer: query_id, payload */
 } mlua_cmd_type;
 
 typedef struct mlua_members_reply mlua_members_reply;
@@ -174,7 +181,19 @@ typedef struct mlua_cmd {
     char *key;
     char *name;
     bool reliable;
+    bool coalesce;            /* EVENT */
     mlua_members_reply *reply;
+    /* QUERY: the script's callback, by the token the Lua thread gave it;
+     * its filters (tags: key, regexp, key, regexp...; ntags pairs). */
+    uint64_t token;
+    char **nodes;
+    size_t nnodes;
+    char **tags;
+    size_t ntags;
+    uint64_t timeout_ms;      /* 0: serf's default */
+    bool ack;
+    uint8_t relay_factor;
+    uint64_t query_id;        /* RESPOND: serf_node's handle of the query answered */
 } mlua_cmd;
 
 /* Called on the protocol loop's thread for every command, in order. The
@@ -187,10 +206,18 @@ int mlua_attach(mlua *h, uv_loop_t *loop, mlua_cmd_fn fn, void *ud);
 /* Stop routing commands: closes the uv_async_t (call on the protocol loop
  * thread, before that loop ends). Later commands stay queued. */
 void mlua_detach(mlua *h);
-/* Run one command against a core (protocol thread): broadcast, send,
- * set_meta, members snapshot. MLUA_CMD_LEAVE is the agent's business: it
- * is not handled here (returns 1). Errors are logged; returns 0 or -1. */
-int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now);
+/* Run one command against a node (protocol thread, outside the core's
+ * and the serf node's callbacks): on the serf layer (docs/lua.md, "Events
+ * and queries"), a broadcast is a user event "moonlist:<key>", a send a
+ * query "moonlist:send" filtered to that node, an event or a query
+ * serf's own, a respond serf_node_respond; set_meta goes through
+ * serf_node_set_meta; the members snapshot reads the core. With sn NULL
+ * (a bare core: no serf layer) broadcast and send are memberlist user
+ * messages as before, and event, query and respond fail (logged; a
+ * query's callback gets its "done" with the error). MLUA_CMD_LEAVE is
+ * the agent's business: it is not handled here (returns 1). Errors are
+ * logged; returns 0 or -1. */
+int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, serf_node *sn, swim *core, swim_time now);
 /* Answer a MLUA_CMD_MEMBERS from something else than a core (tests, sim):
  * add members, then mlua_members_done. */
 void mlua_members_add(mlua *h, mlua_members_reply *r, const swim_member *m);
@@ -198,8 +225,23 @@ void mlua_members_done(mlua *h, mlua_members_reply *r, const char *self_name);
 
 /* ---- the Lua thread ---- */
 int mlua_start(mlua *h, char *err, size_t errlen);
-/* Queue a copy of a core event for the hooks (any thread; never blocks). */
+/* Queue a copy of a core event for the hooks (any thread; never blocks).
+ * A host over a serf node is not given SWIM_EV_USER (serf's messages): the
+ * scripts see them as serf's events, below. */
 void mlua_post_event(mlua *h, const swim_event *ev);
+/* Every event of the serf node, on the protocol thread (its io->event):
+ * copies what the hooks need and queues it; never blocks.
+ *   SERF_EV_USER  -> the "event" hooks; a "moonlist:<key>" event (a
+ *                    script's agent.broadcast) -> the "message" hooks,
+ *                    except our own;
+ *   SERF_EV_QUERY -> the "query" hooks (the first string returned is the
+ *                    answer: MLUA_CMD_RESPOND); "moonlist:send" (a
+ *                    script's agent.send) -> the "message" hooks;
+ *   SERF_EV_QUERY_ACK/RESPONSE/DONE of a query a script asked -> its
+ *                    callback; of any other query: ignored;
+ *   member, keyring and shutdown events: ignored (the hooks get the
+ *   core's member events through mlua_post_event). */
+void mlua_post_serf_event(mlua *h, const serf_node_event *ev);
 /* Load the script file again (SIGHUP). Asynchronous, any thread; the
  * reload runs on the Lua thread between callbacks, and events arriving
  * meanwhile wait in the queue for whichever script runs afterwards
@@ -238,6 +280,11 @@ bool mlua_allow_alive(mlua *h, const swim_member *m);
 /* The above as a core's delegate, for a core that talks to the host
  * directly (the simulator, tests). */
 swim_delegate mlua_delegate(mlua *h);
+/* agent.state inside serf's push/pull (SERF_NODE_STATE_KEY): local_state
+ * and merge_remote_state above, for serf_node_io.state. A host over a
+ * serf node gives the core only ack_payload, allow_merge and allow_alive
+ * (serf_node_swim_delegate keeps those of mlua_delegate). */
+serf_node_state_delegate mlua_serf_state(mlua *h);
 
 /* ---- a backend instead of the Lua thread: the simulator ----
  * The simulator has no threads: it delivers the same events and asks the

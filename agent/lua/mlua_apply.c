@@ -1,5 +1,6 @@
-/* mlua_apply: a command from the script, run against a swim core on the
- * protocol thread (the agent's sink, the simulator, tests). */
+/* mlua_apply: a command from the script, run against a node on the
+ * protocol thread (the agent's sink, the simulator, tests): the serf
+ * layer's commands in mlua_serf.c, the rest here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,9 @@ static bool add_one(void *ud, const swim_member *m)
     return true;
 }
 
-int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now)
+/* A bare core (no serf layer): a script's broadcast and send are
+ * memberlist user messages, as before moonlist was a serf peer. */
+static int apply_bare(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now)
 {
     switch (cmd->type) {
     case MLUA_CMD_BROADCAST:
@@ -66,13 +69,35 @@ int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, swim *core, swim_time now)
             return -1;
         }
         return 0;
+    case MLUA_CMD_QUERY:
+        mlua_logf(h, BASE_LOG_ERROR, "agent.query: this node has no serf layer");
+        mlua_post_answer(h, cmd->token, SERF_EV_QUERY_DONE, NULL, wire_bytes_of(NULL, 0),
+                         "agent.query: this node has no serf layer");
+        return -1;
+    default:
+        mlua_logf(h, BASE_LOG_ERROR, "%s: this node has no serf layer",
+                  cmd->type == MLUA_CMD_EVENT ? "agent.event" : "query hook");
+        return -1;
+    }
+}
+
+int mlua_cmd_apply(mlua *h, const mlua_cmd *cmd, serf_node *sn, swim *core, swim_time now)
+{
+    switch (cmd->type) {
+    case MLUA_CMD_BROADCAST:
+    case MLUA_CMD_SEND:
+    case MLUA_CMD_EVENT:
+    case MLUA_CMD_QUERY:
+    case MLUA_CMD_RESPOND:
+        return sn ? mlua_serf_apply(h, cmd, sn, core, now) : apply_bare(h, cmd, core, now);
     case MLUA_CMD_SET_META: {
         const swim_config *cfg = swim_get_config(core);
         wire_buf meta;
         wire_buf_init(&meta, 0);
         char err[160];
         int rc = mlua_tags_merge(cfg->meta, cfg->meta_len, cmd->payload, cmd->len, &meta, err, sizeof err);
-        if (rc == 0 && swim_set_meta(core, now, meta.data, meta.len) < 0) {
+        if (rc == 0 && (sn ? serf_node_set_meta(sn, core, now, meta.data, meta.len)
+                           : swim_set_meta(core, now, meta.data, meta.len)) < 0) {
             snprintf(err, sizeof err, "meta of %zu bytes is over 512", meta.len);
             rc = -1;
         }

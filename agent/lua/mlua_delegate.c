@@ -204,3 +204,13 @@ swim_delegate mlua_delegate(mlua *h)
     };
     return d;
 }
+
+serf_node_state_delegate mlua_serf_state(mlua *h)
+{
+    serf_node_state_delegate d = {
+        .ud = h,
+        .local_state = d_local_state,
+        .merge_state = d_merge_remote_state,
+    };
+    return d;
+}

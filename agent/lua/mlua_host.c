@@ -424,6 +424,7 @@ void mlua_free(mlua *h)
             mlua_reply_unref(h, c->reply);
         mlua_cmd_free(c);
     }
+    mlua_serf_free(h);
     mlua_settings_free(h->settings, h->nsettings);
     mlua_handoff_clear(h);
     free(h->state_pub[0]);

@@ -36,6 +36,10 @@ typedef enum mlua_ev_kind {
     MLUA_EVK_ASK_ALIVE,     /* member, q */
     MLUA_EVK_RELOAD,
     MLUA_EVK_STOP,
+    MLUA_EVK_USER,          /* serf user event: name, payload, ltime, coalesce */
+    MLUA_EVK_MESSAGE,       /* a script's broadcast or send: payload, from_name (NULL: unknown) */
+    MLUA_EVK_QUERY,         /* serf query for the hooks: name, payload, from_name, ltime, id = query_id */
+    MLUA_EVK_ANSWER,        /* to a script's query: id = its token, type, from_name, payload */
 } mlua_ev_kind;
 
 typedef struct mlua_ev {
@@ -52,7 +56,32 @@ typedef struct mlua_ev {
     mlua_mcopy *peers;
     size_t npeers;
     mlua_question *q;
+    /* serf's events (MLUA_EVK_USER .. ANSWER) */
+    serf_node_event_type serf_type;
+    char *name;             /* NUL-terminated copy; name_len bytes (may hold NULs) */
+    size_t name_len;
+    char *from_name;
+    uint64_t ltime;
+    uint64_t id;
+    bool coalesce;
+    char *error;            /* ANSWER done: why the query did not go out, or NULL */
 } mlua_ev;
+
+/* The protocol thread's side of the serf layer (mlua_serf.c): only that
+ * thread touches it. */
+/* Queries asked by a script and not yet done: serf_node's handle -> the
+ * script's callback token. A script rarely has more than a few out. */
+typedef struct mlua_query_map {
+    uint64_t query_id, token;
+} mlua_query_map;
+/* Our own "moonlist:" events, remembered from the command until serf
+ * delivers them back to us (serf delivers our events to ourselves; a
+ * broadcast never reached its sender's "message" hooks). 64 covers many
+ * more broadcasts than one protocol-loop iteration sends. */
+#define MLUA_OWN_EVENTS 64
+typedef struct mlua_own_event {
+    uint64_t ltime, hash;   /* hash: FNV-1a of name and payload; 0: a free slot */
+} mlua_own_event;
 
 struct mlua_members_reply {
     int refs;               /* under h->mu */
@@ -173,6 +202,16 @@ struct mlua {
 
     /* stats (mu) */
     mlua_stats stats;
+
+    /* the protocol thread's, for the serf layer (mlua_serf.c) */
+    mlua_query_map *queries;
+    size_t nqueries, cap_queries;
+    uint64_t asking_token;  /* the token of the query being sent, while serf_node_query runs */
+    mlua_own_event own[MLUA_OWN_EVENTS];
+    size_t own_next;
+    /* the Lua thread's: the next query token (tokens of a replaced script
+     * find no callback: never reused) */
+    uint64_t next_token;
 };
 
 /* mlua_queue.c: the log, the counters */
@@ -298,5 +337,32 @@ void mlua_settings_free(mlua_setting *v, size_t n);
 
 /* mlua_dispatch.c: run one queued item on the Lua thread */
 void mlua_dispatch(mlua *h, mlua_ev *e);
+
+/* mlua_serf.c: the serf layer, protocol thread side */
+/* Queue an answer for the script's query `token` (MLUA_EVK_ANSWER). */
+void mlua_post_answer(mlua *h, uint64_t token, serf_node_event_type type, const char *from, wire_bytes payload,
+                      const char *error);
+/* Run a MLUA_CMD_EVENT/QUERY/RESPOND/BROADCAST/SEND against a serf node. */
+int mlua_serf_apply(mlua *h, const mlua_cmd *cmd, serf_node *sn, swim *core, swim_time now);
+void mlua_serf_free(mlua *h);
+
+/* mlua_serf_api.c: agent.event, agent.query, and the queries' callbacks
+ * (Lua thread) */
+int mlua_event_call(lua_State *L);
+int mlua_query_call(lua_State *L);
+/* A script's broadcast as the user event it becomes ("moonlist:" key):
+ * raise a Lua error naming fn if it cannot fit in serf's size limit. */
+void mlua_check_event_size(lua_State *L, const char *fn, const char *name, size_t nl, const char *payload,
+                           size_t plen);
+/* The prefix of the serf names a script's broadcast and send travel as. */
+#define MLUA_SERF_PREFIX "moonlist:"
+#define MLUA_SERF_SEND "moonlist:send"
+#define MLUA_QUERIES_KEY "moonlist.queries"   /* registry: token -> callback */
+/* Tag filters of one agent.query: serf's CLI takes any number, but every
+ * filter rides in the query's 1024 bytes: 32 is past what fits. */
+#define MLUA_QUERY_TAGS_MAX 32
+/* mlua_queue.c: count an event about to be posted; false if the queue is
+ * full (dropped, counted, logged now and then). */
+bool mlua_admit_event(mlua *h);
 
 #endif

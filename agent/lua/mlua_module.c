@@ -17,7 +17,7 @@
 #define MLUA_PAYLOAD_MAX 65536
 
 static const char *const hook_names[] = {
-    "join", "update", "leave", "message", "conflict", "merge", "alive", "ping", NULL,
+    "join", "update", "leave", "message", "conflict", "merge", "alive", "ping", "event", "query", NULL,
 };
 
 mlua *mlua_host_of(lua_State *L)
@@ -125,7 +125,7 @@ static const char *hook_arg(lua_State *L, const char *fn)
     for (int i = 0; hook_names[i]; i++)
         if (strcmp(hook_names[i], name) == 0)
             return hook_names[i];
-    luaL_error(L, "%s: unknown event '%s' (join, update, leave, message, conflict, merge, alive, ping)", fn, name);
+    luaL_error(L, "%s: unknown event '%s' (join, update, leave, message, conflict, merge, alive, ping, event, query)", fn, name);
     return NULL;
 }
 
@@ -273,6 +273,13 @@ static int l_broadcast(lua_State *L)
     size_t n, kl = 0;
     const char *p = payload_arg(L, 1, &n, "agent.broadcast");
     const char *key = luaL_optlstring(L, 2, "", &kl);
+    /* on the serf layer it is the user event "moonlist:<key>" (mlua_serf.c) */
+    char name[sizeof MLUA_SERF_PREFIX + SERF_USER_EVENT_SIZE_LIMIT];
+    if (kl > SERF_USER_EVENT_SIZE_LIMIT || memchr(key, '\0', kl))
+        return luaL_error(L, "agent.broadcast: the key must be a string without NUL bytes, at most %d bytes",
+                          SERF_USER_EVENT_SIZE_LIMIT);
+    int nl = snprintf(name, sizeof name, "%s%.*s", MLUA_SERF_PREFIX, (int)kl, key);
+    mlua_check_event_size(L, "agent.broadcast", name, (size_t)nl, p, n);
     mlua_cmd *c = new_cmd(L, MLUA_CMD_BROADCAST);
     c->key = strndup(key, kl);
     return queue_with_payload(L, c, c->key, p, n);
@@ -283,6 +290,11 @@ static int l_send(lua_State *L)
     size_t nl, n;
     const char *name = luaL_checklstring(L, 1, &nl);
     const char *p = payload_arg(L, 2, &n, "agent.send");
+    /* on the serf layer it is the query "moonlist:send" (mlua_serf.c):
+     * past serf's query limit it cannot go out whatever else it carries */
+    if (n + strlen(MLUA_SERF_SEND) > SERF_QUERY_SIZE_LIMIT)
+        return luaL_error(L, "agent.send: payload of %d bytes is over serf's query limit (%d bytes with the name '%s')",
+                          (int)n, SERF_QUERY_SIZE_LIMIT, MLUA_SERF_SEND);
     bool reliable = false;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
@@ -511,6 +523,10 @@ void mlua_open_module(mlua *h, lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, MLUA_STATE_KEY);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.addrs");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "moonlist.names");
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, MLUA_QUERIES_KEY);
 
     luaL_newmetatable(L, "moonlist.timer");
     lua_newtable(L);
@@ -533,6 +549,8 @@ void mlua_open_module(mlua *h, lua_State *L)
         { "after", mlua_timer_after },
         { "every", mlua_timer_every },
         { "leave", l_leave },
+        { "event", mlua_event_call },
+        { "query", mlua_query_call },
         { "ping_payload", l_ping_payload },
         { "now", l_now },
         { NULL, NULL },

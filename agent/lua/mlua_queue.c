@@ -80,6 +80,9 @@ void mlua_ev_free(mlua_ev *e)
         mlua_mcopy_free(&e->peers[i]);
     free(e->peers);
     free(e->payload);
+    free(e->name);
+    free(e->from_name);
+    free(e->error);
     free(e);
 }
 
@@ -90,6 +93,12 @@ void mlua_cmd_free(mlua_cmd *c)
     free(c->payload);
     free(c->key);
     free(c->name);
+    for (size_t i = 0; i < c->nnodes; i++)
+        free(c->nodes[i]);
+    free(c->nodes);
+    for (size_t i = 0; i < 2 * c->ntags; i++)
+        free(c->tags[i]);
+    free(c->tags);
     free(c);
 }
 
@@ -210,10 +219,8 @@ void mlua_detach(mlua *h)
         uv_close((uv_handle_t *)a, free_handle_cb);
 }
 
-void mlua_post_event(mlua *h, const swim_event *ev)
+bool mlua_admit_event(mlua *h)
 {
-    if (ev->type == SWIM_EV_JOIN_DONE || ev->type == SWIM_EV_LEAVE_DONE)
-        return;   /* the agent's business, no hook */
     uv_mutex_lock(&h->mu);
     h->stats.events_posted++;
     bool full = h->ev_count >= MLUA_EVENT_QUEUE_MAX;
@@ -227,8 +234,17 @@ void mlua_post_event(mlua *h, const swim_event *ev)
         if (report)
             mlua_logf(h, BASE_LOG_WARN, "Lua thread is not keeping up (a stuck hook?): %llu events dropped so far",
                       (unsigned long long)report);
-        return;
+        return false;
     }
+    return true;
+}
+
+void mlua_post_event(mlua *h, const swim_event *ev)
+{
+    if (ev->type == SWIM_EV_JOIN_DONE || ev->type == SWIM_EV_LEAVE_DONE)
+        return;   /* the agent's business, no hook */
+    if (!mlua_admit_event(h))
+        return;
     mlua_ev *e = calloc(1, sizeof *e);
     if (!e)
         goto oom;

@@ -29,10 +29,23 @@ typedef struct sim_node {
     size_t loglen, logcap;
 } sim_node;
 
+/* A query the driver asked (mlua_sim_query) and what came back. */
+typedef struct sim_query {
+    int node;
+    uint64_t query_id;          /* node's serf_node handle */
+    bool sending;               /* inside serf_node_query: query_id not known yet */
+    mlua_sim_answer *v;         /* owned array; from and payload owned */
+    size_t n, cap;
+    bool done;
+} sim_query;
+
 struct mlua_sim {
     sim *s;            /* owned: sim_free in mlua_sim_free */
     sim_node *nodes;   /* owned array of count */
     size_t count;
+    bool serf;         /* the nodes run a serf node over their core */
+    sim_query *queries;   /* owned array of nqueries */
+    size_t nqueries, cap_queries;
 };
 
 /* ---- the host's log: kept per node, stamped with virtual time ---- */
@@ -118,18 +131,84 @@ static void on_event(void *ud, int i, swim_time now, const swim_event *ev)
 {
     mlua_sim *ms = ud;
     (void)now;
+    /* over a serf node, user messages are serf's: they reach the script as
+     * serf's events (on_serf_event), as in the agent */
+    if (ms->serf && ev->type == SWIM_EV_USER)
+        return;
     if (i >= 0 && (size_t)i < ms->count && ms->nodes[i].h)
         mlua_post_event(ms->nodes[i].h, ev);
+}
+
+/* Keep an answer to a driver's query (copied: the views die with the
+ * callback). */
+static void record_answer(mlua_sim *ms, sim_query *q, const serf_node_event *ev)
+{
+    if (ev->type == SERF_EV_QUERY_DONE) {
+        q->done = true;
+        return;
+    }
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        mlua_sim_answer *v = realloc(q->v, cap * sizeof *v);
+        if (!v)
+            goto oom;
+        q->v = v;
+        q->cap = cap;
+    }
+    mlua_sim_answer *a = &q->v[q->n];
+    a->type = ev->type;
+    a->from = strdup(ev->from ? ev->from : "");
+    a->len = ev->type == SERF_EV_QUERY_RESPONSE ? ev->payload.n : 0;
+    uint8_t *p = malloc(a->len ? a->len : 1);
+    if (!a->from || !p) {
+        free((char *)a->from);
+        free(p);
+        goto oom;
+    }
+    if (a->len)
+        memcpy(p, ev->payload.p, a->len);
+    a->payload = p;
+    q->n++;
+    return;
+oom:
+    node_log(&ms->nodes[q->node], BASE_LOG_ERROR, "out of memory: an answer to the simulator's query was lost");
+}
+
+static void on_serf_event(void *ud, int i, swim_time now, const serf_node_event *ev)
+{
+    mlua_sim *ms = ud;
+    (void)now;
+    if (i < 0 || (size_t)i >= ms->count)
+        return;
+    if (ev->type == SERF_EV_QUERY_ACK || ev->type == SERF_EV_QUERY_RESPONSE || ev->type == SERF_EV_QUERY_DONE)
+        for (size_t k = 0; k < ms->nqueries; k++) {
+            sim_query *q = &ms->queries[k];
+            /* serf_node answers its own query inside serf_node_query */
+            if (q->sending && q->node == i) {
+                q->sending = false;
+                q->query_id = ev->query_id;
+            }
+            if (q->node == i && q->query_id == ev->query_id && !q->done) {
+                record_answer(ms, q, ev);
+                return;
+            }
+        }
+    if (ms->nodes[i].h)
+        mlua_post_serf_event(ms->nodes[i].h, ev);
 }
 
 static void apply(void *ud, const mlua_cmd *c)
 {
     sim_node *n = ud;
     swim *core = node_core(n);   /* up: only drained while it is */
-    if (c->type == MLUA_CMD_LEAVE)
-        swim_leave(core, sim_now(n->ms->s), MLUA_SIM_LEAVE_TIMEOUT_MS);
-    else
-        mlua_cmd_apply(n->h, c, core, sim_now(n->ms->s));
+    serf_node *sn = n->ms->serf ? sim_serf(n->ms->s, n->idx) : NULL;
+    swim_time now = sim_now(n->ms->s);
+    if (c->type == MLUA_CMD_LEAVE) {
+        if (sn)
+            serf_node_leave_intent(sn, core, now);   /* serf's leave: the intent first */
+        swim_leave(core, now, MLUA_SIM_LEAVE_TIMEOUT_MS);
+    } else
+        mlua_cmd_apply(n->h, c, sn, core, now);
 }
 
 /* ---- the node's Lua state: its own environment, no luv ---- */
@@ -261,10 +340,16 @@ static int add_node(mlua_sim *ms, const mlua_sim_options *opt, int i, char *err,
         ml = 2;
     }
     cfg.meta_len = (size_t)ml;
+    /* over a serf node the core keeps ack_payload and the vetoes; the
+     * state rides inside serf's push/pull */
     swim_delegate d = mlua_delegate(n->h);
     if (sim_add(ms->s, &cfg, &d) != i) {
         snprintf(err, errlen, "node %d: the simulator refused its config", i);
         return MLUA_SIM_EOTHER;
+    }
+    if (ms->serf) {
+        serf_node_state_delegate st = mlua_serf_state(n->h);
+        sim_set_serf_state(ms->s, i, &st);
     }
     return 0;
 }
@@ -295,6 +380,11 @@ int mlua_sim_new(const mlua_sim_options *opt, mlua_sim **out, char *err, size_t 
         return MLUA_SIM_EOTHER;
     }
     sim_on_event(ms->s, on_event, ms);
+    ms->serf = opt->serf;
+    if (ms->serf) {
+        sim_use_serf(ms->s, NULL);
+        sim_on_serf_event(ms->s, on_serf_event, ms);
+    }
     mlua_sim_options o = *opt;
     o.profile = profile;
     for (size_t i = 0; i < opt->count; i++) {
@@ -323,7 +413,81 @@ void mlua_sim_free(mlua_sim *ms)
     }
     free(ms->nodes);
     sim_free(ms->s);
+    for (size_t k = 0; k < ms->nqueries; k++) {
+        for (size_t j = 0; j < ms->queries[k].n; j++) {
+            free((char *)ms->queries[k].v[j].from);
+            free((uint8_t *)ms->queries[k].v[j].payload);
+        }
+        free(ms->queries[k].v);
+    }
+    free(ms->queries);
     free(ms);
+}
+
+/* ---- the driver's own events and queries ---- */
+
+static serf_node *driver_serf(mlua_sim *ms, int i, char *err, size_t errlen)
+{
+    serf_node *sn = ms->serf && sim_core(ms->s, i) ? sim_serf(ms->s, i) : NULL;
+    if (!sn)
+        snprintf(err, errlen, "node %d %s", i, !ms->serf ? "has no serf layer (mlua_sim_options.serf)" : "is down or has no serf node");
+    return sn;
+}
+
+int mlua_sim_event(mlua_sim *ms, int i, wire_bytes name, wire_bytes payload, bool coalesce, char *err, size_t errlen)
+{
+    serf_node *sn = driver_serf(ms, i, err, errlen);
+    if (!sn)
+        return -1;
+    int rc = serf_node_user_event(sn, sim_core(ms->s, i), sim_now(ms->s), name, payload, coalesce);
+    if (rc != 0)
+        snprintf(err, errlen, "%s", rc == WIRE_ELIMIT ? "over serf's user event size limit" : wire_strerror(rc));
+    return rc ? -1 : 0;
+}
+
+int mlua_sim_query(mlua_sim *ms, int i, wire_bytes name, wire_bytes payload, const serf_node_query_opts *o,
+                   size_t *handle, char *err, size_t errlen)
+{
+    serf_node *sn = driver_serf(ms, i, err, errlen);
+    if (!sn)
+        return -1;
+    if (ms->nqueries == ms->cap_queries) {
+        size_t cap = ms->cap_queries ? ms->cap_queries * 2 : 8;
+        sim_query *v = realloc(ms->queries, cap * sizeof *v);
+        if (!v) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        ms->queries = v;
+        ms->cap_queries = cap;
+    }
+    uint64_t id;
+    sim_query *q = &ms->queries[ms->nqueries++];
+    *q = (sim_query){ .node = i, .sending = true };
+    int rc = serf_node_query(sn, sim_core(ms->s, i), sim_now(ms->s), name, payload, o, &id);
+    q = &ms->queries[ms->nqueries - 1];
+    q->sending = false;
+    if (rc != 0) {
+        ms->nqueries--;
+        free(q->v);
+        snprintf(err, errlen, "%s", rc == WIRE_ELIMIT ? "over serf's query size limit" : wire_strerror(rc));
+        return -1;
+    }
+    q->query_id = id;
+    *handle = ms->nqueries - 1;
+    return 0;
+}
+
+size_t mlua_sim_answers(const mlua_sim *ms, size_t handle, const mlua_sim_answer **v, bool *done)
+{
+    if (handle >= ms->nqueries) {
+        *v = NULL;
+        *done = false;
+        return 0;
+    }
+    *v = ms->queries[handle].v;
+    *done = ms->queries[handle].done;
+    return ms->queries[handle].n;
 }
 
 /* ---- running ---- */

@@ -60,6 +60,11 @@ typedef struct mlua_sim_options {
     const char *lua_path;               /* package.path entries for every host, or NULL */
     const mlua_sim_node_spec *nodes;    /* read during mlua_sim_new only */
     size_t count;                       /* at least 1 */
+    /* Each node runs a serf node (serf's defaults) over its core, as the
+     * agent does: agent.event/query work, broadcast and send travel as
+     * serf's (docs/lua.md), the state rides in serf's push/pull. false: a
+     * bare core, scripts' messages are memberlist user messages. */
+    bool serf;
 } mlua_sim_options;
 
 /* What mlua_sim_new returns besides 0. */
@@ -105,5 +110,28 @@ void mlua_sim_push_member(mlua_sim *ms, int i, const char *name, struct lua_Stat
  * "<virtual seconds> [<level>] <message>\n". A view owned by ms, valid
  * until the next call into ms or its hosts; *len gets its length. */
 const char *mlua_sim_log(const mlua_sim *ms, int i, size_t *len);
+
+/* ---- the driver's own serf events and queries (with .serf) ----
+ * Call between steps (outside mlua_sim_run_until), on a node that is up.
+ * A user event from node i, as a script's agent.event: 0, or -1 with err
+ * (no serf layer, node down, over serf's size limit). */
+int mlua_sim_event(mlua_sim *ms, int i, wire_bytes name, wire_bytes payload, bool coalesce, char *err, size_t errlen);
+/* A query from node i: 0 with *handle set, or -1 with err. Its acks and
+ * responses are kept for mlua_sim_answers (they do not reach node i's
+ * script). */
+int mlua_sim_query(mlua_sim *ms, int i, wire_bytes name, wire_bytes payload, const serf_node_query_opts *o,
+                   size_t *handle, char *err, size_t errlen);
+/* An ack (type SERF_EV_QUERY_ACK, from) or a response (SERF_EV_QUERY_RESPONSE,
+ * from, payload) to a driver's query. */
+typedef struct mlua_sim_answer {
+    serf_node_event_type type;
+    const char *from;
+    const uint8_t *payload;
+    size_t len;
+} mlua_sim_answer;
+/* The answers to query `handle` so far, in arrival order (views owned by
+ * ms, valid until the next call into it), and whether its timeout passed
+ * (*done). */
+size_t mlua_sim_answers(const mlua_sim *ms, size_t handle, const mlua_sim_answer **v, bool *done);
 
 #endif

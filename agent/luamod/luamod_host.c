@@ -29,7 +29,9 @@
 typedef struct host_cmd {
     struct host_cmd *next;
     mlua_cmd_type type;
-    bool reliable;
+    bool reliable, coalesce, ack;
+    uint64_t token, timeout_ms, query_id;
+    uint8_t relay_factor;
     const char *payload;   /* NULL when the command has none */
     size_t len;
     const char *key, *name;
@@ -116,7 +118,9 @@ static host_cmd *copy_cmd(const mlua_cmd *c)
     if (!k)
         return NULL;
     char *p = (char *)(k + 1);
-    *k = (host_cmd){ .type = c->type, .reliable = c->reliable, .len = c->len };
+    *k = (host_cmd){ .type = c->type, .reliable = c->reliable, .len = c->len, .coalesce = c->coalesce,
+                     .ack = c->ack, .token = c->token, .timeout_ms = c->timeout_ms, .query_id = c->query_id,
+                     .relay_factor = c->relay_factor };
     if (c->payload) {
         memcpy(p, c->payload, c->len);
         k->payload = p;
@@ -308,10 +312,39 @@ static int l_members(lua_State *L)
     return 0;
 }
 
-static const char *const ev_names[] = { "join", "update", "leave", "conflict", "message", "ping", NULL };
+static const char *const ev_names[] = { "join", "update", "leave", "conflict", "message", "ping", "event", "query", NULL };
 static const swim_event_type ev_types[] = { SWIM_EV_JOIN, SWIM_EV_UPDATE, SWIM_EV_LEAVE,
                                             SWIM_EV_CONFLICT, SWIM_EV_USER, SWIM_EV_PING };
 static const char *const ev_fields[] = { "type", "member", "payload", "from", "other", "rtt", NULL };
+static const char *const serf_fields[] = { "type", "name", "payload", "from", "ltime", "coalesce", "id", NULL };
+
+/* A serf event as the serf node reports it: {type = "event", name,
+ * payload, ltime, coalesce} (a user event) or {type = "query", name,
+ * payload, from, ltime, id} (a query; its answer comes down as a
+ * "respond" command with query_id = id). */
+static void post_serf(lua_State *L, host *t, bool query)
+{
+    luamod_check_keys(L, 2, serf_fields, "event");
+    serf_node_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = query ? SERF_EV_QUERY : SERF_EV_USER;
+    size_t nl, pl = 0;
+    lua_getfield(L, 2, "name");
+    const char *name = luaL_checklstring(L, -1, &nl);
+    ev.name = wire_bytes_of(name, nl);
+    lua_getfield(L, 2, "payload");
+    const char *p = luaL_optlstring(L, -1, "", &pl);
+    ev.payload = wire_bytes_of(p, pl);
+    lua_getfield(L, 2, "from");
+    ev.from = luaL_optstring(L, -1, "");
+    lua_getfield(L, 2, "ltime");
+    ev.ltime = (uint64_t)luaL_optnumber(L, -1, 1);
+    lua_getfield(L, 2, "coalesce");
+    ev.coalesce = lua_toboolean(L, -1);
+    lua_getfield(L, 2, "id");
+    ev.query_id = (uint64_t)luaL_optnumber(L, -1, 1);
+    mlua_post_serf_event(t->h, &ev);
+}
 static const char *const addr_fields[] = { "addr", "port", NULL };
 
 static void to_addr(lua_State *L, int idx, const char *field, swim_addr *a)
@@ -333,9 +366,13 @@ static int l_post(lua_State *L)
 {
     host *t = check_host(L);
     luaL_checktype(L, 2, LUA_TTABLE);
-    luamod_check_keys(L, 2, ev_fields, "event");
     lua_getfield(L, 2, "type");
     int i = luaL_checkoption(L, -1, NULL, ev_names);
+    if (strcmp(ev_names[i], "event") == 0 || strcmp(ev_names[i], "query") == 0) {
+        post_serf(L, t, ev_names[i][0] == 'q');
+        return 0;
+    }
+    luamod_check_keys(L, 2, ev_fields, "event");
     swim_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = ev_types[i];
@@ -385,7 +422,8 @@ static int l_commands(lua_State *L)
     t->head = t->tail = NULL;
     uv_mutex_unlock(&t->mu);
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->cmds_ref);
-    static const char *const types[] = { "broadcast", "send", "set_meta", "leave", "members" };
+    static const char *const types[] = { "broadcast", "send", "set_meta", "leave", "members", "event", "query",
+                                         "respond" };
     while (k) {
         lua_createtable(L, 0, 4);
         lua_pushstring(L, types[k->type]);
@@ -405,6 +443,24 @@ static int l_commands(lua_State *L)
         if (k->type == MLUA_CMD_SEND) {
             lua_pushboolean(L, k->reliable);
             lua_setfield(L, -2, "reliable");
+        }
+        if (k->type == MLUA_CMD_EVENT) {
+            lua_pushboolean(L, k->coalesce);
+            lua_setfield(L, -2, "coalesce");
+        }
+        if (k->type == MLUA_CMD_QUERY) {
+            lua_pushnumber(L, (lua_Number)k->token);
+            lua_setfield(L, -2, "token");
+            lua_pushboolean(L, k->ack);
+            lua_setfield(L, -2, "ack");
+            lua_pushnumber(L, k->timeout_ms / 1000.0);
+            lua_setfield(L, -2, "timeout");
+            lua_pushinteger(L, k->relay_factor);
+            lua_setfield(L, -2, "relay_factor");
+        }
+        if (k->type == MLUA_CMD_RESPOND) {
+            lua_pushnumber(L, (lua_Number)k->query_id);
+            lua_setfield(L, -2, "query_id");
         }
         lua_rawseti(L, -2, ++t->listed);
         host_cmd *next = k->next;

@@ -47,7 +47,7 @@ static int l_sim_gc(lua_State *L)
     return 0;
 }
 
-static const char *const sim_fields[] = { "seed", "profile", "lua_path", "nodes", NULL };
+static const char *const sim_fields[] = { "seed", "profile", "lua_path", "nodes", "serf", NULL };
 static const char *const node_fields[] = { "name", "code", "path", "env", "tags", NULL };
 
 /* field k of the table at idx: a string (its pointer, anchored by the
@@ -135,7 +135,12 @@ static int l_sim(lua_State *L)
         .seed = (uint64_t)luaL_optnumber(L, -2, 1),
         .profile = luaL_optstring(L, -1, "lan"),
         .lua_path = opt_string(L, 1, "lua_path", "core.sim"),
+        .serf = true,   /* as the agent: a serf peer */
     };
+    lua_getfield(L, 1, "serf");
+    if (!lua_isnil(L, -1))
+        o.serf = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, 1, "nodes");
     luaL_checktype(L, -1, LUA_TTABLE);
     int nodes = lua_gettop(L);
@@ -301,12 +306,131 @@ static int l_sim_heal(lua_State *L)
     return 0;
 }
 
+/* s:event(i, name [, payload [, coalesce]]): true, or nil and why */
+static int l_sim_event(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    int i = check_node(L, ms, 2);
+    size_t nl, pl = 0;
+    const char *name = luaL_checklstring(L, 3, &nl);
+    const char *p = luaL_optlstring(L, 4, "", &pl);
+    bool coalesce = lua_isnoneornil(L, 5) ? true : lua_toboolean(L, 5);
+    char err[200];
+    if (mlua_sim_event(ms, i, wire_bytes_of(name, nl), wire_bytes_of(p, pl), coalesce, err, sizeof err) < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static const char *const query_fields[] = { "nodes", "tags", "timeout", "ack", "relay_factor", "no_broadcast", NULL };
+
+/* s:query(i, name [, payload [, opts]]): a handle for s:answers, or nil
+ * and why. opts as agent.query's (nodes, tags, timeout, ack,
+ * relay_factor) and no_broadcast. */
+static int l_sim_query(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    int i = check_node(L, ms, 2);
+    size_t nl, pl = 0;
+    const char *name = luaL_checklstring(L, 3, &nl);
+    const char *p = luaL_optlstring(L, 4, "", &pl);
+    serf_node_query_opts o;
+    memset(&o, 0, sizeof o);
+    const char *nodes[SIM_MAX_NODES], *keys[SIM_MAX_NODES], *exprs[SIM_MAX_NODES];
+    lua_settop(L, 5);
+    if (!lua_isnil(L, 5)) {
+        luaL_checktype(L, 5, LUA_TTABLE);
+        luamod_check_keys(L, 5, query_fields, "query");
+        lua_getfield(L, 5, "nodes");   /* 6: stays, its strings with it */
+        if (lua_istable(L, 6))
+            for (int k = 1; k <= (int)lua_objlen(L, 6) && o.nnodes < SIM_MAX_NODES; k++) {
+                lua_rawgeti(L, 6, k);
+                nodes[o.nnodes++] = luaL_checkstring(L, -1);
+                lua_pop(L, 1);   /* the list keeps it */
+            }
+        o.nodes = nodes;
+        lua_getfield(L, 5, "tags");   /* 7 */
+        if (lua_istable(L, 7)) {
+            lua_pushnil(L);
+            while (lua_next(L, 7) && o.ntags < SIM_MAX_NODES) {
+                keys[o.ntags] = luaL_checkstring(L, -2);
+                exprs[o.ntags++] = luaL_checkstring(L, -1);
+                lua_pop(L, 1);
+            }
+        }
+        o.tag_keys = keys;
+        o.tag_exprs = exprs;
+        lua_getfield(L, 5, "timeout");
+        o.timeout_ms = (uint64_t)(luaL_optnumber(L, -1, 0) * 1000.0 + 0.5);
+        lua_getfield(L, 5, "ack");
+        o.request_ack = lua_toboolean(L, -1);
+        lua_getfield(L, 5, "relay_factor");
+        o.relay_factor = (uint8_t)luaL_optinteger(L, -1, 0);
+        lua_getfield(L, 5, "no_broadcast");
+        o.no_broadcast = lua_toboolean(L, -1);
+    }
+    size_t handle;
+    char err[200];
+    if (mlua_sim_query(ms, i, wire_bytes_of(name, nl), wire_bytes_of(p, pl), &o, &handle, err, sizeof err) < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err);
+        return 2;
+    }
+    lua_pushnumber(L, (lua_Number)handle);
+    return 1;
+}
+
+/* s:answers(q): { acks = {from, ...}, responses = {from = payload, ...},
+ * list = {{type, from, payload}, ...} in arrival order, done = bool } */
+static int l_sim_answers(lua_State *L)
+{
+    mlua_sim *ms = check_sim(L);
+    size_t handle = (size_t)luaL_checknumber(L, 2);
+    const mlua_sim_answer *v;
+    bool done;
+    size_t n = mlua_sim_answers(ms, handle, &v, &done);
+    lua_createtable(L, 0, 4);
+    lua_newtable(L);   /* acks */
+    lua_newtable(L);   /* responses */
+    lua_newtable(L);   /* list */
+    for (size_t k = 0; k < n; k++) {
+        bool ack = v[k].type == SERF_EV_QUERY_ACK;
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, ack ? "ack" : "response");
+        lua_setfield(L, -2, "type");
+        lua_pushstring(L, v[k].from);
+        lua_setfield(L, -2, "from");
+        if (!ack) {
+            lua_pushlstring(L, (const char *)v[k].payload, v[k].len);
+            lua_setfield(L, -2, "payload");
+        }
+        lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+        if (ack) {
+            lua_pushstring(L, v[k].from);
+            lua_rawseti(L, -4, (int)lua_objlen(L, -4) + 1);
+        } else {
+            lua_pushlstring(L, (const char *)v[k].payload, v[k].len);
+            lua_setfield(L, -3, v[k].from);
+        }
+    }
+    lua_setfield(L, -4, "list");
+    lua_setfield(L, -3, "responses");
+    lua_setfield(L, -2, "acks");
+    lua_pushboolean(L, done);
+    lua_setfield(L, -2, "done");
+    return 1;
+}
+
 void luamod_sim_register(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         { "run", l_sim_run }, { "join", l_sim_join }, { "kill", l_sim_kill }, { "pause", l_sim_pause },
         { "now", l_sim_now }, { "log", l_sim_log }, { "state", l_sim_state }, { "members", l_sim_members },
         { "member", l_sim_member }, { "loss", l_sim_loss }, { "partition", l_sim_partition }, { "heal", l_sim_heal },
+        { "event", l_sim_event }, { "query", l_sim_query }, { "answers", l_sim_answers },
         { NULL, NULL },
     };
     luamod_class(L, SIM_MT, methods, l_sim_gc);

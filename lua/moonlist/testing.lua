@@ -35,10 +35,16 @@
 --   h:post{ type = "join"|"update"|"leave"|"conflict"|"message"|"ping",
 --           member = m, payload = "...", from = {addr, port}, other = {addr, port},
 --           rtt = seconds }   an event for the hooks (never blocks)
+--   h:post{ type = "event", name, payload, ltime, coalesce }   a serf user event
+--   h:post{ type = "query", name, payload, from, ltime, id }   a serf query (answered
+--                    by a "respond" command with query_id = id)
 --   h:commands([n [, timeout]])   waits (5 s) until the script sent n commands since
 --                    the start; returns all of them, in order: {type = "broadcast",
 --                    payload, key}, {type = "send", name, payload, reliable},
---                    {type = "set_meta", meta}, {type = "leave"}
+--                    {type = "set_meta", meta}, {type = "leave"},
+--                    {type = "event", name, payload, coalesce}, {type = "query", name,
+--                    payload, token, timeout, ack, relay_factor}, {type = "respond",
+--                    query_id, payload}
 --   h:log()          everything logged, "[LEVEL] message" lines
 --   h:wait_log(text [, timeout])   true once the log holds text (5 s: false)
 --   h:local_state(is_join)         what push/pull would send now (bytes)
@@ -53,7 +59,7 @@
 --   h:stop([timeout])   true; false if a hook never returned (the host is abandoned)
 --
 -- Scripts on simulated nodes, virtual time and network, no threads:
---   local s, err = T.sim{ seed = 1, profile = "lan", lua_path = "...",
+--   local s, err = T.sim{ seed = 1, profile = "lan", lua_path = "...", serf = true,
 --     nodes = { { name = "n0", code = "..." | path = "x.lua",
 --                 env = { NAME = "value" }, tags = { role = "web" } }, ... } }
 --                    env: the node's own environment (its os.getenv reads it first,
@@ -70,6 +76,11 @@
 --   s:member(i, name)   one of them, or nil
 --   s:log(i)         node i's log, "<virtual seconds> [LEVEL] message" lines
 --   s:state(i [, is_join])   node i's local_state
+--   (serf = true, the default: every node a serf peer, as the agent)
+--   s:event(i, name [, payload [, coalesce]])   a serf user event from node i
+--   local q = s:query(i, name [, payload [, opts]])   a serf query from node i
+--                    (opts: nodes, tags, timeout, ack, relay_factor, no_broadcast)
+--   s:answers(q)     { acks = {name...}, responses = {name = payload}, list, done }
 --
 -- Real agents on loopback (MOONLIST_BIN), each logging to a file in a fresh
 -- temporary directory (T.dir()):

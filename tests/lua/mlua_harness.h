@@ -68,6 +68,17 @@ static inline void h_sink(void *ud, const mlua_cmd *c)
     case MLUA_CMD_LEAVE:
         snprintf(buf, sizeof buf, "leave");
         break;
+    case MLUA_CMD_EVENT:
+        snprintf(buf, sizeof buf, "event %s %s %.*s", c->name, c->coalesce ? "cc" : "nocc", (int)c->len,
+                 (const char *)c->payload);
+        break;
+    case MLUA_CMD_QUERY:
+        snprintf(buf, sizeof buf, "query %s %.*s", c->name, (int)c->len, (const char *)c->payload);
+        break;
+    case MLUA_CMD_RESPOND:
+        snprintf(buf, sizeof buf, "respond %llu %.*s", (unsigned long long)c->query_id, (int)c->len,
+                 (const char *)c->payload);
+        break;
     case MLUA_CMD_MEMBERS:
         for (size_t i = 0; i < t->nmembers; i++)
             mlua_members_add(t->h, c->reply, &t->members[i]);
