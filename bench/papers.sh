@@ -2,7 +2,7 @@
 # The SWIM and Lifeguard papers' figures, reproduced on `moonlist sim`
 # (virtual time, deterministic per seed). Not a test (ctest does not run it).
 #
-#   bash bench/papers.sh [--full] [--docs] [build/moonlist]
+#   bash bench/papers.sh [--full] [--replot] [--docs] [build/moonlist]
 #
 # Four figures, each beside the paper's number:
 #   detect-first  first suspicion of a crashed node against N, in protocol
@@ -21,7 +21,9 @@
 #   fp.tsv     one row per (scenario, lifeguard, seed)
 #   papers.tsv the summary: ours (mean, sd over seeds) beside the paper's
 #   papers-{detect-first,detect-all,load,false-pos}.png (gnuplot)
-# --docs copies papers.tsv and the plots to docs/figures/.
+# --replot remakes papers.tsv and the plots from the raw TSVs of an earlier
+# run, without running the simulator; --docs copies papers.tsv, fit.txt
+# and the plots to docs/figures/.
 #
 # Defaults finish in about ten minutes on two shared cores; --full goes to
 # N = 4096 with 20 seeds (hours, until the simulator's speed-up lands).
@@ -43,11 +45,13 @@ root=$(cd "$here/.." && pwd)
 
 full=
 docs=
+replot=
 bin=
 for a in "$@"; do
     case $a in
     --full) full=1 ;;
     --docs) docs=1 ;;
+    --replot) replot=1 ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
         exit 0
@@ -91,8 +95,11 @@ say() { printf '[%4ds] %s\n' $(($(date +%s) - t_start)) "$*" >&2; }
 # jq's null as "-", so the TSV columns stay aligned
 J='def v: if . == null then "-" else . end;'
 
-# ---- 1. a crash, against N ----
 scale=$OUT/scale.tsv
+load=$OUT/load.tsv
+fp=$OUT/fp.tsv
+if [ -z "$replot" ]; then
+# ---- 1. a crash, against N ----
 printf 'nodes\tseed\tconverge_s\tsuspect_first_s\tdetect_first_s\tdetect_all_s\tsuspicion_max_s\tfalse_dead\twall_s\n' >"$scale"
 for n in $SIZES; do
     for s in $(seq 1 "$SEEDS"); do
@@ -103,7 +110,6 @@ for n in $SIZES; do
 done
 
 # ---- 2. load without a fault, against N ----
-load=$OUT/load.tsv
 printf 'nodes\tseed\tseconds\tmsgs_per_node_s\tbytes_per_node_s\tfalse_dead\twall_s\n' >"$load"
 for n in $SIZES; do
     sim -nodes "$n" -seed 1 -kill 0 -duration "${LOAD_SECONDS}s" | jq -r --arg d "$LOAD_SECONDS" \
@@ -112,7 +118,6 @@ for n in $SIZES; do
 done
 
 # ---- 3. false positives, Lifeguard on and off ----
-fp=$OUT/fp.tsv
 events=$(mktemp)
 trap 'rm -f "$events"' EXIT
 printf 'scenario\tlifeguard\tseed\tnodes\tseconds\tloss\tpaused\tdeclarations\tepisodes\thealthy_declared\tslow_declared\tsuspicion_max_s\twall_s\n' >"$fp"
@@ -160,6 +165,7 @@ for lg in no-awareness no-suspicion; do
     done
     say "false positives: loss $last, TCP pings off, lifeguard $lg done"
 done
+fi # [ -z "$replot" ]
 
 # ---- 4. the summary ----
 sum=$OUT/papers.tsv
@@ -245,7 +251,7 @@ set yrange [0:*]
 plot '$d/first-runs' using 1:2 with points pt 7 ps 0.6 lc rgb '#aaaaaa' title 'one run', \
      '$d/first' using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#1f77b4' title 'moonlist (sim)', \
      $E_OVER with lines lw 2 dt 2 lc rgb '#d62728' title 'SWIM: e/(e-1) = $E_OVER (synchronous periods)', \
-     1 + (x - 1) / x with lines lw 1 dt 3 lc rgb '#d62728' title 'unsynchronised: (N-1)/N to the first probe, + 1 for the probe'
+     1 + (x - 1) / x with lines lw 2 dt 3 lc rgb '#ff7f0e' title 'unsynchronised: (N-1)/N to the first probe, + 1 for the probe'
 
 set output '$OUT/papers-detect-all.png'
 set title 'Time until every node has declared the crashed node dead, mean ± sd of $SEEDS seeds'
