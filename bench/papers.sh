@@ -38,6 +38,8 @@
 #   PAPERS_PAUSES="6 9 12"       pause lengths (s) of the slow-node runs
 #   PAPERS_PAUSED=4              nodes paused per slow-node run
 #   PAPERS_PROFILE=lan           (probe interval 1 s: seconds = periods)
+#   PAPERS_PARTS="crash load fp" the sweeps to run (the others' TSVs are
+#                                left as they are, and summarised)
 #   PAPERS_NICE=10
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -85,6 +87,7 @@ PAUSES=${PAPERS_PAUSES:-6 9 12}
 PAUSED=${PAPERS_PAUSED:-4}
 PROFILE=${PAPERS_PROFILE:-lan}
 NICE=${PAPERS_NICE:-10}
+PARTS=" ${PAPERS_PARTS:-crash load fp} "
 OUT=${PAPERS_OUT:-$here/out}
 mkdir -p "$OUT"
 CONFIG=$here/papers.lua
@@ -100,6 +103,7 @@ load=$OUT/load.tsv
 fp=$OUT/fp.tsv
 if [ -z "$replot" ]; then
 # ---- 1. a crash, against N ----
+if [[ $PARTS == *" crash "* ]]; then
 printf 'nodes\tseed\tconverge_s\tsuspect_first_s\tdetect_first_s\tdetect_all_s\tsuspicion_max_s\tfalse_dead\twall_s\n' >"$scale"
 for n in $SIZES; do
     for s in $(seq 1 "$SEEDS"); do
@@ -108,16 +112,20 @@ for n in $SIZES; do
     done
     say "crash runs: N=$n done ($SEEDS seeds)"
 done
+fi
 
 # ---- 2. load without a fault, against N ----
+if [[ $PARTS == *" load "* ]]; then
 printf 'nodes\tseed\tseconds\tmsgs_per_node_s\tbytes_per_node_s\tfalse_dead\twall_s\n' >"$load"
 for n in $SIZES; do
     sim -nodes "$n" -seed 1 -kill 0 -duration "${LOAD_SECONDS}s" | jq -r --arg d "$LOAD_SECONDS" \
         '[.nodes, .seed, ($d|tonumber), .msgs_per_node_s, .bytes_per_node_s, .false_dead, .wall_s] | @tsv' >>"$load"
     say "load run: N=$n done"
 done
+fi
 
 # ---- 3. false positives, Lifeguard on and off ----
+if [[ $PARTS == *" fp "* ]]; then
 events=$(mktemp)
 trap 'rm -f "$events"' EXIT
 printf 'scenario\tlifeguard\tseed\tnodes\tseconds\tloss\tpaused\tdeclarations\tepisodes\thealthy_declared\tslow_declared\tsuspicion_max_s\twall_s\n' >"$fp"
@@ -165,6 +173,7 @@ for lg in no-awareness no-suspicion; do
     done
     say "false positives: loss $last, TCP pings off, lifeguard $lg done"
 done
+fi
 fi # [ -z "$replot" ]
 
 # ---- 4. the summary ----
@@ -188,12 +197,12 @@ E_OVER=$(awk 'BEGIN { e = exp(1); printf "%.3f", e / (e - 1) }')
             for (i = 1; i <= k; i++) { x = order[i]
                 printf "spread\t%d\t%d\t%s\t0\t%.3f\t%.3f\tO(log N)\ts from first to last declaration\n", x, n3[x], prof, s3[x] / n3[x], sd(n3[x], s3[x], q3[x]) }
         }' "$scale"
-    awk -F'\t' -v prof="$PROFILE" 'NR > 1 {
-        printf "load\t%d\t1\t%s\t0\t%.3f\t0\t2 (constant)\tmsgs sent per node per period, no fault\n", $1, prof, $4 }' "$load"
+    if [ -f "$load" ]; then awk -F'\t' -v prof="$PROFILE" 'NR > 1 {
+        printf "load\t%d\t1\t%s\t0\t%.3f\t0\t2 (constant)\tmsgs sent per node per period, no fault\n", $1, prof, $4 }' "$load"; fi
     # false positives: deaths per run (mean, sd over seeds): episodes under
     # loss, slow and healthy nodes declared dead in the pause runs; "off"
     # rows come first, so an "on" row shows where the paper's ratio puts it
-    awk -F'\t' -v prof="$PROFILE" '
+    if [ -f "$fp" ]; then awk -F'\t' -v prof="$PROFILE" '
         NR == 1 { next }
         { key = $1 "\t" $2; if (!(key in runs)) order[++k] = key
           y = $1 ~ /^pause/ ? $11 + $10 : $9
@@ -205,6 +214,7 @@ E_OVER=$(awk 'BEGIN { e = exp(1); printf "%.3f", e / (e - 1) }')
             else paper = "-"
             printf "false-pos:%s:lifeguard-%s\t%d\t%d\t%s\t%s\t%.3f\t%.3f\t%s\tfalse deaths per run\n",
                 p[1], p[2], nodes[x], r, prof, loss[x], m, sd, paper } }' "$fp"
+    fi
 } >"$sum"
 
 # ---- 5. plots ----
@@ -226,8 +236,8 @@ else
     awk -F'\t' '$1 == "detect-first" { print $2, $6, $7 }' "$sum" >"$d/first"
     awk -F'\t' '$1 == "detect-all" { print $2, $6, $7 }' "$sum" >"$d/all"
     awk -F'\t' '$1 == "spread" { print $2, $6, $7 }' "$sum" >"$d/spread"
-    awk -F'\t' 'NR > 1 && $4 != "-" { print $1, $4 }' "$scale" >"$d/first-runs"
-    awk -F'\t' 'NR > 1 { print $1, $4, $5 / 1000 }' "$load" >"$d/load"
+    [ ! -f "$scale" ] || awk -F'\t' 'NR > 1 && $4 != "-" { print $1, $4 }' "$scale" >"$d/first-runs"
+    [ ! -f "$load" ] || awk -F'\t' 'NR > 1 { print $1, $4, $5 / 1000 }' "$load" >"$d/load"
     # scenario, off, on, off/50 (where the paper's ratio would put "on")
     awk -F'\t' '$1 ~ /^false-pos:.*:lifeguard-o(n|ff)$/ { split($1, p, ":"); v[p[2], p[3]] = $6; if (!(p[2] in s)) { s[p[2]] = 1; o[++k] = p[2] } }
         END { for (i = 1; i <= k; i++) { x = o[i]; lab = x
@@ -235,7 +245,7 @@ else
             if (x ~ /^pause-/) { lab = x; sub(/^pause-/, "pause ", lab) }
             printf "\"%s\" %s %s %s\n", lab, v[x, "lifeguard-off"], v[x, "lifeguard-on"], v[x, "lifeguard-off"] / 50 } }' "$sum" >"$d/fp"
     xt=$(echo $SIZES | tr ' ' ,)
-    gnuplot <<GNUPLOT
+    gnuplot <<GNUPLOT || say "gnuplot failed (a part not run?): some plots missing"
 set terminal pngcairo size 900,560
 set grid
 set key top left
