@@ -255,7 +255,7 @@ set xrange [${SIZES%% *} / 1.2 : ${SIZES##* } * 1.2]
 set xlabel 'nodes (N)'
 
 set output '$OUT/papers-detect-first.png'
-set title 'First detection of a crash: first suspicion, $PROFILE profile (1 period = 1 s), mean ± sd of $SEEDS seeds'
+set title 'First detection of a crash: first suspicion, $PROFILE (1 period = 1 s), mean ± sd over the seeds'
 set ylabel 'protocol periods after the crash'
 set yrange [0:*]
 plot '$d/first-runs' using 1:2 with points pt 7 ps 0.6 lc rgb '#aaaaaa' title 'one run', \
@@ -264,13 +264,18 @@ plot '$d/first-runs' using 1:2 with points pt 7 ps 0.6 lc rgb '#aaaaaa' title 'o
      1 + (x - 1) / x with lines lw 2 dt 3 lc rgb '#ff7f0e' title 'unsynchronised: (N-1)/N to the first probe, + 1 for the probe'
 
 set output '$OUT/papers-detect-all.png'
-set title 'Time until every node has declared the crashed node dead, mean ± sd of $SEEDS seeds'
-set ylabel 'seconds after the crash'
-plot '$d/all' using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#1f77b4' title 'moonlist: all declared dead', \
-     $fa_a + $fa_b * log(x) with lines lw 2 dt 2 lc rgb '#1f77b4' title sprintf('fit %.2f + %.2f ln N', $fa_a, $fa_b), \
-     '$d/spread' using 1:2:3 with yerrorlines lw 2 pt 5 lc rgb '#2ca02c' title 'moonlist: gossip of the death (last - first declaration)', \
-     $fs_a + $fs_b * log(x) with lines lw 2 dt 2 lc rgb '#2ca02c' title sprintf('fit %.2f + %.2f ln N', $fs_a, $fs_b), \
-     4 * log10(x) with lines lw 1 dt 3 lc rgb '#d62728' title 'shortest suspicion 4 log10 N (memberlist)'
+set title 'A crash: time until every node has declared it dead (mean ± sd over the seeds)'
+set ylabel 'seconds after the crash (all declared dead)'
+set y2label 'seconds, gossip of the death (right)'
+set y2tics
+set y2range [0:*]
+set key top left
+plot '$d/all' using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#1f77b4' title 'moonlist: all declared dead (left)', \
+     $fa_a + $fa_b * log(x) with lines lw 2 dt 2 lc rgb '#1f77b4' title sprintf('fit %.2f + %.2f ln N (SWIM: O(log N))', $fa_a, $fa_b), \
+     4 * log10(x) with lines lw 1 dt 3 lc rgb '#d62728' title 'shortest suspicion 4 log10 N (memberlist)', \
+     '$d/spread' using 1:2:3 axes x1y2 with yerrorlines lw 2 pt 5 lc rgb '#2ca02c' title 'moonlist: last - first declaration (right)', \
+     $fs_a + $fs_b * log(x) axes x1y2 with lines lw 2 dt 2 lc rgb '#2ca02c' title sprintf('fit %.3f + %.3f ln N (SWIM: O(log N))', $fs_a, $fs_b)
+unset y2tics; unset y2label
 
 set output '$OUT/papers-load.png'
 set title 'Messages sent per node per protocol period, no fault, ${LOAD_SECONDS} s after convergence'
