@@ -297,7 +297,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set offsets graph 0, graph 0, graph 0.1, 0
-set key top left
+set key top right
 set xtics rotate by -20
 plot '$d/fp' using 2:xtic(1) lc rgb '#d62728' title 'Lifeguard off', \
      '' using 3 lc rgb '#1f77b4' title 'Lifeguard on (default)', \
