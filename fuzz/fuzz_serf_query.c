@@ -12,14 +12,25 @@
  *   4 the core's name conflict about us, or about another;
  *   5 time passes (first byte: tenths of seconds) and the node ticks;
  *   6 our user event (first byte: coalesce; the rest name and payload);
- *   7 a member joins (named by the bytes), for relays and conflicts.
- * Nothing may crash or leak; the keyring keeps a primary; every query we
- * were told of and may still answer is within its bound. */
+ *   7 a member joins (named by the bytes), for relays and conflicts;
+ *   8 a peer's push/pull state (merge_remote_state; a join's if len is
+ *     odd);
+ *   9 the core's leave (first byte odd) or update of a member named by
+ *     the rest, meta: the rest;
+ *   10 force-leave (prune: the first byte's low bit) of the named one;
+ *   11 our own push/pull state, which must decode as serf's;
+ *   12-15 as 0.
+ * The op is the first byte's low nibble. Nothing may crash or leak; the
+ * keyring keeps a primary; serf_node_check holds after every operation
+ * (every query we were told of and may still answer within its bound,
+ * clocks never going back). fuzz_serf_node does the same with real peers
+ * in a simulated cluster, slower. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "serf/serf_msg_state.h"
 #include "serf/serf_node_internal.h"
 
 #define ASSERT(c) do { if (!(c)) { __builtin_trap(); } } while (0)
@@ -93,8 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     serf_node_on_swim_event(sn, now, &ev);
     swim_addr from = c.advertise;
     from.ip[3] = 2;
+    serf_node_clocks seen = { 0 };
     while (size >= 3) {
-        uint8_t op = data[0] % 8;
+        uint8_t op = data[0] & 15;
         size_t len = data[1] | (size_t)data[2] << 8;
         data += 3;
         size -= 3;
@@ -109,6 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char name[32];
         cstr(rest, rlen, name, 12);
         memset(&ev, 0, sizeof ev);
+        if (op >= 12)
+            op = 0;
         switch (op) {
         case 0:
             ev.type = SWIM_EV_USER;
@@ -172,10 +186,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ev.member.vsn[1] = 5;
             serf_node_on_swim_event(sn, now, &ev);
             break;
+        case 8:
+            io.delegate.merge_remote_state(io.delegate.ud, p, len, len & 1);
+            break;
+        case 9:
+            ev.type = (b0 & 1) ? SWIM_EV_LEAVE : SWIM_EV_UPDATE;
+            ev.member.name = name[0] ? name : "x";
+            ev.member.addr = from;
+            ev.member.meta = rest;
+            ev.member.meta_len = rlen < 512 ? rlen : 512;
+            ev.member.state = (b0 & 1) ? SWIM_DEAD : SWIM_ALIVE;
+            ev.member.vsn[1] = 5;
+            serf_node_on_swim_event(sn, now, &ev);
+            break;
+        case 10:
+            (void)serf_node_force_leave(sn, core, now, name[0] ? name : "x", b0 & 1);
+            break;
+        case 11: {
+            const uint8_t *st = NULL;
+            size_t n = 0;
+            io.delegate.local_state(io.delegate.ud, b0 & 1, &st, &n);
+            serf_msg_push_pull pp;
+            ASSERT(st && serf_msg_push_pull_decode(st, n, &pp) == WIRE_OK);
+            ASSERT(pp.status_ltimes.n == serf_node_member_count(sn));
+            serf_msg_push_pull_free(&pp);
+            break;
+        }
         }
         ASSERT(kr.n >= 1);
-        ASSERT(sn->nq.asking.n <= 4096);
         serf_node_flush(sn, core, now);
+        serf_node_check(sn, &seen);
     }
     serf_node_tick(sn, core, now + 1000000);
     swim_free(core);

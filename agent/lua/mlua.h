@@ -326,6 +326,11 @@ void mlua_drain_commands(mlua *h, mlua_cmd_fn fn, void *ud);
     X(events_posted, "events queued for the hooks")                                                   \
     X(events_dropped, "events dropped at a full queue (MLUA_EVENT_QUEUE_MAX)")                        \
     X(hooks_run, "every call into the script, its load included")                                     \
+    X(hook_us, "microseconds spent in those calls (a call made inside another counts in both)")       \
+    X(hooks_over_1ms, "calls that took over 1 ms")                                                    \
+    X(hooks_over_10ms, "calls that took over 10 ms")                                                  \
+    X(hooks_over_100ms, "calls that took over 100 ms: as long as a merge veto's wait")                \
+    X(hooks_over_1s, "calls that took over 1 s")                                                      \
     X(hook_errors, "agent.on hooks, agent.state functions, agent.handoff that raised or misbehaved")  \
     X(timer_errors, "agent.after / agent.every callbacks that raised")                                \
     X(luv_errors, "luv callbacks that raised")                                                        \
@@ -341,5 +346,8 @@ typedef struct mlua_stats {
 #undef MLUA_STATS_FIELD
 } mlua_stats;
 void mlua_get_stats(mlua *h, mlua_stats *out);
+/* Events waiting for the hooks now (at most MLUA_EVENT_QUEUE_MAX): a
+ * gauge for the metrics, from any thread. */
+size_t mlua_event_queue_depth(mlua *h);
 
 #endif

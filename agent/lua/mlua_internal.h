@@ -217,6 +217,10 @@ struct mlua {
 /* mlua_queue.c: the log, the counters */
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void mlua_count(mlua *h, uint64_t *counter);   /* ++*counter (a field of h->stats) under mu */
+/* One call into the script that took `us` microseconds: hooks_run, hook_us
+ * and the hooks_over_* counts move together, under mu, so that a snapshot
+ * always has over_1ms >= over_10ms >= ... (a histogram's buckets). */
+void mlua_count_call(mlua *h, uint64_t us);
 /* With h->mu held: wait on h->cond until *flag (set under mu by another
  * thread) or timeout_ms passed. Returns *flag, mu still held. */
 bool mlua_wait(mlua *h, const bool *flag, unsigned timeout_ms);

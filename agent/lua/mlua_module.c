@@ -67,10 +67,12 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, 
     lua_pushcfunction(L, traceback);
     lua_insert(L, base);
     mlua_busy_enter(h);
+    uint64_t t0 = uv_hrtime();
     int rc = lua_pcall(L, nargs, nresults, base);
+    uint64_t took_ns = uv_hrtime() - t0;
     mlua_busy_leave(h);
     lua_remove(L, base);
-    mlua_count(h, &h->stats.hooks_run);
+    mlua_count_call(h, took_ns / 1000);
     if (!rc)
         return true;
     const char *msg = lua_tostring(L, -1);

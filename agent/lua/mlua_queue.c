@@ -44,6 +44,18 @@ void mlua_count(mlua *h, uint64_t *counter)
     uv_mutex_unlock(&h->mu);
 }
 
+void mlua_count_call(mlua *h, uint64_t us)
+{
+    uv_mutex_lock(&h->mu);
+    h->stats.hooks_run++;
+    h->stats.hook_us += us;
+    h->stats.hooks_over_1ms += us > 1000;
+    h->stats.hooks_over_10ms += us > 10000;
+    h->stats.hooks_over_100ms += us > 100000;
+    h->stats.hooks_over_1s += us > 1000000;
+    uv_mutex_unlock(&h->mu);
+}
+
 int mlua_mcopy_from(mlua_mcopy *c, const swim_member *m)
 {
     memset(c, 0, sizeof *c);
@@ -275,4 +287,12 @@ void mlua_get_stats(mlua *h, mlua_stats *out)
     uv_mutex_lock(&h->mu);
     *out = h->stats;
     uv_mutex_unlock(&h->mu);
+}
+
+size_t mlua_event_queue_depth(mlua *h)
+{
+    uv_mutex_lock(&h->mu);
+    size_t n = h->ev_count;
+    uv_mutex_unlock(&h->mu);
+    return n;
 }

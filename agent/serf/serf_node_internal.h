@@ -168,4 +168,5 @@ size_t serf_node_random_alive(serf_node *sn, size_t n, const char *exclude, serf
  * serf takes from memberlist (serf_nq counts that itself). */
 size_t serf_node_alive_count(const serf_node *sn);
 
+void serf_node_check(const serf_node *sn, serf_node_clocks *seen); /* serf_node_check.c: assert()s, see there */
 #endif

@@ -7,7 +7,10 @@ void serf_node_reap(serf_node *sn, swim_time now)
 {
     for (size_t k = 0; k < sn->nmembers;) {
         serf_node_mstate *m = sn->members[k];
-        uint64_t timeout = m->status == SERF_MEMBER_FAILED ? sn->cfg.reconnect_timeout_ms
+        /* we are left too after our own leave, but never reaped: the
+         * node's own entry lives as long as the node */
+        uint64_t timeout = m == sn->self                   ? UINT64_MAX
+                         : m->status == SERF_MEMBER_FAILED ? sn->cfg.reconnect_timeout_ms
                          : m->status == SERF_MEMBER_LEFT  ? sn->cfg.tombstone_timeout_ms
                                                           : UINT64_MAX;
         if (timeout == UINT64_MAX || now < m->leave_time || now - m->leave_time <= timeout) {

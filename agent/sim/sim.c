@@ -37,6 +37,11 @@ sim *sim_new(uint64_t seed)
     s->jitter = SIM_DEFAULT_JITTER;
     s->hash = 1469598103934665603ULL;
     wire_buf_init(&s->reply, 0);
+    s->msgs = swim_msg_pool_new();
+    if (!s->msgs) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -66,6 +71,7 @@ void sim_free(sim *s)
     free(s->links);
     free(s->streams);
     wire_buf_free(&s->reply);
+    swim_msg_pool_free(s->msgs); /* after the cores: they held its messages */
     free(s);
 }
 

@@ -123,12 +123,12 @@ void sim_set_timing(sim *s, bool on);
 const sim_timing *sim_get_timing(const sim *s);
 
 /* The member tables of the live cores, in bytes: per entry the core's
- * node record, its name and NUL, its meta, its suspicion timer if one
- * runs, and its share of the table's arrays (hash buckets, probe order),
- * without malloc's own headers. *entries gets the number of entries
- * (every core's members, itself included). For `moonlist sim`'s memory
- * per member: computed from the records, so it is the same on every run
- * and under any allocator. */
+ * node record, its name and NUL, its meta unless the record holds it, its
+ * suspicion timer if one runs, and its share of the table's arrays (hash
+ * buckets, probe order), without malloc's own headers. *entries gets the
+ * number of entries (every core's members, itself included). For
+ * `moonlist sim`'s memory per member: computed from the records, so it is
+ * the same on every run and under any allocator. */
 uint64_t sim_member_bytes(const sim *s, uint64_t *entries);
 
 /* serf on the simulated nodes (sim_serf.c). Nodes added or restarted from

@@ -98,6 +98,7 @@ struct sim {
     sim_timing timing;
     wire_buf reply;
     struct sim_serf *serf;       /* NULL: sim_use_serf not called */
+    swim_msg_pool *msgs;         /* the cores' queued messages, shared */
 };
 
 /* shared between sim.c (the loop), sim_net.c and sim_node.c */

@@ -1,5 +1,6 @@
 /* sim_measure: what a run costs, per node: its traffic (counted by
  * sim_net.c and the loop) and the size of its core's member table. */
+#include <stddef.h>
 #include <string.h>
 
 #include "sim/sim_internal.h"
@@ -28,7 +29,9 @@ uint64_t sim_member_bytes(const sim *s, uint64_t *entries)
         bytes += m->cap * sizeof *m->nodes + m->nbuckets * sizeof *m->buckets;
         for (size_t k = 0; k < m->n; k++) {
             const swim_node *x = m->nodes[k];
-            bytes += sizeof *x + x->name_len + 1 + x->meta_len + suspicion_bytes(x->susp);
+            bytes += offsetof(swim_node, name) + x->name_len + 1 + suspicion_bytes(x->susp);
+            if (x->meta_len > SWIM_META_INLINE)
+                bytes += x->meta_len;
         }
         count += m->n;
     }

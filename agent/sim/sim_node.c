@@ -83,6 +83,7 @@ int sim_start_core(sim_node *n)
         n->up = false;
         return -1;
     }
+    swim_set_msg_pool(n->core, s->msgs);
     return 0;
 }
 

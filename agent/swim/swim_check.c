@@ -104,7 +104,7 @@ static void check_queues(const swim *s)
     /* membership messages are keyed by node: a newer one about the same
      * node replaces the older */
     for (size_t i = 0; i < s->bq.n; i++)
-        assert(s->bq.items[i]->key != NULL);
+        assert(swim_bcast_key(s->bq.items[i]) != NULL);
     /* application broadcasts are bounded like serf's queue */
     assert(s->uq.n <= SWIM_APP_QUEUE_MAX);
     for (size_t i = 0; i < s->uq.n; i++)

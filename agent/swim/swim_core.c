@@ -131,12 +131,8 @@ void swim_free(swim *s)
         return;
     /* from a callback, the call that made it would go on in freed memory */
     assert(!s->in_call && "a swim callback freed its own core");
-    for (size_t i = 0; i < s->nevents; i++) {
-        free(s->events[i].name);
-        free(s->events[i].meta);
-        free(s->events[i].payload);
-    }
     free(s->events);
+    free(s->evbytes);
     free(s->probe.name);
     swim_members_free(&s->members);
     swim_queue_free(&s->bq);

@@ -10,14 +10,34 @@
 
 #include "swim/swim_internal.h"
 
-static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+/* Events the queue keeps room for between calls. A push/pull merging a
+ * large table queues an event per new member, thousands at once; kept,
+ * that room would cost every core ~180 bytes per member of the cluster
+ * for good (at 2,000 simulated nodes, 0.75 GB), so past this it goes;
+ * the same for their copies, past this many bytes each. */
+#define EVENTS_KEEP 64
+#define EVENT_BYTES_KEEP 64
+
+/* Copy n bytes (and a NUL after them: a name is read as a C string) into
+ * evbytes; their offset, or SWIM_EV_NONE when out of memory. */
+static size_t ev_copy(swim *s, const void *p, size_t n)
 {
-    if (!p || n == 0)
-        return NULL;
-    uint8_t *d = malloc(n);
-    if (d)
-        memcpy(d, p, n);
-    return d;
+    if (n + 1 > s->capevbytes - s->nevbytes) {
+        size_t cap = s->capevbytes ? s->capevbytes : 1024;
+        while (n + 1 > cap - s->nevbytes)
+            cap *= 2;
+        uint8_t *b = realloc(s->evbytes, cap);
+        if (!b)
+            return SWIM_EV_NONE;
+        s->evbytes = b;
+        s->capevbytes = cap;
+    }
+    size_t off = s->nevbytes;
+    if (n)
+        memcpy(s->evbytes + off, p, n);
+    s->evbytes[off + n] = 0;
+    s->nevbytes += n + 1;
+    return off;
 }
 
 void swim_emit_event(swim *s, const swim_event *ev)
@@ -35,23 +55,18 @@ void swim_emit_event(swim *s, const swim_event *ev)
         s->capevents = cap;
     }
     swim_qevent *q = &s->events[s->nevents++];
-    memset(q, 0, sizeof *q);
     q->ev = *ev;
-    if (ev->member.name) {
-        q->name = strdup(ev->member.name);
-        q->ev.member.name = q->name;
-    }
-    q->meta = dup_bytes(ev->member.meta, ev->member.meta_len);
-    q->ev.member.meta = q->meta;
-    if (!q->meta)
+    q->name = q->meta = q->payload = SWIM_EV_NONE;
+    if (ev->member.name)
+        q->name = ev_copy(s, ev->member.name, strlen(ev->member.name));
+    if (ev->member.meta && ev->member.meta_len)
+        q->meta = ev_copy(s, ev->member.meta, ev->member.meta_len);
+    if (q->meta == SWIM_EV_NONE)
         q->ev.member.meta_len = 0;
+    /* keep nil apart from empty */
     if (ev->payload.p) {
-        /* keep nil apart from empty */
-        q->payload = malloc(ev->payload.n ? ev->payload.n : 1);
-        if (q->payload)
-            memcpy(q->payload, ev->payload.p, ev->payload.n);
-        q->ev.payload.p = q->payload;
-        if (!q->payload)
+        q->payload = ev_copy(s, ev->payload.p, ev->payload.n);
+        if (q->payload == SWIM_EV_NONE)
             q->ev.payload.n = 0;
     }
 }
@@ -71,15 +86,27 @@ void swim_flush_events(swim *s)
         return;
     s->flushing = true;
     /* An event callback must not call into the core, but events queued by
-     * a nested flush attempt would still be delivered here, in order. */
+     * a nested flush attempt would still be delivered here, in order. The
+     * views are set just before each call: evbytes may move as it grows. */
     for (size_t i = 0; i < s->nevents; i++) {
         swim_qevent *q = &s->events[i];
+        q->ev.member.name = q->name == SWIM_EV_NONE ? NULL : (const char *)s->evbytes + q->name;
+        q->ev.member.meta = q->meta == SWIM_EV_NONE ? NULL : s->evbytes + q->meta;
+        q->ev.payload.p = q->payload == SWIM_EV_NONE ? NULL : s->evbytes + q->payload;
         s->io.event(s->io.ud, &q->ev);
-        free(q->name);
-        free(q->meta);
-        free(q->payload);
     }
     s->nevents = 0;
+    s->nevbytes = 0;
+    if (s->capevents > EVENTS_KEEP) {
+        free(s->events);
+        s->events = NULL;
+        s->capevents = 0;
+    }
+    if (s->capevbytes > EVENTS_KEEP * EVENT_BYTES_KEEP) {
+        free(s->evbytes);
+        s->evbytes = NULL;
+        s->capevbytes = 0;
+    }
     s->flushing = false;
 }
 

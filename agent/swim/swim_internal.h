@@ -25,20 +25,36 @@ uint64_t swim_rng_below(swim_rng *r, uint64_t n);
 /* ---- members (swim_members.c) ---- */
 struct swim_suspicion;
 
+/* Meta this short lives inside the node: serf's tags are often a few
+ * bytes (an agent without tags sends 2), and a malloc'd copy of them cost
+ * 32 bytes per member in every core. */
+#define SWIM_META_INLINE 8
+
+/* Every core holds one per member: at 10,000 simulated nodes, 10^8 of
+ * them, so the record is packed (80 bytes before its name). */
 typedef struct swim_node {
-    char *name;                  /* NUL-terminated, in the same allocation */
-    size_t name_len;
-    uint32_t hash;
     struct swim_node *hnext;     /* hash chain */
-    swim_addr addr;
-    uint32_t incarnation;
-    swim_state state;
-    swim_time state_change;
-    uint8_t *meta;               /* owned, NULL when meta_len == 0 */
-    size_t meta_len;
-    uint8_t vsn[6];
     struct swim_suspicion *susp; /* running suspicion timer, owned */
+    swim_time state_change;
+    union {
+        uint8_t *p;              /* meta_len > SWIM_META_INLINE: owned */
+        uint8_t in[SWIM_META_INLINE];
+    } meta;                      /* read it with swim_node_meta() */
+    uint32_t hash;
+    uint32_t incarnation;
+    uint32_t name_len;
+    uint32_t meta_len;
+    uint8_t state;               /* a swim_state */
+    uint8_t vsn[6];
+    swim_addr addr;
+    char name[];                 /* NUL-terminated, in the same allocation */
 } swim_node;
+
+/* The node's meta (meta_len bytes; not NULL even when empty). */
+static inline const uint8_t *swim_node_meta(const swim_node *n)
+{
+    return n->meta_len > SWIM_META_INLINE ? n->meta.p : n->meta.in;
+}
 
 typedef struct swim_members {
     swim_node **buckets;
@@ -68,22 +84,67 @@ int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len);
 void swim_node_view(const swim_node *n, swim_member *out);
 
 /* ---- broadcast queue (swim_queue.c): memberlist's TransmitLimitedQueue ---- */
+/* ---- broadcast messages (swim_msg_pool.c) ---- */
+/* A queued message and its key, shared by the queues of every core using
+ * the same pool (refcounted; the pool is not locked: its cores run in one
+ * thread), or private to one entry when there is none. */
+typedef struct swim_msg_pool swim_msg_pool;
+typedef struct swim_msg {
+    struct swim_msg *next;       /* pool chain */
+    swim_msg_pool *pool;         /* NULL: private */
+    uint32_t refs;
+    uint32_t hash;               /* of message and key */
+    uint32_t len;
+    uint32_t klen;               /* key and its NUL; 0: no key */
+    uint8_t data[];              /* the encoded message, then the key */
+} swim_msg;
+
+/* Ownership: the pool is its creator's; free it after every core that
+ * used it (swim_msg_pool_free asserts it holds nothing). */
+swim_msg_pool *swim_msg_pool_new(void);
+void swim_msg_pool_free(swim_msg_pool *p);
+size_t swim_msg_pool_count(const swim_msg_pool *p);
+/* A reference to msg with key (NULL: none): the pooled one with the same
+ * bytes, or a new one (pooled when p is not NULL). NULL if out of memory.
+ * The caller owns the reference; swim_msg_release() gives it back. */
+swim_msg *swim_msg_get(swim_msg_pool *p, const uint8_t *msg, size_t len, const char *key);
+void swim_msg_release(swim_msg *m);
+/* Share this core's queued messages through p from now on (the simulator
+ * sets it right after swim_new; what was queued before stays private).
+ * p must outlive the core. */
+void swim_set_msg_pool(swim *s, swim_msg_pool *p);
+
+/* An entry: a core holds one per member while news of a join burst spreads
+ * (10^8 of them at 10,000 simulated nodes), so it is 40 bytes, the sort
+ * keys and the key's hash in it, the bytes behind a pointer. */
 typedef struct swim_bcast {
-    char *key;                   /* invalidation key, owned; NULL: never replaced */
-    uint8_t *msg;                /* owned encoded message */
-    size_t len;
-    uint32_t transmits;
-    uint64_t id;                 /* insertion order: newer is larger */
-    bool notify;                 /* our leave message: report when finished */
     struct swim_bcast *knext;    /* key hash chain */
+    swim_msg *m;                 /* a reference, owned */
+    uint64_t id;                 /* insertion order: newer is larger */
+    uint32_t len;                /* m->len */
+    uint32_t transmits;
+    uint32_t khash;              /* the key's hash, when it has one */
+    bool notify;                 /* our leave message: report when finished */
 } swim_bcast;
 
+/* The entry's message. */
+static inline const uint8_t *swim_bcast_msg(const swim_bcast *b) { return b->m->data; }
+/* The entry's invalidation key, NULL if it has none. */
+static inline const char *swim_bcast_key(const swim_bcast *b)
+{
+    return b->m->klen ? (const char *)b->m->data + b->len : NULL;
+}
+
 typedef struct swim_queue {
-    swim_bcast **items;          /* sorted: transmits asc, len desc, id desc */
-    size_t n, cap;
-    swim_bcast **scratch;        /* merge buffer, same capacity */
+    swim_bcast **items;          /* sorted: transmits asc, len desc, id desc;
+                                    inside base, with room on both sides */
+    size_t n, cap;               /* cap: base's slots */
+    swim_bcast **base;           /* owned */
+    swim_bcast **scratch;        /* merge buffer: as many as one packet takes */
+    size_t capscratch;
     swim_bcast **kbuckets;
     size_t nkbuckets;
+    swim_msg_pool *pool;         /* where messages are shared; NULL: none */
     uint64_t next_id;
     size_t min_len;              /* smallest message ever queued: a packet
                                     with less room left is full */
@@ -186,10 +247,15 @@ typedef struct swim_join_batch {
     int pending, ok;
 } swim_join_batch;
 
+/* A queued event. Copies of what its views show (name, meta, payload)
+ * are kept in the core's evbytes, by offset (SWIM_EV_NONE: none): one
+ * buffer for them all, not three mallocs an event (a push/pull merging a
+ * large table queues thousands); the views are pointed at them when the
+ * event is delivered. */
+#define SWIM_EV_NONE SIZE_MAX
 typedef struct swim_qevent {
     swim_event ev;
-    char *name;                  /* owned copies the views point into */
-    uint8_t *meta, *payload;
+    size_t name, meta, payload;
 } swim_qevent;
 
 struct swim {
@@ -230,6 +296,8 @@ struct swim {
 
     swim_qevent *events;
     size_t nevents, capevents;
+    uint8_t *evbytes;            /* the queued events' copies */
+    size_t nevbytes, capevbytes;
     bool flushing;
     bool in_call;                /* inside a public call that changes the core:
                                     a callback calling in again is a bug */

@@ -2,6 +2,8 @@
  * memberlist's `nodes` array, which is also the probe order: new nodes go
  * to a random position, and the array is reshuffled (after reaping the
  * long-dead) each time the probe index wraps. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,8 @@ static void node_free(swim_node *n)
     if (!n)
         return;
     swim_suspicion_free(n->susp);
-    free(n->meta);
+    if (n->meta_len > SWIM_META_INLINE)
+        free(n->meta.p);
     free(n);
 }
 
@@ -67,12 +70,11 @@ void swim_members_prefetch_node(const swim_members *m, uint32_t hash)
     const swim_node *n = m->buckets[hash & (m->nbuckets - 1)];
     if (!n)
         return;
-    /* the fields a lookup and an alive compare, and the name, which
-     * swim_members_add puts right after them (not n->name: reading it
-     * would wait for the very load this starts) */
+    /* the fields a lookup and an alive compare, and the name right
+     * after them: two cache lines (not n->name's own address: reading the
+     * node's would wait for the very load this starts) */
     __builtin_prefetch(n);
     __builtin_prefetch((const char *)n + 64);
-    __builtin_prefetch(n + 1);
 }
 
 void swim_members_prefetch_next(const swim_members *m, uint32_t hash)
@@ -83,7 +85,6 @@ void swim_members_prefetch_next(const swim_members *m, uint32_t hash)
     if (n && n->hash != hash && n->hnext) {
         __builtin_prefetch(n->hnext);
         __builtin_prefetch((const char *)n->hnext + 64);
-        __builtin_prefetch(n->hnext + 1);
     }
 }
 
@@ -119,13 +120,14 @@ swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size
     }
     /* the name lives right after the node: one allocation, one cache
      * line less to fetch in a lookup */
-    swim_node *n = calloc(1, sizeof *n + len + 1);
+    if (len > UINT32_MAX - 1)
+        return NULL;
+    swim_node *n = calloc(1, offsetof(swim_node, name) + len + 1);
     if (!n)
         return NULL;
-    n->name = (char *)(n + 1);
     memcpy(n->name, name, len);
     n->name[len] = 0;
-    n->name_len = len;
+    n->name_len = (uint32_t)len;
     n->hash = name_hash(name, len);
     n->state = SWIM_DEAD;
     if (m->n + 1 > m->nbuckets)
@@ -186,18 +188,24 @@ void swim_members_reset(swim_members *m, swim_rng *r, swim_time now, swim_time g
 
 int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len)
 {
-    if (n->meta_len == len && (len == 0 || memcmp(n->meta, meta, len) == 0))
+    if (n->meta_len == len && (len == 0 || memcmp(swim_node_meta(n), meta, len) == 0))
         return 0;
+    if (len > UINT32_MAX)
+        return -1;
     uint8_t *p = NULL;
-    if (len) {
+    if (len > SWIM_META_INLINE) {
         p = malloc(len);
         if (!p)
             return -1;
         memcpy(p, meta, len);
     }
-    free(n->meta);
-    n->meta = p;
-    n->meta_len = len;
+    if (n->meta_len > SWIM_META_INLINE)
+        free(n->meta.p);
+    if (p)
+        n->meta.p = p;
+    else if (len)
+        memcpy(n->meta.in, meta, len);
+    n->meta_len = (uint32_t)len;
     return 0;
 }
 
@@ -205,9 +213,9 @@ void swim_node_view(const swim_node *n, swim_member *out)
 {
     out->name = n->name;
     out->addr = n->addr;
-    out->state = n->state;
+    out->state = (swim_state)n->state;
     out->incarnation = n->incarnation;
-    out->meta = n->meta;
+    out->meta = n->meta_len ? swim_node_meta(n) : NULL;
     out->meta_len = n->meta_len;
     memcpy(out->vsn, n->vsn, 6);
     out->state_change = n->state_change;

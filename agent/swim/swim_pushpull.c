@@ -49,7 +49,7 @@ int swim_encode_local_state(swim *s, wire_buf *out, bool join)
         memset(&ns, 0, sizeof ns);
         ns.addr = wire_bytes_of(n->addr.ip, n->addr.ip_len);
         ns.incarnation = n->incarnation;
-        ns.meta = n->meta_len ? wire_bytes_of(n->meta, n->meta_len) : wire_bytes_of(NULL, 0);
+        ns.meta = n->meta_len ? wire_bytes_of(swim_node_meta(n), n->meta_len) : wire_bytes_of(NULL, 0);
         ns.name = wire_bytes_of(n->name, n->name_len);
         ns.port = n->addr.port;
         ns.state = (int64_t)n->state; /* the same numbers: see below */

@@ -35,7 +35,7 @@ int swim_enc_alive_in(swim *s, const swim_alive_in *in)
 int swim_enc_alive_of(swim *s, const swim_node *n)
 {
     const swim_alive_in in = { .node = n->name, .nlen = n->name_len, .addr = n->addr,
-                               .incarnation = n->incarnation, .meta = n->meta, .meta_len = n->meta_len,
+                               .incarnation = n->incarnation, .meta = swim_node_meta(n), .meta_len = n->meta_len,
                                .vsn = n->vsn, .vsn_len = 6 };
     return swim_enc_alive_in(s, &in);
 }

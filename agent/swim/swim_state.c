@@ -236,7 +236,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         uint8_t vz[6] = { 0 };
         const uint8_t *v = a->vsn_len ? a->vsn : vz;
         bool same_vsn = a->vsn_len == 6 && memcmp(v, n->vsn, 6) == 0;
-        bool same_meta = a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0);
+        bool same_meta = a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, swim_node_meta(n), a->meta_len) == 0);
         if (a->incarnation == n->incarnation && same_meta && same_vsn)
             return;
         swim_refute(s, a->incarnation);
@@ -256,7 +256,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         if (a->vsn_len >= 6)
             memcpy(n->vsn, a->vsn, 6);
         swim_node_transition(s, n, SWIM_ALIVE, a->incarnation, updates_node);
-        meta_changed = !(a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, n->meta, a->meta_len) == 0));
+        meta_changed = !(a->meta_len == n->meta_len && (a->meta_len == 0 || memcmp(a->meta, swim_node_meta(n), a->meta_len) == 0));
         if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
             swim_logf(s, BASE_LOG_ERROR, "out of memory storing meta");
         n->addr = a->addr;

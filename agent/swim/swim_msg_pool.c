@@ -1,0 +1,148 @@
+/* swim_msg_pool: the bytes of queued broadcasts, shared by every queue of
+ * the cores that run in one thread (the simulator's). A join burst makes
+ * each of N cores queue an alive about each of N nodes, and the N copies
+ * about one node are the same bytes: gossiped on as they came. Shared,
+ * 10,000 simulated nodes hold 10^4 messages instead of 10^8, and taking
+ * them for a packet reads a set small enough for the cache. A core alone
+ * (the agent) has no pool: each entry then owns a private copy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+/* Initial chain count; the table doubles when the load passes 1. */
+#define POOL_MIN_BUCKETS 1024
+
+struct swim_msg_pool {
+    swim_msg **buckets;
+    size_t nbuckets;             /* power of two */
+    size_t n;
+};
+
+swim_msg_pool *swim_msg_pool_new(void)
+{
+    swim_msg_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->nbuckets = POOL_MIN_BUCKETS;
+    p->buckets = calloc(p->nbuckets, sizeof *p->buckets);
+    if (!p->buckets) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void swim_msg_pool_free(swim_msg_pool *p)
+{
+    if (!p)
+        return;
+    /* every queue using it is gone first, and released what it held */
+    assert(p->n == 0);
+    free(p->buckets);
+    free(p);
+}
+
+size_t swim_msg_pool_count(const swim_msg_pool *p) { return p ? p->n : 0; }
+
+/* 8 bytes a step: a message is hashed at every queue put */
+static uint32_t bytes_hash(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    for (; n > 0; p++, n--)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    h ^= h >> 32;
+    return (uint32_t)h;
+}
+
+static bool same(const swim_msg *m, uint32_t hash, const uint8_t *msg, size_t len, const char *key, size_t klen)
+{
+    return m->hash == hash && m->len == len && m->klen == klen && memcmp(m->data, msg, len) == 0 &&
+           (klen == 0 || memcmp(m->data + len, key, klen) == 0);
+}
+
+static void grow(swim_msg_pool *p)
+{
+    size_t nb = p->nbuckets * 2;
+    swim_msg **b = calloc(nb, sizeof *b);
+    if (!b)
+        return; /* keep the old table: slower, still correct */
+    for (size_t i = 0; i < p->nbuckets; i++) {
+        swim_msg *m = p->buckets[i];
+        while (m) {
+            swim_msg *next = m->next;
+            m->next = b[m->hash & (nb - 1)];
+            b[m->hash & (nb - 1)] = m;
+            m = next;
+        }
+    }
+    free(p->buckets);
+    p->buckets = b;
+    p->nbuckets = nb;
+}
+
+swim_msg *swim_msg_get(swim_msg_pool *p, const uint8_t *msg, size_t len, const char *key)
+{
+    size_t klen = key ? strlen(key) + 1 : 0;
+    if (len > UINT32_MAX || klen > UINT32_MAX)
+        return NULL;
+    uint32_t hash = 0;
+    if (p) {
+        hash = bytes_hash(bytes_hash(0x5eedULL, msg, len), (const uint8_t *)key, klen);
+        for (swim_msg *m = p->buckets[hash & (p->nbuckets - 1)]; m; m = m->next) {
+            if (same(m, hash, msg, len, key, klen)) {
+                m->refs++;
+                return m;
+            }
+        }
+    }
+    swim_msg *m = malloc(offsetof(swim_msg, data) + len + klen);
+    if (!m)
+        return NULL;
+    m->pool = p;
+    m->refs = 1;
+    m->hash = hash;
+    m->len = (uint32_t)len;
+    m->klen = (uint32_t)klen;
+    memcpy(m->data, msg, len);
+    if (klen)
+        memcpy(m->data + len, key, klen);
+    m->next = NULL;
+    if (p) {
+        if (p->n + 1 > p->nbuckets)
+            grow(p);
+        size_t b = hash & (p->nbuckets - 1);
+        m->next = p->buckets[b];
+        p->buckets[b] = m;
+        p->n++;
+    }
+    return m;
+}
+
+void swim_msg_release(swim_msg *m)
+{
+    if (!m || --m->refs > 0)
+        return;
+    swim_msg_pool *p = m->pool;
+    if (p) {
+        swim_msg **pp = &p->buckets[m->hash & (p->nbuckets - 1)];
+        while (*pp && *pp != m)
+            pp = &(*pp)->next;
+        if (*pp) {
+            *pp = m->next;
+            p->n--;
+        }
+    }
+    free(m);
+}
+
+void swim_set_msg_pool(swim *s, swim_msg_pool *p)
+{
+    s->bq.pool = p;
+    s->uq.pool = p;
+}
