@@ -19,6 +19,10 @@ static void usage(FILE *to)
         "  join         make a running agent join through other agents\n"
         "  leave        make a running agent leave gracefully and exit\n"
         "  force-leave  mark a failed member as left\n"
+        "  event        send a custom event (serf's user event) through the cluster\n"
+        "  query        send a query to the cluster and print the answers\n"
+        "  keys         install, use, remove or list the cluster's gossip keys\n"
+        "  tags         set or delete a running agent's tags\n"
         "  info         show a running agent's state and counters\n"
         "  sim          run N of this agent's cores on virtual time: convergence, failure detection, load\n"
         "  version      print the version and the protocol range spoken\n"
@@ -36,6 +40,10 @@ static const struct {
     { "leave", cli_leave_main },
     { "force-leave", cli_force_leave_main },
     { "info", cli_info_main },
+    { "event", cli_event_main },
+    { "query", cli_query_main },
+    { "keys", cli_keys_main },
+    { "tags", cli_tags_main },
     { "sim", cli_sim_main },
 };
 

@@ -10,5 +10,10 @@ int cli_join_main(int argc, char **argv);
 int cli_leave_main(int argc, char **argv);
 int cli_force_leave_main(int argc, char **argv);
 int cli_info_main(int argc, char **argv);
+/* serf's layer: cli_serf.c */
+int cli_event_main(int argc, char **argv);
+int cli_query_main(int argc, char **argv);
+int cli_keys_main(int argc, char **argv);
+int cli_tags_main(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_cmd.h"
+#include "cli/cli_info_json.h"
 #include "daemon/daemon_rpc.h"
 #include "base/base_flags.h"
 #include "cli/cli_members.h"
@@ -16,136 +18,16 @@
 #include "cli/cli_rpc.h"
 #include "net/net.h"
 
-/* every command's last two flags, as serf's commands take them */
-#define RPC_FLAGS { "rpc-addr", BASE_FLAG_STRING, "ADDR", "agent RPC address (default " DAEMON_RPC_DEFAULT_ADDR ")" }, \
-    { "rpc-auth", BASE_FLAG_STRING, "KEY", "the agent's -rpc-auth key, if it has one" }
-#define NFLAGS(flags) (sizeof(flags) / sizeof((flags)[0]))
-
-typedef struct command {
-    const char *name;
-    const char *args;         /* positional arguments, for usage */
-    const char *about;
-    const base_flag_spec *flags;
-    size_t nflags;
-} command;
-
-static void usage(const command *c, FILE *f)
-{
-    fprintf(f, "usage: moonlist %s [flags]%s%s\n\n%s\n\nflags:\n", c->name, c->args ? " " : "", c->args ? c->args : "",
-            c->about);
-    base_flags_usage(c->flags, c->nflags, f);
-}
-
-/* Bad positional arguments: say why (fmt), print usage on stderr, free *a;
- * returns the exit code, 2. */
-static int usage_error(const command *c, base_args *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int usage_error(const command *c, base_args *a, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "moonlist %s: ", c->name);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n\n");
-    usage(c, stderr);
-    base_args_free(a);
-    return 2;
-}
-
-/* Parse flags: 0, or PARSE_HELP (usage printed on stdout: exit 0), or 2
- * (bad flags, usage printed on stderr: exit 2). */
-#define PARSE_HELP 3
-#define PARSE_EXIT(rc) ((rc) == PARSE_HELP ? 0 : 2)
-static int parse(const command *c, base_args *a, int argc, char **argv)
-{
-    char err[256];
-    if (base_wants_help(argc, argv)) {
-        usage(c, stdout);
-        return PARSE_HELP;
-    }
-    if (base_args_parse(a, c->flags, c->nflags, argc, argv, err, sizeof err) < 0) {
-        fprintf(stderr, "moonlist %s: %s\n\n", c->name, err);
-        usage(c, stderr);
-        return 2;
-    }
-    return 0;
-}
-
-/* A request's body is one pass: body_begin opens the map, the caller
- * writes its arguments, call() closes and checks it. */
-typedef struct request {
-    wire_buf b;
-    wire_mp_writer w;
-    wire_mp_container map;
-} request;
-
-static void body_begin(request *q)
-{
-    wire_buf_init(&q->b, 0);
-    wire_mp_writer_init(&q->w, &q->b);
-    wire_mp_map_begin(&q->w, &q->map);
-}
-
-/* Open a session, send `which` with q's body (NULL: none), check the
- * answer's error. Returns the exit code: 0 with the response body in
- * *resp (valid until cli_rpc_close(rpc), which the caller always calls),
- * 1 (reported), or 2 (a bad -rpc-addr). Frees q's buffer. A serf agent
- * answers moonlist's own commands "Unsupported command" and closes: then
- * `fallback` (serf's nearest, without a body) is asked on a new session,
- * unless it is DAEMON_RPC_CMD_UNKNOWN. */
-static int call(const command *cmd, const base_args *a, daemon_rpc_cmd which, daemon_rpc_cmd fallback, request *q,
-                cli_rpc *rpc, wire_bytes *resp)
-{
-    char host[256], err[600];
-    uint16_t port;
-    int code = 0;
-    memset(rpc, 0, sizeof *rpc);
-    rpc->fd = -1;
-    if (q) {
-        wire_mp_map_end(&q->w, &q->map);
-        int rc = wire_mp_finish(&q->w);
-        if (rc) {
-            fprintf(stderr, "moonlist %s: cannot build the request: %s\n", cmd->name, wire_strerror(rc));
-            code = 1;
-        }
-    }
-    const char *addr = base_args_str(a, "rpc-addr", DAEMON_RPC_DEFAULT_ADDR);
-    if (code == 0 && net_split_host_port(addr, host, sizeof host, &port, 7373) < 0) {
-        fprintf(stderr, "moonlist %s: -rpc-addr: '%s' is not host:port\n", cmd->name, addr);
-        code = 2;
-    }
-    if (code == 0 && cli_rpc_open(rpc, host, port, base_args_str(a, "rpc-auth", NULL), CLI_RPC_CLIENT_TIMEOUT_MS, err,
-                                  sizeof err) < 0) {
-        fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
-        code = 1;
-    }
-    int rc = code ? 0 : cli_rpc_call(rpc, which, q ? q->b.data : NULL, q ? q->b.len : 0, resp, err, sizeof err);
-    if (rc == 1 && fallback != DAEMON_RPC_CMD_UNKNOWN && strcmp(err, DAEMON_RPC_E_UNSUPPORTED) == 0) {
-        cli_rpc_close(rpc);
-        rc = cli_rpc_open(rpc, host, port, base_args_str(a, "rpc-auth", NULL), CLI_RPC_CLIENT_TIMEOUT_MS, err,
-                          sizeof err);
-        if (rc == 0)
-            rc = cli_rpc_call(rpc, fallback, NULL, 0, resp, err, sizeof err);
-    }
-    if (rc != 0) {
-        fprintf(stderr, "moonlist %s: %s\n", cmd->name, err);
-        code = 1;
-    }
-    if (q)
-        wire_buf_free(&q->b);
-    return code;
-}
-
 int cli_members_main(int argc, char **argv)
 {
     static const base_flag_spec flags[] = {
         { "format", BASE_FLAG_STRING, "FMT", "output format: text or json (default text)" },
-        { "status", BASE_FLAG_STRING, "REGEX", "only members whose status matches" },
+        { "status", BASE_FLAG_STRING, "REGEX", "only members whose status matches, serf's word (alive, leaving, left, failed) or moonlist's (suspect, dead)" },
         RPC_FLAGS,
     };
     static const command cmd = { "members", NULL, "List the members the agent knows.", flags, NFLAGS(flags) };
     base_args a;
-    int prc = parse(&cmd, &a, argc, argv);
+    int prc = cli_parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     int code = 2;
@@ -156,18 +38,21 @@ int cli_members_main(int argc, char **argv)
     const char *status = base_args_str(&a, "status", NULL);
     if (a.npos || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)) {
         fprintf(stderr, "moonlist members: %s\n\n", a.npos ? "unexpected argument" : "-format must be text or json");
-        usage(&cmd, stderr);
+        cli_usage(&cmd, stderr);
         goto out;
     }
     if (status) {
-        if (regcomp(&re, status, REG_EXTENDED | REG_NOSUB) != 0) {
+        /* anchored, as serf's agent compiles it ("^" expr "$") */
+        char anchored[512];
+        snprintf(anchored, sizeof anchored, "^(%s)$", status);
+        if (strlen(status) > sizeof anchored - 8 || regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
             fprintf(stderr, "moonlist members: -status: bad regular expression '%s'\n", status);
             goto out;
         }
         have_re = true;
     }
     wire_bytes body;
-    code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_MEMBERS, DAEMON_RPC_CMD_MEMBERS, NULL, &rpc, &body);
+    code = cli_call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_MEMBERS, DAEMON_RPC_CMD_MEMBERS, NULL, &rpc, &body);
     if (code)
         goto out;
     code = 1;
@@ -195,10 +80,13 @@ int cli_members_main(int argc, char **argv)
     }
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        char st[16];
+        /* serf's word or moonlist's */
+        char st[16], ss[16];
         snprintf(st, sizeof st, "%.*s", (int)(rows[i].status.n < 15 ? rows[i].status.n : 15),
                  (const char *)rows[i].status.p);
-        if (!have_re || regexec(&re, st, 0, NULL, 0) == 0)
+        snprintf(ss, sizeof ss, "%.*s", (int)(rows[i].serf_status.n < 15 ? rows[i].serf_status.n : 15),
+                 (const char *)rows[i].serf_status.p);
+        if (!have_re || regexec(&re, st, 0, NULL, 0) == 0 || regexec(&re, ss, 0, NULL, 0) == 0)
             rows[kept++] = rows[i];
     }
     wire_buf out;
@@ -218,28 +106,31 @@ out:
 
 int cli_join_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const base_flag_spec flags[] = {
+        { "replay", BASE_FLAG_BOOL, NULL, "replay the cluster's old user events (serf's -replay)" },
+        RPC_FLAGS,
+    };
     static const command cmd = { "join", "ADDR...", "Tell the agent to join a cluster through the given agents.", flags,
                                  NFLAGS(flags) };
     base_args a;
-    int prc = parse(&cmd, &a, argc, argv);
+    int prc = cli_parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     if (a.npos == 0)
-        return usage_error(&cmd, &a, "at least one address is required");
+        return cli_usage_error(&cmd, &a, "at least one address is required");
     request q;
     wire_mp_container addrs;
     cli_rpc rpc;
     wire_bytes body;
-    body_begin(&q);
+    cli_body_begin(&q);
     wire_mp_pack_cstr(&q.w, "Existing");
     wire_mp_array_begin(&q.w, &addrs);
     for (size_t i = 0; i < a.npos; i++)
         wire_mp_pack_cstr(&q.w, a.pos[i]);
     wire_mp_array_end(&q.w, &addrs);
     wire_mp_pack_cstr(&q.w, "Replay");
-    wire_mp_pack_bool(&q.w, false);
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_JOIN, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
+    wire_mp_pack_bool(&q.w, base_args_bool(&a, "replay"));
+    int code = cli_call(&cmd, &a, DAEMON_RPC_CMD_JOIN, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
     if (code == 0) {
         uint64_t joined = 0;
         wire_mp_reader r;
@@ -271,14 +162,14 @@ int cli_leave_main(int argc, char **argv)
     static const command cmd = { "leave", NULL, "Make the agent leave the cluster gracefully and exit.", flags,
                                  NFLAGS(flags) };
     base_args a;
-    int prc = parse(&cmd, &a, argc, argv);
+    int prc = cli_parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     if (a.npos)
-        return usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
+        return cli_usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
     cli_rpc rpc;
     wire_bytes body;
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_LEAVE, DAEMON_RPC_CMD_UNKNOWN, NULL, &rpc, &body);
+    int code = cli_call(&cmd, &a, DAEMON_RPC_CMD_LEAVE, DAEMON_RPC_CMD_UNKNOWN, NULL, &rpc, &body);
     if (code == 0)
         printf("Graceful leave complete\n");
     cli_rpc_close(&rpc);
@@ -288,23 +179,26 @@ int cli_leave_main(int argc, char **argv)
 
 int cli_force_leave_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const base_flag_spec flags[] = {
+        { "prune", BASE_FLAG_BOOL, NULL, "erase the member from every member list at once (serf's -prune)" },
+        RPC_FLAGS,
+    };
     static const command cmd = { "force-leave", "NAME", "Mark a failed member as left.", flags, NFLAGS(flags) };
     base_args a;
-    int prc = parse(&cmd, &a, argc, argv);
+    int prc = cli_parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     if (a.npos != 1)
-        return usage_error(&cmd, &a, "exactly one node name is required");
+        return cli_usage_error(&cmd, &a, "exactly one node name is required");
     request q;
     cli_rpc rpc;
     wire_bytes body;
-    body_begin(&q);
+    cli_body_begin(&q);
     wire_mp_pack_cstr(&q.w, "Node");
     wire_mp_pack_cstr(&q.w, a.pos[0]);
     wire_mp_pack_cstr(&q.w, "Prune");
-    wire_mp_pack_bool(&q.w, false);
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_FORCE_LEAVE, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
+    wire_mp_pack_bool(&q.w, base_args_bool(&a, "prune"));
+    int code = cli_call(&cmd, &a, DAEMON_RPC_CMD_FORCE_LEAVE, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
     cli_rpc_close(&rpc);
     base_args_free(&a);
     return code;
@@ -337,23 +231,36 @@ static int print_value(wire_mp_reader *r)
  * info` shows, has a fraction of it, as strings: what a serf agent gives). */
 int cli_info_main(int argc, char **argv)
 {
-    static const base_flag_spec flags[] = { RPC_FLAGS };
+    static const base_flag_spec flags[] = {
+        RPC_FLAGS,
+        { "format", BASE_FLAG_STRING, "FMT", "output format: text or json (default text)" },
+    };
     static const command cmd = { "info", NULL, "Show the agent's state, configuration and counters.", flags,
                                  NFLAGS(flags) };
     base_args a;
-    int prc = parse(&cmd, &a, argc, argv);
+    int prc = cli_parse(&cmd, &a, argc, argv);
     if (prc)
         return PARSE_EXIT(prc);
     if (a.npos)
-        return usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
+        return cli_usage_error(&cmd, &a, "unexpected argument '%s'", a.pos[0]);
+    const char *format = base_args_str(&a, "format", "text");
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+        return cli_usage_error(&cmd, &a, "-format must be text or json");
     cli_rpc rpc;
     wire_bytes body;
-    int code = call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_INFO, DAEMON_RPC_CMD_STATS, NULL, &rpc, &body);
+    int code = cli_call(&cmd, &a, DAEMON_RPC_CMD_MOONLIST_INFO, DAEMON_RPC_CMD_STATS, NULL, &rpc, &body);
     bool called_ok = code == 0;
     wire_mp_reader r;
     uint32_t ns = 0;
     wire_mp_reader_init(&r, body.p, body.n);
-    if (code == 0 && wire_mp_read_map(&r, &ns))
+    if (code == 0 && strcmp(format, "json") == 0) {
+        wire_buf out;
+        wire_buf_init(&out, 0);
+        if (cli_info_json(&out, body) != 0 || fwrite(out.data, 1, out.len, stdout) != out.len)
+            code = 1;
+        wire_buf_free(&out);
+        ns = 0;   /* no text */
+    } else if (code == 0 && wire_mp_read_map(&r, &ns))
         code = 1;
     for (uint32_t s = 0; code == 0 && s < ns; s++) {
         wire_bytes sec;

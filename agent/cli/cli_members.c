@@ -64,6 +64,7 @@ static int decode_row(wire_mp_reader *r, cli_member *m)
     memcpy(a.ip, addr.p, addr.n);
     net_addr_ip_text(&a, m->addr, sizeof m->addr);
     m->status = state.p ? state : status;
+    m->serf_status = status.p ? status : state;
     return 0;
 }
 
@@ -109,9 +110,12 @@ static void json_member(wire_mp_writer *w, const cli_member *m)
         cli_json_raw(w, ":");
         cli_json_str(w, (const char *)v.p, v.n);
     }
-    snprintf(num, sizeof num, "},\"incarnation\":%u,\"protocol\":[%u,%u,%u],\"delegate\":[%u,%u,%u]}",
+    snprintf(num, sizeof num, "},\"incarnation\":%u,\"protocol\":[%u,%u,%u],\"delegate\":[%u,%u,%u]",
              m->incarnation, m->vsn[0], m->vsn[1], m->vsn[2], m->vsn[3], m->vsn[4], m->vsn[5]);
     cli_json_raw(w, num);
+    cli_json_raw(w, ",\"serf_status\":");
+    cli_json_str(w, (const char *)m->serf_status.p, m->serf_status.n);
+    cli_json_raw(w, "}");
 }
 
 int cli_members_json(wire_buf *out, const cli_member *rows, size_t n)

@@ -6,8 +6,10 @@
  * JSON:
  *   {"members":[{"name":..,"addr":..,"port":..,"status":..,"tags":{..},
  *                "incarnation":..,"protocol":[min,max,cur],
- *                "delegate":[min,max,cur]}]}
- * where status is moonlist's word (alive, suspect, dead, left). */
+ *                "delegate":[min,max,cur],"serf_status":..}]}
+ * where status is moonlist's word (alive, suspect, dead, left: the core's
+ * view) and serf_status serf's (alive, leaving, left, failed: serf's view,
+ * which keeps failed and left members until they are reaped). */
 #ifndef MOONLIST_CLI_MEMBERS_H
 #define MOONLIST_CLI_MEMBERS_H
 
@@ -24,6 +26,7 @@ typedef struct cli_member {
     char addr[64];           /* the IP as text ("127.0.0.1", "::1") */
     uint16_t port;
     wire_bytes status;       /* State (moonlist's word), else serf's Status */
+    wire_bytes serf_status;  /* serf's Status (alive, leaving, left, failed) */
     uint32_t incarnation;
     daemon_rpc_list tags;    /* the Tags map, checked */
     uint8_t vsn[6];          /* protocol min, max, cur; delegate min, max, cur */

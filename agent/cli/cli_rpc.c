@@ -136,6 +136,46 @@ int cli_rpc_call(cli_rpc *c, daemon_rpc_cmd command, const uint8_t *body, size_t
     return 0;
 }
 
+int cli_rpc_record(cli_rpc *c, uint64_t seq, wire_bytes *rec, char *err, size_t errlen)
+{
+    memmove(c->in.data, c->in.data + c->taken, c->in.len - c->taken);
+    c->in.len -= c->taken;
+    c->taken = 0;
+    for (;;) {
+        uint64_t rseq;
+        wire_bytes e;
+        size_t used;
+        daemon_rpc_parse pr = next_item(c, false, &rseq, &e, &used);
+        if (pr != DAEMON_RPC_OK) {
+            snprintf(err, errlen, pr == DAEMON_RPC_PARTIAL ? "no more answers from the agent"
+                                                           : "malformed answer from the agent");
+            return -1;
+        }
+        c->taken += used;
+        char error[512];
+        snprintf(error, sizeof error, "%.*s", (int)e.n, (const char *)e.p);
+        pr = next_item(c, true, NULL, NULL, &used);
+        if (pr != DAEMON_RPC_OK) {
+            snprintf(err, errlen, "truncated record from the agent");
+            return -1;
+        }
+        *rec = (wire_bytes){ c->in.data + c->taken, used };
+        c->taken += used;
+        if (rseq != seq)   /* another stream's record: not ours */
+            continue;
+        if (error[0]) {
+            snprintf(err, errlen, "%s", error);
+            return 1;
+        }
+        return 0;
+    }
+}
+
+void cli_rpc_set_timeout(cli_rpc *c, int timeout_ms)
+{
+    c->deadline = mono_ms() + timeout_ms;
+}
+
 int cli_rpc_open(cli_rpc *c, const char *host, uint16_t port, const char *auth_key, int timeout_ms, char *err,
                  size_t errlen)
 {

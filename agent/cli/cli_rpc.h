@@ -36,6 +36,15 @@ int cli_rpc_open(cli_rpc *c, const char *host, uint16_t port, const char *auth_k
 int cli_rpc_call(cli_rpc *c, daemon_rpc_cmd command, const uint8_t *body, size_t len, wire_bytes *resp, char *err,
                  size_t errlen);
 
+/* The next record of a stream under `seq` (a `query`'s answers, after
+ * cli_rpc_call returned its reply): header and body. Returns 0 with the
+ * body in *rec (a view valid until the next call), 1 when the record
+ * carries an error (in err), -1 when the connection failed or the
+ * deadline passed. Records under other seqs are skipped. */
+int cli_rpc_record(cli_rpc *c, uint64_t seq, wire_bytes *rec, char *err, size_t errlen);
+/* A new deadline for what follows: timeout_ms from now. */
+void cli_rpc_set_timeout(cli_rpc *c, int timeout_ms);
+
 void cli_rpc_close(cli_rpc *c);
 
 #endif

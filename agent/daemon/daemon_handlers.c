@@ -132,8 +132,12 @@ bool daemon_handler_matches(const daemon_handler *h, daemon_event_kind k, const 
 typedef struct hevent {
     struct hevent *next;
     daemon_event_kind kind;
-    size_t len;
-    char line[];             /* one member line, '\n'-terminated */
+    uint64_t ltime;          /* user, query */
+    uint64_t query_id;       /* query: serf_node's handle, for the response */
+    size_t name_len;         /* user, query: the name, at data[0..name_len) */
+    size_t len;              /* the input: one member line ('\n'-terminated),
+                                or the payload, at data[name_len..) */
+    char data[];
 } hevent;
 
 typedef struct job job;
@@ -145,6 +149,8 @@ struct daemon_handlers {
     unsigned kinds;          /* bit per kind some handler takes */
     daemon_handlers_self_fn self;
     void *ud;
+    daemon_handlers_respond_fn respond;
+    void *respond_ud;
     char **env;              /* the agent's environment, copied at start */
     size_t nenv;
     hevent *head, *tail;
@@ -163,6 +169,8 @@ struct job {
     daemon_handlers *hs;
     daemon_event_kind kind;
     size_t handler;          /* index into hs->v */
+    char *name;              /* user, query: the event's name (owned), else NULL */
+    uint64_t ltime, query_id;
     size_t nmembers;
     char *input;             /* the member lines */
     size_t input_len;
@@ -216,6 +224,7 @@ static void on_job_close(uv_handle_t *h)
         return;
     daemon_handlers *hs = j->hs;
     free(j->input);
+    free(j->name);
     free(j);
     hs->open--;
     hs_free_if_done(hs);
@@ -270,16 +279,26 @@ static void job_finish(job *j)
         else if (j->status != 0)
             base_log(BASE_LOG_ERROR, "event handler '%s' (%s) exit status %lld", script_of(j),
                      daemon_event_name(j->kind), (long long)j->status);
+        /* serf's invoke.go: a query handler that exits 0 having written
+         * something answers with its output (stdout and stderr, the last
+         * DAEMON_HANDLERS_OUTPUT_MAX bytes); a later handler's answer is
+         * refused by the node, as serf refuses a second Respond */
+        else if (j->kind == DAEMON_EV_QUERY && j->output_total > 0 && hs->respond)
+            hs->respond(hs->respond_ud, j->query_id, (const uint8_t *)j->output, j->output_len);
     }
     /* the batch moves on to a fresh job with its input; this one closes */
     job *next = NULL;
     size_t i = j->handler + 1;
-    while (i < hs->n && !daemon_handler_matches(&hs->v[i], j->kind, NULL))
+    while (i < hs->n && !daemon_handler_matches(&hs->v[i], j->kind, j->name))
         i++;
     if (!hs->closing && i < hs->n && (next = calloc(1, sizeof *next))) {
         next->hs = hs;
         next->kind = j->kind;
         next->handler = i;
+        next->name = j->name;
+        next->ltime = j->ltime;
+        next->query_id = j->query_id;
+        j->name = NULL;
         next->nmembers = j->nmembers;
         next->input = j->input;
         next->input_len = j->input_len;
@@ -421,8 +440,9 @@ static char *env_kv(const char *k, const char *v, size_t vlen)
 
 /* serf's variables first, then the agent's environment without the
  * names serf's set (Go keeps the last of duplicates: the same outcome). */
-static char **build_env(daemon_handlers *hs, daemon_event_kind kind)
+static char **build_env(daemon_handlers *hs, const job *j)
 {
+    daemon_event_kind kind = j->kind;
     char **v = NULL;
     size_t n = 0, cap = 0;
     const char *name = "";
@@ -442,6 +462,17 @@ static char **build_env(daemon_handlers *hs, daemon_event_kind kind)
     bool ok = env_push(&v, &n, &cap, env_kv("SERF_EVENT", ev, strlen(ev))) == 0 &&
               env_push(&v, &n, &cap, env_kv("SERF_SELF_NAME", name, strlen(name))) == 0 &&
               env_push(&v, &n, &cap, env_kv("SERF_SELF_ROLE", role, role_len)) == 0;
+    /* serf's SERF_USER_EVENT and SERF_USER_LTIME, SERF_QUERY_NAME and
+     * SERF_QUERY_LTIME */
+    if (ok && (kind == DAEMON_EV_USER || kind == DAEMON_EV_QUERY)) {
+        char lt[24];
+        int ln = snprintf(lt, sizeof lt, "%llu", (unsigned long long)j->ltime);
+        const char *nm = j->name ? j->name : "";
+        ok = env_push(&v, &n, &cap, env_kv(kind == DAEMON_EV_USER ? "SERF_USER_EVENT" : "SERF_QUERY_NAME", nm,
+                                           strlen(nm))) == 0 &&
+             env_push(&v, &n, &cap, env_kv(kind == DAEMON_EV_USER ? "SERF_USER_LTIME" : "SERF_QUERY_LTIME", lt,
+                                           (size_t)ln)) == 0;
+    }
     for (size_t i = 0; ok && i < tags.n; i++) {
         char k[300];
         tag_env_name(k, sizeof k, tags.v[i].key, tags.v[i].klen);
@@ -479,7 +510,7 @@ static void job_start(job *j)
     daemon_handlers *hs = j->hs;
     hs->job = j;
     hs->open++;
-    char **env = build_env(hs, j->kind);
+    char **env = build_env(hs, j);
     j->proc_init = env != NULL;   /* uv_spawn initializes the handle, even when it fails */
     j->open = j->proc_init ? 5 : 4;
     j->out_open = 2;
@@ -507,8 +538,12 @@ static void job_start(job *j)
     }
     j->spawned = true;
     j->started = uv_now(hs->loop);
-    base_log(BASE_LOG_DEBUG, "event handler '%s' (%s, %zu member%s): started, pid %d", script,
-             daemon_event_name(j->kind), j->nmembers, j->nmembers == 1 ? "" : "s", j->proc.pid);
+    if (j->name)
+        base_log(BASE_LOG_DEBUG, "event handler '%s' (%s '%s'): started, pid %d", script, daemon_event_name(j->kind),
+                 j->name, j->proc.pid);
+    else
+        base_log(BASE_LOG_DEBUG, "event handler '%s' (%s, %zu member%s): started, pid %d", script,
+                 daemon_event_name(j->kind), j->nmembers, j->nmembers == 1 ? "" : "s", j->proc.pid);
     uv_timer_start(&j->timer, on_slow, DAEMON_HANDLERS_SLOW_MS, 0);
     uv_read_start((uv_stream_t *)&j->out, on_alloc, on_read);
     uv_read_start((uv_stream_t *)&j->err, on_alloc, on_read);
@@ -523,23 +558,30 @@ static void next_run(daemon_handlers *hs)
 {
     while (!hs->job && !hs->closing && hs->head) {
         daemon_event_kind kind = hs->head->kind;
+        /* a user event or a query runs alone (its payload is the input);
+         * member events of one kind go together, as serf coalesces them */
+        bool alone = kind == DAEMON_EV_USER || kind == DAEMON_EV_QUERY;
         size_t len = 0, count = 0;
-        for (hevent *e = hs->head; e && e->kind == kind && count < DAEMON_HANDLERS_BATCH_MAX; e = e->next) {
+        for (hevent *e = hs->head; e && e->kind == kind && count < (alone ? 1 : DAEMON_HANDLERS_BATCH_MAX);
+             e = e->next) {
             len += e->len;
             count++;
         }
         job *j = calloc(1, sizeof *j);
-        char *input = malloc(len ? len : 1);
-        if (!j || !input) {
+        char *input = malloc(len + 1);
+        char *name = alone ? strndup(hs->head->data, hs->head->name_len) : NULL;
+        if (!j || !input || (alone && !name)) {
             free(j);
             free(input);
+            free(name);
             base_log(BASE_LOG_ERROR, "event handlers: out of memory; will try again at the next event");
             return;
         }
+        uint64_t ltime = hs->head->ltime, query_id = hs->head->query_id;
         size_t off = 0;
         for (size_t i = 0; i < count; i++) {
             hevent *e = hs->head;
-            memcpy(input + off, e->line, e->len);
+            memcpy(input + off, e->data + e->name_len, e->len);
             off += e->len;
             hs->head = e->next;
             hs->queued--;
@@ -548,14 +590,16 @@ static void next_run(daemon_handlers *hs)
         if (!hs->head)
             hs->tail = NULL;
         size_t first = 0;
-        while (first < hs->n && !daemon_handler_matches(&hs->v[first], kind, NULL))
+        while (first < hs->n && !daemon_handler_matches(&hs->v[first], kind, name))
             first++;
-        if (first == hs->n) {   /* not queued unless some handler takes it */
+        if (first == hs->n) {   /* no handler takes this one */
             free(input);
+            free(name);
             free(j);
             continue;
         }
-        *j = (job){ .hs = hs, .kind = kind, .handler = first, .nmembers = count, .input = input, .input_len = len };
+        *j = (job){ .hs = hs, .kind = kind, .handler = first, .name = name, .ltime = ltime, .query_id = query_id,
+                    .nmembers = alone ? 0 : count, .input = input, .input_len = len };
         job_start(j);
     }
 }
@@ -682,49 +726,9 @@ static void drop(daemon_handlers *hs, daemon_event_kind kind, const char *name)
     hs->drop_logged_once = true;
 }
 
-void daemon_handlers_event(daemon_handlers *hs, const swim_event *ev)
+static void enqueue(daemon_handlers *hs, hevent *e)
 {
-    if (!hs || hs->closing)
-        return;
-    daemon_event_kind kind;
-    switch (ev->type) {
-    case SWIM_EV_JOIN:
-        kind = DAEMON_EV_MEMBER_JOIN;
-        break;
-    case SWIM_EV_UPDATE:
-        kind = DAEMON_EV_MEMBER_UPDATE;
-        break;
-    case SWIM_EV_LEAVE:
-        kind = ev->member.state == SWIM_LEFT ? DAEMON_EV_MEMBER_LEAVE : DAEMON_EV_MEMBER_FAILED;
-        break;
-    default:
-        return;
-    }
-    if (!(hs->kinds & (1u << kind)))
-        return;
-    if (hs->queued >= DAEMON_HANDLERS_QUEUE_MAX) {
-        drop(hs, kind, ev->member.name);
-        return;
-    }
-    serf_tags t = { 0 };
-    (void)serf_tags_decode(&t, ev->member.meta, ev->member.meta_len);
-    daemon_tags_sort(&t);
-    char ip[64];
-    snprintf(ip, sizeof ip, "?");
-    swim_addr a = ev->member.addr;
-    if (a.ip_len == 4 || a.ip_len == 16)
-        net_addr_ip_text(&a, ip, sizeof ip);
-    size_t len = member_line(NULL, &ev->member, &t, ip);
-    hevent *e = malloc(sizeof *e + len);
-    if (!e) {
-        serf_tags_free(&t);
-        drop(hs, kind, ev->member.name);
-        return;
-    }
     e->next = NULL;
-    e->kind = kind;
-    e->len = member_line(e->line, &ev->member, &t, ip);
-    serf_tags_free(&t);
     if (hs->tail)
         hs->tail->next = e;
     else
@@ -733,6 +737,112 @@ void daemon_handlers_event(daemon_handlers *hs, const swim_event *ev)
     hs->queued++;
     if (!hs->job)
         uv_timer_start(&hs->kick, on_kick, 0, 0);
+}
+
+void daemon_handlers_member(daemon_handlers *hs, daemon_event_kind kind, const swim_member *m)
+{
+    if (!hs || hs->closing || !(hs->kinds & (1u << kind)))
+        return;
+    if (hs->queued >= DAEMON_HANDLERS_QUEUE_MAX) {
+        drop(hs, kind, m->name);
+        return;
+    }
+    serf_tags t = { 0 };
+    (void)serf_tags_decode(&t, m->meta, m->meta_len);
+    daemon_tags_sort(&t);
+    char ip[64];
+    snprintf(ip, sizeof ip, "?");
+    swim_addr a = m->addr;
+    if (a.ip_len == 4 || a.ip_len == 16)
+        net_addr_ip_text(&a, ip, sizeof ip);
+    size_t len = member_line(NULL, m, &t, ip);
+    hevent *e = calloc(1, sizeof *e + len);
+    if (!e) {
+        serf_tags_free(&t);
+        drop(hs, kind, m->name);
+        return;
+    }
+    e->kind = kind;
+    e->len = member_line(e->data, m, &t, ip);
+    serf_tags_free(&t);
+    enqueue(hs, e);
+}
+
+void daemon_handlers_event(daemon_handlers *hs, const swim_event *ev)
+{
+    if (!hs || hs->closing)
+        return;
+    switch (ev->type) {
+    case SWIM_EV_JOIN:
+        daemon_handlers_member(hs, DAEMON_EV_MEMBER_JOIN, &ev->member);
+        break;
+    case SWIM_EV_UPDATE:
+        daemon_handlers_member(hs, DAEMON_EV_MEMBER_UPDATE, &ev->member);
+        break;
+    case SWIM_EV_LEAVE:
+        daemon_handlers_member(hs, ev->member.state == SWIM_LEFT ? DAEMON_EV_MEMBER_LEAVE : DAEMON_EV_MEMBER_FAILED,
+                               &ev->member);
+        break;
+    default:
+        break;
+    }
+}
+
+/* A user event or a query: name and payload copied, the payload with a
+ * newline added when it lacks one (serf's streamPayload: "most shells
+ * read implementations need a newline"). */
+static void named_event(daemon_handlers *hs, daemon_event_kind kind, wire_bytes name, wire_bytes payload,
+                        uint64_t ltime, uint64_t query_id)
+{
+    if (!hs || hs->closing || !(hs->kinds & (1u << kind)))
+        return;
+    char shown[80];
+    snprintf(shown, sizeof shown, "%.*s", (int)(name.n < 64 ? name.n : 64), name.n ? (const char *)name.p : "");
+    if (hs->queued >= DAEMON_HANDLERS_QUEUE_MAX) {
+        drop(hs, kind, shown);
+        return;
+    }
+    /* a name with a NUL byte cannot be a filter's nor an environment
+     * value: cut there, as the environment would */
+    const uint8_t *nul = name.n ? memchr(name.p, 0, name.n) : NULL;
+    size_t nlen = nul ? (size_t)(nul - name.p) : name.n;
+    bool nl = payload.n > 0 && payload.p[payload.n - 1] != '\n';
+    hevent *e = calloc(1, sizeof *e + nlen + payload.n + 1);
+    if (!e) {
+        drop(hs, kind, shown);
+        return;
+    }
+    e->kind = kind;
+    e->ltime = ltime;
+    e->query_id = query_id;
+    e->name_len = nlen;
+    if (nlen)
+        memcpy(e->data, name.p, nlen);
+    if (payload.n)
+        memcpy(e->data + nlen, payload.p, payload.n);
+    if (nl)
+        e->data[nlen + payload.n] = '\n';
+    e->len = payload.n + nl;
+    enqueue(hs, e);
+}
+
+void daemon_handlers_user(daemon_handlers *hs, wire_bytes name, wire_bytes payload, uint64_t ltime)
+{
+    named_event(hs, DAEMON_EV_USER, name, payload, ltime, 0);
+}
+
+void daemon_handlers_query(daemon_handlers *hs, uint64_t query_id, wire_bytes name, wire_bytes payload,
+                           uint64_t ltime)
+{
+    named_event(hs, DAEMON_EV_QUERY, name, payload, ltime, query_id);
+}
+
+void daemon_handlers_set_respond(daemon_handlers *hs, daemon_handlers_respond_fn fn, void *ud)
+{
+    if (!hs)
+        return;
+    hs->respond = fn;
+    hs->respond_ud = ud;
 }
 
 void daemon_handlers_close(daemon_handlers *hs)

@@ -17,10 +17,13 @@
  * counted and logged. Member events of one type waiting together go to one
  * run, one line each, as serf's coalescing hands them over.
  *
- * Not yet: user events and queries (serf's layer has none yet: their
- * filters are accepted, SERF_USER_EVENT/SERF_USER_LTIME and the payload on
- * stdin will come with them), a query handler's output sent back as the
- * response, and member-reap (the core reports no reap). */
+ * A user event runs its scripts with SERF_USER_EVENT and SERF_USER_LTIME
+ * and the payload on standard input (a newline added when it has none); a
+ * query with SERF_QUERY_NAME and SERF_QUERY_LTIME, and a script that exits
+ * 0 having written output answers the query with it (serf's invoke.go),
+ * through the respond callback. Each user event and query is its own run.
+ * The agent hands over serf's member events (serf_node.h), member-reap
+ * included. */
 #ifndef MOONLIST_DAEMON_HANDLERS_H
 #define MOONLIST_DAEMON_HANDLERS_H
 
@@ -93,8 +96,20 @@ typedef void (*daemon_handlers_self_fn)(void *ud, const char **name, const uint8
  * no specs, returns NULL and err "" : nothing to run. */
 daemon_handlers *daemon_handlers_start(uv_loop_t *loop, const char *const *specs, size_t n,
                                        daemon_handlers_self_fn self, void *ud, char *err, size_t errlen);
-/* A core event (called from inside the core: only copies and queues). */
+/* A member event of kind DAEMON_EV_MEMBER_* (copies and queues only: safe
+ * from inside the core). */
+void daemon_handlers_member(daemon_handlers *hs, daemon_event_kind kind, const swim_member *m);
+/* A core member event (join, update, leave: left or failed by its state),
+ * as daemon_handlers_member. */
 void daemon_handlers_event(daemon_handlers *hs, const swim_event *ev);
+/* A user event, a query (copied and queued, as above). */
+void daemon_handlers_user(daemon_handlers *hs, wire_bytes name, wire_bytes payload, uint64_t ltime);
+void daemon_handlers_query(daemon_handlers *hs, uint64_t query_id, wire_bytes name, wire_bytes payload,
+                           uint64_t ltime);
+/* Where a query handler's output goes (from the loop, outside any core
+ * callback): serf_node_respond with query_id. */
+typedef void (*daemon_handlers_respond_fn)(void *ud, uint64_t query_id, const uint8_t *p, size_t n);
+void daemon_handlers_set_respond(daemon_handlers *hs, daemon_handlers_respond_fn fn, void *ud);
 /* Stop: queued events are dropped, a running script is left to finish on
  * its own (as serf leaves it when it exits) and its handles closed; frees
  * itself once libuv has closed them. NULL is fine. */

@@ -20,7 +20,9 @@
 
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/daemon_keyring_file.h"
 #include "daemon/daemon_script.h"
+#include "daemon/daemon_stats.h"
 #include "moonlist_version.h"
 
 /* At exit, a hook still running gets this long to return. */
@@ -33,20 +35,17 @@ void daemon_member_line(const swim_member *m, char *buf, size_t len)
     snprintf(buf, len, m->addr.ip_len == 16 ? "%s [%s]:%u" : "%s %s:%u", m->name, ip, m->addr.port);
 }
 
-static void d_merge_remote_state(void *ud, const uint8_t *state, size_t len, bool is_join)
-{
-    daemon_intents_merge_state(ud, state, len, is_join);
-    mlua_merge_remote_state(((agent *)ud)->lua, state, len, is_join);
-}
-
 static void on_event(void *ud, const swim_event *ev)
 {
     agent *a = ud;
     char who[400], other[80];
-    if (a->lua)
+    /* serf's messages reach scripts as serf's events (daemon_serf.c), never
+     * raw; member events as today */
+    if (a->lua && ev->type != SWIM_EV_USER)
         mlua_post_event(a->lua, ev);   /* copied and queued: never blocks */
-    daemon_handlers_event(a->handlers, ev);   /* the same */
-    daemon_rpc_on_event(a, ev);        /* RPC streams: queued, never blocks */
+    /* the serf node queues only; its member events go to the RPC streams
+     * and the event handlers */
+    daemon_serf_on_swim_event(a, ev);
     switch (ev->type) {
     case SWIM_EV_JOIN:
         daemon_member_line(&ev->member, who, sizeof who);
@@ -67,13 +66,10 @@ static void on_event(void *ud, const swim_event *ev)
         net_addr_ip_text(&ev->other, other, sizeof other);
         base_log(BASE_LOG_WARN, "member conflict: %s is also claimed by %s:%u", who, other, ev->other.port);
         break;
-    case SWIM_EV_USER:
-        daemon_intents_observe(a, ev->payload.p, ev->payload.n);
-        break;
     case SWIM_EV_JOIN_DONE:
-        /* not from inside the core: broadcast from the loop */
+        /* our join intent: not from inside the core, from the loop */
         if (ev->count > 0 && !serf_leave_active(&a->leave))
-            uv_timer_start(&a->intent_timer, daemon_intents_on_join, 0, 0);
+            uv_timer_start(&a->intent_timer, daemon_serf_on_joined, 0, 0);
         break;
     case SWIM_EV_LEAVE_DONE:
         /* finish from the loop, not from inside the core */
@@ -92,12 +88,8 @@ static void on_net_log(void *ud, base_log_level level, const char *msg)
 }
 
 /* The core's delegates, answered by the Lua host without waiting on the
- * Lua thread (see lua/mlua.h for what is waited for and how long). */
-static void d_local_state(void *ud, bool is_join, const uint8_t **out, size_t *len)
-{
-    mlua_local_state(((agent *)ud)->lua, is_join, out, len);
-}
-
+ * Lua thread (see lua/mlua.h for what is waited for and how long); the
+ * push/pull state is the serf node's, the script's rides inside it. */
 static void d_ack_payload(void *ud, const uint8_t **out, size_t *len)
 {
     mlua_ack_payload(((agent *)ud)->lua, out, len);
@@ -123,7 +115,7 @@ static void on_lua_command(void *ud, const mlua_cmd *c)
         daemon_leave_begin(a);
         return;
     }
-    mlua_cmd_apply(a->lua, c, NULL, net_core(a->net), net_now(a->net));   /* no serf node yet (H3) */
+    mlua_cmd_apply(a->lua, c, a->sn, net_core(a->net), net_now(a->net));
 }
 
 static void on_sighup(uv_signal_t *s, int signum)
@@ -137,8 +129,25 @@ static void on_sighup(uv_signal_t *s, int signum)
         base_log(BASE_LOG_WARN, "caught SIGHUP: no script to reload");
 }
 
+/* A scrape of -metrics-addr, on this loop (daemon_metrics.h). */
+static int daemon_metrics_agent_render(void *ud, wire_buf *out)
+{
+    agent *a = ud;
+    if (!a->net)
+        return -1;   /* shutting down */
+    daemon_stats st;
+    daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
+    daemon_stats_gather(&src, &st);
+    return daemon_stats_render_prometheus(&st, out);
+}
+
 void daemon_close_all(agent *a)
 {
+    if (a->metrics) {
+        daemon_metrics_close(a->metrics);
+        a->metrics = NULL;
+    }
+    daemon_serf_close(a);   /* answers the key queries still waiting */
     a->closing = true;
     daemon_handlers_close(a->handlers);
     a->handlers = NULL;
@@ -155,7 +164,6 @@ void daemon_close_all(agent *a)
     uv_close((uv_handle_t *)&a->sighup, NULL);
     uv_close((uv_handle_t *)&a->leave_timer, NULL);
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
-    uv_close((uv_handle_t *)&a->relay_timer, NULL);
     uv_close((uv_handle_t *)&a->stop_timer, NULL);
     uv_close((uv_handle_t *)&a->retry_timer, NULL);
 }
@@ -254,13 +262,31 @@ int daemon_main(int argc, char **argv)
         return 2;
     }
     base_log_set_level((int)o.log_level);
-    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log,
-                       .delegate = { .ud = &a, .merge_remote_state = daemon_intents_merge_state } };
+    /* serf's keyring file, as serf's agent loads it (-encrypt and the
+     * script's keys refused with it) */
+    if (o.keyring_file[0]) {
+        if (o.net.keyring.n) {
+            fprintf(stderr, "moonlist agent: an encryption key (-encrypt, or the script's encrypt/keyring) cannot "
+                            "be used with -keyring-file\n");
+            daemon_opts_free(&o);
+            mlua_free(a.lua);
+            return 2;
+        }
+        if (daemon_keyring_file_read(o.keyring_file, &o.net.keyring, err, sizeof err) < 0) {
+            fprintf(stderr, "moonlist agent: %s\n", err);
+            daemon_opts_free(&o);
+            mlua_free(a.lua);
+            return 1;
+        }
+        base_log(BASE_LOG_INFO, "restored keyring with %zu keys from %s", o.net.keyring.n, o.keyring_file);
+    }
+    /* net encrypts with the keyring the serf node rotates: this one */
+    o.net.frame.keyring = &o.net.keyring;
+    net_handlers h = { .ud = &a, .event = on_event, .log = on_net_log };
+    swim_delegate app = { 0 };
     if (a.lua) {
-        h.delegate = (swim_delegate){
+        app = (swim_delegate){
             .ud = &a,
-            .local_state = d_local_state,
-            .merge_remote_state = d_merge_remote_state,
             .ack_payload = d_ack_payload,
             .allow_merge = d_allow_merge,
             .allow_alive = d_allow_alive,
@@ -278,16 +304,32 @@ int daemon_main(int argc, char **argv)
         mlua_free(a.lua);
         return 1;
     }
+    if (o.metrics_addr[0] &&
+        !(a.metrics = daemon_metrics_start(a.loop, o.metrics_addr, daemon_metrics_agent_render, &a, err, sizeof err))) {
+        base_log(BASE_LOG_ERROR, "cannot start: -metrics-addr: %s", err);
+        daemon_rpc_server_close(a.rpc);
+        uv_run(a.loop, UV_RUN_DEFAULT);
+        daemon_opts_free(&o);
+        mlua_free(a.lua);
+        return 1;
+    }
+    if (a.metrics)
+        base_log(BASE_LOG_INFO, "metrics on http://%s/metrics", daemon_metrics_addr_text(a.metrics));
     /* before the core: our own join is its first event */
     daemon_tags_file_init(&a.tags_file, a.loop, o.tags_file);
     a.handlers = daemon_handlers_start(a.loop, o.event_handlers, o.nevent_handlers, handlers_self, &a, err, sizeof err);
-    if (a.handlers || !err[0])   /* none given, or started */
+    if ((a.handlers || !err[0]) &&   /* none given, or started */
+        daemon_serf_start(&a, a.lua ? &app : NULL, &h.delegate, err, sizeof err) == 0)
         a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
     if (!a.net) {
         base_log(BASE_LOG_ERROR, "cannot start: %s", err);
         daemon_handlers_close(a.handlers);
         daemon_rpc_server_close(a.rpc);
+        if (a.metrics)
+            daemon_metrics_close(a.metrics);
+        daemon_serf_close(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
+        daemon_serf_free(&a);
         daemon_opts_free(&o);
         mlua_free(a.lua);
         return 1;
@@ -300,8 +342,6 @@ int daemon_main(int argc, char **argv)
     a.leave_timer.data = &a;
     uv_timer_init(a.loop, &a.intent_timer);
     a.intent_timer.data = &a;
-    uv_timer_init(a.loop, &a.relay_timer);
-    a.relay_timer.data = &a;
     uv_timer_init(a.loop, &a.stop_timer);
     a.stop_timer.data = &a;
     uv_timer_init(a.loop, &a.retry_timer);
@@ -310,8 +350,7 @@ int daemon_main(int argc, char **argv)
     uv_signal_init(a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
     serf_log serf_lines = { .fn = on_net_log };
-    (void)serf_intents_init(&a.intents, swim_get_config(net_core(a.net))->name, serf_lines); /* failure logged */
-    serf_leave_init(&a.leave, &a.intents, serf_lines);
+    serf_leave_init_node(&a.leave, a.sn, serf_lines);
     if (a.lua && (mlua_attach(a.lua, a.loop, on_lua_command, &a) < 0 || mlua_start(a.lua, err, sizeof err) < 0)) {
         base_log(BASE_LOG_ERROR, "cannot start the Lua thread: %s", err);
         mlua_detach(a.lua);
@@ -319,7 +358,7 @@ int daemon_main(int argc, char **argv)
         a.lua = NULL;
         daemon_close_all(&a);
         uv_run(a.loop, UV_RUN_DEFAULT);
-        serf_intents_free(&a.intents);
+        daemon_serf_free(&a);
         daemon_opts_free(&o);
         return 1;
     }
@@ -338,7 +377,7 @@ int daemon_main(int argc, char **argv)
     /* a hook stuck for good cannot be stopped: then exit without it */
     if (a.lua && mlua_stop(a.lua, AGENT_LUA_STOP_MS) == 0)
         mlua_free(a.lua);
-    serf_intents_free(&a.intents);
+    daemon_serf_free(&a);
     daemon_tags_file_free(&a.tags_file);
     daemon_opts_free(&o);
     if (a.stop_signal) {

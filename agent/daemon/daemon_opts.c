@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "daemon/daemon_handlers.h"
+#include "daemon/daemon_metrics.h"
+#include "serf/serf_msg.h"
 #include "serf/serf_tags.h"
 #include "wire/wire_keyring.h"
 
@@ -41,7 +43,17 @@ static const base_flag_spec agent_flags[] = {
     { "leave-on-terminate", BASE_FLAG_BOOL, NULL, "leave gracefully on SIGTERM (else stop: the others see this node fail)" },
     { "skip-leave-on-interrupt", BASE_FLAG_BOOL, NULL, "stop without leaving on SIGINT (else leave gracefully)" },
     { "tags-file", BASE_FLAG_STRING, "FILE", "serf's tags file: tags read at start, written when they change (not with -tag)" },
-    { "event-handler", BASE_FLAG_LIST, "[FILTER=]CMD", "run CMD (/bin/sh -c) on serf events (FILTER: member-join,member-leave,...,user:NAME,*)" },
+    { "event-handler", BASE_FLAG_LIST, "[FILTER=]CMD", "run CMD (/bin/sh -c) on serf events (FILTER: member-join,member-leave,...,user:NAME,query:NAME,*)" },
+    { "keyring-file", BASE_FLAG_STRING, "FILE", "serf's keyring file: keys read at start (not with -encrypt), written when key queries change them" },
+    { "replay", BASE_FLAG_BOOL, NULL, "joins (-join, -retry-join) replay the cluster's old user events" },
+    { "reconnect-interval", BASE_FLAG_STRING, "DUR", "how often a failed member is tried again (serf's default 30s)" },
+    { "reconnect-timeout", BASE_FLAG_STRING, "DUR", "how long a failed member is kept and tried before it is reaped (default 24h; hours allowed, 72h)" },
+    { "tombstone-timeout", BASE_FLAG_STRING, "DUR", "how long a left member is listed before it is reaped (default 24h; hours allowed)" },
+    { "user-event-size-limit", BASE_FLAG_STRING, "N", "bytes of a user event's name and payload (serf's default 512, at most 9216)" },
+    { "query-size-limit", BASE_FLAG_STRING, "N", "bytes of a query we send (serf's default 1024)" },
+    { "query-response-size-limit", BASE_FLAG_STRING, "N", "bytes of a query response (serf's default 1024)" },
+    { "disable-name-resolution", BASE_FLAG_BOOL, NULL, "no vote on a name claimed twice (serf's disable_name_resolution)" },
+    { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
     SWIM_KNOBS(KNOB_FLAG_)
 };
 #define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])
@@ -160,6 +172,81 @@ int daemon_opts_check_handlers(const char *what, const char *const *specs, size_
     return 0;
 }
 
+/* serf's reap timeouts are often days ("72h"): hours on top of what
+ * base_parse_duration_ms takes (at most a day), up to a year. */
+#define REAP_TIMEOUT_MAX_H (366 * 24)
+
+/* A duration flag into *ms (left alone when not given): 0 or -1. */
+static int duration_flag(const base_args *a, const char *flag, uint64_t *ms, char *err, size_t errlen)
+{
+    const char *v = base_args_str(a, flag, NULL);
+    unsigned m = 0;
+    if (!v)
+        return 0;
+    size_t n = strlen(v);
+    unsigned long h;
+    char num[32];
+    if (n > 1 && n < sizeof num && v[n - 1] == 'h') {
+        memcpy(num, v, n - 1);
+        num[n - 1] = '\0';
+        if (base_parse_uint(num, 1, REAP_TIMEOUT_MAX_H, &h) == 0) {
+            *ms = (uint64_t)h * 3600000u;
+            return 0;
+        }
+    } else if (base_parse_duration_ms(v, &m) == 0 && m > 0) {
+        *ms = m;
+        return 0;
+    }
+    snprintf(err, errlen, "-%s: '%s' is not a positive duration (e.g. 30s, 15m, 72h)", flag, v);
+    return -1;
+}
+
+/* A size flag in [1, max] into *n (left alone when not given). */
+static int size_flag(const base_args *a, const char *flag, size_t max, size_t *n, char *err, size_t errlen)
+{
+    const char *v = base_args_str(a, flag, NULL);
+    unsigned long x;
+    if (!v)
+        return 0;
+    if (base_parse_uint(v, 1, max, &x) < 0) {
+        snprintf(err, errlen, "-%s: '%s' is not a number in 1..%zu", flag, v, max);
+        return -1;
+    }
+    *n = x;
+    return 0;
+}
+
+/* serf's layer: its keyring file, replay, reap timeouts, size limits. */
+static int serf_layer_flags(daemon_opts *o, char *err, size_t errlen)
+{
+    const base_args *a = &o->args;
+    const char *kf = base_args_str(a, "keyring-file", NULL);
+    if (kf) {
+        if (!kf[0] || strlen(kf) >= sizeof o->keyring_file) {
+            snprintf(err, errlen, "-keyring-file: the path must be 1..%zu bytes", sizeof o->keyring_file - 1);
+            return -1;
+        }
+        /* serf's agent: "Encryption key not allowed while using a keyring" */
+        if (base_args_get(a, "encrypt")->set) {
+            snprintf(err, errlen, "-encrypt cannot be used with -keyring-file (the keys come from the file)");
+            return -1;
+        }
+        snprintf(o->keyring_file, sizeof o->keyring_file, "%s", kf);
+    }
+    o->replay = base_args_bool(a, "replay");
+    o->disable_name_resolution = base_args_bool(a, "disable-name-resolution");
+    /* serf refuses a UserEventSizeLimit over its 9 KiB ceiling; the
+     * query limits have none but a UDP packet's (64 KiB) */
+    if (duration_flag(a, "reconnect-interval", &o->reconnect_interval_ms, err, errlen) < 0 ||
+        duration_flag(a, "reconnect-timeout", &o->reconnect_timeout_ms, err, errlen) < 0 ||
+        duration_flag(a, "tombstone-timeout", &o->tombstone_timeout_ms, err, errlen) < 0 ||
+        size_flag(a, "user-event-size-limit", SERF_USER_EVENT_SANE_LIMIT, &o->user_event_size_limit, err, errlen) < 0 ||
+        size_flag(a, "query-size-limit", 65000, &o->query_size_limit, err, errlen) < 0 ||
+        size_flag(a, "query-response-size-limit", 65000, &o->query_response_size_limit, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
 /* serf's agent flags on joins, signals, the tags file and the event
  * handlers. */
 static int serf_agent_flags(daemon_opts *o, char *err, size_t errlen)
@@ -207,6 +294,20 @@ static int serf_agent_flags(daemon_opts *o, char *err, size_t errlen)
         }
         snprintf(o->tags_file, sizeof o->tags_file, "%s", tf);
     }
+    if (serf_layer_flags(o, err, errlen) < 0)
+        return -1;
+    /* a bad metrics address is a flag error */
+    const char *ma = base_args_str(a, "metrics-addr", "");
+    if (strlen(ma) >= sizeof o->metrics_addr) {
+        snprintf(err, errlen, "-metrics-addr: at most %zu bytes", sizeof o->metrics_addr - 1);
+        return -1;
+    }
+    char why[200];
+    if (ma[0] && daemon_metrics_addr_check(ma, why, sizeof why) < 0) {
+        snprintf(err, errlen, "-metrics-addr: %s", why);
+        return -1;
+    }
+    snprintf(o->metrics_addr, sizeof o->metrics_addr, "%s", ma);
     const base_flag_value *eh = base_args_get(a, "event-handler");
     o->event_handlers = eh->list;
     o->nevent_handlers = eh->n;

@@ -42,6 +42,15 @@ typedef struct daemon_opts {
     char rpc_auth[256];          /* "" if none: control clients need no key */
     const char **event_handlers; /* "[filter=]script", views as join */
     size_t nevent_handlers;
+    /* serf's layer (serf_node.h): the keyring file, replay on join, how
+     * long failed and left members are kept and retried, the size limits;
+     * 0 is serf's default */
+    char keyring_file[1024];     /* "" if none */
+    bool replay;                 /* -replay: joins replay old user events */
+    uint64_t reconnect_interval_ms, reconnect_timeout_ms, tombstone_timeout_ms;
+    size_t user_event_size_limit, query_size_limit, query_response_size_limit;
+    bool disable_name_resolution;
+    char metrics_addr[300];      /* -metrics-addr, "" = off (daemon_metrics.h) */
     base_args args;               /* keeps the join list alive */
 } daemon_opts;
 

@@ -59,7 +59,7 @@ static void retry_attempt(agent *a)
 {
     base_log(BASE_LOG_INFO, "retry-join: joining through %zu address%s", a->o->nretry_join,
              a->o->nretry_join == 1 ? "" : "es");
-    if (net_join(a->net, a->o->retry_join, a->o->nretry_join, on_retry_join, a) < 0) {
+    if (daemon_join(a, a->o->retry_join, a->o->nretry_join, a->o->replay, on_retry_join, a) < 0) {
         base_log(BASE_LOG_ERROR, "retry-join: out of memory");
         daemon_stop(a, 1);
     }
@@ -86,7 +86,7 @@ void daemon_joins_start(agent *a)
 {
     const daemon_opts *o = a->o;
     if (o->njoin) {
-        if (net_join(a->net, o->join, o->njoin, on_startup_join, a) < 0) {
+        if (daemon_join(a, o->join, o->njoin, o->replay, on_startup_join, a) < 0) {
             base_log(BASE_LOG_ERROR, "join: out of memory");
             daemon_stop(a, 1);
         }

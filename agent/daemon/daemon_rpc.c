@@ -71,9 +71,17 @@ static void section_begin(wire_mp_writer *w, wire_mp_container *m, const char *t
 
 /* ---- members ----------------------------------------------------------- */
 
-static bool self_leaving(const agent *a, const swim_member *m)
+swim_member daemon_member_of(const serf_node_member *m)
 {
-    return serf_leave_active(&a->leave) && strcmp(m->name, a->o->net.swim.name) == 0;
+    swim_member v = {
+        .name = m->name,
+        .addr = m->addr,
+        .state = m->status == SERF_MEMBER_FAILED ? SWIM_DEAD : m->status == SERF_MEMBER_LEFT ? SWIM_LEFT : SWIM_ALIVE,
+        .meta = m->meta,
+        .meta_len = m->meta_len,
+    };
+    memcpy(v.vsn, m->vsn, sizeof v.vsn);
+    return v;
 }
 
 /* members-filtered's regexps, compiled as serf compiles them: "^" expr "$"
@@ -198,12 +206,19 @@ typedef struct members_ctx {
     bool moonlist;
 } members_ctx;
 
-static bool member_row(void *ud, const swim_member *m)
+/* serf's view, as serf lists it; moonlist-members adds the core's
+ * incarnation and state where the core still knows the member */
+static bool member_row(void *ud, const serf_node_member *sm)
 {
     members_ctx *mc = ud;
-    const char *status = daemon_rpc_serf_status(m->state, self_leaving(mc->a, m));
-    if (filter_match(mc->f, m, status))
-        daemon_rpc_put_member(mc->w, m, status, mc->moonlist);
+    const char *status = serf_member_status_name(sm->status);
+    swim_member m = daemon_member_of(sm), core;
+    if (mc->moonlist && swim_member_get(net_core(mc->a->net), sm->name, &core)) {
+        m.state = core.state;
+        m.incarnation = core.incarnation;
+    }
+    if (filter_match(mc->f, &m, status))
+        daemon_rpc_put_member(mc->w, &m, status, mc->moonlist);
     return wire_mp_error(mc->w) == WIRE_OK;   /* a full reply: stop walking */
 }
 
@@ -222,31 +237,40 @@ static void rpc_members(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *
     wire_mp_pack_cstr(&r.w, "Members");
     wire_mp_array_begin(&r.w, &rows);
     members_ctx mc = { a, &r.w, &f, req->cmd == DAEMON_RPC_CMD_MOONLIST_MEMBERS };
-    swim_members_each(net_core(a->net), member_row, &mc);
+    serf_node_members_each(a->sn, member_row, &mc);
     wire_mp_array_end(&r.w, &rows);
     body_send(c, &r, NULL);
     filter_free(&f);
 }
 
-void daemon_rpc_on_event(agent *a, const swim_event *ev)
+void daemon_rpc_on_serf_event(agent *a, const serf_node_event *ev)
 {
-    unsigned bit;
+    static const unsigned bits[] = {
+        [SERF_EV_MEMBER_JOIN] = DAEMON_RPC_EV_MEMBER_JOIN, [SERF_EV_MEMBER_LEAVE] = DAEMON_RPC_EV_MEMBER_LEAVE,
+        [SERF_EV_MEMBER_FAILED] = DAEMON_RPC_EV_MEMBER_FAILED, [SERF_EV_MEMBER_UPDATE] = DAEMON_RPC_EV_MEMBER_UPDATE,
+        [SERF_EV_MEMBER_REAP] = DAEMON_RPC_EV_MEMBER_REAP,
+    };
+    if (!a->rpc)
+        return;
     switch (ev->type) {
-    case SWIM_EV_JOIN:
-        bit = DAEMON_RPC_EV_MEMBER_JOIN;
+    case SERF_EV_MEMBER_JOIN:
+    case SERF_EV_MEMBER_LEAVE:
+    case SERF_EV_MEMBER_FAILED:
+    case SERF_EV_MEMBER_UPDATE:
+    case SERF_EV_MEMBER_REAP: {
+        swim_member m = daemon_member_of(&ev->member);
+        daemon_rpc_server_member_event(a->rpc, bits[ev->type], &m, serf_member_status_name(ev->member.status));
         break;
-    case SWIM_EV_UPDATE:
-        bit = DAEMON_RPC_EV_MEMBER_UPDATE;
+    }
+    case SERF_EV_USER:
+        daemon_rpc_server_user_event(a->rpc, ev->name, ev->payload, ev->ltime, ev->coalesce);
         break;
-    case SWIM_EV_LEAVE:
-        bit = ev->member.state == SWIM_LEFT ? DAEMON_RPC_EV_MEMBER_LEAVE : DAEMON_RPC_EV_MEMBER_FAILED;
+    case SERF_EV_QUERY:
+        daemon_rpc_server_query_event(a->rpc, ev->query_id, ev->name, ev->payload, ev->ltime);
         break;
     default:
-        return;
+        break;
     }
-    if (a->rpc)
-        daemon_rpc_server_member_event(a->rpc, bit, &ev->member,
-                                       daemon_rpc_serf_status(ev->member.state, self_leaving(a, &ev->member)));
 }
 
 /* ---- join, leave, force-leave, tags ------------------------------------ */
@@ -295,8 +319,7 @@ static void rpc_join(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req
         list[n] = buf[n];
         n++;
     }
-    /* Replay asks serf to replay old user events: we have none */
-    if (net_join(a->net, list, n, on_join_done, c) < 0)
+    if (daemon_join(a, list, n, req->replay, on_join_done, c) < 0)
         reply_num(c, 0, "out of memory");
 }
 
@@ -334,14 +357,14 @@ static void rpc_force_leave(agent *a, daemon_rpc_conn *c, const daemon_rpc_reque
         daemon_rpc_reply(c, "force-leave needs a node name", NULL, 0);
         return;
     }
-    if (!swim_force_leave(net_core(a->net), net_now(a->net), name)) {
+    /* serf's RemoveFailedNode(Prune): a leave intent for it, so that
+     * everyone moves it from failed to left (with prune: erased) */
+    if (serf_node_force_leave(a->sn, net_core(a->net), net_now(a->net), name, req->prune) < 0) {
         /* serf answers nothing for an unknown name; saying so helps more */
         snprintf(err, sizeof err, "no member named '%s' (other than this agent)", name);
         daemon_rpc_reply(c, err, NULL, 0);
         return;
     }
-    /* Prune (serf reaps the member at once): ours is reaped with the
-     * other left members, after gossip_to_the_dead_time */
     base_log(BASE_LOG_INFO, "force-leave%s: %s", req->prune ? " (prune)" : "", name);
     daemon_rpc_reply(c, NULL, NULL, 0);
 }
@@ -372,7 +395,7 @@ static void rpc_tags(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req
     if (rc < 0)
         snprintf(err, sizeof err, "out of memory");
     else if (serf_tags_encode(&next, &meta, err, sizeof err) < 0 ||
-             swim_set_meta(core, net_now(a->net), meta.data, meta.len) < 0)
+             serf_node_set_meta(a->sn, core, net_now(a->net), meta.data, meta.len) < 0)
         rc = -1;
     if (rc == 0)
         base_log(BASE_LOG_INFO, "tags changed over RPC (%zu tags)", next.n);
@@ -393,6 +416,15 @@ static bool count_member(void *ud, const swim_member *m)
     count_ctx *c = ud;
     if ((unsigned)m->state < 4)
         c->by_state[m->state]++;
+    return true;
+}
+
+/* serf's view by status (SERF_MEMBER_*) */
+static bool count_serf_member(void *ud, const serf_node_member *m)
+{
+    uint64_t *by_status = ud;
+    if ((unsigned)m->status <= SERF_MEMBER_FAILED)
+        by_status[m->status]++;
     return true;
 }
 
@@ -418,8 +450,8 @@ static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
     (void)req;
     swim *s = net_core(a->net);
     const swim_config *cfg = swim_get_config(s);
-    count_ctx cc = { { 0 } };
-    swim_members_each(s, count_member, &cc);
+    uint64_t by_status[SERF_MEMBER_FAILED + 1] = { 0 };
+    serf_node_members_each(a->sn, count_serf_member, by_status);
     struct utsname u;
     if (uname(&u) < 0)
         memset(&u, 0, sizeof u);
@@ -442,12 +474,15 @@ static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
     kv_num(w, "cpu_count", (uint64_t)(sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 0));
     wire_mp_map_end(w, &m);
     section_begin(w, &m, "serf");
-    kv_num(w, "members", swim_member_count(s));
-    kv_num(w, "failed", cc.by_state[SWIM_DEAD]);
-    kv_num(w, "left", cc.by_state[SWIM_LEFT]);
+    /* serf's: every member it lists, and its failed and left ones */
+    kv_num(w, "members", serf_node_member_count(a->sn));
+    kv_num(w, "failed", by_status[SERF_MEMBER_FAILED]);
+    kv_num(w, "left", by_status[SERF_MEMBER_LEFT]);
     kv_num(w, "health_score", (uint64_t)swim_health_score(s));
-    kv_num(w, "member_time", a->intents.ltime);
-    kv_num(w, "intent_queue", a->intents.nqueued);
+    serf_node_clocks clk = serf_node_get_clocks(a->sn);
+    kv_num(w, "member_time", clk.member);
+    kv_num(w, "event_time", clk.event);
+    kv_num(w, "query_time", clk.query);
     kv_str(w, "encrypted", a->o->net.keyring.n ? "true" : "false");
     wire_mp_map_end(w, &m);
     tags_section(w, cfg);
@@ -498,6 +533,31 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     kv_uint(w, "dead", cc.by_state[SWIM_DEAD]);
     kv_uint(w, "left", cc.by_state[SWIM_LEFT]);
     kv_uint(w, "health_score", (uint64_t)swim_health_score(s));
+    wire_mp_map_end(w, &m);
+
+    /* serf's layer: its view (failed and left kept until reaped), its
+     * Lamport clocks and what it received */
+    uint64_t by_status[SERF_MEMBER_FAILED + 1] = { 0 };
+    serf_node_members_each(a->sn, count_serf_member, by_status);
+    serf_node_clocks clk = serf_node_get_clocks(a->sn);
+    const serf_node_stats *ss = serf_node_get_stats(a->sn);
+    section_begin(w, &m, "serf");
+    kv_uint(w, "members", serf_node_member_count(a->sn));
+    kv_uint(w, "alive", by_status[SERF_MEMBER_ALIVE]);
+    kv_uint(w, "leaving", by_status[SERF_MEMBER_LEAVING]);
+    kv_uint(w, "left", by_status[SERF_MEMBER_LEFT]);
+    kv_uint(w, "failed", by_status[SERF_MEMBER_FAILED]);
+    kv_uint(w, "member_time", clk.member);
+    kv_uint(w, "event_time", clk.event);
+    kv_uint(w, "query_time", clk.query);
+    kv_uint(w, "events_received", ss->events_received);
+    kv_uint(w, "events_dup", ss->events_dup);
+    kv_uint(w, "queries_received", ss->queries_received);
+    kv_uint(w, "queries_dup", ss->queries_dup);
+    kv_uint(w, "intents_received", ss->intents_received);
+    kv_uint(w, "unknown_messages", ss->unknown_messages);
+    kv_uint(w, "reconnects", ss->reconnects);
+    kv_uint(w, "reaped", ss->reaped);
     wire_mp_map_end(w, &m);
 
     section_begin(w, &m, "versions");
@@ -588,20 +648,6 @@ static void rpc_get_coordinate(agent *a, daemon_rpc_conn *c, const daemon_rpc_re
     body_send(c, &r, NULL);
 }
 
-/* The commands of serf layers moonlist has not got: parsed (the codec
- * checks their bodies), answered with why not. */
-static void not_implemented(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
-{
-    (void)a;
-    char err[200];
-    const char *what = req->cmd == DAEMON_RPC_CMD_EVENT ? "serf user events" :
-                       req->cmd == DAEMON_RPC_CMD_QUERY || req->cmd == DAEMON_RPC_CMD_RESPOND ? "serf queries" :
-                                                                                                "serf's keyring queries";
-    snprintf(err, sizeof err, "%s: not implemented: moonlist has no layer for %s yet",
-             daemon_rpc_cmd_name(req->cmd), what);
-    daemon_rpc_reply(c, err, NULL, 0);
-}
-
 /* ---- dispatch ---------------------------------------------------------- */
 
 /* The agent's commands (the connection's own never come here), and those
@@ -620,13 +666,13 @@ static const struct {
     [DAEMON_RPC_CMD_STATS] = { rpc_stats, false },
     [DAEMON_RPC_CMD_MOONLIST_INFO] = { rpc_moonlist_info, false },
     [DAEMON_RPC_CMD_GET_COORDINATE] = { rpc_get_coordinate, false },
-    [DAEMON_RPC_CMD_EVENT] = { not_implemented, false },
-    [DAEMON_RPC_CMD_QUERY] = { not_implemented, false },
-    [DAEMON_RPC_CMD_RESPOND] = { not_implemented, false },
-    [DAEMON_RPC_CMD_INSTALL_KEY] = { not_implemented, false },
-    [DAEMON_RPC_CMD_USE_KEY] = { not_implemented, false },
-    [DAEMON_RPC_CMD_REMOVE_KEY] = { not_implemented, false },
-    [DAEMON_RPC_CMD_LIST_KEYS] = { not_implemented, false },
+    [DAEMON_RPC_CMD_EVENT] = { daemon_rpc_event, true },
+    [DAEMON_RPC_CMD_QUERY] = { daemon_rpc_query, true },
+    [DAEMON_RPC_CMD_RESPOND] = { daemon_rpc_respond, false },
+    [DAEMON_RPC_CMD_INSTALL_KEY] = { daemon_rpc_keys, true },
+    [DAEMON_RPC_CMD_USE_KEY] = { daemon_rpc_keys, true },
+    [DAEMON_RPC_CMD_REMOVE_KEY] = { daemon_rpc_keys, true },
+    [DAEMON_RPC_CMD_LIST_KEYS] = { daemon_rpc_keys, false },
 };
 
 void daemon_rpc_serve(void *ud, daemon_rpc_conn *c, const daemon_rpc_request *req)

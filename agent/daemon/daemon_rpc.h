@@ -22,8 +22,13 @@
  *
  * Streams: `stream` {"Type": filter} and `monitor` {"LogLevel": level}
  * answer once, then keep sending records under the request's Seq: member
- * events as {"Event": "member-join"|..., "Members": [member]}, log lines as
- * {"Log": line}, until `stop` {"Stop": seq} or the connection ends.
+ * events as {"Event": "member-join"|..., "Members": [member]}, user events
+ * as {"Event": "user", "LTime", "Name", "Payload", "Coalesce"}, queries as
+ * {"Event": "query", "ID", "LTime", "Name", "Payload"} (answered with
+ * `respond` {"ID", "Payload"}), log lines as {"Log": line}, until `stop`
+ * {"Stop": seq} or the connection ends. A `query` answers once, then sends
+ * {"Type": "ack"|"response"|"done", "From", "Payload"} under its Seq as
+ * the answers come, "done" last (serf's queryResponseStream).
  *
  * A member is serf's record: {"Addr" (the raw 4 or 16 bytes), "DelegateCur",
  * "DelegateMax", "DelegateMin", "Name", "Port", "ProtocolCur",
@@ -214,6 +219,9 @@ enum {
 int daemon_rpc_parse_filter(wire_bytes type, unsigned *mask);
 /* "member-join" ... for one DAEMON_RPC_EV_* bit. */
 const char *daemon_rpc_event_name(unsigned bit);
+/* Whether a valid filter takes an event of one DAEMON_RPC_EV_* bit; a user
+ * event or query also by its name ("user:deploy" takes only "deploy"). */
+bool daemon_rpc_filter_takes(wire_bytes type, unsigned bit, wire_bytes name);
 
 /* A monitor's LogLevel as serf takes it (TRACE, DEBUG, INFO, WARN, ERR,
  * any case; TRACE is our debug), or as -log-level does. 0, or -1: then err

@@ -376,6 +376,29 @@ int daemon_rpc_parse_filter(wire_bytes type, unsigned *mask)
     }
 }
 
+bool daemon_rpc_filter_takes(wire_bytes type, unsigned bit, wire_bytes name)
+{
+    if (type.n == 0)
+        return true;
+    const uint8_t *p = type.p, *end = type.p + type.n;
+    for (;;) {
+        const uint8_t *comma = memchr(p, ',', (size_t)(end - p));
+        wire_bytes part = { p, (size_t)((comma ? comma : end) - p) };
+        const char *prefix = bit == DAEMON_RPC_EV_USER ? "user:" : bit == DAEMON_RPC_EV_QUERY ? "query:" : NULL;
+        if (wire_mp_eq(part, "*") || wire_mp_eq(part, daemon_rpc_event_name(bit)))
+            return true;
+        if (prefix && has_prefix(part.p, part.n, prefix)) {
+            size_t k = strlen(prefix);
+            /* serf's EventFilter: "user:" alone has no name, so takes all */
+            if (part.n == k || (part.n - k == name.n && memcmp(part.p + k, name.p, name.n) == 0))
+                return true;
+        }
+        if (!comma)
+            return false;
+        p = comma + 1;
+    }
+}
+
 int daemon_rpc_parse_log_level(wire_bytes level, base_log_level *out, char *err, size_t errlen)
 {
     char name[16];

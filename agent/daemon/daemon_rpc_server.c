@@ -55,8 +55,15 @@ struct daemon_rpc_conn {
     struct {
         uint64_t seq;
         unsigned mask;
+        char *filter;          /* the Type as sent (owned): names of user:NAME, query:NAME */
+        size_t filter_len;
     } streams[DAEMON_RPC_MAX_STREAMS];
     size_t nstreams;
+    struct {
+        uint64_t seq;          /* the `query` request's */
+        uint64_t id;           /* serf_node's handle */
+    } queries[DAEMON_RPC_MAX_QUERIES];
+    size_t nqueries;
     bool monitoring;
     uint64_t monitor_seq;
     base_log_level monitor_level;
@@ -107,7 +114,10 @@ static void log_floor_update(daemon_rpc_server *s);
 /* No more records for this connection. */
 static void conn_stop_streams(daemon_rpc_conn *c)
 {
+    for (size_t i = 0; i < c->nstreams; i++)
+        free(c->streams[i].filter);
     c->nstreams = 0;
+    c->nqueries = 0;
     if (c->monitoring) {
         c->monitoring = false;
         if (c->srv)
@@ -336,10 +346,17 @@ static void handle_stream(daemon_rpc_conn *c, const daemon_rpc_request *req)
             err = DAEMON_RPC_E_STREAM_EXISTS;
     if (!err && c->nstreams == DAEMON_RPC_MAX_STREAMS)
         err = "Too many streams on one connection";
+    char *filter = NULL;
+    if (!err && !(filter = malloc(req->type.n + 1)))
+        err = "out of memory";
     conn_respond(c, req->seq, err, NULL, 0);
     if (!err) {
+        if (req->type.n)
+            memcpy(filter, req->type.p, req->type.n);
         c->streams[c->nstreams].seq = req->seq;
         c->streams[c->nstreams].mask = mask;
+        c->streams[c->nstreams].filter = filter;
+        c->streams[c->nstreams].filter_len = req->type.n;
         c->nstreams++;
     }
 }
@@ -377,6 +394,7 @@ static void handle_stop(daemon_rpc_conn *c, const daemon_rpc_request *req)
     }
     for (size_t i = 0; i < c->nstreams; i++) {
         if (c->streams[i].seq == req->stop) {
+            free(c->streams[i].filter);
             c->streams[i] = c->streams[--c->nstreams];
             break;
         }
@@ -706,13 +724,30 @@ void daemon_rpc_server_close(daemon_rpc_server *s)
     uv_close((uv_handle_t *)&s->log_async, on_server_close);
 }
 
+/* Send one record (a body built once) to every stream that takes it. */
+static void streams_send(daemon_rpc_server *s, unsigned bit, wire_bytes name, const wire_buf *b)
+{
+    for (daemon_rpc_conn *c = s->conns; c; c = c->next) {
+        for (size_t i = 0; i < c->nstreams && !c->closed; i++) {
+            wire_bytes type = { (const uint8_t *)c->streams[i].filter, c->streams[i].filter_len };
+            if ((c->streams[i].mask & bit) && daemon_rpc_filter_takes(type, bit, name))
+                conn_respond(c, c->streams[i].seq, NULL, b->data, b->len);
+        }
+    }
+}
+
+static bool streams_want(const daemon_rpc_server *s, unsigned bit)
+{
+    for (const daemon_rpc_conn *c = s->conns; c; c = c->next)
+        for (size_t i = 0; i < c->nstreams; i++)
+            if (c->streams[i].mask & bit)
+                return true;
+    return false;
+}
+
 void daemon_rpc_server_member_event(daemon_rpc_server *s, unsigned bit, const swim_member *m, const char *status)
 {
-    bool wanted = false;
-    for (daemon_rpc_conn *c = s->conns; c && !wanted; c = c->next)
-        for (size_t i = 0; i < c->nstreams; i++)
-            wanted |= (c->streams[i].mask & bit) != 0;
-    if (!wanted)
+    if (!streams_want(s, bit))
         return;
     /* {Event, Members: [member]}: one body for every stream */
     wire_buf b;
@@ -728,13 +763,114 @@ void daemon_rpc_server_member_event(daemon_rpc_server *s, unsigned bit, const sw
     daemon_rpc_put_member(&w, m, status, false);
     wire_mp_array_end(&w, &list);
     wire_mp_map_end(&w, &rec);
-    if (wire_mp_finish(&w) == WIRE_OK) {
-        for (daemon_rpc_conn *c = s->conns; c; c = c->next)
-            for (size_t i = 0; i < c->nstreams && !c->closed; i++)
-                if (c->streams[i].mask & bit)
-                    conn_respond(c, c->streams[i].seq, NULL, b.data, b.len);
-    }
+    if (wire_mp_finish(&w) == WIRE_OK)
+        streams_send(s, bit, (wire_bytes){ NULL, 0 }, &b);
     wire_buf_free(&b);
+}
+
+/* A []byte field as serf's IPC handle (WriteExt) writes it: bin, nil as
+ * nil. */
+static void put_bytes(wire_mp_writer *w, const char *key, wire_bytes v)
+{
+    wire_mp_pack_cstr(w, key);
+    if (v.p)
+        wire_mp_pack_bin(w, v.p, v.n);
+    else
+        wire_mp_pack_nil(w);
+}
+
+void daemon_rpc_server_user_event(daemon_rpc_server *s, wire_bytes name, wire_bytes payload, uint64_t ltime,
+                                  bool coalesce)
+{
+    if (!streams_want(s, DAEMON_RPC_EV_USER))
+        return;
+    /* serf's userEventRecord, in its field order */
+    wire_buf b;
+    wire_mp_writer w;
+    wire_mp_container rec;
+    wire_buf_init(&b, 0);
+    wire_mp_writer_init(&w, &b);
+    wire_mp_map_begin(&w, &rec);
+    wire_mp_pack_cstr(&w, "Event");
+    wire_mp_pack_cstr(&w, "user");
+    wire_mp_pack_cstr(&w, "LTime");
+    wire_mp_pack_uint(&w, ltime);
+    wire_mp_pack_cstr(&w, "Name");
+    wire_mp_pack_raw(&w, name.p, name.n);
+    put_bytes(&w, "Payload", payload);
+    wire_mp_pack_cstr(&w, "Coalesce");
+    wire_mp_pack_bool(&w, coalesce);
+    wire_mp_map_end(&w, &rec);
+    if (wire_mp_finish(&w) == WIRE_OK)
+        streams_send(s, DAEMON_RPC_EV_USER, name, &b);
+    wire_buf_free(&b);
+}
+
+void daemon_rpc_server_query_event(daemon_rpc_server *s, uint64_t id, wire_bytes name, wire_bytes payload,
+                                   uint64_t ltime)
+{
+    if (!streams_want(s, DAEMON_RPC_EV_QUERY))
+        return;
+    /* serf's queryEventRecord */
+    wire_buf b;
+    wire_mp_writer w;
+    wire_mp_container rec;
+    wire_buf_init(&b, 0);
+    wire_mp_writer_init(&w, &b);
+    wire_mp_map_begin(&w, &rec);
+    wire_mp_pack_cstr(&w, "Event");
+    wire_mp_pack_cstr(&w, "query");
+    wire_mp_pack_cstr(&w, "ID");
+    wire_mp_pack_uint(&w, id);
+    wire_mp_pack_cstr(&w, "LTime");
+    wire_mp_pack_uint(&w, ltime);
+    wire_mp_pack_cstr(&w, "Name");
+    wire_mp_pack_raw(&w, name.p, name.n);
+    put_bytes(&w, "Payload", payload);
+    wire_mp_map_end(&w, &rec);
+    if (wire_mp_finish(&w) == WIRE_OK)
+        streams_send(s, DAEMON_RPC_EV_QUERY, name, &b);
+    wire_buf_free(&b);
+}
+
+int daemon_rpc_conn_watch_query(daemon_rpc_conn *c, uint64_t seq, uint64_t id)
+{
+    if (c->nqueries == DAEMON_RPC_MAX_QUERIES)
+        return -1;
+    c->queries[c->nqueries].seq = seq;
+    c->queries[c->nqueries].id = id;
+    c->nqueries++;
+    return 0;
+}
+
+void daemon_rpc_server_query_record(daemon_rpc_server *s, uint64_t id, const char *type, const char *from,
+                                    wire_bytes payload)
+{
+    bool done = strcmp(type, "done") == 0;
+    for (daemon_rpc_conn *c = s->conns; c; c = c->next) {
+        for (size_t i = 0; i < c->nqueries; i++) {
+            if (c->queries[i].id != id)
+                continue;
+            /* serf's queryRecord {Type, From, Payload} */
+            wire_buf b;
+            wire_buf_init(&b, 0);
+            wire_mp_writer w;
+            wire_mp_container rec;
+            wire_mp_writer_init(&w, &b);
+            wire_mp_map_begin(&w, &rec);
+            wire_mp_pack_cstr(&w, "Type");
+            wire_mp_pack_cstr(&w, type);
+            wire_mp_pack_cstr(&w, "From");
+            wire_mp_pack_cstr(&w, from ? from : "");
+            put_bytes(&w, "Payload", payload);
+            wire_mp_map_end(&w, &rec);
+            if (wire_mp_finish(&w) == WIRE_OK && !c->closed)
+                conn_respond(c, c->queries[i].seq, NULL, b.data, b.len);
+            wire_buf_free(&b);
+            if (done)
+                c->queries[i--] = c->queries[--c->nqueries];
+        }
+    }
 }
 
 bool daemon_rpc_server_auth_required(const daemon_rpc_server *s)

@@ -39,6 +39,9 @@
 #define DAEMON_RPC_MAX_CONNS 128
 /* Streams one connection may hold (serf's monitor opens one). */
 #define DAEMON_RPC_MAX_STREAMS 16
+/* Queries of our own whose answers one connection waits for at once
+ * (serf's `query` command asks one). */
+#define DAEMON_RPC_MAX_QUERIES 16
 /* A client must finish its handshake (and auth) within this. */
 #define DAEMON_RPC_HELLO_TIMEOUT_MS 10000
 /* At shutdown, queued answers (the `leave` reply) get this long to go out. */
@@ -71,6 +74,23 @@ void daemon_rpc_reply(daemon_rpc_conn *c, const char *error, const uint8_t *body
 /* A member event for the streams whose filter has `bit` (a
  * DAEMON_RPC_EV_MEMBER_*), the member shown with serf's `status`. */
 void daemon_rpc_server_member_event(daemon_rpc_server *s, unsigned bit, const swim_member *m, const char *status);
+
+/* A user event, a query (ID: serf_node's handle, which `respond` gives
+ * back), for the streams that take them (by name too: "user:NAME"). */
+void daemon_rpc_server_user_event(daemon_rpc_server *s, wire_bytes name, wire_bytes payload, uint64_t ltime,
+                                  bool coalesce);
+void daemon_rpc_server_query_event(daemon_rpc_server *s, uint64_t id, wire_bytes name, wire_bytes payload,
+                                   uint64_t ltime);
+
+/* After a `query` request started serf_node's query `id`: its answers go
+ * to this connection under `seq` (call before daemon_rpc_reply, so that
+ * the records follow the reply). 0, or -1 when DAEMON_RPC_MAX_QUERIES are
+ * open on it. */
+int daemon_rpc_conn_watch_query(daemon_rpc_conn *c, uint64_t seq, uint64_t id);
+/* An answer to query `id`: type "ack" (from), "response" (from, payload)
+ * or "done" (the last: the watch ends). */
+void daemon_rpc_server_query_record(daemon_rpc_server *s, uint64_t id, const char *type, const char *from,
+                                    wire_bytes payload);
 
 /* Whether clients must auth first (-rpc-auth was given). */
 bool daemon_rpc_server_auth_required(const daemon_rpc_server *s);

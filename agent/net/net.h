@@ -43,9 +43,15 @@ typedef struct net_config {
     uint16_t advertise_port;   /* 0: the bound port */
     swim_config swim;          /* name, meta, vsn, timings; advertise and
                                   packet_overhead are filled by net_start */
-    wire_keyring keyring;      /* n == 0: no encryption */
-    wire_frame_config frame;   /* compress, label, limits; keyring pointer
-                                  is set by net_start to its own copy */
+    wire_keyring keyring;      /* n == 0: no encryption; unused when
+                                  frame.keyring is set */
+    wire_frame_config frame;   /* compress, label, limits. frame.keyring
+                                  NULL: net_start points it at its own copy
+                                  of `keyring`. Non-NULL: the caller's
+                                  keyring, used for every packet and stream
+                                  as it is then (serf's key rotation changes
+                                  it between packets, serf_node.h); it must
+                                  outlive the net */
 } net_config;
 
 typedef struct net_handlers {
@@ -82,6 +88,8 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
 void net_close(net *n);
 
 swim *net_core(net *n);
+/* The loop's clock for the core (monotonic milliseconds); n may be NULL
+ * (the same clock before net_start, for what is created first). */
 swim_time net_now(net *n);
 const net_counters *net_get_counters(const net *n);
 /* The bound and advertised addresses as text ("127.0.0.1:7946", "[::1]:7946"). */

@@ -244,7 +244,8 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
     n->loop = loop;
     n->h = *h;
     n->cfg = *cfg;
-    n->cfg.frame.keyring = &n->cfg.keyring;
+    if (!n->cfg.frame.keyring)
+        n->cfg.frame.keyring = &n->cfg.keyring;
     wire_packet_rx_init(&n->rx);
     wire_buf_init(&n->tx, 0);
 

@@ -36,7 +36,7 @@ typedef struct net_conn net_conn;
 struct net {
     uv_loop_t *loop;
     net_handlers h;
-    net_config cfg;            /* cfg.frame.keyring points at cfg.keyring */
+    net_config cfg;            /* cfg.frame.keyring: the caller's, or cfg.keyring */
     swim *core;
 
     uv_udp_t udp;

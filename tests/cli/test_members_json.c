@@ -45,7 +45,7 @@ int main(void)
           .incarnation = 9, .meta = (const uint8_t *)"db", .meta_len = 2, .vsn = { 1, 5, 2, 2, 5, 4 } },
     };
     /* round trip through the RPC encoding: moonlist-members' records, and a
-     * serf one (no State: its Status is shown) */
+     * serf one (no State: its Status is shown); serf_status is always serf's */
     wire_buf rpc;
     wire_buf_init(&rpc, 0);
     wire_mp_writer w;
@@ -74,11 +74,12 @@ int main(void)
         "{\"members\":["
         "{\"name\":\"n\\\"1\",\"addr\":\"127.0.0.1\",\"port\":7946,\"status\":\"alive\","
         "\"tags\":{\"role\":\"web\",\"q\\\"x\":\"\\\\\\n\"},\"incarnation\":3,"
-        "\"protocol\":[1,5,2],\"delegate\":[2,5,5]},"
+        "\"protocol\":[1,5,2],\"delegate\":[2,5,5],\"serf_status\":\"alive\"},"
         "{\"name\":\"n2\",\"addr\":\"::1\",\"port\":17946,\"status\":\"left\",\"tags\":{},"
-        "\"incarnation\":1,\"protocol\":[1,5,2],\"delegate\":[2,5,5]},"
-        "{\"name\":\"n3\",\"addr\":\"10.0.0.3\",\"port\":7946,\"status\":\"failed\",\"tags\":{\"role\":\"db\"},"
-        "\"incarnation\":0,\"protocol\":[1,5,2],\"delegate\":[2,5,4]}"
+        "\"incarnation\":1,\"protocol\":[1,5,2],\"delegate\":[2,5,5],\"serf_status\":\"left\"},"
+        "{\"name\":\"n3\",\"addr\":\"10.0.0.3\",\"port\":7946,\"status\":\"failed\","
+        "\"tags\":{\"role\":\"db\"},"
+        "\"incarnation\":0,\"protocol\":[1,5,2],\"delegate\":[2,5,4],\"serf_status\":\"failed\"}"
         "]}\n";
     CHECKF(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0, "got %.*s", (int)out.len,
            (const char *)out.data);

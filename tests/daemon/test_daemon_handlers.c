@@ -1,6 +1,9 @@
 /* serf's event handlers: "[filter=]script" parsed as serf parses it, the
  * filters matched as serf matches them, and scripts run on a loop with
- * serf's environment and member lines, one at a time, in event order. */
+ * serf's environment and member lines, one at a time, in event order;
+ * user events and queries with their payload, a query answered with the
+ * output. */
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -238,6 +241,91 @@ static void test_run(void)
     CHECK(system(rm) == 0);
 }
 
+/* What the respond callback was given. */
+typedef struct responses {
+    uint64_t ids[8];
+    char text[8][128];
+    size_t n;
+} responses;
+
+static void on_respond(void *ud, uint64_t query_id, const uint8_t *p, size_t n)
+{
+    responses *r = ud;
+    if (r->n == 8)
+        return;
+    r->ids[r->n] = query_id;
+    snprintf(r->text[r->n], sizeof r->text[r->n], "%.*s", (int)n, (const char *)p);
+    r->n++;
+}
+
+/* serf's user events and queries: SERF_USER_EVENT / SERF_USER_LTIME and
+ * SERF_QUERY_NAME / SERF_QUERY_LTIME, the payload on stdin (a newline
+ * added), user:NAME and query:NAME filters, each event its own run; a
+ * query handler that exits 0 answers with its output, one that fails
+ * does not. */
+static void test_user_and_query(void)
+{
+    char dir[] = "/tmp/moonlist-handlers-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    world w;
+    memset(&w, 0, sizeof w);
+    REQUIRE(uv_loop_init(&w.loop) == 0);
+    char user[1024], deploy[512], load[256], done[128], p[700];
+    snprintf(user, sizeof user,
+             "user=f=%s/user.$SERF_USER_EVENT; env | grep -E '^SERF_(EVENT|USER)' | sort > $f; echo --- >> $f; "
+             "cat >> $f",
+             dir);
+    snprintf(deploy, sizeof deploy, "user:deploy=echo deploy >> %s/deploy-only", dir);
+    snprintf(load, sizeof load, "query:load=printf 'answer %%s' \"$(cat)\"; echo \"$SERF_QUERY_LTIME\" > %s/load",
+             dir);
+    snprintf(done, sizeof done, "query:last=touch %s/done", dir);
+    const char *specs[] = { user, deploy, load, "query:fail=echo nope; exit 3", done };
+    char err[256];
+    daemon_handlers *hs = daemon_handlers_start(&w.loop, specs, 5, self_fn, &w, err, sizeof err);
+    REQUIRE(hs);
+    responses got = { .n = 0 };
+    daemon_handlers_set_respond(hs, on_respond, &got);
+#define B(s) ((wire_bytes){ (const uint8_t *)(s), sizeof(s) - 1 })
+    daemon_handlers_user(hs, B("deploy"), B("v1"), 7);
+    daemon_handlers_user(hs, B("restart"), B("line\n"), 8);
+    daemon_handlers_user(hs, B("empty"), (wire_bytes){ NULL, 0 }, 9);
+    daemon_handlers_query(hs, 42, B("load"), B("hi"), 11);
+    daemon_handlers_query(hs, 43, B("fail"), B(""), 12);
+    daemon_handlers_query(hs, 44, B("last"), B(""), 13);
+#undef B
+    snprintf(p, sizeof p, "%s/done", dir);
+    CHECK(run_until_file(&w, p));
+
+    snprintf(p, sizeof p, "%s/user.deploy", dir);
+    const char *r = slurp(p);
+    REQUIRE(r);
+    CHECKF(strcmp(r, "SERF_EVENT=user\nSERF_USER_EVENT=deploy\nSERF_USER_LTIME=7\n---\nv1\n") == 0, "%s", r);
+    snprintf(p, sizeof p, "%s/user.restart", dir);
+    r = slurp(p);
+    CHECKF(r && strstr(r, "SERF_USER_LTIME=8\n---\nline\n") && !strstr(r, "line\n\n"), "%s", r ? r : "");
+    snprintf(p, sizeof p, "%s/user.empty", dir);
+    r = slurp(p);
+    CHECKF(r && strstr(r, "---\n") && strcmp(strstr(r, "---\n"), "---\n") == 0, "%s", r ? r : "");
+    snprintf(p, sizeof p, "%s/deploy-only", dir);
+    r = slurp(p);
+    CHECK(r && strcmp(r, "deploy\n") == 0);
+    snprintf(p, sizeof p, "%s/load", dir);
+    r = slurp(p);
+    CHECK(r && strcmp(r, "11\n") == 0);
+    /* the load query answered with the output; the failing one not; the
+     * last one wrote nothing, so it answers nothing */
+    CHECK_EQ_INT(got.n, 1);
+    CHECK_EQ_INT(got.ids[0], 42);
+    CHECKF(strcmp(got.text[0], "answer hi") == 0, "'%s'", got.text[0]);
+
+    daemon_handlers_close(hs);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&w.loop) == 0);
+    char rm[700];
+    snprintf(rm, sizeof rm, "rm -rf %s", dir);
+    CHECK(system(rm) == 0);
+}
+
 /* No handler, or none for an event: nothing is queued; a closed runner
  * takes no more events. */
 static void test_none(void)
@@ -254,8 +342,12 @@ static void test_none(void)
 
 int main(void)
 {
+    /* as the agent (daemon_main.c): a script that exits without reading
+     * its input makes the write fail with EPIPE, not kill us */
+    signal(SIGPIPE, SIG_IGN);
     test_parse();
     test_run();
+    test_user_and_query();
     test_none();
     return check_done("test_daemon_handlers");
 }

@@ -34,7 +34,30 @@ int main(void)
     CHECK(o.nretry_join == 0 && o.retry_interval_ms == 30000 && o.retry_max == 0);
     CHECK(!o.leave_on_terminate && !o.skip_leave_on_interrupt);
     CHECK(o.tags_file[0] == '\0' && o.nevent_handlers == 0);
+    /* serf's layer: its defaults (0), no keyring file, no replay */
+    CHECK(o.keyring_file[0] == '\0' && !o.replay && !o.disable_name_resolution);
+    CHECK(o.reconnect_interval_ms == 0 && o.reconnect_timeout_ms == 0 && o.tombstone_timeout_ms == 0);
+    CHECK(o.user_event_size_limit == 0 && o.query_size_limit == 0 && o.query_response_size_limit == 0);
     daemon_opts_free(&o);
+
+    /* serf's layer flags */
+    REQUIRE(PARSE(&o, "-keyring-file", "/tmp/kr", "-replay", "-reconnect-interval", "5s", "-reconnect-timeout", "72h",
+                  "-tombstone-timeout", "90s", "-user-event-size-limit", "2048", "-query-size-limit", "4096",
+                  "-query-response-size-limit", "1500", "-disable-name-resolution") == 0);
+    CHECK(strcmp(o.keyring_file, "/tmp/kr") == 0 && o.replay && o.disable_name_resolution);
+    CHECK(o.reconnect_interval_ms == 5000 && o.reconnect_timeout_ms == 259200000ull && o.tombstone_timeout_ms == 90000);
+    CHECK(o.user_event_size_limit == 2048 && o.query_size_limit == 4096 && o.query_response_size_limit == 1500);
+    daemon_opts_free(&o);
+    /* serf: "Encryption key not allowed while using a keyring" */
+    CHECK(PARSE(&o, "-keyring-file", "/tmp/kr", "-encrypt", "cg8StVXbQJ0gPvMd9o7yrg==") < 0 &&
+          strstr(err, "-encrypt cannot be used with -keyring-file"));
+    CHECK(PARSE(&o, "-keyring-file", "") < 0 && strstr(err, "-keyring-file"));
+    CHECK(PARSE(&o, "-tombstone-timeout", "0s") < 0 && strstr(err, "-tombstone-timeout"));
+    CHECK(PARSE(&o, "-tombstone-timeout", "9000h") < 0 && strstr(err, "-tombstone-timeout"));
+    CHECK(PARSE(&o, "-reconnect-interval", "soon") < 0 && strstr(err, "-reconnect-interval"));
+    /* serf's ceiling on UserEventSizeLimit: 9 KiB */
+    CHECK(PARSE(&o, "-user-event-size-limit", "9217") < 0 && strstr(err, "1..9216"));
+    CHECK(PARSE(&o, "-query-size-limit", "0") < 0 && strstr(err, "-query-size-limit"));
 
     /* serf's agent flags: joins retried, signals, tags file, handlers */
     REQUIRE(PARSE(&o, "-retry-join", "10.0.0.1", "--retry-join=seed.example:7000", "-retry-interval", "1s",

@@ -339,6 +339,20 @@ static void test_filters(void)
     CHECK(filter("member-joins", &m) == -1);
     CHECK(filter("Member-join", &m) == -1);
     CHECK(strcmp(daemon_rpc_event_name(DAEMON_RPC_EV_MEMBER_FAILED), "member-failed") == 0);
+    /* which events a stream takes, by name for user events and queries */
+#define TAKES(type, bit, name) daemon_rpc_filter_takes((wire_bytes){ (const uint8_t *)(type), strlen(type) }, (bit), \
+                                                       (wire_bytes){ (const uint8_t *)(name), strlen(name) })
+    CHECK(TAKES("", DAEMON_RPC_EV_USER, "x") && TAKES("*", DAEMON_RPC_EV_QUERY, "x"));
+    CHECK(TAKES("user:deploy,query", DAEMON_RPC_EV_USER, "deploy"));
+    CHECK(!TAKES("user:deploy,query", DAEMON_RPC_EV_USER, "deployed"));
+    CHECK(!TAKES("user:deploy,query", DAEMON_RPC_EV_USER, "dep"));
+    CHECK(TAKES("user:deploy,query", DAEMON_RPC_EV_QUERY, "anything"));
+    CHECK(TAKES("user,query:ping", DAEMON_RPC_EV_USER, "anything"));
+    CHECK(TAKES("user,query:ping", DAEMON_RPC_EV_QUERY, "ping") && !TAKES("user,query:ping", DAEMON_RPC_EV_QUERY, "pong"));
+    CHECK(!TAKES("user:deploy", DAEMON_RPC_EV_QUERY, "deploy"));
+    CHECK(TAKES("member-join,member-reap", DAEMON_RPC_EV_MEMBER_REAP, ""));
+    CHECK(!TAKES("member-join", DAEMON_RPC_EV_MEMBER_LEAVE, ""));
+#undef TAKES
 
     base_log_level lv;
     char err[80];

@@ -1,7 +1,9 @@
 /* Two nets (sockets + core) in one process on loopback, on a real libuv
  * loop: join through a seed, both see two alive members, a graceful leave
  * is seen as "left", and everything closes cleanly. Run plain and with
- * encryption. Waits are bounded by a deadline timer, never bare sleeps. */
+ * encryption; and with keyrings the caller owns and rotates while the
+ * nets run (serf's key queries do that). Waits are bounded by a deadline
+ * timer, never bare sleeps. */
 #include <string.h>
 
 #include "check.h"
@@ -147,8 +149,91 @@ static void scenario(const char *host, const char *key_b64)
     CHECK(uv_loop_close(&w.loop) == 0);
 }
 
+#define K1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define K2 "ZWxlcGhhbnRzIGFyZSBncg=="
+
+typedef struct rot {
+    world w;
+    uint64_t malformed, packets;   /* b's, when the keyrings last changed */
+} rot;
+
+static int b_cannot_read_a(void *ud)
+{
+    rot *r = ud;
+    return net_get_counters(r->w.p[1].n)->malformed_packets > r->malformed;
+}
+
+static int b_reads_a_again(void *ud)
+{
+    rot *r = ud;
+    const net_counters *c = net_get_counters(r->w.p[1].n);
+    return c->packets_in >= r->packets + 3;
+}
+
+/* The keyrings are the caller's (frame.keyring): what they hold when a
+ * packet goes out or comes in is what counts. */
+static void scenario_rotate(void)
+{
+    rot r;
+    memset(&r, 0, sizeof r);
+    world *w = &r.w;
+    w->joined = -1;
+    wire_keyring kr[2];
+    char err[256];
+    REQUIRE(uv_loop_init(&w->loop) == 0);
+    loop_wait_init(&w->wait, &w->loop);
+    for (int i = 0; i < 2; i++) {
+        peer *p = &w->p[i];
+        p->name = i ? "b" : "a";
+        net_config c;
+        memset(&c, 0, sizeof c);
+        REQUIRE(swim_config_profile(&c.swim, "local") == 0);
+        snprintf(c.swim.name, sizeof c.swim.name, "%s", p->name);
+        memcpy(c.swim.meta, "\xff\x80", 2);
+        c.swim.meta_len = 2;
+        static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
+        memcpy(c.swim.vsn, vsn, 6);
+        c.swim.seed = 7 + (uint64_t)i;
+        snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
+        wire_frame_config_init(&c.frame);
+        wire_keyring_init(&c.keyring);   /* not used: the caller's is */
+        wire_keyring_init(&kr[i]);
+        REQUIRE(wire_keyring_add_base64(&kr[i], K1, err, sizeof err) == WIRE_OK);
+        c.frame.keyring = &kr[i];
+        net_handlers h = { .ud = p, .event = on_event, .log = on_log };
+        p->n = net_start(&w->loop, &c, &h, err, sizeof err);
+        REQUIRE(p->n != NULL);
+    }
+    const char *seed = net_bind_text(w->p[0].n);
+    REQUIRE(net_join(w->p[1].n, &seed, 1, on_joined, w) == 0);
+    CHECK(run_until(w, both_see_two, 5000));
+    CHECK_EQ_INT(net_get_counters(w->p[1].n)->malformed_packets, 0);
+
+    /* a speaks K2 from now on, still reading K1 (serf's use-key before
+     * everyone has K2): b, with K1 only, cannot read it */
+    wire_keyring_init(&kr[0]);
+    REQUIRE(wire_keyring_add_base64(&kr[0], K2, err, sizeof err) == WIRE_OK);
+    REQUIRE(wire_keyring_add_base64(&kr[0], K1, err, sizeof err) == WIRE_OK);
+    CHECK(loop_wait_run(&w->wait, b_cannot_read_a, &r, 5000));
+    /* b installs K2 beside K1 (serf's install-key): everything from a
+     * reads again, nothing more is malformed */
+    REQUIRE(wire_keyring_add_base64(&kr[1], K2, err, sizeof err) == WIRE_OK);
+    r.malformed = net_get_counters(w->p[1].n)->malformed_packets;
+    r.packets = net_get_counters(w->p[1].n)->packets_in;
+    CHECK(loop_wait_run(&w->wait, b_reads_a_again, &r, 10000));
+    CHECK_EQ_INT(net_get_counters(w->p[1].n)->malformed_packets, r.malformed);
+    CHECK(both_see_two(w));
+
+    net_close(w->p[0].n);
+    net_close(w->p[1].n);
+    loop_wait_close(&w->wait);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&w->loop) == 0);
+}
+
 int main(void)
 {
+    scenario_rotate();
     scenario("127.0.0.1", NULL);
     scenario("127.0.0.1", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
     scenario("::1", NULL);

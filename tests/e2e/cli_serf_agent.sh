@@ -1,0 +1,61 @@
+# moonlist's serf commands against serf agents (Debian's serf 0.9.4): the
+# CLI speaks serf's RPC as serf's own CLI does. `moonlist event` reaches a
+# serf agent's handlers, `moonlist query` prints a serf cluster's acks and
+# responses (text and json), `moonlist keys` rotates a serf cluster's key
+# and lists it, `moonlist tags` and `moonlist force-leave -prune` work on
+# serf agents, `moonlist members -status failed` lists a killed one.
+#   bash tests/e2e/cli_serf_agent.sh /path/to/moonlist
+here=$(dirname "$0")
+[ -f "$here/lib.sh" ] || here=$here/..
+. "$here/lib.sh"
+e2e_init "$@"
+[ "$E2E_IMPL" = moonlist ] || { e2e_log "SKIP: moonlist's CLI is what is tested"; exit 0; }
+[ -n "$ML" ] || fail "usage: bash $0 /path/to/moonlist"
+
+ml() { local cmd=$1 name=$2; shift 2; timeout 30 "$ML" "$cmd" -rpc-addr "$(agent_rpc "$name")" "$@"; }
+K1=$(head -c 16 /dev/urandom | base64)
+K2=$(head -c 32 /dev/urandom | base64)
+cat >"$E2E_DIR/handler.sh" <<EOF
+#!/bin/sh
+case "\$SERF_EVENT" in
+user) echo "\$SERF_USER_EVENT \$(cat)" >>"$E2E_DIR/user.\$SERF_SELF_NAME" ;;
+query) printf 'pong from %s' "\$SERF_SELF_NAME" ;;
+esac
+EOF
+chmod +x "$E2E_DIR/handler.sh"
+serf_start s1 -profile local -encrypt "$K1" -tag role=web -event-handler "$E2E_DIR/handler.sh"
+serf_start s2 -profile local -encrypt "$K1" -join "$(agent_addr s1)" -event-handler "$E2E_DIR/handler.sh"
+serf_start s3 -profile local -encrypt "$K1" -join "$(agent_addr s1)"
+expect_within 15 "3 serf agents see each other" all_see_count 3 alive s1 s2 s3
+
+out=$(ml event s1 -coalesce=false hello world) || fail "moonlist event on a serf agent failed: $out"
+[ "$out" = "Event 'hello' dispatched! Coalescing enabled: false" ] || fail "moonlist event said: $out"
+expect_within 10 "s2's handler got the event" grep -qx "hello world" "$E2E_DIR/user.s2"
+
+out=$(ml query s3 -timeout 3s ping) || fail "moonlist query on a serf agent failed: $out"
+for want in "Ack from 's1'" "Ack from 's2'" "Ack from 's3'" "Response from 's1': pong from s1" \
+            "Response from 's2': pong from s2" "Total Acks: 3" "Total Responses: 2"; do
+    grep -qxF "$want" <<<"$out" || fail "moonlist query on serf lacks '$want':"$'\n'"$out"
+done
+js=$(ml query s3 -timeout 3s -format json -tag role=web ping) || fail "moonlist query -format json failed: $js"
+jq -e '.Acks == ["s1"] and .Responses == {"s1": "pong from s1"}' <<<"$js" >/dev/null || fail "moonlist query -tag json: $js"
+e2e_log "ok: moonlist event and query against serf agents"
+
+out=$(ml keys s2 -install "$K2") || fail "moonlist keys -install on serf failed: $out"
+grep -qxF "Successfully installed key!" <<<"$out" || fail "moonlist keys -install said: $out"
+ml keys s2 -use "$K2" >/dev/null || fail "moonlist keys -use on serf failed"
+ml keys s2 -remove "$K1" >/dev/null || fail "moonlist keys -remove on serf failed"
+out=$(ml keys s1 -list) || fail "moonlist keys -list on serf failed: $out"
+grep -qxF "$K2  [3/3]" <<<"$out" && ! grep -qF "$K1" <<<"$out" || fail "moonlist keys -list on serf:"$'\n'"$out"
+e2e_log "ok: moonlist keys rotated a serf cluster's key"
+
+ml tags s3 -set dc=x >/dev/null || fail "moonlist tags on serf failed"
+s3_dc() { [ "$(field_of s1 s3 .tags.dc)" = x ]; }
+expect_within 10 "s1 sees s3's new tag" s3_dc
+agent_kill9 s3
+s3_failed() { [ "$(ml members s1 -status failed | awk '{ print $1 }')" = s3 ]; }
+expect_within 30 "moonlist members -status failed on serf lists s3" s3_failed
+ml force-leave s1 -prune s3 >/dev/null || fail "moonlist force-leave -prune on serf failed"
+s3_gone() { ! ml members s1 | grep -q '^s3 '; }
+expect_within 10 "s3 pruned from s1's members" s3_gone
+e2e_log "PASS"
