@@ -30,6 +30,10 @@ void daemon_stats_gather(const daemon_stats_sources *src, daemon_stats *out)
     swim_members_each(src->core, count_member, out->members_by_state);
     out->health_score = swim_health_score(src->core);
     out->swim = *swim_get_stats(src->core);
+    size_t qm, qa;
+    swim_queue_depths(src->core, &qm, &qa);
+    out->queue_membership = qm;
+    out->queue_application = qa;
     if ((out->has_net = src->net != NULL))
         out->net = *net_get_counters(src->net);
     if ((out->has_serf = src->sn != NULL)) {
@@ -147,6 +151,14 @@ static void protocol(prom *p, const daemon_stats *st)
         (unsigned long long)s->received[WIRE_PUSH_PULL]);
     by_type(p, "moonlist_messages_sent_total", "memberlist messages sent, by type", s->sent);
     by_type(p, "moonlist_messages_received_total", "memberlist messages received, by type", s->received);
+    by_type(p, "moonlist_message_bytes_sent_total",
+            "bytes of the memberlist messages sent, by type (before framing; a compound's parts by their types)",
+            s->bytes_sent);
+    by_type(p, "moonlist_message_bytes_received_total",
+            "bytes of the memberlist messages received, by type (after unframing)", s->bytes_received);
+    family(p, "moonlist_broadcast_queue_depth", "gauge", "broadcasts waiting to be gossiped");
+    labelled(p, "moonlist_broadcast_queue_depth", "queue", "membership", st->queue_membership);
+    labelled(p, "moonlist_broadcast_queue_depth", "queue", "application", st->queue_application);
     by_type(p, "moonlist_messages_dropped_total", "messages dropped as malformed or unexpected, by type",
             s->dropped_by_type);
     one(p, "moonlist_dropped_messages_total", "counter",
@@ -163,6 +175,9 @@ static void network(prom *p, const daemon_stats *st)
     family(p, "moonlist_packets_total", "counter", "UDP packets");
     put(p, "moonlist_packets_total{direction=\"in\"} %llu\n", (unsigned long long)n->packets_in);
     put(p, "moonlist_packets_total{direction=\"out\"} %llu\n", (unsigned long long)n->packets_out);
+    family(p, "moonlist_packet_bytes_total", "counter", "UDP bytes as on the wire (framed)");
+    put(p, "moonlist_packet_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)n->bytes_in);
+    put(p, "moonlist_packet_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)n->bytes_out);
     one(p, "moonlist_malformed_packets_total", "counter", "packets dropped by the framing layer",
         n->malformed_packets);
     one(p, "moonlist_send_errors_total", "counter", "packets the socket refused", n->send_errors);
@@ -185,6 +200,9 @@ static void serf(prom *p, const daemon_stats *st)
     const serf_node_stats *s = &st->serf;
     one(p, "moonlist_serf_user_events_total", "counter", "serf user events received", s->events_received);
     one(p, "moonlist_serf_user_events_dup_total", "counter", "serf user events received again", s->events_dup);
+    one(p, "moonlist_serf_user_events_full_total", "counter",
+        "serf user events dropped: too many distinct events at one Lamport time (SERF_EVENTS_PER_LTIME_MAX)",
+        s->events_full);
     one(p, "moonlist_serf_queries_total", "counter", "serf queries received", s->queries_received);
     one(p, "moonlist_serf_queries_dup_total", "counter", "serf queries received again", s->queries_dup);
     one(p, "moonlist_serf_intents_total", "counter", "serf join and leave intents received", s->intents_received);

@@ -35,6 +35,7 @@ typedef struct daemon_stats {
     uint64_t members_by_state[4];      /* swim_state: alive, suspect, dead, left */
     int health_score;
     swim_stats swim;
+    uint64_t queue_membership, queue_application;   /* broadcasts waiting now */
     bool has_net;
     net_counters net;
     bool has_serf;

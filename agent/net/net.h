@@ -68,6 +68,7 @@ typedef struct net_handlers {
 
 typedef struct net_counters {
     uint64_t packets_in, packets_out;
+    uint64_t bytes_in, bytes_out;     /* UDP datagrams as on the wire (framed) */
     uint64_t malformed_packets;      /* dropped by the framing layer */
     uint64_t send_errors;
     uint64_t streams_in, streams_out;

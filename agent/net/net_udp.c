@@ -46,6 +46,7 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
     if (net_swim_from_sockaddr(sa, &c.from) < 0)
         return;
     n->counters.packets_in++;
+    n->counters.bytes_in += (uint64_t)nread;
     if ((flags & UV_UDP_PARTIAL) || (size_t)nread > 65536) {
         n->counters.malformed_packets++;
         net_malformed(n, "packet", &c.from, WIRE_ELIMIT);
@@ -132,6 +133,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
         return;
     }
     n->counters.packets_out++;
+    n->counters.bytes_out += n->tx.len;
     uv_buf_t b = uv_buf_init((char *)n->tx.data, (unsigned)n->tx.len);
     int sent = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&ss);
     if (sent >= 0)

@@ -328,7 +328,15 @@ typedef struct swim_stats {
     uint64_t dropped;               /* all dropped messages */
     uint64_t broadcasts_dropped;    /* application broadcasts pruned from a full queue */
     uint64_t probes, probe_failures, refutations;
+    /* bytes of the messages above, by type, as the core hands them out or
+     * takes them in (before the I/O side's framing; a compound's parts
+     * under their own types, its header not counted) */
+    uint64_t bytes_sent[16];
+    uint64_t bytes_received[16];
 } swim_stats;
 const swim_stats *swim_get_stats(const swim *s);
+/* Messages waiting in the two broadcast queues now: membership (alive,
+ * suspect, dead) and the application's (serf's messages). */
+void swim_queue_depths(const swim *s, size_t *membership, size_t *application);
 
 #endif

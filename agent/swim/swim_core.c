@@ -263,8 +263,10 @@ void swim_open_stream(swim *s, uint64_t id, swim_stream_kind kind, const swim_ad
         return;
     }
     swim_stream_req req = { id, kind, *to, msg, len, want_reply, deadline, phase_timeout };
-    if (len)
+    if (len) {
         s->stats.sent[msg[0] & 15]++;
+        s->stats.bytes_sent[msg[0] & 15] += len;
+    }
     s->io.open_stream(s->io.ud, &req);
 }
 
@@ -272,8 +274,10 @@ void swim_stream_done(swim *s, swim_time now, uint64_t id, const uint8_t *reply,
 {
     enter(s);
     advance(s, now);
-    if (reply && len > 0 && reply[0] < 16)
+    if (reply && len > 0 && reply[0] < 16) {
         s->stats.received[reply[0]]++;
+        s->stats.bytes_received[reply[0]] += len;
+    }
     stream_result(s, id, reply, len);
     finish(s);
 }
@@ -553,4 +557,10 @@ const swim_config *swim_get_config(const swim *s)
 const swim_stats *swim_get_stats(const swim *s)
 {
     return &s->stats;
+}
+
+void swim_queue_depths(const swim *s, size_t *membership, size_t *application)
+{
+    *membership = s->bq.n;
+    *application = s->uq.n;
 }

@@ -126,8 +126,10 @@ static void dispatch_parts(swim *s, const swim_addr *from, const uint8_t *msg, c
                 swim_dispatch(s, from, p, plen, depth + 1);
                 continue;
             }
-            if (p[0] < 16)
+            if (p[0] < 16) {
                 s->stats.received[p[0]]++;
+                s->stats.bytes_received[p[0]] += plen;
+            }
             handle(s, from, p, &m[i], rc[i]);
         }
     }
@@ -142,6 +144,8 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
     uint8_t type = msg[0];
     if (type < 16)
         s->stats.received[type]++;
+    if (type < 16 && type != WIRE_COMPOUND)
+        s->stats.bytes_received[type] += len;
     if (type == WIRE_COMPOUND) {
         if (depth >= SWIM_MAX_NESTING || len < 2) {
             swim_count_drop(s, type, 1);
@@ -180,8 +184,11 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
         return false;
     }
     uint8_t type = msg[0];
-    if (type < 16)
+    if (type < 16) {
         s->stats.received[type]++;
+        s->stats.bytes_received[type] += len;
+    }
+    size_t reply_at = reply->len;   /* what we append is our answer's bytes */
     switch (type) {
     case WIRE_PING: {
         wire_ping p;
@@ -199,6 +206,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
         if (wire_encode_ack(reply, &a) != WIRE_OK)
             return false;
         s->stats.sent[WIRE_ACK]++;
+        s->stats.bytes_sent[WIRE_ACK] += reply->len - reply_at;
         return true;
     }
     case WIRE_PUSH_PULL: {
@@ -209,8 +217,10 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
         }
         /* reply first, then merge, as memberlist does */
         bool ok = swim_encode_local_state(s, reply, rs.join) == 0;
-        if (ok)
+        if (ok) {
             s->stats.sent[WIRE_PUSH_PULL]++;
+            s->stats.bytes_sent[WIRE_PUSH_PULL] += reply->len - reply_at;
+        }
         swim_merge_remote(s, &rs);
         swim_remote_free(&rs);
         return ok;

@@ -88,13 +88,17 @@ void swim_count_sent(swim *s, const uint8_t *msg, size_t len)
         return;
     if (msg[0] < 16)
         s->stats.sent[msg[0]]++;
+    if (msg[0] < 16 && msg[0] != WIRE_COMPOUND)
+        s->stats.bytes_sent[msg[0]] += len;
     if (msg[0] != WIRE_COMPOUND || len < 2)
         return;
     size_t n = msg[1], off = 2 + 2 * n;
     for (size_t i = 0; i < n && off <= len; i++) {
         size_t plen = ((size_t)msg[2 + 2 * i] << 8) | msg[3 + 2 * i];
-        if (plen && off + plen <= len && msg[off] < 16)
+        if (plen && off + plen <= len && msg[off] < 16) {
             s->stats.sent[msg[off]]++;
+            s->stats.bytes_sent[msg[off]] += plen;
+        }
         off += plen;
     }
 }

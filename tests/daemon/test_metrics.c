@@ -231,6 +231,10 @@ static void test_render(void)
     CHECK(parse_exposition(text) > 40);
     CHECK_EQ_INT(sample(text, "moonlist_messages_dropped_total{type=\"ping\"}"), 1);
     CHECK(sample(text, "moonlist_dropped_messages_total") >= 1);
+    CHECK_EQ_INT(sample(text, "moonlist_message_bytes_received_total{type=\"ping\"}"), (long long)sizeof bad_ping);
+    /* our own alive waits in the membership queue (nobody to gossip to) */
+    CHECK(sample(text, "moonlist_broadcast_queue_depth{queue=\"membership\"}") >= 1);
+    CHECK_EQ_INT(sample(text, "moonlist_broadcast_queue_depth{queue=\"application\"}"), 0);
 
     /* a full buffer: an error, and the buffer as it was */
     wire_buf small;
