@@ -13,6 +13,7 @@
 #include "daemon/daemon_metrics.h"
 #include "daemon/daemon_opts.h"
 #include "daemon/daemon_rpc_server.h"
+#include "daemon/daemon_snapshot.h"
 #include "daemon/daemon_tags_file.h"
 #include "lua/mlua.h"
 #include "net/net.h"
@@ -78,6 +79,7 @@ typedef struct agent {
     uint32_t retry_attempts;   /* failed so far */
     daemon_handlers *handlers; /* -event-handler scripts, NULL without */
     daemon_tags_file tags_file;/* -tags-file, written on change */
+    daemon_snapshot *snapshot; /* -snapshot, NULL without */
 } agent;
 
 /* daemon_serf.c: the serf node on the loop */
@@ -89,8 +91,8 @@ int daemon_serf_start(agent *a, const swim_delegate *app, swim_delegate *delegat
 void daemon_serf_on_swim_event(agent *a, const swim_event *ev);
 /* timer callback: our join intent after a join that reached someone */
 void daemon_serf_on_joined(uv_timer_t *t);
-/* Join through seeds, with serf's replay choice (serf_node_joining
- * first). net_join's result. */
+/* serf's Join through seeds: its replay choice (serf_node_joining
+ * first), and our join intent once a seed answered. net_join's result. */
 int daemon_join(agent *a, const char *const *addrs, size_t n, bool replay, net_join_cb done, void *ud);
 /* After the loop ended: the node and what waits for it. */
 void daemon_serf_free(agent *a);

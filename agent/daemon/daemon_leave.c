@@ -46,6 +46,8 @@ void daemon_leave_on_timer(uv_timer_t *t)
 
 void daemon_leave_begin(agent *a)
 {
+    /* serf's Leave tells the snapshot before its leave intent */
+    daemon_snapshot_leave(a->snapshot);
     if (!a->net || !serf_leave_begin(&a->leave, net_core(a->net), net_now(a->net)))
         return;
     arm(a);

@@ -66,11 +66,6 @@ static void on_event(void *ud, const swim_event *ev)
         net_addr_ip_text(&ev->other, other, sizeof other);
         base_log(BASE_LOG_WARN, "member conflict: %s is also claimed by %s:%u", who, other, ev->other.port);
         break;
-    case SWIM_EV_JOIN_DONE:
-        /* our join intent: not from inside the core, from the loop */
-        if (ev->count > 0 && !serf_leave_active(&a->leave))
-            uv_timer_start(&a->intent_timer, daemon_serf_on_joined, 0, 0);
-        break;
     case SWIM_EV_LEAVE_DONE:
         /* finish from the loop, not from inside the core */
         if (serf_leave_on_event(&a->leave, ev))
@@ -147,6 +142,9 @@ void daemon_close_all(agent *a)
         daemon_metrics_close(a->metrics);
         a->metrics = NULL;
     }
+    /* its last clock comes from the serf node, still there */
+    daemon_snapshot_close(a->snapshot);
+    a->snapshot = NULL;
     daemon_serf_close(a);   /* answers the key queries still waiting */
     a->closing = true;
     daemon_handlers_close(a->handlers);
@@ -315,14 +313,26 @@ int daemon_main(int argc, char **argv)
     }
     if (a.metrics)
         base_log(BASE_LOG_INFO, "metrics on http://%s/metrics", daemon_metrics_addr_text(a.metrics));
+    if (o.rejoin && !o.snapshot[0])
+        base_log(BASE_LOG_WARN, "-rejoin without -snapshot does nothing");   /* serf warns too */
+    /* serf's "Failed to setup snapshot" stops the agent, as the rest */
+    if (o.snapshot[0])
+        a.snapshot = daemon_snapshot_open(a.loop, o.snapshot, o.rejoin, err, sizeof err);
     /* before the core: our own join is its first event */
     daemon_tags_file_init(&a.tags_file, a.loop, o.tags_file);
-    a.handlers = daemon_handlers_start(a.loop, o.event_handlers, o.nevent_handlers, handlers_self, &a, err, sizeof err);
+    if (a.snapshot || !o.snapshot[0])   /* else err says why it did not open */
+        a.handlers = daemon_handlers_start(a.loop, o.event_handlers, o.nevent_handlers, handlers_self, &a, err,
+                                           sizeof err);
+    /* the snapshot's clocks go into the node before any join */
     if ((a.handlers || !err[0]) &&   /* none given, or started */
-        daemon_serf_start(&a, a.lua ? &app : NULL, &h.delegate, err, sizeof err) == 0)
+        daemon_serf_start(&a, a.lua ? &app : NULL, &h.delegate, err, sizeof err) == 0) {
+        daemon_snapshot_start(a.snapshot, a.sn);
         a.net = net_start(a.loop, &o.net, &h, err, sizeof err);
+    }
     if (!a.net) {
         base_log(BASE_LOG_ERROR, "cannot start: %s", err);
+        daemon_snapshot_close(a.snapshot);
+        a.snapshot = NULL;
         daemon_handlers_close(a.handlers);
         daemon_rpc_server_close(a.rpc);
         if (a.metrics)
@@ -371,6 +381,8 @@ int daemon_main(int argc, char **argv)
     if (a.lua)
         base_log(BASE_LOG_INFO, "config script %s running on the Lua thread", o.config_path);
     daemon_joins_start(&a);
+    /* serf rejoins the snapshot's members whether or not -join is given */
+    daemon_snapshot_rejoin(a.snapshot, a.net, o.net.swim.name, o.net.swim.seed);
 
     uv_run(a.loop, UV_RUN_DEFAULT);
     uv_loop_close(a.loop);

@@ -53,6 +53,8 @@ static const base_flag_spec agent_flags[] = {
     { "query-size-limit", BASE_FLAG_STRING, "N", "bytes of a query we send (serf's default 1024)" },
     { "query-response-size-limit", BASE_FLAG_STRING, "N", "bytes of a query response (serf's default 1024)" },
     { "disable-name-resolution", BASE_FLAG_BOOL, NULL, "no vote on a name claimed twice (serf's disable_name_resolution)" },
+    { "snapshot", BASE_FLAG_STRING, "FILE", "serf's snapshot file: members and clocks kept across restarts, to rejoin and not replay old events" },
+    { "rejoin", BASE_FLAG_BOOL, NULL, "rejoin the members of the snapshot even after a graceful leave" },
     { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
     SWIM_KNOBS(KNOB_FLAG_)
 };
@@ -235,6 +237,15 @@ static int serf_layer_flags(daemon_opts *o, char *err, size_t errlen)
     }
     o->replay = base_args_bool(a, "replay");
     o->disable_name_resolution = base_args_bool(a, "disable-name-resolution");
+    const char *sp = base_args_str(a, "snapshot", NULL);
+    if (sp) {
+        if (!sp[0] || strlen(sp) >= sizeof o->snapshot) {
+            snprintf(err, errlen, "-snapshot: the path must be 1..%zu bytes", sizeof o->snapshot - 1);
+            return -1;
+        }
+        snprintf(o->snapshot, sizeof o->snapshot, "%s", sp);
+    }
+    o->rejoin = base_args_bool(a, "rejoin");
     /* serf refuses a UserEventSizeLimit over its 9 KiB ceiling; the
      * query limits have none but a UDP packet's (64 KiB) */
     if (duration_flag(a, "reconnect-interval", &o->reconnect_interval_ms, err, errlen) < 0 ||

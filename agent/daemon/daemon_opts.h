@@ -51,6 +51,9 @@ typedef struct daemon_opts {
     size_t user_event_size_limit, query_size_limit, query_response_size_limit;
     bool disable_name_resolution;
     char metrics_addr[300];      /* -metrics-addr, "" = off (daemon_metrics.h) */
+    /* serf's snapshot (daemon_snapshot.h) */
+    char snapshot[1024];         /* -snapshot, "" if none */
+    bool rejoin;                 /* -rejoin: rejoin even after a graceful leave */
     base_args args;               /* keeps the join list alive */
 } daemon_opts;
 

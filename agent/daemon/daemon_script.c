@@ -94,8 +94,8 @@ static int host_port(const mlua_setting *st, char *host, size_t hostlen, uint16_
     return 0;
 }
 
-/* serf's agent keys: joins retried, signals, the tags file, the event
- * handlers (checked here: the script's host does not know their filters) */
+/* serf's agent keys: joins retried, signals, the tags file, the snapshot,
+ * the event handlers (checked here: the script's host does not know their filters) */
 static int apply_serf_agent(mlua *h, daemon_opts *o, char *err, size_t errlen)
 {
     const mlua_setting *st;
@@ -134,6 +134,16 @@ static int apply_serf_agent(mlua *h, daemon_opts *o, char *err, size_t errlen)
         }
         snprintf(o->tags_file, sizeof o->tags_file, "%s", st->s);
     }
+    if ((st = mlua_setting_get(h, "snapshot_path")) && !flag_set(o, "snapshot")) {
+        if (strlen(st->s) >= sizeof o->snapshot) {
+            snprintf(err, errlen, "%s: agent.config: key 'snapshot_path': at most %zu bytes", st->where,
+                     sizeof o->snapshot - 1);
+            return -1;
+        }
+        snprintf(o->snapshot, sizeof o->snapshot, "%s", st->s);
+    }
+    if ((st = mlua_setting_get(h, "rejoin_after_leave")) && !flag_set(o, "rejoin"))
+        o->rejoin = st->b;
     /* serf: "Tags config not allowed while using tag files" */
     const mlua_setting *tags = mlua_setting_get(h, "tags");
     if (o->tags_file[0] && (flag_set(o, "tag") || (tags && tags->n > 0))) {

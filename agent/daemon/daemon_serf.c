@@ -108,6 +108,7 @@ static void keyring_changed(agent *a)
 static void on_serf_event(void *ud, const serf_node_event *ev)
 {
     agent *a = ud;
+    daemon_snapshot_on_serf_event(a->snapshot, ev);
     if (a->lua)
         mlua_post_serf_event(a->lua, ev);   /* copied and queued: never blocks */
     switch (ev->type) {
@@ -317,12 +318,41 @@ static void on_answers_timer(uv_timer_t *t)
 
 /* ---- joins ------------------------------------------------------------- */
 
+/* A serf Join waiting for its outcome: the caller's callback, after our
+ * join intent is scheduled. Owned by the join, freed when it is done. */
+typedef struct serf_join {
+    agent *a;
+    net_join_cb done;
+    void *ud;
+} serf_join;
+
+/* From inside the core: our join intent goes out from the loop. Only
+ * serf's Join sends it: the snapshot's rejoin (memberlist.Join in serf's
+ * handleRejoin) calls net_join itself and sends none. */
+static void on_serf_join(void *ud, int joined, const char *err)
+{
+    serf_join *j = ud;
+    agent *a = j->a;
+    if (joined > 0 && !serf_leave_active(&a->leave) && !a->closing)
+        uv_timer_start(&a->intent_timer, daemon_serf_on_joined, 0, 0);
+    j->done(j->ud, joined, err);
+    free(j);
+}
+
 int daemon_join(agent *a, const char *const *addrs, size_t n, bool replay, net_join_cb done, void *ud)
 {
+    serf_join *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    *j = (serf_join){ .a = a, .done = done, .ud = ud };
     /* serf's Join(addrs, ignoreOld): without replay, the user events the
      * push/pulls of this join bring are older than us and not delivered */
     serf_node_joining(a->sn, !replay);
-    return net_join(a->net, addrs, n, done, ud);
+    if (net_join(a->net, addrs, n, on_serf_join, j) < 0) {
+        free(j);
+        return -1;
+    }
+    return 0;
 }
 
 void daemon_serf_on_joined(uv_timer_t *t)

@@ -17,8 +17,11 @@
  * recover (serf's tryAppend). Every function takes NULL (no -snapshot)
  * and does nothing then.
  *
- * How the agent uses it (the lines to add when the agent runs on
- * serf_node; `a` is the agent, `o` its options):
+ * How the agent uses it (daemon_opts.c, daemon_script.c for the
+ * agent.config keys, daemon_main.c, daemon_serf.c, daemon_leave.c; `a` is
+ * the agent, `o` its options). The rejoin calls net_join itself, not
+ * daemon_join: like serf's handleRejoin (memberlist.Join) it sends no join
+ * intent and opens no ignore-old window:
  *
  *   daemon_opts.h, in daemon_opts:
  *       char snapshot[1024];         // -snapshot, "" if none

@@ -69,6 +69,9 @@ static const key_spec keys[] = {
     { "tags_file", K_PATH, -1 },
     { "rpc_auth", K_PATH, -1 },   /* any non-empty string, as a path is */
     { "event_handlers", K_STRLIST, -1 },
+    /* serf's snapshot: the file, and rejoin after a graceful leave */
+    { "snapshot_path", K_PATH, -1 },
+    { "rejoin_after_leave", K_BOOL, -1 },
     SWIM_KNOBS(KNOB_KEY_)
 };
 #undef KNOB_KEY_

@@ -86,6 +86,25 @@ int main(void)
     CHECK(PARSE(&o, "-tags-file", "t.json", "-tag", "a=b") == -1 && strstr(err, "-tag cannot be used with -tags-file"));
     CHECK(PARSE(&o, "-tags-file", "") == -1 && strstr(err, "-tags-file"));
 
+    /* serf's snapshot: a path, and rejoin after a graceful leave */
+    REQUIRE(PARSE(&o, "-snapshot", "/var/lib/serf.snap", "-rejoin") == 0);
+    CHECK(strcmp(o.snapshot, "/var/lib/serf.snap") == 0 && o.rejoin);
+    daemon_opts_free(&o);
+    REQUIRE(PARSE(&o, "-node", "n") == 0);
+    CHECK(o.snapshot[0] == '\0' && !o.rejoin);
+    daemon_opts_free(&o);
+    REQUIRE(PARSE(&o, "--snapshot=s.snap", "-rejoin=false") == 0);
+    CHECK(strcmp(o.snapshot, "s.snap") == 0 && !o.rejoin);
+    daemon_opts_free(&o);
+    CHECK(PARSE(&o, "-snapshot", "") == -1 && strstr(err, "-snapshot: the path must be 1..1023 bytes"));
+    {
+        char longpath[1100];
+        memset(longpath, 'a', sizeof longpath - 1);
+        longpath[sizeof longpath - 1] = '\0';
+        CHECK(PARSE(&o, "-snapshot", longpath) == -1 && strstr(err, "-snapshot: the path must be 1..1023 bytes"));
+    }
+    CHECK(PARSE(&o, "-rejoin=maybe") == -1 && strstr(err, "rejoin"));
+
     /* every form, repeatable flags */
     REQUIRE(PARSE(&o, "-node", "n1", "-bind=127.0.0.1:17946", "--advertise=127.0.0.2", "--join", "a:1",
                   "-join=b", "-tag", "role=web", "--tag=dc=test", "-profile=local", "-rpc-addr", "127.0.0.1:17373",

@@ -186,6 +186,7 @@ static void test_serf_agent_keys(void)
              "  retry_join = { '10.0.0.1', 'seed.example' }, retry_interval = 2.5, retry_max = 3,\n"
              "  leave_on_terminate = true, skip_leave_on_interrupt = true, tags_file = '%s',\n"
              "  event_handlers = { 'member-join=a.sh', 'b.sh' }, rpc_auth = 'from-script',\n"
+             "  snapshot_path = '/var/lib/script.snap', rejoin_after_leave = true,\n"
              "}\n",
              tags);
     write_script(code);
@@ -202,14 +203,16 @@ static void test_serf_agent_keys(void)
     CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, "\xff\x81\xa4role\xa2" "db", 10);   /* from the file */
     CHECK(o.nevent_handlers == 2 && strcmp(o.event_handlers[0], "member-join=a.sh") == 0);
     CHECK(strcmp(o.rpc_auth, "from-script") == 0);
+    CHECK(strcmp(o.snapshot, "/var/lib/script.snap") == 0 && o.rejoin);
     daemon_opts_free(&o);
     mlua_free(h);
 
     /* flags win, key by key */
     const char *argv[] = { "-retry-join", "10.0.0.9", "-retry-interval", "7s", "-retry-max", "0",
                            "-leave-on-terminate=false", "-skip-leave-on-interrupt=false", "-event-handler", "c.sh",
-                           "-tags-file", "/nonexistent/t.json", "-rpc-auth", "from-flag" };
-    CHECKF(run(&o, &h, err, sizeof err, 14, argv) == 0, "%s", err);
+                           "-tags-file", "/nonexistent/t.json", "-rpc-auth", "from-flag", "-snapshot", "flag.snap",
+                           "-rejoin=false" };
+    CHECKF(run(&o, &h, err, sizeof err, 17, argv) == 0, "%s", err);
     REQUIRE(h);
     CHECK(o.nretry_join == 1 && strcmp(o.retry_join[0], "10.0.0.9") == 0);
     CHECK(o.retry_interval_ms == 7000 && o.retry_max == 0);
@@ -217,6 +220,7 @@ static void test_serf_agent_keys(void)
     CHECK(o.nevent_handlers == 1 && strcmp(o.event_handlers[0], "c.sh") == 0);
     CHECK(strcmp(o.tags_file, "/nonexistent/t.json") == 0);
     CHECK(strcmp(o.rpc_auth, "from-flag") == 0);
+    CHECK(strcmp(o.snapshot, "flag.snap") == 0 && !o.rejoin);
     CHECK_MEM(o.net.swim.meta, o.net.swim.meta_len, "\xff\x80", 2);   /* a missing file: no tags */
     daemon_opts_free(&o);
     mlua_free(h);
@@ -256,6 +260,8 @@ static void test_serf_agent_keys(void)
         { "skip_leave_on_interrupt = 1", "key 'skip_leave_on_interrupt' must be true or false" },
         { "tags_file = ''", "key 'tags_file' must be a file path" },
         { "tags_file = 3", "key 'tags_file' must be a string" },
+        { "snapshot_path = ''", "key 'snapshot_path' must be a file path" },
+        { "rejoin_after_leave = 'yes'", "key 'rejoin_after_leave' must be true or false" },
         { "event_handlers = { 'a.sh', '' }", "key 'event_handlers' must not hold an empty string" },
         { "event_handlers = { x = 'a.sh' }", "key 'event_handlers' must be a list (array) of strings" },
     };

@@ -2,9 +2,7 @@
 # without a leave rejoins the members its snapshot knew, with no -join;
 # after a graceful leave it stays alone, unless -rejoin. Its peers are serf
 # agents, and serf reads the same file (E2E_IMPL=serf passes).
-# Pending until daemon_main takes -snapshot/-rejoin (daemon/daemon_snapshot.h
-# lists the lines); then move it up to tests/e2e/.
-#   bash tests/e2e/pending/snapshot.sh /path/to/moonlist
+#   bash tests/e2e/snapshot.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
 . "$here/lib.sh"
