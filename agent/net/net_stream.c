@@ -293,6 +293,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     uv_read_stop(s);
     if (rc != WIRE_STREAM_DONE) {
+        if (rc == WIRE_ELIMIT) {
+            char a[80];
+            net_addr_text(&c->peer, a, sizeof a);
+            c->n->counters.streams_too_large++;
+            net_log_noisy(c->n, BASE_LOG_WARN, "stream %s %s: a message over max_stream_bytes (%u) or a push/pull "
+                          "header over the protocol's limits: refused", c->inbound ? "from" : "to", a,
+                          (unsigned)c->n->cfg.swim.max_stream_bytes);
+        }
         if (c->inbound && answer_error(c, rc))
             return;
         conn_finish(c, NULL, 0, wire_strerror(rc));

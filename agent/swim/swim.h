@@ -327,6 +327,7 @@ typedef struct swim_stats {
     uint64_t dropped_by_type[16];
     uint64_t dropped;               /* all dropped messages */
     uint64_t broadcasts_dropped;    /* application broadcasts pruned from a full queue */
+    uint64_t members_refused;       /* new names from alive messages or push/pulls past max_members */
     uint64_t probes, probe_failures, refutations;
     /* bytes of the messages above, by type, as the core hands them out or
      * takes them in (before the I/O side's framing; a compound's parts

@@ -197,6 +197,15 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
     swim_node *n = swim_members_find(&s->members, a->node, a->nlen);
     bool updates_node = false;
     if (!n) {
+        /* a spoofed stream of alive messages with fresh names would grow the
+         * table without end; updates to known members still pass */
+        if (s->members.n >= s->cfg.max_members) {
+            /* logged at the first and every 1024th, not per message */
+            if (s->stats.members_refused++ % 1024 == 0)
+                swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: %zu members, max_members reached (%llu refused)",
+                          (int)a->nlen, a->node, s->members.n, (unsigned long long)s->stats.members_refused);
+            return;
+        }
         n = swim_members_add(&s->members, &s->rng, a->node, a->nlen);
         if (!n) {
             swim_logf(s, BASE_LOG_ERROR, "out of memory adding a member");

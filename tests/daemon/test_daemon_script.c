@@ -109,17 +109,17 @@ static void test_every_knob(void)
                  "  tcp_timeout = 4, gossip_to_the_dead_time = 50, dead_node_reclaim_time = 6,\n"
                  "  indirect_checks = 7, retransmit_mult = 8, suspicion_mult = 9, suspicion_max_timeout_mult = 10,\n"
                  "  awareness_max_multiplier = 11, gossip_nodes = 12, udp_buffer_size = 1300,\n"
-                 "  disable_tcp_pings = false,\n"
+                 "  disable_tcp_pings = false, max_stream_bytes = 100000, max_members = 600,\n"
                  "}\n");
     daemon_opts o;
     mlua *h = NULL;
     char err[512] = "";
     const char *argv[] = { "-probe-timeout", "900ms", "-tcp-timeout", "5s", "-dead-node-reclaim-time", "0",
                            "-retransmit-mult", "2", "-suspicion-max-timeout-mult", "3", "-gossip-nodes", "1",
-                           "-disable-tcp-pings" };
-    CHECKF(run(&o, &h, err, sizeof err, 13, argv) == 0, "%s", err);
+                           "-disable-tcp-pings", "-max-members", "500" };
+    CHECKF(run(&o, &h, err, sizeof err, 15, argv) == 0, "%s", err);
     REQUIRE(h);
-    static const uint64_t want[] = { 2000, 900, 300, 40000, 5000, 50000, 0, 7, 2, 9, 3, 11, 1, 1300, 1 };
+    static const uint64_t want[] = { 2000, 900, 300, 40000, 5000, 50000, 0, 7, 2, 9, 3, 11, 1, 1300, 1, 100000, 500 };
     REQUIRE(swim_knob_count() == sizeof want / sizeof want[0]);
     for (size_t i = 0; i < swim_knob_count(); i++)
         CHECKF(swim_knob_get(&o.net.swim, i) == want[i], "%s: %llu, want %llu", swim_knob_at(i)->name,

@@ -69,6 +69,35 @@ static void test_alive_updates(void)
     h_free(&H);
 }
 
+/* moonlist's max_members: the table fills up to the limit (us included);
+ * past it a new name from an alive message is dropped and counted, while
+ * known members still take updates. */
+static void test_max_members(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    c.max_members = 3;
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    h_add_peer(&H, "b", 1, 1); /* the third: at the limit, still taken */
+    CHECK_EQ_INT(swim_member_count(H.core), 3);
+    CHECK_EQ_INT(swim_get_stats(H.core)->members_refused, 0);
+    inject_alive(&H, "c", 2, 1, NULL);
+    inject_alive(&H, "d", 3, 1, NULL);
+    swim_member m;
+    CHECK(!swim_member_get(H.core, "c", &m));
+    CHECK(!swim_member_get(H.core, "d", &m));
+    CHECK_EQ_INT(swim_member_count(H.core), 3);
+    CHECK_EQ_INT(swim_get_stats(H.core)->members_refused, 2);
+    h_clear(&H);
+    inject_alive(&H, "a", 0, 2, "x"); /* an update of a known member passes */
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_UPDATE, "a"), 1);
+    CHECK_EQ_INT(h_inc(&H, "a"), 2);
+    CHECK_EQ_INT(swim_get_stats(H.core)->members_refused, 2);
+    h_free(&H);
+}
+
 static void test_suspicion_timeouts(void)
 {
     swim_config c;
@@ -331,6 +360,7 @@ static void test_leave(void)
 
 int main(void)
 {
+    test_max_members();
     test_alive_updates();
     test_suspicion_timeouts();
     test_small_cluster_k0();
