@@ -608,6 +608,7 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     kv_uint(w, "streams_rejected", nc->streams_rejected);
     kv_uint(w, "stream_errors", nc->stream_errors);
     kv_uint(w, "streams_too_large", nc->streams_too_large);
+    kv_uint(w, "sources_refused", nc->sources_refused);
     wire_mp_map_end(w, &m);
 
     /* the control port: who is connected and who was dropped */

@@ -191,6 +191,8 @@ static void network(prom *p, const daemon_stats *st)
     one(p, "moonlist_stream_errors_total", "counter", "streams malformed, timed out or reset", n->stream_errors);
     one(p, "moonlist_streams_too_large_total", "counter", "streams refused at max_stream_bytes (also errors)",
         n->streams_too_large);
+    one(p, "moonlist_sources_refused_total", "counter", "packets and streams from outside -allow-cidr",
+        n->sources_refused);
 }
 
 static void serf(prom *p, const daemon_stats *st)

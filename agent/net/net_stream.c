@@ -339,6 +339,16 @@ static void on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
+    if (!swim_cidr_allows(n->cfg.swim.allow_cidrs, n->cfg.swim.nallow_cidrs, &c->peer)) {
+        /* memberlist's handleConn: closed before a byte is read */
+        char a[80];
+        net_addr_text(&c->peer, a, sizeof a);
+        n->counters.sources_refused++;
+        net_log_noisy(n, BASE_LOG_WARN, "stream from %s: outside -allow-cidr, closed", a);
+        c->finished = true;
+        conn_close(c);
+        return;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_stream_alloc, on_read);
     if (rc < 0)

@@ -163,6 +163,13 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
                   a->vsn[0], a->vsn[1]);
         return;
     }
+    /* memberlist's aliveNode: an address outside CIDRsAllowed is refused;
+     * never our own, which the operator need not list */
+    if (!about_self && !swim_cidr_allows(s->cfg.allow_cidrs, s->cfg.nallow_cidrs, &a->addr)) {
+        swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: its address is outside -allow-cidr", (int)a->nlen,
+                  a->node);
+        return;
+    }
     if (s->io.delegate.allow_alive) {
         if (a->vsn_len < 6) {
             swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);

@@ -328,6 +328,8 @@ static void client_free(fake_client *c)
 
 /* max_stream_bytes for the next world_init (0: the profile's) */
 static uint32_t next_max_stream_bytes;
+/* -allow-cidr for the next world_init (NULL: none) */
+static const char *next_allow_cidr;
 
 static void world_init_t(world *w, const net_handlers *h, uint32_t tcp_timeout)
 {
@@ -349,6 +351,10 @@ static void world_init_t(world *w, const net_handlers *h, uint32_t tcp_timeout)
     c.swim.push_pull_interval = 0;
     if (next_max_stream_bytes)
         c.swim.max_stream_bytes = next_max_stream_bytes;
+    if (next_allow_cidr) {
+        REQUIRE(swim_cidr_parse(next_allow_cidr, &c.swim.allow_cidrs[0]) == 0);
+        c.swim.nallow_cidrs = 1;
+    }
     snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
     wire_frame_config_init(&c.frame);
     c.frame.compress = false;
@@ -720,6 +726,29 @@ static void test_max_stream_bytes(void)
     world_free(&w);
 }
 
+/* memberlist's handleConn with CIDRsAllowed: a stream from outside is
+ * closed unread, and counted; from inside it is served. */
+static void test_allow_cidr(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    wire_buf req;
+    ping_request(&req, 80);
+    next_allow_cidr = "10.0.0.0/8";
+    world_init(&w, &h);
+    next_allow_cidr = NULL;
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), -1);
+    CHECK_EQ_INT(net_get_counters(w.n)->sources_refused, 1);
+    world_free(&w);
+    next_allow_cidr = "127.0.0.0/8";
+    world_init(&w, &h);
+    next_allow_cidr = NULL;
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_ACK);
+    CHECK_EQ_INT(net_get_counters(w.n)->sources_refused, 0);
+    world_free(&w);
+    wire_buf_free(&req);
+}
+
 /* memberlist's handleConn answers a stream whose framing it cannot read
  * (readStream) with an err message, and closes without a word on anything
  * else: a message it cannot parse, an unknown type. */
@@ -796,5 +825,6 @@ int main(void)
     test_refused_ping_reported();
     test_error_reply();
     test_max_stream_bytes();
+    test_allow_cidr();
     return check_done("test_streams");
 }
