@@ -726,8 +726,15 @@ static void test_max_stream_bytes(void)
     world_free(&w);
 }
 
-/* memberlist's handleConn with CIDRsAllowed: a stream from outside is
- * closed unread, and counted; from inside it is served. */
+static int two_refused(void *ud)
+{
+    world *w = ud;
+    return net_get_counters(w->n)->sources_refused >= 2;
+}
+
+/* memberlist's handleConn and ingestPacket with CIDRsAllowed: a stream
+ * from outside is closed unread, a datagram dropped undecoded, both
+ * counted; from inside the stream is served. */
 static void test_allow_cidr(void)
 {
     net_handlers h = { .log = on_log };
@@ -739,6 +746,16 @@ static void test_allow_cidr(void)
     next_allow_cidr = NULL;
     CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), -1);
     CHECK_EQ_INT(net_get_counters(w.n)->sources_refused, 1);
+    uv_udp_t u;
+    REQUIRE(uv_udp_init(&w.loop, &u) == 0);
+    struct sockaddr_in sa;
+    const char *at = net_bind_text(w.n);
+    REQUIRE(uv_ip4_addr("127.0.0.1", atoi(strrchr(at, ':') + 1), &sa) == 0);
+    uv_buf_t b = uv_buf_init((char *)req.data, (unsigned)req.len);
+    CHECK(uv_udp_try_send(&u, &b, 1, (const struct sockaddr *)&sa) == (int)req.len);
+    CHECK(run_until(&w, two_refused, 2000));
+    CHECK_EQ_INT(net_get_counters(w.n)->malformed_packets, 0); /* dropped before decoding */
+    uv_close((uv_handle_t *)&u, NULL);
     world_free(&w);
     next_allow_cidr = "127.0.0.0/8";
     world_init(&w, &h);
