@@ -54,7 +54,7 @@ static const base_flag_spec agent_flags[] = {
     { "query-response-size-limit", BASE_FLAG_STRING, "N", "bytes of a query response (serf's default 1024)" },
     { "disable-name-resolution", BASE_FLAG_BOOL, NULL, "no vote on a name claimed twice (serf's disable_name_resolution)" },
     { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
-    { "allow-cidr", BASE_FLAG_LIST, "CIDR", "hear packets, streams and alive messages only from this network (repeatable; default: all)" },
+    { "allow-cidr", BASE_FLAG_LIST, "CIDR", "hear packets, streams and alive messages only from this network (default: all)" },
     SWIM_KNOBS(KNOB_FLAG_)
 };
 #define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])

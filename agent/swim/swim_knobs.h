@@ -92,10 +92,11 @@
      * stay under memberlist's maxPushStateBytes (20 MiB) as well */                                       \
     X(max_stream_bytes, "max-stream-bytes", COUNT, 41943040, 41943040, 41943040, 65536, 41943040,         \
       "largest stream message accepted (a push/pull), in bytes")                                           \
-    /* moonlist (memberlist has no cap): 16x the largest cluster we have                                   \
-     * run (4,096 in the simulator), so no real cluster meets it, while a                                  \
-     * spoofed stream of alive messages stops at tens of MiB of table */                                   \
-    X(max_members, "max-members", COUNT, 65536, 65536, 65536, 1, 16777216,                                 \
+    /* moonlist (memberlist has no cap): 32x the largest cluster we have                                   \
+     * measured (4,096) and above the simulator's largest (`moonlist sim                                   \
+     * -nodes`, 100,000), so no real cluster or simulation meets it, while                                 \
+     * a spoofed stream of alive messages stops at tens of MiB of table */                                 \
+    X(max_members, "max-members", COUNT, 131072, 131072, 131072, 1, 16777216,                              \
       "most members alive messages may create (new names beyond are dropped)")
 
 /* The C type of each kind's swim_config field. */

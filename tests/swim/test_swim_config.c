@@ -53,9 +53,9 @@ static const struct {
     { "udp_buffer_size", 1400, 1400, 1400 },
     { "disable_tcp_pings", 0, 0, 0 },
     /* moonlist's limits, no memberlist field: the stream reader's cap
-     * before the knob (40 MiB), and 65,536 members */
+     * before the knob (40 MiB), and 131,072 members */
     { "max_stream_bytes", 41943040, 41943040, 41943040 },
-    { "max_members", 65536, 65536, 65536 },
+    { "max_members", 131072, 131072, 131072 },
 };
 #define NMEMBERLIST (sizeof memberlist / sizeof memberlist[0])
 
