@@ -56,6 +56,7 @@ static const base_flag_spec agent_flags[] = {
     { "snapshot", BASE_FLAG_STRING, "FILE", "serf's snapshot file: members and clocks kept across restarts, to rejoin and not replay old events" },
     { "rejoin", BASE_FLAG_BOOL, NULL, "rejoin the members of the snapshot even after a graceful leave" },
     { "metrics-addr", BASE_FLAG_STRING, "ADDR", "serve Prometheus metrics over HTTP at host:port (default off)" },
+    { "allow-cidr", BASE_FLAG_LIST, "CIDR", "hear packets, streams and alive messages only from this network (default: all)" },
     SWIM_KNOBS(KNOB_FLAG_)
 };
 #define NFLAGS (sizeof agent_flags / sizeof agent_flags[0])
@@ -381,6 +382,17 @@ int daemon_opts_parse(daemon_opts *o, int argc, char **argv, char *err, size_t e
     o->njoin = j->n;
     if (host_list("join", o->join, o->njoin, err, errlen) < 0 || serf_agent_flags(o, err, errlen) < 0)
         goto fail;
+    const base_flag_value *ac = base_args_get(a, "allow-cidr");
+    if (ac->n > SWIM_MAX_CIDRS) {
+        snprintf(err, errlen, "-allow-cidr: at most %d networks", SWIM_MAX_CIDRS);
+        goto fail;
+    }
+    for (size_t i = 0; i < ac->n; i++)
+        if (swim_cidr_parse(ac->list[i], &nc->swim.allow_cidrs[i]) < 0) {
+            snprintf(err, errlen, "-allow-cidr: '%s' is not a network such as 10.0.0.0/8", ac->list[i]);
+            goto fail;
+        }
+    nc->swim.nallow_cidrs = ac->n;
 
     /* tags -> serf meta */
     serf_tags tags = { 0 };

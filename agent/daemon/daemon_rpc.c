@@ -588,6 +588,7 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     section_begin(w, &m, "protocol");
     kv_uint(w, "dropped", st->dropped);
     kv_uint(w, "broadcasts_dropped", st->broadcasts_dropped);
+    kv_uint(w, "members_refused", st->members_refused);
     kv_uint(w, "probes", st->probes);
     kv_uint(w, "probe_failures", st->probe_failures);
     kv_uint(w, "refutations", st->refutations);
@@ -606,6 +607,8 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     kv_uint(w, "streams_out", nc->streams_out);
     kv_uint(w, "streams_rejected", nc->streams_rejected);
     kv_uint(w, "stream_errors", nc->stream_errors);
+    kv_uint(w, "streams_too_large", nc->streams_too_large);
+    kv_uint(w, "sources_refused", nc->sources_refused);
     wire_mp_map_end(w, &m);
 
     /* the control port: who is connected and who was dropped */

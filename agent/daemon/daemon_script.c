@@ -197,6 +197,13 @@ int daemon_script_apply(mlua *h, daemon_opts *o, char *err, size_t errlen)
             return -1;
         }
     }
+    /* checked by agent.config already: at most SWIM_MAX_CIDRS, each valid */
+    if ((st = mlua_setting_get(h, "allow_cidrs")) && !flag_set(o, "allow-cidr")) {
+        sc->nallow_cidrs = 0;
+        for (size_t i = 0; i < st->n && i < SWIM_MAX_CIDRS; i++)
+            if (swim_cidr_parse(st->list[i], &sc->allow_cidrs[sc->nallow_cidrs]) == 0)
+                sc->nallow_cidrs++;
+    }
     /* the list lives in the host, which outlives the agent's options */
     if ((st = mlua_setting_get(h, "join")) && !flag_set(o, "join")) {
         o->join = (const char **)st->list;

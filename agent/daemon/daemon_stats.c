@@ -165,6 +165,8 @@ static void protocol(prom *p, const daemon_stats *st)
         "every message dropped, those of no known type included", s->dropped);
     one(p, "moonlist_broadcasts_dropped_total", "counter", "application broadcasts pruned from a full queue",
         s->broadcasts_dropped);
+    one(p, "moonlist_members_refused_total", "counter", "new names from alive messages past max_members",
+        s->members_refused);
 }
 
 static void network(prom *p, const daemon_stats *st)
@@ -187,6 +189,10 @@ static void network(prom *p, const daemon_stats *st)
     one(p, "moonlist_streams_rejected_total", "counter", "inbound push/pulls over the concurrency limit",
         n->streams_rejected);
     one(p, "moonlist_stream_errors_total", "counter", "streams malformed, timed out or reset", n->stream_errors);
+    one(p, "moonlist_streams_too_large_total", "counter", "streams refused at max_stream_bytes (also errors)",
+        n->streams_too_large);
+    one(p, "moonlist_sources_refused_total", "counter", "packets and streams from outside -allow-cidr",
+        n->sources_refused);
 }
 
 static void serf(prom *p, const daemon_stats *st)

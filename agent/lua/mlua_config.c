@@ -33,6 +33,7 @@ typedef enum kind {
     K_UINT,        /* an integer, 0..1000000 */
     K_PATH,        /* a file path: a non-empty string */
     K_STRLIST,     /* a string or a list of strings */
+    K_CIDRLIST,    /* "10.0.0.0/8" or a list of them, at most SWIM_MAX_CIDRS */
 } kind;
 
 typedef struct key_spec {
@@ -72,6 +73,7 @@ static const key_spec keys[] = {
     /* serf's snapshot: the file, and rejoin after a graceful leave */
     { "snapshot_path", K_PATH, -1 },
     { "rejoin_after_leave", K_BOOL, -1 },
+    { "allow_cidrs", K_CIDRLIST, -1 },
     SWIM_KNOBS(KNOB_KEY_)
 };
 #undef KNOB_KEY_
@@ -407,6 +409,20 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         else
             snprintf(buf, buflen, "must be an integer in %" PRIu32 "..%" PRIu32, lo, hi);
         return buf;
+    }
+    case K_CIDRLIST: {
+        st->type = MLUA_SET_LIST;
+        if (!string_list(L, idx, st, true, &why))
+            return why;
+        if (st->n > SWIM_MAX_CIDRS)
+            return "must hold at most 16 networks";
+        swim_cidr c;
+        for (size_t i = 0; i < st->n; i++)
+            if (swim_cidr_parse(st->list[i], &c) < 0) {
+                snprintf(buf, buflen, "'%s' is not a network such as 10.0.0.0/8", st->list[i]);
+                return buf;
+            }
+        return NULL;
     }
     case K_STRLIST:
         st->type = MLUA_SET_LIST;

@@ -74,6 +74,8 @@ typedef struct net_counters {
     uint64_t streams_in, streams_out;
     uint64_t streams_rejected;       /* push/pulls over NET_MAX_INBOUND_PUSH_PULLS */
     uint64_t stream_errors;          /* malformed, timed out, reset */
+    uint64_t sources_refused;        /* packets and streams from outside -allow-cidr */
+    uint64_t streams_too_large;      /* refused at max_stream_bytes (also in stream_errors) */
 } net_counters;
 
 typedef struct net net;

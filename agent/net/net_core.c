@@ -246,6 +246,15 @@ net *net_start(uv_loop_t *loop, const net_config *cfg, const net_handlers *h, ch
     n->cfg = *cfg;
     if (!n->cfg.frame.keyring)
         n->cfg.frame.keyring = &n->cfg.keyring;
+    /* the operator's cap on one stream message holds whatever form it comes
+     * in: plain, compressed (before and after inflating) or encrypted */
+    size_t cap = n->cfg.swim.max_stream_bytes;
+    if (cap > 0) {
+        wire_frame_config *f = &n->cfg.frame;
+        f->max_stream_plain = f->max_stream_plain < cap ? f->max_stream_plain : cap;
+        f->max_stream_inflate = f->max_stream_inflate < cap ? f->max_stream_inflate : cap;
+        f->max_encrypted = f->max_encrypted < cap ? f->max_encrypted : cap;
+    }
     wire_packet_rx_init(&n->rx);
     wire_buf_init(&n->tx, 0);
 

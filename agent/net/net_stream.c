@@ -293,6 +293,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     uv_read_stop(s);
     if (rc != WIRE_STREAM_DONE) {
+        if (rc == WIRE_ELIMIT) {
+            char a[80];
+            net_addr_text(&c->peer, a, sizeof a);
+            c->n->counters.streams_too_large++;
+            net_log_noisy(c->n, BASE_LOG_WARN, "stream %s %s: a message over max_stream_bytes (%u) or a push/pull "
+                          "header over the protocol's limits: refused", c->inbound ? "from" : "to", a,
+                          (unsigned)c->n->cfg.swim.max_stream_bytes);
+        }
         if (c->inbound && answer_error(c, rc))
             return;
         conn_finish(c, NULL, 0, wire_strerror(rc));
@@ -327,6 +335,16 @@ static void on_connection(uv_stream_t *server, int status)
     int len = sizeof ss;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0 ||
         net_swim_from_sockaddr((struct sockaddr *)&ss, &c->peer) < 0) {
+        c->finished = true;
+        conn_close(c);
+        return;
+    }
+    if (!swim_cidr_allows(n->cfg.swim.allow_cidrs, n->cfg.swim.nallow_cidrs, &c->peer)) {
+        /* memberlist's handleConn: closed before a byte is read */
+        char a[80];
+        net_addr_text(&c->peer, a, sizeof a);
+        n->counters.sources_refused++;
+        net_log_noisy(n, BASE_LOG_WARN, "stream from %s: outside -allow-cidr, closed", a);
         c->finished = true;
         conn_close(c);
         return;

@@ -45,6 +45,13 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
     udp_ctx c = { .n = n, .now = net_now(n) };
     if (net_swim_from_sockaddr(sa, &c.from) < 0)
         return;
+    if (!swim_cidr_allows(n->cfg.swim.allow_cidrs, n->cfg.swim.nallow_cidrs, &c.from)) {
+        n->counters.sources_refused++;   /* memberlist's ingestPacket: IPAllowed */
+        char a[80];
+        net_addr_text(&c.from, a, sizeof a);
+        net_log_noisy(n, BASE_LOG_WARN, "packet from %s: outside -allow-cidr, dropped", a);
+        return;
+    }
     n->counters.packets_in++;
     n->counters.bytes_in += (uint64_t)nread;
     if ((flags & UV_UDP_PARTIAL) || (size_t)nread > 65536) {

@@ -60,6 +60,16 @@ typedef enum swim_state {
 const char *swim_state_name(swim_state s);   /* "alive", "suspect", "dead", "left" */
 
 /* Every memberlist knob (§13), durations in milliseconds. */
+/* A network sources must belong to (memberlist's CIDRsAllowed). */
+typedef struct swim_cidr {
+    uint8_t ip[16];                  /* the prefix, host bits zero */
+    uint8_t ip_len;                  /* 4 or 16 */
+    uint8_t bits;                    /* 0..32 or 0..128 */
+} swim_cidr;
+/* A handful of networks is what an operator lists; a fixed array keeps
+ * swim_config a plain value. */
+#define SWIM_MAX_CIDRS 16
+
 typedef struct swim_config {
     char name[256];                  /* node name, unique in the cluster */
     swim_addr advertise;             /* what we gossip as our Addr/Port */
@@ -75,7 +85,18 @@ typedef struct swim_config {
     uint32_t packet_overhead;        /* bytes the I/O side adds per packet
                                         (29 for encryption, 2+len for a label) */
     uint64_t seed;                   /* randomness: same seed, same run */
+    /* -allow-cidr: alive messages whose address is outside every one are
+     * dropped (none: every address is allowed) */
+    swim_cidr allow_cidrs[SWIM_MAX_CIDRS];
+    size_t nallow_cidrs;
 } swim_config;
+
+/* "10.0.0.0/8" or "fd00::/8" (a prefix length is required, as Go's
+ * net.ParseCIDR) into *out, host bits cleared. 0, or -1 if malformed. */
+int swim_cidr_parse(const char *text, swim_cidr *out);
+/* True if `a` is inside one of the n networks, or n is 0. An IPv4-mapped
+ * IPv6 address is matched as its IPv4 address. */
+bool swim_cidr_allows(const swim_cidr *list, size_t n, const swim_addr *a);
 
 /* Fill `c` with memberlist's defaults for "lan", "wan" or "local" (§13):
  * every knob (the table's column), packet_overhead 0, the version triples;
@@ -327,6 +348,7 @@ typedef struct swim_stats {
     uint64_t dropped_by_type[16];
     uint64_t dropped;               /* all dropped messages */
     uint64_t broadcasts_dropped;    /* application broadcasts pruned from a full queue */
+    uint64_t members_refused;       /* new names from alive messages or push/pulls past max_members */
     uint64_t probes, probe_failures, refutations;
     /* bytes of the messages above, by type, as the core hands them out or
      * takes them in (before the I/O side's framing; a compound's parts

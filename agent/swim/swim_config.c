@@ -148,6 +148,8 @@ const char *swim_config_check(const swim_config *c)
         return "advertise address must be IPv4 or IPv6";
     if (c->meta_len > sizeof c->meta)
         return "meta over 512 bytes";
+    if (c->nallow_cidrs > SWIM_MAX_CIDRS)
+        return "more than 16 allowed networks (-allow-cidr)";
     if (c->vsn[0] == 0 || c->vsn[1] == 0 || c->vsn[0] > c->vsn[1] || c->vsn[2] < c->vsn[0] ||
         c->vsn[2] > c->vsn[1])
         return "vsn protocol triple is invalid";

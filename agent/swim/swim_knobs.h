@@ -84,7 +84,20 @@
       "bytes of gossip per UDP packet")                                                                    \
     /* memberlist falls back to a TCP ping where UDP is filtered */                                        \
     X(disable_tcp_pings, "disable-tcp-pings", BOOL, 0, 0, 0, 0, 1,                                         \
-      "do not try a TCP ping when a UDP probe fails")
+      "do not try a TCP ping when a UDP probe fails")                                                      \
+    /* moonlist: 40 MiB (WIRE_MAX_INFLATE) is what the stream reader took                                  \
+     * before this knob, room for memberlist's largest user state (20 MiB)                                 \
+     * and a million node states, so the default refuses nothing it did;                                   \
+     * 64 KiB still carries a few hundred members' state. Encrypted bodies                                 \
+     * stay under memberlist's maxPushStateBytes (20 MiB) as well */                                       \
+    X(max_stream_bytes, "max-stream-bytes", COUNT, 41943040, 41943040, 41943040, 65536, 41943040,         \
+      "largest stream message accepted (a push/pull), in bytes")                                           \
+    /* moonlist (memberlist has no cap): 32x the largest cluster we have                                   \
+     * measured (4,096) and above the simulator's largest (`moonlist sim                                   \
+     * -nodes`, 100,000), so no real cluster or simulation meets it, while                                 \
+     * a spoofed stream of alive messages stops at tens of MiB of table */                                 \
+    X(max_members, "max-members", COUNT, 131072, 131072, 131072, 1, 16777216,                              \
+      "most members alive messages may create (new names beyond are dropped)")
 
 /* The C type of each kind's swim_config field. */
 #define SWIM_KNOB_CTYPE_MS uint32_t

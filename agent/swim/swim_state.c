@@ -163,6 +163,13 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
                   a->vsn[0], a->vsn[1]);
         return;
     }
+    /* memberlist's aliveNode: an address outside CIDRsAllowed is refused;
+     * never our own, which the operator need not list */
+    if (!about_self && !swim_cidr_allows(s->cfg.allow_cidrs, s->cfg.nallow_cidrs, &a->addr)) {
+        swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: its address is outside -allow-cidr", (int)a->nlen,
+                  a->node);
+        return;
+    }
     if (s->io.delegate.allow_alive) {
         if (a->vsn_len < 6) {
             swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: no version vector", (int)a->nlen, a->node);
@@ -197,6 +204,15 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
     swim_node *n = swim_members_find(&s->members, a->node, a->nlen);
     bool updates_node = false;
     if (!n) {
+        /* a spoofed stream of alive messages with fresh names would grow the
+         * table without end; updates to known members still pass */
+        if (s->members.n >= s->cfg.max_members) {
+            /* logged at the first and every 1024th, not per message */
+            if (s->stats.members_refused++ % 1024 == 0)
+                swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: %zu members, max_members reached (%llu refused)",
+                          (int)a->nlen, a->node, s->members.n, (unsigned long long)s->stats.members_refused);
+            return;
+        }
         n = swim_members_add(&s->members, &s->rng, a->node, a->nlen);
         if (!n) {
             swim_logf(s, BASE_LOG_ERROR, "out of memory adding a member");

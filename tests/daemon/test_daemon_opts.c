@@ -59,6 +59,16 @@ int main(void)
     CHECK(PARSE(&o, "-user-event-size-limit", "9217") < 0 && strstr(err, "1..9216"));
     CHECK(PARSE(&o, "-query-size-limit", "0") < 0 && strstr(err, "-query-size-limit"));
 
+    /* -allow-cidr: repeatable, none by default, a clear error for a bad one */
+    REQUIRE(daemon_opts_parse(&o, 0, NULL, err, sizeof err) == 0);
+    CHECK_EQ_INT(o.net.swim.nallow_cidrs, 0);
+    daemon_opts_free(&o);
+    REQUIRE(PARSE(&o, "-allow-cidr", "10.0.0.0/8", "--allow-cidr=fd00::/8") == 0);
+    CHECK_EQ_INT(o.net.swim.nallow_cidrs, 2);
+    CHECK(o.net.swim.allow_cidrs[0].bits == 8 && o.net.swim.allow_cidrs[1].ip_len == 16);
+    daemon_opts_free(&o);
+    CHECK(PARSE(&o, "-allow-cidr", "10.0.0.1") < 0 && strstr(err, "-allow-cidr: '10.0.0.1'"));
+
     /* serf's agent flags: joins retried, signals, tags file, handlers */
     REQUIRE(PARSE(&o, "-retry-join", "10.0.0.1", "--retry-join=seed.example:7000", "-retry-interval", "1s",
                   "-retry-max=2", "-leave-on-terminate", "-skip-leave-on-interrupt", "-tags-file", "/var/lib/t.json",

@@ -109,21 +109,24 @@ static void test_every_knob(void)
                  "  tcp_timeout = 4, gossip_to_the_dead_time = 50, dead_node_reclaim_time = 6,\n"
                  "  indirect_checks = 7, retransmit_mult = 8, suspicion_mult = 9, suspicion_max_timeout_mult = 10,\n"
                  "  awareness_max_multiplier = 11, gossip_nodes = 12, udp_buffer_size = 1300,\n"
-                 "  disable_tcp_pings = false,\n"
+                 "  disable_tcp_pings = false, max_stream_bytes = 100000, max_members = 600,\n"
+                 "  allow_cidrs = { '10.0.0.0/8', 'fd00::/8' },\n"
                  "}\n");
     daemon_opts o;
     mlua *h = NULL;
     char err[512] = "";
     const char *argv[] = { "-probe-timeout", "900ms", "-tcp-timeout", "5s", "-dead-node-reclaim-time", "0",
                            "-retransmit-mult", "2", "-suspicion-max-timeout-mult", "3", "-gossip-nodes", "1",
-                           "-disable-tcp-pings" };
-    CHECKF(run(&o, &h, err, sizeof err, 13, argv) == 0, "%s", err);
+                           "-disable-tcp-pings", "-max-members", "500" };
+    CHECKF(run(&o, &h, err, sizeof err, 15, argv) == 0, "%s", err);
     REQUIRE(h);
-    static const uint64_t want[] = { 2000, 900, 300, 40000, 5000, 50000, 0, 7, 2, 9, 3, 11, 1, 1300, 1 };
+    static const uint64_t want[] = { 2000, 900, 300, 40000, 5000, 50000, 0, 7, 2, 9, 3, 11, 1, 1300, 1, 100000, 500 };
     REQUIRE(swim_knob_count() == sizeof want / sizeof want[0]);
     for (size_t i = 0; i < swim_knob_count(); i++)
         CHECKF(swim_knob_get(&o.net.swim, i) == want[i], "%s: %llu, want %llu", swim_knob_at(i)->name,
                (unsigned long long)swim_knob_get(&o.net.swim, i), (unsigned long long)want[i]);
+    CHECK_EQ_INT(o.net.swim.nallow_cidrs, 2); /* the script's, no -allow-cidr given */
+    CHECK(o.net.swim.allow_cidrs[0].bits == 8 && o.net.swim.allow_cidrs[1].ip_len == 16);
     daemon_opts_free(&o);
     mlua_free(h);
     unlink(script);
@@ -138,6 +141,12 @@ static void test_refuses_bad_script(void)
     CHECK(run(&o, &h, err, sizeof err, 0, NULL) < 0 && h == NULL);
     snprintf(want, sizeof want, "%s:3: agent.config: unknown key 'gossip_nodez'", script);
     CHECKF(strstr(err, want) != NULL, "%s", err);
+    daemon_opts_free(&o);
+    unlink(script);
+
+    write_script("local agent = require 'moonlist'\nagent.config { allow_cidrs = { '10.0.0.0/8', '10.0.0.1' } }\n");
+    CHECK(run(&o, &h, err, sizeof err, 0, NULL) < 0 && h == NULL);
+    CHECKF(strstr(err, "'10.0.0.1' is not a network") != NULL, "%s", err);
     daemon_opts_free(&o);
     unlink(script);
 

@@ -326,6 +326,11 @@ static void client_free(fake_client *c)
 
 /* ---- the agent ---- */
 
+/* max_stream_bytes for the next world_init (0: the profile's) */
+static uint32_t next_max_stream_bytes;
+/* -allow-cidr for the next world_init (NULL: none) */
+static const char *next_allow_cidr;
+
 static void world_init_t(world *w, const net_handlers *h, uint32_t tcp_timeout)
 {
     memset(w, 0, sizeof *w);
@@ -344,6 +349,12 @@ static void world_init_t(world *w, const net_handlers *h, uint32_t tcp_timeout)
     c.swim.seed = 5;
     c.swim.tcp_timeout = tcp_timeout;
     c.swim.push_pull_interval = 0;
+    if (next_max_stream_bytes)
+        c.swim.max_stream_bytes = next_max_stream_bytes;
+    if (next_allow_cidr) {
+        REQUIRE(swim_cidr_parse(next_allow_cidr, &c.swim.allow_cidrs[0]) == 0);
+        c.swim.nallow_cidrs = 1;
+    }
     snprintf(c.bind_host, sizeof c.bind_host, "127.0.0.1");
     wire_frame_config_init(&c.frame);
     c.frame.compress = false;
@@ -670,6 +681,91 @@ static void test_push_pull_cap(void)
     world_free(&w);
 }
 
+/* A plain push/pull request of exactly `total` bytes: the header, then
+ * user state (zeros) to fill. */
+static void push_pull_of_size(wire_buf *b, size_t total)
+{
+    wire_push_pull_header h = { false, 0, 0 };
+    for (int i = 0; i < 3; i++) { /* the header's width depends on the length */
+        wire_buf_init(b, 0);
+        REQUIRE(wire_encode_push_pull_header(b, &h, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+        REQUIRE(b->len < total);
+        if (b->len + (size_t)h.user_state_len == total)
+            break;
+        h.user_state_len = (int64_t)(total - b->len);
+        wire_buf_free(b);
+    }
+    REQUIRE(b->len + (size_t)h.user_state_len == total);
+    for (int64_t i = 0; i < h.user_state_len; i++)
+        REQUIRE(wire_buf_append_byte(b, 0) == WIRE_OK);
+}
+
+/* moonlist's max_stream_bytes: a push/pull of exactly the limit is
+ * answered, one byte more is refused (no reply, the stream closed),
+ * counted and logged; what follows is served as before. */
+static void test_max_stream_bytes(void)
+{
+    enum { CAP = 65536 };
+    net_handlers h = { .log = on_log };
+    world w;
+    next_max_stream_bytes = CAP;
+    world_init(&w, &h);
+    next_max_stream_bytes = 0;
+    wire_buf req;
+    push_pull_of_size(&req, CAP);
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_PUSH_PULL);
+    wire_buf_free(&req);
+    CHECK_EQ_INT(net_get_counters(w.n)->streams_too_large, 0);
+    push_pull_of_size(&req, CAP + 1);
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), -1);
+    wire_buf_free(&req);
+    CHECK_EQ_INT(net_get_counters(w.n)->streams_too_large, 1);
+    ping_request(&req, 79);
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_ACK);
+    wire_buf_free(&req);
+    world_free(&w);
+}
+
+static int two_refused(void *ud)
+{
+    world *w = ud;
+    return net_get_counters(w->n)->sources_refused >= 2;
+}
+
+/* memberlist's handleConn and ingestPacket with CIDRsAllowed: a stream
+ * from outside is closed unread, a datagram dropped undecoded, both
+ * counted; from inside the stream is served. */
+static void test_allow_cidr(void)
+{
+    net_handlers h = { .log = on_log };
+    world w;
+    wire_buf req;
+    ping_request(&req, 80);
+    next_allow_cidr = "10.0.0.0/8";
+    world_init(&w, &h);
+    next_allow_cidr = NULL;
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), -1);
+    CHECK_EQ_INT(net_get_counters(w.n)->sources_refused, 1);
+    uv_udp_t u;
+    REQUIRE(uv_udp_init(&w.loop, &u) == 0);
+    struct sockaddr_in sa;
+    const char *at = net_bind_text(w.n);
+    REQUIRE(uv_ip4_addr("127.0.0.1", atoi(strrchr(at, ':') + 1), &sa) == 0);
+    uv_buf_t b = uv_buf_init((char *)req.data, (unsigned)req.len);
+    CHECK(uv_udp_try_send(&u, &b, 1, (const struct sockaddr *)&sa) == (int)req.len);
+    CHECK(run_until(&w, two_refused, 2000));
+    CHECK_EQ_INT(net_get_counters(w.n)->malformed_packets, 0); /* dropped before decoding */
+    uv_close((uv_handle_t *)&u, NULL);
+    world_free(&w);
+    next_allow_cidr = "127.0.0.0/8";
+    world_init(&w, &h);
+    next_allow_cidr = NULL;
+    CHECK_EQ_INT(request_reply_type(&w, req.data, req.len, NULL, 0), WIRE_ACK);
+    CHECK_EQ_INT(net_get_counters(w.n)->sources_refused, 0);
+    world_free(&w);
+    wire_buf_free(&req);
+}
+
 /* memberlist's handleConn answers a stream whose framing it cannot read
  * (readStream) with an err message, and closes without a word on anything
  * else: a message it cannot parse, an unknown type. */
@@ -745,5 +841,7 @@ int main(void)
     test_joins_matched_by_id();
     test_refused_ping_reported();
     test_error_reply();
+    test_max_stream_bytes();
+    test_allow_cidr();
     return check_done("test_streams");
 }

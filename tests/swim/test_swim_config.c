@@ -52,6 +52,10 @@ static const struct {
     { "gossip_nodes", 3, 4, 3 },
     { "udp_buffer_size", 1400, 1400, 1400 },
     { "disable_tcp_pings", 0, 0, 0 },
+    /* moonlist's limits, no memberlist field: the stream reader's cap
+     * before the knob (40 MiB), and 131,072 members */
+    { "max_stream_bytes", 41943040, 41943040, 41943040 },
+    { "max_members", 131072, 131072, 131072 },
 };
 #define NMEMBERLIST (sizeof memberlist / sizeof memberlist[0])
 

@@ -69,6 +69,90 @@ static void test_alive_updates(void)
     h_free(&H);
 }
 
+/* moonlist's max_members: the table fills up to the limit (us included);
+ * past it a new name from an alive message is dropped and counted, while
+ * known members still take updates. */
+static void test_max_members(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    c.max_members = 3;
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    h_add_peer(&H, "b", 1, 1); /* the third: at the limit, still taken */
+    CHECK_EQ_INT(swim_member_count(H.core), 3);
+    CHECK_EQ_INT(swim_get_stats(H.core)->members_refused, 0);
+    inject_alive(&H, "c", 2, 1, NULL);
+    inject_alive(&H, "d", 3, 1, NULL);
+    swim_member m;
+    CHECK(!swim_member_get(H.core, "c", &m));
+    CHECK(!swim_member_get(H.core, "d", &m));
+    CHECK_EQ_INT(swim_member_count(H.core), 3);
+    CHECK_EQ_INT(swim_get_stats(H.core)->members_refused, 2);
+    h_clear(&H);
+    inject_alive(&H, "a", 0, 2, "x"); /* an update of a known member passes */
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_UPDATE, "a"), 1);
+    CHECK_EQ_INT(h_inc(&H, "a"), 2);
+    CHECK_EQ_INT(swim_get_stats(H.core)->members_refused, 2);
+    h_free(&H);
+}
+
+/* Networks as -allow-cidr spells them, and which addresses they hold. */
+static void test_cidr_parse(void)
+{
+    swim_cidr c[2];
+    CHECK(swim_cidr_parse("10.1.2.3/16", &c[0]) == 0);
+    CHECK_EQ_INT(c[0].ip_len, 4);
+    CHECK_EQ_INT(c[0].bits, 16);
+    CHECK(c[0].ip[0] == 10 && c[0].ip[1] == 1 && c[0].ip[2] == 0 && c[0].ip[3] == 0); /* host bits cleared */
+    CHECK(swim_cidr_parse("fd00::/8", &c[1]) == 0);
+    CHECK_EQ_INT(c[1].ip_len, 16);
+    static const char *const bad[] = { "10.0.0.1", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/8x",
+                                       "host/8", "/8", "::/129", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECKF(swim_cidr_parse(bad[i], &c[0]) == -1, "%s", bad[i]);
+    REQUIRE(swim_cidr_parse("10.1.0.0/16", &c[0]) == 0);
+    swim_addr in = { .ip = { 10, 1, 200, 7 }, .ip_len = 4, .port = 1 };
+    swim_addr out = { .ip = { 10, 2, 0, 1 }, .ip_len = 4, .port = 1 };
+    swim_addr mapped = { .ip = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 0, 9 }, .ip_len = 16 };
+    swim_addr v6 = { .ip = { 0xfd, 1 }, .ip_len = 16 };
+    CHECK(swim_cidr_allows(c, 1, &in));
+    CHECK(!swim_cidr_allows(c, 1, &out));
+    CHECK(swim_cidr_allows(c, 1, &mapped));
+    CHECK(!swim_cidr_allows(c, 1, &v6));
+    CHECK(swim_cidr_allows(c, 2, &v6));
+    CHECK(swim_cidr_allows(c, 0, &out)); /* no list: everyone */
+    REQUIRE(swim_cidr_parse("0.0.0.0/0", &c[0]) == 0);
+    CHECK(swim_cidr_allows(c, 1, &out));
+}
+
+/* memberlist's aliveNode with CIDRsAllowed: an alive whose address is
+ * outside every network is dropped, new name or known member alike. The
+ * harness's peer i is at 10.0.0.(i+2). */
+static void test_allow_cidr(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    REQUIRE(swim_cidr_parse("10.0.0.0/30", &c.allow_cidrs[0]) == 0); /* 10.0.0.0..3: peers 0 and 1 */
+    c.nallow_cidrs = 1;
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    inject_alive(&H, "c", 2, 1, NULL);
+    swim_member m;
+    CHECK(swim_member_get(H.core, "a", &m));
+    CHECK(!swim_member_get(H.core, "c", &m));
+    /* a known member moving outside is refused too (only a left one could move) */
+    inject_dead(&H, "a", 1, "a");
+    CHECK_EQ_INT(h_state(&H, "a"), SWIM_LEFT);
+    inject_alive(&H, "a", 5, 2, NULL);
+    CHECK_EQ_INT(h_state(&H, "a"), SWIM_LEFT);
+    inject_alive(&H, "a", 1, 2, NULL); /* back from inside: taken */
+    CHECK_EQ_INT(h_state(&H, "a"), SWIM_ALIVE);
+    h_free(&H);
+}
+
 static void test_suspicion_timeouts(void)
 {
     swim_config c;
@@ -331,6 +415,9 @@ static void test_leave(void)
 
 int main(void)
 {
+    test_max_members();
+    test_cidr_parse();
+    test_allow_cidr();
     test_alive_updates();
     test_suspicion_timeouts();
     test_small_cluster_k0();
