@@ -197,15 +197,24 @@ static int decode_field(wire_mp_reader *r, const field *f, void *obj)
 /* Peers write the fields in table order (§3.1), so the search starts at
  * the field after the last one matched (*hint) and is one compare for a
  * well-ordered message; any order still finds the field, as names in a
- * table are distinct. The length and first byte go before memcmp. */
+ * table are distinct. */
+/* Field names are a few bytes: a loop inline beats a call to memcmp,
+ * and most candidates differ in the first byte. */
+static bool key_is(const uint8_t *p, const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != (uint8_t)name[i])
+            return false;
+    return true;
+}
+
 static const field *find_field(const field *fs, size_t nf, wire_bytes key, size_t *hint)
 {
     size_t i = *hint < nf ? *hint : 0;
     for (size_t k = 0; k < nf; k++) {
         const field *f = &fs[i];
         /* Exact, case-sensitive, as go-msgpack matches struct keys. */
-        if (key.n == f->len && key.p[0] == (uint8_t)f->name[0] &&
-            memcmp(key.p, f->name, key.n) == 0) {
+        if (key.n == f->len && key_is(key.p, f->name, f->len)) {
             *hint = i + 1;
             return f;
         }
