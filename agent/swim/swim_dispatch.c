@@ -115,10 +115,10 @@ static void dispatch_parts(swim *s, const swim_addr *from, const uint8_t *msg, c
         }
         for (size_t i = 0; i < k; i++)
             if (about[i])
-                swim_members_prefetch_node(&s->members, hash[i]);
+                swim_members_prefetch_node(&s->members, hash[i], about[i]->n);
         for (size_t i = 0; i < k; i++)
             if (about[i])
-                swim_members_prefetch_next(&s->members, hash[i]);
+                swim_members_prefetch_next(&s->members, hash[i], about[i]->n);
         for (size_t i = 0; i < k; i++) {
             const uint8_t *p = msg + off[first + i];
             size_t plen = len[first + i];

@@ -68,12 +68,12 @@ int swim_members_init(swim_members *m);
 void swim_members_free(swim_members *m);
 swim_node *swim_members_find(const swim_members *m, const char *name, size_t len);
 /* A lookup of `name` is coming: start loading its bucket, and return the
- * name's hash for swim_members_prefetch_node, which starts loading the
- * node the bucket leads to. Hints only: they change nothing. */
+ * name's hash for swim_members_prefetch_node (given the name's length
+ * too), which starts loading the node the bucket leads to. Hints only: they change nothing. */
 uint32_t swim_members_prefetch(const swim_members *m, const char *name, size_t len);
-void swim_members_prefetch_node(const swim_members *m, uint32_t hash);
+void swim_members_prefetch_node(const swim_members *m, uint32_t hash, size_t len);
 /* Then, the head loaded: the next node of the chain if the head is another. */
-void swim_members_prefetch_next(const swim_members *m, uint32_t hash);
+void swim_members_prefetch_next(const swim_members *m, uint32_t hash, size_t len);
 /* Create a node (state dead, as memberlist does, so that it "joins") and put
  * it at a random position of the probe order. NULL if out of memory. */
 swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size_t len);

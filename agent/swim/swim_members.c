@@ -65,27 +65,32 @@ uint32_t swim_members_prefetch(const swim_members *m, const char *name, size_t l
     return h;
 }
 
-void swim_members_prefetch_node(const swim_members *m, uint32_t hash)
+/* The lines a lookup and an alive compare read: the node's first two,
+ * and the one holding the end of its name (a node is 16-byte aligned, not
+ * 64, so with a name of 10 bytes a quarter of them end on a third line).
+ * Not n->name_len: reading the node would wait for the very load this
+ * starts; the name looked up has the same length when it is this node. */
+static void prefetch_lines(const swim_node *n, size_t len)
 {
-    const swim_node *n = m->buckets[hash & (m->nbuckets - 1)];
-    if (!n)
-        return;
-    /* the fields a lookup and an alive compare, and the name right
-     * after them: two cache lines (not n->name's own address: reading the
-     * node's would wait for the very load this starts) */
     __builtin_prefetch(n);
     __builtin_prefetch((const char *)n + 64);
+    __builtin_prefetch((const char *)n + offsetof(swim_node, name) + len);
 }
 
-void swim_members_prefetch_next(const swim_members *m, uint32_t hash)
+void swim_members_prefetch_node(const swim_members *m, uint32_t hash, size_t len)
+{
+    const swim_node *n = m->buckets[hash & (m->nbuckets - 1)];
+    if (n)
+        prefetch_lines(n, len);
+}
+
+void swim_members_prefetch_next(const swim_members *m, uint32_t hash, size_t len)
 {
     /* by now the head is in the cache: if it is another name, its
      * successor is the likely one (chains average under 1.5) */
     const swim_node *n = m->buckets[hash & (m->nbuckets - 1)];
-    if (n && n->hash != hash && n->hnext) {
-        __builtin_prefetch(n->hnext);
-        __builtin_prefetch((const char *)n->hnext + 64);
-    }
+    if (n && n->hash != hash && n->hnext)
+        prefetch_lines(n->hnext, len);
 }
 
 static void grow_buckets(swim_members *m)

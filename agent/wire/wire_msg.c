@@ -22,13 +22,14 @@ typedef enum field_kind {
 
 typedef struct field {
     const char *name;
+    uint8_t len;   /* strlen(name), so a key is matched without strlen */
     uint8_t kind;
     bool omitempty;
     size_t off;
 } field;
 
-#define FLD(T, name, kind, member) { name, kind, false, offsetof(T, member) }
-#define OMIT(T, name, kind, member) { name, kind, true, offsetof(T, member) }
+#define FLD(T, name, kind, member) { name, sizeof(name) - 1, kind, false, offsetof(T, member) }
+#define OMIT(T, name, kind, member) { name, sizeof(name) - 1, kind, true, offsetof(T, member) }
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* Every table is in byte-wise ascending key order, the order go-msgpack
@@ -193,13 +194,32 @@ static int decode_field(wire_mp_reader *r, const field *f, void *obj)
     return WIRE_EFORMAT;
 }
 
-static const field *find_field(const field *fs, size_t nf, wire_bytes key)
+/* Peers write the fields in table order (§3.1), so the search starts at
+ * the field after the last one matched (*hint) and is one compare for a
+ * well-ordered message; any order still finds the field, as names in a
+ * table are distinct. */
+/* Field names are a few bytes: a loop inline beats a call to memcmp,
+ * and most candidates differ in the first byte. */
+static bool key_is(const uint8_t *p, const char *name, size_t len)
 {
-    for (size_t i = 0; i < nf; i++) {
-        size_t len = strlen(fs[i].name);
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != (uint8_t)name[i])
+            return false;
+    return true;
+}
+
+static const field *find_field(const field *fs, size_t nf, wire_bytes key, size_t *hint)
+{
+    size_t i = *hint < nf ? *hint : 0;
+    for (size_t k = 0; k < nf; k++) {
+        const field *f = &fs[i];
         /* Exact, case-sensitive, as go-msgpack matches struct keys. */
-        if (key.n == len && memcmp(key.p, fs[i].name, len) == 0)
-            return &fs[i];
+        if (key.n == f->len && key_is(key.p, f->name, f->len)) {
+            *hint = i + 1;
+            return f;
+        }
+        if (++i == nf)
+            i = 0;
     }
     return NULL;
 }
@@ -219,13 +239,14 @@ static int decode_map(const uint8_t *p, size_t n, const field *fs, size_t nf,
         return WIRE_EFORMAT;
     wire_mp_reader_init(&r, p, n);
     rc = wire_mp_read_map(&r, &count);
+    size_t hint = 0;
     for (uint32_t i = 0; !rc && i < count; i++) {
         wire_bytes key;
         /* Keys are strings; a nil key is go-msgpack's "" (unknown). */
         rc = wire_mp_read_raw(&r, &key);
         if (rc)
             break;
-        const field *f = key.p ? find_field(fs, nf, key) : NULL;
+        const field *f = key.p && key.n ? find_field(fs, nf, key, &hint) : NULL;
         rc = f ? decode_field(&r, f, obj) : wire_mp_skip(&r);
     }
     if (rc) {
