@@ -19,6 +19,36 @@
  * is given, the agent ending the query sooner. */
 #define CLI_QUERY_DEFAULT_WAIT_MS 60000
 
+/* A repeated flag's values as a msgpack array of strings (query's
+ * FilterNodes, tags' DeleteTags). */
+static void pack_str_list(wire_mp_writer *w, const base_flag_value *v)
+{
+    wire_mp_container list;
+    wire_mp_array_begin(w, &list);
+    for (size_t i = 0; i < v->n; i++)
+        wire_mp_pack_cstr(w, v->list[i]);
+    wire_mp_array_end(w, &list);
+}
+
+/* A repeated flag's "key=value" values as a msgpack map, split at the
+ * first '=' as serf's CLI splits them (query's FilterTags, tags' Tags).
+ * Returns NULL, or the first value without '=' (the map is then
+ * unfinished: the caller drops the request with its own message). */
+static const char *pack_kv_map(wire_mp_writer *w, const base_flag_value *v)
+{
+    wire_mp_container map;
+    wire_mp_map_begin(w, &map);
+    for (size_t i = 0; i < v->n; i++) {
+        const char *eq = strchr(v->list[i], '=');
+        if (!eq)
+            return v->list[i];
+        wire_mp_pack_raw(w, v->list[i], (size_t)(eq - v->list[i]));
+        wire_mp_pack_cstr(w, eq + 1);
+    }
+    wire_mp_map_end(w, &map);
+    return NULL;
+}
+
 int cli_event_main(int argc, char **argv)
 {
     static const base_flag_spec flags[] = {
@@ -175,25 +205,15 @@ int cli_query_main(int argc, char **argv)
     bool no_ack = base_args_bool(&a, "no-ack");
     const base_flag_value *nodes = base_args_get(&a, "node"), *tags = base_args_get(&a, "tag");
     request q;
-    wire_mp_container list;
     cli_body_begin(&q);
     wire_mp_pack_cstr(&q.w, "FilterNodes");
-    wire_mp_array_begin(&q.w, &list);
-    for (size_t i = 0; i < nodes->n; i++)
-        wire_mp_pack_cstr(&q.w, nodes->list[i]);
-    wire_mp_array_end(&q.w, &list);
+    pack_str_list(&q.w, nodes);
     wire_mp_pack_cstr(&q.w, "FilterTags");
-    wire_mp_map_begin(&q.w, &list);
-    for (size_t i = 0; i < tags->n; i++) {
-        const char *eq = strchr(tags->list[i], '=');
-        if (!eq) {
-            wire_buf_free(&q.b);
-            return cli_usage_error(&cmd, &a, "Error: invalid tag '%s', expected key=regexp", tags->list[i]);
-        }
-        wire_mp_pack_raw(&q.w, tags->list[i], (size_t)(eq - tags->list[i]));
-        wire_mp_pack_cstr(&q.w, eq + 1);
+    const char *bad = pack_kv_map(&q.w, tags);
+    if (bad) {
+        wire_buf_free(&q.b);
+        return cli_usage_error(&cmd, &a, "Error: invalid tag '%s', expected key=regexp", bad);
     }
-    wire_mp_map_end(&q.w, &list);
     wire_mp_pack_cstr(&q.w, "RequestAck");
     wire_mp_pack_bool(&q.w, !no_ack);
     wire_mp_pack_cstr(&q.w, "RelayFactor");
@@ -472,25 +492,15 @@ int cli_tags_main(int argc, char **argv)
     if (set->n == 0 && del->n == 0)
         return cli_usage_error(&cmd, &a, "at least one -set or -delete is required");
     request q;
-    wire_mp_container m;
     cli_body_begin(&q);
     wire_mp_pack_cstr(&q.w, "Tags");
-    wire_mp_map_begin(&q.w, &m);
-    for (size_t i = 0; i < set->n; i++) {
-        const char *eq = strchr(set->list[i], '=');
-        if (!eq) {
-            wire_buf_free(&q.b);
-            return cli_usage_error(&cmd, &a, "Error: invalid tag: '%s'", set->list[i]);
-        }
-        wire_mp_pack_raw(&q.w, set->list[i], (size_t)(eq - set->list[i]));
-        wire_mp_pack_cstr(&q.w, eq + 1);
+    const char *bad = pack_kv_map(&q.w, set);
+    if (bad) {
+        wire_buf_free(&q.b);
+        return cli_usage_error(&cmd, &a, "Error: invalid tag: '%s'", bad);
     }
-    wire_mp_map_end(&q.w, &m);
     wire_mp_pack_cstr(&q.w, "DeleteTags");
-    wire_mp_array_begin(&q.w, &m);
-    for (size_t i = 0; i < del->n; i++)
-        wire_mp_pack_cstr(&q.w, del->list[i]);
-    wire_mp_array_end(&q.w, &m);
+    pack_str_list(&q.w, del);
     cli_rpc rpc;
     wire_bytes body;
     int code = cli_call(&cmd, &a, DAEMON_RPC_CMD_TAGS, DAEMON_RPC_CMD_UNKNOWN, &q, &rpc, &body);
