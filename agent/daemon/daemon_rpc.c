@@ -592,6 +592,8 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     kv_uint(w, "probes", st->probes);
     kv_uint(w, "probe_failures", st->probe_failures);
     kv_uint(w, "refutations", st->refutations);
+    kv_uint(w, "stale_answers", st->stale_answers);
+    kv_uint(w, "repair_push_pulls", st->repair_push_pulls);
     wire_mp_map_end(w, &m);
 
     stats_section(w, "messages sent", st->sent);

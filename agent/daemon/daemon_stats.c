@@ -138,6 +138,11 @@ static void protocol(prom *p, const daemon_stats *st)
         s->probe_failures);
     one(p, "moonlist_refutations_total", "counter",
         "suspicions of this agent refuted with a higher incarnation", s->refutations);
+    one(p, "moonlist_stale_answers_total", "counter",
+        "accusations below this agent's incarnation answered with its alive, straight to the accuser",
+        s->stale_answers);
+    one(p, "moonlist_repair_push_pulls_total", "counter",
+        "push/pulls started because a node this agent did not know, or held dead, pinged it", s->repair_push_pulls);
     /* a suspicion raised or heard is one suspect message; the core does
      * not count the ones it started apart (yet) */
     family(p, "moonlist_suspect_messages_total", "counter", "suspect messages sent and received");

@@ -350,6 +350,10 @@ typedef struct swim_stats {
     uint64_t broadcasts_dropped;    /* application broadcasts pruned from a full queue */
     uint64_t members_refused;       /* new names from alive messages or push/pulls past max_members */
     uint64_t probes, probe_failures, refutations;
+    /* stale views mended at once (swim_repair.c): our alive sent straight
+     * to an accuser below our incarnation; push/pulls with a pinger we did
+     * not know */
+    uint64_t stale_answers, repair_push_pulls;
     /* bytes of the messages above, by type, as the core hands them out or
      * takes them in (before the I/O side's framing; a compound's parts
      * under their own types, its header not counted) */

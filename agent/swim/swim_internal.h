@@ -13,6 +13,13 @@
  * so that moonlist holds what a serf agent would before it drops. */
 #define SWIM_APP_QUEUE_MAX 4096
 
+/* Accusers remembered for the once-per-probe-interval limit on answering
+ * stale accusations (swim_repair.c): after a partition heals every member
+ * of the other side may be one, and eight cover the clusters where a
+ * missed refutation is likely; past eight the oldest is forgotten, which
+ * costs at most one extra alive message. */
+#define SWIM_STALE_SLOTS 8
+
 /* ---- randomness (swim_rand.c) ---- */
 typedef struct swim_rng {
     uint64_t s[4];
@@ -282,6 +289,13 @@ struct swim {
     bool leave_waiting;          /* a swim_leave() awaits its broadcast */
     swim_time leave_done_at;     /* broadcast out: LEAVE_DONE then, after the
                                     propagate delay; SWIM_NEVER otherwise */
+    /* swim_repair.c: the accusers answered lately (name hash, when; 0: a
+     * free slot), and when the last push/pull with an unknown pinger began */
+    struct {
+        uint32_t hash;
+        swim_time at;
+    } stale_answered[SWIM_STALE_SLOTS];
+    swim_time repair_pp_at;
 
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;
@@ -417,6 +431,17 @@ void swim_remote_free(swim_remote_state *rs);
 int swim_merge_remote(swim *s, const swim_remote_state *rs);
 void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *reply, size_t len);
 void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join_id);
+/* The same, saying whether it is the periodic one (whose timer waits for
+ * it); a join's is never periodic. */
+void swim_push_pull_open(swim *s, const swim_addr *to, bool join, uint64_t join_id, bool periodic);
+
+/* swim_repair.c */
+/* A suspect or dead message about us below our incarnation, accused by
+ * `from`: our alive straight to it. */
+void swim_answer_stale(swim *s, const char *from, size_t flen);
+/* A ping whose source node we do not know or hold dead, answered at
+ * `to`: a push/pull with it. */
+void swim_repair_unknown_pinger(swim *s, const wire_ping *p, const swim_addr *to);
 void swim_push_pull_tick(swim *s);
 swim_time swim_push_pull_scale(uint32_t interval, size_t n);
 

@@ -291,6 +291,7 @@ void swim_handle_ping(swim *s, const swim_addr *from, const wire_ping *p)
     swim_addr to;
     reply_addr(&to, from, p->source_addr, p->source_port);
     swim_send_msg(s, &to, s->scratch.data, s->scratch.len);
+    swim_repair_unknown_pinger(s, p, &to);
 }
 
 void swim_handle_indirect(swim *s, const swim_addr *from, const wire_indirect_ping *ind)

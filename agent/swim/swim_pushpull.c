@@ -247,18 +247,23 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
 
 void swim_push_pull_start(swim *s, const swim_addr *to, bool join, uint64_t join_id)
 {
+    swim_push_pull_open(s, to, join, join_id, !join);
+}
+
+void swim_push_pull_open(swim *s, const swim_addr *to, bool join, uint64_t join_id, bool periodic)
+{
     swim_pending_stream *ps = swim_stream_add(s, STREAM_PUSH_PULL);
     if (!ps) {
         /* out of memory to track it: failed at once, so that a join batch
          * still finishes and the periodic timer runs again */
-        swim_pending_stream lost = { .kind = STREAM_PUSH_PULL, .join = join, .join_id = join_id, .periodic = !join };
+        swim_pending_stream lost = { .kind = STREAM_PUSH_PULL, .join = join, .join_id = join_id, .periodic = periodic };
         swim_logf(s, BASE_LOG_ERROR, "out of memory starting a push/pull");
         swim_push_pull_done(s, &lost, NULL, 0);
         return;
     }
     ps->join = join;
     ps->join_id = join_id;
-    ps->periodic = !join;
+    ps->periodic = periodic;
     uint64_t id = ps->id;
     wire_buf b;
     wire_buf_init(&b, 0);

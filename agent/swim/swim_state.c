@@ -286,6 +286,8 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
 void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
 {
     swim_node *n = swim_members_find(&s->members, node, nlen);
+    if (n && n == s->self && inc < n->incarnation)
+        swim_answer_stale(s, from, flen);
     if (!n || inc < n->incarnation)
         return;
     if (n->susp) {
@@ -323,6 +325,8 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
 void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const char *from, size_t flen)
 {
     swim_node *n = swim_members_find(&s->members, node, nlen);
+    if (n && n == s->self && inc < n->incarnation)
+        swim_answer_stale(s, from, flen);
     if (!n || inc < n->incarnation)
         return;
     swim_suspicion_clear(s, n);

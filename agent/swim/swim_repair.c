@@ -1,0 +1,73 @@
+/* swim_repair: three places where moonlist mends a member's stale view at
+ * once instead of leaving it to the next push/pull, as memberlist does
+ * (docs/protocol.md §12.1). They send only what memberlist peers already
+ * accept: an alive message, a push/pull.
+ *
+ * - A stale accusation (suspect or dead about us, at an incarnation below
+ *   ours) means its accuser missed every gossiped copy of our refutation;
+ *   memberlist ignores it, and the accuser keeps the suspicion, then the
+ *   death, for up to a push/pull interval. We send our alive straight to
+ *   the accuser.
+ * - A ping from a node we do not know means it learned of us and we
+ *   missed every gossiped copy of its alive (a burst of joins through one
+ *   seed does this); we push/pull with it.
+ * - A ping from a node we hold dead means one of us missed the other's
+ *   news (after a partition heals, the refutation of a member that the
+ *   other side declared dead); the same push/pull settles it. */
+#include <string.h>
+
+#include "swim/swim_internal.h"
+
+void swim_answer_stale(swim *s, const char *from, size_t flen)
+{
+    if (s->leaving || (flen == s->self->name_len && memcmp(from, s->self->name, flen) == 0))
+        return;
+    swim_node *acc = swim_members_find(&s->members, from, flen);
+    if (!acc || acc->state == SWIM_DEAD || acc->state == SWIM_LEFT)
+        return;
+    /* one answer per accuser per probe interval: its pings and the copies
+     * gossiped on can bring the same stale accusation many times */
+    size_t slot = SWIM_STALE_SLOTS, oldest = 0;
+    for (size_t i = 0; i < SWIM_STALE_SLOTS; i++) {
+        if (s->stale_answered[i].hash == acc->hash && s->stale_answered[i].at != 0) {
+            slot = i;
+            break;
+        }
+        if (s->stale_answered[i].at < s->stale_answered[oldest].at)
+            oldest = i;
+    }
+    if (slot < SWIM_STALE_SLOTS && s->now - s->stale_answered[slot].at < s->cfg.probe_interval)
+        return;
+    if (slot == SWIM_STALE_SLOTS)
+        slot = oldest;
+    s->stale_answered[slot].hash = acc->hash;
+    s->stale_answered[slot].at = s->now ? s->now : 1;
+    if (swim_enc_alive_of(s, s->self) != 0)
+        return;
+    s->stats.stale_answers++;
+    swim_logf(s, BASE_LOG_DEBUG, "answering a stale accusation from %s with incarnation %u", acc->name,
+              s->self->incarnation);
+    swim_send_msg(s, &acc->addr, s->scratch.data, s->scratch.len);
+}
+
+void swim_repair_unknown_pinger(swim *s, const wire_ping *p, const swim_addr *to)
+{
+    if (s->leaving || p->source_node.n == 0)
+        return;
+    /* a member we hold dead that pings us is alive and has not heard of
+     * its death (or we missed its refutation): the exchange tells both */
+    const swim_node *known = swim_members_find(&s->members, (const char *)p->source_node.p, p->source_node.n);
+    if (known && known->state != SWIM_DEAD)
+        return;
+    /* at most one per probe interval: each costs a TCP exchange of the
+     * whole member list, and a burst of joiners pings from many names */
+    if (s->repair_pp_at != 0 && s->now - s->repair_pp_at < s->cfg.probe_interval)
+        return;
+    if (!swim_cidr_allows(s->cfg.allow_cidrs, s->cfg.nallow_cidrs, to))
+        return;
+    s->repair_pp_at = s->now ? s->now : 1;
+    s->stats.repair_push_pulls++;
+    swim_logf(s, BASE_LOG_DEBUG, "ping from %.*s, %s: push/pull with it", (int)p->source_node.n,
+              (const char *)p->source_node.p, known ? "a member we hold dead" : "not a member we know");
+    swim_push_pull_open(s, to, false, 0, false);
+}
