@@ -6,8 +6,7 @@
 # - after the heal, one `join` from an agent of one half to an agent of the
 #   other brings everyone to see everyone alive within 15 s.
 # The heal without an operator's join (serf's reconnect: "every partition
-# healed within one reconnect interval") is tests/e2e/pending/
-# faults_partition_heal.sh: moonlist has no reconnect yet.
+# healed within one reconnect interval") is faults_partition_heal.sh.
 #   bash tests/e2e/faults_partition.sh /path/to/moonlist     (as root)
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..

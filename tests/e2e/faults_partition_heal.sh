@@ -3,9 +3,10 @@
 # every agent must see all six alive again within one reconnect interval
 # (serf's ReconnectInterval, 30 s) plus 5 s for the gossip that follows.
 # serf does it with its reconnect (a periodic join to a random failed
-# member); moonlist has no reconnect yet and never heals: each half reaps
-# the other after GossipToTheDeadTime and stays split.
-#   bash tests/e2e/pending/faults_partition_heal.sh /path/to/moonlist   (as root)
+# member), and so does moonlist's serf node (serf_node_reconnect.c); a
+# ping from a member held dead also starts a push/pull at once
+# (docs/protocol.md §12.1).
+#   bash tests/e2e/faults_partition_heal.sh /path/to/moonlist   (as root)
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
 . "$here/lib.sh"

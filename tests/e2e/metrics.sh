@@ -3,9 +3,7 @@
 # when a member fails (suspect, then dead; probe failures), the Lua
 # counters and the hook histogram; 404 elsewhere; a taken metrics port
 # stops the agent at start with a sentence; off by default.
-# Pending until the hook lines of agent/daemon/daemon_metrics.h and
-# agent/cli/cli_info_json.h are in daemon_main/daemon_opts/cli_control.
-#   bash tests/e2e/pending/metrics.sh /path/to/moonlist
+#   bash tests/e2e/metrics.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
 . "$here/lib.sh"
