@@ -289,13 +289,14 @@ struct swim {
     bool leave_waiting;          /* a swim_leave() awaits its broadcast */
     swim_time leave_done_at;     /* broadcast out: LEAVE_DONE then, after the
                                     propagate delay; SWIM_NEVER otherwise */
-    /* swim_repair.c: the accusers answered lately (name hash, when; 0: a
-     * free slot), and when the last push/pull with an unknown pinger began */
+    /* swim_repair.c: the accusers answered lately (name hash, and until
+     * when it is not answered again; 0: a free slot), and the earliest
+     * time for the next push/pull with an unknown pinger */
     struct {
         uint32_t hash;
-        swim_time at;
+        swim_time until;
     } stale_answered[SWIM_STALE_SLOTS];
-    swim_time repair_pp_at;
+    swim_time repair_pp_next;
 
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;

@@ -29,19 +29,19 @@ void swim_answer_stale(swim *s, const char *from, size_t flen)
      * gossiped on can bring the same stale accusation many times */
     size_t slot = SWIM_STALE_SLOTS, oldest = 0;
     for (size_t i = 0; i < SWIM_STALE_SLOTS; i++) {
-        if (s->stale_answered[i].hash == acc->hash && s->stale_answered[i].at != 0) {
+        if (s->stale_answered[i].until != 0 && s->stale_answered[i].hash == acc->hash) {
             slot = i;
             break;
         }
-        if (s->stale_answered[i].at < s->stale_answered[oldest].at)
+        if (s->stale_answered[i].until < s->stale_answered[oldest].until)
             oldest = i;
     }
-    if (slot < SWIM_STALE_SLOTS && s->now - s->stale_answered[slot].at < s->cfg.probe_interval)
+    if (slot < SWIM_STALE_SLOTS && s->now < s->stale_answered[slot].until)
         return;
     if (slot == SWIM_STALE_SLOTS)
         slot = oldest;
     s->stale_answered[slot].hash = acc->hash;
-    s->stale_answered[slot].at = s->now ? s->now : 1;
+    s->stale_answered[slot].until = s->now + s->cfg.probe_interval;
     if (swim_enc_alive_of(s, s->self) != 0)
         return;
     s->stats.stale_answers++;
@@ -61,11 +61,11 @@ void swim_repair_unknown_pinger(swim *s, const wire_ping *p, const swim_addr *to
         return;
     /* at most one per probe interval: each costs a TCP exchange of the
      * whole member list, and a burst of joiners pings from many names */
-    if (s->repair_pp_at != 0 && s->now - s->repair_pp_at < s->cfg.probe_interval)
+    if (s->now < s->repair_pp_next)
         return;
     if (!swim_cidr_allows(s->cfg.allow_cidrs, s->cfg.nallow_cidrs, to))
         return;
-    s->repair_pp_at = s->now ? s->now : 1;
+    s->repair_pp_next = s->now + s->cfg.probe_interval;
     s->stats.repair_push_pulls++;
     swim_logf(s, BASE_LOG_DEBUG, "ping from %.*s, %s: push/pull with it", (int)p->source_node.n,
               (const char *)p->source_node.p, known ? "a member we hold dead" : "not a member we know");
