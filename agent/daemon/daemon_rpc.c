@@ -10,6 +10,7 @@
 
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
+#include "daemon/daemon_stats.h"
 #include "moonlist_version.h"
 #include "serf/serf_tags.h"
 #include "swim/swim_knobs.h"
@@ -407,25 +408,13 @@ static void rpc_tags(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req
 
 /* ---- stats and moonlist-info ------------------------------------------- */
 
-typedef struct count_ctx {
-    uint64_t by_state[4];
-} count_ctx;
-
-static bool count_member(void *ud, const swim_member *m)
+/* Every number `stats` and `info` show, gathered as the metrics endpoint
+ * gathers them (daemon_stats.h): a counter added there shows in all
+ * three. */
+static void gather(agent *a, daemon_stats *ds)
 {
-    count_ctx *c = ud;
-    if ((unsigned)m->state < 4)
-        c->by_state[m->state]++;
-    return true;
-}
-
-/* serf's view by status (SERF_MEMBER_*) */
-static bool count_serf_member(void *ud, const serf_node_member *m)
-{
-    uint64_t *by_status = ud;
-    if ((unsigned)m->status <= SERF_MEMBER_FAILED)
-        by_status[m->status]++;
-    return true;
+    daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
+    daemon_stats_gather(&src, ds);
 }
 
 static void tags_section(wire_mp_writer *w, const swim_config *cfg)
@@ -448,10 +437,9 @@ static void tags_section(wire_mp_writer *w, const swim_config *cfg)
 static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
 {
     (void)req;
-    swim *s = net_core(a->net);
-    const swim_config *cfg = swim_get_config(s);
-    uint64_t by_status[SERF_MEMBER_FAILED + 1] = { 0 };
-    serf_node_members_each(a->sn, count_serf_member, by_status);
+    const swim_config *cfg = swim_get_config(net_core(a->net));
+    daemon_stats ds;
+    gather(a, &ds);
     struct utsname u;
     if (uname(&u) < 0)
         memset(&u, 0, sizeof u);
@@ -475,14 +463,13 @@ static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
     wire_mp_map_end(w, &m);
     section_begin(w, &m, "serf");
     /* serf's: every member it lists, and its failed and left ones */
-    kv_num(w, "members", serf_node_member_count(a->sn));
-    kv_num(w, "failed", by_status[SERF_MEMBER_FAILED]);
-    kv_num(w, "left", by_status[SERF_MEMBER_LEFT]);
-    kv_num(w, "health_score", (uint64_t)swim_health_score(s));
-    serf_node_clocks clk = serf_node_get_clocks(a->sn);
-    kv_num(w, "member_time", clk.member);
-    kv_num(w, "event_time", clk.event);
-    kv_num(w, "query_time", clk.query);
+    kv_num(w, "members", ds.serf_members);
+    kv_num(w, "failed", ds.serf_by_status[SERF_MEMBER_FAILED]);
+    kv_num(w, "left", ds.serf_by_status[SERF_MEMBER_LEFT]);
+    kv_num(w, "health_score", (uint64_t)ds.health_score);
+    kv_num(w, "member_time", ds.serf_clocks.member);
+    kv_num(w, "event_time", ds.serf_clocks.event);
+    kv_num(w, "query_time", ds.serf_clocks.query);
     kv_str(w, "encrypted", a->o->net.keyring.n ? "true" : "false");
     wire_mp_map_end(w, &m);
     tags_section(w, cfg);
@@ -503,12 +490,11 @@ static void stats_section(wire_mp_writer *w, const char *title, const uint64_t *
 static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req)
 {
     (void)req;
-    swim *s = net_core(a->net);
-    const swim_config *cfg = swim_get_config(s);
-    const swim_stats *st = swim_get_stats(s);
-    const net_counters *nc = net_get_counters(a->net);
-    count_ctx cc = { { 0 } };
-    swim_members_each(s, count_member, &cc);
+    const swim_config *cfg = swim_get_config(net_core(a->net));
+    daemon_stats ds;
+    gather(a, &ds);
+    const swim_stats *st = &ds.swim;
+    const net_counters *nc = &ds.net;
     char rpc[300], vsn[64];
     snprintf(rpc, sizeof rpc, "%s:%u", a->o->rpc_host, a->o->rpc_port);
 
@@ -527,29 +513,26 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     wire_mp_map_end(w, &m);
 
     section_begin(w, &m, "members");
-    kv_uint(w, "total", swim_member_count(s));
-    kv_uint(w, "alive", cc.by_state[SWIM_ALIVE]);
-    kv_uint(w, "suspect", cc.by_state[SWIM_SUSPECT]);
-    kv_uint(w, "dead", cc.by_state[SWIM_DEAD]);
-    kv_uint(w, "left", cc.by_state[SWIM_LEFT]);
-    kv_uint(w, "health_score", (uint64_t)swim_health_score(s));
+    kv_uint(w, "total", ds.members_total);
+    kv_uint(w, "alive", ds.members_by_state[SWIM_ALIVE]);
+    kv_uint(w, "suspect", ds.members_by_state[SWIM_SUSPECT]);
+    kv_uint(w, "dead", ds.members_by_state[SWIM_DEAD]);
+    kv_uint(w, "left", ds.members_by_state[SWIM_LEFT]);
+    kv_uint(w, "health_score", (uint64_t)ds.health_score);
     wire_mp_map_end(w, &m);
 
     /* serf's layer: its view (failed and left kept until reaped), its
      * Lamport clocks and what it received */
-    uint64_t by_status[SERF_MEMBER_FAILED + 1] = { 0 };
-    serf_node_members_each(a->sn, count_serf_member, by_status);
-    serf_node_clocks clk = serf_node_get_clocks(a->sn);
-    const serf_node_stats *ss = serf_node_get_stats(a->sn);
+    const serf_node_stats *ss = &ds.serf;
     section_begin(w, &m, "serf");
-    kv_uint(w, "members", serf_node_member_count(a->sn));
-    kv_uint(w, "alive", by_status[SERF_MEMBER_ALIVE]);
-    kv_uint(w, "leaving", by_status[SERF_MEMBER_LEAVING]);
-    kv_uint(w, "left", by_status[SERF_MEMBER_LEFT]);
-    kv_uint(w, "failed", by_status[SERF_MEMBER_FAILED]);
-    kv_uint(w, "member_time", clk.member);
-    kv_uint(w, "event_time", clk.event);
-    kv_uint(w, "query_time", clk.query);
+    kv_uint(w, "members", ds.serf_members);
+    kv_uint(w, "alive", ds.serf_by_status[SERF_MEMBER_ALIVE]);
+    kv_uint(w, "leaving", ds.serf_by_status[SERF_MEMBER_LEAVING]);
+    kv_uint(w, "left", ds.serf_by_status[SERF_MEMBER_LEFT]);
+    kv_uint(w, "failed", ds.serf_by_status[SERF_MEMBER_FAILED]);
+    kv_uint(w, "member_time", ds.serf_clocks.member);
+    kv_uint(w, "event_time", ds.serf_clocks.event);
+    kv_uint(w, "query_time", ds.serf_clocks.query);
     kv_uint(w, "events_received", ss->events_received);
     kv_uint(w, "events_dup", ss->events_dup);
     kv_uint(w, "queries_received", ss->queries_received);
@@ -614,22 +597,17 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     wire_mp_map_end(w, &m);
 
     /* the control port: who is connected and who was dropped */
-    daemon_rpc_stats rs;
-    daemon_rpc_server_get_stats(a->rpc, &rs);
     section_begin(w, &m, "rpc");
     kv_str(w, "auth", daemon_rpc_server_auth_required(a->rpc) ? "on" : "off");
-#define RPC_STAT(name, why) kv_uint(w, #name, rs.name);
+#define RPC_STAT(name, why) kv_uint(w, #name, ds.rpc.name);
     DAEMON_RPC_STATS(RPC_STAT)
 #undef RPC_STAT
     wire_mp_map_end(w, &m);
 
     /* the script's host: what its hooks cost and what went wrong there */
-    mlua_stats ls = { 0 };
-    if (a->lua)
-        mlua_get_stats(a->lua, &ls);
     section_begin(w, &m, "lua");
-    kv_str(w, "script", a->lua ? "running" : "none");
-#define LUA_STAT(name, why) kv_uint(w, #name, ls.name);
+    kv_str(w, "script", ds.has_lua ? "running" : "none");
+#define LUA_STAT(name, why) kv_uint(w, #name, ds.lua.name);
     MLUA_STATS(LUA_STAT)
 #undef LUA_STAT
     wire_mp_map_end(w, &m);

@@ -14,6 +14,7 @@
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/daemon_keyring_file.h"
+#include "net/net_timer.h"
 #include "wire/wire_mp.h"
 
 /* ---- the node's io ------------------------------------------------------ */
@@ -25,12 +26,7 @@ static void serf_arm(agent *a, swim_time next)
 {
     if (a->closing)
         return;
-    if (next == SWIM_NEVER) {
-        uv_timer_stop(&a->serf_timer);
-        return;
-    }
-    swim_time now = net_now(a->net);
-    uv_timer_start(&a->serf_timer, on_serf_timer, next > now ? next - now : 0, 0);
+    net_timer_arm(&a->serf_timer, on_serf_timer, next);
 }
 
 static void on_serf_timer(uv_timer_t *t)
@@ -39,12 +35,8 @@ static void on_serf_timer(uv_timer_t *t)
     if (a->closing || !a->net)
         return;
     serf_node_tick(a->sn, net_core(a->net), net_now(a->net));
-    /* as net's timer: libuv's cached loop time lags the clock the node
-     * reads, so the timer may fire just before the deadline; the tick
-     * then has nothing due and reports no new deadline, and the spent
-     * one-shot timer must be armed again */
-    if (!uv_is_active((uv_handle_t *)&a->serf_timer))
-        serf_arm(a, serf_node_next_deadline(a->sn));
+    if (!a->closing)
+        net_timer_rearm_spent(&a->serf_timer, on_serf_timer, serf_node_next_deadline(a->sn));
 }
 
 static void on_serf_deadline(void *ud, swim_time next)

@@ -1,6 +1,7 @@
 /* daemon_stats: every number the running agent counts, gathered in one
- * place on the protocol thread, for `moonlist info` (daemon_rpc.c) and the
- * Prometheus endpoint (daemon_metrics.h) alike.
+ * place on the protocol thread, for `moonlist info` and serf's `stats`
+ * (daemon_rpc.c) and the Prometheus endpoint (daemon_metrics.h) alike: a
+ * counter gathered here is there for each to show.
  *
  * Each source is optional but the core: an agent before its serf node,
  * without a script or without an RPC server leaves that part out (has_*

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "net/net_timer.h"
 
 void net_logf(net *n, base_log_level level, const char *fmt, ...)
 {
@@ -102,22 +103,18 @@ void net_malformed(net *n, const char *what, const swim_addr *from, int err)
 
 static void on_timer(uv_timer_t *t);
 
-/* Arm the one timer at the deadline the core last reported, or at once
- * while refused datagrams wait to be reported. */
+/* When the one timer runs: at the deadline the core last reported, or at
+ * once while refused datagrams wait to be reported. */
+static swim_time timer_at(const net *n)
+{
+    return n->nsend_failed ? 0 : n->deadline;
+}
+
 static void arm(net *n)
 {
     if (n->closing)
         return;
-    if (n->nsend_failed) {
-        uv_timer_start(&n->timer, on_timer, 0, 0);
-        return;
-    }
-    if (n->deadline == SWIM_NEVER) {
-        uv_timer_stop(&n->timer);
-        return;
-    }
-    swim_time now = net_now(n);
-    uv_timer_start(&n->timer, on_timer, n->deadline > now ? n->deadline - now : 0, 0);
+    net_timer_arm(&n->timer, on_timer, timer_at(n));
 }
 
 static bool same_addr(const swim_addr *a, const swim_addr *b)
@@ -151,12 +148,8 @@ static void on_timer(uv_timer_t *t)
     for (size_t i = 0; i < nf; i++)
         swim_send_failed(n->core, net_now(n), &failed[i]);
     swim_tick(n->core, net_now(n));
-    /* libuv measures the timeout from its cached loop time, which lags
-     * the clock the core reads: the timer can fire a little before the
-     * deadline, the tick then finds nothing due and reports nothing new,
-     * and the spent one-shot timer must be armed again. */
-    if (!uv_is_active((uv_handle_t *)&n->timer))
-        arm(n);
+    if (!n->closing)
+        net_timer_rearm_spent(&n->timer, on_timer, timer_at(n));
 }
 
 /* The core's io->deadline: the only place the timer is re-armed. */

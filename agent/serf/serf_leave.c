@@ -2,7 +2,7 @@
 
 #include <assert.h>
 
-#include "serf/serf_msg.h"
+#include "serf/serf_intents.h"
 
 const char *serf_leave_phase_name(serf_leave_phase p)
 {
@@ -17,13 +17,6 @@ const char *serf_leave_phase_name(serf_leave_phase p)
         return "done";
     }
     return "?";
-}
-
-void serf_leave_init(serf_leave *l, serf_intents *intents, serf_log log)
-{
-    assert(intents);
-    *l = (serf_leave){ .phase = SERF_LEAVE_RUNNING, .intents = intents, .log = log,
-                       .intent_deadline = SWIM_NEVER, .poll_at = SWIM_NEVER, .done_deadline = SWIM_NEVER };
 }
 
 void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log)
@@ -67,14 +60,8 @@ bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
     if (l->phase != SERF_LEAVE_RUNNING)
         return false;
     move(l, SERF_LEAVE_INTENT_OUT);
-    uint64_t ltime = 0;
-    bool queued;
-    if (l->node) {
-        ltime = serf_node_get_clocks(l->node).member;   /* serf's Leave: the clock's time, then +1 */
-        queued = serf_node_leave_intent(l->node, core, now) == 0;
-    } else {
-        queued = serf_intents_announce(l->intents, core, SERF_MSG_LEAVE, &ltime) == 0;
-    }
+    uint64_t ltime = serf_node_get_clocks(l->node).member;   /* serf's Leave: the clock's time, then +1 */
+    bool queued = serf_node_leave_intent(l->node, core, now) == 0;
     if (queued)
         serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping serf's leave intent (LTime %llu)",
                   (unsigned long long)ltime);

@@ -12,10 +12,9 @@
  *   DONE          left: the caller may stop.
  * States only move forward, one at a time (asserted).
  *
- * The intent goes out through a serf_node (serf_leave_init_node: the
- * agent on serf_node, the simulator) or, for the daemon until it runs on
- * serf_node, through bare serf_intents (serf_leave_init). Either way it is
- * broadcast under serf_intents_key(our name), which INTENT_OUT polls.
+ * The intent goes out through our serf_node (serf_node_leave_intent),
+ * which broadcasts it under serf_intents_key(our name); INTENT_OUT polls
+ * that key.
  *
  * The caller drives it like the core: with `now`, the core's
  * SWIM_EV_LEAVE_DONE, and a tick at serf_leave_next_deadline(). After a
@@ -27,7 +26,6 @@
 
 #include <stdbool.h>
 
-#include "serf/serf_intents.h"
 #include "serf/serf_log.h"
 #include "serf/serf_node.h"
 #include "swim/swim.h"
@@ -60,19 +58,16 @@ const char *serf_leave_phase_name(serf_leave_phase p);
  * public so that its owner can embed it. */
 typedef struct serf_leave {
     serf_leave_phase phase;
-    serf_intents *intents;       /* ours: the leave intent goes out through it ... */
-    serf_node *node;             /* ... or through our serf_node (one of the two) */
+    serf_node *node;             /* ours: the leave intent goes out through it */
     serf_log log;
     swim_time intent_deadline;   /* INTENT_OUT: swim_leave by then at the latest */
     swim_time poll_at;           /* INTENT_OUT: next look at the intent */
     swim_time done_deadline;     /* SWIM_LEAVING: DONE by then at the latest */
 } serf_leave;
 
-/* RUNNING, announcing through `intents` (not owned; it must outlive l).
- * Each state change is logged at debug level, "leave: a -> b". */
-void serf_leave_init(serf_leave *l, serf_intents *intents, serf_log log);
-/* The same, announcing through a serf_node (serf_node_leave_intent; not
- * owned, it must outlive l), which also marks us leaving in its table. */
+/* RUNNING, announcing through `node` (serf_node_leave_intent, which also
+ * marks us leaving in its table; not owned, it must outlive l). Each state
+ * change is logged at debug level, "leave: a -> b". */
 void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log);
 
 /* Start leaving: the intent goes out (INTENT_OUT); alone, or if it could

@@ -1,9 +1,11 @@
 /* serf's graceful leave (serf/serf_leave.h) on the simulator's virtual
- * clock, 5 nodes each with its serf intents (serf/serf_intents.h):
+ * clock, 5 nodes each a serf peer (sim_use_serf), node 0's leave driven
+ * through its serf_node as the agent drives it (daemon_leave.c):
  *   - node 0's leave intent goes out first; swim_leave follows only once
  *     the core has sent the intent its full retransmit count, and every
  *     other node hears the intent before the leave, so it sees node 0
- *     "left", not dead, and relays it once; the intent's LTime beats the
+ *     "left", not dead (memberlist) and "left", not failed (serf), and
+ *     passes it on, one broadcast's worth; the intent's LTime beats the
  *     join intents seen;
  *   - a lone node goes straight to swim_leave and is done at once;
  *   - an intent still not fully sent after 5 s holds the leave no longer;
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "serf/serf_intents.h"
 #include "serf/serf_leave.h"
 #include "serf/serf_msg.h"
 #include "sim/sim.h"
@@ -23,23 +26,23 @@
 #define NOT_YET SWIM_NEVER
 /* Joined and converged well before this (5 nodes, lan: a second or two). */
 #define SETTLED_MS 10000
-/* The driver flushes relays and re-reads the leave's deadline at least
- * this often: the agent's loop does it at once, 10 ms is as good here. */
+/* The driver re-reads the leave's deadline at least this often: the
+ * agent's timer follows it at once, 10 ms is as good here. */
 #define STEP_MS 10
 
 typedef struct world {
     sim *s;
-    serf_intents intents[N];
+    int n;
     serf_leave leave;              /* node 0's */
     bool forward_leave_done;       /* false: node 0's LEAVE_DONE is lost */
-    bool flush[N];                 /* relays queued inside the core */
-    bool announce_join[N];         /* joined: announce from the driver */
     uint64_t join_ltime_max;       /* highest LTime of any join intent */
     uint64_t leave_ltime;          /* node 0's leave intent, as received */
     swim_time intent_seen[N];      /* first time node i got 0's leave intent */
-    int relayed_leave[N];          /* times node i queued it for relaying */
-    swim_time left_seen[N];        /* when node i saw node 0 leave */
+    int leave_sent_by[N];          /* copies of 0's leave intent received from node i */
+    swim_time left_seen[N];        /* when node i's core saw node 0 leave */
     swim_state left_as[N];         /* ... and as what */
+    int serf_left[N];              /* node i's SERF_EV_MEMBER_LEAVE about node 0 */
+    int serf_failed[N];            /* ... and SERF_EV_MEMBER_FAILED */
     swim_time swim_leave_at;       /* node 0's own leave event: swim_leave ran */
     swim_time leave_done_at;       /* node 0's LEAVE_DONE from the core */
     /* node 0's leave, as it logged it */
@@ -67,27 +70,53 @@ static void on_leave_log(void *ud, base_log_level level, const char *msg)
         w->said_leave = true;
 }
 
+static bool is_n0(wire_bytes node)
+{
+    return node.n == 2 && memcmp(node.p, "n0", 2) == 0;
+}
+
+static int node_at(world *w, const swim_addr *a)
+{
+    for (int i = 0; i < w->n; i++) {
+        swim_addr b = sim_addr(w->s, i);
+        if (a->ip_len == b.ip_len && a->port == b.port && memcmp(a->ip, b.ip, a->ip_len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* A user message as it reaches node `node`'s serf node (decoded with
+ * serf's own codec): the join intents' times, and node 0's leave intent,
+ * when and from whom. */
+static void on_user(world *w, int node, swim_time now, const swim_event *ev)
+{
+    const uint8_t *p = ev->payload.p;
+    size_t n = ev->payload.n;
+    if (n && p[0] == SERF_MSG_JOIN) {
+        serf_msg_join j;
+        if (serf_msg_join_decode(p, n, &j) == WIRE_OK && j.ltime > w->join_ltime_max)
+            w->join_ltime_max = j.ltime;
+        return;
+    }
+    serf_msg_leave l;
+    if (!n || p[0] != SERF_MSG_LEAVE || serf_msg_leave_decode(p, n, &l) != WIRE_OK || !is_n0(l.node))
+        return;
+    int from = node_at(w, &ev->from);
+    REQUIRE(from >= 0);
+    w->leave_sent_by[from]++;
+    if (w->intent_seen[node] == NOT_YET) {
+        w->intent_seen[node] = now;
+        w->leave_ltime = l.ltime;
+    }
+}
+
 static void on_ev(void *ud, int node, swim_time now, const swim_event *ev)
 {
     world *w = ud;
-    serf_intent in;
     switch (ev->type) {
-    case SWIM_EV_USER: {
-        bool relay = serf_intents_observe(&w->intents[node], ev->payload.p, ev->payload.n);
-        if (relay)
-            w->flush[node] = true;
-        if (serf_intent_parse(ev->payload.p, ev->payload.n, &in) != 0)
-            break;
-        if (relay && in.type == SERF_MSG_LEAVE && strcmp(in.node, "n0") == 0)
-            w->relayed_leave[node]++;
-        if (in.type == SERF_MSG_JOIN && in.ltime > w->join_ltime_max)
-            w->join_ltime_max = in.ltime;
-        if (in.type == SERF_MSG_LEAVE && strcmp(in.node, "n0") == 0 && w->intent_seen[node] == NOT_YET) {
-            w->intent_seen[node] = now;
-            w->leave_ltime = in.ltime;
-        }
+    case SWIM_EV_USER:
+        on_user(w, node, now, ev);
         break;
-    }
     case SWIM_EV_LEAVE:
         if (strcmp(ev->member.name, "n0") != 0)
             break;
@@ -97,10 +126,6 @@ static void on_ev(void *ud, int node, swim_time now, const swim_event *ev)
             w->left_seen[node] = now;
             w->left_as[node] = ev->member.state;
         }
-        break;
-    case SWIM_EV_JOIN_DONE:
-        if (ev->count > 0)
-            w->announce_join[node] = true;   /* not from inside the core */
         break;
     case SWIM_EV_LEAVE_DONE:
         if (node != 0)
@@ -114,18 +139,33 @@ static void on_ev(void *ud, int node, swim_time now, const swim_event *ev)
     }
 }
 
-/* n nodes "n0".."n<n-1>"; node 0's config tweaked by `tweak` (may be
+static void on_serf(void *ud, int node, swim_time now, const serf_node_event *ev)
+{
+    world *w = ud;
+    (void)now;
+    if (!ev->member.name || strcmp(ev->member.name, "n0") != 0)
+        return;
+    if (ev->type == SERF_EV_MEMBER_LEAVE)
+        w->serf_left[node]++;
+    if (ev->type == SERF_EV_MEMBER_FAILED)
+        w->serf_failed[node]++;
+}
+
+/* n serf nodes "n0".."n<n-1>"; node 0's config tweaked by `tweak` (may be
  * NULL). Not joined yet. */
 static void world_init(world *w, uint64_t seed, int n, void (*tweak)(swim_config *c))
 {
     memset(w, 0, sizeof *w);
+    w->n = n;
     w->forward_leave_done = true;
     for (int i = 0; i < N; i++)
         w->intent_seen[i] = w->left_seen[i] = NOT_YET;
     w->swim_leave_at = w->leave_done_at = NOT_YET;
     w->s = sim_new(seed);
     REQUIRE(w->s);
+    sim_use_serf(w->s, NULL);
     sim_on_event(w->s, on_ev, w);
+    sim_on_serf_event(w->s, on_serf, w);
     for (int i = 0; i < n; i++) {
         swim_config c;
         memset(&c, 0, sizeof c);
@@ -134,31 +174,9 @@ static void world_init(world *w, uint64_t seed, int n, void (*tweak)(swim_config
         if (i == 0 && tweak)
             tweak(&c);
         REQUIRE(sim_add(w->s, &c, NULL) == i);
-        REQUIRE(serf_intents_init(&w->intents[i], c.name, (serf_log){ 0 }) == 0);
+        REQUIRE(sim_serf(w->s, i) != NULL);
     }
-    serf_leave_init(&w->leave, &w->intents[0], (serf_log){ .fn = on_leave_log, .ud = w });
-}
-
-static void world_free(world *w)
-{
-    for (size_t i = 0; i < sim_count(w->s); i++)
-        serf_intents_free(&w->intents[i]);
-    sim_free(w->s);
-}
-
-/* What the agent's loop does between the core's steps: announce join
- * intents after a join, flush the relays. */
-static void loop_chores(world *w)
-{
-    for (size_t i = 0; i < sim_count(w->s); i++) {
-        swim *core = sim_core(w->s, (int)i);
-        if (w->announce_join[i] && !(i == 0 && serf_leave_active(&w->leave)))
-            CHECK(serf_intents_announce(&w->intents[i], core, SERF_MSG_JOIN, NULL) == 0);
-        w->announce_join[i] = false;
-        if (w->flush[i])
-            serf_intents_flush(&w->intents[i], core);
-        w->flush[i] = false;
-    }
+    serf_leave_init_node(&w->leave, sim_serf(w->s, 0), (serf_log){ .fn = on_leave_log, .ud = w });
 }
 
 /* Run until `until`, ticking node 0's leave at its deadlines as the
@@ -176,7 +194,6 @@ static void run(world *w, swim_time until, bool *pending_at_swim_leave)
         if (t > until)
             t = until;
         sim_run_until(w->s, t);
-        loop_chores(w);
         if (serf_leave_next_deadline(&w->leave) > sim_now(w->s))
             continue;
         swim *core = sim_core(w->s, 0);
@@ -188,14 +205,34 @@ static void run(world *w, swim_time until, bool *pending_at_swim_leave)
     }
 }
 
+/* Nodes 1.. join node 0 (sim_join: serf's join intent once it reached
+ * someone), and everyone sees everyone alive, in the core and in serf. */
 static void join_all(world *w)
 {
     int seed = 0;
-    for (size_t i = 1; i < sim_count(w->s); i++)
-        sim_join(w->s, (int)i, &seed, 1);
+    for (int i = 1; i < w->n; i++)
+        sim_join(w->s, i, &seed, 1);
     run(w, SETTLED_MS, NULL);
-    for (size_t i = 0; i < sim_count(w->s); i++)
-        REQUIRE(swim_alive_count(sim_core(w->s, (int)i)) == sim_count(w->s));
+    for (int i = 0; i < w->n; i++) {
+        REQUIRE(swim_alive_count(sim_core(w->s, i)) == (size_t)w->n);
+        REQUIRE(serf_node_member_count(sim_serf(w->s, i)) == (size_t)w->n);
+    }
+}
+
+static serf_member_status serf_status_of_n0(world *w, int at)
+{
+    serf_node_member m;
+    return serf_node_member_get(sim_serf(w->s, at), "n0", &m) ? m.status : SERF_MEMBER_NONE;
+}
+
+/* memberlist's retransmitLimit: how often the core sends one broadcast,
+ * RetransmitMult * ceil(log10(members + 1)) */
+static int retransmit_limit(world *w, int node)
+{
+    int scale = 0;
+    for (size_t v = 1; v < swim_alive_count(sim_core(w->s, node)) + 1; v *= 10)
+        scale++;
+    return (int)swim_get_config(sim_core(w->s, node))->retransmit_mult * scale;
 }
 
 static void check_moves(const world *w, const char *const *want, int n)
@@ -207,6 +244,23 @@ static void check_moves(const world *w, const char *const *want, int n)
 
 static const char *const all_moves[] = { "running -> intent_out", "intent_out -> swim_leaving", "swim_leaving -> done" };
 
+/* Every other node heard node 0's intent before its leave: the core has
+ * node 0 "left", serf too (and never failed). */
+static void check_left_everywhere(world *w)
+{
+    for (int i = 1; i < w->n; i++) {
+        CHECKF(w->intent_seen[i] < w->left_seen[i], "n%d: intent at %llu, leave at %llu", i,
+               (unsigned long long)w->intent_seen[i], (unsigned long long)w->left_seen[i]);
+        CHECKF(w->left_as[i] == SWIM_LEFT, "n%d saw n0 %s", i, swim_state_name(w->left_as[i]));
+        CHECKF(serf_status_of_n0(w, i) == SERF_MEMBER_LEFT, "serf on n%d has n0 %s", i,
+               serf_member_status_name(serf_status_of_n0(w, i)));
+        CHECK_EQ_INT(w->serf_left[i], 1);
+        CHECK_EQ_INT(w->serf_failed[i], 0);
+    }
+    CHECK_EQ_INT(sim_count_seeing(w->s, "n0", SWIM_LEFT, false), w->n - 1);
+    CHECK_EQ_INT(sim_count_seeing(w->s, "n0", SWIM_DEAD, false), 0);
+}
+
 /* The leave of a member of a settled 5-node cluster; returns the digest
  * of the run. */
 static uint64_t test_leave(uint64_t seed)
@@ -216,21 +270,26 @@ static uint64_t test_leave(uint64_t seed)
     join_all(&w);
     /* every node announced its join intent, and node 0 witnessed them */
     CHECK(w.join_ltime_max >= 1);
-    CHECK(w.intents[0].ltime >= w.join_ltime_max);
+    CHECK(serf_node_get_clocks(sim_serf(w.s, 0)).member >= w.join_ltime_max);
+    int limit = retransmit_limit(&w, 0);
 
     swim_time begin = sim_now(w.s);
     CHECK_EQ_INT(serf_leave_state(&w.leave), SERF_LEAVE_RUNNING);
+    CHECK(!serf_leave_active(&w.leave));
     CHECK(serf_leave_next_deadline(&w.leave) == SWIM_NEVER);
     REQUIRE(serf_leave_begin(&w.leave, sim_core(w.s, 0), begin));
     CHECK(!serf_leave_begin(&w.leave, sim_core(w.s, 0), begin)); /* once */
     CHECK_EQ_INT(serf_leave_state(&w.leave), SERF_LEAVE_INTENT_OUT);
     CHECK(serf_leave_active(&w.leave));
     CHECK(serf_leave_next_deadline(&w.leave) == begin + SERF_LEAVE_POLL_MS);
+    /* serf marks us leaving in our own table at once */
+    CHECK(serf_status_of_n0(&w, 0) == SERF_MEMBER_LEAVING);
 
     bool pending = true;
     run(&w, begin + 10000, &pending);
     check_moves(&w, all_moves, 3);
     CHECK_EQ_INT(serf_leave_state(&w.leave), SERF_LEAVE_DONE);
+    CHECK(serf_leave_active(&w.leave));
     CHECK(serf_leave_next_deadline(&w.leave) == SWIM_NEVER);
     CHECK(w.said_intent && w.said_leave);
     CHECK_EQ_INT(w.warnings, 0);
@@ -249,19 +308,15 @@ static uint64_t test_leave(uint64_t seed)
             (unsigned long long)(w.leave_done_at - begin));
     /* newer than every join intent: serf takes it */
     CHECK(w.leave_ltime > w.join_ltime_max);
-    /* every other node heard the intent before the leave: serf shows
-     * node 0 "left"; and passed it on once, as serf agents do */
-    CHECK_EQ_INT(w.relayed_leave[0], 0);
-    for (int i = 1; i < N; i++) {
-        CHECK_EQ_INT(w.relayed_leave[i], 1);
-        CHECKF(w.intent_seen[i] < w.left_seen[i], "n%d: intent at %llu, leave at %llu", i,
-               (unsigned long long)w.intent_seen[i], (unsigned long long)w.left_seen[i]);
-        CHECKF(w.left_as[i] == SWIM_LEFT, "n%d saw n0 %s", i, swim_state_name(w.left_as[i]));
-    }
-    CHECK_EQ_INT(sim_count_seeing(w.s, "n0", SWIM_LEFT, false), N - 1);
-    CHECK_EQ_INT(sim_count_seeing(w.s, "n0", SWIM_DEAD, false), 0);
+    /* every node sent it on, as serf agents do, each one broadcast's
+     * worth at most (it is news once): node 0 its own, never again when
+     * relays bring it back, the others theirs */
+    for (int i = 0; i < N; i++)
+        CHECKF(w.leave_sent_by[i] >= 1 && w.leave_sent_by[i] <= limit, "n0's intent came from n%d %d times (limit %d)",
+               i, w.leave_sent_by[i], limit);
+    check_left_everywhere(&w);
     uint64_t h = sim_hash(w.s) ^ w.swim_leave_at ^ (w.leave_done_at << 20);
-    world_free(&w);
+    sim_free(w.s);
     return h;
 }
 
@@ -280,7 +335,7 @@ static void test_alone(void)
     CHECK(w.leave_done_at == 1000);
     CHECK(serf_leave_next_deadline(&w.leave) == SWIM_NEVER);
     CHECK_EQ_INT(w.warnings, 0);
-    world_free(&w);
+    sim_free(w.s);
 }
 
 /* A node that must send each broadcast far more often than 5 s of gossip
@@ -312,9 +367,8 @@ static void test_intent_never_drains(void)
     CHECK(w.moved_at[2] == w.swim_leave_at + SERF_LEAVE_SWIM_TIMEOUT_MS);
     CHECK_EQ_INT(w.warnings, 1);
     /* both were sent all along, the intent first: still "left" */
-    for (int i = 1; i < N; i++)
-        CHECK(w.intent_seen[i] < w.left_seen[i] && w.left_as[i] == SWIM_LEFT);
-    world_free(&w);
+    check_left_everywhere(&w);
+    sim_free(w.s);
 }
 
 /* The core's LEAVE_DONE lost: DONE at the hard deadline all the same. */
@@ -332,7 +386,7 @@ static void test_leave_done_lost(void)
     CHECK(w.moved_at[2] ==
           w.swim_leave_at + SERF_LEAVE_SWIM_TIMEOUT_MS + SWIM_LEAVE_PROPAGATE_DELAY_MS + SERF_LEAVE_GRACE_MS);
     CHECK_EQ_INT(w.warnings, 1);
-    world_free(&w);
+    sim_free(w.s);
 }
 
 static void test_names(void)

@@ -1,12 +1,10 @@
-/* Which serf intents an agent relays: those newer (LTime) than what it
- * knew about the node, never its own, each once; the table stays within
- * its cap, forgetting the node seen least recently. Also reading the node
- * and time out of serf's intents (serf-plain capture). */
+/* Reading the node and time out of serf's intents (serf-plain capture).
+ * Which intents a serf node relays (the news, never its own, each once)
+ * is test_serf_node_intents.c's and test_serf_leave.c's. */
 #include <stdio.h>
 
 #include "check.h"
 #include "serf/serf_msg.h"
-#include "serf/serf_relay.h"
 
 static void test_parse(void)
 {
@@ -69,64 +67,8 @@ static void test_parse(void)
     CHECK(serf_intent_parse(toolong, sizeof head2 + 1 + 256, &in) == -1);
 }
 
-static void test_decision(void)
-{
-    serf_relay *r = serf_relay_new(8);
-    REQUIRE(r != NULL);
-    /* new node: relay; the same intent again (gossip duplicates): not */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s1", 5), 1);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s1", 5), 0);
-    /* older or equal: not; newer (its leave after its join): relay once */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s1", 4), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s1", 9), 1);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s1", 9), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s1", 6), 0);
-    /* nodes are independent */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s2", 1), 1);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "s2", 1), 0);
-    /* about ourselves: never relayed, but recorded (our own send) */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "me", 3), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "me", 4), 0);
-    CHECK_EQ_INT((int)serf_relay_count(r), 3);
-    /* LTime 0 is a valid time for a node never seen */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "z", 0), 1);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "z", 0), 0);
-    serf_relay_free(r);
-}
-
-static void test_lru_cap(void)
-{
-    serf_relay *r = serf_relay_new(4);
-    REQUIRE(r != NULL);
-    char name[16];
-    for (int i = 0; i < 4; i++) {
-        snprintf(name, sizeof name, "n%d", i);
-        CHECK_EQ_INT(serf_relay_observe(r, "me", name, 10), 1);
-    }
-    /* touch n0 (a duplicate), so n1 is now the least recently seen */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n0", 10), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n4", 10), 1);
-    CHECK_EQ_INT((int)serf_relay_count(r), 4);
-    /* n0, n2, n3 remembered; n1 forgotten (its old intent is news again) */
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n0", 10), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n2", 10), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n3", 10), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n4", 10), 0);
-    CHECK_EQ_INT(serf_relay_observe(r, "me", "n1", 10), 1);
-    /* many more nodes than the cap: the table never grows past it */
-    for (int i = 0; i < 1000; i++) {
-        snprintf(name, sizeof name, "x%d", i);
-        CHECK_EQ_INT(serf_relay_observe(r, "me", name, (uint64_t)i), 1);
-    }
-    CHECK_EQ_INT((int)serf_relay_count(r), 4);
-    serf_relay_free(r);
-    CHECK(serf_relay_new(0) == NULL);
-}
-
 int main(void)
 {
     test_parse();
-    test_decision();
-    test_lru_cap();
     return check_done("test_serf_relay");
 }
