@@ -14,6 +14,7 @@
 #include "daemon/daemon_opts.h"
 #include "daemon/daemon_rpc_server.h"
 #include "daemon/daemon_snapshot.h"
+#include "daemon/daemon_stats.h"
 #include "daemon/daemon_tags_file.h"
 #include "lua/mlua.h"
 #include "net/net.h"
@@ -135,5 +136,9 @@ void daemon_close_all(agent *a);
 void daemon_stop(agent *a, int exit_code);
 /* "name addr:port" (IPv6 in brackets) for log lines */
 void daemon_member_line(const swim_member *m, char *buf, size_t len);
+/* Every counter of the agent, from each part it has running, into *out:
+ * what the metrics endpoint, `info` and serf's `stats` all show, so that
+ * a counter added to daemon_stats shows in all three. */
+void daemon_gather_stats(agent *a, daemon_stats *out);
 
 #endif

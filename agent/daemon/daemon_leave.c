@@ -5,6 +5,7 @@
  * done the waiting `leave` requests are answered and everything closes. */
 #include "base/base_log.h"
 #include "daemon/daemon_internal.h"
+#include "net/net_timer.h"
 
 static void finish(agent *a)
 {
@@ -20,17 +21,8 @@ static void finish(agent *a)
  * shutdown runs from the loop, never from inside the core. */
 static void arm(agent *a)
 {
-    if (serf_leave_state(&a->leave) == SERF_LEAVE_DONE) {
-        uv_timer_start(&a->leave_timer, daemon_leave_on_timer, 0, 0);
-        return;
-    }
-    swim_time at = serf_leave_next_deadline(&a->leave);
-    if (at == SWIM_NEVER) {
-        uv_timer_stop(&a->leave_timer);
-        return;
-    }
-    swim_time now = net_now(a->net);
-    uv_timer_start(&a->leave_timer, daemon_leave_on_timer, at > now ? at - now : 0, 0);
+    bool done = serf_leave_state(&a->leave) == SERF_LEAVE_DONE;
+    net_timer_arm(&a->leave_timer, daemon_leave_on_timer, done ? 0 : serf_leave_next_deadline(&a->leave));
 }
 
 void daemon_leave_on_timer(uv_timer_t *t)

@@ -131,9 +131,14 @@ static int daemon_metrics_agent_render(void *ud, wire_buf *out)
     if (!a->net)
         return -1;   /* shutting down */
     daemon_stats st;
-    daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
-    daemon_stats_gather(&src, &st);
+    daemon_gather_stats(a, &st);
     return daemon_stats_render_prometheus(&st, out);
+}
+
+void daemon_gather_stats(agent *a, daemon_stats *out)
+{
+    daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
+    daemon_stats_gather(&src, out);
 }
 
 void daemon_close_all(agent *a)

@@ -408,14 +408,6 @@ static void rpc_tags(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *req
 
 /* ---- stats and moonlist-info ------------------------------------------- */
 
-/* Every number `stats` and `info` show, gathered as the metrics endpoint
- * gathers them (daemon_stats.h): a counter added there shows in all
- * three. */
-static void gather(agent *a, daemon_stats *ds)
-{
-    daemon_stats_sources src = { net_core(a->net), a->net, a->sn, a->lua, a->rpc };
-    daemon_stats_gather(&src, ds);
-}
 
 static void tags_section(wire_mp_writer *w, const swim_config *cfg)
 {
@@ -439,7 +431,7 @@ static void rpc_stats(agent *a, daemon_rpc_conn *c, const daemon_rpc_request *re
     (void)req;
     const swim_config *cfg = swim_get_config(net_core(a->net));
     daemon_stats ds;
-    gather(a, &ds);
+    daemon_gather_stats(a, &ds);
     struct utsname u;
     if (uname(&u) < 0)
         memset(&u, 0, sizeof u);
@@ -492,7 +484,7 @@ static void rpc_moonlist_info(agent *a, daemon_rpc_conn *c, const daemon_rpc_req
     (void)req;
     const swim_config *cfg = swim_get_config(net_core(a->net));
     daemon_stats ds;
-    gather(a, &ds);
+    daemon_gather_stats(a, &ds);
     const swim_stats *st = &ds.swim;
     const net_counters *nc = &ds.net;
     char rpc[300], vsn[64];
