@@ -59,13 +59,15 @@ void swim_repair_unknown_pinger(swim *s, const wire_ping *p, const swim_addr *to
     const swim_node *known = swim_members_find(&s->members, (const char *)p->source_node.p, p->source_node.n);
     if (known && known->state != SWIM_DEAD)
         return;
-    /* at most one per probe interval: each costs a TCP exchange of the
+    /* at most one per probe interval, scaled as memberlist scales its
+     * periodic push/pull (every interval up to 32 members, one more
+     * interval per doubling past that): each costs a TCP exchange of the
      * whole member list, and a burst of joiners pings from many names */
     if (s->now < s->repair_pp_next)
         return;
     if (!swim_cidr_allows(s->cfg.allow_cidrs, s->cfg.nallow_cidrs, to))
         return;
-    s->repair_pp_next = s->now + s->cfg.probe_interval;
+    s->repair_pp_next = s->now + swim_push_pull_scale(s->cfg.probe_interval, s->members.n);
     s->stats.repair_push_pulls++;
     swim_logf(s, BASE_LOG_DEBUG, "ping from %.*s, %s: push/pull with it", (int)p->source_node.n,
               (const char *)p->source_node.p, known ? "a member we hold dead" : "not a member we know");
