@@ -298,7 +298,7 @@ else
             if (x ~ /^loss-/) { split(x, q, "-"); lab = sprintf("%g%% loss%s", q[2] * 100, q[3] == "tcp" ? ", TCP pings" : "") }
             if (x ~ /^pause-/) { lab = x; sub(/^pause-/, "pause ", lab) }
             if (x ~ /^slow(dead)?-/) { split(x, q, "-"); sub(/s$/, "", q[2])
-                lab = sprintf("slow %s s%s: %s", q[2], q[3] == "tcp" ? ", TCP pings" : "", q[1] == "slow" ? "healthy dead" : "slow dead") }
+                lab = sprintf("slow %s s%s: %s", q[2], q[3] == "tcp" ? ", TCP pings" : "", q[1] == "slow" ? "healthy dead" : "the slow dead") }
             printf "\"%s\" %s %s %s\n", lab, v[x, "lifeguard-off"], v[x, "lifeguard-on"], v[x, "lifeguard-off"] / 50 } }' "$sum" >"$d/fp"
     xt=$(echo $SIZES | tr ' ' ,)
     if [ ! -f "$scale" ] || [ ! -f "$load" ]; then
@@ -360,8 +360,8 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set offsets graph 0, graph 0, graph 0.1, 0
-set key top right
-set xtics rotate by -20
+set key top left
+set xtics rotate by 30 right
 plot '$d/fp' using 2:xtic(1) lc rgb '#d62728' title 'Lifeguard off', \
      '' using 3 lc rgb '#1f77b4' title 'Lifeguard on (default)', \
      '' using 4 lc rgb '#bbbbbb' title 'Lifeguard paper: on <= off / 50'
