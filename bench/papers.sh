@@ -13,17 +13,25 @@
 #   load          messages each node sends per protocol period, no fault,
 #                 against N (SWIM: constant; 1 ping + 1 ack on average)
 #   false-pos     healthy or merely slow nodes declared dead, Lifeguard on
-#                 and off, under 1, 5 and 10 % packet loss and with paused
-#                 nodes (Lifeguard's paper: more than 50x fewer with it)
+#                 and off, under 1, 5 and 10 % packet loss, with paused
+#                 nodes, and with slow nodes (`sim -slow`: everything
+#                 reaches them 0.5 D to 1.5 D late) (Lifeguard's paper:
+#                 more than 50x fewer with it)
 # It writes, under bench/out (PAPERS_OUT):
 #   scale.tsv  one row per (N, seed): a crash after convergence
 #   load.tsv   one row per N: no fault, PAPERS_LOAD_SECONDS after convergence
-#   fp.tsv     one row per (scenario, lifeguard, seed)
+#   fp.tsv     one row per (scenario, lifeguard, seed); healthy_deaths is
+#              the episodes of healthy nodes (loss and slow runs; in the
+#              pause runs the healthy nodes the sim saw declared dead),
+#              slow_declared the slow nodes' episodes (slow runs) or the
+#              paused nodes declared dead (pause runs)
 #   papers.tsv the summary: ours (mean, sd over seeds) beside the paper's
 #   papers-{detect-first,detect-all,load,false-pos}.png (gnuplot)
 # --replot remakes papers.tsv and the plots from the raw TSVs of an earlier
 # run, without running the simulator; --docs copies papers.tsv, fit.txt
-# and the plots to docs/figures/.
+# and the plots to docs/figures/. A part whose raw TSV is missing (not run
+# here, e.g. PAPERS_PARTS=fp) keeps its rows of docs/figures/papers.tsv
+# in the table, and its plots and fits in docs/figures/ are left alone.
 #
 # Defaults finish in about ten minutes on two shared cores; --full goes to
 # N = 4096 with 20 seeds (hours, until the simulator's speed-up lands).
@@ -36,7 +44,11 @@
 #   PAPERS_FP_SECONDS=1800 [3600] virtual seconds watched per loss run
 #   PAPERS_LOSSES="0.01 0.05 0.10"
 #   PAPERS_PAUSES="6 9 12"       pause lengths (s) of the slow-node runs
-#   PAPERS_PAUSED=4              nodes paused per slow-node run
+#   PAPERS_PAUSED=4              nodes paused per pause run
+#   PAPERS_SLOW="0.5 1 2"        slow-node runs: D in s, each delivery to a
+#                                slow node waits 0.5 D to 1.5 D
+#   PAPERS_SLOWED=4              slow nodes per slow-node run, slow for
+#                                PAPERS_FP_SECONDS, TCP pings on and off
 #   PAPERS_PROFILE=lan           (probe interval 1 s: seconds = periods)
 #   PAPERS_PARTS="crash load fp" the sweeps to run (the others' TSVs are
 #                                left as they are, and summarised)
@@ -85,6 +97,8 @@ FP_NODES=${PAPERS_FP_NODES:-64}
 LOSSES=${PAPERS_LOSSES:-0.01 0.05 0.10}
 PAUSES=${PAPERS_PAUSES:-6 9 12}
 PAUSED=${PAPERS_PAUSED:-4}
+SLOW=${PAPERS_SLOW:-0.5 1 2}
+SLOWED=${PAPERS_SLOWED:-4}
 PROFILE=${PAPERS_PROFILE:-lan}
 NICE=${PAPERS_NICE:-10}
 PARTS=" ${PAPERS_PARTS:-crash load fp} "
@@ -128,8 +142,8 @@ fi
 if [[ $PARTS == *" fp "* ]]; then
 events=$(mktemp)
 trap 'rm -f "$events"' EXIT
-printf 'scenario\tlifeguard\tseed\tnodes\tseconds\tloss\tpaused\tdeclarations\tepisodes\thealthy_declared\tslow_declared\tsuspicion_max_s\twall_s\n' >"$fp"
-# fp_run SCENARIO LIFEGUARD TCP_PINGS SEED SECONDS LOSS PAUSED sim-flags...
+printf 'scenario\tlifeguard\tseed\tnodes\tseconds\tloss\tfaulted\tdeclarations\tepisodes\thealthy_declared\tslow_declared\tsuspicion_max_s\twall_s\thealthy_deaths\n' >"$fp"
+# fp_run SCENARIO LIFEGUARD TCP_PINGS SEED SECONDS LOSS FAULTED sim-flags...
 fp_run() {
     local sc=$1 lg=$2 tcp=$3 seed=$4 secs=$5 loss=$6 paused=$7 js decl epi subj
     shift 7
@@ -141,10 +155,15 @@ fp_run() {
     # many nodes declared it
     epi=$(cut -f2,3 "$events" | sort -u | wc -l)
     subj=$(cut -f2 "$events" | sort -u | wc -l)
+    # healthy and slow nodes apart: a slow run's sim counts the slow
+    # nodes' episodes itself (slow_declared), so the rest are the healthy
+    # ones'; under loss every node is healthy; a pause run counts subjects
     jq -r --arg sc "$sc" --arg lg "$lg" --arg secs "$secs" --arg paused "$paused" \
         --argjson decl "$decl" --argjson epi "$epi" --argjson subj "$subj" \
-        '[$sc, $lg, .seed, .nodes, ($secs|tonumber), .loss, ($paused|tonumber), $decl, $epi, .false_dead,
-          ($subj - .false_dead), .suspicion_max_s, .wall_s] | @tsv' <<<"$js" >>"$fp"
+        '(if .fault == "slow" then .slow_declared elif .fault == "pause" then $subj - .false_dead else 0 end) as $slow
+         | (if .fault == "slow" then $epi - .slow_declared elif .fault == "pause" then .false_dead else $epi end) as $healthy
+         | [$sc, $lg, .seed, .nodes, ($secs|tonumber), .loss, ($paused|tonumber), $decl, $epi, .false_dead,
+          $slow, .suspicion_max_s, .wall_s, $healthy] | @tsv' <<<"$js" >>"$fp"
 }
 for lg in off on; do
     for loss in $LOSSES; do
@@ -163,7 +182,19 @@ for lg in off on; do
         for s in $(seq 1 "$FP_SEEDS"); do
             fp_run "pause-${p}s" "$lg" on "$s" "$p" 0 "$PAUSED" -pause "$PAUSED" -heal "${p}s"
         done
-        say "slow nodes: $PAUSED paused ${p} s, lifeguard $lg done"
+        say "paused nodes: $PAUSED paused ${p} s, lifeguard $lg done"
+    done
+    # slow nodes: TCP pings on (as agents run) and off
+    for d in $SLOW; do
+        for tcp in on off; do
+            sc=slow-${d}s
+            [ "$tcp" = off ] || sc=$sc-tcp
+            for s in $(seq 1 "$FP_SEEDS"); do
+                fp_run "$sc" "$lg" "$tcp" "$s" "$FP_SECONDS" 0 "$SLOWED" -slow "$SLOWED" -slow-delay "${d}s" \
+                    -duration "${FP_SECONDS}s"
+            done
+            say "slow nodes: $SLOWED slow by ${d} s x [0.5, 1.5], TCP pings $tcp, lifeguard $lg done"
+        done
     done
 done
 # which half of Lifeguard does it, at the highest loss
@@ -172,17 +203,29 @@ for lg in no-awareness no-suspicion; do
         fp_run "loss-$last" "$lg" off "$s" "$FP_SECONDS" "$last" 0 -kill 0 -duration "${FP_SECONDS}s"
     done
     say "false positives: loss $last, TCP pings off, lifeguard $lg done"
+    for d in $SLOW; do
+        for s in $(seq 1 "$FP_SEEDS"); do
+            fp_run "slow-${d}s-tcp" "$lg" on "$s" "$FP_SECONDS" 0 "$SLOWED" -slow "$SLOWED" -slow-delay "${d}s" \
+                -duration "${FP_SECONDS}s"
+        done
+        say "slow nodes: $SLOWED slow by ${d} s x [0.5, 1.5], TCP pings on, lifeguard $lg done"
+    done
 done
 fi
 fi # [ -z "$replot" ]
 
 # ---- 4. the summary ----
 sum=$OUT/papers.tsv
+# the rows of parts not run here come from the table in the docs
+prev=$root/docs/figures/papers.tsv
+carry() { # carry AWK-PATTERN: those rows of $prev, if any
+    [ ! -f "$prev" ] || awk -F'\t' "NR > 1 && ($1)" "$prev"
+}
 E_OVER=$(awk 'BEGIN { e = exp(1); printf "%.3f", e / (e - 1) }')
 {
     printf 'figure\tN\truns\tprofile\tloss\tours\tours_sd\tpaper\tunit\n'
     # mean and sd of a column over the seeds of each N
-    awk -F'\t' -v prof="$PROFILE" -v eo="$E_OVER" '
+    if [ ! -f "$scale" ]; then carry '$1 ~ /^(detect-first|detect-all|spread)$/'; else awk -F'\t' -v prof="$PROFILE" -v eo="$E_OVER" '
         NR == 1 { next }
         $4 != "-" { n1[$1]++; s1[$1] += $4; q1[$1] += $4 * $4 }
         $6 != "-" { n2[$1]++; s2[$1] += $6; q2[$1] += $6 * $6 }
@@ -196,17 +239,20 @@ E_OVER=$(awk 'BEGIN { e = exp(1); printf "%.3f", e / (e - 1) }')
                 printf "detect-all\t%d\t%d\t%s\t0\t%.3f\t%.3f\tO(log N)\ts until all declared dead\n", x, n2[x], prof, s2[x] / n2[x], sd(n2[x], s2[x], q2[x]) }
             for (i = 1; i <= k; i++) { x = order[i]
                 printf "spread\t%d\t%d\t%s\t0\t%.3f\t%.3f\tO(log N)\ts from first to last declaration\n", x, n3[x], prof, s3[x] / n3[x], sd(n3[x], s3[x], q3[x]) }
-        }' "$scale"
-    if [ -f "$load" ]; then awk -F'\t' -v prof="$PROFILE" 'NR > 1 {
+        }' "$scale"; fi
+    if [ ! -f "$load" ]; then carry '$1 == "load"'; else awk -F'\t' -v prof="$PROFILE" 'NR > 1 {
         printf "load\t%d\t1\t%s\t0\t%.3f\t0\t2 (constant)\tmsgs sent per node per period, no fault\n", $1, prof, $4 }' "$load"; fi
     # false positives: deaths per run (mean, sd over seeds): episodes under
-    # loss, slow and healthy nodes declared dead in the pause runs; "off"
-    # rows come first, so an "on" row shows where the paper's ratio puts it
-    if [ -f "$fp" ]; then awk -F'\t' -v prof="$PROFILE" '
+    # loss, paused and healthy nodes declared dead in the pause runs; the
+    # slow runs give two rows, healthy nodes' episodes (slow-*) and the
+    # slow nodes' own (slowdead-*); "off" rows come first, so an "on" row
+    # shows where the paper's ratio puts it
+    if [ ! -f "$fp" ]; then carry '$1 ~ /^false-pos:/'; else awk -F'\t' -v prof="$PROFILE" '
         NR == 1 { next }
-        { key = $1 "\t" $2; if (!(key in runs)) order[++k] = key
-          y = $1 ~ /^pause/ ? $11 + $10 : $9
+        function add(sc, y,  key) { key = sc "\t" $2; if (!(key in runs)) order[++k] = key
           runs[key]++; nodes[key] = $4; loss[key] = $6; s[key] += y; q[key] += y * y }
+        { add($1, $1 ~ /^pause/ ? $11 + $10 : $1 ~ /^slow/ ? $14 : $9)
+          if ($1 ~ /^slow/) { sc = $1; sub(/^slow/, "slowdead", sc); add(sc, $11) } }
         END { for (i = 1; i <= k; i++) { x = order[i]; split(x, p, "\t"); r = runs[x]; m = s[x] / r
             sd = r > 1 ? sqrt((q[x] - s[x] * s[x] / r) / (r - 1)) : 0
             if (p[2] == "off") { off[p[1]] = m; paper = "(baseline)" }
@@ -224,9 +270,17 @@ fit() { # fit COLUMN-EXPR -> "a b"
     awk -F'\t' "NR > 1 && \$6 != \"-\" && \$5 != \"-\" { x = log(\$1); y = $1; n++; sx += x; sy += y; sxx += x * x; sxy += x * y }
         END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx); a = (sy - b * sx) / n; printf \"%.4f %.4f\n\", a, b }" "$scale"
 }
-read -r fa_a fa_b < <(fit '$6')
-read -r fs_a fs_b < <(fit '$6 - $5')
-printf 'detect_all_s = %s + %s ln N\nspread_s = %s + %s ln N\n' "$fa_a" "$fa_b" "$fs_a" "$fs_b" >"$fitfile"
+if [ -f "$scale" ]; then
+    read -r fa_a fa_b < <(fit '$6')
+    read -r fs_a fs_b < <(fit '$6 - $5')
+    printf 'detect_all_s = %s + %s ln N\nspread_s = %s + %s ln N\n' "$fa_a" "$fa_b" "$fs_a" "$fs_b" >"$fitfile"
+elif [ -f "$root/docs/figures/fit.txt" ]; then
+    cp "$root/docs/figures/fit.txt" "$fitfile"
+    read -r fa_a fa_b < <(awk '/^detect_all_s/ { print $3, $5 }' "$fitfile")
+    read -r fs_a fs_b < <(awk '/^spread_s/ { print $3, $5 }' "$fitfile")
+else
+    fa_a=0 fa_b=0 fs_a=0 fs_b=0
+fi
 say "fits: $(tr '\n' ';' <"$fitfile")"
 
 if ! command -v gnuplot >/dev/null 2>&1; then
@@ -243,9 +297,14 @@ else
         END { for (i = 1; i <= k; i++) { x = o[i]; lab = x
             if (x ~ /^loss-/) { split(x, q, "-"); lab = sprintf("%g%% loss%s", q[2] * 100, q[3] == "tcp" ? ", TCP pings" : "") }
             if (x ~ /^pause-/) { lab = x; sub(/^pause-/, "pause ", lab) }
+            if (x ~ /^slow(dead)?-/) { split(x, q, "-"); sub(/s$/, "", q[2])
+                lab = sprintf("slow %s s%s: %s", q[2], q[3] == "tcp" ? ", TCP pings" : "", q[1] == "slow" ? "healthy dead" : "the slow dead") }
             printf "\"%s\" %s %s %s\n", lab, v[x, "lifeguard-off"], v[x, "lifeguard-on"], v[x, "lifeguard-off"] / 50 } }' "$sum" >"$d/fp"
     xt=$(echo $SIZES | tr ' ' ,)
-    gnuplot <<GNUPLOT || say "gnuplot failed (a part not run?): some plots missing"
+    if [ ! -f "$scale" ] || [ ! -f "$load" ]; then
+        say "no detection or load plots: $scale or $load missing (that part not run here)"
+    else
+    gnuplot <<GNUPLOT || say "gnuplot failed: some detection or load plots missing"
 set terminal pngcairo size 900,560
 set grid
 set key top left
@@ -286,10 +345,14 @@ set y2range [0:*]
 plot '$d/load' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'moonlist: messages (left)', \
      '$d/load' using 1:3 axes x1y2 with linespoints lw 1 dt 4 pt 6 lc rgb '#7f7f7f' title 'moonlist: KB (right; push/pull grows with N)', \
      2 with lines lw 2 dt 2 lc rgb '#d62728' title 'SWIM: constant, 1 ping + 1 ack'
-unset y2tics; unset y2label; unset logscale x; set xtics auto; set xrange [*:*]; set yrange [0:*]
-
+GNUPLOT
+    fi
+    gnuplot <<GNUPLOT || say "gnuplot failed: no false-positive plot"
+set grid
+set yrange [0:*]
+set terminal pngcairo size 1400,620
 set output '$OUT/papers-false-pos.png'
-set title "False deaths per run, N=$FP_NODES, $FP_SEEDS seeds each\\n${FP_SECONDS} s under loss (TCP pings off unless said), or $PAUSED of $FP_NODES nodes paused once"
+set title "False deaths per run, N=$FP_NODES, $FP_SEEDS seeds each: ${FP_SECONDS} s under loss (TCP pings off unless said), $PAUSED of $FP_NODES nodes paused once,\\nor $SLOWED slow for ${FP_SECONDS} s (each delivery to them late by 0.5 D to 1.5 D; healthy nodes' deaths and the slow nodes' own)"
 set xlabel ''
 set ylabel 'false deaths per run'
 set style data histograms
@@ -297,8 +360,8 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set offsets graph 0, graph 0, graph 0.1, 0
-set key top right
-set xtics rotate by -20
+set key top left
+set xtics rotate by 30 right
 plot '$d/fp' using 2:xtic(1) lc rgb '#d62728' title 'Lifeguard off', \
      '' using 3 lc rgb '#1f77b4' title 'Lifeguard on (default)', \
      '' using 4 lc rgb '#bbbbbb' title 'Lifeguard paper: on <= off / 50'
@@ -310,7 +373,12 @@ fi
 column -t -s $'\t' "$sum"
 if [ -n "$docs" ]; then
     mkdir -p "$root/docs/figures"
-    cp "$sum" "$fitfile" "$OUT"/papers-*.png "$root/docs/figures/"
-    say "copied the table, the fits and the plots to docs/figures/"
+    # a part not run here keeps its plots (and fits) in the docs
+    files=("$sum")
+    [ ! -f "$scale" ] || files+=("$fitfile" "$OUT/papers-detect-first.png" "$OUT/papers-detect-all.png")
+    [ ! -f "$load" ] || files+=("$OUT/papers-load.png")
+    [ ! -f "$fp" ] || files+=("$OUT/papers-false-pos.png")
+    for f in "${files[@]}"; do [ ! -f "$f" ] || cp "$f" "$root/docs/figures/"; done
+    say "copied to docs/figures/: $(for f in "${files[@]}"; do printf '%s ' "${f##*/}"; done)"
 fi
 say "done: $OUT"

@@ -17,6 +17,11 @@
  * O(nodes), so the whole run is O(nodes^2) in memory (about 20 GB at
  * 100,000). */
 #define CLI_SIM_MAX_NODES 100000
+/* -slow-delay's default: each delivery to a slow node waits 0.5 to 1.5 s,
+ * past lan's 500 ms probe timeout and, at its upper half, past the 1 s
+ * probe interval: what a CPU-starved agent shows (tests/e2e's
+ * fault_starve), and where Lifeguard's local health has work to do. */
+#define CLI_SIM_DEFAULT_SLOW_DELAY_MS 1000
 
 static const base_flag_spec flags[] = {
     { "nodes", BASE_FLAG_STRING, "N", "nodes in the cluster (required, 2 or more)" },
@@ -28,10 +33,16 @@ static const base_flag_spec flags[] = {
     { "kill", BASE_FLAG_STRING, "K", "after convergence, crash K nodes (the default, with K = 1)" },
     { "pause", BASE_FLAG_STRING, "K", "after convergence, pause K nodes; they resume at -heal" },
     { "partition", BASE_FLAG_STRING, "F", "after convergence, cut a fraction F of the nodes off; it heals at -heal" },
-    { "heal", BASE_FLAG_STRING, "D", "end a pause or partition D after it began (default: once every node has "
-                                     "declared the cut-off dead, or at -duration). Members dead longer than "
-                                     "gossip-to-the-dead-time (lan 30s) are forgotten: memberlist alone does not "
-                                     "bring them back" },
+    { "slow", BASE_FLAG_STRING, "K", "after convergence, make K nodes slow: everything delivered to them waits "
+                                     "-slow-delay/2 plus up to -slow-delay more, as a CPU-starved process reads "
+                                     "its socket late; until -heal or -duration (nothing is dead: detection does "
+                                     "not end it). Reports how often a slow node was declared dead" },
+    { "slow-delay", BASE_FLAG_STRING, "D", "with -slow: D (default 1s), so each delivery to a slow node waits "
+                                           "0.5 D to 1.5 D" },
+    { "heal", BASE_FLAG_STRING, "D", "end a pause, slowness or partition D after it began (default: once every "
+                                     "node has declared the cut-off dead, or at -duration). Members dead longer "
+                                     "than gossip-to-the-dead-time (lan 30s) are forgotten: memberlist alone does "
+                                     "not bring them back" },
     { "duration", BASE_FLAG_STRING, "D", "longest the run watches the failure, and then the recovery "
                                          "(default: the longest suspicion (§10.4) plus 30s)" },
     { "config", BASE_FLAG_STRING, "FILE", "run this config script on every node (agent.config knobs apply)" },
@@ -47,10 +58,10 @@ static void usage(FILE *f)
             "\n"
             "Run N cores of this agent in one process on virtual time and a virtual network: node 0\n"
             "starts, the others join in a burst over the first second, and once every node lists all\n"
-            "N alive (convergence) the failure is applied: -kill (default 1 node), -pause or\n"
+            "N alive (convergence) the failure is applied: -kill (default 1 node), -pause, -slow or\n"
             "-partition. Reports convergence, detection (first suspicion, first and last node to\n"
-            "declare the failed dead), healthy nodes declared dead, load per node and memory per\n"
-            "member. Faulted nodes are picked by the seed among nodes 1..N-1.\n"
+            "declare the failed dead), healthy nodes declared dead (and slow ones, with -slow), load\n"
+            "per node and memory per member. Faulted nodes are picked by the seed among nodes 1..N-1.\n"
             "\nflags:\n");
     base_flags_usage(flags, NFLAGS, f);
 }
@@ -80,7 +91,7 @@ static int parse_fraction(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
-/* -kill / -pause: K, which leaves at least node 0 standing. */
+/* -kill / -pause / -slow: K, which leaves at least node 0 standing. */
 static int parse_count(const base_args *a, const char *name, size_t nodes, size_t *out)
 {
     unsigned long v;
@@ -147,9 +158,9 @@ int cli_sim_parse(cli_sim_opts *o, int argc, char **argv)
         goto out;
     }
     o->seeds = v;
-    int faults = given(&a, "kill") + given(&a, "pause") + given(&a, "partition");
+    int faults = given(&a, "kill") + given(&a, "pause") + given(&a, "partition") + given(&a, "slow");
     if (faults > 1) {
-        rc = bad("-kill, -pause and -partition exclude each other");
+        rc = bad("-kill, -pause, -slow and -partition exclude each other");
         goto out;
     }
     o->fault = CLI_SIM_KILL;
@@ -161,6 +172,23 @@ int cli_sim_parse(cli_sim_opts *o, int argc, char **argv)
         if ((rc = parse_count(&a, "pause", o->nodes, &o->faulted)) >= 0)
             goto out;
     }
+    if (given(&a, "slow")) {
+        o->fault = CLI_SIM_SLOW;
+        if ((rc = parse_count(&a, "slow", o->nodes, &o->faulted)) >= 0)
+            goto out;
+    }
+    s = base_args_str(&a, "slow-delay", NULL);
+    unsigned ms;
+    if (s && !given(&a, "slow")) {
+        rc = bad("-slow-delay goes with -slow");
+        goto out;
+    }
+    /* D/2 + [0, D] in ms: D up to a day keeps both far inside 32 bits */
+    if (s && (base_parse_duration_ms(s, &ms) < 0 || ms == 0 || ms > 86400000)) {
+        rc = bad("-slow-delay: '%s' is not a duration from 1ms to 24h (1500, 200ms, 2s)", s);
+        goto out;
+    }
+    o->slow_delay_ms = s ? ms : CLI_SIM_DEFAULT_SLOW_DELAY_MS;
     if (given(&a, "partition")) {
         o->fault = CLI_SIM_PARTITION;
         s = base_args_str(&a, "partition", NULL);
@@ -175,7 +203,6 @@ int cli_sim_parse(cli_sim_opts *o, int argc, char **argv)
     if (o->faulted == 0)
         o->fault = CLI_SIM_NONE;
     s = base_args_str(&a, "duration", NULL);
-    unsigned ms;
     if (s && (base_parse_duration_ms(s, &ms) < 0 || ms == 0)) {
         rc = bad("-duration: '%s' is not a duration (1500, 200ms, 30s, 2m)", s);
         goto out;
@@ -183,7 +210,7 @@ int cli_sim_parse(cli_sim_opts *o, int argc, char **argv)
     o->duration_ms = s ? ms : 0;
     s = base_args_str(&a, "heal", NULL);
     if (s && (o->fault == CLI_SIM_KILL || o->fault == CLI_SIM_NONE)) {
-        rc = bad("-heal goes with -pause or -partition");
+        rc = bad("-heal goes with -pause, -slow or -partition");
         goto out;
     }
     if (s && (base_parse_duration_ms(s, &ms) < 0 || ms == 0)) {

@@ -8,21 +8,29 @@
  *            of them, as an agent given -join that many times); the phase
  *            ends when every node lists all N alive (convergence) or at
  *            the convergence limit;
- *   fault    K nodes killed, or K paused, or a fraction F partitioned off,
- *            picked by the seed among nodes 1..N-1; it ends when every
- *            healthy node has declared every faulted one dead (for a
- *            partition: each side the other), or after `duration`, or
- *            (pause, partition) at `heal_ms` if given;
- *   recover  (pause, partition) the paused resume, the partition heals,
- *            at the end of the fault phase; it ends when every node lists
- *            all N alive again, or after `duration`. Without a fault the
- *            converged cluster runs for `duration`, for its load.
+ *   fault    K nodes killed, or K paused, or K made slow, or a fraction F
+ *            partitioned off, picked by the seed among nodes 1..N-1; it
+ *            ends when every healthy node has declared every faulted one
+ *            dead (for a partition: each side the other), or after
+ *            `duration`, or (pause, slow, partition) at `heal_ms` if
+ *            given. A slow node (sim_set_slow: everything reaches it
+ *            slow_delay/2 + [0, slow_delay] ms late, as a CPU-starved
+ *            process reads its socket) is not dead: that phase never ends
+ *            on detection, only at heal_ms or `duration`;
+ *   recover  (pause, slow, partition) the paused resume, the slow are
+ *            fast again, the partition heals, at the end of the fault
+ *            phase; it ends when every node lists all N alive again, or
+ *            after `duration`. Without a fault the converged cluster runs
+ *            for `duration`, for its load.
  *
  * false_dead counts the nodes that anyone declared dead although the fault
  * did not cut that node off from that observer: during the join, after a
  * kill, and also the stale news a partition leaves (the minority declared
  * majority nodes dead; after the heal the majority hears it and believes
  * it until the node refutes), which is what memberlist does.
+ * slow_declared counts how often a slow node was declared dead: once per
+ * (node, incarnation), however many nodes declared it (Lifeguard's paper
+ * counts these; the slow node is alive all along).
  *
  * Same options, same result: everything but the wall times derives from
  * the seed. Files: cli_sim.c (flags), cli_sim_run.c (the phases),
@@ -42,6 +50,7 @@ typedef enum cli_sim_fault {
     CLI_SIM_KILL,
     CLI_SIM_PAUSE,
     CLI_SIM_PARTITION,
+    CLI_SIM_SLOW,
 } cli_sim_fault;
 
 typedef struct cli_sim_opts {
@@ -51,11 +60,14 @@ typedef struct cli_sim_opts {
     double loss;                 /* every link's packet loss, [0, 1) */
     size_t seeds;                /* join seeds: the first `seeds` nodes */
     cli_sim_fault fault;
-    size_t faulted;              /* KILL, PAUSE: K */
+    size_t faulted;              /* KILL, PAUSE, SLOW: K */
     double partition;            /* PARTITION: the fraction cut off */
     uint32_t duration_ms;        /* longest fault and recover phase; 0: the default */
-    uint32_t heal_ms;            /* PAUSE, PARTITION: end the fault this long
-                                    after it began; 0: once detected */
+    uint32_t heal_ms;            /* PAUSE, SLOW, PARTITION: end the fault this
+                                    long after it began; 0: once detected
+                                    (SLOW: at `duration`) */
+    uint32_t slow_delay_ms;      /* SLOW: D, each delivery to a slow node
+                                    waits D/2 + uniform[0, D] ms more */
     const char *config;          /* a script for every node, or NULL */
     bool json;
     bool profile_time;           /* time the cores' work (sim_set_timing) */
@@ -76,9 +88,10 @@ typedef struct cli_sim_result {
                                     detection comes at most this long after
                                     the first suspicion, plus the gossip of
                                     the dead message */
-    uint64_t heal_ms;            /* PAUSE, PARTITION: when it ended */
+    uint64_t heal_ms;            /* PAUSE, SLOW, PARTITION: when it ended */
     uint64_t recover_ms;         /* from the heal */
     uint64_t false_dead;         /* healthy nodes declared dead by anyone */
+    uint64_t slow_declared;      /* SLOW: slow nodes declared dead, episodes */
     /* load: per node (that was up) per virtual second */
     double join_msgs_per_node_s, join_bytes_per_node_s;
     double msgs_per_node_s, bytes_per_node_s;      /* fault and recover phases */

@@ -10,7 +10,7 @@
 
 static const char *fault_name(cli_sim_fault f)
 {
-    static const char *const names[] = { "none", "kill", "pause", "partition" };
+    static const char *const names[] = { "none", "kill", "pause", "partition", "slow" };
     return names[f];
 }
 
@@ -40,20 +40,21 @@ static const char *secs(char *buf, size_t len, uint64_t ms, const char *none)
 static int json(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
 {
     int rc = 0;
-    char t[8][32];
+    char t[9][32];
     out(b, &rc,
         "{\"nodes\":%zu,\"seed\":%llu,\"profile\":\"%s\",\"loss\":%g,\"seeds\":%zu,\"fault\":\"%s\",\"faulted\":%zu,"
-        "\"config\":%s,",
+        "\"slow_delay_s\":%s,\"config\":%s,",
         o->nodes, (unsigned long long)o->seed, o->profile, o->loss, o->seeds, fault_name(o->fault), r->faulted,
+        secs(t[8], 32, o->fault == CLI_SIM_SLOW ? o->slow_delay_ms : CLI_SIM_NONE_MS, "null"),
         o->config ? "true" : "false");
     out(b, &rc,
         "\"converge_s\":%s,\"converge_limit_s\":%s,\"suspect_first_s\":%s,\"detect_first_s\":%s,"
-        "\"detect_all_s\":%s,\"suspicion_max_s\":%s,\"heal_s\":%s,\"recover_s\":%s,\"false_dead\":%llu,",
+        "\"detect_all_s\":%s,\"suspicion_max_s\":%s,\"heal_s\":%s,\"recover_s\":%s,\"false_dead\":%llu,\"slow_declared\":%llu,",
         secs(t[0], 32, r->converge_ms, "null"), secs(t[1], 32, r->converge_limit_ms, "null"),
         secs(t[2], 32, r->suspect_first_ms, "null"), secs(t[3], 32, r->detect_first_ms, "null"),
         secs(t[4], 32, r->detect_all_ms, "null"), secs(t[5], 32, r->suspicion_max_ms, "null"),
         secs(t[6], 32, r->heal_ms, "null"), secs(t[7], 32, r->recover_ms, "null"),
-        (unsigned long long)r->false_dead);
+        (unsigned long long)r->false_dead, (unsigned long long)r->slow_declared);
     out(b, &rc,
         "\"msgs_per_node_s\":%.3f,\"bytes_per_node_s\":%.1f,\"join_msgs_per_node_s\":%.3f,"
         "\"join_bytes_per_node_s\":%.1f,\"busiest_node\":%d,\"busiest_msgs_s\":%.3f,\"bytes_per_member\":%.1f,",
@@ -80,12 +81,17 @@ static int text(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
         out(b, &rc, "%-40s %12s s  (longest suspicion %s s)\n", "declared dead by all", secs(t, 32, r->detect_all_ms, "-"),
             secs(u, 32, r->suspicion_max_ms, "-"));
         if (o->fault != CLI_SIM_KILL) {
-            out(b, &rc, "%-40s %12s s  after the %s\n", o->fault == CLI_SIM_PAUSE ? "resumed" : "healed",
+            out(b, &rc, "%-40s %12s s  after the %s\n",
+                o->fault == CLI_SIM_PAUSE ? "resumed" : o->fault == CLI_SIM_SLOW ? "fast again" : "healed",
                 secs(t, 32, r->heal_ms, "-"), fault_name(o->fault));
             out(b, &rc, "%-40s %12s s  after that\n", "all list all alive again", secs(t, 32, r->recover_ms, "-"));
         }
     }
     out(b, &rc, "%-40s %12llu\n", "healthy nodes declared dead (false)", (unsigned long long)r->false_dead);
+    if (o->fault == CLI_SIM_SLOW)
+        out(b, &rc, "%-40s %12llu  (once per node and incarnation; delay %s s + up to %s s)\n",
+            "slow nodes declared dead (false)", (unsigned long long)r->slow_declared,
+            secs(t, 32, o->slow_delay_ms / 2, "-"), secs(u, 32, o->slow_delay_ms, "-"));
     out(b, &rc, "%-40s %12.1f msgs %10.0f bytes  per node per s (busiest: n%d, %.1f msgs/s)\n", "load, join phase",
         r->join_msgs_per_node_s, r->join_bytes_per_node_s, r->busiest_node, r->busiest_msgs_s);
     out(b, &rc, "%-40s %12.1f msgs %10.0f bytes  per node per s\n", "load, after convergence", r->msgs_per_node_s,

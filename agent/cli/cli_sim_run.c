@@ -304,12 +304,15 @@ static void fault_phase(run *x, swim_time start)
             sim_kill(x->s, f);
         else if (o->fault == CLI_SIM_PAUSE)
             sim_pause(x->s, f);
+        else if (o->fault == CLI_SIM_SLOW)
+            sim_set_slow(x->s, f, o->slow_delay_ms / 2, o->slow_delay_ms);
         else
             sim_set_group(x->s, f, 1);
     }
     swim_time end = start + (o->heal_ms ? o->heal_ms : r->duration_ms);
-    /* with -heal the fault lasts that long, detected or not */
-    until_fn until = o->heal_ms ? never : all_declared;
+    /* with -heal the fault lasts that long, detected or not; a slow node
+     * is alive, its "detection" a false positive: it lasts its time */
+    until_fn until = o->heal_ms || o->fault == CLI_SIM_SLOW ? never : all_declared;
     while (!until(x) && sim_now(x->s) < end) {
         if (r->suspect_first_ms == CLI_SIM_NONE_MS) {
             swim_time t = poll_suspicion(x);
@@ -333,6 +336,8 @@ static void recover_phase(run *x, swim_time start)
     for (size_t i = 0; i < r->faulted; i++) {
         if (o->fault == CLI_SIM_PAUSE)
             sim_resume(x->s, x->faulted[i]);
+        else if (o->fault == CLI_SIM_SLOW)
+            sim_set_slow(x->s, x->faulted[i], 0, 0);
         else
             sim_set_group(x->s, x->faulted[i], 0);
     }
@@ -374,6 +379,8 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
             snprintf(err, errlen, "out of memory");
             goto out;
         }
+        if (o->fault == CLI_SIM_SLOW)
+            cli_sim_watch_episodes(&x.w);
         fault_phase(&x, start);
         if (o->fault != CLI_SIM_KILL)
             recover_phase(&x, start);
@@ -382,6 +389,7 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
         advance(&x, start + r->duration_ms, never);
     }
     r->false_dead = x.w.false_dead;
+    r->slow_declared = x.w.nepisodes;
     size_t up = o->nodes - (o->fault == CLI_SIM_KILL ? r->faulted : 0);
     load(x.s, before, start, up, &r->msgs_per_node_s, &r->bytes_per_node_s);
     r->end_ms = sim_now(x.s);

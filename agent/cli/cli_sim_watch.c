@@ -29,6 +29,7 @@ void cli_sim_watch_free(cli_sim_watch *w)
     free(w->falsely);
     free(w->fidx);
     free(w->declared);
+    free(w->episodes);
     memset(w, 0, sizeof *w);
 }
 
@@ -64,8 +65,31 @@ int cli_sim_node_index(const char *name, size_t n)
     return *end || v >= n ? -1 : (int)v;
 }
 
-static void declared_dead(cli_sim_watch *w, int observer, int subject, swim_time now)
+void cli_sim_watch_episodes(cli_sim_watch *w) { w->episodes_on = true; }
+
+/* A faulted subject declared dead at `inc`: a new episode unless that
+ * incarnation's death was counted already. A run has a few hundred at
+ * most, so a list will do. */
+static void episode(cli_sim_watch *w, int subject, uint32_t inc)
 {
+    for (size_t i = 0; i < w->nepisodes; i++)
+        if (w->episodes[i].subject == subject && w->episodes[i].incarnation == inc)
+            return;
+    if (w->nepisodes == w->capepisodes) {
+        size_t cap = w->capepisodes ? 2 * w->capepisodes : 64;
+        struct cli_sim_episode *v = realloc(w->episodes, cap * sizeof *v);
+        if (!v)
+            return;   /* uncounted rather than a failed run */
+        w->episodes = v;
+        w->capepisodes = cap;
+    }
+    w->episodes[w->nepisodes++] = (struct cli_sim_episode){ subject, inc };
+}
+
+static void declared_dead(cli_sim_watch *w, int observer, int subject, uint32_t inc, swim_time now)
+{
+    if (w->episodes_on && w->fidx[subject] >= 0)
+        episode(w, subject, inc);
     if (w->declared && !w->partition && w->fidx[observer] >= 0 && w->fidx[subject] >= 0)
         return;   /* one paused node about another: neither healthy nor a detection */
     if (!w->declared || !cli_sim_watch_expected(w, observer, subject)) {
@@ -102,5 +126,5 @@ void cli_sim_watch_event(void *ud, int node, swim_time now, const swim_event *ev
         w->full--;
     int subject = cli_sim_node_index(ev->member.name, w->n);
     if (ev->member.state == SWIM_DEAD && subject >= 0 && subject != node)
-        declared_dead(w, node, subject, now);
+        declared_dead(w, node, subject, ev->member.incarnation, now);
 }

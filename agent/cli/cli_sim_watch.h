@@ -24,6 +24,11 @@ typedef struct cli_sim_watch {
     swim_time first_dead, all_dead;   /* SWIM_NEVER until then */
     uint8_t *falsely;            /* per node: declared dead while it should not be */
     uint64_t false_dead;         /* how many nodes have been */
+    /* with cli_sim_watch_episodes: each (faulted node, incarnation) it was
+     * declared dead at, by anyone, once however many declared it */
+    bool episodes_on;
+    struct cli_sim_episode { int32_t subject; uint32_t incarnation; } *episodes;
+    size_t nepisodes, capepisodes;
 } cli_sim_watch;
 
 /* 0, or -1 when out of memory. cli_sim_watch_free releases it. */
@@ -32,6 +37,9 @@ void cli_sim_watch_free(cli_sim_watch *w);
 /* The fault begins: `faulted` (k indexes) are killed or paused, or with
  * `partition` cut off from the others. 0, or -1 when out of memory. */
 int cli_sim_watch_fault(cli_sim_watch *w, const int *faulted, size_t k, bool partition);
+/* From now on count the faulted nodes' deaths as episodes (a slow node
+ * is not expected dead: how often it is declared so is the measure). */
+void cli_sim_watch_episodes(cli_sim_watch *w);
 /* Whether `observer` declaring `subject` dead is what the fault makes
  * expected (rather than a false positive). */
 bool cli_sim_watch_expected(const cli_sim_watch *w, int observer, int subject);

@@ -174,7 +174,7 @@ static void deliver_reply(sim *s, int from, uint32_t rec, const uint8_t *data, s
     it.to = r->from;
     it.stream = rec;
     bool lost;
-    it.t = s->now + sim_transit(s, -1, -1, &lost);
+    it.t = s->now + sim_transit(s, -1, -1, &lost) + sim_slow_extra(s, r->from);
     if (it.t > r->deadline)
         return; /* too late: the guard fails it */
     if (ok && sim_item_copy(&it, data, len) < 0)

@@ -1,9 +1,10 @@
 /* sim: a deterministic simulator for the swim core. N cores live in one
  * process on a virtual clock (milliseconds), joined by a virtual network
  * that delivers packets and streams with per-link delay, jitter and loss,
- * partitions (groups that cannot talk), crashed nodes and paused nodes
+ * partitions (groups that cannot talk), crashed nodes, paused nodes
  * (a paused node processes nothing; what reaches it waits, then is
- * delivered at once when it resumes, as a SIGSTOPped process would).
+ * delivered at once when it resumes, as a SIGSTOPped process would) and
+ * slow nodes (everything reaches them late: sim_set_slow).
  *
  * The loop always advances to the earliest of all cores' deadlines and
  * pending deliveries; ties are broken by scheduling order. All randomness
@@ -54,6 +55,16 @@ void sim_get_default_link(const sim *s, uint32_t *delay, uint32_t *jitter, doubl
 void sim_set_link(sim *s, int from, int to, uint32_t delay, uint32_t jitter, double loss);
 /* Nodes in different groups cannot exchange anything. All start in 0. */
 void sim_set_group(sim *s, int i, int group);
+/* A slow node, as a CPU-starved process that reads its socket late:
+ * everything delivered to node i (datagrams, stream requests, replies to
+ * its streams) arrives delay + uniform[0, jitter] ms later than the link
+ * alone would bring it. Its timers still fire on time, so its probes time
+ * out on acks that are on their way (Lifeguard's slow member), and what it
+ * answers leaves late. What is already in flight keeps its time; (0, 0)
+ * ends it. Kept across sim_restart (the machine is still slow). The rng is
+ * drawn only while some node is slow with jitter > 0, so runs without one
+ * are the same as before this existed. */
+void sim_set_slow(sim *s, int i, uint32_t delay, uint32_t jitter);
 
 /* Crash a node: its core is freed, everything addressed to it is lost. */
 void sim_kill(sim *s, int i);

@@ -60,6 +60,7 @@ typedef struct sim_node {
     swim_delegate delegates;
     bool up, paused;
     int group;
+    uint32_t slow_delay, slow_jitter;  /* sim_set_slow: added to every delivery to it */
     uint32_t life;               /* restarts */
     uint32_t tick_gen;           /* bumped per schedule: older TICKs are stale */
     swim_time tick_at;           /* the core's deadline, as last reported */
@@ -108,7 +109,12 @@ void sim_push(sim *s, sim_item *it);                 /* takes it->data */
 int sim_item_copy(sim_item *it, const void *data, size_t len);
 void sim_node_clear_backlog(sim_node *n);
 int sim_addr_node(const sim *s, const swim_addr *a);  /* -1: nobody there */
+/* A packet's or stream request's time on the link from -> to, plus what a
+ * slow `to` adds (sim_slow_extra); -1, -1: the default link alone. */
 swim_time sim_transit(sim *s, int from, int to, bool *lost);
+/* How much later than its transit a delivery to node `to` is read, per
+ * sim_set_slow: 0 for a node that is not slow (no draw from the rng). */
+swim_time sim_slow_extra(sim *s, int to);
 /* Queue n's tick at `at` (SWIM_NEVER: none), dropping any queued before. */
 void sim_schedule(sim_node *n, swim_time at);
 int sim_start_core(sim_node *n);

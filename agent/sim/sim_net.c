@@ -1,5 +1,5 @@
 /* sim_net: the virtual network: addresses, links (delay, jitter, loss),
- * partitions, and the cores' packet and stream sends. */
+ * partitions, slow receivers, and the cores' packet and stream sends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +29,24 @@ swim_time sim_transit(sim *s, int from, int to, bool *lost)
         double r = (double)(swim_rng_next(&s->rng) >> 11) / 9007199254740992.0;
         *lost = r < loss;
     }
-    return delay + swim_rng_below(&s->rng, (uint64_t)jitter + 1);
+    swim_time d = delay + swim_rng_below(&s->rng, (uint64_t)jitter + 1);
+    return to >= 0 ? d + sim_slow_extra(s, to) : d;
+}
+
+swim_time sim_slow_extra(sim *s, int to)
+{
+    const sim_node *n = s->nodes[to];
+    /* only a slow node with jitter draws: every run without one keeps its
+     * draws, so its digest, bit for bit */
+    if (n->slow_jitter == 0)
+        return n->slow_delay;
+    return n->slow_delay + swim_rng_below(&s->rng, (uint64_t)n->slow_jitter + 1);
+}
+
+void sim_set_slow(sim *s, int i, uint32_t delay, uint32_t jitter)
+{
+    s->nodes[i]->slow_delay = delay;
+    s->nodes[i]->slow_jitter = jitter;
 }
 
 static bool connected(const sim *s, int a, int b)

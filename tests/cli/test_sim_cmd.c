@@ -1,7 +1,8 @@
 /* `moonlist sim` as built: the JSON of a small run has every key, detects
  * the kill within memberlist's bound (docs/protocol.md §10.4), declares no
  * healthy node dead at 0 loss, and is the same twice for the same seed but
- * for the wall time; a config script on every node runs; bad flags exit 2. */
+ * for the wall time; a config script on every node runs; slow nodes are
+ * slow for as long as asked and then fast; bad flags exit 2. */
 #include <math.h>
 #include <stdarg.h>
 
@@ -79,7 +80,8 @@ int main(void)
     static const char *const keys[] = { "nodes", "seed", "profile", "loss", "converge_s", "suspect_first_s",
                                         "detect_first_s", "detect_all_s", "suspicion_max_s", "false_dead",
                                         "msgs_per_node_s", "bytes_per_node_s", "bytes_per_member", "heal_s",
-                                        "recover_s", "virtual_s", "digest", "wall_s" };
+                                        "recover_s", "virtual_s", "digest", "wall_s", "slow_declared",
+                                        "slow_delay_s" };
     char *a = run_json("-nodes", "20", "-seed", "1", "-kill", "1", "-format", "json", NULL);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         CHECKF(strstr(a, keys[i]) != NULL, "no key %s in %s", keys[i], a);
@@ -130,11 +132,48 @@ int main(void)
     CHECK(num(e, "detect_all_s") > 0 && num(e, "heal_s") == num(e, "detect_all_s"));
     CHECK(num(e, "recover_s") >= 0);
 
+    /* -slow: the flags as parsed */
+    {
+        char *argv[] = { "-nodes", "20", "-slow", "3", "-slow-delay", "2s", "-heal", "40s", NULL };
+        cli_sim_opts o;
+        REQUIRE(cli_sim_parse(&o, 8, argv) == -1);
+        CHECK(o.fault == CLI_SIM_SLOW && o.faulted == 3 && o.slow_delay_ms == 2000 && o.heal_ms == 40000);
+        char *argv2[] = { "-nodes", "20", "-slow", "2", NULL };
+        REQUIRE(cli_sim_parse(&o, 4, argv2) == -1);
+        CHECK(o.fault == CLI_SIM_SLOW && o.faulted == 2 && o.slow_delay_ms == 1000 && o.heal_ms == 0);
+    }
+    /* slow nodes are alive: the phase lasts -duration, not until a
+     * detection; at a 3 s delay (1.5 to 4.5 s a delivery) past the whole
+     * probe, the others suspect them, and they come back once fast. Same
+     * seed, same run. */
+    char *f = run_json("-nodes", "12", "-slow", "2", "-slow-delay", "3s", "-duration", "60s", "-format", "json", NULL);
+    CHECK(strstr(f, "\"fault\":\"slow\"") != NULL);
+    CHECK_EQ_INT(num(f, "faulted"), 2);
+    CHECK(num(f, "slow_delay_s") == 3);
+    CHECKF(num(f, "heal_s") == 60, "heal_s %g", num(f, "heal_s"));
+    CHECKF(num(f, "suspect_first_s") >= 0 && num(f, "suspect_first_s") < 10, "suspect_first_s %g",
+           num(f, "suspect_first_s"));
+    CHECK(num(f, "slow_declared") >= 0 && num(f, "false_dead") >= 0);
+    CHECKF(num(f, "recover_s") >= 0, "recover_s %g", num(f, "recover_s"));
+    char *g = run_json("-nodes", "12", "-slow", "2", "-slow-delay", "3s", "-duration", "60s", "-format", "json", NULL);
+    CHECKF(before_wall(f) == before_wall(g) && memcmp(f, g, before_wall(f)) == 0, "\n%s\n%s", f, g);
+    /* other faults have no slow delay */
+    CHECK(num(a, "slow_delay_s") == -1 && num(a, "slow_declared") == 0);
+
     /* bad usage: exit 2 (usage goes to stderr) */
     CHECK_EQ_INT(main_of("-nodes", "20", "-bogus", NULL), 2);
     CHECK_EQ_INT(main_of(NULL), 2);
     CHECK_EQ_INT(main_of("-nodes", "1", NULL), 2);
     CHECK_EQ_INT(main_of("-nodes", "20", "-kill", "1", "-pause", "1", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "1", "-pause", "1", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "1", "-partition", "0.5", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "20", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "x", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow-delay", "1s", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-kill", "1", "-slow-delay", "1s", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "1", "-slow-delay", "0", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "1", "-slow-delay", "soon", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-slow", "1", "-slow-delay", "25h", NULL), 2);
     CHECK_EQ_INT(main_of("-nodes", "20", "-kill", "20", NULL), 2);
     CHECK_EQ_INT(main_of("-nodes", "20", "-loss", "1.5", NULL), 2);
     CHECK_EQ_INT(main_of("-nodes", "20", "-partition", "0", NULL), 2);
@@ -150,5 +189,7 @@ int main(void)
     free(c);
     free(d);
     free(e);
+    free(f);
+    free(g);
     return check_done("test_sim_cmd");
 }
