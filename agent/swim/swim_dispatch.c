@@ -48,12 +48,16 @@ static void handle(swim *s, const swim_addr *from, const uint8_t *msg, const wir
         swim_handle_nack(s, &m->u.nack);
         break;
     case WIRE_SUSPECT:
+        s->rx_from = from;
         swim_suspect_node(s, (const char *)m->u.suspect.node.p, m->u.suspect.node.n, m->u.suspect.incarnation,
                           (const char *)m->u.suspect.from.p, m->u.suspect.from.n);
+        s->rx_from = NULL;
         break;
     case WIRE_DEAD:
+        s->rx_from = from;
         swim_dead_node(s, (const char *)m->u.dead.node.p, m->u.dead.node.n, m->u.dead.incarnation,
                        (const char *)m->u.dead.from.p, m->u.dead.from.n);
+        s->rx_from = NULL;
         break;
     case WIRE_ALIVE: {
         const wire_alive *w = &m->u.alive;

@@ -297,6 +297,9 @@ struct swim {
         swim_time until;
     } stale_answered[SWIM_STALE_SLOTS];
     swim_time repair_pp_next;
+    /* the source of the packet whose suspect or dead message is being
+     * handled (swim_dispatch.c), NULL otherwise: swim_repair.c answers it */
+    const swim_addr *rx_from;
 
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;

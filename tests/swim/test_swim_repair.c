@@ -1,6 +1,6 @@
 /* swim_repair (docs/protocol.md §12.1): a stale accusation about us is
- * answered with our alive straight to its accuser, once per accuser per
- * probe interval; a ping from a node we do not know, or hold dead, starts
+ * answered with our alive straight to its accuser and to the member that
+ * passed it on, once per such member per probe interval; a ping from a node we do not know, or hold dead, starts
  * a push/pull with it, once per probe interval; nothing else does. */
 #include "harness.h"
 
@@ -56,44 +56,52 @@ static void test_stale_accusation(void)
     CHECK_EQ_INT(alive_to(&H, 0, 0, "me", 2), 0);
     CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 0);
 
-    /* p1 accuses us at 1 (it missed the refutation): it gets our alive at
-     * 2 at once, even when the accusation comes through p2's gossip */
+    /* p1 accuses us at 1 (it missed the refutation) and p2 gossips the
+     * accusation on to us (so p2 missed it too): both get our alive at 2
+     * at once */
     size_t mark = H.npkts;
     inject_suspect("me", 1, "p1", 2);
     CHECK_EQ_INT(alive_to(&H, mark, 1, "me", 2), 1);
+    CHECK_EQ_INT(alive_to(&H, mark, 2, "me", 2), 1);
     CHECK_EQ_INT(h_inc(&H, "me"), 2); /* no new refutation */
-    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 1);
+    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 2);
 
-    /* again within the probe interval: not answered twice */
+    /* again within the probe interval, from p1 itself: not answered twice */
     mark = H.npkts;
     inject_suspect("me", 1, "p1", 1);
     inject_dead("me", 1, "p1", 1);
     CHECK_EQ_INT(alive_to(&H, mark, 1, "me", 2), 0);
-    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 1);
+    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 2);
 
-    /* a stale dead from another accuser is answered too */
+    /* a stale dead from another accuser, passed on by p0 */
     mark = H.npkts;
     inject_dead("me", 1, "p3", 0);
     CHECK_EQ_INT(alive_to(&H, mark, 3, "me", 2), 1);
+    CHECK_EQ_INT(alive_to(&H, mark, 0, "me", 2), 1);
     CHECK_EQ_INT(h_state(&H, "me"), SWIM_ALIVE);
-    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 2);
+    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 4);
 
     /* a probe interval later, p1 is answered again */
     h_run(&H, H.now + 1000);
     mark = H.npkts;
     inject_suspect("me", 1, "p1", 1);
     CHECK(alive_to(&H, mark, 1, "me", 2) >= 1);
-    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 3);
+    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, 5);
 
     /* accusers we cannot or need not answer: a stranger, ourselves, a
-     * member we hold dead */
+     * member we hold dead (passed on by p1, answered just now) */
     uint64_t before = swim_get_stats(H.core)->stale_answers;
-    inject_suspect("me", 1, "stranger", 0);
-    inject_suspect("me", 1, "me", 0);
+    inject_suspect("me", 1, "stranger", 1);
+    inject_suspect("me", 1, "me", 1);
     inject_dead("p2", 1, "p0", 0);
     CHECK_EQ_INT(h_state(&H, "p2"), SWIM_DEAD);
-    inject_suspect("me", 1, "p2", 0);
+    inject_suspect("me", 1, "p2", 1);
     CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, before);
+    /* but whoever passes such an accusation on is answered */
+    mark = H.npkts;
+    inject_suspect("me", 1, "stranger", 3);
+    CHECK_EQ_INT(alive_to(&H, mark, 3, "me", 2), 1);
+    CHECK_EQ_INT(swim_get_stats(H.core)->stale_answers, before + 1);
     h_free(&H);
 }
 
