@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +119,7 @@ char *daemon_keyring_json(const wire_keyring *kr)
     for (size_t k = 0; k < kr->n; k++) {
         memcpy(o, "\n  \"", 4);
         o += 4;
-        o += EVP_EncodeBlock((unsigned char *)o, kr->keys[k].bytes, kr->keys[k].len);
+        o += wire_key_to_base64(kr->keys[k].bytes, kr->keys[k].len, o);
         *o++ = '"';
         if (k + 1 < kr->n)
             *o++ = ',';

@@ -9,7 +9,6 @@
 #include "daemon/daemon.h"
 
 #include <malloc.h>
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "daemon/daemon_script.h"
 #include "daemon/daemon_stats.h"
 #include "moonlist_version.h"
+#include "wire/wire_crypto_lib.h"
 
 /* At exit, a hook still running gets this long to return. */
 #define AGENT_LUA_STOP_MS 2000
@@ -233,12 +233,6 @@ int daemon_main(int argc, char **argv)
         return 2;
     }
     base_log_set_level((int)o.log_level);
-    /* OpenSSL only for encryption, as memberlist (Go's crypto) does: no
-     * openssl.cnf, no error strings (never printed); and not initialised
-     * at all until a first nonce or packet is encrypted, the seed coming
-     * from the kernel: without -encrypt, 2.2 MiB RSS and 0.2 MiB of heap
-     * less (tools/mem_breakdown.sh) */
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     /* one malloc arena for both threads: the Lua thread's mallocs are few
      * (LuaJIT has its own allocator), and a second arena would reserve
      * 64 MiB of address space and keep free pages of its own */
@@ -282,6 +276,16 @@ int daemon_main(int argc, char **argv)
             return 1;
         }
         base_log(BASE_LOG_INFO, "restored keyring with %zu keys from %s", o.net.keyring.n, o.keyring_file);
+    }
+    /* OpenSSL's libcrypto only for encryption, loaded now if there is a
+     * key (wire_crypto_lib.h): an agent without one never maps it (1.5 MiB
+     * resident, docs/footprint.md), one with a key it cannot encrypt with
+     * stops here rather than at its first packet */
+    if (o.net.keyring.n && wire_crypto_lib_load(err, sizeof err) < 0) {
+        fprintf(stderr, "moonlist agent: encryption needs OpenSSL: %s\n", err);
+        daemon_opts_free(&o);
+        mlua_free(a.lua);
+        return 1;
     }
     /* net encrypts with the keyring the serf node rotates: this one */
     o.net.frame.keyring = &o.net.keyring;

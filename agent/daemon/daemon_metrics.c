@@ -3,7 +3,6 @@
  * (daemon_metrics.h). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon_metrics.h"
+#include "daemon/daemon_mhd.h"
 #include "net/net.h"
 
 /* Prometheus' text format, version 0.0.4 */
@@ -24,6 +24,7 @@ struct daemon_metrics {
     uv_async_t async;              /* the loop's side: render now */
     daemon_metrics_render_fn render;
     void *ud;
+    const daemon_mhd *mhd;         /* libmicrohttpd, loaded at start */
     struct MHD_Daemon *httpd;
     char addr_text[80];
 
@@ -76,14 +77,15 @@ static void deadline_in(struct timespec *ts, unsigned ms)
     }
 }
 
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *body, size_t len)
+static enum MHD_Result answer(const daemon_mhd *mhd, struct MHD_Connection *conn, unsigned status, const char *body,
+                              size_t len)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = mhd->create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, status == MHD_HTTP_OK ? CONTENT_TYPE : "text/plain");
-    enum MHD_Result rc = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
+    mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, status == MHD_HTTP_OK ? CONTENT_TYPE : "text/plain");
+    enum MHD_Result rc = mhd->queue_response(conn, status, r);
+    mhd->destroy_response(r);
     return rc;
 }
 
@@ -107,7 +109,7 @@ static enum MHD_Result serve_metrics(daemon_metrics *m, struct MHD_Connection *c
     if (m->text.len == 0) {
         pthread_mutex_unlock(&m->mu);
         static const char msg[] = "the agent has not rendered its metrics yet (its protocol loop is busy)\n";
-        return answer(conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg, sizeof msg - 1);
+        return answer(m->mhd, conn, MHD_HTTP_SERVICE_UNAVAILABLE, msg, sizeof msg - 1);
     }
     char tail[400];
     int tn = snprintf(tail, sizeof tail,
@@ -127,15 +129,14 @@ static enum MHD_Result serve_metrics(daemon_metrics *m, struct MHD_Connection *c
     pthread_mutex_unlock(&m->mu);
     if (!body)
         return MHD_NO;   /* libmicrohttpd closes the connection */
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(n + (size_t)tn, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = m->mhd->create_response_from_buffer(n + (size_t)tn, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
-    enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
+    m->mhd->add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+    enum MHD_Result rc = m->mhd->queue_response(conn, MHD_HTTP_OK, r);
+    m->mhd->destroy_response(r);
     return rc;
 }
 
@@ -148,7 +149,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)upload_data;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
         static const char msg[] = "only GET\n";
-        return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, msg, sizeof msg - 1);
+        return answer(m->mhd, conn, MHD_HTTP_METHOD_NOT_ALLOWED, msg, sizeof msg - 1);
     }
     if (*upload_data_size) {   /* a GET with a body: ignore the body */
         *upload_data_size = 0;
@@ -157,7 +158,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)con_cls;
     if (strcmp(url, "/metrics") != 0) {
         static const char msg[] = "moonlist serves its metrics at /metrics\n";
-        return answer(conn, MHD_HTTP_NOT_FOUND, msg, sizeof msg - 1);
+        return answer(m->mhd, conn, MHD_HTTP_NOT_FOUND, msg, sizeof msg - 1);
     }
     return serve_metrics(m, conn);
 }
@@ -245,11 +246,17 @@ static void on_closed(uv_handle_t *h)
 daemon_metrics *daemon_metrics_start(uv_loop_t *loop, const char *addr, daemon_metrics_render_fn render, void *ud,
                                      char *err, size_t errlen)
 {
+    /* before anything is bound: a missing library stops the agent as a
+     * taken port does (daemon_mhd.h) */
+    const daemon_mhd *mhd = daemon_mhd_load(err, errlen);
+    if (!mhd)
+        return NULL;
     daemon_metrics *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    m->mhd = mhd;
     m->render = render;
     m->ud = ud;
     wire_buf_init(&m->text, DAEMON_METRICS_MAX_TEXT);
@@ -271,11 +278,11 @@ daemon_metrics *daemon_metrics_start(uv_loop_t *loop, const char *addr, daemon_m
         return NULL;
     }
     m->async.data = m;
-    m->httpd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, m,
-                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned)DAEMON_METRICS_MAX_CONNS,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)DAEMON_METRICS_IDLE_S,
-                                MHD_OPTION_END);
+    m->httpd = mhd->start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, m,
+                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)DAEMON_METRICS_MAX_CONNS,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)DAEMON_METRICS_IDLE_S,
+                                 MHD_OPTION_END);
     if (!m->httpd) {
         snprintf(err, errlen, "libmicrohttpd would not start on %s", m->addr_text);
         close(fd);
@@ -291,7 +298,7 @@ void daemon_metrics_close(daemon_metrics *m)
     m->closing = true;
     pthread_cond_broadcast(&m->cv);   /* a scrape waiting now answers at once */
     pthread_mutex_unlock(&m->mu);
-    MHD_stop_daemon(m->httpd);        /* joins the HTTP thread: no async_send after this */
+    m->mhd->stop_daemon(m->httpd);    /* joins the HTTP thread: no async_send after this */
     uv_close((uv_handle_t *)&m->async, on_closed);
 }
 

@@ -3,54 +3,63 @@
 #include <limits.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include "wire/wire_crypto_lib.h"
 
 /* GCM block size, for version 0's PKCS#7 padding */
 #define PAD_BLOCK 16
 
-static const EVP_CIPHER *cipher_for(const wire_key *key)
+static bool key_len_ok(const wire_key *key)
+{
+    return key->len == 16 || key->len == 24 || key->len == 32;
+}
+
+static const EVP_CIPHER *cipher_for(const wire_crypto_lib *lc, const wire_key *key)
 {
     switch (key->len) {
-    case 16: return EVP_aes_128_gcm();
-    case 24: return EVP_aes_192_gcm();
-    case 32: return EVP_aes_256_gcm();
+    case 16: return lc->aes_128_gcm();
+    case 24: return lc->aes_192_gcm();
+    case 32: return lc->aes_256_gcm();
     default: return NULL;
     }
 }
 
-/* Seal or open with OpenSSL; the GCM default IV length is the 12 bytes
+/* Seal or open with OpenSSL (loaded on the first call: wire_crypto_lib.h;
+ * WIRE_ECRYPT if it cannot be); the GCM default IV length is the 12 bytes
  * Go's cipher.NewGCM uses. */
 static int gcm(bool seal, const wire_key *key, const uint8_t *nonce, const uint8_t *in, size_t n,
                const uint8_t *aad, size_t aadlen, uint8_t *out, uint8_t *tag)
 {
-    const EVP_CIPHER *c = cipher_for(key);
+    const wire_crypto_lib *lc = wire_crypto_lib_get();
+    if (!lc)
+        return WIRE_ECRYPT;
+    const EVP_CIPHER *c = cipher_for(lc, key);
     if (!c || n > INT_MAX || aadlen > INT_MAX)
         return WIRE_ECRYPT;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *ctx = lc->cipher_ctx_new();
     if (!ctx)
         return WIRE_ENOMEM;
     int ok = 0, len = 0;
     if (seal) {
-        ok = EVP_EncryptInit_ex(ctx, c, NULL, key->bytes, nonce) == 1 &&
-             (aadlen == 0 || EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aadlen) == 1) &&
-             (n == 0 || EVP_EncryptUpdate(ctx, out, &len, in, (int)n) == 1) &&
-             EVP_EncryptFinal_ex(ctx, out + (n ? len : 0), &len) == 1 &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, WIRE_TAG_LEN, tag) == 1;
+        ok = lc->encrypt_init_ex(ctx, c, NULL, key->bytes, nonce) == 1 &&
+             (aadlen == 0 || lc->encrypt_update(ctx, NULL, &len, aad, (int)aadlen) == 1) &&
+             (n == 0 || lc->encrypt_update(ctx, out, &len, in, (int)n) == 1) &&
+             lc->encrypt_final_ex(ctx, out + (n ? len : 0), &len) == 1 &&
+             lc->cipher_ctx_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, WIRE_TAG_LEN, tag) == 1;
     } else {
-        ok = EVP_DecryptInit_ex(ctx, c, NULL, key->bytes, nonce) == 1 &&
-             (aadlen == 0 || EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aadlen) == 1) &&
-             (n == 0 || EVP_DecryptUpdate(ctx, out, &len, in, (int)n) == 1) &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, WIRE_TAG_LEN, tag) == 1 &&
-             EVP_DecryptFinal_ex(ctx, out + (n ? len : 0), &len) == 1;
+        ok = lc->decrypt_init_ex(ctx, c, NULL, key->bytes, nonce) == 1 &&
+             (aadlen == 0 || lc->decrypt_update(ctx, NULL, &len, aad, (int)aadlen) == 1) &&
+             (n == 0 || lc->decrypt_update(ctx, out, &len, in, (int)n) == 1) &&
+             lc->cipher_ctx_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, WIRE_TAG_LEN, tag) == 1 &&
+             lc->decrypt_final_ex(ctx, out + (n ? len : 0), &len) == 1;
     }
-    EVP_CIPHER_CTX_free(ctx);
+    lc->cipher_ctx_free(ctx);
     return ok ? WIRE_OK : WIRE_ECRYPT;
 }
 
 int wire_encrypt_with(wire_buf *out, const wire_key *key, int version, const uint8_t nonce[WIRE_NONCE_LEN],
                       const uint8_t *pt, size_t n, const uint8_t *aad, size_t aadlen)
 {
-    if ((version != 0 && version != 1) || !nonce || !cipher_for(key))
+    if ((version != 0 && version != 1) || !nonce || !key_len_ok(key))
         return WIRE_ECRYPT;
     size_t pad = version == 0 ? PAD_BLOCK - n % PAD_BLOCK : 0;
     if (n > SIZE_MAX - WIRE_ENCRYPT_OVERHEAD_V0)

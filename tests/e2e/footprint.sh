@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# What an agent maps (docs/footprint.md): libcrypto only with a key and
+# libmicrohttpd (with GnuTLS) only with -metrics-addr, both opened with
+# dlopen when needed. Two plain agents gossiping map neither; an -encrypt
+# pair maps libcrypto and converges; an agent with -metrics-addr maps
+# libmicrohttpd and answers a scrape. Without the library (an unloadable
+# one first on LD_LIBRARY_PATH), -encrypt and -metrics-addr stop the agent
+# at start with exit 1 and a sentence naming it. Each agent's VmRSS and
+# PSS are logged, not asserted (they depend on the machine).
+#   bash tests/e2e/footprint.sh /path/to/moonlist
+here=$(dirname "$0")
+[ -f "$here/lib.sh" ] || here=$here/..
+. "$here/lib.sh"
+. "$here/lib_ops.sh"
+e2e_init "$@"
+if ! moonlist_only "the whole test (moonlist's libraries)"; then
+    e2e_log "PASS"
+    exit 0
+fi
+command -v curl >/dev/null || fail "'curl' is not installed (./setup installs it)"
+
+CRYPTO=libcrypto.so.3
+MHD=libmicrohttpd.so.12
+# maps NAME LIB: the agent has LIB mapped now
+maps() { grep -q "/$2" "/proc/$(agent_pid "$1")/maps"; }
+# footprint NAME: its memory, for the log
+footprint() {
+    local pid
+    pid=$(agent_pid "$1")
+    e2e_log "$1: VmRSS $(rss_kib "$pid") KiB, PSS $(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup") KiB"
+}
+# maps_only NAME LIB...: of libcrypto, libmicrohttpd and GnuTLS, NAME maps
+# exactly the LIBs given
+maps_only() {
+    local name=$1 lib want
+    shift
+    for lib in $CRYPTO $MHD libgnutls.so; do
+        want=no
+        case " $* " in *" $lib "*) want=yes ;; esac
+        if maps "$name" "$lib"; then
+            [ "$want" = yes ] || fail "$name maps $lib ($(grep -m 1 "/$lib" "/proc/$(agent_pid "$name")/maps"))"
+        else
+            [ "$want" = no ] || fail "$name does not map $lib"
+        fi
+    done
+    footprint "$name"
+}
+
+# two plain agents, after a join and some gossip: neither library
+ml_start a -profile local
+ml_start b -profile local -join "$(agent_addr a)"
+expect_within 10 "a and b see 2 alive" all_see_count 2 alive a b
+maps_only a
+maps_only b
+e2e_log "ok: plain agents map neither $CRYPTO nor $MHD"
+
+# an encrypted pair: libcrypto from the start, and the AES-GCM it lends works
+KEY=$(head -c 32 /dev/urandom | base64)
+ml_start c -profile local -encrypt "$KEY"
+maps_only c $CRYPTO
+ml_start d -profile local -encrypt "$KEY" -join "$(agent_addr c)"
+expect_within 10 "c and d (encrypted) see 2 alive" all_see_count 2 alive c d
+maps_only d $CRYPTO
+e2e_log "ok: -encrypt agents map $CRYPTO and talk through it"
+
+# -metrics-addr: libmicrohttpd (and GnuTLS under it), serving
+free_port
+MADDR=127.0.0.1:$REPLY
+ml_start m -profile local -metrics-addr "$MADDR"
+# (into a file: grep -q ending a pipe early would fail curl under pipefail)
+curl -sf --max-time 5 -o "$E2E_DIR/m.scrape" "http://$MADDR/metrics" || fail "no answer on $MADDR/metrics"
+grep -q '^moonlist_members{status="alive"} 1$' "$E2E_DIR/m.scrape" || fail "m's metrics do not count one alive member"
+maps_only m $MHD libgnutls.so
+e2e_log "ok: a -metrics-addr agent maps $MHD and serves"
+
+# without the library: an empty file of its name comes first on the path
+mkdir "$E2E_DIR/nolib"
+: >"$E2E_DIR/nolib/$CRYPTO"
+: >"$E2E_DIR/nolib/$MHD"
+free_port
+E2E_AGENT_PREFIX=(env "LD_LIBRARY_PATH=$E2E_DIR/nolib")
+ml_launch x -profile local -encrypt "$KEY"
+ml_launch y -profile local -metrics-addr "127.0.0.1:$REPLY"
+E2E_AGENT_PREFIX=()
+agent_wait_exit x 10
+[ "$AGENT_RC" = 1 ] || fail "x (-encrypt, no $CRYPTO) exited $AGENT_RC, not 1"
+grep -q "cannot load $CRYPTO: .*$CRYPTO" "$(agent_log x)" || fail "x did not say it cannot load $CRYPTO"
+agent_wait_exit y 10
+[ "$AGENT_RC" = 1 ] || fail "y (-metrics-addr, no $MHD) exited $AGENT_RC, not 1"
+grep -q -- "-metrics-addr: cannot load $MHD: .*$MHD" "$(agent_log y)" || fail "y did not say it cannot load $MHD"
+e2e_log "ok: without the library, -encrypt and -metrics-addr stop at start saying so"
+e2e_log "PASS"
