@@ -7,12 +7,12 @@
  * (sendAndReceiveState); an inbound one TCPTimeout to read the request
  * from the accept, another to write our reply (handleConn, then
  * sendLocalState). */
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "wire/wire_crypto_lib.h"
 #include "wire/wire_msg.h"
 
 /* memberlist's listen backlog is the Go default (the kernel's somaxconn,
@@ -183,7 +183,7 @@ static int conn_write(net_conn *c)
 static int frame(net *n, wire_buf *out, bool initiator, const uint8_t *msg, size_t len)
 {
     uint8_t nonce[12];
-    if (wire_frame_encrypts(&n->cfg.frame) && RAND_bytes(nonce, sizeof nonce) != 1)
+    if (wire_frame_encrypts(&n->cfg.frame) && wire_crypto_random(nonce, sizeof nonce) != 0)
         return WIRE_ECRYPT;
     return wire_stream_frame(out, &n->cfg.frame, initiator, msg, len, nonce);
 }

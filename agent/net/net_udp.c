@@ -1,12 +1,12 @@
 /* net: the UDP socket. Datagrams go through the framing layer to the core
  * one message at a time; the core's packets are framed and sent from the
  * bound socket (peers before memberlist 0.2.0 answer the source port). */
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net/net_internal.h"
+#include "wire/wire_crypto_lib.h"
 
 /* memberlist asks the kernel for 2 MiB socket buffers so bursts of gossip
  * are not dropped; we do the same (the kernel caps it at rmem_max). */
@@ -115,7 +115,7 @@ void net_udp_send(void *ud, const swim_addr *to, const uint8_t *msg, size_t len,
     if (n->closing)
         return;
     uint8_t nonce[12];
-    if (wire_frame_encrypts(&n->cfg.frame) && RAND_bytes(nonce, sizeof nonce) != 1) {
+    if (wire_frame_encrypts(&n->cfg.frame) && wire_crypto_random(nonce, sizeof nonce) != 0) {
         n->counters.send_errors++;
         net_logf(n, BASE_LOG_ERROR, "no randomness for an encryption nonce: packet not sent");
         return;
