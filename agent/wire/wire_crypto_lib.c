@@ -8,14 +8,14 @@
 
 #include <openssl/crypto.h>
 
+#include "base/base_dl.h"
+
 /* What OPENSSL_init_crypto gets once loaded: no openssl.cnf and no error
  * strings (never printed), as memberlist's Go crypto reads no config. */
 #define INIT_OPTS (OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS)
 
-static const struct {
-    const char *name;
-    size_t at;   /* offset of its slot in wire_crypto_lib */
-} syms[] = {
+/* each function's slot in wire_crypto_lib */
+static const base_dl_sym syms[] = {
     { "EVP_CIPHER_CTX_new", offsetof(wire_crypto_lib, cipher_ctx_new) },
     { "EVP_CIPHER_CTX_free", offsetof(wire_crypto_lib, cipher_ctx_free) },
     { "EVP_CIPHER_CTX_ctrl", offsetof(wire_crypto_lib, cipher_ctx_ctrl) },
@@ -39,26 +39,11 @@ static once_flag once = ONCE_FLAG_INIT;
 
 static void load(void)
 {
-    /* RTLD_LOCAL: its symbols serve this table only, never the lookups of
-     * other libraries; never closed, the table points into it */
-    void *h = dlopen(WIRE_CRYPTO_LIB_NAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *e = dlerror();
-        snprintf(why, sizeof why, "cannot load %s: %s", WIRE_CRYPTO_LIB_NAME, e ? e : "unknown error");
-        return;
-    }
     wire_crypto_lib t;
-    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-        void *p = dlsym(h, syms[i].name);
-        if (!p) {
-            snprintf(why, sizeof why, "cannot load %s: it has no %s (not OpenSSL 3?)", WIRE_CRYPTO_LIB_NAME,
-                     syms[i].name);
-            dlclose(h);
-            return;
-        }
-        /* POSIX: a function pointer has the representation of a void * */
-        memcpy((char *)&t + syms[i].at, &p, sizeof p);
-    }
+    void *h = base_dl_load(WIRE_CRYPTO_LIB_NAME, syms, sizeof syms / sizeof syms[0], &t, sizeof t,
+                           " (not OpenSSL 3?)", why, sizeof why);
+    if (!h)
+        return;
     __typeof__(&OPENSSL_init_crypto) init;
     void *p = dlsym(h, "OPENSSL_init_crypto");
     memcpy(&init, &p, sizeof p);
