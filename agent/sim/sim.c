@@ -309,6 +309,15 @@ bool sim_run_while_not(sim *s, swim_time limit, bool (*done)(sim *s, void *ud), 
     return done(s, ud);
 }
 
+bool sim_all_alive(sim *s, void *ud)
+{
+    (void)ud;
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->nodes[i]->up || sim_count_seeing(s, s->nodes[i]->cfg.name, SWIM_ALIVE, false) != s->n - 1)
+            return false;
+    return true;
+}
+
 size_t sim_count_seeing(sim *s, const char *name, swim_state state, bool include_self)
 {
     size_t c = 0;

@@ -166,5 +166,9 @@ void sim_set_serf_keyring(sim *s, int i, wire_keyring *keyring);
 /* How many live nodes see `name` in `state` (a node does not count
  * itself unless include_self). */
 size_t sim_count_seeing(sim *s, const char *name, swim_state state, bool include_self);
+/* Whether every node is up and lists every other one alive (not
+ * suspect): a converged cluster. O(n^2) lookups, for tests and small
+ * runs; with sim_run_while_not's signature (ud unused). */
+bool sim_all_alive(sim *s, void *ud);
 
 #endif

@@ -43,18 +43,6 @@ static void on_event(void *ud, int node, swim_time now, const swim_event *ev)
     }
 }
 
-static bool all_alive(sim *s, void *ud)
-{
-    (void)ud;
-    char name[16];
-    for (int i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "n%d", i);
-        if (sim_count_seeing(s, name, SWIM_ALIVE, false) != N - 1)
-            return false;
-    }
-    return true;
-}
-
 static sim *cluster(uint64_t seed, rtts *r)
 {
     sim *s = sim_new(seed);
@@ -64,7 +52,7 @@ static sim *cluster(uint64_t seed, rtts *r)
         int z = 0;
         sim_join(s, i, &z, 1);
     }
-    REQUIRE(sim_run_while_not(s, 30000, all_alive, NULL));
+    REQUIRE(sim_run_while_not(s, 30000, sim_all_alive, NULL));
     memset(r, 0, sizeof *r);
     r->slow = SLOW;
     r->min_slow = UINT32_MAX;
@@ -89,7 +77,7 @@ static void acks_late(uint32_t delay, uint32_t jitter)
         CHECKF(r.max_slow - r.min_slow >= jitter / 2, "slow %u..%u ms: jitter %u not drawn", r.min_slow, r.max_slow,
                jitter);
     CHECKF(r.nother >= 100 && r.max_other <= LINK_MAX_RTT, "%d others, max %u ms", r.nother, r.max_other);
-    CHECK(all_alive(s, NULL));
+    CHECK(sim_all_alive(s, NULL));
     sim_free(s);
 }
 
@@ -128,10 +116,10 @@ static void probes_fail_then_recover(void)
     /* what is in flight lands, a few probes succeed: the score goes back
      * down one per successful probe (at most awareness_max_multiplier - 1) */
     swim_time deadline = sim_now(s) + 60000;
-    while (sim_now(s) < deadline && (swim_health_score(sim_core(s, SLOW)) > 0 || !all_alive(s, NULL)))
+    while (sim_now(s) < deadline && (swim_health_score(sim_core(s, SLOW)) > 0 || !sim_all_alive(s, NULL)))
         sim_run_until(s, sim_now(s) + 100);
     CHECKF(swim_health_score(sim_core(s, SLOW)) == 0, "score %d", swim_health_score(sim_core(s, SLOW)));
-    CHECK(all_alive(s, NULL));
+    CHECK(sim_all_alive(s, NULL));
     /* and it stays healthy: a minute without a failed probe */
     uint64_t f2 = failures(s, SLOW);
     r.nslow = 0;

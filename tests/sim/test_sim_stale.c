@@ -20,18 +20,6 @@
 
 static int slow_joins;
 
-static bool all_alive(sim *s, void *ud)
-{
-    (void)ud;
-    char name[16];
-    for (int i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "n%d", i);
-        if (sim_count_seeing(s, name, SWIM_ALIVE, false) != N - 1)
-            return false;
-    }
-    return true;
-}
-
 static bool halves_split(sim *s, void *ud)
 {
     (void)ud;
@@ -54,10 +42,10 @@ static sim *cluster(uint64_t seed)
         int z = 0;
         sim_join(s, i, &z, 1);
     }
-    if (!sim_run_while_not(s, 10000, all_alive, NULL)) {
+    if (!sim_run_while_not(s, 10000, sim_all_alive, NULL)) {
         slow_joins++;
         fprintf(stderr, "seed %llu: the joins took %.2f s\n", (unsigned long long)seed,
-                sim_run_while_not(s, 60000, all_alive, NULL) ? sim_now(s) / 1000.0 : -1.0);
+                sim_run_while_not(s, 60000, sim_all_alive, NULL) ? sim_now(s) / 1000.0 : -1.0);
     }
     /* past the joins' own push/pulls, so that the next periodic one is a
      * full interval away at most */
@@ -89,7 +77,7 @@ static long long partition_heal(uint64_t seed, swim_time limit)
     int across = N / 2;
     sim_join(s, 0, &across, 1);
     swim_time t0 = sim_now(s);
-    long long took = sim_run_while_not(s, t0 + limit, all_alive, NULL) ? (long long)(sim_now(s) - t0) : -1;
+    long long took = sim_run_while_not(s, t0 + limit, sim_all_alive, NULL) ? (long long)(sim_now(s) - t0) : -1;
     sim_free(s);
     return took;
 }
@@ -102,7 +90,7 @@ static long long pause_resume(uint64_t seed, swim_time limit)
     sim_run_until(s, sim_now(s) + 3000);
     sim_resume(s, 2);
     swim_time t0 = sim_now(s);
-    long long took = sim_run_while_not(s, t0 + limit, all_alive, NULL) ? (long long)(sim_now(s) - t0) : -1;
+    long long took = sim_run_while_not(s, t0 + limit, sim_all_alive, NULL) ? (long long)(sim_now(s) - t0) : -1;
     sim_free(s);
     return took;
 }
