@@ -77,6 +77,9 @@ bool sim_is_up(const sim *s, int i);
 
 /* swim_join() node i through the given seed nodes. */
 void sim_join(sim *s, int i, const int *seeds, size_t n);
+/* Every node but `seed` joins through it, at once: the burst of joins a
+ * test's cluster usually starts with. */
+void sim_join_all(sim *s, int seed);
 
 /* Run until virtual time t (inclusive). */
 void sim_run_until(sim *s, swim_time t);

@@ -196,6 +196,13 @@ void sim_resume(sim *s, int i)
     sim_serf_resume(n);
 }
 
+void sim_join_all(sim *s, int seed)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if ((int)i != seed)
+            sim_join(s, (int)i, &seed, 1);
+}
+
 void sim_join(sim *s, int i, const int *seeds, size_t n)
 {
     sim_node *nd = s->nodes[i];

@@ -48,10 +48,7 @@ static sim *cluster(uint64_t seed, rtts *r)
     sim *s = sim_new(seed);
     REQUIRE(s);
     REQUIRE(sim_add_many(s, N, "n", "lan") == 0);
-    for (int i = 1; i < N; i++) {
-        int z = 0;
-        sim_join(s, i, &z, 1);
-    }
+    sim_join_all(s, 0);
     REQUIRE(sim_run_while_not(s, 30000, sim_all_alive, NULL));
     memset(r, 0, sizeof *r);
     r->slow = SLOW;

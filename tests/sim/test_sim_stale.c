@@ -38,10 +38,7 @@ static sim *cluster(uint64_t seed)
     sim *s = sim_new(seed);
     REQUIRE(s);
     REQUIRE(sim_add_many(s, N, "n", "lan") == 0);
-    for (int i = 1; i < N; i++) {
-        int z = 0;
-        sim_join(s, i, &z, 1);
-    }
+    sim_join_all(s, 0);
     if (!sim_run_while_not(s, 10000, sim_all_alive, NULL)) {
         slow_joins++;
         fprintf(stderr, "seed %llu: the joins took %.2f s\n", (unsigned long long)seed,
