@@ -24,7 +24,7 @@
 #   stuck    an agent whose RPC `members` does not answer within 5 s, one
 #            whose `leave` does not end it within 30 s, or one that does not
 #            list all N alive within SOAK_SETTLE_MAX of a settle: none
-#   growth   every process (a restarted agent is a new one: by PID) that
+#   growth   every process (a restarted agent is a new one) that
 #            lived SOAK_LONG s or more: from its sample at that age to its
 #            last, RSS grows by at most SOAK_RSS_GROWTH % and open fds by at
 #            most SOAK_FD_GROWTH
@@ -389,12 +389,16 @@ read -r VERDICTS FALSE_V FALSE_V_CALM FALSE_EP < <(awk -v from="$T_START_ISO" -v
     END { printf "%d %d %d %d\n", all, fv, fvc, ep }' "$WINDOWS" "$E2E_DIR/dead-verdicts" 2>"$E2E_DIR/false-deaths")
 
 # --- memory and fds per process -------------------------------------------
-# By PID: a restarted agent is a new process. A process that lived LONG s
-# or more is measured from its sample at that age (start-up and the first
-# push/pulls are not a leak) to its last.
+# By process: a restarted agent is a new one, told apart by its PID
+# changing (not by the PID alone: PIDs wrap, and an hour of CLI calls and
+# awks wraps them several times, so one agent's old PID comes back as
+# another's). A process that lived LONG s or more is measured from its
+# sample at that age (start-up and the first push/pulls are not a leak)
+# to its last.
 GROWTH=$(awk -F, -v long="$LONG" -v rg="$RSS_GROWTH" -v fg="$FD_GROWTH" '
     NR == 1 { next }
-    { k = $3
+    { if (cur[$2] != $3) { cur[$2] = $3; lives[$2]++ }
+      k = $2 "#" lives[$2]; pid[k] = $3
       if (!(k in t0)) { t0[k] = $1; ag[k] = $2; r0[k] = $4; f0[k] = $5; rmax[k] = $4; fmax[k] = $5; c0[k] = $6; order[++np] = k }
       if ($1 - t0[k] >= long && !(k in rl0)) { rl0[k] = $4; fl0[k] = $5 }
       t1[k] = $1; r1[k] = $4; f1[k] = $5; c1[k] = $6
@@ -405,7 +409,7 @@ GROWTH=$(awk -F, -v long="$LONG" -v rg="$RSS_GROWTH" -v fg="$FD_GROWTH" '
         life = t1[k] - t0[k]; if (life < long) continue
         g = 100 * (r1[k] - rl0[k]) / rl0[k]; fdg = f1[k] - fl0[k]
         bad = (g > rg || fdg > fg); nbad += bad; nlong++
-        printf "%-5s %7s %6.1f | %9d %9d %9d %9d %6.1f%% | %4d %4d %4d %4d %+4d | %s\n", ag[k], k, life / 60, r0[k], rl0[k], r1[k], rmax[k], g, f0[k], fl0[k], f1[k], fmax[k], fdg, bad ? "GREW" : "flat"
+        printf "%-5s %7s %6.1f | %9d %9d %9d %9d %6.1f%% | %4d %4d %4d %4d %+4d | %s\n", ag[k], pid[k], life / 60, r0[k], rl0[k], r1[k], rmax[k], g, f0[k], fl0[k], f1[k], fmax[k], fdg, bad ? "GREW" : "flat"
         if (nlong == 1 || r0[k] < a1) a1 = r0[k]; if (nlong == 1 || r0[k] > b1) b1 = r0[k]
         if (nlong == 1 || r1[k] < a2) a2 = r1[k]; if (nlong == 1 || r1[k] > b2) b2 = r1[k]
         if (nlong == 1 || rmax[k] < a3) a3 = rmax[k]; if (nlong == 1 || rmax[k] > b3) b3 = rmax[k]
@@ -429,7 +433,7 @@ M1_CPU=$(awk -F, -v hz="$(getconf CLK_TCK)" '$2 == "m1" { if (t0 == "") { t0 = $
     printf '| %-42s | %s |\n' \
         "agents" "$N (m1 never churned)" \
         "churn events: kill -9 / pause / leave" "${NCHURN[kill]:-0} / ${NCHURN[pause]:-0} / ${NCHURN[leave]:-0}" \
-        "processes (PIDs) sampled / lived >= $LONG_WORDS" "$NPIDS / $NLONG" \
+        "processes sampled / lived >= $LONG_WORDS" "$NPIDS / $NLONG" \
         "RSS KiB first (long-lived)" "$RSS_FIRST" \
         "RSS KiB last" "$RSS_LAST" \
         "RSS KiB max" "$RSS_MAX" \
@@ -444,7 +448,7 @@ M1_CPU=$(awk -F, -v hz="$(getconf CLK_TCK)" '$2 == "m1" { if (t0 == "") { t0 = $
         "dead verdicts / false (observer running)" "$VERDICTS / $FALSE_V ($FALSE_V_CALM)" \
         "false-death episodes" "$FALSE_EP" \
         "m1 CPU (% of a core)" "$M1_CPU"
-    printf '\nper process that lived %s s or more (by PID; growth from its sample at that age to its last):\n' "$LONG"
+    printf '\nper process that lived %s s or more (growth from its sample at that age to its last):\n' "$LONG"
     grep -v -e '^RANGES' -e '^BAD' <<<"$GROWTH"
     if [ -s "$E2E_DIR/false-deaths" ]; then
         printf '\nfalse deaths (log time, observer, target):\n'
@@ -472,6 +476,7 @@ set multiplot layout 2,1 title "moonlist soak: $N agents, $LOSS % UDP loss, chur
 set key outside right top
 set grid
 set yrange [0:*]
+set autoscale xfixmax
 set xlabel "minutes"
 set ylabel "RSS (MiB)"
 plot for [i=0:$((N - 1))] "$dat" index i using 1:2 with lines lw (i == 0 ? 2.5 : 1) title sprintf("m%d", i + 1)
