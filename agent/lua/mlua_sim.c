@@ -205,7 +205,7 @@ static void apply(void *ud, const mlua_cmd *c)
     swim_time now = sim_now(n->ms->s);
     if (c->type == MLUA_CMD_LEAVE) {
         if (sn)
-            serf_node_leave_intent(sn, core, now);   /* serf's leave: the intent first */
+            serf_node_leave_intent(sn, core, now, true);   /* serf's leave: the intent first */
         swim_leave(core, now, MLUA_SIM_LEAVE_TIMEOUT_MS);
     } else
         mlua_cmd_apply(n->h, c, sn, core, now);

@@ -22,8 +22,13 @@ const char *serf_leave_phase_name(serf_leave_phase p)
 void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log)
 {
     assert(node);
-    *l = (serf_leave){ .phase = SERF_LEAVE_RUNNING, .node = node, .log = log,
+    *l = (serf_leave){ .phase = SERF_LEAVE_RUNNING, .node = node, .log = log, .direct = true,
                        .intent_deadline = SWIM_NEVER, .poll_at = SWIM_NEVER, .done_deadline = SWIM_NEVER };
+}
+
+void serf_leave_set_direct(serf_leave *l, bool direct)
+{
+    l->direct = direct;
 }
 
 /* The one way a state changes: forward, one step. */
@@ -52,7 +57,10 @@ static void swim_leave_now(serf_leave *l, swim *core, swim_time now)
     serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping our leave");
     /* alone, the core reports LEAVE_DONE from inside this call: the state
      * is set before, so that serf_leave_on_event finds SWIM_LEAVING */
-    swim_leave(core, now, SERF_LEAVE_SWIM_TIMEOUT_MS);
+    if (l->direct)
+        swim_leave_all(core, now, SERF_LEAVE_SWIM_TIMEOUT_MS);
+    else
+        swim_leave(core, now, SERF_LEAVE_SWIM_TIMEOUT_MS);
 }
 
 bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
@@ -61,10 +69,10 @@ bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
         return false;
     move(l, SERF_LEAVE_INTENT_OUT);
     uint64_t ltime = serf_node_get_clocks(l->node).member;   /* serf's Leave: the clock's time, then +1 */
-    bool queued = serf_node_leave_intent(l->node, core, now) == 0;
+    bool queued = serf_node_leave_intent(l->node, core, now, l->direct) == 0;
     if (queued)
-        serf_logf(&l->log, BASE_LOG_INFO, "leaving: gossiping serf's leave intent (LTime %llu)",
-                  (unsigned long long)ltime);
+        serf_logf(&l->log, BASE_LOG_INFO, "leaving: %s serf's leave intent (LTime %llu)",
+                  l->direct ? "sending every member" : "gossiping", (unsigned long long)ltime);
     else
         serf_logf(&l->log, BASE_LOG_WARN, "leaving: could not queue serf's leave intent; serf agents will show us failed");
     /* alone, nobody needs the intent; unqueued, there is nothing to wait for */
@@ -73,6 +81,9 @@ bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
         return true;
     }
     l->intent_deadline = now + SERF_LEAVE_INTENT_TIMEOUT_MS;
+    swim_time rounds = (swim_time)SERF_LEAVE_DIRECT_ROUNDS * swim_get_config(core)->gossip_interval;
+    if (l->direct && rounds < SERF_LEAVE_INTENT_TIMEOUT_MS)
+        l->intent_deadline = now + rounds;
     l->poll_at = now + SERF_LEAVE_POLL_MS;
     return true;
 }
@@ -86,8 +97,10 @@ static void tick_intent_out(serf_leave *l, swim *core, swim_time now)
             l->poll_at = now + SERF_LEAVE_POLL_MS;
             return;
         }
-        serf_logf(&l->log, BASE_LOG_WARN, "leaving: serf's leave intent not fully sent after %d ms; leaving anyway",
-                  SERF_LEAVE_INTENT_TIMEOUT_MS);
+        if (!l->direct)
+            serf_logf(&l->log, BASE_LOG_WARN,
+                      "leaving: serf's leave intent not fully sent after %d ms; leaving anyway",
+                      SERF_LEAVE_INTENT_TIMEOUT_MS);
     }
     swim_leave_now(l, core, now);
 }

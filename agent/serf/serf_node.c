@@ -412,7 +412,7 @@ static bool others_alive(const serf_node *sn)
 
 /* serf's Leave and forceLeave: an intent at the clock's time, then the
  * clock moves on; handled here first, broadcast only if anyone listens */
-static int leave_msg(serf_node *sn, swim *core, swim_time now, const char *node, bool prune)
+static int leave_msg(serf_node *sn, swim *core, swim_time now, const char *node, bool prune, bool direct)
 {
     sn->now = now;
     uint64_t t = serf_clock_time(&sn->clock);
@@ -426,23 +426,27 @@ static int leave_msg(serf_node *sn, swim *core, swim_time now, const char *node,
         char key[SERF_NODE_KEY_MAX];
         serf_node_intent_key(key, sizeof key, node);
         rc = serf_msg_leave_encode(&b, &m) == WIRE_OK ? serf_node_out_broadcast(sn, b.data, b.len, key) : -1;
+        serf_node_flush(sn, core, now);
+        /* queued first, so that a copy that comes back is not news */
+        if (rc == 0 && direct && swim_send_user_all(core, now, b.data, b.len) < 0)
+            rc = -1;
         wire_buf_free(&b);
     }
     serf_node_flush(sn, core, now);
     return rc;
 }
 
-int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now)
+int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now, bool direct)
 {
     sn->leaving = true;
-    return leave_msg(sn, core, now, sn->name, false);
+    return leave_msg(sn, core, now, sn->name, false, direct);
 }
 
 int serf_node_force_leave(serf_node *sn, swim *core, swim_time now, const char *name, bool prune)
 {
     if (!serf_node_find(sn, name) || strcmp(name, sn->name) == 0)
         return -1;
-    return leave_msg(sn, core, now, name, prune);
+    return leave_msg(sn, core, now, name, prune, false);
 }
 
 int serf_node_set_meta(serf_node *sn, swim *core, swim_time now, const uint8_t *meta, size_t len)

@@ -213,8 +213,10 @@ void serf_node_joining(serf_node *sn, bool ignore_old);
  * sends it; ends the ignore_old window. */
 int serf_node_joined(serf_node *sn, swim *core, swim_time now);
 /* Broadcast our leave intent (the first step of a graceful leave;
- * serf_leave.h runs the rest). 0 or -1. */
-int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now);
+ * serf_leave.h runs the rest); `direct`: also send it at once to every
+ * member alive (swim_send_user_all), so that it is everywhere within a
+ * round trip (§12.3). 0 or -1. */
+int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now, bool direct);
 /* serf's RemoveFailedNode: a leave intent for `name`, so that everyone
  * moves it from failed to left; with prune, erased at once everywhere
  * (serf's -prune). 0, or -1 if no such member. */

@@ -294,6 +294,16 @@ uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
  * wait; serf sleeps it after memberlist's Leave returns. */
 #define SWIM_LEAVE_PROPAGATE_DELAY_MS 1000
 
+/* A join's push/pull gives us the seed's table as it was then; in a burst
+ * of joins through one seed (a deployment starting every agent at once)
+ * the early joiners miss the later ones until gossip or a probe's repair
+ * (swim_repair.c) brings them, and with few retransmits (local: 2 per
+ * log10 N) the last ones wait for the periodic push/pull, 45 s at 100
+ * members. One more push/pull with the same seed this long after the join
+ * takes its table once the burst is over: a second, because tools that
+ * start a fleet at once start it within about that (§12.2). */
+#define SWIM_JOIN_FOLLOWUP_MS 1000
+
 /* Leave gracefully: gossip our own dead (= left) message. SWIM_EV_LEAVE_DONE
  * follows SWIM_LEAVE_PROPAGATE_DELAY_MS after it has been sent its full
  * retransmit count, or as soon as `timeout` milliseconds passed without
@@ -302,6 +312,12 @@ uint64_t swim_join(swim *s, swim_time now, const swim_addr *seeds, size_t n);
  * tell, and nobody probes us). The core keeps running meanwhile: it
  * answers pings and gossips. */
 void swim_leave(swim *s, swim_time now, uint32_t timeout);
+/* swim_leave, and our leave also sent at once to every member alive or
+ * suspect, each copy alone in its packet, so that everyone has us left
+ * within a round trip instead of after ceil(log N) gossip rounds (§12.3;
+ * memberlist only gossips it). For a leave whose serf intent went out the
+ * same way: a leave that overtakes its intent shows us failed to serf. */
+void swim_leave_all(swim *s, swim_time now, uint32_t timeout);
 /* Mark a failed member left at once and gossip it (serf force-leave). Returns
  * false if no such member. */
 bool swim_force_leave(swim *s, swim_time now, const char *name);
@@ -328,6 +344,14 @@ int swim_send_user(swim *s, swim_time now, const char *name, const uint8_t *payl
  * memberlist's SendToAddress (serf's query responses and relays): alone in
  * its packet, best effort. Returns 0, or -1 when it cannot be encoded. */
 int swim_send_user_addr(swim *s, swim_time now, const swim_addr *to, const uint8_t *payload, size_t len);
+
+/* Send a user message by UDP to every member alive or suspect but us, each
+ * copy alone in its packet, as swim_send_user_addr does: an announcement
+ * that must reach everyone within a round trip rather than after
+ * ceil(log N) gossip rounds (serf's leave intent, §12.3). Best effort: a
+ * caller that needs it to arrive gossips it as well. Returns how many
+ * copies went out, or -1 when it cannot be encoded. */
+int swim_send_user_all(swim *s, swim_time now, const uint8_t *payload, size_t len);
 
 /* Member table. */
 size_t swim_member_count(const swim *s);            /* every member, self included */

@@ -117,6 +117,7 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
     s->probe_tick = now + swim_rng_below(&s->rng, cfg->probe_interval) + cfg->probe_interval;
     s->gossip_tick = now + swim_rng_below(&s->rng, cfg->gossip_interval) + cfg->gossip_interval;
     s->push_pull_tick = cfg->push_pull_interval ? now + swim_rng_below(&s->rng, cfg->push_pull_interval) : SWIM_NEVER;
+    s->join_followup_at = SWIM_NEVER;
     finish(s);
     return s;
 fail:
@@ -181,6 +182,8 @@ swim_time swim_next_deadline(const swim *s)
         t = s->gossip_tick;
     if (!s->push_pull_running && s->push_pull_tick < t)
         t = s->push_pull_tick;
+    if (s->join_followup_at < t)
+        t = s->join_followup_at;
     swim_time st = swim_suspicion_next(s);
     if (st < t)
         t = st;
@@ -338,12 +341,33 @@ static bool any_alive(const swim *s)
     return false;
 }
 
-static void leave(swim *s, swim_time now, uint32_t timeout)
+/* s->scratch, alone in its packet, to every member alive or suspect but
+ * us; how many copies went out. */
+static int send_scratch_all(swim *s)
+{
+    int sent = 0;
+    for (size_t i = 0; i < s->members.n; i++) {
+        const swim_node *n = s->members.nodes[i];
+        if (n == s->self || (n->state != SWIM_ALIVE && n->state != SWIM_SUSPECT))
+            continue;
+        swim_send_raw(s, &n->addr, n->name, s->scratch.data, s->scratch.len);
+        sent++;
+    }
+    return sent;
+}
+
+static void leave(swim *s, swim_time now, uint32_t timeout, bool direct)
 {
     if (!s->leaving) {
         s->leaving = true;
         /* Node == From: the others mark us left, not failed */
         swim_dead_node(s, s->self->name, s->self->name_len, s->self->incarnation, s->self->name, s->self->name_len);
+        /* gossip alone takes ceil(log N) rounds to reach the last member;
+         * a copy to each makes it one round trip (§12.3). The gossiped
+         * copies still go out: they cover a lost datagram */
+        if (direct && swim_enc_dead(s, s->self->name, s->self->name_len, s->self->incarnation, s->self->name,
+                                    s->self->name_len) == 0)
+            (void)send_scratch_all(s);
         s->bq.notify_finished = false;
         if (any_alive(s)) {
             s->leave_waiting = true;
@@ -360,7 +384,15 @@ void swim_leave(swim *s, swim_time now, uint32_t timeout)
 {
     enter(s);
     advance(s, now);
-    leave(s, now, timeout);
+    leave(s, now, timeout, false);
+    finish(s);
+}
+
+void swim_leave_all(swim *s, swim_time now, uint32_t timeout)
+{
+    enter(s);
+    advance(s, now);
+    leave(s, now, timeout, true);
     finish(s);
 }
 
@@ -507,6 +539,16 @@ int swim_send_user_addr(swim *s, swim_time now, const swim_addr *to, const uint8
      * names a member speaking protocol 5 (see dst_crc) */
     if (rc == 0)
         swim_send_raw(s, to, NULL, s->scratch.data, s->scratch.len);
+    finish(s);
+    return rc;
+}
+
+int swim_send_user_all(swim *s, swim_time now, const uint8_t *payload, size_t len)
+{
+    enter(s);
+    advance(s, now);
+    wire_buf_reset(&s->scratch);
+    int rc = wire_encode_user_udp(&s->scratch, payload, len) == WIRE_OK ? send_scratch_all(s) : -1;
     finish(s);
     return rc;
 }

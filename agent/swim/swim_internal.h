@@ -247,6 +247,7 @@ typedef struct swim_pending_stream {
     uint64_t join_id;            /* which swim_join() batch */
     bool periodic;
     uint32_t seq;                /* ping: the probe's seq */
+    swim_addr to;                /* push/pull: the peer (a join's follow-up goes there again) */
 } swim_pending_stream;
 
 typedef struct swim_join_batch {
@@ -297,6 +298,10 @@ struct swim {
         swim_time until;
     } stale_answered[SWIM_STALE_SLOTS];
     swim_time repair_pp_next;
+    /* swim_pushpull.c: a push/pull with the seed of our join, once, this
+     * long after it (SWIM_JOIN_FOLLOWUP_MS); SWIM_NEVER: none due */
+    swim_time join_followup_at;
+    swim_addr join_followup_to;
     /* the source of the packet whose suspect or dead message is being
      * handled (swim_dispatch.c), NULL otherwise: swim_repair.c answers it */
     const swim_addr *rx_from;

@@ -264,6 +264,7 @@ void swim_push_pull_open(swim *s, const swim_addr *to, bool join, uint64_t join_
     ps->join = join;
     ps->join_id = join_id;
     ps->periodic = periodic;
+    ps->to = *to;
     uint64_t id = ps->id;
     wire_buf b;
     wire_buf_init(&b, 0);
@@ -288,6 +289,11 @@ static bool pp_ok(const swim *s, const swim_node *n, const void *arg)
 
 void swim_push_pull_tick(swim *s)
 {
+    if (s->join_followup_at <= s->now) {
+        s->join_followup_at = SWIM_NEVER;
+        if (!s->leaving)
+            swim_push_pull_open(s, &s->join_followup_to, false, 0, false);
+    }
     if (s->push_pull_tick > s->now || s->push_pull_running)
         return;
     if (!s->push_pull_staggered) {
@@ -348,6 +354,10 @@ void swim_push_pull_done(swim *s, const swim_pending_stream *ps, const uint8_t *
         } else {
             swim_count_drop(s, WIRE_PUSH_PULL, 1);
         }
+    }
+    if (ps->join && ok && s->join_followup_at == SWIM_NEVER) {
+        s->join_followup_at = s->now + SWIM_JOIN_FOLLOWUP_MS;
+        s->join_followup_to = ps->to;
     }
     if (ps->join)
         join_result(s, ps->join_id, ok);

@@ -2,13 +2,17 @@
  * clock, 5 nodes each a serf peer (sim_use_serf), node 0's leave driven
  * through its serf_node as the agent drives it (daemon_leave.c):
  *   - node 0's leave intent goes out first; swim_leave follows only once
- *     the core has sent the intent its full retransmit count, and every
- *     other node hears the intent before the leave, so it sees node 0
- *     "left", not dead (memberlist) and "left", not failed (serf), and
- *     passes it on, one broadcast's worth; the intent's LTime beats the
- *     join intents seen;
+ *     the core has sent the intent its full retransmit count (serf's way),
+ *     or, direct (the default, §12.3), once the intent went to every
+ *     member and SERF_LEAVE_DIRECT_ROUNDS gossip intervals passed, if that
+ *     is sooner; every other node hears the intent before the leave, so
+ *     it sees node 0 "left", not dead (memberlist) and "left", not failed
+ *     (serf), and passes it on, one broadcast's worth; the intent's LTime
+ *     beats the join intents seen; direct, everyone has node 0 left within
+ *     those rounds and a round trip;
  *   - a lone node goes straight to swim_leave and is done at once;
- *   - an intent still not fully sent after 5 s holds the leave no longer;
+ *   - an intent still not fully sent after 5 s holds the leave no longer
+ *     (serf's way), after the direct rounds (direct);
  *   - the core's LEAVE_DONE comes serf's LeavePropagateDelay (1 s) after
  *     swim_leave's broadcast is out, and DONE with it;
  *   - a LEAVE_DONE that never comes holds it the core's 5 s, the
@@ -64,7 +68,8 @@ static void on_leave_log(void *ud, base_log_level level, const char *msg)
     }
     if (level == BASE_LOG_WARN)
         w->warnings++;
-    if (strncmp(msg, "leaving: gossiping serf's leave intent (LTime ", 46) == 0)
+    if (strncmp(msg, "leaving: gossiping serf's leave intent (LTime ", 46) == 0 ||
+        strncmp(msg, "leaving: sending every member serf's leave intent (LTime ", 57) == 0)
         w->said_intent = true;
     if (strcmp(msg, "leaving: gossiping our leave") == 0)
         w->said_leave = true;
@@ -261,12 +266,13 @@ static void check_left_everywhere(world *w)
     CHECK_EQ_INT(sim_count_seeing(w->s, "n0", SWIM_DEAD, false), 0);
 }
 
-/* The leave of a member of a settled 5-node cluster; returns the digest
- * of the run. */
-static uint64_t test_leave(uint64_t seed)
+/* The leave of a member of a settled 5-node cluster, direct or serf's
+ * way; returns the digest of the run. */
+static uint64_t test_leave(uint64_t seed, bool direct)
 {
     world w;
     world_init(&w, seed, N, NULL);
+    serf_leave_set_direct(&w.leave, direct);
     join_all(&w);
     /* every node announced its join intent, and node 0 witnessed them */
     CHECK(w.join_ltime_max >= 1);
@@ -295,10 +301,29 @@ static uint64_t test_leave(uint64_t seed)
     CHECK_EQ_INT(w.warnings, 0);
 
     /* the intent first: swim_leave only once the core had sent it its
-     * full retransmit count, which takes some gossip rounds, not 5 s */
-    CHECK(!pending);
+     * full retransmit count, which takes some gossip rounds, not 5 s;
+     * direct, at most the direct rounds */
+    swim_time rounds = (swim_time)SERF_LEAVE_DIRECT_ROUNDS * swim_get_config(sim_core(w.s, 0))->gossip_interval;
+    if (!direct)
+        CHECK(!pending);
     CHECK(w.swim_leave_at != NOT_YET && w.swim_leave_at > begin);
     CHECK(w.swim_leave_at < begin + SERF_LEAVE_INTENT_TIMEOUT_MS);
+    if (direct) {
+        uint32_t delay, jitter;
+        double loss;
+        sim_get_default_link(w.s, &delay, &jitter, &loss);
+        swim_time trip = (swim_time)delay + jitter;   /* one way, at most */
+        CHECK(pending || w.swim_leave_at < begin + rounds);
+        CHECK(w.swim_leave_at <= begin + rounds);
+        /* everyone had the intent within a round trip of the begin, and
+         * node 0 left within one after swim_leave */
+        for (int i = 1; i < N; i++) {
+            CHECKF(w.intent_seen[i] <= begin + trip, "n%d got the intent %llu ms after the begin", i,
+                   (unsigned long long)(w.intent_seen[i] - begin));
+            CHECKF(w.left_seen[i] <= w.swim_leave_at + trip, "n%d had n0 left %llu ms after swim_leave",
+                   i, (unsigned long long)(w.left_seen[i] - w.swim_leave_at));
+        }
+    }
     CHECK(w.moved_at[1] == w.swim_leave_at);
     CHECK(w.leave_done_at != NOT_YET && w.moved_at[2] == w.leave_done_at);
     /* the leave had its propagate delay before DONE */
@@ -309,11 +334,14 @@ static uint64_t test_leave(uint64_t seed)
     /* newer than every join intent: serf takes it */
     CHECK(w.leave_ltime > w.join_ltime_max);
     /* every node sent it on, as serf agents do, each one broadcast's
-     * worth at most (it is news once): node 0 its own, never again when
-     * relays bring it back, the others theirs */
-    for (int i = 0; i < N; i++)
-        CHECKF(w.leave_sent_by[i] >= 1 && w.leave_sent_by[i] <= limit, "n0's intent came from n%d %d times (limit %d)",
-               i, w.leave_sent_by[i], limit);
+     * worth at most (it is news once): node 0 its own (and, direct, one
+     * copy to each of the others), never again when relays bring it
+     * back, the others theirs */
+    for (int i = 0; i < N; i++) {
+        int most = limit + (i == 0 && direct ? N - 1 : 0);
+        CHECKF(w.leave_sent_by[i] >= 1 && w.leave_sent_by[i] <= most, "n0's intent came from n%d %d times (most %d)",
+               i, w.leave_sent_by[i], most);
+    }
     check_left_everywhere(&w);
     uint64_t h = sim_hash(w.s) ^ w.swim_leave_at ^ (w.leave_done_at << 20);
     sim_free(w.s);
@@ -348,24 +376,28 @@ static void slow_drain(swim_config *c)
     c->retransmit_mult = 1000;
 }
 
-static void test_intent_never_drains(void)
+static void test_intent_never_drains(bool direct)
 {
     world w;
     world_init(&w, 4, N, slow_drain);
+    serf_leave_set_direct(&w.leave, direct);
     join_all(&w);
     swim_time begin = sim_now(w.s);
     REQUIRE(serf_leave_begin(&w.leave, sim_core(w.s, 0), begin));
     bool pending = false;
     run(&w, begin + 20000, &pending);
     check_moves(&w, all_moves, 3);
-    /* held exactly the bound, then on without it, warned */
+    /* held exactly the bound, then on without it, warned (serf's way);
+     * direct: the rounds, then on, as planned: no warning */
+    swim_time held = direct ? (swim_time)SERF_LEAVE_DIRECT_ROUNDS * swim_get_config(sim_core(w.s, 0))->gossip_interval
+                            : SERF_LEAVE_INTENT_TIMEOUT_MS;
     CHECK(pending);
-    CHECK(w.moved_at[1] == begin + SERF_LEAVE_INTENT_TIMEOUT_MS);
-    CHECK(w.swim_leave_at == begin + SERF_LEAVE_INTENT_TIMEOUT_MS);
+    CHECK(w.moved_at[1] == begin + held);
+    CHECK(w.swim_leave_at == begin + held);
     /* nor does its own leave drain: the core gives up after its timeout
      * and reports LEAVE_DONE */
     CHECK(w.moved_at[2] == w.swim_leave_at + SERF_LEAVE_SWIM_TIMEOUT_MS);
-    CHECK_EQ_INT(w.warnings, 1);
+    CHECK_EQ_INT(w.warnings, direct ? 0 : 1);
     /* both were sent all along, the intent first: still "left" */
     check_left_everywhere(&w);
     sim_free(w.s);
@@ -400,12 +432,14 @@ static void test_names(void)
 int main(void)
 {
     test_names();
-    uint64_t h1 = test_leave(1);
-    CHECK(test_leave(1) == h1);   /* same seed, same run */
-    for (uint64_t seed = 2; seed <= 6; seed++)
-        (void)test_leave(seed);
+    for (int direct = 0; direct <= 1; direct++) {
+        uint64_t h1 = test_leave(1, direct);
+        CHECK(test_leave(1, direct) == h1);   /* same seed, same run */
+        for (uint64_t seed = 2; seed <= 6; seed++)
+            (void)test_leave(seed, direct);
+        test_intent_never_drains(direct);
+    }
     test_alone();
-    test_intent_never_drains();
     test_leave_done_lost();
     return check_done("test_serf_leave");
 }

@@ -326,8 +326,71 @@ static void test_join_ids(void)
     h_free(&H);
 }
 
+/* §12.2: a join that reached its seed pushes/pulls with it once more
+ * SWIM_JOIN_FOLLOWUP_MS later (not a join: no merge filter), and only
+ * once; a failed join does not, nor does a node that is leaving by then. */
+static void join_reply(harness *H, size_t stream)
+{
+    wire_buf b;
+    reply_with_join(&b, true);
+    swim_stream_done(H->core, H->now, H->streams[stream].req.id, b.data, b.len);
+    wire_buf_free(&b);
+}
+
+static void test_join_followup(void)
+{
+    harness H;
+    swim_config c;
+    h_config(&c, "me");
+    REQUIRE(c.push_pull_interval == 0);   /* no periodic one to mistake for it */
+    h_init(&H, &c);
+    H.auto_ack = true;
+    H.now = 100;
+    swim_addr seed = h_addr(1);
+    swim_join(H.core, H.now, &seed, 1);
+    REQUIRE(H.nstreams == 1);
+    H.now = 150;
+    join_reply(&H, 0);
+    CHECK_EQ_INT(H.allow_merge_calls, 1);
+    h_run(&H, 150 + SWIM_JOIN_FOLLOWUP_MS - 1);
+    CHECK_EQ_INT((int)H.nstreams, 1);
+    h_run(&H, 150 + SWIM_JOIN_FOLLOWUP_MS);
+    REQUIRE(H.nstreams == 2);
+    CHECK_EQ_INT(H.streams[1].req.kind, SWIM_STREAM_PUSH_PULL);
+    CHECK(H.streams[1].req.to.port == seed.port && memcmp(H.streams[1].req.to.ip, seed.ip, 4) == 0);
+    join_reply(&H, 1);
+    CHECK_EQ_INT(H.allow_merge_calls, 1);   /* not a join */
+    CHECK_EQ_INT(H.merges, 2);
+    CHECK(!H.merge_join);
+    h_run(&H, H.now + 60000);
+    CHECK_EQ_INT((int)H.nstreams, 2);       /* once */
+    h_free(&H);
+
+    /* a join that failed: nothing more */
+    h_init(&H, &c);
+    swim_join(H.core, H.now, &seed, 1);
+    REQUIRE(H.nstreams == 1);
+    swim_stream_done(H.core, H.now, H.streams[0].req.id, NULL, 0);
+    h_run(&H, H.now + 60000);
+    CHECK_EQ_INT((int)H.nstreams, 1);
+    h_free(&H);
+
+    /* leaving before it is due: nothing more */
+    h_init(&H, &c);
+    H.auto_ack = true;
+    swim_join(H.core, H.now, &seed, 1);
+    REQUIRE(H.nstreams == 1);
+    join_reply(&H, 0);
+    h_add_peer(&H, "p1", 1, 1);
+    swim_leave(H.core, H.now, 5000);
+    h_run(&H, H.now + 60000);
+    CHECK_EQ_INT((int)H.nstreams, 1);
+    h_free(&H);
+}
+
 int main(void)
 {
+    test_join_followup();
     test_join();
     test_stream_time_limits();
     test_join_flag_is_ours();
