@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Cluster benchmark on loopback: moonlist against serf, same machine, same
-# run. Prints a table and writes a CSV. Not a test (ctest does not run it).
+# run. Prints a table and writes a CSV and a plot. Not a test (ctest does not
+# run it).
 #
 #   bash bench/cluster.sh build/moonlist
 #
-# For each N and each implementation: start a seed, then N-1 agents that
-# join it all at once, and measure
+# For each profile, each N and each implementation: start a seed, then N-1
+# agents that join it all at once, and measure
 #   converge_s   from the launch of the N-1 joiners until every agent lists
-#                N members alive
-#   detect_s     from kill -9 of one agent until every other agent lists it
-#                dead (moonlist) / failed (serf)
+#                N members alive (polled); launch_s is how long launching
+#                them took (the shell's fork and exec of N-1 processes)
 #   rss_kib      VmRSS per agent, averaged, after convergence
 #   pss_kib      Pss per agent (smaps_rollup), same moment: shared pages
 #                divided among the processes mapping them (this cluster's
@@ -19,26 +19,59 @@
 #                what stopping one agent would free
 #   cpu_s_min    CPU seconds (utime+stime) per agent per minute, over an
 #                idle window after convergence, scaled to one minute
+#   bytes_s      bytes per second per agent on the wire over the same idle
+#                window: every UDP datagram and TCP segment to or from a
+#                gossip port, IP headers included (nftables counters; RPC
+#                is not counted). Needs root: the whole run then happens in
+#                a network namespace of its own (unshare -n), whose
+#                loopback carries nothing but this cluster. "-" without.
+#   detect_s     from kill -9 of an agent until every other agent lists it
+#                dead (moonlist) / failed (serf); BENCH_KILLS agents, one
+#                after another, mean and worst
+#   model_s      the analytic expectation of detect_s (detect_model below),
+#                and the ratio detect_s / model_s
+#   leave_s      from SIGINT (graceful leave) to an agent until every other
+#                agent lists it left; BENCH_LEAVES agents, mean and worst
 #
 # Environment:
 #   BENCH_SIZES="5 20 50"      cluster sizes (up to 100: "5 20 50 100")
+#   BENCH_PROFILES="lan"       protocol profiles (lan, wan, local)
 #   BENCH_IMPLS="serf moonlist"
 #   BENCH_IDLE_SECONDS=60      length of the idle window
+#   BENCH_KILLS=3 BENCH_LEAVES=3
 #   BENCH_CSV=cluster-bench.csv
 #   BENCH_PNG=cluster-bench.png  RSS, PSS and USS per agent against N, both
 #                              implementations (gnuplot; skipped, with a
 #                              note, if gnuplot is not installed)
-# Times are found by polling every agent's `members -format json`, so their
-# resolution is a polling round: about 0.2 s plus N CLI calls at first.
+#
+# Times are found by polling every agent that has not yet seen the change,
+# BENCH_POLL_PARALLEL (8) at a time, with moonlist's CLI for both
+# implementations (it speaks serf's RPC): a time's resolution is one polling
+# round, printed as poll_s (the mean round). moonlist agents also log every
+# member change with a millisecond timestamp, so for them the log gives the
+# exact time as well: the *_log_s columns.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+
+# Own network namespace (root only), for the byte counters: the script runs
+# again under `unshare -n`; everything it starts dies with it.
+if [ -z "${BENCH_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null 2>&1 &&
+    command -v unshare >/dev/null 2>&1 && unshare -n -- true 2>/dev/null; then
+    export BENCH_NETNS=1
+    exec unshare -n -- bash "$0" "$@"
+fi
+
 E2E_NAME=bench-cluster
 . "$here/../tests/e2e/lib.sh"
 E2E_NAME=bench-cluster
 
 SIZES=${BENCH_SIZES:-5 20 50}
+PROFILES=${BENCH_PROFILES:-lan}
 IMPLS=${BENCH_IMPLS:-serf moonlist}
 IDLE=${BENCH_IDLE_SECONDS:-60}
+KILLS=${BENCH_KILLS:-3}
+LEAVES=${BENCH_LEAVES:-3}
+PAR=${BENCH_POLL_PARALLEL:-8}
 CSV=${BENCH_CSV:-cluster-bench.csv}
 PNG=${BENCH_PNG:-cluster-bench.png}
 E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-info}
@@ -49,55 +82,160 @@ case " $IMPLS " in
 esac
 E2E_KEEP=${E2E_KEEP:-}
 CLK_TCK=$(getconf CLK_TCK)
+[ -n "$ML" ] || fail "the moonlist binary is needed even for serf alone: its CLI polls both"
 
-declare -A R=() # R[impl,n,metric]
+COUNTING=
+if [ -n "${BENCH_NETNS:-}" ]; then
+    # The namespace's ports are all ours: hand them out in order, without
+    # lib.sh's look at every socket (ss), which took most of the time to
+    # launch 100 agents.
+    NEXT_PORT=20000
+    free_port() { NEXT_PORT=$((NEXT_PORT + 1)); REPLY=$NEXT_PORT; }
+    ip link set lo up || fail "cannot bring up lo in the namespace"
+    nft -f - <<'EOF' || fail "cannot create the nftables counters"
+table inet bench {
+    set gossip { type inet_service; }
+    counter wire { }
+    chain out {
+        type filter hook output priority 0; policy accept;
+        udp sport @gossip counter name wire
+        tcp sport @gossip counter name wire
+        tcp dport @gossip counter name wire
+    }
+}
+EOF
+    COUNTING=1
+fi
+wire_bytes() { nft -j list counter inet bench wire | jq '.nftables[] | select(.counter) | .counter.bytes'; }
 
+declare -A R=() # R[profile,impl,n,metric]
 # rollup_kib PID: "PSS USS" in KiB, from /proc/PID/smaps_rollup.
 rollup_kib() {
     awk '/^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 } END { print p, u }' "/proc/$1/smaps_rollup"
 }
 
-# converged NAME N: NAME lists exactly N members, all alive.
-converged() {
-    local js
-    js=$(members_json "$1") || return 1
-    jq -e --argjson n "$2" '(.members | length) == $n and all(.members[]; .status == "alive")' <<<"$js" >/dev/null
+# not_yet CHECK ARG NAME...: the NAMEs for which `CHECK RPC ARG` fails,
+# asked PAR at a time; one polling round.
+not_yet() {
+    local check=$1 arg=$2 t0
+    shift 2
+    t0=$(now)
+    local name
+    for name in "$@"; do printf '%s %s\n' "$name" "$(agent_rpc "$name")"; done |
+        ML=$ML xargs -r -P "$PAR" -n 2 bash -c "$(declare -f "$check"); $check \"\$2\" '$arg' || echo \"\$1\"" _
+    elapsed "$t0" >>"$E2E_DIR/poll_rounds" # run in subshells: counted in a file
+}
+# The checks, run in xargs' shells (self-contained: only $ML is passed).
+# sees_all RPC N: the agent lists N members, all alive.
+sees_all() {
+    local out
+    out=$(timeout 5 "$ML" members -rpc-addr "$1") || return 1
+    awk -v n="$2" 'NF { all++; if ($3 == "alive") up++ } END { exit !(all == n && up == n) }' <<<"$out"
+}
+# sees_gone RPC "NAME STATUS|STATUS": NAME is listed with one of the STATUSes.
+sees_gone() {
+    local out
+    out=$(timeout 5 "$ML" members -rpc-addr "$1") || return 1
+    set -- $2
+    awk -v t="$1" -v s="^($2)\$" '$1 == t && $3 ~ s { f = 1 } END { exit !f }' <<<"$out"
 }
 
-run_one() { # run_one IMPL N
-    local impl=$1 n=$2 i names=() t0 name
+# wait_all CHECK ARG DEADLINE T0 NAME...: poll until CHECK holds for every
+# NAME; echo the elapsed time since T0 at which the last one was seen.
+wait_all() {
+    local check=$1 arg=$2 deadline=$3 t0=$4 left last
+    shift 4
+    left=("$@")
+    while :; do
+        mapfile -t left < <(not_yet "$check" "$arg" "${left[@]}")
+        last=$(elapsed "$t0")
+        [ ${#left[@]} -gt 0 ] || break
+        fle "$deadline" "$last" && return 1
+        sleep 0.05
+    done
+    echo "$last"
+}
+
+# SOD: an awk function, sod(ISO): seconds since midnight UTC of a log line's
+# timestamp (2026-12-02T21:00:00.123Z); mawk has no mktime.
+SOD='function sod(s,  f) { split(substr(s, 12, 12), f, ":"); return f[1] * 3600 + f[2] * 60 + f[3] }'
+
+# log_last NAMES PATTERN T0: seconds from T0 (epoch) to the latest of the
+# first lines matching PATTERN in each NAME's log after T0 (moonlist's
+# ISO timestamps with milliseconds); "-" if one has none.
+log_last() {
+    local pattern=$2 t0=$3 name worst=0 t
+    for name in $1; do
+        t=$(awk -v p="$pattern" -v t0="$t0" "$SOD"'
+            index($0, p) {
+                d = sod($1) - t0 % 86400; if (d < -43200) d += 86400
+                if (d >= 0) { print d; exit }
+            }' "$(agent_log "$name")")
+        [ -n "$t" ] || { echo -; return; }
+        worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { print (b > a) ? b : a }')
+    done
+    printf '%.2f\n' "$worst"
+}
+
+# detect_model PROFILE N: the expected time from a kill until every other
+# member has it dead, from the protocol's parameters (docs/cluster-bench.md):
+#   the first probe of the victim: each of the N-1 others probes it once
+#     per round of N-1 probe intervals T (round robin), so the first of
+#     them comes after (N-1)/N T on average;
+#   that probe fails after one interval T (direct, indirect and TCP);
+#   the suspicion then lasts its shortest timeout (Lifeguard: two
+#     confirmations arrive after about 2(N-1)/N T, the other members'
+#     probes), or until those confirmations, whichever is later;
+#   the dead message then reaches everyone in ceil(log_{1+k} N) gossip
+#     intervals G with fanout k.
+# The simulator's mean over 40 seeds is 4 to 6 % below it (lan, N = 5 to 100).
+detect_model() {
+    local pi mult maxm gi
+    read -r pi mult maxm gi _ < <(profile_params "$1")
+    local k=3
+    [ "$1" = wan ] && k=4
+    local min
+    read -r min _ < <(suspicion_bounds "$2" "$mult" "$maxm" "$pi")
+    awk -v n="$2" -v t="$pi" -v min="$min" -v g="$gi" -v k="$k" 'BEGIN {
+        first = (n - 1) / n * t
+        conf = 2 * (n - 1) / n * t
+        sus = (min > conf) ? min : conf
+        r = log(n) / log(1 + k); hops = (r == int(r)) ? r : int(r) + 1
+        printf "%.2f\n", first + t + sus + hops * g
+    }'
+}
+
+mean_max() { printf '%s\n' "$@" | awk 'NF && $1 != "-" { s += $1; k++; if ($1 > m) m = $1 } END { if (k) printf "%.2f %.2f\n", s / k, m; else print "- -" }'; }
+
+run_one() { # run_one PROFILE IMPL N
+    local profile=$1 impl=$2 n=$3 i names=() t0 name key="$1,$2,$3"
     E2E_IMPL=$impl
-    e2e_log "== $impl, N=$n"
-    ml_start a1
+    e2e_log "== $profile, $impl, N=$n"
+    : >"$E2E_DIR/poll_rounds"
+    ml_start a1 -profile "$profile"
     names=(a1)
     for i in $(seq 2 "$n"); do names+=("a$i"); done
     local seed
     seed=$(agent_addr a1)
+    local tj=$EPOCHREALTIME
     t0=$(now)
-    for name in "${names[@]:1}"; do ml_launch "$name" -join "$seed"; done
-
-    # Poll the agents that have not converged yet, until all have.
-    local -A conv=()
-    local deadline=$((n * 2 + 60)) left t
-    while :; do
-        left=0
+    for name in "${names[@]:1}"; do ml_launch "$name" -profile "$profile" -join "$seed"; done
+    R[$key,launch]=$(elapsed "$t0")
+    R[$key,converge]=$(wait_all sees_all "$n" $((n * 2 + 90)) "$t0" "${names[@]}") ||
+        fail "$impl N=$n ($profile): not converged after $((n * 2 + 90)) s"
+    R[$key,converge_log]=-
+    if [ "$impl" = moonlist ]; then
+        # every agent's last "member join" line: when it listed the last one
+        local worst=0 t
         for name in "${names[@]}"; do
-            [ -z "${conv[$name]:-}" ] || continue
-            agent_running "$name" || fail "$impl agent $name died while joining (see $name.log)"
-            if converged "$name" "$n"; then conv[$name]=$(elapsed "$t0"); else left=$((left + 1)); fi
+            t=$(awk -v t0="$tj" "$SOD"'/member join: / { s = $1 } END { d = sod(s) - t0 % 86400; if (d < -43200) d += 86400; print d }' "$(agent_log "$name")")
+            worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { print (b > a) ? b : a }')
         done
-        [ "$left" -gt 0 ] || break
-        fle "$deadline" "$(elapsed "$t0")" && fail "$impl N=$n: $left agents not converged after ${deadline} s"
-        sleep 0.2
-    done
-    # The slowest agent's time; a converged agent is not polled again.
-    R[$impl,$n,converge]=$(printf '%s\n' "${conv[@]}" | sort -g | tail -n 1)
-    # Everyone must still agree now (no flapping hidden by the skip above).
-    for name in "${names[@]}"; do
-        wait_until 10 converged "$name" "$n" || fail "$impl N=$n: $name lost convergence"
-    done
+        R[$key,converge_log]=$(printf '%.2f' "$worst")
+    fi
+    for name in "${names[@]}"; do agent_running "$name" || fail "$impl agent $name died (see $name.log)"; done
 
-    # Memory and idle CPU.
+    # Memory.
     local rss_sum=0 pss_sum=0 uss_sum=0 pid pss uss
     for name in "${names[@]}"; do
         pid=$(agent_pid "$name")
@@ -106,86 +244,143 @@ run_one() { # run_one IMPL N
         pss_sum=$((pss_sum + pss))
         uss_sum=$((uss_sum + uss))
     done
-    R[$impl,$n,rss]=$((rss_sum / n))
-    R[$impl,$n,pss]=$((pss_sum / n))
-    R[$impl,$n,uss]=$((uss_sum / n))
+    R[$key,rss]=$((rss_sum / n))
+    R[$key,pss]=$((pss_sum / n))
+    R[$key,uss]=$((uss_sum / n))
+
+    # Idle CPU and bytes.
     local -A c0=()
     for name in "${names[@]}"; do c0[$name]=$(cpu_ticks "$(agent_pid "$name")"); done
-    local w0
+    if [ -n "$COUNTING" ]; then
+        local ports=() IFS_save=$IFS
+        for name in "${names[@]}"; do ports+=("$(agent_port "$name")"); done
+        IFS=,
+        nft add element inet bench gossip "{ ${ports[*]} }" || fail "cannot fill the port set"
+        IFS=$IFS_save
+        nft reset counter inet bench wire >/dev/null
+    fi
+    local w0 b0=0
     w0=$(now)
+    [ -z "$COUNTING" ] || b0=$(wire_bytes)
     sleep "$IDLE" # the measured idle window, not an assertion
-    local win ticks=0
+    local win ticks=0 b1=0
     win=$(elapsed "$w0")
+    [ -z "$COUNTING" ] || b1=$(wire_bytes)
     for name in "${names[@]}"; do
         ticks=$((ticks + $(cpu_ticks "$(agent_pid "$name")") - ${c0[$name]}))
     done
-    R[$impl,$n,cpu]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$n" -v w="$win" \
+    R[$key,cpu]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$n" -v w="$win" \
         'BEGIN { printf "%.3f", t / hz / n / w * 60 }')
+    R[$key,bytes]=-
+    [ -z "$COUNTING" ] || R[$key,bytes]=$(awk -v b="$((b1 - b0))" -v n="$n" -v w="$win" 'BEGIN { printf "%.0f", b / n / w }')
 
-    # Failure detection: kill -9 the last agent.
-    local victim=${names[$((n - 1))]} dead=dead
+    # Failure detection: kill -9 the last agents, one after another.
+    local dead=dead live=("${names[@]}") victim d dl
     [ "$impl" = serf ] && dead=failed
-    agent_kill9 "$victim"
-    t0=$(now)
-    local -A seen=()
-    while :; do
-        left=0
-        for name in "${names[@]}"; do
-            [ "$name" != "$victim" ] || continue
-            [ -z "${seen[$name]:-}" ] || continue
-            if is_status "$name" "$victim" "$dead"; then seen[$name]=$(elapsed "$t0"); else left=$((left + 1)); fi
-        done
-        [ "$left" -gt 0 ] || break
-        # 120 s, and a second more per agent: at N = 100 the victim's
-        # probe comes later and the suspicion timeout (log N) is longer
-        fle $((120 + n)) "$(elapsed "$t0")" && fail "$impl N=$n: $left agents do not see $victim $dead after $((120 + n)) s"
-        sleep 0.2
+    local detects=() detects_log=() k
+    for ((k = 0; k < KILLS && ${#live[@]} > 2; k++)); do
+        victim=${live[$((${#live[@]} - 1))]}
+        unset "live[$((${#live[@]} - 1))]"
+        local tk=$EPOCHREALTIME
+        agent_kill9 "$victim"
+        t0=$(now)
+        d=$(wait_all sees_gone "$victim $dead" $((120 + n)) "$t0" "${live[@]}") ||
+            fail "$impl N=$n ($profile): not everyone sees $victim $dead after $((120 + n)) s"
+        detects+=("$d")
+        dl=-
+        [ "$impl" != moonlist ] || dl=$(log_last "${live[*]}" "member leave (dead): $victim" "$tk")
+        detects_log+=("$dl")
     done
-    R[$impl,$n,detect]=$(printf '%s\n' "${seen[@]}" | sort -g | tail -n 1)
-    e2e_log "$impl N=$n: converge ${R[$impl,$n,converge]} s, detect ${R[$impl,$n,detect]} s, rss ${R[$impl,$n,rss]} KiB, pss ${R[$impl,$n,pss]} KiB, uss ${R[$impl,$n,uss]} KiB, cpu ${R[$impl,$n,cpu]} s/min"
+    read -r R[$key,detect] R[$key,detect_max] < <(mean_max "${detects[@]}")
+    read -r R[$key,detect_log] _ < <(mean_max "${detects_log[@]}")
+    R[$key,model]=$(detect_model "$profile" "$n")
+
+    # Graceful leave: SIGINT, one after another.
+    local leaves=() leaves_log=() gone
+    for ((k = 0; k < LEAVES && ${#live[@]} > 2; k++)); do
+        gone=${live[$((${#live[@]} - 1))]}
+        unset "live[$((${#live[@]} - 1))]"
+        local tl=$EPOCHREALTIME
+        agent_signal "$gone" INT
+        t0=$(now)
+        d=$(wait_all sees_gone "$gone left" 60 "$t0" "${live[@]}") ||
+            fail "$impl N=$n ($profile): not everyone sees $gone left after 60 s"
+        leaves+=("$d")
+        dl=-
+        [ "$impl" != moonlist ] || dl=$(log_last "${live[*]}" "member leave (left): $gone" "$tl")
+        leaves_log+=("$dl")
+    done
+    read -r R[$key,leave] R[$key,leave_max] < <(mean_max "${leaves[@]}")
+    read -r R[$key,leave_log] _ < <(mean_max "${leaves_log[@]}")
+    R[$key,poll]=$(awk '{ t += $1; r++ } END { if (r) printf "%.2f", t / r; else print "-" }' "$E2E_DIR/poll_rounds")
+    e2e_log "$profile $impl N=$n: launch ${R[$key,launch]} s, converge ${R[$key,converge]} s (log ${R[$key,converge_log]}), rss ${R[$key,rss]} KiB, pss ${R[$key,pss]}, uss ${R[$key,uss]}, cpu ${R[$key,cpu]} s/min, ${R[$key,bytes]} B/s, detect ${R[$key,detect]} s (worst ${R[$key,detect_max]}, log ${R[$key,detect_log]}, model ${R[$key,model]}), leave ${R[$key,leave]} s (worst ${R[$key,leave_max]}, log ${R[$key,leave_log]}), poll round ${R[$key,poll]} s"
     e2e_kill_all
+    [ -z "$COUNTING" ] || nft flush set inet bench gossip
 }
 
-for n in $SIZES; do
-    for impl in $IMPLS; do run_one "$impl" "$n"; done
+for profile in $PROFILES; do
+    for n in $SIZES; do
+        for impl in $IMPLS; do run_one "$profile" "$impl" "$n"; done
+    done
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+cols=(launch converge converge_log rss pss uss cpu bytes detect detect_max detect_log model leave leave_max leave_log poll)
 {
-    echo "impl,n,converge_s,detect_s,rss_kib,pss_kib,uss_kib,cpu_s_per_agent_min,idle_window_s"
-    for n in $SIZES; do
-        for impl in $IMPLS; do
-            echo "$impl,$n,${R[$impl,$n,converge]},${R[$impl,$n,detect]},${R[$impl,$n,rss]},${R[$impl,$n,pss]},${R[$impl,$n,uss]},${R[$impl,$n,cpu]},$IDLE"
+    echo "profile,impl,n,launch_s,converge_s,converge_log_s,rss_kib,pss_kib,uss_kib,cpu_s_per_agent_min,bytes_per_agent_s,detect_s,detect_max_s,detect_log_s,model_s,leave_s,leave_max_s,leave_log_s,poll_round_s,idle_window_s"
+    for profile in $PROFILES; do
+        for n in $SIZES; do
+            for impl in $IMPLS; do
+                line="$profile,$impl,$n"
+                for c in "${cols[@]}"; do line+=",${R[$profile,$impl,$n,$c]}"; done
+                echo "$line,$IDLE"
+            done
         done
     done
 } >"$CSV"
 
-row='%-9s %4s %11s %10s %9s %9s %9s %16s\n'
-printf "\n$row" impl N converge_s detect_s rss_KiB pss_KiB uss_KiB cpu_s/agent/min
-for n in $SIZES; do
-    for impl in $IMPLS; do
-        printf "$row" "$impl" "$n" "${R[$impl,$n,converge]}" "${R[$impl,$n,detect]}" \
-            "${R[$impl,$n,rss]}" "${R[$impl,$n,pss]}" "${R[$impl,$n,uss]}" "${R[$impl,$n,cpu]}"
+row='%-6s %-9s %4s %9s %7s %7s %7s %8s %8s %8s %7s %6s %7s %7s\n'
+printf "\n$row" profile impl N converge rss_KiB pss_KiB uss_KiB cpu_s/min bytes/s detect model /model leave poll
+for profile in $PROFILES; do
+    for n in $SIZES; do
+        for impl in $IMPLS; do
+            k="$profile,$impl,$n"
+            printf "$row" "$profile" "$impl" "$n" "${R[$k,converge]}" "${R[$k,rss]}" "${R[$k,pss]}" "${R[$k,uss]}" \
+                "${R[$k,cpu]}" "${R[$k,bytes]}" "${R[$k,detect]}" "${R[$k,model]}" \
+                "$(ratio "${R[$k,detect]}" "${R[$k,model]}")" "${R[$k,leave]}" "${R[$k,poll]}"
+        done
+        if [[ " $IMPLS " == *" moonlist "* && " $IMPLS " == *" serf "* ]]; then
+            a="$profile,moonlist,$n" b="$profile,serf,$n"
+            printf "$row" "$profile" "ml/serf" "$n" \
+                "$(ratio "${R[$a,converge]}" "${R[$b,converge]}")" \
+                "$(ratio "${R[$a,rss]}" "${R[$b,rss]}")" \
+                "$(ratio "${R[$a,pss]}" "${R[$b,pss]}")" \
+                "$(ratio "${R[$a,uss]}" "${R[$b,uss]}")" \
+                "$(ratio "${R[$a,cpu]}" "${R[$b,cpu]}")" \
+                "$(ratio "${R[$a,bytes]}" "${R[$b,bytes]}")" \
+                "$(ratio "${R[$a,detect]}" "${R[$b,detect]}")" "" "" \
+                "$(ratio "${R[$a,leave]}" "${R[$b,leave]}")" ""
+        fi
     done
-    if [[ " $IMPLS " == *" moonlist "* && " $IMPLS " == *" serf "* ]]; then
-        printf "$row" "ml/serf" "$n" \
-            "$(ratio "${R[moonlist,$n,converge]}" "${R[serf,$n,converge]}")" \
-            "$(ratio "${R[moonlist,$n,detect]}" "${R[serf,$n,detect]}")" \
-            "$(ratio "${R[moonlist,$n,rss]}" "${R[serf,$n,rss]}")" \
-            "$(ratio "${R[moonlist,$n,pss]}" "${R[serf,$n,pss]}")" \
-            "$(ratio "${R[moonlist,$n,uss]}" "${R[serf,$n,uss]}")" \
-            "$(ratio "${R[moonlist,$n,cpu]}" "${R[serf,$n,cpu]}")"
-    fi
 done
+if [[ " $IMPLS " == *" moonlist "* ]]; then
+    printf '\nmoonlist from its logs (ms timestamps): converge, detect (mean), leave (mean)\n'
+    for profile in $PROFILES; do
+        for n in $SIZES; do
+            k="$profile,moonlist,$n"
+            printf '%-6s %4s %8s %8s %8s\n' "$profile" "$n" "${R[$k,converge_log]}" "${R[$k,detect_log]}" "${R[$k,leave_log]}"
+        done
+    done
+fi
 
 # The plot, from the CSV: memory per agent against N, one line per
-# implementation (colour) and measure (dash).
+# implementation (colour) and measure (dash); the first profile's rows.
 plot_memory() { # plot_memory DIR: DIR/IMPL.csv, that implementation's rows
     local dir=$1 impl m curves=()
-    local -A colour=([moonlist]='#1f77b4' [serf]='#d62728') dash=([rss]=1 [pss]=2 [uss]=3) column=([rss]=5 [pss]=6 [uss]=7) point=([rss]=7 [pss]=5 [uss]=9)
+    local -A colour=([moonlist]='#1f77b4' [serf]='#d62728') dash=([rss]=1 [pss]=2 [uss]=3) column=([rss]=7 [pss]=8 [uss]=9) point=([rss]=7 [pss]=5 [uss]=9)
     for impl in $IMPLS; do
         for m in rss pss uss; do
-            curves+=("'$dir/$impl.csv' using 2:(\$${column[$m]} / 1024) with linespoints lw 2 dt ${dash[$m]} pt ${point[$m]} lc rgb '${colour[$impl]:-#2ca02c}' title '$impl ${m^^}'")
+            curves+=("'$dir/$impl.csv' using 3:(\$${column[$m]} / 1024) with linespoints lw 2 dt ${dash[$m]} pt ${point[$m]} lc rgb '${colour[$impl]:-#2ca02c}' title '$impl ${m^^}'")
         done
     done
     gnuplot <<GNUPLOT
@@ -206,8 +401,10 @@ if ! command -v gnuplot >/dev/null 2>&1; then
     plot="no plot: gnuplot is not installed (./setup installs gnuplot-nox)"
 else
     data=$(mktemp -d)
-    for impl in $IMPLS; do grep "^$impl," "$CSV" >"$data/$impl.csv" || true; done
+    first=${PROFILES%% *}
+    for impl in $IMPLS; do grep "^$first,$impl," "$CSV" >"$data/$impl.csv" || true; done
     if plot_memory "$data"; then plot="plot in $PNG"; else plot="gnuplot failed: no plot"; fi
     rm -rf "$data"
 fi
-printf '\n(idle window %s s; CSV in %s; %s)\n' "$IDLE" "$CSV" "$plot"
+printf '\n(idle window %s s; bytes: %s; CSV in %s; %s)\n' "$IDLE" \
+    "$([ -n "$COUNTING" ] && echo "nftables counters in a namespace of its own" || echo "not counted (needs root)")" "$CSV" "$plot"
