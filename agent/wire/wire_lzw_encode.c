@@ -3,6 +3,7 @@
  * width growth) because peers and tests compare bytes, not just meaning. */
 #include "wire/wire_lzw.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #define LZW_MAX_CODE 4095u
@@ -19,8 +20,37 @@ typedef struct lzw_enc {
     unsigned nbits, width;
     uint32_t hi, overflow;
     uint32_t *table;
+    uint16_t *used;              /* the slots filled since the table was clean */
+    unsigned nused;
     int err;
 } lzw_enc;
+
+/* The table, kept per thread between calls: a fresh 64 KiB calloc for every
+ * packet (Go allocates one per Writer) cost an idle agent a quarter of its
+ * CPU, because glibc gives the top of the heap back after each free (brk)
+ * and the next calloc faults 16 pages in again. A call leaves it clean by
+ * zeroing only the slots it filled (at most one per input byte), so a
+ * packet costs O(its length), not O(table). */
+static _Thread_local uint32_t *kept_table;
+static _Thread_local uint16_t *kept_used;
+/* frees a thread's table when the thread ends (the key's value is only a
+ * flag: the pointers are the thread's own) */
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+static void kept_free(void *unused)
+{
+    (void)unused;
+    free(kept_table);
+    free(kept_used);
+    kept_table = NULL;
+    kept_used = NULL;
+}
+
+static void kept_key_init(void)
+{
+    (void)pthread_key_create(&kept_key, kept_free);
+}
 
 static void put_code(lzw_enc *e, uint32_t c)
 {
@@ -48,8 +78,9 @@ static int inc_hi(lzw_enc *e)
         e->width = 9;
         e->hi = LZW_CLEAR + 1;
         e->overflow = LZW_CLEAR << 1;
-        for (unsigned i = 0; i < LZW_TABLE_SIZE; i++)
-            e->table[i] = 0;
+        for (unsigned i = 0; i < e->nused; i++)
+            e->table[e->used[i]] = 0;
+        e->nused = 0;
         return 1;
     }
     return 0;
@@ -57,10 +88,24 @@ static int inc_hi(lzw_enc *e)
 
 int wire_lzw_compress(wire_buf *out, const uint8_t *in, size_t n)
 {
+    if (!kept_table) {
+        /* a code fills one slot and there are fewer codes than
+         * LZW_MAX_CODE between two resets */
+        kept_table = calloc(LZW_TABLE_SIZE, sizeof *kept_table);
+        kept_used = malloc(LZW_MAX_CODE * sizeof *kept_used);
+        if (!kept_table || !kept_used) {
+            free(kept_table);
+            free(kept_used);
+            kept_table = NULL;
+            kept_used = NULL;
+            return WIRE_ENOMEM;
+        }
+        (void)pthread_once(&kept_once, kept_key_init);
+        (void)pthread_setspecific(kept_key, kept_table);
+    }
     lzw_enc e = { .out = out, .width = 9, .hi = LZW_EOF, .overflow = LZW_CLEAR << 1 };
-    e.table = calloc(LZW_TABLE_SIZE, sizeof *e.table);
-    if (!e.table)
-        return WIRE_ENOMEM;
+    e.table = kept_table;
+    e.used = kept_used;
 
     put_code(&e, LZW_CLEAR);
     uint32_t code = LZW_INVALID;
@@ -89,6 +134,7 @@ int wire_lzw_compress(wire_buf *out, const uint8_t *in, size_t n)
             while (e.table[hash] != 0)
                 hash = (hash + 1) & LZW_TABLE_MASK;
             e.table[hash] = key << 12 | e.hi;
+            e.used[e.nused++] = (uint16_t)hash;
         }
     }
     if (code != LZW_INVALID) {
@@ -98,6 +144,7 @@ int wire_lzw_compress(wire_buf *out, const uint8_t *in, size_t n)
     put_code(&e, LZW_EOF);
     if (e.nbits > 0 && !e.err)
         e.err = wire_buf_append_byte(out, (uint8_t)e.bits);
-    free(e.table);
+    for (unsigned i = 0; i < e.nused; i++)
+        e.table[e.used[i]] = 0;
     return e.err;
 }
