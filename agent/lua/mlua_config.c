@@ -218,6 +218,14 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* A boolean (at the top of the stack) into st. Returns NULL or a reason. */
+/* llround(v) for v in 0..UINT32_MAX, without libm (base_libm.c): halves
+ * away from zero, as llround; v - t is exact below 2^52 */
+static uint32_t round_u32(double v)
+{
+    uint32_t t = (uint32_t)v;
+    return v - (double)t >= 0.5 ? t + 1 : t;
+}
+
 static const char *check_bool(lua_State *L, mlua_setting *st)
 {
     st->type = MLUA_SET_BOOL;
@@ -241,17 +249,17 @@ static const char *check_knob(lua_State *L, const swim_knob *k, mlua_setting *st
             return "must be a number of seconds";
         v *= 1000.0;
         /* beyond 32 bits nothing converts safely, nor is within bounds */
-        if (!isfinite(v) || v < 0 || v > UINT32_MAX || !swim_knob_accepts(k, (uint64_t)llround(v))) {
+        if (!isfinite(v) || v < 0 || v > UINT32_MAX || !swim_knob_accepts(k, round_u32(v))) {
             snprintf(buf, buflen, "must be a number of seconds in %g..%g", k->min / 1000.0, k->max / 1000.0);
             return buf;
         }
-        st->u = (uint32_t)llround(v);
+        st->u = round_u32(v);
         return NULL;
     case SWIM_KNOB_KIND_COUNT:
         st->type = MLUA_SET_COUNT;
         if (t != LUA_TNUMBER)
             return "must be an integer";
-        if (!isfinite(v) || v != floor(v) || v < 0 || v > UINT32_MAX || !swim_knob_accepts(k, (uint64_t)v)) {
+        if (!isfinite(v) || v < 0 || v > UINT32_MAX || v != (double)(uint32_t)v || !swim_knob_accepts(k, (uint64_t)v)) {
             snprintf(buf, buflen, "must be an integer in %" PRIu32 "..%" PRIu32, k->min, k->max);
             return buf;
         }
@@ -400,8 +408,8 @@ static const char *check_value(lua_State *L, const key_spec *k, mlua_setting *st
         double v = lua_tonumber(L, -1) * (secs ? 1000.0 : 1.0);
         uint32_t lo = secs ? SECONDS_LO_MS : 0, hi = secs ? SECONDS_HI_MS : UINT_HI;
         st->type = secs ? MLUA_SET_DURATION : MLUA_SET_COUNT;
-        if (t == LUA_TNUMBER && isfinite(v) && (secs || v == floor(v)) && v >= lo && v <= hi) {
-            st->u = (uint32_t)llround(v);
+        if (t == LUA_TNUMBER && isfinite(v) && v >= lo && v <= hi && (secs || v == (double)(uint32_t)v)) {
+            st->u = round_u32(v);
             return NULL;
         }
         if (secs)

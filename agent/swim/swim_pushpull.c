@@ -2,7 +2,6 @@
  * encoding our table, parsing a peer's, the version check (§9.2) and the
  * merge rules (a remote "dead" is only trusted as "suspect"); joins and
  * the periodic anti-entropy timer. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +27,12 @@ swim_time swim_push_pull_scale(uint32_t interval, size_t n)
      * total push/pull load grows slower than its size. */
     if (n <= 32)
         return interval;
-    double mult = ceil(log2((double)n) - log2(32.0)) + 1.0;
-    return (swim_time)(mult * (double)interval);
+    /* memberlist: ceil(log2(n) - log2(32)) + 1, here in integers (no libm
+     * on this path: base_libm.c): k - 4 for the smallest k with 2^k >= n */
+    uint32_t k = 6;
+    while (k < 64 && ((uint64_t)1 << k) < (uint64_t)n)
+        k++;
+    return (swim_time)(k - 4) * interval;
 }
 
 int swim_encode_local_state(swim *s, wire_buf *out, bool join)

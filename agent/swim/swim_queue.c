@@ -6,7 +6,6 @@
  * same picks memberlist's per-tier search makes), then merges the picked
  * entries back one tier down. A key table finds the entry a newer message
  * about the same node (or with the same application key) replaces. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +18,17 @@
 
 uint32_t swim_retransmit_limit(uint32_t mult, size_t n)
 {
-    double scale = ceil(log10((double)n + 1.0));
-    return mult * (uint32_t)scale;
+    /* memberlist: mult * ceil(log10(n + 1)), here in integers (no libm on
+     * this path: base_libm.c): the smallest k with 10^k >= n + 1 */
+    uint32_t k = 0;
+    for (uint64_t p = 1; (uint64_t)n >= p; k++) {
+        if (p > UINT64_MAX / 10) {
+            k++;
+            break;
+        }
+        p *= 10;
+    }
+    return mult * k;
 }
 
 void swim_queue_init(swim_queue *q)

@@ -13,7 +13,9 @@ swim_time swim_suspicion_min_timeout(uint32_t mult, size_t n, uint32_t interval)
 {
     /* Go: mult * Duration(nodeScale*1000) * interval / 1000, in ns; the
      * integer thousandths of nodeScale are what it keeps. */
-    double scale = fmax(1.0, log10(fmax(1.0, (double)n)));
+    double scale = n > 1 ? log10((double)n) : 1.0;
+    if (scale < 1.0)
+        scale = 1.0;
     uint64_t milli = (uint64_t)(scale * 1000.0);
     return (swim_time)mult * milli * interval / 1000;
 }

@@ -7,6 +7,10 @@
 # one first on LD_LIBRARY_PATH), -encrypt and -metrics-addr stop the agent
 # at start with exit 1 and a sentence naming it. Each agent's VmRSS and
 # PSS are logged, not asserted (they depend on the machine).
+# The static build (MOONLIST_STATIC_DEPS, the default: the binary needs
+# only libc) maps no other library file: plain agents map the binary,
+# libc and ld.so alone, libm included once gossip has run (no libm on the
+# packet path), and libm only once a script does math.
 #   bash tests/e2e/footprint.sh /path/to/moonlist
 here=$(dirname "$0")
 [ -f "$here/lib.sh" ] || here=$here/..
@@ -46,13 +50,48 @@ maps_only() {
     footprint "$name"
 }
 
+# libs NAME: the base names of the files NAME maps other than its binary, sorted
+libs() {
+    local pid
+    pid=$(agent_pid "$1")
+    awk -v exe="$(readlink -f "/proc/$pid/exe")" '$6 ~ /^\// && $6 != exe { n = $6; sub(/.*\//, "", n); print n }' \
+        "/proc/$pid/maps" | sort -u | tr '\n' ' '
+}
+# static: the binary needs libc alone (readelf, or the maps of a running agent)
+static_build() {
+    if command -v readelf >/dev/null; then
+        [ "$(readelf -d "$ML" | grep -c NEEDED)" = 1 ] && readelf -d "$ML" | grep -q 'NEEDED.*\[libc\.so'
+    else
+        ! grep -q -e libluajit -e libuv "/proc/$(agent_pid a)/maps"
+    fi
+}
+
 # two plain agents, after a join and some gossip: neither library
 ml_start a -profile local
 ml_start b -profile local -join "$(agent_addr a)"
 expect_within 10 "a and b see 2 alive" all_see_count 2 alive a b
+sleep 2 # some probes and gossip, a push/pull at the local profile
 maps_only a
 maps_only b
 e2e_log "ok: plain agents map neither $CRYPTO nor $MHD"
+if static_build; then
+    for n in a b; do
+        got=$(libs "$n")
+        [ "$got" = "ld-linux-x86-64.so.2 libc.so.6 " ] || fail "$n (static build) maps more than libc and ld.so: $got"
+    done
+    e2e_log "ok: static build: plain agents map their binary, libc and ld.so alone (no libm after gossip)"
+    # a script doing math: libm, loaded then
+    cat >"$E2E_DIR/math.lua" <<'LUA'
+local agent = require "moonlist"
+agent.log.info("math says " .. string.format("%.4f", math.sin(1) + 2 ^ 0.5))
+LUA
+    ml_start s -profile local -config "$E2E_DIR/math.lua"
+    expect_within 10 "s's script did math" grep -q "math says 2.2557" "$(agent_log s)"
+    case " $(libs s) " in *" libm.so.6 "*) ;; *) fail "s did math without mapping libm: $(libs s)" ;; esac
+    e2e_log "ok: static build: a script's math maps libm"
+else
+    e2e_log "shared build: plain agents map $(libs a)"
+fi
 
 # an encrypted pair: libcrypto from the start, and the AES-GCM it lends works
 KEY=$(head -c 32 /dev/urandom | base64)
