@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wire/wire_mp.h"
+#include "wire/wire_msg_fast.h"
 
 typedef enum field_kind {
     F_BYTES,   /* Go []byte: nil view <-> c0 */
@@ -514,6 +515,14 @@ int wire_encode_suspect(wire_buf *out, const wire_suspect *m)
 
 int wire_encode_alive(wire_buf *out, const wire_alive *m)
 {
+    int rc;
+    if (wire_fast_alive(out, m, &rc))
+        return rc;
+    return wire_encode_alive_table(out, m);
+}
+
+int wire_encode_alive_table(wire_buf *out, const wire_alive *m)
+{
     return encode(out, WIRE_ALIVE, alive_fields, NFIELDS(alive_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
 
@@ -559,6 +568,14 @@ int wire_encode_push_pull_header(wire_buf *out, const wire_push_pull_header *h, 
 }
 
 int wire_encode_push_node_state(wire_buf *out, const wire_push_node_state *s, wire_int_style style)
+{
+    int rc;
+    if (wire_fast_push_node_state(out, s, style, &rc))
+        return rc;
+    return wire_encode_push_node_state_table(out, s, style);
+}
+
+int wire_encode_push_node_state_table(wire_buf *out, const wire_push_node_state *s, wire_int_style style)
 {
     return encode(out, -1, push_node_state_fields, NFIELDS(push_node_state_fields), s, style);
 }
