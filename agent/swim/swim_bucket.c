@@ -41,7 +41,7 @@ static int make_room(swim_bucket *k, size_t front, size_t back)
         return 0;
     size_t cap = k->cap;
     while (cap < BUCKET_MIN_CAP || cap - k->n < k->n / 4 + 4 + front + back)
-        cap = cap ? cap * 2 : BUCKET_MIN_CAP;
+        cap = cap ? cap + cap / 2 : BUCKET_MIN_CAP;
     swim_bcast **base = k->base;
     if (cap != k->cap) {
         base = malloc(cap * sizeof *base);
@@ -59,6 +59,28 @@ static int make_room(swim_bucket *k, size_t front, size_t back)
     }
     k->items = items;
     return 0;
+}
+
+/* A bucket that drained to under a quarter of its array gets a smaller
+ * one: in a join burst each tier's bucket swells in turn (N entries, the
+ * news of every node) and drains into the next, and arrays kept at their
+ * peak held more than the entries themselves. Halving at a quarter leaves
+ * twice the entries' room, so a bucket that refills soon pays little. */
+static void maybe_shrink(swim_bucket *k)
+{
+    if (k->cap <= 64 || k->n >= k->cap / 4)
+        return;
+    size_t cap = k->cap / 2;
+    swim_bcast **base = malloc(cap * sizeof *base);
+    if (!base)
+        return; /* keep the larger one */
+    swim_bcast **items = base + (cap - k->n) / 2;
+    if (k->n)
+        memcpy(items, k->items, k->n * sizeof *items);
+    free(k->base);
+    k->base = base;
+    k->items = items;
+    k->cap = cap;
 }
 
 /* Where an entry with this id goes: the first with a smaller id. */
@@ -137,6 +159,7 @@ bool swim_bucket_remove(swim_bucket *k, const swim_bcast *b)
         memmove(&k->items[i], &k->items[i + 1], (k->n - i - 1) * sizeof *k->items);
     }
     k->n--;
+    maybe_shrink(k);
     return true;
 }
 
@@ -144,9 +167,14 @@ void swim_bucket_drop_front(swim_bucket *k, size_t m)
 {
     k->items += m;
     k->n -= m;
+    maybe_shrink(k);
 }
 
 swim_bcast *swim_bucket_pop_back(swim_bucket *k)
 {
-    return k->n ? k->items[--k->n] : NULL;
+    if (!k->n)
+        return NULL;
+    swim_bcast *b = k->items[--k->n];
+    maybe_shrink(k);
+    return b;
 }
