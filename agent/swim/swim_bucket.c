@@ -118,6 +118,69 @@ int swim_bucket_insert(swim_bucket *k, swim_bcast *b)
     return insert_at(k, position(k, b->id), b);
 }
 
+/* Where an entry with this id goes, at or after `from`: searched in steps
+ * that double from there, then halved. The entries of a run land close to
+ * each other, and every comparison reads an entry rarely in the cache. */
+static size_t position_from(const swim_bucket *k, size_t from, uint64_t id)
+{
+    size_t lo = from, hi = k->n, step = 1;
+    while (lo < hi) {
+        size_t j = hi - lo > step ? lo + step - 1 : hi - 1;
+        if (k->items[j]->id < id) {
+            hi = j;
+            break;
+        }
+        lo = j + 1;
+        step *= 2;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->items[mid]->id > id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Entries one merge puts in place at once (their positions on the stack). */
+#define MERGE_CHUNK 64
+
+/* m <= MERGE_CHUNK entries, newest first, into the middle of k, which has
+ * room for m on either side: their positions found in one forward sweep,
+ * then the shorter side moved once, each stretch of it by as many places
+ * as entries go in beyond it (not every entry moving the side again). */
+static void merge_chunk(swim_bucket *k, swim_bcast *const *run, size_t m)
+{
+    size_t pos[MERGE_CHUNK];
+    size_t at = 0;
+    for (size_t r = 0; r < m; r++)
+        pos[r] = at = position_from(k, at, run[r]->id);
+    size_t n = k->n;
+    if (pos[m - 1] < n - pos[0]) {
+        /* the front moves down by m, stretch by stretch, from the first */
+        swim_bcast **old = k->items;
+        k->items -= m;
+        size_t from = 0;
+        for (size_t r = 0; r < m; r++) {
+            /* old[from..pos[r]) goes down by m - r */
+            memmove(&old[from] - (m - r), &old[from], (pos[r] - from) * sizeof *old);
+            old[pos[r] - (m - r)] = run[r];
+            from = pos[r];
+        }
+    } else {
+        /* the back moves up by m, stretch by stretch, from the last */
+        size_t to = n;
+        for (size_t r = m; r > 0; r--) {
+            /* items[pos[r-1]..to) goes up by r */
+            memmove(&k->items[pos[r - 1] + r], &k->items[pos[r - 1]], (to - pos[r - 1]) * sizeof *k->items);
+            k->items[pos[r - 1] + r - 1] = run[r - 1];
+            to = pos[r - 1];
+        }
+    }
+    k->n = n + m;
+}
+
 int swim_bucket_merge(swim_bucket *k, swim_bcast *const *run, size_t m)
 {
     if (m == 0)
@@ -139,11 +202,11 @@ int swim_bucket_merge(swim_bucket *k, swim_bcast *const *run, size_t m)
         k->n += m;
         return 0;
     }
-    /* room for all on either side first: then no insert fails halfway */
+    /* room for all on either side first: then nothing fails halfway */
     if (make_room(k, m, m) != 0)
         return -1;
-    for (size_t r = 0; r < m; r++)
-        insert_at(k, position(k, run[r]->id), run[r]);
+    for (size_t done = 0; done < m; done += MERGE_CHUNK)
+        merge_chunk(k, run + done, m - done < MERGE_CHUNK ? m - done : MERGE_CHUNK);
     return 0;
 }
 
