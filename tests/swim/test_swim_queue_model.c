@@ -1,8 +1,9 @@
 /* The broadcast queue against a plain model of memberlist's
  * TransmitLimitedQueue: random puts (keys that replace), random takes
  * (budgets that skip the large, walks that span several tiers), and after
- * every step the same picks and the same order. The queue merges the
- * taken back in place by searching (swim_queue.c); the model sorts. */
+ * every step the same picks and the same order. The queue keeps its
+ * entries in buckets per tier and length and moves the taken between them
+ * (swim_queue.c, swim_bucket.c); the model sorts one array. */
 #include <stdlib.h>
 #include <string.h>
 
