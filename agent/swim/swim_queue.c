@@ -329,7 +329,7 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
         size_t cost = overhead + k->len;
         if (k->len > limit - used - overhead)
             continue;
-        size_t m = (limit - used) / cost;
+        size_t m = cost ? (limit - used) / cost : k->n; /* empty messages cost nothing */
         if (m > k->n)
             m = k->n;
         /* The entries and their bytes are scattered over the heap (and the
