@@ -103,12 +103,14 @@ static void check_queues(const swim *s)
     swim_queue_check(&s->uq);
     /* membership messages are keyed by node: a newer one about the same
      * node replaces the older */
-    for (size_t i = 0; i < s->bq.n; i++)
-        assert(swim_bcast_key(s->bq.items[i]) != NULL);
+    for (size_t j = 0; j < s->bq.nbuckets; j++)
+        for (size_t i = 0; i < s->bq.buckets[j].n; i++)
+            assert(swim_bcast_key(s->bq.buckets[j].items[i]) != NULL);
     /* application broadcasts are bounded like serf's queue */
     assert(s->uq.n <= SWIM_APP_QUEUE_MAX);
-    for (size_t i = 0; i < s->uq.n; i++)
-        assert(!s->uq.items[i]->notify);
+    for (size_t j = 0; j < s->uq.nbuckets; j++)
+        for (size_t i = 0; i < s->uq.buckets[j].n; i++)
+            assert(!s->uq.buckets[j].items[i]->notify);
     assert(!s->leave_waiting || s->leaving);
     /* the propagate delay runs after the broadcast wait, never with it */
     assert(s->leave_done_at == SWIM_NEVER || (s->leaving && !s->leave_waiting));

@@ -142,12 +142,36 @@ static inline const char *swim_bcast_key(const swim_bcast *b)
     return b->m->klen ? (const char *)b->m->data + b->len : NULL;
 }
 
-typedef struct swim_queue {
-    swim_bcast **items;          /* sorted: transmits asc, len desc, id desc;
-                                    inside base, with room on both sides */
+/* ---- queue buckets (swim_bucket.c) ---- */
+/* The queued entries sent `transmits` times whose message is `len` bytes,
+ * newest first (id descending); the array has room on both sides. */
+typedef struct swim_bucket {
+    swim_bcast **items;          /* inside base */
     size_t n, cap;               /* cap: base's slots */
     swim_bcast **base;           /* owned */
-    swim_bcast **scratch;        /* merge buffer: as many as one packet takes */
+    uint32_t transmits, len;
+} swim_bucket;
+
+void swim_bucket_init(swim_bucket *k, uint32_t transmits, uint32_t len);
+void swim_bucket_free(swim_bucket *k);
+/* Put b where its id goes. -1 when out of memory. */
+int swim_bucket_insert(swim_bucket *k, swim_bcast *b);
+/* Put m entries, sorted newest first, where their ids go. -1 when out of
+ * memory (then none is in). */
+int swim_bucket_merge(swim_bucket *k, swim_bcast *const *run, size_t m);
+/* Take b out (found by its id). False if it is not there. */
+bool swim_bucket_remove(swim_bucket *k, const swim_bcast *b);
+/* Take the m newest out (m <= n). */
+void swim_bucket_drop_front(swim_bucket *k, size_t m);
+/* Take the oldest out; NULL if empty. */
+swim_bcast *swim_bucket_pop_back(swim_bucket *k);
+
+typedef struct swim_queue {
+    swim_bucket *buckets;        /* the non-empty, in send order: transmits
+                                    ascending, then len descending */
+    size_t nbuckets, capbuckets;
+    size_t n;                    /* entries in all buckets */
+    swim_bcast **scratch;        /* the picks of one packet */
     size_t capscratch;
     swim_bcast **kbuckets;
     size_t nkbuckets;
@@ -172,6 +196,8 @@ bool swim_queue_has(const swim_queue *q, const char *key);
  * the smallest, then the oldest go first), as memberlist's
  * TransmitLimitedQueue.Prune. */
 void swim_queue_prune(swim_queue *q, size_t keep);
+/* The i-th entry in send order (i < n), in O(buckets): for tests and checks. */
+const swim_bcast *swim_queue_at(const swim_queue *q, size_t i);
 /* assert() the queue's own invariants (order, key table, bounds). */
 void swim_queue_check(const swim_queue *q);
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,

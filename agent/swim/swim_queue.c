@@ -1,20 +1,23 @@
 /* swim_queue: memberlist's TransmitLimitedQueue (§11.1).
  *
- * Entries are kept in one array sorted as memberlist's btree is: fewest
- * transmissions first, then largest, then newest. Taking broadcasts for a
- * packet walks that order once, picking every entry that still fits (the
- * same picks memberlist's per-tier search makes), then merges the picked
- * entries back one tier down. A key table finds the entry a newer message
- * about the same node (or with the same application key) replaces. */
+ * memberlist keeps its entries in a btree sorted by fewest transmissions,
+ * then largest, then newest, and a packet takes, walking that order once,
+ * every entry that still fits. Here the entries sit in buckets, one per
+ * (transmissions, length), newest first (swim_bucket.c), and the buckets
+ * in that order: the walk skips a bucket that does not fit in one step
+ * and takes a prefix of one that does, where a sorted array walked every
+ * entry too long for the room left (most of them, a packet's end; at
+ * 1,000 simulated nodes a quarter of the run). The picks are the same:
+ * the order is total, so the same set of entries gives the same walk.
+ * The taken go one tier down, into the bucket of the next tier and the
+ * same length. A key table finds the entry a newer message about the same
+ * node (or with the same application key) replaces. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "swim/swim_internal.h"
 
 #define QUEUE_KEY_BUCKETS 256 /* grows with the queue, load <= 1 */
-/* How far ahead of the entry it looks at taking for a packet asks for the
- * next entries: about what one comparison and copy take to cover a miss. */
-#define TAKE_PREFETCH 4
 
 uint32_t swim_retransmit_limit(uint32_t mult, size_t n)
 {
@@ -44,9 +47,13 @@ static void bcast_free(swim_bcast *b)
 
 void swim_queue_free(swim_queue *q)
 {
-    for (size_t i = 0; i < q->n; i++)
-        bcast_free(q->items[i]);
-    free(q->base);
+    for (size_t j = 0; j < q->nbuckets; j++) {
+        swim_bucket *k = &q->buckets[j];
+        for (size_t i = 0; i < k->n; i++)
+            bcast_free(k->items[i]);
+        swim_bucket_free(k);
+    }
+    free(q->buckets);
     free(q->scratch);
     free(q->kbuckets);
     memset(q, 0, sizeof *q);
@@ -62,77 +69,96 @@ static uint32_t key_hash(const char *k)
     return h;
 }
 
-/* a sorts before b */
-static bool before(const swim_bcast *a, const swim_bcast *b)
+/* Bucket (t, len) sorts before bucket (bt, blen): fewer sends, then longer. */
+static bool bucket_before(uint32_t t, uint32_t len, uint32_t bt, uint32_t blen)
 {
-    if (a->transmits != b->transmits)
-        return a->transmits < b->transmits;
-    if (a->len != b->len)
-        return a->len > b->len;
-    return a->id > b->id;
+    if (t != bt)
+        return t < bt;
+    return len > blen;
 }
 
-static size_t position(const swim_queue *q, const swim_bcast *b)
+/* The index of bucket (t, len), or where it would go. */
+static size_t bucket_position(const swim_queue *q, uint32_t t, uint32_t len)
 {
-    size_t lo = 0, hi = q->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (before(q->items[mid], b))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* The first of v[0..m) that sorts after x, m if none: all from there on
- * do. Searched in steps that double, then halved: the taken go back one
- * tier down, often far into a long queue, and every comparison reads an
- * entry that is rarely in the cache. */
-static size_t first_after(swim_bcast *const *v, size_t m, const swim_bcast *x)
-{
-    size_t lo = 0, hi = m, step = 1;
-    while (lo < hi) {
-        size_t k = hi - lo > step ? lo + step - 1 : hi - 1;
-        if (before(x, v[k])) {
-            hi = k;
-            break;
-        }
-        lo = k + 1;
-        step *= 2;
-    }
+    size_t lo = 0, hi = q->nbuckets;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (before(x, v[mid]))
-            hi = mid;
-        else
+        const swim_bucket *k = &q->buckets[mid];
+        if (bucket_before(k->transmits, k->len, t, len))
             lo = mid + 1;
+        else
+            hi = mid;
     }
     return lo;
 }
 
-/* first_after searched from the end, in steps that double, then halved:
- * for the picked merged from the back, each next one lands near the last. */
-static size_t first_after_back(swim_bcast *const *v, size_t m, const swim_bcast *x)
+static swim_bucket *bucket_find(swim_queue *q, uint32_t t, uint32_t len)
 {
-    size_t lo = 0, hi = m, step = 1;
-    while (lo < hi) {
-        size_t k = hi - lo > step ? hi - step : lo;
-        if (!before(x, v[k])) {
-            lo = k + 1;
-            break;
-        }
-        hi = k;
-        step *= 2;
+    size_t i = bucket_position(q, t, len);
+    if (i < q->nbuckets && q->buckets[i].transmits == t && q->buckets[i].len == len)
+        return &q->buckets[i];
+    return NULL;
+}
+
+/* Bucket (t, len), made (empty) if there is none. Moves the buckets after
+ * it: pointers into q->buckets are stale after. NULL if out of memory. */
+static swim_bucket *bucket_get(swim_queue *q, uint32_t t, uint32_t len)
+{
+    size_t i = bucket_position(q, t, len);
+    if (i < q->nbuckets && q->buckets[i].transmits == t && q->buckets[i].len == len)
+        return &q->buckets[i];
+    if (q->nbuckets == q->capbuckets) {
+        size_t cap = q->capbuckets ? q->capbuckets * 2 : 16;
+        swim_bucket *v = realloc(q->buckets, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        q->buckets = v;
+        q->capbuckets = cap;
     }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (before(x, v[mid]))
-            hi = mid;
+    memmove(&q->buckets[i + 1], &q->buckets[i], (q->nbuckets - i) * sizeof *q->buckets);
+    q->nbuckets++;
+    swim_bucket_init(&q->buckets[i], t, len);
+    return &q->buckets[i];
+}
+
+/* Drop the empty buckets (their arrays freed: a queue that empties holds
+ * no memory). */
+static void buckets_sweep(swim_queue *q)
+{
+    size_t w = 0;
+    for (size_t j = 0; j < q->nbuckets; j++) {
+        if (q->buckets[j].n == 0)
+            swim_bucket_free(&q->buckets[j]);
         else
-            lo = mid + 1;
+            q->buckets[w++] = q->buckets[j];
     }
-    return lo;
+    q->nbuckets = w;
+    if (w == 0) {
+        free(q->buckets);
+        q->buckets = NULL;
+        q->capbuckets = 0;
+    }
+}
+
+/* Take b out of its bucket (not freed). */
+static void unqueue(swim_queue *q, swim_bcast *b)
+{
+    swim_bucket *k = bucket_find(q, b->transmits, b->len);
+    if (k && swim_bucket_remove(k, b)) {
+        q->n--;
+        if (k->n == 0)
+            buckets_sweep(q);
+    }
+}
+
+const swim_bcast *swim_queue_at(const swim_queue *q, size_t i)
+{
+    for (size_t j = 0; j < q->nbuckets; j++) {
+        if (i < q->buckets[j].n)
+            return q->buckets[j].items[i];
+        i -= q->buckets[j].n;
+    }
+    return NULL;
 }
 
 static void key_unlink(swim_queue *q, swim_bcast *b)
@@ -182,68 +208,6 @@ static void finished(swim_queue *q, swim_bcast *b)
     bcast_free(b);
 }
 
-/* The array has room before items as well as after, and an entry goes in
- * or out by moving the shorter side: a new entry sorts near the front
- * (fewest sends, the newest first), so a push/pull merging N members, each
- * queued, moves a few pointers each instead of the whole queue (at 5,000
- * simulated nodes, 100 MB per join). */
-static void remove_at(swim_queue *q, size_t i)
-{
-    if (i < q->n - i - 1) {
-        memmove(&q->items[1], &q->items[0], i * sizeof *q->items);
-        q->items++;
-    } else {
-        memmove(&q->items[i], &q->items[i + 1], (q->n - i - 1) * sizeof *q->items);
-    }
-    q->n--;
-}
-
-/* Room for one more entry on both sides of items: the entries moved to
- * the middle of base, a larger one when less than a quarter of it would
- * be room. So each side gets an eighth of the entries at least, and
- * moving them to the middle is paid for by as many inserts. */
-static int make_room(swim_queue *q)
-{
-    size_t cap = q->cap;
-    while (cap < 64 || cap - q->n < q->n / 4 + 4)
-        cap = cap ? cap * 2 : 64;
-    swim_bcast **base = q->base;
-    if (cap != q->cap) {
-        base = malloc(cap * sizeof *base);
-        if (!base)
-            return -1;
-    }
-    swim_bcast **items = base + (cap - q->n) / 2;
-    if (q->n)
-        memmove(items, q->items, q->n * sizeof *items);
-    if (base != q->base) {
-        free(q->base);
-        q->base = base;
-        q->cap = cap;
-    }
-    q->items = items;
-    return 0;
-}
-
-static int insert_at(swim_queue *q, size_t i, swim_bcast *b)
-{
-    bool left = i < q->n - i;
-    size_t front = q->base ? (size_t)(q->items - q->base) : 0;
-    if (!q->base || (left && front == 0) || (!left && front + q->n == q->cap)) {
-        if (make_room(q) != 0)
-            return -1;
-    }
-    if (left) {
-        memmove(&q->items[-1], &q->items[0], i * sizeof *q->items);
-        q->items--;
-    } else {
-        memmove(&q->items[i + 1], &q->items[i], (q->n - i) * sizeof *q->items);
-    }
-    q->items[i] = b;
-    q->n++;
-    return 0;
-}
-
 static swim_bcast *key_find(const swim_queue *q, const char *key)
 {
     if (!q->kbuckets)
@@ -265,9 +229,7 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     if (key) {
         swim_bcast *old = key_find(q, key);
         if (old) {
-            size_t i = position(q, old);
-            if (i < q->n && q->items[i] == old)
-                remove_at(q, i);
+            unqueue(q, old);
             key_unlink(q, old);
             finished(q, old);
         }
@@ -291,10 +253,15 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     if (q->min_len == 0 || len < q->min_len)
         q->min_len = len;
     b->notify = notify;
-    if (insert_at(q, position(q, b), b) != 0) {
+    /* the newest: in front of its bucket */
+    swim_bucket *k = bucket_get(q, 0, b->len);
+    if (!k || swim_bucket_merge(k, &b, 1) != 0) {
+        if (k && k->n == 0)
+            buckets_sweep(q);
         bcast_free(b);
         return -1;
     }
+    q->n++;
     if (key)
         key_link(q, b);
     return 0;
@@ -304,55 +271,48 @@ void swim_queue_prune(swim_queue *q, size_t keep)
 {
     /* the tail of the send order (most sent, then smallest, then oldest)
      * is what memberlist's Prune drops too */
-    while (q->n > keep) {
-        swim_bcast *b = q->items[--q->n];
+    while (q->n > keep && q->nbuckets) {
+        swim_bucket *k = &q->buckets[q->nbuckets - 1];
+        swim_bcast *b = swim_bucket_pop_back(k);
+        q->n--;
+        if (k->n == 0) {
+            swim_bucket_free(k);
+            q->nbuckets--;
+        }
+        key_unlink(q, b);
+        finished(q, b);
+    }
+    if (q->nbuckets == 0)
+        buckets_sweep(q);
+}
+
+/* The picked entries of one bucket, scratch[from..to), sent once more:
+ * retired at the limit, else into the bucket one tier down. */
+static void requeue(swim_queue *q, size_t from, size_t to, uint32_t transmit_limit)
+{
+    swim_bcast *first = q->scratch[from];
+    uint32_t t = first->transmits + 1;
+    swim_bucket *k = t < transmit_limit ? bucket_get(q, t, first->len) : NULL;
+    if (k) {
+        for (size_t r = from; r < to; r++)
+            q->scratch[r]->transmits = t;
+        if (swim_bucket_merge(k, &q->scratch[from], to - from) == 0) {
+            q->n += to - from;
+            return;
+        }
+        /* out of memory: retired instead (the merge took none) */
+    }
+    for (size_t r = from; r < to; r++) {
+        swim_bcast *b = q->scratch[r];
         key_unlink(q, b);
         finished(q, b);
     }
 }
 
-/* Pass 3 the other way, when every picked entry sorts after the unpicked
- * of the walked part (c == 0): those few move up to close the gap, which
- * becomes room before items, and the picked are merged in from the back,
- * moving what sorts after them up (room after items needed). While a join
- * burst fills tier 0, the picked go to tier 1, past all of tier 0: this
- * moves the tiers after it, not tier 0 (the whole queue) every packet. */
-static void merge_back(swim_queue *q, size_t i, size_t kept, size_t nre)
-{
-    size_t gap = i - kept;
-    memmove(&q->items[gap], &q->items[0], kept * sizeof *q->items);
-    q->items += gap;
-    q->n -= gap;
-    size_t rd = q->n;
-    for (size_t r = nre; r > 0; r--) {
-        swim_bcast *x = q->scratch[r - 1];
-        size_t p = first_after_back(q->items, rd, x);
-        memmove(&q->items[p + r], &q->items[p], (rd - p) * sizeof *q->items);
-        q->items[p + r - 1] = x;
-        rd = p;
-    }
-    q->n += nre;
-}
-
-/* Whether merge_back moves fewer entries than the forward merge, and
- * there is room after items for it. */
-static bool back_is_cheaper(const swim_queue *q, size_t i, size_t kept, size_t npicked, size_t nre)
-{
-    size_t front = (size_t)(q->items - q->base);
-    if (front + q->n + nre > q->cap)
-        return false;
-    size_t rest = q->n - i;
-    size_t first = nre ? first_after(&q->items[i], rest, q->scratch[0]) : rest;
-    size_t last = nre ? first_after(&q->items[i], rest, q->scratch[nre - 1]) : 0;
-    size_t back = kept + (rest - first);
-    size_t fwd = last + (npicked > nre ? rest - last : 0);
-    return back < fwd;
-}
-
 size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t transmit_limit,
                        void (*take)(void *ud, const uint8_t *msg, size_t len), void *ud)
 {
-    size_t used = 0, kept = 0, npicked = 0;
+    size_t used = 0, npicked = 0;
     if (q->n == 0)
         return 0;
     /* each pick costs overhead + min_len at least: room for that many */
@@ -367,97 +327,78 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
         q->scratch = scr;
         q->capscratch = most;
     }
-    /* Pass 1: pick in order, compacting the unpicked of the part walked to
-     * the front of items and collecting the picked in scratch (still
-     * sorted); what was not walked stays where it is. */
-    size_t i = 0;
-    for (; i < q->n; i++) {
-        swim_bcast *b = q->items[i];
-        /* the entries are scattered: ask for the ones a few steps on now */
-        if (i + TAKE_PREFETCH < q->n)
-            __builtin_prefetch(q->items[i + TAKE_PREFETCH]);
+    /* Pass 1: walk the buckets in send order; of each that fits, the
+     * newest as many as fit (all of one length: if one does not fit, the
+     * next does not either). Their entries come out of the bucket. */
+    for (size_t j = 0; j < q->nbuckets; j++) {
         if (used + overhead + q->min_len > limit)
             break; /* nothing can fit any more */
-        if (b->len <= limit - used - overhead) {
-            used += overhead + b->len;
+        swim_bucket *k = &q->buckets[j];
+        size_t cost = overhead + k->len;
+        if (k->len > limit - used - overhead)
+            continue;
+        size_t m = cost ? (limit - used) / cost : k->n; /* empty messages cost nothing */
+        if (m > k->n)
+            m = k->n;
+        /* The entries and their bytes are scattered over the heap (and the
+         * bytes shared with other cores): ask for all of them before the
+         * first is read, not one miss after the other. */
+        for (size_t i = 0; i < m; i++)
+            __builtin_prefetch(k->items[i]);
+        for (size_t i = 0; i < m; i++)
+            __builtin_prefetch(k->items[i]->m);
+        for (size_t i = 0; i < m; i++) {
+            swim_bcast *b = k->items[i];
+            used += cost;
             take(ud, swim_bcast_msg(b), b->len);
             q->scratch[npicked++] = b;
-        } else {
-            q->items[kept++] = b;
         }
+        swim_bucket_drop_front(k, m);
+        q->n -= m;
     }
     if (npicked == 0)
         return 0;
-    /* Pass 2: retire the picked that reached the limit, bump the others. */
-    size_t nre = 0;
-    for (size_t k = 0; k < npicked; k++) {
-        swim_bcast *b = q->scratch[k];
-        if (b->transmits + 1 >= transmit_limit) {
-            key_unlink(q, b);
-            finished(q, b);
-        } else {
-            b->transmits++;
-            q->scratch[nre++] = b;
-        }
+    /* Pass 2: each bucket's picks (adjacent in scratch) one tier down or
+     * retired; then the emptied buckets go. */
+    for (size_t from = 0; from < npicked;) {
+        size_t to = from + 1;
+        while (to < npicked && q->scratch[to]->transmits == q->scratch[from]->transmits &&
+               q->scratch[to]->len == q->scratch[from]->len)
+            to++;
+        requeue(q, from, to, transmit_limit);
+        from = to;
     }
-    /* Pass 3: merge the picked (sorted, one tier down now) back into the
-     * rest: the unpicked of the walked part, items[0..kept), then a gap of
-     * npicked slots, then the part not walked, items[i..n). The first c
-     * picked sort before some of the walked part (it can span tiers):
-     * merged from the back, that part moves up into the gap. The others
-     * go forward into the part not walked: each run of it that goes
-     * before a picked one moves down into what is left of the gap, and
-     * once the gap is filled the rest is in place already. So the tail is
-     * moved once at most, and not at all when nothing retired. */
-    size_t c = kept ? first_after(q->scratch, nre, q->items[kept - 1]) : 0;
-    if (c == 0 && back_is_cheaper(q, i, kept, npicked, nre)) {
-        merge_back(q, i, kept, nre);
-        return used;
-    }
-    size_t a = kept, out = kept + c;
-    for (size_t r = c; r > 0; r--) {
-        swim_bcast *x = q->scratch[r - 1];
-        size_t p = first_after(q->items, a, x);
-        out -= a - p;
-        memmove(&q->items[out], &q->items[p], (a - p) * sizeof *q->items);
-        a = p;
-        q->items[--out] = x;
-    }
-    size_t w = kept + c, rd = i;
-    for (size_t r = c; r < nre; r++) {
-        swim_bcast *x = q->scratch[r];
-        size_t p = rd + first_after(&q->items[rd], q->n - rd, x);
-        if (w != rd)
-            memmove(&q->items[w], &q->items[rd], (p - rd) * sizeof *q->items);
-        w += p - rd;
-        rd = p;
-        q->items[w++] = x;
-    }
-    if (w != rd)
-        memmove(&q->items[w], &q->items[rd], (q->n - rd) * sizeof *q->items);
-    q->n = w + (q->n - rd);
+    buckets_sweep(q);
     return used;
 }
 
 #ifndef NDEBUG
 void swim_queue_check(const swim_queue *q)
 {
-    assert(q->n <= q->cap);
-    assert(!q->n || (q->items >= q->base && (size_t)(q->items - q->base) + q->n <= q->cap));
-    size_t keyed = 0;
-    for (size_t i = 0; i < q->n; i++) {
-        const swim_bcast *b = q->items[i];
-        /* taking for a packet stops at the first gap below min_len */
-        assert(b->len >= q->min_len);
-        assert(b->id != 0 && b->id <= q->next_id);
-        /* the send order, which take and prune rely on */
-        assert(i == 0 || before(q->items[i - 1], b));
-        if (b->m->klen) {
-            assert(b->khash == key_hash(swim_bcast_key(b)));
-            assert(key_find(q, swim_bcast_key(b)) == b); /* one entry per key */
-            keyed++;
+    size_t keyed = 0, total = 0;
+    for (size_t j = 0; j < q->nbuckets; j++) {
+        const swim_bucket *k = &q->buckets[j];
+        /* no empty bucket, the buckets in send order */
+        assert(k->n > 0 && k->n <= k->cap);
+        assert(k->items >= k->base && (size_t)(k->items - k->base) + k->n <= k->cap);
+        assert(j == 0 || bucket_before(q->buckets[j - 1].transmits, q->buckets[j - 1].len,
+                                       k->transmits, k->len));
+        total += k->n;
+        for (size_t i = 0; i < k->n; i++) {
+            const swim_bcast *b = k->items[i];
+            assert(b->transmits == k->transmits && b->len == k->len);
+            /* taking for a packet stops at the first gap below min_len */
+            assert(b->len >= q->min_len);
+            assert(b->id != 0 && b->id <= q->next_id);
+            assert(i == 0 || k->items[i - 1]->id > b->id); /* newest first */
+            if (b->m->klen) {
+                assert(b->khash == key_hash(swim_bcast_key(b)));
+                assert(key_find(q, swim_bcast_key(b)) == b); /* one entry per key */
+                keyed++;
+            }
         }
     }
+    assert(total == q->n);
     size_t chained = 0;
     for (size_t k = 0; k < q->nkbuckets; k++)
         for (const swim_bcast *b = q->kbuckets[k]; b; b = b->knext)

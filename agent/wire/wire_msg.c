@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wire/wire_mp.h"
+#include "wire/wire_msg_fast.h"
 
 typedef enum field_kind {
     F_BYTES,   /* Go []byte: nil view <-> c0 */
@@ -20,8 +21,12 @@ typedef enum field_kind {
     F_VSN,
 } field_kind;
 
+/* Longest field name, plus room: names are held zero-padded to this, so
+ * that a key is compared as two 8-byte words (key_is). */
+#define NAME_PAD 16
+
 typedef struct field {
-    const char *name;
+    char name[NAME_PAD];   /* zero-padded; the longest is 12 bytes */
     uint8_t len;   /* strlen(name), so a key is matched without strlen */
     uint8_t kind;
     bool omitempty;
@@ -149,6 +154,64 @@ static int decode_vsn(wire_mp_reader *r, wire_vsn *v)
     return WIRE_OK;
 }
 
+/* The forms peers write nearly always, read inline: a fix string, str8 or
+ * bin8 (lengths up to 255); a positive fixint, uint8, uint16 or uint32.
+ * Anything else, a value out of range or cut short included, goes to the
+ * general reader, which gives the same result for these forms: this only
+ * saves a call and its format switch per item (six or seven items a
+ * message, hundreds of millions of messages in a large simulation). */
+static inline int read_raw(wire_mp_reader *r, wire_bytes *v)
+{
+    size_t left = (size_t)(r->end - r->p);
+    if (left >= 1) {
+        uint8_t c = r->p[0];
+        if ((c & 0xe0) == 0xa0 && (size_t)(c & 0x1f) <= left - 1) {
+            v->p = r->p + 1;
+            v->n = c & 0x1f;
+            r->p = v->p + v->n;
+            return WIRE_OK;
+        }
+        if ((c == 0xd9 || c == 0xc4) && left >= 2 && (size_t)r->p[1] <= left - 2) {
+            v->p = r->p + 2;
+            v->n = r->p[1];
+            r->p = v->p + v->n;
+            return WIRE_OK;
+        }
+    }
+    return wire_mp_read_raw(r, v);
+}
+
+static inline int read_uint(wire_mp_reader *r, uint64_t max, uint64_t *v)
+{
+    size_t left = (size_t)(r->end - r->p);
+    if (left >= 1) {
+        const uint8_t *q = r->p;
+        uint64_t u;
+        size_t len;
+        if (q[0] <= 0x7f) {
+            u = q[0];
+            len = 1;
+        } else if (q[0] == 0xcc && left >= 2) {
+            u = q[1];
+            len = 2;
+        } else if (q[0] == 0xcd && left >= 3) {
+            u = ((uint64_t)q[1] << 8) | q[2];
+            len = 3;
+        } else if (q[0] == 0xce && left >= 5) {
+            u = ((uint64_t)q[1] << 24) | ((uint64_t)q[2] << 16) | ((uint64_t)q[3] << 8) | q[4];
+            len = 5;
+        } else {
+            return wire_mp_read_uint(r, max, v);
+        }
+        if (u <= max) {
+            r->p += len;
+            *v = u;
+            return WIRE_OK;
+        }
+    }
+    return wire_mp_read_uint(r, max, v);
+}
+
 /* nil decodes as the zero value for every kind, as in go-msgpack. */
 static int decode_field(wire_mp_reader *r, const field *f, void *obj)
 {
@@ -161,7 +224,7 @@ static int decode_field(wire_mp_reader *r, const field *f, void *obj)
     switch ((field_kind)f->kind) {
     case F_BYTES:
     case F_STRING:
-        return wire_mp_read_raw(r, (wire_bytes *)(void *)at);
+        return read_raw(r, (wire_bytes *)(void *)at);
     case F_VSN:
         return decode_vsn(r, (wire_vsn *)(void *)at);
     case F_BOOL:
@@ -175,7 +238,7 @@ static int decode_field(wire_mp_reader *r, const field *f, void *obj)
     case F_U32: {
         uint64_t max = f->kind == F_U8 ? UINT8_MAX : f->kind == F_U16 ? UINT16_MAX : UINT32_MAX;
         if (!wire_mp_read_nil(r))
-            rc = wire_mp_read_uint(r, max, &u);
+            rc = read_uint(r, max, &u);
         if (rc)
             return rc;
         if (f->kind == F_U16)
@@ -198,23 +261,39 @@ static int decode_field(wire_mp_reader *r, const field *f, void *obj)
  * the field after the last one matched (*hint) and is one compare for a
  * well-ordered message; any order still finds the field, as names in a
  * table are distinct. */
-/* Field names are a few bytes: a loop inline beats a call to memcmp,
- * and most candidates differ in the first byte. */
-static bool key_is(const uint8_t *p, const char *name, size_t len)
+/* Field names are a few bytes: a loop inline beats a call to memcmp, and
+ * where 16 bytes can be read from the key on (the message goes on after
+ * it: nearly always) two masked 8-byte compares beat the loop, whose exit
+ * at a different length for each key mispredicted. */
+static bool key_is(const uint8_t *p, const uint8_t *end, const field *f)
 {
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != (uint8_t)name[i])
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (end - p >= NAME_PAD) {
+        uint64_t k0, k1, n0, n1;
+        memcpy(&k0, p, 8);
+        memcpy(&k1, p + 8, 8);
+        memcpy(&n0, f->name, 8);
+        memcpy(&n1, f->name + 8, 8);
+        size_t len = f->len;
+        uint64_t m0 = len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+        uint64_t m1 = len <= 8 ? 0 : ((uint64_t)1 << (8 * (len - 8))) - 1;
+        return ((k0 ^ n0) & m0) == 0 && ((k1 ^ n1) & m1) == 0;
+    }
+#endif
+    (void)end;
+    for (size_t i = 0; i < f->len; i++)
+        if (p[i] != (uint8_t)f->name[i])
             return false;
     return true;
 }
 
-static const field *find_field(const field *fs, size_t nf, wire_bytes key, size_t *hint)
+static const field *find_field(const field *fs, size_t nf, wire_bytes key, const uint8_t *end, size_t *hint)
 {
     size_t i = *hint < nf ? *hint : 0;
     for (size_t k = 0; k < nf; k++) {
         const field *f = &fs[i];
         /* Exact, case-sensitive, as go-msgpack matches struct keys. */
-        if (key.n == f->len && key_is(key.p, f->name, f->len)) {
+        if (key.n == f->len && key_is(key.p, end, f)) {
             *hint = i + 1;
             return f;
         }
@@ -234,7 +313,7 @@ static int decode_map(const uint8_t *p, size_t n, const field *fs, size_t nf,
     uint32_t count;
     int rc;
 
-    memset(obj, 0, size);
+    /* obj was zeroed by the caller (DECODE), at its constant size */
     if (!p && n)
         return WIRE_EFORMAT;
     wire_mp_reader_init(&r, p, n);
@@ -243,10 +322,10 @@ static int decode_map(const uint8_t *p, size_t n, const field *fs, size_t nf,
     for (uint32_t i = 0; !rc && i < count; i++) {
         wire_bytes key;
         /* Keys are strings; a nil key is go-msgpack's "" (unknown). */
-        rc = wire_mp_read_raw(&r, &key);
+        rc = read_raw(&r, &key);
         if (rc)
             break;
-        const field *f = key.p && key.n ? find_field(fs, nf, key, &hint) : NULL;
+        const field *f = key.p && key.n ? find_field(fs, nf, key, r.end, &hint) : NULL;
         rc = f ? decode_field(&r, f, obj) : wire_mp_skip(&r);
     }
     if (rc) {
@@ -258,64 +337,70 @@ static int decode_map(const uint8_t *p, size_t n, const field *fs, size_t nf,
     return WIRE_OK;
 }
 
+/* The object zeroed at its constant size (a few stores) before decode_map
+ * fills it: a memset of a size passed in was a rep stos that cost more
+ * than the rest of a short message's decoding. */
+#define DECODE(p, n, fields, obj, used) \
+    (memset((obj), 0, sizeof *(obj)), decode_map((p), (n), (fields), NFIELDS(fields), (obj), sizeof *(obj), (used)))
+
 int wire_decode_ping(const uint8_t *p, size_t n, wire_ping *m, size_t *used)
 {
-    return decode_map(p, n, ping_fields, NFIELDS(ping_fields), m, sizeof *m, used);
+    return DECODE(p, n, ping_fields, m, used);
 }
 
 int wire_decode_indirect_ping(const uint8_t *p, size_t n, wire_indirect_ping *m, size_t *used)
 {
-    return decode_map(p, n, indirect_ping_fields, NFIELDS(indirect_ping_fields), m, sizeof *m, used);
+    return DECODE(p, n, indirect_ping_fields, m, used);
 }
 
 int wire_decode_ack(const uint8_t *p, size_t n, wire_ack *m, size_t *used)
 {
-    return decode_map(p, n, ack_fields, NFIELDS(ack_fields), m, sizeof *m, used);
+    return DECODE(p, n, ack_fields, m, used);
 }
 
 int wire_decode_nack(const uint8_t *p, size_t n, wire_nack *m, size_t *used)
 {
-    return decode_map(p, n, nack_fields, NFIELDS(nack_fields), m, sizeof *m, used);
+    return DECODE(p, n, nack_fields, m, used);
 }
 
 int wire_decode_suspect(const uint8_t *p, size_t n, wire_suspect *m, size_t *used)
 {
-    return decode_map(p, n, suspect_fields, NFIELDS(suspect_fields), m, sizeof *m, used);
+    return DECODE(p, n, suspect_fields, m, used);
 }
 
 int wire_decode_alive(const uint8_t *p, size_t n, wire_alive *m, size_t *used)
 {
-    return decode_map(p, n, alive_fields, NFIELDS(alive_fields), m, sizeof *m, used);
+    return DECODE(p, n, alive_fields, m, used);
 }
 
 int wire_decode_dead(const uint8_t *p, size_t n, wire_dead *m, size_t *used)
 {
-    return decode_map(p, n, suspect_fields, NFIELDS(suspect_fields), m, sizeof *m, used);
+    return DECODE(p, n, suspect_fields, m, used);
 }
 
 int wire_decode_err(const uint8_t *p, size_t n, wire_errmsg *m, size_t *used)
 {
-    return decode_map(p, n, err_fields, NFIELDS(err_fields), m, sizeof *m, used);
+    return DECODE(p, n, err_fields, m, used);
 }
 
 int wire_decode_compress(const uint8_t *p, size_t n, wire_compress *m, size_t *used)
 {
-    return decode_map(p, n, compress_fields, NFIELDS(compress_fields), m, sizeof *m, used);
+    return DECODE(p, n, compress_fields, m, used);
 }
 
 int wire_decode_push_pull_header(const uint8_t *p, size_t n, wire_push_pull_header *h, size_t *used)
 {
-    return decode_map(p, n, push_pull_header_fields, NFIELDS(push_pull_header_fields), h, sizeof *h, used);
+    return DECODE(p, n, push_pull_header_fields, h, used);
 }
 
 int wire_decode_push_node_state(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used)
 {
-    return decode_map(p, n, push_node_state_fields, NFIELDS(push_node_state_fields), s, sizeof *s, used);
+    return DECODE(p, n, push_node_state_fields, s, used);
 }
 
 int wire_decode_user_msg_header(const uint8_t *p, size_t n, wire_user_msg_header *h, size_t *used)
 {
-    return decode_map(p, n, user_msg_header_fields, NFIELDS(user_msg_header_fields), h, sizeof *h, used);
+    return DECODE(p, n, user_msg_header_fields, h, used);
 }
 
 int wire_decode_msg(const uint8_t *msg, size_t n, wire_msg *out)
@@ -413,7 +498,7 @@ static void encode_map(wire_mp_writer *w, int type, const field *fs, size_t nf, 
     for (size_t i = 0; i < nf; i++) {
         if (fs[i].omitempty && field_empty(&fs[i], obj))
             continue;
-        wire_mp_pack_cstr(w, fs[i].name);
+        wire_mp_pack_raw(w, fs[i].name, fs[i].len);   /* the name's length is in the table */
         encode_field(w, &fs[i], obj, style);
     }
     wire_mp_map_end(w, &m);
@@ -455,6 +540,14 @@ int wire_encode_suspect(wire_buf *out, const wire_suspect *m)
 }
 
 int wire_encode_alive(wire_buf *out, const wire_alive *m)
+{
+    int rc;
+    if (wire_fast_alive(out, m, &rc))
+        return rc;
+    return wire_encode_alive_table(out, m);
+}
+
+int wire_encode_alive_table(wire_buf *out, const wire_alive *m)
 {
     return encode(out, WIRE_ALIVE, alive_fields, NFIELDS(alive_fields), m, WIRE_INT_GO_MSGPACK_V0);
 }
@@ -501,6 +594,14 @@ int wire_encode_push_pull_header(wire_buf *out, const wire_push_pull_header *h, 
 }
 
 int wire_encode_push_node_state(wire_buf *out, const wire_push_node_state *s, wire_int_style style)
+{
+    int rc;
+    if (wire_fast_push_node_state(out, s, style, &rc))
+        return rc;
+    return wire_encode_push_node_state_table(out, s, style);
+}
+
+int wire_encode_push_node_state_table(wire_buf *out, const wire_push_node_state *s, wire_int_style style)
 {
     return encode(out, -1, push_node_state_fields, NFIELDS(push_node_state_fields), s, style);
 }

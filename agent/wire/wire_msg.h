@@ -53,6 +53,11 @@ int wire_encode_user_tcp(wire_buf *out, const uint8_t *payload, size_t len, wire
  * node, then append the user state bytes with wire_buf_append. */
 int wire_encode_push_pull_header(wire_buf *out, const wire_push_pull_header *h, wire_int_style style);
 int wire_encode_push_node_state(wire_buf *out, const wire_push_node_state *s, wire_int_style style);
+/* The two above through the table encoder alone, never the direct writer
+ * (wire_msg_fast.c) the common cases take: for the tests that compare
+ * them. */
+int wire_encode_alive_table(wire_buf *out, const wire_alive *m);
+int wire_encode_push_node_state_table(wire_buf *out, const wire_push_node_state *s, wire_int_style style);
 
 int wire_decode_ping(const uint8_t *p, size_t n, wire_ping *m, size_t *used);
 int wire_decode_indirect_ping(const uint8_t *p, size_t n, wire_indirect_ping *m, size_t *used);

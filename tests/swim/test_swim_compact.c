@@ -68,7 +68,7 @@ static void test_pool_shared(void)
     REQUIRE(swim_queue_put(&a, "n1", (const uint8_t *)"alive n1", 8, false) == 0);
     REQUIRE(swim_queue_put(&b, "n1", (const uint8_t *)"alive n1", 8, false) == 0);
     CHECK_EQ_INT(swim_msg_pool_count(p), 1);             /* the same bytes and key: one copy */
-    CHECK(a.items[0]->m == b.items[0]->m && a.items[0]->m->refs == 2);
+    CHECK(swim_queue_at(&a, 0)->m == swim_queue_at(&b, 0)->m && swim_queue_at(&a, 0)->m->refs == 2);
     /* the same bytes under another key, or other bytes: copies of their own */
     REQUIRE(swim_queue_put(&b, "n2", (const uint8_t *)"alive n1", 8, false) == 0);
     REQUIRE(swim_queue_put(&a, "n3", (const uint8_t *)"alive n3", 8, false) == 0);
@@ -99,8 +99,8 @@ static void test_no_pool(void)
     swim_queue_init(&q);
     REQUIRE(swim_queue_put(&q, "k", (const uint8_t *)"xyz", 3, false) == 0);
     REQUIRE(swim_queue_put(&q, NULL, (const uint8_t *)"xyz", 3, false) == 0);
-    CHECK(q.items[0]->m != q.items[1]->m);                /* private copies */
-    CHECK(q.items[0]->m->pool == NULL && q.items[0]->m->refs == 1);
+    CHECK(swim_queue_at(&q, 0)->m != swim_queue_at(&q, 1)->m); /* private copies */
+    CHECK(swim_queue_at(&q, 0)->m->pool == NULL && swim_queue_at(&q, 0)->m->refs == 1);
     CHECK(swim_queue_has(&q, "k") && !swim_queue_has(&q, "xyz"));
     swim_queue_check(&q);
     swim_queue_free(&q);
@@ -124,7 +124,7 @@ static void test_both_ends(void)
         }
         CHECK_EQ_INT(q.n, 500);
         for (size_t i = 1; i < q.n; i++) {
-            const swim_bcast *x = q.items[i - 1], *y = q.items[i];
+            const swim_bcast *x = swim_queue_at(&q, i - 1), *y = swim_queue_at(&q, i);
             CHECKF(x->len > y->len || (x->len == y->len && x->id > y->id), "round %d entry %zu", round, i);
         }
     }

@@ -1,6 +1,7 @@
 /* The TransmitLimitedQueue on its own (§11.1): fewest transmissions
  * first, then largest, then newest; what fits the budget; the transmit
  * limit; replacement by key; the finished-notify for our leave. */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -26,8 +27,28 @@ static void put(swim_queue *q, const char *key, const char *msg)
     REQUIRE(swim_queue_put(q, key, (const uint8_t *)msg, strlen(msg), false) == 0);
 }
 
+/* Empty messages with no overhead cost nothing: a packet takes them all
+ * (the walk divides the room by a bucket's cost, which is 0 here). */
+static void test_empty_free(void)
+{
+    swim_queue q;
+    swim_queue_init(&q);
+    for (int i = 0; i < 3; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "e%d", i);
+        REQUIRE(swim_queue_put(&q, key, (const uint8_t *)"", 0, false) == 0);
+    }
+    taken t = { .n = 0 };
+    CHECK_EQ_INT(swim_queue_take(&q, 0, 10, 3, take, &t), 0);
+    CHECK_EQ_INT(t.n, 3);
+    CHECK_EQ_INT(q.n, 3); /* sent once, below the limit */
+    swim_queue_check(&q);
+    swim_queue_free(&q);
+}
+
 int main(void)
 {
+    test_empty_free();
     swim_queue q;
     swim_queue_init(&q);
     put(&q, "a", "aaaa");

@@ -1,8 +1,9 @@
 /* The broadcast queue against a plain model of memberlist's
  * TransmitLimitedQueue: random puts (keys that replace), random takes
  * (budgets that skip the large, walks that span several tiers), and after
- * every step the same picks and the same order. The queue merges the
- * taken back in place by searching (swim_queue.c); the model sorts. */
+ * every step the same picks and the same order. The queue keeps its
+ * entries in buckets per tier and length and moves the taken between them
+ * (swim_queue.c, swim_bucket.c); the model sorts one array. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,9 +126,9 @@ int main(void)
         swim_queue_check(&q);   /* its own invariants, where asserts are on */
         CHECK_EQ_INT(q.n, m.n);
         for (size_t i = 0; i < q.n && i < m.n; i++)
-            if (q.items[i]->id != m.v[i].id || q.items[i]->transmits != m.v[i].transmits) {
+            if (swim_queue_at(&q, i)->id != m.v[i].id || swim_queue_at(&q, i)->transmits != m.v[i].transmits) {
                 CHECKF(false, "step %d: entry %zu is id %llu, the model has %llu", step, i,
-                       (unsigned long long)q.items[i]->id, (unsigned long long)m.v[i].id);
+                       (unsigned long long)swim_queue_at(&q, i)->id, (unsigned long long)m.v[i].id);
                 mismatches++;
                 break;
             }
