@@ -3,7 +3,6 @@
  * width growth) because peers and tests compare bytes, not just meaning. */
 #include "wire/wire_lzw.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 #define LZW_MAX_CODE 4095u
@@ -30,28 +29,11 @@ typedef struct lzw_enc {
  * CPU, because glibc gives the top of the heap back after each free (brk)
  * and the next calloc faults 16 pages in again. A call leaves it clean by
  * zeroing only the slots it filled (at most one per input byte), so a
- * packet costs O(its length), not O(table). */
+ * packet costs O(its length), not O(table). Kept until the process
+ * exits: only the thread that sends packets (the loop's, or the
+ * simulator's) ever compresses. */
 static _Thread_local uint32_t *kept_table;
 static _Thread_local uint16_t *kept_used;
-/* frees a thread's table when the thread ends (the key's value is only a
- * flag: the pointers are the thread's own) */
-static pthread_key_t kept_key;
-static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
-
-static void kept_free(void *unused)
-{
-    (void)unused;
-    free(kept_table);
-    free(kept_used);
-    kept_table = NULL;
-    kept_used = NULL;
-}
-
-static void kept_key_init(void)
-{
-    (void)pthread_key_create(&kept_key, kept_free);
-}
-
 static void put_code(lzw_enc *e, uint32_t c)
 {
     e->bits |= c << e->nbits;
@@ -100,8 +82,6 @@ int wire_lzw_compress(wire_buf *out, const uint8_t *in, size_t n)
             kept_used = NULL;
             return WIRE_ENOMEM;
         }
-        (void)pthread_once(&kept_once, kept_key_init);
-        (void)pthread_setspecific(kept_key, kept_table);
     }
     lzw_enc e = { .out = out, .width = 9, .hi = LZW_EOF, .overflow = LZW_CLEAR << 1 };
     e.table = kept_table;
