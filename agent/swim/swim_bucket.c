@@ -83,10 +83,10 @@ static void maybe_shrink(swim_bucket *k)
     k->cap = cap;
 }
 
-/* Where an entry with this id goes: the first with a smaller id. */
-static size_t position(const swim_bucket *k, uint64_t id)
+/* The first entry in [lo, hi) with a smaller id than `id` (hi if none):
+ * ids fall along the bucket (newest first). */
+static size_t first_older(const swim_bucket *k, size_t lo, size_t hi, uint64_t id)
 {
-    size_t lo = 0, hi = k->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (k->items[mid]->id > id)
@@ -95,6 +95,12 @@ static size_t position(const swim_bucket *k, uint64_t id)
             hi = mid;
     }
     return lo;
+}
+
+/* Where an entry with this id goes: the first with a smaller id. */
+static size_t position(const swim_bucket *k, uint64_t id)
+{
+    return first_older(k, 0, k->n, id);
 }
 
 static int insert_at(swim_bucket *k, size_t i, swim_bcast *b)
@@ -133,14 +139,7 @@ static size_t position_from(const swim_bucket *k, size_t from, uint64_t id)
         lo = j + 1;
         step *= 2;
     }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (k->items[mid]->id > id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return first_older(k, lo, hi, id);
 }
 
 /* Entries one merge puts in place at once (their positions on the stack). */
