@@ -325,10 +325,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             case 2:
                 if (sim_serf(s, 1)) {
-                    (void)serf_node_leave_intent(sim_serf(s, 1), sim_core(s, 1), now);
+                    /* both ways: the intent (and the leave) to every member at once, or gossiped only */
+                    bool direct = (now / 50) % 2 == 0;
+                    (void)serf_node_leave_intent(sim_serf(s, 1), sim_core(s, 1), now, direct);
                     sim_run_until(s, now + 50);
-                    if (sim_core(s, 1))
-                        swim_leave(sim_core(s, 1), sim_now(s), 500);
+                    if (sim_core(s, 1)) {
+                        if (direct)
+                            swim_leave_all(sim_core(s, 1), sim_now(s), 500);
+                        else
+                            swim_leave(sim_core(s, 1), sim_now(s), 500);
+                    }
                 }
                 break;
             case 3:

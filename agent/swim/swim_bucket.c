@@ -162,9 +162,11 @@ static void merge_chunk(swim_bucket *k, swim_bcast *const *run, size_t m)
         k->items -= m;
         size_t from = 0;
         for (size_t r = 0; r < m; r++) {
-            /* old[from..pos[r]) goes down by m - r */
-            memmove(&old[from] - (m - r), &old[from], (pos[r] - from) * sizeof *old);
-            old[pos[r] - (m - r)] = run[r];
+            /* old[from..pos[r]) goes down by m - r: old[x] is items[x + m],
+             * so it lands at items[x + r] (indexed from the new front,
+             * never a pointer below it) */
+            memmove(&k->items[from + r], &old[from], (pos[r] - from) * sizeof *old);
+            k->items[pos[r] + r] = run[r];
             from = pos[r];
         }
     } else {
