@@ -249,21 +249,34 @@ static void check_moves(const world *w, const char *const *want, int n)
 
 static const char *const all_moves[] = { "running -> intent_out", "intent_out -> swim_leaving", "swim_leaving -> done" };
 
-/* Every other node heard node 0's intent before its leave: the core has
- * node 0 "left", serf too (and never failed). */
-static void check_left_everywhere(world *w)
+/* Every other node has node 0 "left" in the core and in serf. Direct
+ * (`overtake_ok` false), each heard the intent before the leave, so serf
+ * never showed it failed. serf's own way guarantees less: the intent was
+ * *sent* its full count before the leave, but a node none of those sends
+ * reached can get the leave first (gossip to random targets); serf then
+ * shows node 0 failed, and left (serf's "forced" leave) once the intent
+ * arrives. That is what serf 0.9.4 agents show too (docs/cluster-bench.md:
+ * leavers seen failed); it is allowed there, and only there. Returns how
+ * many nodes got the leave first. */
+static int check_left_everywhere(world *w, bool overtake_ok)
 {
+    int overtaken = 0;
     for (int i = 1; i < w->n; i++) {
-        CHECKF(w->intent_seen[i] < w->left_seen[i], "n%d: intent at %llu, leave at %llu", i,
+        bool first = w->intent_seen[i] < w->left_seen[i];
+        if (!first)
+            overtaken++;
+        CHECKF(first || overtake_ok, "n%d: intent at %llu, leave at %llu", i,
                (unsigned long long)w->intent_seen[i], (unsigned long long)w->left_seen[i]);
+        CHECKF(w->intent_seen[i] != NOT_YET, "n%d never got the intent", i);
         CHECKF(w->left_as[i] == SWIM_LEFT, "n%d saw n0 %s", i, swim_state_name(w->left_as[i]));
         CHECKF(serf_status_of_n0(w, i) == SERF_MEMBER_LEFT, "serf on n%d has n0 %s", i,
                serf_member_status_name(serf_status_of_n0(w, i)));
         CHECK_EQ_INT(w->serf_left[i], 1);
-        CHECK_EQ_INT(w->serf_failed[i], 0);
+        CHECK_EQ_INT(w->serf_failed[i], first ? 0 : 1);
     }
     CHECK_EQ_INT(sim_count_seeing(w->s, "n0", SWIM_LEFT, false), w->n - 1);
     CHECK_EQ_INT(sim_count_seeing(w->s, "n0", SWIM_DEAD, false), 0);
+    return overtaken;
 }
 
 /* The leave of a member of a settled 5-node cluster, direct or serf's
@@ -342,7 +355,10 @@ static uint64_t test_leave(uint64_t seed, bool direct)
         CHECKF(w.leave_sent_by[i] >= 1 && w.leave_sent_by[i] <= most, "n0's intent came from n%d %d times (most %d)",
                i, w.leave_sent_by[i], most);
     }
-    check_left_everywhere(&w);
+    int overtaken = check_left_everywhere(&w, !direct);
+    if (overtaken)
+        fprintf(stderr, "seed %llu, serf's way: the leave overtook the intent at %d node(s)\n",
+                (unsigned long long)seed, overtaken);
     uint64_t h = sim_hash(w.s) ^ w.swim_leave_at ^ (w.leave_done_at << 20);
     sim_free(w.s);
     return h;
@@ -399,7 +415,7 @@ static void test_intent_never_drains(bool direct)
     CHECK(w.moved_at[2] == w.swim_leave_at + SERF_LEAVE_SWIM_TIMEOUT_MS);
     CHECK_EQ_INT(w.warnings, direct ? 0 : 1);
     /* both were sent all along, the intent first: still "left" */
-    check_left_everywhere(&w);
+    (void)check_left_everywhere(&w, !direct);
     sim_free(w.s);
 }
 
