@@ -217,7 +217,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A boolean (at the top of the stack) into st. Returns NULL or a reason. */
 /* llround(v) for v in 0..UINT32_MAX, without libm (base_libm.c): halves
  * away from zero, as llround; v - t is exact below 2^52 */
 static uint32_t round_u32(double v)
@@ -226,6 +225,7 @@ static uint32_t round_u32(double v)
     return v - (double)t >= 0.5 ? t + 1 : t;
 }
 
+/* A boolean (at the top of the stack) into st. Returns NULL or a reason. */
 static const char *check_bool(lua_State *L, mlua_setting *st)
 {
     st->type = MLUA_SET_BOOL;

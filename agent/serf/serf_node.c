@@ -419,20 +419,20 @@ static int leave_msg(serf_node *sn, swim *core, swim_time now, const char *node,
     serf_clock_increment(&sn->clock);
     (void)serf_node_leave_intent_in(sn, t, node, prune);
     int rc = 0;
+    wire_buf b;
+    wire_buf_init(&b, 0);
     if (others_alive(sn)) {
-        wire_buf b;
-        wire_buf_init(&b, 0);
         serf_msg_leave m = { .ltime = t, .node = wire_bytes_of(node, strlen(node)), .prune = prune };
         char key[SERF_NODE_KEY_MAX];
         serf_node_intent_key(key, sizeof key, node);
         rc = serf_msg_leave_encode(&b, &m) == WIRE_OK ? serf_node_out_broadcast(sn, b.data, b.len, key) : -1;
-        serf_node_flush(sn, core, now);
-        /* queued first, so that a copy that comes back is not news */
-        if (rc == 0 && direct && swim_send_user_all(core, now, b.data, b.len) < 0)
-            rc = -1;
-        wire_buf_free(&b);
     }
     serf_node_flush(sn, core, now);
+    /* after the flush: queued first, so that a copy that comes back is
+     * not news */
+    if (b.len && rc == 0 && direct && swim_send_user_all(core, now, b.data, b.len) < 0)
+        rc = -1;
+    wire_buf_free(&b);
     return rc;
 }
 
