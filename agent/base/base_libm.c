@@ -7,7 +7,8 @@
  * `^` operator), and the Lifeguard suspicion timeout (log, log10) when a
  * member is first suspected; the agent's other arithmetic is done in
  * integers. So the static build links no libm: the linker wraps each libm
- * function referenced (ld --wrap=F, the list in CMakeLists.txt), and
+ * function referenced (ld --wrap=F, the lists in CMakeLists.txt, which
+ * also generate base_libm_wraps.h), and
  * __wrap_F below dlopens libm the first time one is called, keeping F's
  * address. A libm function missing from the list fails the link
  * ("undefined reference"), it does not silently load libm at start.
@@ -74,27 +75,7 @@ static void *libm_sym(const char *name)
         return g(x, y);                                                                                  \
     }
 
-/* CMakeLists.txt's MOONLIST_LIBM_WRAP_1 and _2: the same lists */
-BASE_LIBM_1(acos)
-BASE_LIBM_1(asin)
-BASE_LIBM_1(atan)
-BASE_LIBM_1(ceil)
-BASE_LIBM_1(cos)
-BASE_LIBM_1(cosh)
-BASE_LIBM_1(exp)
-BASE_LIBM_1(floor)
-BASE_LIBM_1(log)
-BASE_LIBM_1(log10)
-BASE_LIBM_1(log2)
-BASE_LIBM_1(sin)
-BASE_LIBM_1(sinh)
-BASE_LIBM_1(sqrt)
-BASE_LIBM_1(tan)
-BASE_LIBM_1(tanh)
-BASE_LIBM_1(trunc)
-BASE_LIBM_2(atan2)
-BASE_LIBM_2(fmax)
-BASE_LIBM_2(fmin)
-BASE_LIBM_2(fmod)
-BASE_LIBM_2(pow)
+/* one per function of CMakeLists.txt's MOONLIST_LIBM_WRAP_1 and _2, the
+ * lists the linker wraps */
+#include "base_libm_wraps.h"
 #endif
