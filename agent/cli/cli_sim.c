@@ -43,6 +43,10 @@ static const base_flag_spec flags[] = {
                                      "node has declared the cut-off dead, or at -duration). Members dead longer "
                                      "than gossip-to-the-dead-time (lan 30s) are forgotten: memberlist alone does "
                                      "not bring them back" },
+    { "settle", BASE_FLAG_STRING, "D", "after convergence, wait until no node has membership news left to "
+                                       "gossip (the join burst's tail), at most D, before the fault or the "
+                                       "load window; the papers' figures measure a settled group (default: no "
+                                       "wait)" },
     { "duration", BASE_FLAG_STRING, "D", "longest the run watches the failure, and then the recovery "
                                          "(default: the longest suspicion (§10.4) plus 30s)" },
     { "config", BASE_FLAG_STRING, "FILE", "run this config script on every node (agent.config knobs apply)" },
@@ -208,6 +212,12 @@ int cli_sim_parse(cli_sim_opts *o, int argc, char **argv)
         goto out;
     }
     o->duration_ms = s ? ms : 0;
+    s = base_args_str(&a, "settle", NULL);
+    if (s && (base_parse_duration_ms(s, &ms) < 0 || ms == 0 || ms > 86400000)) {
+        rc = bad("-settle: '%s' is not a duration from 1ms to 24h (1500, 200ms, 30s, 2m)", s);
+        goto out;
+    }
+    o->settle_ms = s ? ms : 0;
     s = base_args_str(&a, "heal", NULL);
     if (s && (o->fault == CLI_SIM_KILL || o->fault == CLI_SIM_NONE)) {
         rc = bad("-heal goes with -pause, -slow or -partition");

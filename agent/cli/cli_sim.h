@@ -2,7 +2,9 @@
  * script on every node, through lua/mlua_sim.h) on the simulator's virtual
  * clock and network (sim/sim.h).
  *
- * The run has three phases:
+ * The run has three phases (and, with -settle, a wait between the first
+ * two until no node has membership news left to gossip, at most settle_ms,
+ * so the fault meets a settled group, as the papers' measurements do):
  *   join     node 0 starts alone; nodes 1..N-1 join in a burst spread over
  *            the first second, each through the first `seeds` nodes (all
  *            of them, as an agent given -join that many times); the phase
@@ -62,6 +64,8 @@ typedef struct cli_sim_opts {
     cli_sim_fault fault;
     size_t faulted;              /* KILL, PAUSE, SLOW: K */
     double partition;            /* PARTITION: the fraction cut off */
+    uint32_t settle_ms;          /* after convergence, wait at most this long
+                                    for every membership queue to drain; 0: no wait */
     uint32_t duration_ms;        /* longest fault and recover phase; 0: the default */
     uint32_t heal_ms;            /* PAUSE, SLOW, PARTITION: end the fault this
                                     long after it began; 0: once detected
@@ -80,6 +84,10 @@ typedef struct cli_sim_result {
     size_t faulted;              /* nodes killed, paused, or cut off */
     uint64_t converge_ms;        /* from the start (t = 0) */
     uint64_t converge_limit_ms;
+    uint64_t settle_ms;          /* with -settle: virtual time from convergence
+                                    until no node had membership news queued,
+                                    or the limit; else CLI_SIM_NONE_MS */
+    bool settled;                /* with -settle: the queues did drain */
     uint64_t duration_ms;        /* the fault phase's limit, as used */
     /* from the fault */
     uint64_t suspect_first_ms;

@@ -40,7 +40,7 @@ static const char *secs(char *buf, size_t len, uint64_t ms, const char *none)
 static int json(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
 {
     int rc = 0;
-    char t[9][32];
+    char t[10][32];
     out(b, &rc,
         "{\"nodes\":%zu,\"seed\":%llu,\"profile\":\"%s\",\"loss\":%g,\"seeds\":%zu,\"fault\":\"%s\",\"faulted\":%zu,"
         "\"slow_delay_s\":%s,\"config\":%s,",
@@ -48,9 +48,10 @@ static int json(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
         secs(t[8], 32, o->fault == CLI_SIM_SLOW ? o->slow_delay_ms : CLI_SIM_NONE_MS, "null"),
         o->config ? "true" : "false");
     out(b, &rc,
-        "\"converge_s\":%s,\"converge_limit_s\":%s,\"suspect_first_s\":%s,\"detect_first_s\":%s,"
+        "\"converge_s\":%s,\"converge_limit_s\":%s,\"settle_s\":%s,\"settled\":%s,\"suspect_first_s\":%s,\"detect_first_s\":%s,"
         "\"detect_all_s\":%s,\"suspicion_max_s\":%s,\"heal_s\":%s,\"recover_s\":%s,\"false_dead\":%llu,\"slow_declared\":%llu,",
         secs(t[0], 32, r->converge_ms, "null"), secs(t[1], 32, r->converge_limit_ms, "null"),
+        secs(t[9], 32, r->settle_ms, "null"), r->settle_ms == CLI_SIM_NONE_MS ? "null" : r->settled ? "true" : "false",
         secs(t[2], 32, r->suspect_first_ms, "null"), secs(t[3], 32, r->detect_first_ms, "null"),
         secs(t[4], 32, r->detect_all_ms, "null"), secs(t[5], 32, r->suspicion_max_ms, "null"),
         secs(t[6], 32, r->heal_ms, "null"), secs(t[7], 32, r->recover_ms, "null"),
@@ -74,6 +75,9 @@ static int text(const cli_sim_opts *o, const cli_sim_result *r, wire_buf *b)
         o->config ? ", config script on every node" : "", fault_name(o->fault), r->faulted);
     out(b, &rc, "%-40s %12s s  (virtual; the limit %s s)\n", "converged: all list all alive",
         secs(t, 32, r->converge_ms, "-"), secs(u, 32, r->converge_limit_ms, "-"));
+    if (r->settle_ms != CLI_SIM_NONE_MS)
+        out(b, &rc, "%-40s %12s s  after convergence (%s)\n", "settled: no membership news queued",
+            secs(t, 32, r->settle_ms, "-"), r->settled ? "drained" : "the -settle limit; not drained");
     if (r->faulted) {
         out(b, &rc, "%-40s %12s s  after the %s\n", "first suspicion", secs(t, 32, r->suspect_first_ms, "-"),
             fault_name(o->fault));

@@ -107,6 +107,33 @@ static void advance_poll(run *x, swim_time end, until_fn until)
     advance(x, next < end ? next : end, until);
 }
 
+/* No core has an alive, suspect or dead left to gossip: the join burst's
+ * tail is over. A scan of every core, so checked once per POLL_MS. */
+static bool all_quiet(const run *x)
+{
+    for (size_t i = 0; i < x->o->nodes; i++) {
+        const swim *core = sim_core(x->s, (int)i);
+        size_t membership, application;
+        if (!core)
+            continue;
+        swim_queue_depths(core, &membership, &application);
+        if (membership)
+            return false;
+    }
+    return true;
+}
+
+/* -settle: after convergence, until all_quiet or the limit; polled at
+ * POLL_MS, so the wait ends up to a second after the last queue drained. */
+static void settle_phase(run *x)
+{
+    swim_time from = sim_now(x->s), end = from + x->o->settle_ms;
+    while (!all_quiet(x) && sim_now(x->s) < end)
+        advance_poll(x, end, never);
+    x->r->settled = all_quiet(x);
+    x->r->settle_ms = sim_now(x->s) - from;
+}
+
 /* package.path for a script's require "moonlist.json" and the like: lua/
  * beside the binary, in a checkout or an install, as the agent has it. */
 static void lua_path(char *out, size_t len)
@@ -352,7 +379,7 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
 {
     memset(r, 0, sizeof *r);
     r->converge_ms = r->suspect_first_ms = r->detect_first_ms = r->detect_all_ms = CLI_SIM_NONE_MS;
-    r->heal_ms = r->recover_ms = CLI_SIM_NONE_MS;
+    r->heal_ms = r->recover_ms = r->settle_ms = CLI_SIM_NONE_MS;
     r->busiest_node = -1;
     run x = { .o = o, .r = r };
     double t0 = wall();
@@ -365,6 +392,8 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    if (o->settle_ms)
+        settle_phase(&x);
     double t2 = wall();
     r->wall_join_s = t2 - t1;
     const swim_config *c = swim_get_config(sim_core(x.s, 0));

@@ -132,6 +132,26 @@ int main(void)
     CHECK(num(e, "detect_all_s") > 0 && num(e, "heal_s") == num(e, "detect_all_s"));
     CHECK(num(e, "recover_s") >= 0);
 
+    /* -settle: the fault waits for the join's gossip to drain; the run up
+     * to convergence is the same, and without the flag there is no key */
+    CHECK(strstr(a, "\"settle_s\":null") != NULL && strstr(a, "\"settled\":null") != NULL);
+    char *h = run_json("-nodes", "20", "-seed", "1", "-settle", "600s", "-format", "json", NULL);
+    CHECK(num(h, "converge_s") == conv);
+    CHECK(strstr(h, "\"settled\":true") != NULL);
+    CHECKF(num(h, "settle_s") > 0 && num(h, "settle_s") < 600, "settle_s %g", num(h, "settle_s"));
+    CHECK(num(h, "detect_all_s") > 0);
+    /* a limit shorter than the tail: the wait ends at it, not drained */
+    char *k = run_json("-nodes", "20", "-seed", "1", "-settle", "1ms", "-format", "json", NULL);
+    CHECK(strstr(k, "\"settled\":false") != NULL && num(k, "settle_s") == 0.001);
+    /* a settled group's load is SWIM's constant: a ping and an ack a node
+     * a period (probe interval 1 s on lan), push/pulls aside */
+    char *l = run_json("-nodes", "20", "-seed", "1", "-kill", "0", "-settle", "600s", "-duration", "300s",
+                       "-format", "json", NULL);
+    CHECKF(num(l, "msgs_per_node_s") > 1.9 && num(l, "msgs_per_node_s") < 2.3, "msgs_per_node_s %g",
+           num(l, "msgs_per_node_s"));
+    CHECK_EQ_INT(main_of("-nodes", "20", "-settle", "0", NULL), 2);
+    CHECK_EQ_INT(main_of("-nodes", "20", "-settle", "later", NULL), 2);
+
     /* -slow: the flags as parsed */
     {
         char *argv[] = { "-nodes", "20", "-slow", "3", "-slow-delay", "2s", "-heal", "40s", NULL };
@@ -191,5 +211,8 @@ int main(void)
     free(e);
     free(f);
     free(g);
+    free(h);
+    free(k);
+    free(l);
     return check_done("test_sim_cmd");
 }
