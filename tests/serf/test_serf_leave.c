@@ -14,7 +14,7 @@
  *     1 s in each profile;
  *   - a lone node goes straight to swim_leave and is done at once;
  *   - an intent still not fully sent after 5 s holds the leave no longer
- *     (serf's way), after the direct rounds (direct);
+ *     (serf's way), after the direct wait (direct);
  *   - the core's LEAVE_DONE comes serf's LeavePropagateDelay (1 s) after
  *     swim_leave's broadcast is out, and DONE with it;
  *   - a LEAVE_DONE that never comes holds it the core's 5 s, the
