@@ -18,13 +18,18 @@
 #   uss_kib      Private_Clean + Private_Dirty per agent (smaps_rollup):
 #                what stopping one agent would free
 #   cpu_s_min    CPU seconds (utime+stime) per agent per minute, over an
-#                idle window after convergence, scaled to one minute
+#                idle window, scaled to one minute; the window starts once
+#                the join's own traffic is over (settle_s after the
+#                memory is read: settle_auto below)
 #   bytes_s      bytes per second per agent on the wire over the same idle
 #                window: every UDP datagram and TCP segment to or from a
 #                gossip port, IP headers included (nftables counters; RPC
-#                is not counted). Needs root: the whole run then happens in
-#                a network namespace of its own (unshare -n), whose
-#                loopback carries nothing but this cluster. "-" without.
+#                is not counted), and its UDP and TCP parts (bytes_udp,
+#                bytes_tcp). Each slice of the settle and the window is
+#                logged, with the TCP connections opened (push/pulls).
+#                Needs root: the whole run then happens in a network
+#                namespace of its own (unshare -n), whose loopback carries
+#                nothing but this cluster. "-" without.
 #   detect_s     from kill -9 of an agent until every other agent lists it
 #                dead (moonlist) / failed (serf); BENCH_KILLS agents, one
 #                after another, mean and worst
@@ -41,6 +46,9 @@
 #   BENCH_PROFILES="lan"       protocol profiles (lan, wan, local)
 #   BENCH_IMPLS="serf moonlist"
 #   BENCH_IDLE_SECONDS=60      length of the idle window
+#   BENCH_SETTLE_SECONDS=auto  wait before it: auto (settle_auto, at most
+#                              BENCH_SETTLE_MAX_SECONDS=120), or seconds
+#   BENCH_SLICE_SECONDS=5      the slices the settle and window are counted in
 #   BENCH_KILLS=3 BENCH_LEAVES=3
 #   BENCH_CSV=cluster-bench.csv
 #   BENCH_PNG=cluster-bench.png  RSS, PSS and USS per agent against N, both
@@ -72,6 +80,9 @@ SIZES=${BENCH_SIZES:-5 20 50}
 PROFILES=${BENCH_PROFILES:-lan}
 IMPLS=${BENCH_IMPLS:-serf moonlist}
 IDLE=${BENCH_IDLE_SECONDS:-60}
+SETTLE=${BENCH_SETTLE_SECONDS:-auto}
+SETTLE_MAX=${BENCH_SETTLE_MAX_SECONDS:-120}
+SLICE=${BENCH_SLICE_SECONDS:-5}
 KILLS=${BENCH_KILLS:-3}
 LEAVES=${BENCH_LEAVES:-3}
 PAR=${BENCH_POLL_PARALLEL:-8}
@@ -98,18 +109,26 @@ if [ -n "${BENCH_NETNS:-}" ]; then
     nft -f - <<'EOF' || fail "cannot create the nftables counters"
 table inet bench {
     set gossip { type inet_service; }
-    counter wire { }
+    counter wire_udp { }
+    counter wire_tcp { }
+    counter wire_conns { }
     chain out {
         type filter hook output priority 0; policy accept;
-        udp sport @gossip counter name wire
-        tcp sport @gossip counter name wire
-        tcp dport @gossip counter name wire
+        udp sport @gossip counter name wire_udp
+        tcp sport @gossip counter name wire_tcp
+        tcp dport @gossip counter name wire_tcp
+        tcp dport @gossip tcp flags & (syn | ack) == syn counter name wire_conns
     }
 }
 EOF
     COUNTING=1
 fi
-wire_bytes() { nft -j list counter inet bench wire | jq '.nftables[] | select(.counter) | .counter.bytes'; }
+# wire_bytes: "UDP TCP CONNS", the bytes counted so far (gossip ports
+# only) and the TCP connections opened to a gossip port (push/pulls, and
+# TCP pings if any).
+wire_bytes() {
+    nft -j list counters table inet bench | jq -r '[.nftables[] | select(.counter) | .counter | {(.name): .bytes, (.name + "_p"): .packets}] | add | "\(.wire_udp) \(.wire_tcp) \(.wire_conns_p)"'
+}
 
 declare -A R=() # R[profile,impl,n,metric]
 # rollup_kib PID: "PSS USS" in KiB, from /proc/PID/smaps_rollup.
@@ -217,6 +236,65 @@ detect_model() {
     }'
 }
 
+# slices SECONDS LABEL N: sleep SECONDS, in slices of SLICE seconds when
+# counting, logging each slice's bytes per agent per second, UDP and TCP.
+slices() {
+    local left=$1 label=$2 n=$3 b0 b1 t0 d
+    if [ -z "$COUNTING" ]; then
+        sleep "$left"
+        return
+    fi
+    b0=$(wire_bytes)
+    t0=$(now)
+    while fle 0.001 "$left"; do
+        d=$SLICE
+        fle "$d" "$left" || d=$left
+        sleep "$d"
+        left=$(awk -v a="$left" -v b="$d" 'BEGIN { print a - b }')
+        b1=$(wire_bytes)
+        e2e_log "$label: $(awk -v b0="$b0" -v b1="$b1" -v n="$n" -v w="$(elapsed "$t0")" 'BEGIN {
+            split(b0, a); split(b1, b)
+            printf "%.0f B/s udp, %.0f tcp per agent, %d connections", (b[1] - a[1]) / n / w, (b[2] - a[2]) / n / w, b[3] - a[3] }')"
+        b0=$b1
+        t0=$(now)
+    done
+}
+
+# settle_auto LABEL N: wait until the join's traffic is over. The gossip
+# of a burst join (N alive messages and N serf join intents, each sent its
+# retransmit count by every member) is UDP and falls off as the queues
+# drain; what remains is the probes' ping and ack, a steady rate. So:
+# slices of SLICE seconds, until one slice's UDP bytes are within 10 % of
+# the slice before's; at most SETTLE_MAX seconds. Without counters, 30 s.
+# (The first periodic push/pull, TCP, comes later: a random stagger of up
+# to one PushPullInterval, then the scaled interval, in memberlist 0.2.2 as
+# in moonlist; it is steady-state traffic, not the join's.)
+settle_auto() {
+    local label=$1 n=$2 b0 b1 t0 t_all u prev=
+    if [ -z "$COUNTING" ]; then
+        sleep 30
+        return
+    fi
+    t_all=$(now)
+    b0=$(wire_bytes)
+    t0=$(now)
+    while :; do
+        sleep "$SLICE"
+        b1=$(wire_bytes)
+        u=$(awk -v b0="$b0" -v b1="$b1" -v n="$n" -v w="$(elapsed "$t0")" 'BEGIN {
+            split(b0, a); split(b1, b); printf "%.1f %.0f %d", (b[1] - a[1]) / n / w, (b[2] - a[2]) / n / w, b[3] - a[3] }')
+        e2e_log "$label: ${u%% *} B/s udp per agent, then $(cut -d' ' -f2 <<<"$u") tcp, $(cut -d' ' -f3 <<<"$u") connections"
+        u=${u%% *}
+        b0=$b1
+        t0=$(now)
+        if [ -n "$prev" ] && awk -v a="$prev" -v b="$u" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.1 * a) }'; then
+            break
+        fi
+        fle "$SETTLE_MAX" "$(elapsed "$t_all")" && break
+        prev=$u
+    done
+}
+
 mean_max() { printf '%s\n' "$@" | awk 'NF && $1 != "-" { s += $1; k++; if ($1 > m) m = $1 } END { if (k) printf "%.2f %.2f\n", s / k, m; else print "- -" }'; }
 
 run_one() { # run_one PROFILE IMPL N
@@ -260,22 +338,30 @@ run_one() { # run_one PROFILE IMPL N
     R[$key,pss]=$((pss_sum / n))
     R[$key,uss]=$((uss_sum / n))
 
-    # Idle CPU and bytes.
-    local -A c0=()
-    for name in "${names[@]}"; do c0[$name]=$(cpu_ticks "$(agent_pid "$name")"); done
+    # Idle CPU and bytes: the gossip ports are counted from here on.
     if [ -n "$COUNTING" ]; then
         local ports=() IFS_save=$IFS
         for name in "${names[@]}"; do ports+=("$(agent_port "$name")"); done
         IFS=,
         nft add element inet bench gossip "{ ${ports[*]} }" || fail "cannot fill the port set"
         IFS=$IFS_save
-        nft reset counter inet bench wire >/dev/null
     fi
-    local w0 b0=0
+    # The settle: the join's own traffic first runs out (settle_auto).
+    local s0
+    s0=$(now)
+    if [ "$SETTLE" = auto ]; then
+        settle_auto "$key settle" "$n"
+    else
+        slices "$SETTLE" "$key settle" "$n"
+    fi
+    R[$key,settle]=$(elapsed "$s0")
+    local -A c0=()
+    for name in "${names[@]}"; do c0[$name]=$(cpu_ticks "$(agent_pid "$name")"); done
+    local w0 b0="0 0"
     w0=$(now)
     [ -z "$COUNTING" ] || b0=$(wire_bytes)
-    sleep "$IDLE" # the measured idle window, not an assertion
-    local win ticks=0 b1=0
+    slices "$IDLE" "$key idle" "$n" # the measured idle window
+    local win ticks=0 b1="0 0"
     win=$(elapsed "$w0")
     [ -z "$COUNTING" ] || b1=$(wire_bytes)
     for name in "${names[@]}"; do
@@ -283,8 +369,12 @@ run_one() { # run_one PROFILE IMPL N
     done
     R[$key,cpu]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$n" -v w="$win" \
         'BEGIN { printf "%.3f", t / hz / n / w * 60 }')
-    R[$key,bytes]=-
-    [ -z "$COUNTING" ] || R[$key,bytes]=$(awk -v b="$((b1 - b0))" -v n="$n" -v w="$win" 'BEGIN { printf "%.0f", b / n / w }')
+    R[$key,bytes]=- R[$key,bytes_udp]=- R[$key,bytes_tcp]=-
+    if [ -n "$COUNTING" ]; then
+        read -r R[$key,bytes] R[$key,bytes_udp] R[$key,bytes_tcp] < <(awk -v b0="$b0" -v b1="$b1" -v n="$n" -v w="$win" 'BEGIN {
+            split(b0, a); split(b1, b); u = (b[1] - a[1]) / n / w; t = (b[2] - a[2]) / n / w
+            printf "%.0f %.0f %.0f\n", u + t, u, t }')
+    fi
 
     # Failure detection: kill -9 the last agents, one after another.
     local dead=dead live=("${names[@]}") victim d dl
@@ -336,7 +426,7 @@ run_one() { # run_one PROFILE IMPL N
     read -r R[$key,leave_log] _ < <(mean_max "${leaves_log[@]}")
     R[$key,leave_failed]=$wrong
     R[$key,poll]=$(awk '{ t += $1; r++ } END { if (r) printf "%.2f", t / r; else print "-" }' "$E2E_DIR/poll_rounds")
-    e2e_log "$profile $impl N=$n: launch ${R[$key,launch]} s, converge ${R[$key,converge]} s (log ${R[$key,converge_log]}), rss ${R[$key,rss]} KiB, pss ${R[$key,pss]}, uss ${R[$key,uss]}, cpu ${R[$key,cpu]} s/min, ${R[$key,bytes]} B/s, detect ${R[$key,detect]} s (worst ${R[$key,detect_max]}, log ${R[$key,detect_log]}, model ${R[$key,model]}), leave ${R[$key,leave]} s (worst ${R[$key,leave_max]}, log ${R[$key,leave_log]}, seen failed ${R[$key,leave_failed]} times), poll round ${R[$key,poll]} s"
+    e2e_log "$profile $impl N=$n: launch ${R[$key,launch]} s, converge ${R[$key,converge]} s (log ${R[$key,converge_log]}), rss ${R[$key,rss]} KiB, pss ${R[$key,pss]}, uss ${R[$key,uss]}, cpu ${R[$key,cpu]} s/min, ${R[$key,bytes]} B/s (udp ${R[$key,bytes_udp]}, tcp ${R[$key,bytes_tcp]}, after a settle of ${R[$key,settle]} s), detect ${R[$key,detect]} s (worst ${R[$key,detect_max]}, log ${R[$key,detect_log]}, model ${R[$key,model]}), leave ${R[$key,leave]} s (worst ${R[$key,leave_max]}, log ${R[$key,leave_log]}, seen failed ${R[$key,leave_failed]} times), poll round ${R[$key,poll]} s"
     e2e_kill_all
     [ -z "$COUNTING" ] || nft flush set inet bench gossip
 }
@@ -350,13 +440,13 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 cols=(launch converge converge_log rss pss uss cpu bytes detect detect_max detect_log model leave leave_max leave_log leave_failed poll)
 {
-    echo "profile,impl,n,launch_s,converge_s,converge_log_s,rss_kib,pss_kib,uss_kib,cpu_s_per_agent_min,bytes_per_agent_s,detect_s,detect_max_s,detect_log_s,model_s,leave_s,leave_max_s,leave_log_s,leave_seen_failed,poll_round_s,idle_window_s"
+    echo "profile,impl,n,launch_s,converge_s,converge_log_s,rss_kib,pss_kib,uss_kib,cpu_s_per_agent_min,bytes_per_agent_s,detect_s,detect_max_s,detect_log_s,model_s,leave_s,leave_max_s,leave_log_s,leave_seen_failed,poll_round_s,idle_window_s,settle_s,bytes_udp_per_agent_s,bytes_tcp_per_agent_s"
     for profile in $PROFILES; do
         for n in $SIZES; do
             for impl in $IMPLS; do
                 line="$profile,$impl,$n"
                 for c in "${cols[@]}"; do line+=",${R[$profile,$impl,$n,$c]}"; done
-                echo "$line,$IDLE"
+                echo "$line,$IDLE,${R[$profile,$impl,$n,settle]},${R[$profile,$impl,$n,bytes_udp]},${R[$profile,$impl,$n,bytes_tcp]}"
             done
         done
     done

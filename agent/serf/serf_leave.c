@@ -23,12 +23,33 @@ void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log)
 {
     assert(node);
     *l = (serf_leave){ .phase = SERF_LEAVE_RUNNING, .node = node, .log = log, .direct = true,
+                       .copies = SERF_LEAVE_DIRECT_COPIES, .wait_max = SERF_LEAVE_DIRECT_WAIT_MAX_MS,
                        .intent_deadline = SWIM_NEVER, .poll_at = SWIM_NEVER, .done_deadline = SWIM_NEVER };
 }
 
 void serf_leave_set_direct(serf_leave *l, bool direct)
 {
     l->direct = direct;
+}
+
+void serf_leave_set_direct_timing(serf_leave *l, int copies, uint32_t wait_max_ms)
+{
+    l->copies = copies < 1 ? 1 : copies;
+    l->wait_max = wait_max_ms;
+}
+
+swim_time serf_leave_direct_wait(const serf_leave *l, const swim_config *cfg)
+{
+    swim_time w = (swim_time)SERF_LEAVE_DIRECT_ROUNDS * cfg->gossip_interval;
+    if (w > l->wait_max)
+        w = l->wait_max;
+    return w < SERF_LEAVE_INTENT_TIMEOUT_MS ? w : SERF_LEAVE_INTENT_TIMEOUT_MS;
+}
+
+/* Direct: when copy number `k` (0 the first) is due: k/K of the wait. */
+static swim_time copy_time(const serf_leave *l, int k)
+{
+    return l->began + (l->intent_deadline - l->began) * (swim_time)k / (swim_time)l->copies;
 }
 
 /* The one way a state changes: forward, one step. */
@@ -80,16 +101,39 @@ bool serf_leave_begin(serf_leave *l, swim *core, swim_time now)
         swim_leave_now(l, core, now);
         return true;
     }
-    l->intent_deadline = now + SERF_LEAVE_INTENT_TIMEOUT_MS;
-    swim_time rounds = (swim_time)SERF_LEAVE_DIRECT_ROUNDS * swim_get_config(core)->gossip_interval;
-    if (l->direct && rounds < SERF_LEAVE_INTENT_TIMEOUT_MS)
-        l->intent_deadline = now + rounds;
-    l->poll_at = now + SERF_LEAVE_POLL_MS;
+    l->began = now;
+    if (!l->direct) {
+        l->intent_deadline = now + SERF_LEAVE_INTENT_TIMEOUT_MS;
+        l->poll_at = now + SERF_LEAVE_POLL_MS;
+        return true;
+    }
+    l->intent_deadline = now + serf_leave_direct_wait(l, swim_get_config(core));
+    l->copies_sent = 1;
+    l->poll_at = l->copies > 1 ? copy_time(l, 1) : SWIM_NEVER;
     return true;
+}
+
+/* Direct: the copies that are due, then the leave at the end of the wait
+ * (the gossip's count is not waited for: the copies and the wait are the
+ * argument, serf_leave.h). */
+static void tick_direct(serf_leave *l, swim *core, swim_time now)
+{
+    while (l->copies_sent < l->copies && copy_time(l, l->copies_sent) <= now && now < l->intent_deadline) {
+        if (serf_node_leave_intent_again(l->node, core, now) < 0)
+            serf_logf(&l->log, BASE_LOG_WARN, "leaving: could not send serf's leave intent again");
+        l->copies_sent++;
+    }
+    l->poll_at = l->copies_sent < l->copies ? copy_time(l, l->copies_sent) : SWIM_NEVER;
+    if (now >= l->intent_deadline)
+        swim_leave_now(l, core, now);
 }
 
 static void tick_intent_out(serf_leave *l, swim *core, swim_time now)
 {
+    if (l->direct) {
+        tick_direct(l, core, now);
+        return;
+    }
     char key[SERF_INTENTS_KEY_MAX];
     serf_intents_key(key, sizeof key, swim_get_config(core)->name);
     if (swim_broadcast_pending(core, key)) {
@@ -97,10 +141,8 @@ static void tick_intent_out(serf_leave *l, swim *core, swim_time now)
             l->poll_at = now + SERF_LEAVE_POLL_MS;
             return;
         }
-        if (!l->direct)
-            serf_logf(&l->log, BASE_LOG_WARN,
-                      "leaving: serf's leave intent not fully sent after %d ms; leaving anyway",
-                      SERF_LEAVE_INTENT_TIMEOUT_MS);
+        serf_logf(&l->log, BASE_LOG_WARN, "leaving: serf's leave intent not fully sent after %d ms; leaving anyway",
+                  SERF_LEAVE_INTENT_TIMEOUT_MS);
     }
     swim_leave_now(l, core, now);
 }

@@ -9,9 +9,10 @@
  *                 ceil(RetransmitMult log10(N+1) / GossipNodes) gossip
  *                 rounds: 0.8 s at 100 members on lan. Direct (the
  *                 default, §12.3): the intent also goes to every member at
- *                 once, and the wait ends SERF_LEAVE_DIRECT_ROUNDS gossip
- *                 intervals later, or when the count is sent if sooner;
- *                 alone, nobody needs it;
+ *                 once, again (SERF_LEAVE_DIRECT_COPIES in all) spread
+ *                 over the wait, and the wait is serf_leave_direct_wait:
+ *                 the gossip's count is not waited for; alone, nobody
+ *                 needs it;
  *   SWIM_LEAVING  swim_leave (our dead with From == Node) is gossiped; wait
  *                 for SWIM_EV_LEAVE_DONE, at most the core's own timeout
  *                 plus a grace;
@@ -43,12 +44,29 @@
  * asked (swim_broadcast_pending), and a small fraction of the 200 ms (lan)
  * gossip interval lets the leave follow the intent's last send soon. */
 #define SERF_LEAVE_POLL_MS 20
-/* Direct: gossip rounds between the intent's copies to every member and
- * our leave. The copies arrive within a round trip; the rounds are for a
- * copy lost on the way, which the members that got theirs gossip on
- * meanwhile: at 10 % loss each member gets about six more copies in two
- * rounds, so the leave overtakes the intent with odds near 1e-6. */
+/* Direct: the wait W between the intent's first copies to every member
+ * and our leave, and K, the copies of the intent each member is sent in
+ * it (at 0, W/K, 2W/K, ...). A serf agent that gets the leave before any
+ * copy of the intent shows us failed (then left, when a later copy comes:
+ * serf's "forced" leave). W is SERF_LEAVE_DIRECT_ROUNDS gossip intervals,
+ * at most SERF_LEAVE_DIRECT_WAIT_MAX_MS: lan 400 ms, local 200, wan 500
+ * (two WAN intervals, 1 s, had the leave seen by all at 1.01 s on
+ * loopback; 500 ms leaves 500 for the trip under the 1 s asked).
+ * The odds that a member has no copy when the leave comes, at loss p =
+ * 10 %: all K direct copies lost, p^K, and none of the gossiped ones
+ * arriving. The members holding the intent each send it to GossipNodes
+ * random members a tick, so a member gets a Poisson number of copies,
+ * mean about (1-p)^2 x ticks in W x GossipNodes: 4.9 on lan and local (2
+ * ticks, 3 nodes), 6.5 on wan with 1 s (2 ticks, 4), 3.2 with 500 ms (1
+ * tick); e^-mean = 0.0077, 0.0015, 0.039. One copy in two rounds (before):
+ * 7.7e-4 a member (lan, local), 1.5e-4 (wan). Four copies: 7.7e-7 and
+ * 3.9e-6, and copies W/4 apart outlast a burst of loss shorter than that.
+ * The simulator, 100 nodes at 10 % loss (test_serf_leave.c with
+ * SERF_LEAVE_LOSS_SEEDS; numbers in docs/protocol.md §12.3), counts fewer
+ * than this model on both sides. A copy costs one packet per member. */
 #define SERF_LEAVE_DIRECT_ROUNDS 2
+#define SERF_LEAVE_DIRECT_WAIT_MAX_MS 500
+#define SERF_LEAVE_DIRECT_COPIES 4
 /* How long swim_leave may take to gossip our leave: the timeout serf gives
  * memberlist's Leave, its BroadcastTimeout (5 s). */
 #define SERF_LEAVE_SWIM_TIMEOUT_MS 5000
@@ -73,8 +91,13 @@ typedef struct serf_leave {
     serf_node *node;             /* ours: the leave intent goes out through it */
     serf_log log;
     bool direct;                 /* the intent to every member at once (default) */
+    int copies;                  /* direct: copies of the intent to each member */
+    swim_time wait_max;          /* direct: longest wait before the leave, ms */
+    int copies_sent;             /* INTENT_OUT, direct: so far */
+    swim_time began;             /* INTENT_OUT: when serf_leave_begin ran */
     swim_time intent_deadline;   /* INTENT_OUT: swim_leave by then at the latest */
-    swim_time poll_at;           /* INTENT_OUT: next look at the intent */
+    swim_time poll_at;           /* INTENT_OUT: next look at the intent (serf's way),
+                                    or the next direct copy */
     swim_time done_deadline;     /* SWIM_LEAVING: DONE by then at the latest */
 } serf_leave;
 
@@ -85,6 +108,15 @@ void serf_leave_init_node(serf_leave *l, serf_node *node, serf_log log);
 /* Direct or not (serf's own way: gossip only, wait for the full count);
  * before serf_leave_begin. */
 void serf_leave_set_direct(serf_leave *l, bool direct);
+/* Direct: `copies` of the intent (at least 1) within a wait of at most
+ * `wait_max_ms`, in place of SERF_LEAVE_DIRECT_COPIES and
+ * SERF_LEAVE_DIRECT_WAIT_MAX_MS (an experiment's; the ROUNDS bound
+ * stays); before serf_leave_begin. */
+void serf_leave_set_direct_timing(serf_leave *l, int copies, uint32_t wait_max_ms);
+/* Direct: the wait between the intent's first copies and our leave under
+ * `cfg`: SERF_LEAVE_DIRECT_ROUNDS gossip intervals, at most the wait's
+ * bound. */
+swim_time serf_leave_direct_wait(const serf_leave *l, const swim_config *cfg);
 
 /* Start leaving: the intent goes out (INTENT_OUT); alone, or if it could
  * not be queued, swim_leave at once (SWIM_LEAVING, and DONE at once when

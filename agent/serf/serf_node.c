@@ -442,6 +442,20 @@ int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now, bool direct
     return leave_msg(sn, core, now, sn->name, false, direct);
 }
 
+int serf_node_leave_intent_again(serf_node *sn, swim *core, swim_time now)
+{
+    if (!sn->leaving)
+        return -1;
+    sn->now = now;
+    /* the intent as first sent: our own entry took its LTime */
+    serf_msg_leave m = { .ltime = sn->self->status_ltime, .node = wire_bytes_of(sn->name, strlen(sn->name)) };
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    int rc = serf_msg_leave_encode(&b, &m) == WIRE_OK ? swim_send_user_all(core, now, b.data, b.len) : -1;
+    wire_buf_free(&b);
+    return rc;
+}
+
 int serf_node_force_leave(serf_node *sn, swim *core, swim_time now, const char *name, bool prune)
 {
     if (!serf_node_find(sn, name) || strcmp(name, sn->name) == 0)

@@ -217,6 +217,11 @@ int serf_node_joined(serf_node *sn, swim *core, swim_time now);
  * member alive (swim_send_user_all), so that it is everywhere within a
  * round trip (§12.3). 0 or -1. */
 int serf_node_leave_intent(serf_node *sn, swim *core, swim_time now, bool direct);
+/* Once leaving: the same intent (its LTime) again, straight to every
+ * member alive or suspect, a copy each (serf_leave's later copies, for
+ * one lost on the way). The copies sent, or -1 when not leaving or it
+ * cannot be encoded. */
+int serf_node_leave_intent_again(serf_node *sn, swim *core, swim_time now);
 /* serf's RemoveFailedNode: a leave intent for `name`, so that everyone
  * moves it from failed to left; with prune, erased at once everywhere
  * (serf's -prune). 0, or -1 if no such member. */
