@@ -131,8 +131,8 @@ static const char *hook_arg(lua_State *L, const char *fn)
     return NULL;
 }
 
-/* A running state publishes whether it has veto hooks; a loading one does
- * so when it takes over (mlua_host.c). */
+/* A running state publishes whether it has veto hooks (and ping hooks);
+ * a loading one does so when it takes over (mlua_host.c). */
 static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
 {
     mlua *h = mlua_host_of(L);
@@ -143,6 +143,8 @@ static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
         atomic_store(&h->has_merge_hook, nhooks > 0);
     if (live && strcmp(name, "alive") == 0)
         atomic_store(&h->has_alive_hook, nhooks > 0);
+    if (live && strcmp(name, "ping") == 0)
+        atomic_store(&h->has_ping_hook, nhooks > 0);
 }
 
 static int l_on(lua_State *L)
@@ -211,8 +213,10 @@ static int l_state(lua_State *L)
     lua_getfield(L, 1, "merge_remote_state");
     lua_setfield(L, -2, "merge_remote_state");
     lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
-    if (lua_toboolean(L, -1))
+    if (lua_toboolean(L, -1)) {
         mlua_publish_state(mlua_host_of(L), L);
+        mlua_refresh_arm(mlua_host_of(L));
+    }
     return 0;
 }
 

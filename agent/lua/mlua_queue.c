@@ -255,6 +255,11 @@ void mlua_post_event(mlua *h, const swim_event *ev)
 {
     if (ev->type == SWIM_EV_JOIN_DONE || ev->type == SWIM_EV_LEAVE_DONE)
         return;   /* the agent's business, no hook */
+    /* an ack comes every probe interval: without a "ping" hook, queuing it
+     * would wake the Lua thread and build a member table once a second for
+     * nothing (a hook registered later sees the acks from then on) */
+    if (ev->type == SWIM_EV_PING && !atomic_load(&h->has_ping_hook))
+        return;
     if (!mlua_admit_event(h))
         return;
     mlua_ev *e = calloc(1, sizeof *e);
