@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <lualib.h>
-#include <luv.h>
 
 #include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
@@ -62,8 +61,8 @@ mlua *mlua_new(const mlua_options *opt)
 }
 
 /* A fresh lua_State with the standard libraries, luv on our loop (luv's
- * callbacks protected by our handler), the moonlist module and the extra
- * package.path. NULL if out of memory. */
+ * callbacks protected by our handler) for `require "luv"`, the moonlist
+ * module and the extra package.path. NULL if out of memory. */
 lua_State *mlua_state_new(mlua *h)
 {
     lua_State *L = luaL_newstate();
@@ -78,8 +77,6 @@ lua_State *mlua_state_new(mlua *h)
      * collectgarbage("setpause", 100). */
     lua_gc(L, LUA_GCSETPAUSE, MLUA_GC_PAUSE);
     luaL_openlibs(L);
-    luv_set_loop(L, &h->loop);
-    luv_set_callback(L, mlua_luv_pcall);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, mlua_open_luv);

@@ -220,6 +220,8 @@ struct mlua {
 
 /* mlua_queue.c: the log, the counters */
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* msg as it is: no buffer on the caller's stack (agent.log) */
+void mlua_log(mlua *h, base_log_level level, const char *msg);
 void mlua_count(mlua *h, uint64_t *counter);   /* ++*counter (a field of h->stats) under mu */
 /* One call into the script that took `us` microseconds: hooks_run, hook_us
  * and the hooks_over_* counts move together, under mu, so that a snapshot

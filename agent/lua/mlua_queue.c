@@ -12,6 +12,14 @@ uint64_t mlua_now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
+void mlua_log(mlua *h, base_log_level level, const char *msg)
+{
+    if (h->log)
+        h->log(h->log_ud, level, msg);
+    else
+        fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), msg);
+}
+
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...)
 {
     char buf[4096];
@@ -19,10 +27,7 @@ void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (h->log)
-        h->log(h->log_ud, level, buf);
-    else
-        fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), buf);
+    mlua_log(h, level, buf);
 }
 
 bool mlua_wait(mlua *h, const bool *flag, unsigned timeout_ms)
