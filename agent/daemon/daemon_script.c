@@ -259,28 +259,42 @@ int daemon_script_load(daemon_opts *o, mlua **out, char *err, size_t errlen)
     bool tags_flag = flag_set(o, "tag") || flag_set(o, "tags-file");
     if (flag_set(o, "tags-file") && load_tags_file(o, err, errlen) < 0)
         return -1;
-    char path[PATH_MAX];
+    /* the paths on the heap, not the stack: 16 KiB of main-thread stack
+     * under the script's load (the deepest the agent goes), resident for
+     * good once touched (docs/footprint.md) */
+    char *path = malloc(PATH_MAX), *lp = malloc(3 * PATH_MAX);
+    if (!path || !lp) {
+        free(path);
+        free(lp);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (o->config_path[0])
-        snprintf(path, sizeof path, "%s", o->config_path);
-    else if (daemon_script_default(path, sizeof path) < 0) {
+        snprintf(path, PATH_MAX, "%s", o->config_path);
+    else if (daemon_script_default(path, PATH_MAX) < 0) {
         base_log(BASE_LOG_WARN, "no -config and no default script (scripts/agent.lua beside the binary): running without Lua");
+        free(path);
+        free(lp);
         return 0;
     } else if (strlen(path) < sizeof o->config_path)
         memcpy(o->config_path, path, strlen(path) + 1);   /* for `moonlist info` */
-    char lp[3 * PATH_MAX];
-    lua_path(lp, sizeof lp);
+    lua_path(lp, 3 * PATH_MAX);
     /* what agent.self() says while the script first loads: the flags' name
      * and tags when given (they will win over the script's) */
     mlua_options opt = { .log = agent_log, .lua_path = lp,
                          .self_name = flag_set(o, "node") ? o->net.swim.name : NULL,
                          .self_meta = tags_flag ? o->net.swim.meta : NULL,
                          .self_meta_len = tags_flag ? o->net.swim.meta_len : 0 };
-    mlua *h = mlua_new(&opt);
+    mlua *h = mlua_new(&opt);   /* copies lua_path */
+    free(lp);
     if (!h) {
+        free(path);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (mlua_load(h, path, err, errlen) < 0 || daemon_script_apply(h, o, err, errlen) < 0 ||
+    int rc = mlua_load(h, path, err, errlen);
+    free(path);
+    if (rc < 0 || daemon_script_apply(h, o, err, errlen) < 0 ||
         (!flag_set(o, "tags-file") && o->tags_file[0] && load_tags_file(o, err, errlen) < 0)) {
         mlua_free(h);
         return -1;

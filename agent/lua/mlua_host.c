@@ -131,18 +131,22 @@ static int load_common(mlua *h, const char *path, const char *name, const char *
     size_t len = code ? strlen(code) : 0;
     if (path && mlua_script_read(path, &src, &len, err, errlen) < 0)
         return -1;
-    char chunk[4200];
-    snprintf(chunk, sizeof chunk, "@%s", path ? path : "");
-    lua_State *L = mlua_state_new(h);
+    /* the chunk name on the heap: this frame is under the whole parse */
+    char *chunk = path ? malloc(strlen(path) + 2) : NULL;
+    lua_State *L = path && !chunk ? NULL : mlua_state_new(h);
     if (!L || (path && !(h->script_path = strdup(path)))) {
         if (L)
             lua_close(L);
+        free(chunk);
         free(src);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (chunk)
+        sprintf(chunk, "@%s", path);
     h->L = L;   /* from here, on failure, the state stays for mlua_free */
     int rc = mlua_script_compile(L, path ? chunk : name, path ? src : code, len, err, errlen);
+    free(chunk);
     if (rc == 0)
         rc = mlua_script_run(h, L, err, errlen);
     if (rc < 0) {
