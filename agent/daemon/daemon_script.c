@@ -66,14 +66,19 @@ int daemon_script_default(char *out, size_t len)
 
 /* package.path entries for lua/moonlist/ modules: beside the binary (as for
  * the default script) and MOONLIST_LUA_PATH if set. */
-static void lua_path(char *out, size_t len)
+/* package.path's prefix, on the heap (NULL: out of memory) */
+static char *lua_path_dup(void)
 {
     char dir[PATH_MAX];
     const char *env = getenv("MOONLIST_LUA_PATH");
     if (exe_dir(dir, sizeof dir) < 0)
         dir[0] = '\0';
-    snprintf(out, len, "%s%s%s/../lua/?.lua;%s/../share/moonlist/lua/?.lua", env ? env : "", env ? ";" : "", dir,
-             dir);
+    const char *fmt = "%s%s%s/../lua/?.lua;%s/../share/moonlist/lua/?.lua";
+    int n = snprintf(NULL, 0, fmt, env ? env : "", env ? ";" : "", dir, dir);
+    char *out = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (out)
+        snprintf(out, (size_t)n + 1, fmt, env ? env : "", env ? ";" : "", dir, dir);
+    return out;
 }
 
 static bool flag_set(const daemon_opts *o, const char *name)
@@ -252,6 +257,31 @@ static int load_tags_file(daemon_opts *o, char *err, size_t errlen)
     return rc < 0 ? -1 : 0;
 }
 
+/* The script's path and the Lua path, on the heap at their length: built
+ * in a frame of their own, gone before the script loads (the deepest the
+ * main thread goes), so no PATH_MAX buffer lies under LuaJIT's parser
+ * (main-thread stack pages stay resident once touched: docs/footprint.md).
+ * Not heap buffers of PATH_MAX size either: 16 KiB malloc'd and freed
+ * there left the glibc heap 64 KiB larger. 1 found (*path and *lp to
+ * free), 0 no script, -1 out of memory. */
+static __attribute__((noinline)) int script_paths(daemon_opts *o, char **path, char **lp)
+{
+    char p[PATH_MAX];
+    if (o->config_path[0])
+        snprintf(p, sizeof p, "%s", o->config_path);
+    else if (daemon_script_default(p, sizeof p) < 0)
+        return 0;
+    else if (strlen(p) < sizeof o->config_path)
+        memcpy(o->config_path, p, strlen(p) + 1);   /* for `moonlist info` */
+    *path = strdup(p);
+    *lp = lua_path_dup();
+    if (*path && *lp)
+        return 1;
+    free(*path);
+    free(*lp);
+    return -1;
+}
+
 int daemon_script_load(daemon_opts *o, mlua **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -259,28 +289,32 @@ int daemon_script_load(daemon_opts *o, mlua **out, char *err, size_t errlen)
     bool tags_flag = flag_set(o, "tag") || flag_set(o, "tags-file");
     if (flag_set(o, "tags-file") && load_tags_file(o, err, errlen) < 0)
         return -1;
-    char path[PATH_MAX];
-    if (o->config_path[0])
-        snprintf(path, sizeof path, "%s", o->config_path);
-    else if (daemon_script_default(path, sizeof path) < 0) {
+    char *path = NULL, *lp = NULL;
+    int found = script_paths(o, &path, &lp);
+    if (found < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (found == 0) {
         base_log(BASE_LOG_WARN, "no -config and no default script (scripts/agent.lua beside the binary): running without Lua");
         return 0;
-    } else if (strlen(path) < sizeof o->config_path)
-        memcpy(o->config_path, path, strlen(path) + 1);   /* for `moonlist info` */
-    char lp[3 * PATH_MAX];
-    lua_path(lp, sizeof lp);
+    }
     /* what agent.self() says while the script first loads: the flags' name
      * and tags when given (they will win over the script's) */
     mlua_options opt = { .log = agent_log, .lua_path = lp,
                          .self_name = flag_set(o, "node") ? o->net.swim.name : NULL,
                          .self_meta = tags_flag ? o->net.swim.meta : NULL,
                          .self_meta_len = tags_flag ? o->net.swim.meta_len : 0 };
-    mlua *h = mlua_new(&opt);
+    mlua *h = mlua_new(&opt);   /* copies lua_path */
+    free(lp);
     if (!h) {
+        free(path);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (mlua_load(h, path, err, errlen) < 0 || daemon_script_apply(h, o, err, errlen) < 0 ||
+    int rc = mlua_load(h, path, err, errlen);
+    free(path);
+    if (rc < 0 || daemon_script_apply(h, o, err, errlen) < 0 ||
         (!flag_set(o, "tags-file") && o->tags_file[0] && load_tags_file(o, err, errlen) < 0)) {
         mlua_free(h);
         return -1;

@@ -227,7 +227,8 @@ void mlua_members_done(mlua *h, mlua_members_reply *r, const char *self_name);
 int mlua_start(mlua *h, char *err, size_t errlen);
 /* Queue a copy of a core event for the hooks (any thread; never blocks).
  * A host over a serf node is not given SWIM_EV_USER (serf's messages): the
- * scripts see them as serf's events, below. */
+ * scripts see them as serf's events, below. SWIM_EV_PING is dropped unless
+ * the running script has a "ping" hook. */
 void mlua_post_event(mlua *h, const swim_event *ev);
 /* Every event of the serf node, on the protocol thread (its io->event):
  * copies what the hooks need and queues it; never blocks.

@@ -83,6 +83,7 @@ void mlua_error_log(mlua *h, const char *what, const char *msg)
     if (found && now - k->logged_ms < MLUA_ERROR_REPEAT_MS) {
         k->suppressed++;
         mlua_count(h, &h->stats.suppressed_log_lines);
+        mlua_refresh_arm(h);   /* its count is logged once the window passes */
         return;
     }
     uint64_t before = found ? k->suppressed : 0;

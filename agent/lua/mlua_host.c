@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include <lualib.h>
-#include <luv.h>
 
 #include "serf/serf_tags.h"
 #include "lua/mlua_internal.h"
@@ -56,13 +55,14 @@ mlua *mlua_new(const mlua_options *opt)
     uv_cond_init(&h->cond);
     atomic_init(&h->has_merge_hook, false);
     atomic_init(&h->has_alive_hook, false);
+    atomic_init(&h->has_ping_hook, false);
     atomic_init(&h->busy_since, 0);
     return h;
 }
 
 /* A fresh lua_State with the standard libraries, luv on our loop (luv's
- * callbacks protected by our handler), the moonlist module and the extra
- * package.path. NULL if out of memory. */
+ * callbacks protected by our handler) for `require "luv"`, the moonlist
+ * module and the extra package.path. NULL if out of memory. */
 lua_State *mlua_state_new(mlua *h)
 {
     lua_State *L = luaL_newstate();
@@ -77,8 +77,6 @@ lua_State *mlua_state_new(mlua *h)
      * collectgarbage("setpause", 100). */
     lua_gc(L, LUA_GCSETPAUSE, MLUA_GC_PAUSE);
     luaL_openlibs(L);
-    luv_set_loop(L, &h->loop);
-    luv_set_callback(L, mlua_luv_pcall);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, mlua_open_luv);
@@ -118,7 +116,9 @@ void mlua_take_over(mlua *h, lua_State *L)
     mlua_set_live(L, true);
     atomic_store(&h->has_merge_hook, has_hooks(L, "merge"));
     atomic_store(&h->has_alive_hook, has_hooks(L, "alive"));
+    atomic_store(&h->has_ping_hook, has_hooks(L, "ping"));
     mlua_publish_state(h, L);
+    mlua_refresh_arm(h);
 }
 
 static int load_common(mlua *h, const char *path, const char *name, const char *code, char *err, size_t errlen)
@@ -131,18 +131,22 @@ static int load_common(mlua *h, const char *path, const char *name, const char *
     size_t len = code ? strlen(code) : 0;
     if (path && mlua_script_read(path, &src, &len, err, errlen) < 0)
         return -1;
-    char chunk[4200];
-    snprintf(chunk, sizeof chunk, "@%s", path ? path : "");
-    lua_State *L = mlua_state_new(h);
+    /* the chunk name on the heap: this frame is under the whole parse */
+    char *chunk = path ? malloc(strlen(path) + 2) : NULL;
+    lua_State *L = path && !chunk ? NULL : mlua_state_new(h);
     if (!L || (path && !(h->script_path = strdup(path)))) {
         if (L)
             lua_close(L);
+        free(chunk);
         free(src);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (chunk)
+        sprintf(chunk, "@%s", path);
     h->L = L;   /* from here, on failure, the state stays for mlua_free */
     int rc = mlua_script_compile(L, path ? chunk : name, path ? src : code, len, err, errlen);
+    free(chunk);
     if (rc == 0)
         rc = mlua_script_run(h, L, err, errlen);
     if (rc < 0) {
@@ -233,13 +237,42 @@ static void wake_cb(uv_async_t *a)
         mlua_publish_soon(h);
 }
 
-/* every MLUA_STATE_REFRESH_MS: the state, and the counts of errors
- * suppressed over a window now passed */
+/* Whether the refresh timer has work: a local_state to call again, or an
+ * error count still to log. Without either (the default script) it stays
+ * stopped, and an idle agent's Lua thread sleeps until an event comes. */
+static bool refresh_needed(mlua *h)
+{
+    for (size_t i = 0; i < MLUA_ERROR_KINDS; i++)
+        if (h->errkinds[i].key && h->errkinds[i].suppressed)
+            return true;
+    if (!h->L)
+        return false;
+    lua_getfield(h->L, LUA_REGISTRYINDEX, MLUA_STATE_KEY);
+    bool yes = lua_istable(h->L, -1);
+    if (yes) {
+        lua_getfield(h->L, -1, "local_state");
+        yes = lua_isfunction(h->L, -1);
+        lua_pop(h->L, 1);
+    }
+    lua_pop(h->L, 1);
+    return yes;
+}
+
+/* every MLUA_STATE_REFRESH_MS while needed: the state, and the counts of
+ * errors suppressed over a window now passed */
 static void refresh_cb(uv_timer_t *t)
 {
     mlua *h = t->data;
     mlua_publish_state(h, h->L);
     mlua_errors_flush(h, false);
+    if (!refresh_needed(h))
+        uv_timer_stop(t);
+}
+
+void mlua_refresh_arm(mlua *h)
+{
+    if (h->refresh_ready && !uv_is_active((uv_handle_t *)&h->refresh) && refresh_needed(h))
+        uv_timer_start(&h->refresh, refresh_cb, MLUA_STATE_REFRESH_MS, MLUA_STATE_REFRESH_MS);
 }
 
 static void close_all_cb(uv_handle_t *hd, void *arg)
@@ -277,6 +310,7 @@ static void thread_main(void *arg)
     uv_mutex_lock(&h->mu);
     h->wake_closed = true;   /* posters check this under mu before sending */
     uv_mutex_unlock(&h->mu);
+    h->refresh_ready = false;
     uv_close((uv_handle_t *)&h->wake, NULL);
     uv_close((uv_handle_t *)&h->refresh, NULL);
     uv_close((uv_handle_t *)&h->publish_check, NULL);
@@ -307,7 +341,8 @@ int mlua_start(mlua *h, char *err, size_t errlen)
     h->refresh.data = h;
     mlua_publish_init(h);
     uv_update_time(&h->loop);
-    uv_timer_start(&h->refresh, refresh_cb, MLUA_STATE_REFRESH_MS, MLUA_STATE_REFRESH_MS);
+    h->refresh_ready = true;
+    mlua_refresh_arm(h);
     uv_mutex_lock(&h->mu);
     h->started = true;
     uv_mutex_unlock(&h->mu);

@@ -147,7 +147,8 @@ struct mlua {
     uv_loop_t loop;         /* the Lua thread's */
     bool loop_init;
     uv_async_t wake;
-    uv_timer_t refresh;     /* republish local state */
+    uv_timer_t refresh;     /* republish local state, log suppressed counts: runs only while needed */
+    bool refresh_ready;     /* Lua thread: `refresh` may be started */
     uv_check_t publish_check;   /* republish after this loop iteration */
     bool publish_check_init;
     uv_timer_t guard;       /* bounds a reload's loop runs (MLUA_RELOAD_CLOSE_MS) */
@@ -196,6 +197,9 @@ struct mlua {
     char reason_proto[200];
 
     atomic_bool has_merge_hook, has_alive_hook;
+    /* a "ping" hook is registered: without one, the protocol thread does
+     * not queue a probe's ack (one a second per agent, for nothing) */
+    atomic_bool has_ping_hook;
     atomic_ullong busy_since;   /* ms (uv_hrtime) when the Lua thread entered a callback, 0 when idle */
 
     char last_error[1024];  /* the last callback error's message, no traceback */
@@ -216,6 +220,8 @@ struct mlua {
 
 /* mlua_queue.c: the log, the counters */
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* msg as it is: no buffer on the caller's stack (agent.log) */
+void mlua_log(mlua *h, base_log_level level, const char *msg);
 void mlua_count(mlua *h, uint64_t *counter);   /* ++*counter (a field of h->stats) under mu */
 /* One call into the script that took `us` microseconds: hooks_run, hook_us
  * and the hooks_over_* counts move together, under mu, so that a snapshot
@@ -257,6 +263,10 @@ bool mlua_pcall(mlua *h, lua_State *L, int nargs, int nresults, mlua_call kind, 
 /* recompute the cached local state (Lua thread, or the loader); a state
  * without a local_state function publishes none */
 void mlua_publish_state(mlua *h, lua_State *L);
+/* Start the refresh timer if the script has a local_state to republish or
+ * errors wait to have their suppressed count logged (the Lua thread, or
+ * before mlua_start; else nothing). */
+void mlua_refresh_arm(mlua *h);
 void mlua_publish_soon(mlua *h);
 void mlua_publish_init(mlua *h);
 int mlua_open_luv(lua_State *L);   /* package.preload.luv */

@@ -131,8 +131,8 @@ static const char *hook_arg(lua_State *L, const char *fn)
     return NULL;
 }
 
-/* A running state publishes whether it has veto hooks; a loading one does
- * so when it takes over (mlua_host.c). */
+/* A running state publishes whether it has veto hooks (and ping hooks);
+ * a loading one does so when it takes over (mlua_host.c). */
 static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
 {
     mlua *h = mlua_host_of(L);
@@ -143,6 +143,8 @@ static void publish_vetoes(lua_State *L, const char *name, size_t nhooks)
         atomic_store(&h->has_merge_hook, nhooks > 0);
     if (live && strcmp(name, "alive") == 0)
         atomic_store(&h->has_alive_hook, nhooks > 0);
+    if (live && strcmp(name, "ping") == 0)
+        atomic_store(&h->has_ping_hook, nhooks > 0);
 }
 
 static int l_on(lua_State *L)
@@ -211,8 +213,10 @@ static int l_state(lua_State *L)
     lua_getfield(L, 1, "merge_remote_state");
     lua_setfield(L, -2, "merge_remote_state");
     lua_getfield(L, LUA_REGISTRYINDEX, MLUA_LIVE_KEY);
-    if (lua_toboolean(L, -1))
+    if (lua_toboolean(L, -1)) {
         mlua_publish_state(mlua_host_of(L), L);
+        mlua_refresh_arm(mlua_host_of(L));
+    }
     return 0;
 }
 
@@ -343,32 +347,42 @@ static int l_ping_payload(lua_State *L)
 
 /* ---- logging ---- */
 
+/* The line is joined on the Lua stack (lua_concat), not in a luaL_Buffer
+ * and a formatting buffer: those put 12 KiB on the Lua thread's C stack,
+ * pages that stay resident once the default script's first log line has
+ * touched them (docs/footprint.md). */
 static int log_at(lua_State *L, base_log_level level)
 {
     mlua *h = mlua_host_of(L);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
     int n = lua_gettop(L);
+    luaL_checkstack(L, 2 * n + 3, "agent.log: too many values");
     lua_getglobal(L, "tostring");
-    /* fixed index: the buffer may push partial strings above it */
-    int ts = lua_gettop(L);
-    for (int i = 1; i <= n; i++) {
-        lua_pushvalue(L, ts);
-        lua_pushvalue(L, i);
-        lua_call(L, 1, 1);
-        if (i > 1)
-            luaL_addchar(&b, ' ');
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    char where[300] = "";
+    int ts = n + 1;
+    int parts = 0;
     lua_Debug ar;
     if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
         /* the file name is enough to find the line; the directory is noise */
         const char *base = strrchr(ar.short_src, '/');
-        snprintf(where, sizeof where, "%s:%d: ", base ? base + 1 : ar.short_src, ar.currentline);
+        lua_pushfstring(L, "%s:%d: ", base ? base + 1 : ar.short_src, ar.currentline);
+        parts++;
     }
-    mlua_logf(h, level, "%s%s", where, lua_tostring(L, -1));
+    for (int i = 1; i <= n; i++) {
+        if (i > 1) {
+            lua_pushliteral(L, " ");
+            parts++;
+        }
+        lua_pushvalue(L, ts);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        if (!lua_isstring(L, -1))
+            return luaL_error(L, "'tostring' must return a string to be logged");
+        parts++;
+    }
+    if (parts == 0)
+        lua_pushliteral(L, "");
+    else
+        lua_concat(L, parts);
+    mlua_log(h, level, lua_tostring(L, -1));
     return 0;
 }
 
@@ -495,8 +509,13 @@ static int luv_forbidden(lua_State *L)
                       lua_tostring(L, lua_upvalueindex(1)));
 }
 
+/* package.preload.luv: luv is set up on the first require only, so a
+ * script that never uses it never touches luv's code (a 64 KiB stretch of
+ * the binary's text mapped, docs/footprint.md) nor allocates its context */
 int mlua_open_luv(lua_State *L)
 {
+    luv_set_loop(L, &mlua_host_of(L)->loop);
+    luv_set_callback(L, mlua_luv_pcall);
     luaopen_luv(L);
     static const char *const forbidden[] = { "run", "stop", "walk", "loop_close", "loop_configure", NULL };
     for (int i = 0; forbidden[i]; i++) {

@@ -12,6 +12,14 @@ uint64_t mlua_now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
+void mlua_log(mlua *h, base_log_level level, const char *msg)
+{
+    if (h->log)
+        h->log(h->log_ud, level, msg);
+    else
+        fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), msg);
+}
+
 void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...)
 {
     char buf[4096];
@@ -19,10 +27,7 @@ void mlua_logf(mlua *h, base_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (h->log)
-        h->log(h->log_ud, level, buf);
-    else
-        fprintf(stderr, "[%s] lua: %s\n", base_log_level_tag(level), buf);
+    mlua_log(h, level, buf);
 }
 
 bool mlua_wait(mlua *h, const bool *flag, unsigned timeout_ms)
@@ -255,6 +260,11 @@ void mlua_post_event(mlua *h, const swim_event *ev)
 {
     if (ev->type == SWIM_EV_JOIN_DONE || ev->type == SWIM_EV_LEAVE_DONE)
         return;   /* the agent's business, no hook */
+    /* an ack comes every probe interval: without a "ping" hook, queuing it
+     * would wake the Lua thread and build a member table once a second for
+     * nothing (a hook registered later sees the acks from then on) */
+    if (ev->type == SWIM_EV_PING && !atomic_load(&h->has_ping_hook))
+        return;
     if (!mlua_admit_event(h))
         return;
     mlua_ev *e = calloc(1, sizeof *e);

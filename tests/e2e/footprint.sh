@@ -6,7 +6,8 @@
 # libmicrohttpd and answers a scrape. Without the library (an unloadable
 # one first on LD_LIBRARY_PATH), -encrypt and -metrics-addr stop the agent
 # at start with exit 1 and a sentence naming it. Each agent's VmRSS and
-# PSS are logged, not asserted (they depend on the machine).
+# PSS are logged, not asserted (they depend on the machine). The default
+# script's thread does not wake while the agents are idle.
 # The static build (MOONLIST_STATIC_DEPS, the default: the binary needs
 # only libc) maps no other library file: plain agents map the binary,
 # libc and ld.so alone, libm included once gossip has run (no libm on the
@@ -57,10 +58,13 @@ libs() {
     awk -v exe="$(readlink -f "/proc/$pid/exe")" '$6 ~ /^\// && $6 != exe { n = $6; sub(/.*\//, "", n); print n }' \
         "/proc/$pid/maps" | sort -u | tr '\n' ' '
 }
-# static: the binary needs libc alone (readelf, or the maps of a running agent)
+# static: the binary needs libc alone (readelf, or the maps of a running agent);
+# packed relative relocations (DT_RELR) add ld.so itself to the list, for
+# the GLIBC_ABI_DT_RELR version that marks them
 static_build() {
     if command -v readelf >/dev/null; then
-        [ "$(readelf -d "$ML" | grep -c NEEDED)" = 1 ] && readelf -d "$ML" | grep -q 'NEEDED.*\[libc\.so'
+        readelf -d "$ML" | grep -q 'NEEDED.*\[libc\.so' &&
+            [ -z "$(readelf -d "$ML" | grep NEEDED | grep -v -e '\[libc\.so\.' -e '\[ld-linux')" ]
     else
         ! grep -q -e libluajit -e libuv "/proc/$(agent_pid a)/maps"
     fi
@@ -74,6 +78,30 @@ sleep 2 # some probes and gossip, a push/pull at the local profile
 maps_only a
 maps_only b
 e2e_log "ok: plain agents map neither $CRYPTO nor $MHD"
+
+# other_switches NAME: context switches so far of NAME's threads but the
+# main one (the Lua thread, and libuv's pool if it ever started)
+other_switches() {
+    local pid t n=0
+    pid=$(agent_pid "$1")
+    for t in /proc/"$pid"/task/*; do
+        [ "${t##*/}" = "$pid" ] && continue
+        n=$((n + $(awk '/^voluntary_ctxt_switches|^nonvoluntary_ctxt_switches/ { s += $2 } END { print s + 0 }' "$t/status")))
+    done
+    echo "$n"
+}
+# an idle agent's default script sleeps: no timer of its own, no probe
+# acks queued without a "ping" hook; probes and gossip go on meanwhile
+if grep -q "config script .*agent.lua running" "$(agent_log a)"; then
+    before_a=$(other_switches a)
+    before_b=$(other_switches b)
+    sleep 3
+    [ "$(other_switches a)" = "$before_a" ] || fail "a's Lua thread woke while idle: $before_a -> $(other_switches a) switches"
+    [ "$(other_switches b)" = "$before_b" ] || fail "b's Lua thread woke while idle: $before_b -> $(other_switches b) switches"
+    e2e_log "ok: the default script's thread sleeps while the agents are idle (3 s of probes)"
+else
+    e2e_log "no default script beside $ML: the idle Lua thread is not checked"
+fi
 if static_build; then
     for n in a b; do
         got=$(libs "$n")

@@ -174,9 +174,32 @@ static void test_real_thread(void)
     h_finish(&t);
 }
 
+/* On the Lua thread the count is logged by a timer that runs only while a
+ * count waits (an idle script has none): an error that stops after a
+ * repeat still has its count logged once the window passes, not only at
+ * the stop. */
+#define REAL_WINDOW_DEADLINE_MS (MLUA_ERROR_REPEAT_MS + 5000)
+
+static void test_real_thread_count_after_window(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "local k, every = 0\n"
+        "every = agent.every(0.01, function() k = k + 1; if k == 2 then every:stop() end; error('twice') end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+    CHECK(h_wait_log(&t, "test.lua:3: twice (1 more like this suppressed)", REAL_WINDOW_DEADLINE_MS));
+    h_finish(&t);
+}
+
 int main(void)
 {
     test_virtual_clock();
     test_real_thread();
+    test_real_thread_count_after_window();
     return check_done("test_errlimit");
 }

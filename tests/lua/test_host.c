@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "lua/mlua_internal.h"
 #include "mlua_harness.h"
 
 static const uint8_t tags_meta[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e', 0xa3, 'w', 'e', 'b' };
@@ -341,6 +342,64 @@ static void test_state_and_vetoes(void)
     h_finish(&t);
 }
 
+/* An idle agent's Lua thread sleeps: no refresh timer without a
+ * local_state to call again, and no probe acks queued without a "ping"
+ * hook. Both start when a hook adds what needs them. */
+static void test_idle_without_wakes(void)
+{
+    harness t;
+    h_init(&t);
+    char err[512];
+    int rc = h_load(&t,
+        "local agent = require 'moonlist'\n"
+        "local n = 0\n"
+        "agent.on('join', function(m)\n"
+        "  agent.state{ local_state = function() n = n + 1; return tostring(n) end }\n"
+        "  agent.on('ping', function(p) agent.broadcast('ping ' .. p.name) end)\n"
+        "  agent.broadcast('joined ' .. m.name)\n"
+        "end)\n",
+        err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(&t) == 0);
+    /* started on this thread, and nothing on the Lua thread arms it */
+    CHECK(!uv_is_active((uv_handle_t *)&t.h->refresh));
+
+    swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0);
+    swim_event ping;
+    memset(&ping, 0, sizeof ping);
+    ping.type = SWIM_EV_PING;
+    ping.member = a;
+    mlua_post_event(t.h, &ping);
+    mlua_stats st;
+    mlua_get_stats(t.h, &st);
+    CHECK_EQ_INT(st.events_posted, 0);
+
+    h_post(&t, SWIM_EV_JOIN, &a);
+    CHECK(h_wait_cmds(&t, 1, 5000));
+    mlua_post_event(t.h, &ping);
+    CHECK(h_wait_cmds(&t, 2, 5000));
+    CHECK(t.ncmds == 2 && strcmp(t.cmds[0], "broadcast  joined a") == 0 && strcmp(t.cmds[1], "broadcast  ping a") == 0);
+    mlua_get_stats(t.h, &st);
+    CHECK_EQ_INT(st.events_posted, 2);
+
+    /* published at agent.state (1, 2), after the join hook (3, 4) and
+     * after the ping hook (5, 6); with no event since, only the refresh
+     * timer calls it again */
+    const uint8_t *out;
+    size_t len = 0;
+    uint64_t deadline = uv_hrtime() / 1000000u + 5000;
+    int seen = 0;
+    while (seen < 7 && uv_hrtime() / 1000000u < deadline) {
+        h_wait_log(&t, "never logged", 20);
+        mlua_local_state(t.h, false, &out, &len);
+        char num[32];
+        snprintf(num, sizeof num, "%.*s", (int)(len < 31 ? len : 31), out ? (const char *)out : "");
+        seen = atoi(num);
+    }
+    CHECKF(seen >= 7, "local_state called %d times", seen);
+    h_finish(&t);
+}
+
 static void test_timers_and_luv(void)
 {
     harness t;
@@ -453,6 +512,7 @@ int main(void)
     test_self_at_first_load();
     test_commands();
     test_state_and_vetoes();
+    test_idle_without_wakes();
     test_timers_and_luv();
     test_reload();
     return check_done("test_host");
