@@ -108,6 +108,9 @@ typedef struct swim_msg {
     uint32_t hash;               /* of message and key */
     uint32_t len;
     uint32_t klen;               /* key and its NUL; 0: no key */
+    uint32_t follow_hash;        /* pooled: the hash of follow */
+    struct swim_msg *follow;     /* pooled: the message got after this one last
+                                    time, a prefetch hint (maybe freed since) */
     uint8_t data[];              /* the encoded message, then the key */
 } swim_msg;
 
