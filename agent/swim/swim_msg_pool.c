@@ -14,7 +14,8 @@
  * costs a cache miss on every message its walk reads (each its own
  * malloc): at 5,000 simulated nodes the join burst's 25 million puts made
  * this lookup 9 % of the run at loads of 1/2 to 1 (docs/sim-speed.md). The
- * pool is one per simulator, so the room is 32 bytes per message at most. */
+ * pool is one per simulator, so the room is 64 bytes per message at most
+ * (8 buckets a message just after a doubling). */
 #define POOL_MIN_BUCKETS 1024
 #define POOL_LOAD_DIV 4
 
