@@ -121,7 +121,8 @@ int cli_sim_format_timing(const cli_sim_result *r, wire_buf *b)
     out(b, &rc, "  %-38s %8.2f s\n", "build (cores, scripts)", r->wall_build_s);
     out(b, &rc, "  %-38s %8.2f s\n", "join and convergence", r->wall_join_s);
     out(b, &rc, "  %-38s %8.2f s\n", "fault and recovery", r->wall_fault_s);
-    out(b, &rc, "  %-38s %8.2f s\n", "freeing", r->wall_s - r->wall_build_s - r->wall_join_s - r->wall_fault_s);
+    out(b, &rc, "  %-38s %8.2f s%s\n", "freeing", r->wall_s - r->wall_build_s - r->wall_join_s - r->wall_fault_s,
+        r->left_to_exit ? "  (left to the process's exit)" : "");
     for (int k = 0; k < SIM_WORK_KINDS; k++) {
         double s = (double)r->timing.ns[k] / 1e9;
         in_cores += s;

@@ -97,6 +97,7 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
     if (!s->self)
         goto fail;
     s->self->addr = cfg->advertise;
+    s->members.gen++;
     s->leave_deadline = SWIM_NEVER;
     s->leave_done_at = SWIM_NEVER;
     /* Our own alive, incarnation 1, queued for gossip at once. */
@@ -141,6 +142,7 @@ void swim_free(swim *s)
     wire_buf_free(&s->scratch);
     wire_buf_free(&s->pkt);
     wire_buf_free(&s->parts);
+    swim_pp_cache_free(s);
     free(s->partv);
     free(s->susp_nodes);
     free(s->relays);

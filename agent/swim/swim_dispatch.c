@@ -220,7 +220,7 @@ bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, si
             return false;
         }
         /* reply first, then merge, as memberlist does */
-        bool ok = swim_encode_local_state(s, reply, rs.join) == 0;
+        bool ok = swim_encode_reply_state(s, reply, rs.join) == 0;
         if (ok) {
             s->stats.sent[WIRE_PUSH_PULL]++;
             s->stats.bytes_sent[WIRE_PUSH_PULL] += reply->len - reply_at;

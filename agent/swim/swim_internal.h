@@ -69,6 +69,11 @@ typedef struct swim_members {
     swim_node **nodes;           /* probe order; every node, self included */
     size_t n, cap;
     size_t probe_index;
+    /* Bumped by every change to what a push/pull carries of the table (a
+     * member added or dropped, the order, a name's incarnation, state,
+     * address, meta or versions): the cached reply (swim_pushpull.c) is
+     * good while it has not moved. */
+    uint64_t gen;
 } swim_members;
 
 int swim_members_init(swim_members *m);
@@ -103,6 +108,9 @@ typedef struct swim_msg {
     uint32_t hash;               /* of message and key */
     uint32_t len;
     uint32_t klen;               /* key and its NUL; 0: no key */
+    uint32_t follow_hash;        /* pooled: the hash of follow */
+    struct swim_msg *follow;     /* pooled: the message got after this one last
+                                    time, a prefetch hint (maybe freed since) */
     uint8_t data[];              /* the encoded message, then the key */
 } swim_msg;
 
@@ -332,6 +340,15 @@ struct swim {
      * handled (swim_dispatch.c), NULL otherwise: swim_repair.c answers it */
     const swim_addr *rx_from;
 
+    /* swim_pushpull.c: the node states of a push/pull reply, kept while
+     * members.gen stays at gen; last_gen is the table's gen at the last
+     * reply, so that only a table sent twice unchanged is kept */
+    struct {
+        uint8_t *bytes;
+        size_t len;
+        uint64_t gen, last_gen;
+    } pp_cache;
+
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;
     swim_relay *relays;
@@ -452,6 +469,10 @@ uint32_t swim_scale(const swim *s, uint32_t t);
 
 /* swim_pushpull.c */
 int swim_encode_local_state(swim *s, wire_buf *out, bool join);
+/* The same bytes, for a push/pull reply: the node states come from the
+ * cache when the table has not changed since it was filled. */
+int swim_encode_reply_state(swim *s, wire_buf *out, bool join);
+void swim_pp_cache_free(swim *s);
 /* Parse and merge a push/pull message (06 ...). Returns 0, or -1 when
  * malformed or refused (version check, merge veto). */
 typedef struct swim_remote_state {

@@ -149,6 +149,7 @@ swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size
         m->nodes[off] = n;
     }
     m->n++;
+    m->gen++;
     return n;
 }
 
@@ -182,6 +183,7 @@ void swim_members_reset(swim_members *m, swim_rng *r, swim_time now, swim_time g
         m->nodes[i] = NULL;
     }
     m->n = n - ndead;
+    m->gen++;
     /* Fisher-Yates, as Go's rand.Shuffle. */
     for (size_t i = m->n; i > 1; i--) {
         size_t j = (size_t)swim_rng_below(r, i);

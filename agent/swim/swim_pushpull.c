@@ -35,17 +35,9 @@ swim_time swim_push_pull_scale(uint32_t interval, size_t n)
     return (swim_time)(k - 4) * interval;
 }
 
-int swim_encode_local_state(swim *s, wire_buf *out, bool join)
+/* Every member's state, in table order: a push/pull's body. */
+static int encode_nodes(const swim *s, wire_buf *out)
 {
-    const uint8_t *user = NULL;
-    size_t ulen = 0;
-    if (s->io.delegate.local_state)
-        s->io.delegate.local_state(s->io.delegate.ud, join, &user, &ulen);
-    if (!user)
-        ulen = 0;
-    wire_push_pull_header h = { join, (int64_t)s->members.n, (int64_t)ulen };
-    if (wire_encode_push_pull_header(out, &h, WIRE_INT_GO_MSGPACK_V0) != WIRE_OK)
-        return -1;
     for (size_t i = 0; i < s->members.n; i++) {
         const swim_node *n = s->members.nodes[i];
         wire_push_node_state ns;
@@ -61,10 +53,77 @@ int swim_encode_local_state(swim *s, wire_buf *out, bool join)
         if (wire_encode_push_node_state(out, &ns, WIRE_INT_GO_MSGPACK_V0) != WIRE_OK)
             return -1;
     }
+    return 0;
+}
+
+void swim_pp_cache_free(swim *s)
+{
+    free(s->pp_cache.bytes);
+    s->pp_cache.bytes = NULL;
+    s->pp_cache.len = 0;
+}
+
+/* The node states from the cache when it holds this table; otherwise
+ * encoded afresh, and kept when the table is the one the last reply
+ * carried too. A seed answers a burst of joins' second push/pulls with an
+ * unchanged table (thousands at 5,000 nodes, docs/sim-speed.md); a node
+ * that answers once in a while keeps nothing (a table of N members is
+ * about 70 N bytes, N cores would hold N² of them). */
+static int encode_nodes_cached(swim *s, wire_buf *out)
+{
+    uint64_t gen = s->members.gen;
+    if (s->pp_cache.bytes && s->pp_cache.gen == gen) {
+        if (wire_buf_append(out, s->pp_cache.bytes, s->pp_cache.len) != WIRE_OK)
+            return -1;
+#ifndef NDEBUG
+        /* a change that did not bump the gen would show here */
+        wire_buf fresh;
+        wire_buf_init(&fresh, out->max);
+        assert(encode_nodes(s, &fresh) == 0 && fresh.len == s->pp_cache.len &&
+               memcmp(fresh.data, s->pp_cache.bytes, fresh.len) == 0);
+        wire_buf_free(&fresh);
+#endif
+        return 0;
+    }
+    swim_pp_cache_free(s);
+    size_t at = out->len;
+    if (encode_nodes(s, out) != 0)
+        return -1;
+    bool again = s->pp_cache.last_gen == gen;
+    s->pp_cache.last_gen = gen;
+    size_t len = out->len - at;
+    if (again && len > 0) {
+        s->pp_cache.bytes = malloc(len);
+        if (s->pp_cache.bytes) { /* without it, the next reply encodes afresh */
+            memcpy(s->pp_cache.bytes, out->data + at, len);
+            s->pp_cache.len = len;
+            s->pp_cache.gen = gen;
+        }
+    }
+    return 0;
+}
+
+static int encode_state(swim *s, wire_buf *out, bool join, bool cached)
+{
+    const uint8_t *user = NULL;
+    size_t ulen = 0;
+    if (s->io.delegate.local_state)
+        s->io.delegate.local_state(s->io.delegate.ud, join, &user, &ulen);
+    if (!user)
+        ulen = 0;
+    wire_push_pull_header h = { join, (int64_t)s->members.n, (int64_t)ulen };
+    if (wire_encode_push_pull_header(out, &h, WIRE_INT_GO_MSGPACK_V0) != WIRE_OK)
+        return -1;
+    if ((cached ? encode_nodes_cached(s, out) : encode_nodes(s, out)) != 0)
+        return -1;
     if (ulen && wire_buf_append(out, user, ulen) != WIRE_OK)
         return -1;
     return 0;
 }
+
+int swim_encode_local_state(swim *s, wire_buf *out, bool join) { return encode_state(s, out, join, false); }
+
+int swim_encode_reply_state(swim *s, wire_buf *out, bool join) { return encode_state(s, out, join, true); }
 
 void swim_remote_free(swim_remote_state *rs)
 {
@@ -212,13 +271,44 @@ out:
     return rc;
 }
 
+/* Each entry merged looks its member up, in a table that (in the
+ * simulator, thousands of cores in one process) is out of the cache: the
+ * bucket, then the node, then maybe the next in its chain, each a miss
+ * waiting for the one before. So the loads are started ahead, as
+ * swim_dispatch.c does for a packet's parts: entry i + MERGE_AHEAD's
+ * bucket, i + MERGE_AHEAD/2's node (its bucket loaded by now), and the
+ * chain's next for i + MERGE_AHEAD/4. Hints only: the merge is the same,
+ * and a table grown meanwhile only makes a hint miss. */
+#define MERGE_AHEAD 16
+
+static void prefetch_ahead(swim *s, const swim_remote_state *rs, size_t i, uint32_t *hash)
+{
+    const wire_push_node_state *v = rs->nodes;
+    size_t far = i + MERGE_AHEAD, mid = i + MERGE_AHEAD / 2, near = i + MERGE_AHEAD / 4;
+    if (i == 0) { /* the first entries had no earlier rounds */
+        for (size_t j = 0; j < MERGE_AHEAD && j < rs->n; j++)
+            hash[j] = swim_members_prefetch(&s->members, (const char *)v[j].name.p, v[j].name.n);
+        for (size_t j = 0; j < mid && j < rs->n; j++)
+            swim_members_prefetch_node(&s->members, hash[j], v[j].name.n);
+    }
+    if (mid < rs->n)
+        swim_members_prefetch_node(&s->members, hash[mid % MERGE_AHEAD], v[mid].name.n);
+    if (near < rs->n)
+        swim_members_prefetch_next(&s->members, hash[near % MERGE_AHEAD], v[near].name.n);
+    /* entry i's slot: its hints are given */
+    if (far < rs->n)
+        hash[far % MERGE_AHEAD] = swim_members_prefetch(&s->members, (const char *)v[far].name.p, v[far].name.n);
+}
+
 int swim_merge_remote(swim *s, const swim_remote_state *rs)
 {
     if (verify_protocol(s, rs) != 0)
         return -1;
     if (rs->join && s->io.delegate.allow_merge && allow_merge(s, rs) != 0)
         return -1;
+    uint32_t hash[MERGE_AHEAD];
     for (size_t i = 0; i < rs->n; i++) {
+        prefetch_ahead(s, rs, i, hash);
         const wire_push_node_state *r = &rs->nodes[i];
         const char *name = (const char *)r->name.p;
         if (r->name.n == 0)

@@ -98,6 +98,8 @@ void swim_node_transition(swim *s, swim_node *n, swim_state to, uint32_t inc, bo
     assert(n->susp == NULL);
     /* we only ever leave: nobody else can suspect, kill or revive us */
     assert(n != s->self || to == SWIM_ALIVE || (to == SWIM_LEFT && s->leaving));
+    if (n->incarnation != inc || n->state != to)
+        s->members.gen++;
     n->incarnation = inc;
     if (n->state != to) {
         n->state = to;
@@ -223,6 +225,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
             swim_logf(s, BASE_LOG_ERROR, "out of memory storing meta");
         if (a->vsn_len > 5)
             memcpy(n->vsn, a->vsn, 6);
+        s->members.gen++;
     } else if (!swim_addr_eq(&n->addr, &a->addr)) {
         bool reclaim = s->cfg.dead_node_reclaim_time > 0 &&
                        s->now - n->state_change > s->cfg.dead_node_reclaim_time;
@@ -276,6 +279,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         if (swim_node_set_meta(n, a->meta, a->meta_len) != 0)
             swim_logf(s, BASE_LOG_ERROR, "out of memory storing meta");
         n->addr = a->addr;
+        s->members.gen++;
     }
     if (old_state == SWIM_DEAD || old_state == SWIM_LEFT)
         swim_emit(s, SWIM_EV_JOIN, n);

@@ -93,6 +93,49 @@ static void test_pool_shared(void)
     swim_msg_pool_free(p);
 }
 
+/* The pool's prefetch hint: each message names the one got after it last
+ * time; the last one got may be released (the hint is then dropped, not
+ * written through), and a table grown past 1/4 still finds every message. */
+static void test_pool_follow(void)
+{
+    swim_msg_pool *p = swim_msg_pool_new();
+    REQUIRE(p != NULL);
+    swim_msg *a = swim_msg_get(p, (const uint8_t *)"a", 1, "ka");
+    swim_msg *b = swim_msg_get(p, (const uint8_t *)"b", 1, "kb");
+    swim_msg *c = swim_msg_get(p, (const uint8_t *)"c", 1, "kc");
+    REQUIRE(a && b && c);
+    CHECK(a->follow == b && a->follow_hash == b->hash && b->follow == c && c->follow == NULL);
+    swim_msg_release(c);                  /* the last got, freed */
+    swim_msg *d = swim_msg_get(p, (const uint8_t *)"d", 1, "kd");
+    REQUIRE(d);
+    CHECK(swim_msg_get(p, (const uint8_t *)"a", 1, "ka") == a && a->refs == 2);
+    CHECK(d->follow == a);
+    CHECK(swim_msg_get(p, (const uint8_t *)"b", 1, "kb") == b && a->follow == b);
+    swim_msg_release(a);
+    swim_msg_release(a);
+    swim_msg_release(b);
+    swim_msg_release(b);
+    swim_msg_release(d);
+    CHECK_EQ_INT(swim_msg_pool_count(p), 0);
+    enum { N = 3000 };
+    static swim_msg *m[N];
+    char key[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        m[i] = swim_msg_get(p, (const uint8_t *)key, strlen(key), key);
+        REQUIRE(m[i]);
+    }
+    CHECK_EQ_INT(swim_msg_pool_count(p), N);
+    for (int i = N; i-- > 0;) {
+        snprintf(key, sizeof key, "k%d", i);
+        CHECKF(swim_msg_get(p, (const uint8_t *)key, strlen(key), key) == m[i], "k%d after growth", i);
+        swim_msg_release(m[i]);
+        swim_msg_release(m[i]);
+    }
+    CHECK_EQ_INT(swim_msg_pool_count(p), 0);
+    swim_msg_pool_free(p);
+}
+
 static void test_no_pool(void)
 {
     swim_queue q;
@@ -138,6 +181,7 @@ int main(void)
 {
     test_meta_inline();
     test_pool_shared();
+    test_pool_follow();
     test_no_pool();
     test_both_ends();
     return check_done("test_swim_compact");
