@@ -18,8 +18,8 @@
 #                 reaches them 0.5 D to 1.5 D late) (Lifeguard's paper:
 #                 more than 50x fewer with it)
 # It writes, under bench/out (PAPERS_OUT):
-#   scale.tsv  one row per (N, seed): a crash after convergence
-#   load.tsv   one row per N: no fault, PAPERS_LOAD_SECONDS after convergence
+#   scale.tsv  one row per (N, seed): a crash once the join's gossip is over (-settle)
+#   load.tsv   one row per N: no fault, PAPERS_LOAD_SECONDS once the join's gossip is over
 #   fp.tsv     one row per (scenario, lifeguard, seed); healthy_deaths is
 #              the episodes of healthy nodes (loss and slow runs; in the
 #              pause runs the healthy nodes the sim saw declared dead),
@@ -307,6 +307,10 @@ else
             if (x ~ /^slow(dead)?-/) { split(x, q, "-"); sub(/s$/, "", q[2])
                 lab = sprintf("slow %s s%s: %s", q[2], q[3] == "tcp" ? ", TCP pings" : "", q[1] == "slow" ? "healthy dead" : "the slow dead") }
             printf "\"%s\" %s %s %s\n", lab, v[x, "lifeguard-off"], v[x, "lifeguard-on"], v[x, "lifeguard-off"] / 50 } }' "$sum" >"$d/fp"
+    # the axes span the sizes in the data (a --replot of rows appended from
+    # other runs holds more than this run's SIZES)
+    [ ! -f "$scale" ] || [ ! -f "$load" ] ||
+        SIZES=$(awk -F'\t' 'FNR > 1 { print $1 }' "$scale" "$load" | sort -n -u | tr '\n' ' ' | sed 's/ $//')
     xt=$(echo $SIZES | tr ' ' ,)
     if [ ! -f "$scale" ] || [ ! -f "$load" ]; then
         say "no detection or load plots: $scale or $load missing (that part not run here)"
@@ -344,7 +348,7 @@ plot '$d/all' using 1:2:3 with yerrorlines lw 2 pt 7 lc rgb '#1f77b4' title 'moo
 unset y2tics; unset y2label
 
 set output '$OUT/papers-load.png'
-set title 'Messages sent per node per protocol period, no fault, ${LOAD_SECONDS} s after convergence'
+set title 'Messages sent per node per protocol period, no fault, ${LOAD_SECONDS} s after the join''s gossip (sim -settle)'
 set ylabel 'messages per node per period'
 set y2label 'KB per node per period'
 set y2tics
