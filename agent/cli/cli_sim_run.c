@@ -430,10 +430,12 @@ int cli_sim_run(const cli_sim_opts *o, cli_sim_result *r, char *err, size_t errl
 out:
     /* with opts.exiting, the process's exit returns it at once */
     r->left_to_exit = o->exiting && rc == 0;
-    if (!r->left_to_exit && x.ms)
-        mlua_sim_free(x.ms);
-    else if (!r->left_to_exit)
-        sim_free(x.s);
+    if (!r->left_to_exit) {
+        if (x.ms)
+            mlua_sim_free(x.ms);
+        else
+            sim_free(x.s);
+    }
     cli_sim_watch_free(&x.w);
     free(x.faulted);
     r->wall_s = wall() - t0;

@@ -65,8 +65,8 @@ int daemon_script_default(char *out, size_t len)
 }
 
 /* package.path entries for lua/moonlist/ modules: beside the binary (as for
- * the default script) and MOONLIST_LUA_PATH if set. */
-/* package.path's prefix, on the heap (NULL: out of memory) */
+ * the default script) and MOONLIST_LUA_PATH if set; on the heap (NULL: out
+ * of memory). */
 static char *lua_path_dup(void)
 {
     char dir[PATH_MAX];
