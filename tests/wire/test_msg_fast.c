@@ -3,7 +3,11 @@
  * and edge values (NULL and empty views, lengths 0 to 40 across the fix
  * raw limit of 31, integers at every msgpack form's bounds, states out of
  * the fixint range, both integer styles), and the same refusal when the
- * buffer's limit is too small. */
+ * buffer's limit is too small. And the in-order reader of the same two
+ * messages (wire_msg.c's decode_ordered) against the general map reader:
+ * the same result, fields and bytes used for what we write, for it cut at
+ * every length, with a byte changed anywhere, and for the other forms a
+ * peer may write (str8 keys, nil values, negative states, array Vsn). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +101,116 @@ static void test_push_node_state(void)
     }
 }
 
+/* Both readers of an alive on the same bytes: same result, same used,
+ * the same object to the byte (both start from a zeroed one). */
+static void same_alive(const uint8_t *p, size_t n, const char *what, int i)
+{
+    wire_alive a, b;
+    size_t ua = 7, ub = 7;
+    int ra = wire_decode_alive(p, n, &a, &ua);
+    int rb = wire_decode_alive_map(p, n, &b, &ub);
+    CHECKF(ra == rb && ua == ub && memcmp(&a, &b, sizeof a) == 0, "alive %s %d: %d/%zu against %d/%zu", what, i, ra,
+           ua, rb, ub);
+}
+
+static void same_node_state(const uint8_t *p, size_t n, const char *what, int i)
+{
+    wire_push_node_state a, b;
+    size_t ua = 7, ub = 7;
+    int ra = wire_decode_push_node_state(p, n, &a, &ua);
+    int rb = wire_decode_push_node_state_map(p, n, &b, &ub);
+    CHECKF(ra == rb && ua == ub && memcmp(&a, &b, sizeof a) == 0, "node state %s %d: %d/%zu against %d/%zu", what,
+           i, ra, ua, rb, ub);
+}
+
+/* Every prefix, and copies with one byte set to a random value or to a
+ * form byte a peer might use instead (nil, str8, negative fixint, ...). */
+static void mutants(const uint8_t *p, size_t n, void (*same)(const uint8_t *, size_t, const char *, int), int i)
+{
+    static const uint8_t forms[] = { 0xc0, 0xd9, 0xc4, 0xda, 0xff, 0xe0, 0x96, 0xdc, 0x00, 0x7f, 0x80, 0xa0 };
+    uint8_t copy[300];
+    if (n > sizeof copy)
+        return;
+    for (size_t k = 0; k <= n; k++)
+        same(p, k, "prefix", i);
+    for (int k = 0; k < 40; k++) {
+        memcpy(copy, p, n);
+        copy[rand() % n] = k % 2 ? (uint8_t)rand() : forms[rand() % sizeof forms];
+        same(copy, n, "changed", i);
+    }
+}
+
+static void test_decode_in_order(void)
+{
+    int taken = 0;
+    for (int i = 0; i < 3000; i++) {
+        wire_alive m;
+        memset(&m, 0, sizeof m);
+        m.addr = view(rand());
+        m.meta = view(rand());
+        m.node = view(rand());
+        m.incarnation = ints[rand() % 10];
+        m.port = (uint16_t)ints[rand() % 7];
+        for (int k = 0; k < 6; k++)
+            m.vsn.v[k] = (uint8_t)rand();
+        m.vsn.len = 6;
+        wire_buf a;
+        wire_buf_init(&a, 0);
+        if (wire_encode_alive(&a, &m) == WIRE_OK && a.len > 1) {
+            same_alive(a.data + 1, a.len - 1, "as written", i);
+            mutants(a.data + 1, a.len - 1, same_alive, i);
+            taken++;
+        }
+        wire_buf_free(&a);
+
+        wire_push_node_state s;
+        memset(&s, 0, sizeof s);
+        s.addr = view(rand());
+        s.meta = view(rand());
+        s.name = view(rand());
+        s.incarnation = ints[rand() % 10];
+        s.port = (uint16_t)ints[rand() % 7];
+        s.state = states[rand() % 9];
+        for (int k = 0; k < 6; k++)
+            s.vsn.v[k] = (uint8_t)rand();
+        s.vsn.len = 6;
+        wire_buf_init(&a, 0);
+        if (wire_encode_push_node_state(&a, &s, i % 2 ? WIRE_INT_GO_MSGPACK_V2 : WIRE_INT_GO_MSGPACK_V0) == WIRE_OK) {
+            same_node_state(a.data, a.len, "as written", i);
+            mutants(a.data, a.len, same_node_state, i);
+        }
+        wire_buf_free(&a);
+    }
+    CHECK(taken > 2000);
+    /* the other forms, whole: a str8 key, nil values, an array Vsn, a
+     * negative State, a repeated key, an unknown key, keys out of order */
+    static const struct {
+        const char *bytes;
+        size_t n;
+    } odd[] = {
+#define ODD(s) { s, sizeof(s) - 1 }
+        ODD("\x87\xd9\x04" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Name\xa1n\xa4Port\x05\xa5State\x00\xa3Vsn\xa6" "123456"),
+        ODD("\x87\xa4" "Addr\xc0\xabIncarnation\xc0\xa4Meta\xc0\xa4Name\xc0\xa4Port\xc0\xa5State\xc0\xa3Vsn\xc0"),
+        ODD("\x87\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Name\xa1n\xa4Port\x05\xa5State\xff\xa3Vsn\x96\x01\x02\x03\x04\x05\x06"),
+        ODD("\x87\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Name\xa1n\xa4Port\x05\xa5State\xd3\x80\0\0\0\0\0\0\0\xa3Vsn\xa6" "123456"),
+        ODD("\x87\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Name\xa1n\xa4Name\xa1m\xa5State\x00\xa3Vsn\xa6" "123456"),
+        ODD("\x87\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Name\xa1n\xa4Pert\x05\xa5State\x00\xa3Vsn\xa6" "123456"),
+        ODD("\x87\xa4" "Name\xa1n\xabIncarnation\x01\xa4Meta\xc0\xa4" "Addr\xc0\xa4Port\x05\xa5State\x00\xa3Vsn\xa6" "123456"),
+        ODD("\x88\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Name\xa1n\xa4Port\x05\xa5State\x00\xa3Vsn\xa6" "123456\xa1x\x01"),
+        ODD("\x86\xa4" "Addr\xc0\xabIncarnation\xce\xff\xff\xff\xff\xa4Meta\xc0\xa4Node\xa1n\xa4Port\xcd\xff\xff\xa3Vsn\xa6" "123456"),
+        ODD("\x86\xa4" "Addr\xc0\xabIncarnation\xcf\0\0\0\1\0\0\0\0\xa4Meta\xc0\xa4Node\xa1n\xa4Port\x05\xa3Vsn\xa6" "123456"),
+        ODD("\x86\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Node\xa1n\xa4Port\xce\0\1\0\0\xa3Vsn\xa6" "123456"),
+        ODD("\x86\xa4" "Addr\xc0\xabIncarnation\x01\xa4Meta\xc0\xa4Node\xa1n\xa4Port\x05\xa3Vsn\xa3" "123"),
+#undef ODD
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        same_node_state((const uint8_t *)odd[i].bytes, odd[i].n, "odd", (int)i);
+        same_alive((const uint8_t *)odd[i].bytes, odd[i].n, "odd", (int)i);
+        mutants((const uint8_t *)odd[i].bytes, odd[i].n, same_node_state, (int)i);
+        mutants((const uint8_t *)odd[i].bytes, odd[i].n, same_alive, (int)i);
+    }
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof pool; i++)
@@ -104,5 +218,6 @@ int main(void)
     srand(12);
     test_alive();
     test_push_node_state();
+    test_decode_in_order();
     return check_done("test_msg_fast");
 }
