@@ -62,8 +62,11 @@ int main(int argc, char **argv)
     }
     if (argc >= 2) {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-            if (strcmp(argv[1], commands[i].name) == 0)
-                return commands[i].fn(argc - 2, argv + 2);
+            if (strcmp(argv[1], commands[i].name) != 0)
+                continue;
+            if (commands[i].fn == cli_sim_main)
+                cli_sim_exec_with_huge_pages(argc, argv);
+            return commands[i].fn(argc - 2, argv + 2);
         }
         fprintf(stderr, "moonlist: unknown command '%s'\n\n", argv[1]);
     }

@@ -283,6 +283,11 @@ int cli_sim_main(int argc, char **argv)
         fprintf(stderr, "moonlist sim: cannot write the report\n");
         return 1;
     }
+    if (!o.profile_time)
+        return 0;
     wire_buf_init(&b, 0);
-    return o.profile_time && put(&b, cli_sim_format_timing(&r, &b), stderr) < 0 ? 1 : 0;
+    int frc = cli_sim_format_timing(&r, &b);
+    if (frc == 0)
+        frc = cli_sim_format_pages(&b);
+    return put(&b, frc, stderr) < 0 ? 1 : 0;
 }

@@ -141,4 +141,15 @@ uint64_t cli_sim_suspicion_max_ms(const struct swim_config *c, size_t n);
 
 int cli_sim_main(int argc, char **argv);
 
+/* `moonlist sim` only, from main() before anything else: if
+ * GLIBC_TUNABLES does not name glibc.malloc.hugetlb, start this program
+ * again (/proc/self/exe, argv as given, argc entries) with
+ * glibc.malloc.hugetlb=1 added, so that malloc asks for transparent huge
+ * pages (cli_sim_pages.c says why). Returns only when it did not restart. */
+void cli_sim_exec_with_huge_pages(int argc, char **argv);
+
+/* Append to b the line "memory: peak P MB resident, H MB of it in huge
+ * pages (glibc.malloc.hugetlb=V)" for this process. 0, or -1. */
+int cli_sim_format_pages(wire_buf *b);
+
 #endif
