@@ -290,7 +290,7 @@ static inline __attribute__((always_inline)) int decode_field(wire_mp_reader *r,
  * where 16 bytes can be read from the key on (the message goes on after
  * it: nearly always) two masked 8-byte compares beat the loop, whose exit
  * at a different length for each key mispredicted. */
-static bool key_is(const uint8_t *p, const uint8_t *end, const field *f)
+static inline __attribute__((always_inline)) bool key_is(const uint8_t *p, const uint8_t *end, const field *f)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (end - p >= NAME_PAD) {
