@@ -35,21 +35,45 @@ static void same_bytes(const wire_buf *a, int ra, const wire_buf *b, int rb, con
            "%s %d: other bytes (%zu and %zu)", what, i, a->len, b->len);
 }
 
+/* An alive of random and edge values */
+static wire_alive random_alive(void)
+{
+    wire_alive m;
+    memset(&m, 0, sizeof m);
+    m.addr = view(rand());
+    m.meta = view(rand());
+    m.node = view(rand());
+    m.incarnation = rand() % 3 ? ints[rand() % 10] : (uint32_t)rand();
+    m.port = (uint16_t)(rand() % 2 ? ints[rand() % 7] : (uint32_t)rand());
+    for (int k = 0; k < 6; k++)
+        m.vsn.v[k] = (uint8_t)rand();
+    m.vsn.len = (uint8_t)(rand() % 8);
+    return m;
+}
+
+/* A push/pull node state of random and edge values */
+static wire_push_node_state random_node_state(void)
+{
+    wire_push_node_state s;
+    memset(&s, 0, sizeof s);
+    s.addr = view(rand());
+    s.meta = view(rand());
+    s.name = view(rand());
+    s.incarnation = rand() % 3 ? ints[rand() % 10] : (uint32_t)rand();
+    s.port = (uint16_t)(rand() % 2 ? ints[rand() % 7] : (uint32_t)rand());
+    s.state = states[rand() % 9];
+    for (int k = 0; k < 6; k++)
+        s.vsn.v[k] = (uint8_t)rand();
+    s.vsn.len = 6;
+    return s;
+}
+
 static void test_alive(void)
 {
     for (int i = 0; i < 20000; i++) {
-        wire_alive m;
-        memset(&m, 0, sizeof m);
-        m.addr = view(rand());
-        m.meta = view(rand());
-        m.node = view(rand());
+        wire_alive m = random_alive();
         if (m.node.p == NULL && i % 2)
             m.node = wire_bytes_of("", 0);
-        m.incarnation = rand() % 3 ? ints[rand() % 10] : (uint32_t)rand();
-        m.port = (uint16_t)(rand() % 2 ? ints[rand() % 7] : (uint32_t)rand());
-        for (int k = 0; k < 6; k++)
-            m.vsn.v[k] = (uint8_t)rand();
-        m.vsn.len = (uint8_t)(rand() % 8);
         wire_buf a, b;
         /* a small limit now and then: both must refuse alike */
         size_t max = i % 50 == 0 ? (size_t)(10 + rand() % 60) : 0;
@@ -66,17 +90,7 @@ static void test_alive(void)
 static void test_push_node_state(void)
 {
     for (int i = 0; i < 20000; i++) {
-        wire_push_node_state s;
-        memset(&s, 0, sizeof s);
-        s.addr = view(rand());
-        s.meta = view(rand());
-        s.name = view(rand());
-        s.incarnation = rand() % 3 ? ints[rand() % 10] : (uint32_t)rand();
-        s.port = (uint16_t)(rand() % 2 ? ints[rand() % 7] : (uint32_t)rand());
-        s.state = states[rand() % 9];
-        for (int k = 0; k < 6; k++)
-            s.vsn.v[k] = (uint8_t)rand();
-        s.vsn.len = 6;
+        wire_push_node_state s = random_node_state();
         wire_int_style style = i % 2 ? WIRE_INT_GO_MSGPACK_V2 : WIRE_INT_GO_MSGPACK_V0;
         wire_buf a, b;
         size_t max = i % 50 == 0 ? (size_t)(10 + rand() % 60) : 0;
@@ -144,16 +158,7 @@ static void test_decode_in_order(void)
 {
     int taken = 0;
     for (int i = 0; i < 3000; i++) {
-        wire_alive m;
-        memset(&m, 0, sizeof m);
-        m.addr = view(rand());
-        m.meta = view(rand());
-        m.node = view(rand());
-        m.incarnation = ints[rand() % 10];
-        m.port = (uint16_t)ints[rand() % 7];
-        for (int k = 0; k < 6; k++)
-            m.vsn.v[k] = (uint8_t)rand();
-        m.vsn.len = 6;
+        wire_alive m = random_alive();
         wire_buf a;
         wire_buf_init(&a, 0);
         if (wire_encode_alive(&a, &m) == WIRE_OK && a.len > 1) {
@@ -163,17 +168,7 @@ static void test_decode_in_order(void)
         }
         wire_buf_free(&a);
 
-        wire_push_node_state s;
-        memset(&s, 0, sizeof s);
-        s.addr = view(rand());
-        s.meta = view(rand());
-        s.name = view(rand());
-        s.incarnation = ints[rand() % 10];
-        s.port = (uint16_t)ints[rand() % 7];
-        s.state = states[rand() % 9];
-        for (int k = 0; k < 6; k++)
-            s.vsn.v[k] = (uint8_t)rand();
-        s.vsn.len = 6;
+        wire_push_node_state s = random_node_state();
         wire_buf_init(&a, 0);
         if (wire_encode_push_node_state(&a, &s, i % 2 ? WIRE_INT_GO_MSGPACK_V2 : WIRE_INT_GO_MSGPACK_V0) == WIRE_OK) {
             same_node_state(a.data, a.len, "as written", i);
