@@ -79,11 +79,32 @@ static uint8_t *put_vsn(uint8_t *q, const wire_vsn *v)
 
 #define KEY(q, k) put_key(q, k, sizeof(k) - 1)
 
+/* Where a message is written: straight into out when it has FAST_MAX bytes
+ * of room (after growing within its cap), so the bytes are written once
+ * and the buffer checked once; otherwise into the caller's buf, then
+ * appended by done(), which fails or succeeds as an append of exactly
+ * those bytes does (a buffer near its cap, memory short). */
+static uint8_t *begin(wire_buf *out, uint8_t *buf)
+{
+    if (out->cap - out->len >= FAST_MAX || wire_buf_reserve(out, FAST_MAX) == WIRE_OK)
+        return out->data + out->len;
+    return buf;
+}
+
+static int done(wire_buf *out, const uint8_t *buf, const uint8_t *start, const uint8_t *end)
+{
+    if (start != buf) {
+        out->len += (size_t)(end - start);
+        return WIRE_OK;
+    }
+    return wire_buf_append(out, buf, (size_t)(end - buf));
+}
+
 bool wire_fast_alive(wire_buf *out, const wire_alive *m, int *rc)
 {
     if (!short_raw(m->addr) || !short_raw(m->meta) || !short_raw(m->node))
         return false;
-    uint8_t buf[FAST_MAX], *q = buf;
+    uint8_t buf[FAST_MAX], *q0 = begin(out, buf), *q = q0;
     *q++ = WIRE_ALIVE;
     *q++ = 0x86;
     q = KEY(q, "Addr");
@@ -98,7 +119,7 @@ bool wire_fast_alive(wire_buf *out, const wire_alive *m, int *rc)
     q = put_uint(q, m->port);
     q = KEY(q, "Vsn");
     q = put_vsn(q, &m->vsn);
-    *rc = wire_buf_append(out, buf, (size_t)(q - buf));
+    *rc = done(out, buf, q0, q);
     return true;
 }
 
@@ -108,7 +129,7 @@ bool wire_fast_push_node_state(wire_buf *out, const wire_push_node_state *s, wir
     (void)style;
     if (!short_raw(s->addr) || !short_raw(s->meta) || !short_raw(s->name) || s->state < 0 || s->state > 127)
         return false;
-    uint8_t buf[FAST_MAX], *q = buf;
+    uint8_t buf[FAST_MAX], *q0 = begin(out, buf), *q = q0;
     *q++ = 0x87;
     q = KEY(q, "Addr");
     q = put_bytes(q, s->addr);
@@ -124,6 +145,6 @@ bool wire_fast_push_node_state(wire_buf *out, const wire_push_node_state *s, wir
     *q++ = (uint8_t)s->state;
     q = KEY(q, "Vsn");
     q = put_vsn(q, &s->vsn);
-    *rc = wire_buf_append(out, buf, (size_t)(q - buf));
+    *rc = done(out, buf, q0, q);
     return true;
 }
