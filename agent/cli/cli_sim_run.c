@@ -1,16 +1,15 @@
 /* cli_sim_run: `moonlist sim`'s phases (cli_sim.h): build the nodes, the
  * join burst until convergence, the fault until it is detected, the
  * recovery; and what each phase measured. */
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <uv.h>
 
 #include "cli/cli_sim.h"
 #include "cli/cli_sim_watch.h"
+#include "daemon/daemon_script.h"
 #include "lua/mlua_sim.h"
 #include "serf/serf_tags.h"
 
@@ -134,22 +133,6 @@ static void settle_phase(run *x)
     x->r->settle_ms = sim_now(x->s) - from;
 }
 
-/* package.path for a script's require "moonlist.json" and the like: lua/
- * beside the binary, in a checkout or an install, as the agent has it. */
-static void lua_path(char *out, size_t len)
-{
-    char dir[PATH_MAX];
-    size_t n = sizeof dir;
-    const char *env = getenv("MOONLIST_LUA_PATH");
-    char *slash = uv_exepath(dir, &n) == 0 ? strrchr(dir, '/') : NULL;
-    if (slash)
-        *slash = '\0';
-    else
-        dir[0] = '\0';
-    snprintf(out, len, "%s%s%s/../lua/?.lua;%s/../share/moonlist/lua/?.lua", env ? env : "", env ? ";" : "", dir,
-             dir);
-}
-
 static int build(run *x, char *err, size_t errlen)
 {
     const cli_sim_opts *o = x->o;
@@ -161,12 +144,17 @@ static int build(run *x, char *err, size_t errlen)
         }
         for (size_t i = 0; i < o->nodes; i++)
             specs[i].path = o->config;   /* named n<i> */
-        char lp[2 * PATH_MAX + 64];
-        lua_path(lp, sizeof lp);
+        char *lp = daemon_script_lua_path();
+        if (!lp) {
+            free(specs);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         mlua_sim_options mo = { .seed = o->seed, .profile = o->profile, .lua_path = lp, .nodes = specs,
                                 .count = o->nodes };
         int rc = mlua_sim_new(&mo, &x->ms, err, errlen);
         free(specs);
+        free(lp);
         if (rc < 0)
             return -1;
         x->s = mlua_sim_sim(x->ms);

@@ -64,10 +64,7 @@ int daemon_script_default(char *out, size_t len)
     return -1;
 }
 
-/* package.path entries for lua/moonlist/ modules: beside the binary (as for
- * the default script) and MOONLIST_LUA_PATH if set; on the heap (NULL: out
- * of memory). */
-static char *lua_path_dup(void)
+char *daemon_script_lua_path(void)
 {
     char dir[PATH_MAX];
     const char *env = getenv("MOONLIST_LUA_PATH");
@@ -274,7 +271,7 @@ static __attribute__((noinline)) int script_paths(daemon_opts *o, char **path, c
     else if (strlen(p) < sizeof o->config_path)
         memcpy(o->config_path, p, strlen(p) + 1);   /* for `moonlist info` */
     *path = strdup(p);
-    *lp = lua_path_dup();
+    *lp = daemon_script_lua_path();
     if (*path && *lp)
         return 1;
     free(*path);

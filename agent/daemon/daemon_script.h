@@ -18,6 +18,13 @@
  * the path, or -1 if there is none. */
 int daemon_script_default(char *out, size_t len);
 
+/* package.path entries for the lua/moonlist/ modules, for every host of a
+ * script (the agent's, and `moonlist sim -config`'s): beside the binary,
+ * as for the default script, in a checkout or an install, with
+ * MOONLIST_LUA_PATH first if set. Malloc'd, the caller frees it; NULL when
+ * out of memory. */
+char *daemon_script_lua_path(void);
+
 /* Load -config (or the default script) into a new host and apply its
  * settings to `o`. Returns 0 with *out set (NULL if no script was found
  * and none was asked for: the agent runs without Lua, and says so), or -1
