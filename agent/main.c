@@ -65,7 +65,7 @@ int main(int argc, char **argv)
             if (strcmp(argv[1], commands[i].name) != 0)
                 continue;
             if (commands[i].fn == cli_sim_main)
-                cli_sim_exec_with_huge_pages(argc, argv);
+                cli_sim_exec_with_huge_pages(argv);
             return commands[i].fn(argc - 2, argv + 2);
         }
         fprintf(stderr, "moonlist: unknown command '%s'\n\n", argv[1]);

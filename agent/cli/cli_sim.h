@@ -143,10 +143,10 @@ int cli_sim_main(int argc, char **argv);
 
 /* `moonlist sim` only, from main() before anything else: if
  * GLIBC_TUNABLES does not name glibc.malloc.hugetlb, start this program
- * again (/proc/self/exe, argv as given, argc entries) with
+ * again (/proc/self/exe, main's NULL-ended argv as given) with
  * glibc.malloc.hugetlb=1 added, so that malloc asks for transparent huge
  * pages (cli_sim_pages.c says why). Returns only when it did not restart. */
-void cli_sim_exec_with_huge_pages(int argc, char **argv);
+void cli_sim_exec_with_huge_pages(char **argv);
 
 /* Append to b the line "memory: peak P MB resident, H MB of it in huge
  * pages (glibc.malloc.hugetlb=V)" for this process. 0, or -1. */

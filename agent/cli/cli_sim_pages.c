@@ -29,24 +29,18 @@
 #define TUNABLES "GLIBC_TUNABLES"
 #define HUGETLB "glibc.malloc.hugetlb="
 
-void cli_sim_exec_with_huge_pages(int argc, char **argv)
+void cli_sim_exec_with_huge_pages(char **argv)
 {
     const char *old = getenv(TUNABLES);
     if (old && strstr(old, HUGETLB))
         return; /* set by the operator, or by us before the exec */
     size_t n = (old ? strlen(old) + 1 : 0) + sizeof HUGETLB + 1;
     char *v = malloc(n);
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!v || !args) {
-        free(v);
-        free(args);
+    if (!v)
         return;
-    }
     snprintf(v, n, "%s%s%s1", old ? old : "", old ? ":" : "", HUGETLB);
-    for (int i = 0; i < argc; i++)
-        args[i] = argv[i];
     if (setenv(TUNABLES, v, 1) == 0)
-        execv("/proc/self/exe", args);
+        execv("/proc/self/exe", argv);
     /* no /proc, or no exec: the run goes on in 4 KiB pages, only slower;
      * the environment goes back to what it was */
     int e = errno;
@@ -56,7 +50,6 @@ void cli_sim_exec_with_huge_pages(int argc, char **argv)
         unsetenv(TUNABLES);
     fprintf(stderr, "moonlist sim: running without huge pages (cannot restart with %s1: %s)\n", HUGETLB, strerror(e));
     free(v);
-    free(args);
 }
 
 /* A "Key:   N kB" line's N from a /proc file, or -1 */
