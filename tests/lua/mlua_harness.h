@@ -9,6 +9,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "check.h"
 #include "lua/mlua.h"
 
 #define H_MAX_CMDS 4096
@@ -118,6 +119,18 @@ static inline int h_start(harness *t)
     if (rc < 0)
         fprintf(stderr, "mlua_start: %s\n", err);
     return rc;
+}
+
+/* h_init, a new host with `code` loaded, and its thread started: the
+ * steps most tests begin with. A load error is a failed check (with the
+ * error); a host that cannot start stops the test. */
+static inline void h_boot(harness *t, const char *code)
+{
+    char err[512];
+    h_init(t);
+    int rc = h_load(t, code, err, sizeof err);
+    CHECKF(rc == 0, "%s", err);
+    REQUIRE(h_start(t) == 0);
 }
 
 /* Run the protocol loop until n commands arrived or timeout_ms passed. */

@@ -151,12 +151,7 @@ static void test_virtual_clock(void)
 static void test_real_thread(void)
 {
     harness t;
-    h_init(&t);
-    char err[512];
-    int rc = h_load(&t, "local agent = require 'moonlist'\nagent.every(0.01, function() error('tick') end)\n", err,
-                    sizeof err);
-    CHECKF(rc == 0, "%s", err);
-    REQUIRE(h_start(&t) == 0);
+    h_boot(&t, "local agent = require 'moonlist'\nagent.every(0.01, function() error('tick') end)\n");
     mlua_stats st;
     uint64_t deadline = uv_hrtime() / 1000000u + REAL_DEADLINE_MS;
     do {
@@ -183,15 +178,10 @@ static void test_real_thread(void)
 static void test_real_thread_count_after_window(void)
 {
     harness t;
-    h_init(&t);
-    char err[512];
-    int rc = h_load(&t,
+    h_boot(&t,
         "local agent = require 'moonlist'\n"
         "local k, every = 0\n"
-        "every = agent.every(0.01, function() k = k + 1; if k == 2 then every:stop() end; error('twice') end)\n",
-        err, sizeof err);
-    CHECKF(rc == 0, "%s", err);
-    REQUIRE(h_start(&t) == 0);
+        "every = agent.every(0.01, function() k = k + 1; if k == 2 then every:stop() end; error('twice') end)\n");
     CHECK(h_wait_log(&t, "test.lua:3: twice (1 more like this suppressed)", REAL_WINDOW_DEADLINE_MS));
     h_finish(&t);
 }

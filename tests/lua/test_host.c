@@ -13,9 +13,7 @@ static const uint8_t tags_meta[] = { 0xff, 0x81, 0xa4, 'r', 'o', 'l', 'e', 0xa3,
 static void test_hooks_in_order(void)
 {
     harness t;
-    h_init(&t);
-    char err[512];
-    int rc = h_load(&t,
+    h_boot(&t,
         "local agent = require 'moonlist'\n"
         "local function m2s(m) return m.name..'/'..m.status..'/'..m.addr..':'..m.port..'/'..m.incarnation end\n"
         "agent.on('join', function(m) agent.broadcast('join '..m2s(m)..' role='..tostring(m.tags.role)"
@@ -26,10 +24,7 @@ static void test_hooks_in_order(void)
         "agent.on('conflict', function(m, other) agent.broadcast('conflict '..m.name..' '..other.addr..':'..other.port) end)\n"
         "agent.on('message', function(p, from) agent.broadcast('message '..p..' '..from.addr..':'..from.port..' '..tostring(from.name)) end)\n"
         "agent.on('ping', function(m, rtt, payload) agent.broadcast(string.format('ping %s %.3f %s', m.name, rtt, payload)) end)\n"
-        "agent.on('join', function(m) agent.send(m.name, 'hello', {reliable=true}) end)\n",
-        err, sizeof err);
-    CHECKF(rc == 0, "%s", err);
-    REQUIRE(h_start(&t) == 0);
+        "agent.on('join', function(m) agent.send(m.name, 'hello', {reliable=true}) end)\n");
 
     swim_member a = h_member("a", 7001, SWIM_ALIVE, tags_meta, sizeof tags_meta);
     h_post(&t, SWIM_EV_JOIN, &a);
@@ -80,9 +75,7 @@ static void test_hooks_in_order(void)
 static void test_errors_logged_and_carry_on(void)
 {
     harness t;
-    h_init(&t);
-    char err[512];
-    int rc = h_load(&t,
+    h_boot(&t,
         "local agent = require 'moonlist'\n"
         "local function boom(m) error('kaput '..m.name) end\n"
         "agent.on('join', function(m) boom(m) end)\n"
@@ -91,10 +84,7 @@ static void test_errors_logged_and_carry_on(void)
         "agent.after(0.01, function() error('timer error') end)\n"
         "local uv = require 'luv'\n"
         "local tm = uv.new_timer()\n"
-        "tm:start(20, 0, function() tm:close(); error('luv error') end)\n",
-        err, sizeof err);
-    CHECKF(rc == 0, "%s", err);
-    REQUIRE(h_start(&t) == 0);
+        "tm:start(20, 0, function() tm:close(); error('luv error') end)\n");
     swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0), b = h_member("b", 7002, SWIM_ALIVE, NULL, 0);
     h_post(&t, SWIM_EV_JOIN, &a);
     h_post(&t, SWIM_EV_LEAVE, &a);
@@ -348,19 +338,14 @@ static void test_state_and_vetoes(void)
 static void test_idle_without_wakes(void)
 {
     harness t;
-    h_init(&t);
-    char err[512];
-    int rc = h_load(&t,
+    h_boot(&t,
         "local agent = require 'moonlist'\n"
         "local n = 0\n"
         "agent.on('join', function(m)\n"
         "  agent.state{ local_state = function() n = n + 1; return tostring(n) end }\n"
         "  agent.on('ping', function(p) agent.broadcast('ping ' .. p.name) end)\n"
         "  agent.broadcast('joined ' .. m.name)\n"
-        "end)\n",
-        err, sizeof err);
-    CHECKF(rc == 0, "%s", err);
-    REQUIRE(h_start(&t) == 0);
+        "end)\n");
     /* started on this thread, and nothing on the Lua thread arms it */
     CHECK(!uv_is_active((uv_handle_t *)&t.h->refresh));
 

@@ -26,17 +26,12 @@ static uint64_t median_us(uint64_t *v, size_t n)
 static void test_slow_hook_then_recovers(void)
 {
     harness t;
-    h_init(&t);
-    char err[512];
-    int rc = h_load(&t,
+    h_boot(&t,
         "local agent = require 'moonlist'\n"
         "agent.on('update', function(m) agent.broadcast('start') end)\n"
         "agent.on('join', function(m) local t = os.clock() while os.clock() - t < 0.5 do end agent.broadcast('slow done') end)\n"
         "agent.on('leave', function(m) agent.broadcast('after '..m.name) end)\n"
-        "agent.on('alive', function(m) return true end)\n",
-        err, sizeof err);
-    CHECKF(rc == 0, "%s", err);
-    REQUIRE(h_start(&t) == 0);
+        "agent.on('alive', function(m) return true end)\n");
     swim_member a = h_member("a", 7001, SWIM_ALIVE, NULL, 0);
     h_post(&t, SWIM_EV_UPDATE, &a);
     h_post(&t, SWIM_EV_JOIN, &a);
