@@ -71,8 +71,9 @@ int wire_decode_compress(const uint8_t *p, size_t n, wire_compress *m, size_t *u
 int wire_decode_push_pull_header(const uint8_t *p, size_t n, wire_push_pull_header *h, size_t *used);
 int wire_decode_push_node_state(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used);
 /* The general map reader alone, without the in-order path that
- * wire_decode_alive and wire_decode_push_node_state try first: the reference tests/wire/test_msg_fast.c and fuzz/fuzz_msg.c
- * hold them to (the same result, byte for byte, for any input). */
+ * wire_decode_alive and wire_decode_push_node_state try first: the
+ * reference tests/wire/test_msg_fast.c and fuzz/fuzz_msg.c hold them to
+ * (the same result, byte for byte, for any input). */
 int wire_decode_alive_map(const uint8_t *p, size_t n, wire_alive *m, size_t *used);
 int wire_decode_push_node_state_map(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used);
 int wire_decode_user_msg_header(const uint8_t *p, size_t n, wire_user_msg_header *h, size_t *used);
