@@ -74,11 +74,11 @@ static inline void qw_on_serf(void *ud, int node, swim_time now, const serf_node
     }
 }
 
-/* n nodes "node-<i>"; tags[i] "k=v" or NULL; with_keyring: each node's
- * cfg.keyring is its own w->kr[i], holding `key` (16 bytes). All join
- * node 0. */
-static inline void qw_make(qworld *w, int n, uint64_t seed, const serf_node_config *tmpl, const char *const *tags,
-                           const uint8_t *key)
+/* n nodes "node-<i>" on memberlist profile `profile` ("lan", "local",
+ * "wan"); tags[i] "k=v" or NULL; with_keyring: each node's cfg.keyring is
+ * its own w->kr[i], holding `key` (16 bytes). All join node 0. */
+static inline void qw_make_profile(qworld *w, int n, uint64_t seed, const char *profile, const serf_node_config *tmpl,
+                                   const char *const *tags, const uint8_t *key)
 {
     REQUIRE(n <= QW_MAX);
     memset(w, 0, sizeof *w);
@@ -93,7 +93,7 @@ static inline void qw_make(qworld *w, int n, uint64_t seed, const serf_node_conf
     for (int i = 0; i < n; i++) {
         swim_config c;
         memset(&c, 0, sizeof c);
-        REQUIRE(swim_config_profile(&c, "lan") == 0);
+        REQUIRE(swim_config_profile(&c, profile) == 0);
         snprintf(c.name, sizeof c.name, "node-%d", i);
         serf_tags t = { 0 };
         if (tags && tags[i]) {
@@ -118,6 +118,13 @@ static inline void qw_make(qworld *w, int n, uint64_t seed, const serf_node_conf
         int seed_node = 0;
         sim_join(w->s, i, &seed_node, 1);
     }
+}
+
+/* qw_make_profile on "lan", serf's default */
+static inline void qw_make(qworld *w, int n, uint64_t seed, const serf_node_config *tmpl, const char *const *tags,
+                           const uint8_t *key)
+{
+    qw_make_profile(w, n, seed, "lan", tmpl, tags, key);
 }
 
 static inline void qw_free(qworld *w)
