@@ -662,6 +662,8 @@ int serf_nq_query_send(serf_node *sn, swim_time now, wire_bytes name, wire_bytes
                 if (handle)
                     *handle = 0;
                 rc = WIRE_ENOMEM;
+            } else {
+                serf_nq_send_direct(sn, &q.filters, out.data, out.len);
             }
             serf_node_update_deadline(sn);
         }

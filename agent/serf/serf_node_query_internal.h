@@ -1,5 +1,6 @@
 /* serf_node_query_internal: the user events and queries of a serf_node
- * (serf_node_events.c, serf_node_query.c, serf_node_internal_query.c):
+ * (serf_node_events.c, serf_node_query.c, serf_node_query_direct.c,
+ * serf_node_internal_query.c):
  * their state, embedded in struct serf_node, and what serf_node.c calls. */
 #ifndef MOONLIST_SERF_NODE_QUERY_INTERNAL_H
 #define MOONLIST_SERF_NODE_QUERY_INTERNAL_H
@@ -103,6 +104,13 @@ swim_time serf_nq_events_deadline(const serf_node *sn);
 size_t serf_nq_num_members(const serf_node *sn);
 /* cfg.query_response_size_limit, or serf's default */
 size_t serf_nq_response_limit(const serf_node *sn);
+
+/* The asker's direct copies of its query message `msg` (encoded with
+ * `filters`): one to each live member other than us that the filters
+ * select, queued on the outbox, unless more than SERF_QUERY_DIRECT_MAX are
+ * selected (serf_node_query_direct.c says why). Returns how many were
+ * queued. */
+size_t serf_nq_send_direct(serf_node *sn, const serf_raw_list *filters, const uint8_t *msg, size_t len);
 
 /* Queries (serf_node_query.c). Send our query (serf's Query, the local
  * handling included); purpose says who reads the answers. If its message

@@ -329,8 +329,14 @@ static void test_default_timeout(void)
     CHECK_EQ_INT(serf_nq_query_send(b.n[0].sn, b.now, wire_bytes_of("q", 1), wire_bytes_of(NULL, 0), NULL,
                                     SERF_NQ_FOR_APP, &h),
                  WIRE_OK);
+    /* gossiped, and the same bytes straight to n1 and n2 (§16.6) */
     hn_out out = hn_take(&b, 0);
-    REQUIRE(out.n == 1);
+    REQUIRE(out.n == 3);
+    CHECK(!out.v[0].to_addr);
+    for (size_t k = 1; k < 3; k++) {
+        CHECK(out.v[k].to_addr && hn_find_addr(&b, &out.v[k].to) == (int)k);
+        CHECK_MEM(out.v[k].msg, out.v[k].len, out.v[0].msg, out.v[0].len);
+    }
     serf_msg_query q;
     REQUIRE(serf_msg_query_decode(out.v[0].msg, out.v[0].len, &q) == WIRE_OK);
     CHECK_EQ_INT(q.timeout_ns, 200ll * 16 * 1 * 1000000);
@@ -343,6 +349,101 @@ static void test_default_timeout(void)
     hn_out_free(&out);
     /* the query clock moved past it: the next query is newer */
     CHECK_EQ_INT(serf_node_get_clocks(b.n[0].sn).query, 1);
+    hn_free(&b);
+}
+
+/* The asker's direct copies (§16.6): to the live members its filters
+ * select, never itself, never the failed or left; none at all past 32. */
+static void member_event(hn_bench *b, int to, swim_event_type type, const char *name, uint8_t last, swim_state st,
+                         const char *tag)
+{
+    swim_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    hn_node fake;
+    memset(&fake, 0, sizeof fake);
+    snprintf(fake.name, sizeof fake.name, "%s", name);
+    fake.addr = hn_addr(last, 7946);
+    serf_tags t = { 0 };
+    if (tag) {
+        char err[64];
+        REQUIRE(serf_tags_parse_kv(&t, tag, err, sizeof err) == 0);
+    }
+    wire_buf mb;
+    wire_buf_init(&mb, 0);
+    REQUIRE(serf_tags_encode(&t, &mb, NULL, 0) == 0 && mb.len <= sizeof fake.meta);
+    memcpy(fake.meta, mb.data, mb.len);
+    fake.meta_len = mb.len;
+    wire_buf_free(&mb);
+    serf_tags_free(&t);
+    ev.member = hn_member(&fake);
+    ev.member.state = st;
+    serf_node_on_swim_event(b->n[to].sn, b->now, &ev);
+}
+
+/* ask from node 0; the last octets of the direct copies' addresses, in
+ * out[] (sorted as queued), and their count */
+static size_t ask_direct(hn_bench *b, const serf_node_query_opts *o, uint8_t *lasts, size_t cap)
+{
+    uint64_t h;
+    CHECK_EQ_INT(serf_nq_query_send(b->n[0].sn, b->now, wire_bytes_of("q", 1), wire_bytes_of(NULL, 0), o,
+                                    SERF_NQ_FOR_APP, &h),
+                 WIRE_OK);
+    hn_out out = hn_take(b, 0);
+    size_t n = 0;
+    CHECK(out.n >= 1 && !out.v[0].to_addr);
+    for (size_t k = 1; k < out.n; k++) {
+        CHECK(out.v[k].to_addr);
+        CHECK_MEM(out.v[k].msg, out.v[k].len, out.v[0].msg, out.v[0].len);
+        if (n < cap)
+            lasts[n] = out.v[k].to.ip[3];
+        n++;
+    }
+    hn_out_free(&out);
+    return n;
+}
+
+static void test_direct_copies(void)
+{
+    static hn_bench b;
+    memset(&b, 0, sizeof b);
+    hn_add(&b, "n0", hn_addr(1, 7946), "role=web", NULL, false);
+    hn_meet(&b);
+    member_event(&b, 0, SWIM_EV_JOIN, "web1", 2, SWIM_ALIVE, "role=web");
+    member_event(&b, 0, SWIM_EV_JOIN, "db1", 3, SWIM_ALIVE, "role=db");
+    member_event(&b, 0, SWIM_EV_JOIN, "web2", 4, SWIM_ALIVE, "role=web");
+    member_event(&b, 0, SWIM_EV_JOIN, "web3", 5, SWIM_ALIVE, "role=web");
+    member_event(&b, 0, SWIM_EV_LEAVE, "web3", 5, SWIM_DEAD, "role=web");
+    uint8_t lasts[64];
+
+    /* no filter: every live member but us */
+    CHECK_EQ_INT(ask_direct(&b, NULL, lasts, 64), 3);
+    CHECK(lasts[0] == 2 && lasts[1] == 3 && lasts[2] == 4);
+
+    /* a node filter: the named, live ones (us, the failed and the unknown
+     * named too) */
+    const char *nodes[] = { "n0", "db1", "web3", "nobody" };
+    serf_node_query_opts o = { .nodes = nodes, .nnodes = 4 };
+    CHECK_EQ_INT(ask_direct(&b, &o, lasts, 64), 1);
+    CHECK_EQ_INT(lasts[0], 3);
+
+    /* a tag filter, judged on the tags we know */
+    const char *keys[] = { "role" }, *exprs[] = { "^web" };
+    serf_node_query_opts ot = { .tag_keys = keys, .tag_exprs = exprs, .ntags = 1 };
+    CHECK_EQ_INT(ask_direct(&b, &ot, lasts, 64), 2);
+    CHECK(lasts[0] == 2 && lasts[1] == 4);
+
+    /* 32 selected: 32 copies; 33: gossip alone */
+    for (int i = 0; i < 29; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "m%d", i);
+        member_event(&b, 0, SWIM_EV_JOIN, name, (uint8_t)(10 + i), SWIM_ALIVE, NULL);
+    }
+    CHECK_EQ_INT(ask_direct(&b, NULL, lasts, 64), 32);
+    member_event(&b, 0, SWIM_EV_JOIN, "m29", 39, SWIM_ALIVE, NULL);
+    CHECK_EQ_INT(ask_direct(&b, NULL, lasts, 64), 0);
+    /* still 2 when the filter selects 2 of the 34 */
+    CHECK_EQ_INT(ask_direct(&b, &ot, lasts, 64), 2);
     hn_free(&b);
 }
 
@@ -542,6 +643,7 @@ int main(void)
     test_relay();
     test_size_limits();
     test_default_timeout();
+    test_direct_copies();
     test_expired_query();
     test_user_event_receive();
     test_coalesce();
