@@ -380,7 +380,9 @@ mixed_port_of() {
 # each node that has it, so in six nodes one node now and then gets no copy
 # at all: serf among serf agents misses one in about 2 % of queries here
 # (3 of 7 runs of serf_mixed_query.sh with E2E_IMPL=serf, 11 queries each, missed
-# one node once). So a query whose answers are a strict subset of the
+# one node once). A moonlist asker also sends its query straight to the
+# members it selects (docs/protocol.md 16.6), a serf asker does not. So a
+# query whose answers are a strict subset of the
 # wanted ones is asked again (payload try1, try2, try3) up to three times;
 # anything else (an extra node, a wrong response, three misses) fails.
 # MIXED_ASK_PAYLOAD[NAME] keeps the payload that got the full answer.
