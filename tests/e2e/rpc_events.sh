@@ -120,7 +120,10 @@ ml_start l -profile local -join "$(agent_addr a)" -config "$E2E_DIR/hooks.lua"
 # hear of it only at its first push/pull, up to 30 s after its start
 expect_within 35 "all see 4 alive" all_see_count 4 alive a b c l
 ml event a -coalesce=false luaev p1 >/dev/null || fail "moonlist event for the script failed"
-expect_within 10 "l's event hook saw the event" grep -q "hook event luaev p1" "$(agent_log l)"
+# gossip misses one of four nodes now and then (3 % of pairs at the local
+# profile: tests/serf/test_serf_query_reach.c); the event then comes with
+# l's own push/pull, at most 15 s away on local
+expect_within 20 "l's event hook saw the event" grep -q "hook event luaev p1" "$(agent_log l)"
 out=$(ml query a -timeout 3s -node l load zz) || fail "moonlist query for the script failed: $out"
 grep -qxF "Response from 'l': script says zz" <<<"$out" || fail "the script's answer:"$'\n'"$out"
 e2e_log "ok: a script's event and query hooks"
