@@ -46,6 +46,12 @@ ml_start b -profile local -tag role=web -join "$(agent_addr a)" "${handlers[@]}"
 ml_start c -profile local -tag role=web -join "$(agent_addr a)" "${handlers[@]}"
 expect_within 10 "all see 3 alive" all_see_count 3 alive a b c
 
+# An event's gossip misses a node now and then (each holder sends it only
+# 2 x ceil(log10(n + 1)) times on local); the event then comes with the
+# next push/pull, at most 15 s away on local: the waits for events allow
+# that plus the coalescing delay (at most 3 s)
+EVENT_WAIT_S=20
+
 # runs NAME EVENT: how many times NAME's handler ran for user event EVENT
 runs() { awk -v e="$2" '$2 == e' "$EV/user.$1" 2>/dev/null | wc -l; }
 everyone_ran() { local n; for n in a b c; do [ "$(runs "$n" "$1")" -ge 1 ] || return 1; done; }
@@ -55,11 +61,11 @@ sc() { local cmd=$1 name=$2; shift 2; timeout 30 serf "$cmd" -rpc-addr="$(agent_
 # ---- moonlist event: every handler once ------------------------------------
 out=$(ml event a -coalesce=false deploy v1) || fail "moonlist event failed: $out"
 [ "$out" = "Event 'deploy' dispatched! Coalescing enabled: false" ] || fail "moonlist event said: $out"
-expect_within 10 "every agent's handler ran for 'deploy'" everyone_ran deploy
+expect_within "$EVENT_WAIT_S" "every agent's handler ran for 'deploy'" everyone_ran deploy
 # coalesced (serf's default): delivered after the agents' quiescent period
 out=$(ml event b marker after) || fail "moonlist event failed: $out"
 [ "$out" = "Event 'marker' dispatched! Coalescing enabled: true" ] || fail "moonlist event said: $out"
-expect_within 15 "every agent's handler ran for 'marker'" everyone_ran marker
+expect_within "$EVENT_WAIT_S" "every agent's handler ran for 'marker'" everyone_ran marker
 for n in a b c; do
     [ "$(runs "$n" deploy)" = 1 ] || fail "$n ran its handler $(runs "$n" deploy) times for deploy: $(cat "$EV/user.$n")"
     line=$(awk '$2 == "deploy"' "$EV/user.$n")
@@ -95,7 +101,7 @@ E2E_EXTRA_PIDS+=("$mon_pid")
 expect_within 5 "serf monitor is running" grep -q '\[INFO\]' "$mon"
 out=$(sc event b -coalesce=false serfsent s1) || fail "serf event failed: $out"
 grep -q "Event 'serfsent' dispatched" <<<"$out" || fail "serf event said: $out"
-expect_within 10 "every agent's handler ran for serf's event" everyone_ran serfsent
+expect_within "$EVENT_WAIT_S" "every agent's handler ran for serf's event" everyone_ran serfsent
 expect_within 5 "serf monitor shows the user event" grep -q 'serfsent' "$mon"
 out=$(sc query a -timeout=3s load fromserf) || fail "serf query failed: $out"
 for want in "Total Acks: 3" "Total Responses: 3" "Response from 'b': load of b: fromserf"; do
@@ -120,10 +126,9 @@ ml_start l -profile local -join "$(agent_addr a)" -config "$E2E_DIR/hooks.lua"
 # hear of it only at its first push/pull, up to 30 s after its start
 expect_within 35 "all see 4 alive" all_see_count 4 alive a b c l
 ml event a -coalesce=false luaev p1 >/dev/null || fail "moonlist event for the script failed"
-# gossip misses one of four nodes now and then (3 % of pairs at the local
-# profile: tests/serf/test_serf_query_reach.c); the event then comes with
-# l's own push/pull, at most 15 s away on local
-expect_within 20 "l's event hook saw the event" grep -q "hook event luaev p1" "$(agent_log l)"
+# with four nodes gossip misses one in about 3 % of (node, message) pairs
+# on local (tests/serf/test_serf_query_reach.c, before direct copies)
+expect_within "$EVENT_WAIT_S" "l's event hook saw the event" grep -q "hook event luaev p1" "$(agent_log l)"
 out=$(ml query a -timeout 3s -node l load zz) || fail "moonlist query for the script failed: $out"
 grep -qxF "Response from 'l': script says zz" <<<"$out" || fail "the script's answer:"$'\n'"$out"
 e2e_log "ok: a script's event and query hooks"
