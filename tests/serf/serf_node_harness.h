@@ -92,17 +92,9 @@ static inline swim_member hn_member(const hn_node *n)
     return m;
 }
 
-/* Add a node (its tags as "k=v" or NULL; with_keyring: cfg.keyring is
- * the node's kr, empty until the test fills it). tmpl may be NULL. */
-static inline int hn_add(hn_bench *b, const char *name, swim_addr addr, const char *tag, const serf_node_config *tmpl,
-                  bool with_keyring)
+/* n's meta: serf's tags from "k=v", or none (NULL) */
+static inline void hn_set_tags(hn_node *n, const char *tag)
 {
-    REQUIRE(b->count < HN_MAX);
-    int i = (int)b->count++;
-    hn_node *n = &b->n[i];
-    memset(n, 0, sizeof *n);
-    snprintf(n->name, sizeof n->name, "%s", name);
-    n->addr = addr;
     serf_tags tags = { 0 };
     if (tag) {
         char err[64];
@@ -116,6 +108,20 @@ static inline int hn_add(hn_bench *b, const char *name, swim_addr addr, const ch
     n->meta_len = mb.len;
     wire_buf_free(&mb);
     serf_tags_free(&tags);
+}
+
+/* Add a node (its tags as "k=v" or NULL; with_keyring: cfg.keyring is
+ * the node's kr, empty until the test fills it). tmpl may be NULL. */
+static inline int hn_add(hn_bench *b, const char *name, swim_addr addr, const char *tag, const serf_node_config *tmpl,
+                  bool with_keyring)
+{
+    REQUIRE(b->count < HN_MAX);
+    int i = (int)b->count++;
+    hn_node *n = &b->n[i];
+    memset(n, 0, sizeof *n);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    n->addr = addr;
+    hn_set_tags(n, tag);
     wire_keyring_init(&n->kr);
     serf_node_config cfg;
     if (tmpl)

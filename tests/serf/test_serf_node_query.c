@@ -352,30 +352,20 @@ static void test_default_timeout(void)
     hn_free(&b);
 }
 
-/* The asker's direct copies (§16.6): to the live members its filters
- * select, never itself, never the failed or left; none at all past 32. */
+/* Node `to` hears from its core that a member (named, at 127.0.0.<last>,
+ * with tags "k=v" or none) joined or left (its state `st`); no node of the
+ * bench stands behind it. */
 static void member_event(hn_bench *b, int to, swim_event_type type, const char *name, uint8_t last, swim_state st,
                          const char *tag)
 {
     swim_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = type;
-    hn_node fake;
+    static hn_node fake; /* its event log is large: not on the stack */
     memset(&fake, 0, sizeof fake);
     snprintf(fake.name, sizeof fake.name, "%s", name);
     fake.addr = hn_addr(last, 7946);
-    serf_tags t = { 0 };
-    if (tag) {
-        char err[64];
-        REQUIRE(serf_tags_parse_kv(&t, tag, err, sizeof err) == 0);
-    }
-    wire_buf mb;
-    wire_buf_init(&mb, 0);
-    REQUIRE(serf_tags_encode(&t, &mb, NULL, 0) == 0 && mb.len <= sizeof fake.meta);
-    memcpy(fake.meta, mb.data, mb.len);
-    fake.meta_len = mb.len;
-    wire_buf_free(&mb);
-    serf_tags_free(&t);
+    hn_set_tags(&fake, tag);
     ev.member = hn_member(&fake);
     ev.member.state = st;
     serf_node_on_swim_event(b->n[to].sn, b->now, &ev);
@@ -403,6 +393,8 @@ static size_t ask_direct(hn_bench *b, const serf_node_query_opts *o, uint8_t *la
     return n;
 }
 
+/* The asker's direct copies (§16.6): to the live members its filters
+ * select, never itself, never the failed or left; none at all past 32. */
 static void test_direct_copies(void)
 {
     static hn_bench b;
