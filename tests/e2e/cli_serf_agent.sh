@@ -34,20 +34,67 @@ out=$(ml event s1 -coalesce=false hello world) || fail "moonlist event on a serf
 # leaves it to serf's push/pull (every 15 s), which carries recent events
 expect_within 25 "s2's handler got the event" grep -qx "hello world" "$E2E_DIR/user.s2"
 
-out=$(ml query s3 -timeout 3s ping) || fail "moonlist query on a serf agent failed: $out"
-for want in "Ack from 's1'" "Ack from 's2'" "Ack from 's3'" "Response from 's1': pong from s1" \
-            "Response from 's2': pong from s2" "Total Acks: 3" "Total Responses: 2"; do
+# serf gossips a query 2 x ceil(log10(n + 1)) = 2 times per holder here, and
+# a probe's piggy-back can spend both on one peer: now and then an agent of
+# three gets no copy (CI saw it: s3 sent both to s2, s2 both back to s3).
+# A serf asker sends no direct copy (moonlist's does, docs/protocol.md
+# 16.6), so a query that only lacks some answers is asked again, up to three
+# times, as mixed_ask does; a wrong or extra line fails at once.
+# serf_ask WANT_LINES CLI_ARGS...: WANT_LINES the output's lines that say who
+# answered, one per line; the output goes to $out
+serf_ask() {
+    local want=$1 try got
+    shift
+    for try in 1 2 3; do
+        out=$(ml query s3 -timeout 3s "$@") || fail "moonlist query $* on a serf agent failed: $out"
+        got=$(grep -E "^(Ack|Response) from " <<<"$out" | sort)
+        [ "$got" = "$(sort <<<"$want")" ] && return 0
+        # every line got is a wanted one: an agent missed the query
+        [ -z "$(comm -23 <(echo "$got") <(sort <<<"$want"))" ] ||
+            fail "moonlist query $* on serf: unexpected answers:"$'\n'"$out"
+        e2e_log "query $* try $try: an agent got no copy ($(grep -c "^Ack from" <<<"$out") acks): again"
+    done
+    fail "moonlist query $* on serf: three times short:"$'\n'"$out"
+}
+serf_ask "Ack from 's1'
+Ack from 's2'
+Ack from 's3'
+Response from 's1': pong from s1
+Response from 's2': pong from s2" ping
+for want in "Query 'ping' dispatched" "Total Acks: 3" "Total Responses: 2"; do
     grep -qxF "$want" <<<"$out" || fail "moonlist query on serf lacks '$want':"$'\n'"$out"
 done
-js=$(ml query s3 -timeout 3s -format json -tag role=web ping) || fail "moonlist query -format json failed: $js"
-jq -e '.Acks == ["s1"] and .Responses == {"s1": "pong from s1"}' <<<"$js" >/dev/null || fail "moonlist query -tag json: $js"
+for try in 1 2 3; do
+    js=$(ml query s3 -timeout 3s -format json -tag role=web ping) || fail "moonlist query -format json failed: $js"
+    jq -e '.Acks == ["s1"] and .Responses == {"s1": "pong from s1"}' <<<"$js" >/dev/null && break
+    jq -e '(.Acks // []) == [] and (.Responses // {}) == {}' <<<"$js" >/dev/null ||
+        fail "moonlist query -tag json: $js"
+    [ "$try" -lt 3 ] || fail "moonlist query -tag json: three times no answer from s1: $js"
+    e2e_log "query -tag role=web try $try: s1 got no copy: again"
+done
 e2e_log "ok: moonlist event and query against serf agents"
 
-out=$(ml keys s2 -install "$K2") || fail "moonlist keys -install on serf failed: $out"
+# Key operations are queries too (_serf_install-key, ...), with the same
+# chance of an agent getting no copy: serf's key manager then says "k/3
+# nodes reported success". Each operation is idempotent (installing a key
+# held, using the primary, removing a key not held all succeed), so such an
+# answer is asked again, up to three times; any other failure fails.
+# serf_keys NODE FLAGS...: the output goes to $out
+serf_keys() {
+    local node=$1 try
+    shift
+    for try in 1 2 3; do
+        out=$(ml keys "$node" "$@" 2>&1) && return 0
+        grep -qE "[0-2]/3 nodes reported success" <<<"$out" || fail "moonlist keys $* on serf failed: $out"
+        e2e_log "keys $* try $try: an agent got no copy of the key query: again"
+    done
+    fail "moonlist keys $* on serf: three times short: $out"
+}
+serf_keys s2 -install "$K2"
 grep -qxF "Successfully installed key!" <<<"$out" || fail "moonlist keys -install said: $out"
-ml keys s2 -use "$K2" >/dev/null || fail "moonlist keys -use on serf failed"
-ml keys s2 -remove "$K1" >/dev/null || fail "moonlist keys -remove on serf failed"
-out=$(ml keys s1 -list) || fail "moonlist keys -list on serf failed: $out"
+serf_keys s2 -use "$K2"
+serf_keys s2 -remove "$K1"
+serf_keys s1 -list
 grep -qxF "$K2  [3/3]" <<<"$out" && ! grep -qF "$K1" <<<"$out" || fail "moonlist keys -list on serf:"$'\n'"$out"
 e2e_log "ok: moonlist keys rotated a serf cluster's key"
 
