@@ -75,26 +75,12 @@ done
 e2e_log "ok: moonlist event and query against serf agents"
 
 # Key operations are queries too (_serf_install-key, ...), with the same
-# chance of an agent getting no copy: serf's key manager then says "k/3
-# nodes reported success". Each operation is idempotent (installing a key
-# held, using the primary, removing a key not held all succeed), so such an
-# answer is asked again, up to three times; any other failure fails.
-# serf_keys NODE FLAGS...: the output goes to $out
-serf_keys() {
-    local node=$1 try
-    shift
-    for try in 1 2 3; do
-        out=$(ml keys "$node" "$@" 2>&1) && return 0
-        grep -qE "[0-2]/3 nodes reported success" <<<"$out" || fail "moonlist keys $* on serf failed: $out"
-        e2e_log "keys $* try $try: an agent got no copy of the key query: again"
-    done
-    fail "moonlist keys $* on serf: three times short: $out"
-}
-serf_keys s2 -install "$K2"
+# chance of an agent getting no copy: keys_retry (lib.sh) asks again.
+keys_retry 3 "moonlist keys -install on serf" ml keys s2 -install "$K2"
 grep -qxF "Successfully installed key!" <<<"$out" || fail "moonlist keys -install said: $out"
-serf_keys s2 -use "$K2"
-serf_keys s2 -remove "$K1"
-serf_keys s1 -list
+keys_retry 3 "moonlist keys -use on serf" ml keys s2 -use "$K2"
+keys_retry 3 "moonlist keys -remove on serf" ml keys s2 -remove "$K1"
+keys_retry 3 "moonlist keys -list on serf" ml keys s1 -list
 grep -qxF "$K2  [3/3]" <<<"$out" && ! grep -qF "$K1" <<<"$out" || fail "moonlist keys -list on serf:"$'\n'"$out"
 e2e_log "ok: moonlist keys rotated a serf cluster's key"
 

@@ -375,6 +375,25 @@ expect_within() {
     fail "not within ${secs} s: $what"
 }
 
+# keys_retry N WHAT CMD...: a key operation (CMD; its output, stderr too,
+# in $out) on a cluster of N. A key operation is a query, and gossip now
+# and then gives a node no copy of one: the asker then fails with "k/N
+# nodes reported success" (k < N). The operations are idempotent
+# (installing a key held, using the primary, removing a key not held,
+# listing), so that failure alone is run again, three tries in all, as an
+# operator would; any other failure, or three short answers, fails.
+keys_retry() {
+    local n=$1 what=$2 try k
+    shift 2
+    for try in 1 2 3; do
+        out=$("$@" 2>&1) && return 0
+        k=$(grep -Eo "[0-9]+/$n nodes reported success" <<<"$out" | head -1 | cut -d/ -f1)
+        [ -n "$k" ] && [ "$k" -lt "$n" ] || fail "$what failed: $out"
+        e2e_log "$what try $try: $k of $n nodes answered ($(tr '\n' ' ' <<<"$out")): again"
+    done
+    fail "$what: short of answers three times: $out"
+}
+
 # e2e_views: every running agent's member view, for failure reports.
 e2e_views() {
     local name

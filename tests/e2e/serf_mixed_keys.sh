@@ -29,18 +29,12 @@ all_alive() {
 # every member. A key operation is a query, gossiped only 4 times by each
 # node that has it: in six nodes one node now and then gets no copy (about
 # 2 % of queries among serf agents alone, see serf_mixed_query.sh), and
-# serf's CLI then fails with "5/6 nodes reported success". The operations
-# are idempotent (installing a key held, using the primary, removing a key
-# not held all succeed), so that case only is run again, at most 3 times,
-# as an operator would; any node reporting a failure fails the test.
+# serf's CLI then fails with "5/6 nodes reported success"; keys_retry
+# (lib.sh) runs that case again, at most 3 times; any node reporting a
+# failure fails the test.
 keyop() {
-    local out try
-    for try in 1 2 3; do
-        out=$(mixed_cli "$1" keys "$2" "$3" 2>&1) && break
-        grep -Eq '[0-5]/6 nodes reported success' <<<"$out" || fail "keys $2 $3 at $1 failed: $out"
-        e2e_log "keys $2 at $1: a node did not answer ($(tr '\n' ' ' <<<"$out")): again"
-        [ "$try" -lt 3 ] || fail "keys $2 $3 at $1 short of answers three times: $out"
-    done
+    local out
+    keys_retry 6 "keys $2 $3 at $1" mixed_cli "$1" keys "$2" "$3"
     e2e_log "ok: keys $2 at $1 ($(tr '\n' ' ' <<<"$out"))"
     all_alive "after keys $2 at $1"
 }
@@ -48,12 +42,8 @@ keyop() {
 # only_key AGENT KEY: `keys -list` at AGENT lists KEY alone, on 6 of 6
 # nodes (asked again on a missing answer, as keyop).
 only_key() {
-    local out lines try
-    for try in 1 2 3; do
-        out=$(mixed_cli "$1" keys -list 2>&1) && break
-        grep -Eq '[0-5]/6 nodes reported success' <<<"$out" && [ "$try" -lt 3 ] || fail "keys -list at $1 failed: $out"
-        e2e_log "keys -list at $1: a node did not answer: again"
-    done
+    local out lines
+    keys_retry 6 "keys -list at $1" mixed_cli "$1" keys -list
     lines=$(grep -E '\[[0-9]+/[0-9]+\]' <<<"$out")
     [ "$(wc -l <<<"$lines")" = 1 ] && grep -Eq "^$2 +\[6/6\]\$" <<<"$lines" ||
         fail "keys -list at $1: want $2 alone on [6/6], got: $out"
