@@ -120,9 +120,7 @@ size_t serf_nq_response_limit(const serf_node *sn)
 
 static bool count_live(void *ud, const serf_node_member *m)
 {
-    /* memberlist counts every node not dead or left: serf's leaving
-     * members are still alive there */
-    *(size_t *)ud += m->status == SERF_MEMBER_ALIVE || m->status == SERF_MEMBER_LEAVING;
+    *(size_t *)ud += serf_nq_member_live(m);
     return true;
 }
 

@@ -46,11 +46,7 @@ static bool selected(const direct_pick *p, const serf_node_member *m)
 static bool pick(void *ud, const serf_node_member *m)
 {
     direct_pick *p = ud;
-    /* memberlist still talks to a leaving member; the failed and left
-     * are past hearing it */
-    if (m->status != SERF_MEMBER_ALIVE && m->status != SERF_MEMBER_LEAVING)
-        return true;
-    if (strcmp(m->name, p->sn->name) == 0 || !selected(p, m))
+    if (!serf_nq_member_live(m) || strcmp(m->name, p->sn->name) == 0 || !selected(p, m))
         return true;
     if (p->n == SERF_QUERY_DIRECT_MAX) {
         p->over = true;

@@ -98,6 +98,13 @@ void serf_nq_on_user_event(serf_node *sn, const uint8_t *msg, size_t len);
 void serf_nq_events_tick(serf_node *sn, swim_time now);
 swim_time serf_nq_events_deadline(const serf_node *sn);
 
+/* A member memberlist still counts and talks to: not dead or left (serf's
+ * alive and leaving members). */
+static inline bool serf_nq_member_live(const serf_node_member *m)
+{
+    return m->status == SERF_MEMBER_ALIVE || m->status == SERF_MEMBER_LEAVING;
+}
+
 /* memberlist's NumMembers, the members not dead or left (serf's alive
  * and leaving ones, ourselves included): what serf's default query
  * timeout and its KeyManager's NumNodes count. */
