@@ -133,26 +133,39 @@ static inline void h_boot(harness *t, const char *code)
     REQUIRE(h_start(t) == 0);
 }
 
-/* Run the protocol loop until n commands arrived or timeout_ms passed. */
-static inline bool h_wait_cmds(harness *t, size_t n, unsigned timeout_ms)
+/* Run the protocol loop until done(t, arg) holds or timeout_ms passed;
+ * whether it holds. */
+static inline bool h_wait_until(harness *t, bool (*done)(harness *t, const void *arg), const void *arg,
+                                unsigned timeout_ms)
 {
     uint64_t deadline = uv_hrtime() / 1000000u + timeout_ms;
     uv_timer_start(&t->tick, h_tick, 5, 5);
-    while (t->ncmds < n && uv_hrtime() / 1000000u < deadline)
+    while (!done(t, arg) && uv_hrtime() / 1000000u < deadline)
         uv_run(&t->loop, UV_RUN_ONCE);
     uv_timer_stop(&t->tick);
-    return t->ncmds >= n;
+    return done(t, arg);
+}
+
+static inline bool h_cmds_at_least(harness *t, const void *n)
+{
+    return t->ncmds >= *(const size_t *)n;
+}
+
+/* Run the protocol loop until n commands arrived or timeout_ms passed. */
+static inline bool h_wait_cmds(harness *t, size_t n, unsigned timeout_ms)
+{
+    return h_wait_until(t, h_cmds_at_least, &n, timeout_ms);
+}
+
+static inline bool h_log_has_arg(harness *t, const void *needle)
+{
+    return h_log_has(t, needle);
 }
 
 /* Poll the log for `needle` (the Lua thread writes it). */
 static inline bool h_wait_log(harness *t, const char *needle, unsigned timeout_ms)
 {
-    uint64_t deadline = uv_hrtime() / 1000000u + timeout_ms;
-    uv_timer_start(&t->tick, h_tick, 5, 5);
-    while (!h_log_has(t, needle) && uv_hrtime() / 1000000u < deadline)
-        uv_run(&t->loop, UV_RUN_ONCE);
-    uv_timer_stop(&t->tick);
-    return h_log_has(t, needle);
+    return h_wait_until(t, h_log_has_arg, needle, timeout_ms);
 }
 
 static inline void h_finish(harness *t)

@@ -40,6 +40,18 @@ static mlua_stats stats(harness *t)
     return st;
 }
 
+static bool reloads_ok_at_least(harness *t, const void *n)
+{
+    return stats(t).reload_ok >= *(const uint64_t *)n;
+}
+
+/* Wait until the host counted n successful reloads: it counts one after
+ * the new script ran, so after what the script broadcast while loading. */
+static bool wait_reloads_ok(harness *t, uint64_t n, unsigned timeout_ms)
+{
+    return h_wait_until(t, reloads_ok_at_least, &n, timeout_ms);
+}
+
 /* Where needle first is in the log, or -1. */
 static long log_pos(harness *t, const char *needle)
 {
@@ -156,6 +168,7 @@ static void test_handoff_members_and_events(void)
     mlua_reload(t.h);
     CHECK(h_wait_cmds(&t, 5, 5000));
     CHECK(t.ncmds == 5 && strcmp(t.cmds[4], "broadcast  v3 got from v2") == 0);
+    CHECK(wait_reloads_ok(&t, 2, 5000));
     CHECK_EQ_INT(stats(&t).reload_ok, 2);
     h_finish(&t);
 }
