@@ -78,6 +78,7 @@ typedef struct agent {
     int stop_signal;           /* stopped by this signal without leaving: die of it */
     uv_timer_t retry_timer;    /* the next -retry-join attempt (daemon_retry.c) */
     uint32_t retry_attempts;   /* failed so far */
+    uv_timer_t pages_timer;    /* hands code pages back when quiet (base_pages.h) */
     daemon_handlers *handlers; /* -event-handler scripts, NULL without */
     daemon_tags_file tags_file;/* -tags-file, written on change */
     daemon_snapshot *snapshot; /* -snapshot, NULL without */

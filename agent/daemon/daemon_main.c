@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/base_log.h"
+#include "base/base_pages.h"
 #include "daemon/daemon_internal.h"
 #include "daemon/daemon_keyring_file.h"
 #include "daemon/daemon_script.h"
@@ -27,6 +28,27 @@
 
 /* At exit, a hook still running gets this long to return. */
 #define AGENT_LUA_STOP_MS 2000
+/* Code pages are handed back (base_pages.h) once the agent has been quiet
+ * this long: no member change and no reload since. 5 s: the start's
+ * script load, joins and push/pulls, or a change's hooks, are over by then
+ * on a healthy network; code that runs again maps back at its first touch,
+ * a minor fault; and a cluster changing every few seconds is walked at
+ * most once per quiet spell (docs/footprint.md, "Code pages"). */
+#define AGENT_PAGES_RELEASE_MS 5000
+
+static void on_pages_timer(uv_timer_t *t)
+{
+    (void)t;
+    size_t n = base_pages_release_code();
+    base_log(BASE_LOG_DEBUG, "%zu KiB of read-only file mappings handed back", n >> 10);
+}
+
+/* (Re)starts the quiet spell after which code pages are handed back. */
+static void pages_release_later(agent *a)
+{
+    if (!a->closing)
+        uv_timer_start(&a->pages_timer, on_pages_timer, AGENT_PAGES_RELEASE_MS, 0);
+}
 
 void daemon_member_line(const swim_member *m, char *buf, size_t len)
 {
@@ -46,6 +68,9 @@ static void on_event(void *ud, const swim_event *ev)
     /* the serf node queues only; its member events go to the RPC streams
      * and the event handlers */
     daemon_serf_on_swim_event(a, ev);
+    if (ev->type == SWIM_EV_JOIN || ev->type == SWIM_EV_UPDATE || ev->type == SWIM_EV_LEAVE ||
+        ev->type == SWIM_EV_CONFLICT)
+        pages_release_later(a);   /* the hooks and the serf layer ran code */
     switch (ev->type) {
     case SWIM_EV_JOIN:
         daemon_member_line(&ev->member, who, sizeof who);
@@ -120,6 +145,7 @@ static void on_sighup(uv_signal_t *s, int signum)
     if (a->lua) {
         base_log(BASE_LOG_INFO, "caught SIGHUP: reloading the script");
         mlua_reload(a->lua);
+        pages_release_later(a);   /* the new script's load maps the parser again */
     } else
         base_log(BASE_LOG_WARN, "caught SIGHUP: no script to reload");
 }
@@ -169,6 +195,7 @@ void daemon_close_all(agent *a)
     uv_close((uv_handle_t *)&a->intent_timer, NULL);
     uv_close((uv_handle_t *)&a->stop_timer, NULL);
     uv_close((uv_handle_t *)&a->retry_timer, NULL);
+    uv_close((uv_handle_t *)&a->pages_timer, NULL);
 }
 
 static void on_stop_timer(uv_timer_t *t)
@@ -332,6 +359,9 @@ int daemon_main(int argc, char **argv)
     if (a.snapshot || !o.snapshot[0])   /* else err says why it did not open */
         a.handlers = daemon_handlers_start(a.loop, o.event_handlers, o.nevent_handlers, handlers_self, &a, err,
                                            sizeof err);
+    /* armed by our own join, the core's first event */
+    uv_timer_init(a.loop, &a.pages_timer);
+    a.pages_timer.data = &a;
     /* the snapshot's clocks go into the node before any join */
     if ((a.handlers || !err[0]) &&   /* none given, or started */
         daemon_serf_start(&a, a.lua ? &app : NULL, &h.delegate, err, sizeof err) == 0) {
@@ -347,6 +377,7 @@ int daemon_main(int argc, char **argv)
         if (a.metrics)
             daemon_metrics_close(a.metrics);
         daemon_serf_close(&a);
+        uv_close((uv_handle_t *)&a.pages_timer, NULL);
         uv_run(a.loop, UV_RUN_DEFAULT);
         daemon_serf_free(&a);
         daemon_opts_free(&o);

@@ -156,4 +156,43 @@ agent_wait_exit y 10
 [ "$AGENT_RC" = 1 ] || fail "y (-metrics-addr, no $MHD) exited $AGENT_RC, not 1"
 grep -q -- "-metrics-addr: cannot load $MHD: .*$MHD" "$(agent_log y)" || fail "y did not say it cannot load $MHD"
 e2e_log "ok: without the library, -encrypt and -metrics-addr stop at start saying so"
+# text_rss NAME: KiB of NAME's binary's code mapped in it now
+text_rss() {
+    local pid
+    pid=$(agent_pid "$1")
+    awk -v exe="$(readlink -f "/proc/$pid/exe")" '/^[0-9a-f]+-[0-9a-f]+ / { on = ($2 == "r-xp" && $6 == exe) }
+        on && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps"
+}
+# releases NAME: how many times NAME has handed its code pages back
+RELEASED="KiB of read-only file mappings handed back"
+releases() { grep -c "$RELEASED" "$(agent_log "$1")"; }
+# released_since NAME N: NAME has handed its pages back more than N times
+released_since() { [ "$(releases "$1")" -gt "$2" ]; }
+# An agent quiet for 5 s (no member change) hands back the code pages
+# that ran meanwhile (base_pages.h; logged at debug, the tests' level):
+# what runs again maps back, the rest stays out. Last in this test: q's
+# failure makes every agent load libm (the suspicion timeout's log).
+ml_start p -profile local -join "$(agent_addr a)"
+expect_within 10 "a, b and p see 3 alive" all_see_count 3 alive a b p
+before=$(text_rss p)
+if [ "$(releases p)" != 0 ]; then
+    e2e_log "p handed its code pages back before they were counted (a start slower than 5 s): the drop is not checked"
+else
+    expect_within 15 "p hands its start's code pages back" released_since p 0
+    sleep 1 # probes and gossip after it
+    after=$(text_rss p)
+    [ "$after" -lt $((before * 3 / 4)) ] || fail "p's resident code went from $before KiB to $after KiB only"
+    e2e_log "ok: p's resident code went from $before KiB to $after KiB ($(grep -o "[0-9]* $RELEASED" "$(agent_log p)"))"
+fi
+# and the code runs again when needed: the script's join hook, a
+# failure detected; then, quiet again, p hands the pages back again
+ml_start q -profile local -join "$(agent_addr p)"
+expect_within 10 "p's script logs q's join" grep -q "member joined: q " "$(agent_log p)"
+agent_kill9 q
+expect_within 20 "p sees q dead" all_see q "dead failed" p
+busy=$(text_rss p)
+n=$(releases p)
+expect_within 15 "p hands its code pages back once quiet again" released_since p "$n"
+e2e_log "ok: p ran its hooks and detected a failure after the release ($busy KiB of code mapped), then handed back again ($(text_rss p) KiB)"
+
 e2e_log "PASS"
