@@ -17,6 +17,11 @@
 #                libraries)
 #   uss_kib      Private_Clean + Private_Dirty per agent (smaps_rollup):
 #                what stopping one agent would free
+#   rss_idle_kib, pss_idle_kib, uss_idle_kib
+#                the same at the end of the idle window below: an idle
+#                agent's memory, with its start behind it (a moonlist
+#                agent hands back the code pages it ran once it has been
+#                quiet for 5 s: docs/footprint.md)
 #   cpu_s_min    CPU seconds (utime+stime) per agent per minute, over an
 #                idle window, scaled to one minute; the window starts once
 #                the join's own traffic is over (settle_s after the
@@ -297,6 +302,23 @@ settle_auto() {
 
 mean_max() { printf '%s\n' "$@" | awk 'NF && $1 != "-" { s += $1; k++; if ($1 > m) m = $1 } END { if (k) printf "%.2f %.2f\n", s / k, m; else print "- -" }'; }
 
+# memory KEY SUFFIX NAME...: the agents' mean RSS, PSS and USS into
+# R[KEY,rss SUFFIX] and so on
+memory() {
+    local key=$1 sfx=$2 rss_sum=0 pss_sum=0 uss_sum=0 pid pss uss name
+    shift 2
+    for name in "$@"; do
+        pid=$(agent_pid "$name")
+        rss_sum=$((rss_sum + $(rss_kib "$pid")))
+        read -r pss uss < <(rollup_kib "$pid")
+        pss_sum=$((pss_sum + pss))
+        uss_sum=$((uss_sum + uss))
+    done
+    R[$key,rss$sfx]=$(($rss_sum / $#))
+    R[$key,pss$sfx]=$(($pss_sum / $#))
+    R[$key,uss$sfx]=$(($uss_sum / $#))
+}
+
 run_one() { # run_one PROFILE IMPL N
     local profile=$1 impl=$2 n=$3 i names=() t0 name key="$1,$2,$3"
     E2E_IMPL=$impl
@@ -325,18 +347,8 @@ run_one() { # run_one PROFILE IMPL N
     fi
     for name in "${names[@]}"; do agent_running "$name" || fail "$impl agent $name died (see $name.log)"; done
 
-    # Memory.
-    local rss_sum=0 pss_sum=0 uss_sum=0 pid pss uss
-    for name in "${names[@]}"; do
-        pid=$(agent_pid "$name")
-        rss_sum=$((rss_sum + $(rss_kib "$pid")))
-        read -r pss uss < <(rollup_kib "$pid")
-        pss_sum=$((pss_sum + pss))
-        uss_sum=$((uss_sum + uss))
-    done
-    R[$key,rss]=$((rss_sum / n))
-    R[$key,pss]=$((pss_sum / n))
-    R[$key,uss]=$((uss_sum / n))
+    # Memory, now and again after the idle window.
+    memory "$key" "" "${names[@]}"
 
     # Idle CPU and bytes: the gossip ports are counted from here on.
     if [ -n "$COUNTING" ]; then
@@ -367,6 +379,7 @@ run_one() { # run_one PROFILE IMPL N
     for name in "${names[@]}"; do
         ticks=$((ticks + $(cpu_ticks "$(agent_pid "$name")") - ${c0[$name]}))
     done
+    memory "$key" _idle "${names[@]}"
     R[$key,cpu]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$n" -v w="$win" \
         'BEGIN { printf "%.3f", t / hz / n / w * 60 }')
     R[$key,bytes]=- R[$key,bytes_udp]=- R[$key,bytes_tcp]=-
@@ -426,7 +439,7 @@ run_one() { # run_one PROFILE IMPL N
     read -r R[$key,leave_log] _ < <(mean_max "${leaves_log[@]}")
     R[$key,leave_failed]=$wrong
     R[$key,poll]=$(awk '{ t += $1; r++ } END { if (r) printf "%.2f", t / r; else print "-" }' "$E2E_DIR/poll_rounds")
-    e2e_log "$profile $impl N=$n: launch ${R[$key,launch]} s, converge ${R[$key,converge]} s (log ${R[$key,converge_log]}), rss ${R[$key,rss]} KiB, pss ${R[$key,pss]}, uss ${R[$key,uss]}, cpu ${R[$key,cpu]} s/min, ${R[$key,bytes]} B/s (udp ${R[$key,bytes_udp]}, tcp ${R[$key,bytes_tcp]}, after a settle of ${R[$key,settle]} s), detect ${R[$key,detect]} s (worst ${R[$key,detect_max]}, log ${R[$key,detect_log]}, model ${R[$key,model]}), leave ${R[$key,leave]} s (worst ${R[$key,leave_max]}, log ${R[$key,leave_log]}, seen failed ${R[$key,leave_failed]} times), poll round ${R[$key,poll]} s"
+    e2e_log "$profile $impl N=$n: launch ${R[$key,launch]} s, converge ${R[$key,converge]} s (log ${R[$key,converge_log]}), rss ${R[$key,rss]} KiB, pss ${R[$key,pss]}, uss ${R[$key,uss]} (idle: rss ${R[$key,rss_idle]}, pss ${R[$key,pss_idle]}, uss ${R[$key,uss_idle]}), cpu ${R[$key,cpu]} s/min, ${R[$key,bytes]} B/s (udp ${R[$key,bytes_udp]}, tcp ${R[$key,bytes_tcp]}, after a settle of ${R[$key,settle]} s), detect ${R[$key,detect]} s (worst ${R[$key,detect_max]}, log ${R[$key,detect_log]}, model ${R[$key,model]}), leave ${R[$key,leave]} s (worst ${R[$key,leave_max]}, log ${R[$key,leave_log]}, seen failed ${R[$key,leave_failed]} times), poll round ${R[$key,poll]} s"
     e2e_kill_all
     [ -z "$COUNTING" ] || nft flush set inet bench gossip
 }
@@ -440,13 +453,14 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 cols=(launch converge converge_log rss pss uss cpu bytes detect detect_max detect_log model leave leave_max leave_log leave_failed poll)
 {
-    echo "profile,impl,n,launch_s,converge_s,converge_log_s,rss_kib,pss_kib,uss_kib,cpu_s_per_agent_min,bytes_per_agent_s,detect_s,detect_max_s,detect_log_s,model_s,leave_s,leave_max_s,leave_log_s,leave_seen_failed,poll_round_s,idle_window_s,settle_s,bytes_udp_per_agent_s,bytes_tcp_per_agent_s"
+    echo "profile,impl,n,launch_s,converge_s,converge_log_s,rss_kib,pss_kib,uss_kib,cpu_s_per_agent_min,bytes_per_agent_s,detect_s,detect_max_s,detect_log_s,model_s,leave_s,leave_max_s,leave_log_s,leave_seen_failed,poll_round_s,idle_window_s,settle_s,bytes_udp_per_agent_s,bytes_tcp_per_agent_s,rss_idle_kib,pss_idle_kib,uss_idle_kib"
     for profile in $PROFILES; do
         for n in $SIZES; do
             for impl in $IMPLS; do
                 line="$profile,$impl,$n"
                 for c in "${cols[@]}"; do line+=",${R[$profile,$impl,$n,$c]}"; done
-                echo "$line,$IDLE,${R[$profile,$impl,$n,settle]},${R[$profile,$impl,$n,bytes_udp]},${R[$profile,$impl,$n,bytes_tcp]}"
+                k="$profile,$impl,$n"
+                echo "$line,$IDLE,${R[$k,settle]},${R[$k,bytes_udp]},${R[$k,bytes_tcp]},${R[$k,rss_idle]},${R[$k,pss_idle]},${R[$k,uss_idle]}"
             done
         done
     done
@@ -476,6 +490,24 @@ for profile in $PROFILES; do
         fi
     done
 done
+mrow='%-6s %-9s %4s %9s %9s %9s %9s %9s %9s\n'
+printf "\nmemory per agent, KiB: after convergence, and after the idle window\n$mrow" profile impl N rss pss uss \
+    rss_idle pss_idle uss_idle
+for profile in $PROFILES; do
+    for n in $SIZES; do
+        for impl in $IMPLS; do
+            k="$profile,$impl,$n"
+            printf "$mrow" "$profile" "$impl" "$n" "${R[$k,rss]}" "${R[$k,pss]}" "${R[$k,uss]}" \
+                "${R[$k,rss_idle]}" "${R[$k,pss_idle]}" "${R[$k,uss_idle]}"
+        done
+        if [[ " $IMPLS " == *" moonlist "* && " $IMPLS " == *" serf "* ]]; then
+            a="$profile,moonlist,$n" b="$profile,serf,$n"
+            line=()
+            for c in rss pss uss rss_idle pss_idle uss_idle; do line+=("$(ratio "${R[$a,$c]}" "${R[$b,$c]}")"); done
+            printf "$mrow" "$profile" "ml/serf" "$n" "${line[@]}"
+        fi
+    done
+done
 if [[ " $IMPLS " == *" moonlist "* ]]; then
     printf '\nmoonlist from its logs (ms timestamps): converge, detect (mean), leave (mean)\n'
     for profile in $PROFILES; do
@@ -487,10 +519,11 @@ if [[ " $IMPLS " == *" moonlist "* ]]; then
 fi
 
 # The plot, from the CSV: memory per agent against N, one line per
-# implementation (colour) and measure (dash); the first profile's rows.
+# implementation (colour) and measure (dash); the first profile's rows,
+# read after the idle window (what an agent keeps).
 plot_memory() { # plot_memory DIR: DIR/IMPL.csv, that implementation's rows
     local dir=$1 impl m curves=()
-    local -A colour=([moonlist]='#1f77b4' [serf]='#d62728') dash=([rss]=1 [pss]=2 [uss]=3) column=([rss]=7 [pss]=8 [uss]=9) point=([rss]=7 [pss]=5 [uss]=9)
+    local -A colour=([moonlist]='#1f77b4' [serf]='#d62728') dash=([rss]=1 [pss]=2 [uss]=3) column=([rss]=25 [pss]=26 [uss]=27) point=([rss]=7 [pss]=5 [uss]=9)
     for impl in $IMPLS; do
         for m in rss pss uss; do
             curves+=("'$dir/$impl.csv' using 3:(\$${column[$m]} / 1024) with linespoints lw 2 dt ${dash[$m]} pt ${point[$m]} lc rgb '${colour[$impl]:-#2ca02c}' title '$impl ${m^^}'")
@@ -500,7 +533,7 @@ plot_memory() { # plot_memory DIR: DIR/IMPL.csv, that implementation's rows
 set terminal pngcairo size 900,600
 set output '$PNG'
 set datafile separator ','
-set title 'Memory per agent after convergence, loopback cluster'
+set title 'Memory per idle agent (after the idle window), loopback cluster'
 set xlabel 'agents in the cluster (N)'
 set xtics ($(echo $SIZES | tr ' ' ,))
 set ylabel 'MiB per agent'
