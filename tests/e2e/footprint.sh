@@ -7,7 +7,10 @@
 # one first on LD_LIBRARY_PATH), -encrypt and -metrics-addr stop the agent
 # at start with exit 1 and a sentence naming it. Each agent's VmRSS and
 # PSS are logged, not asserted (they depend on the machine). The default
-# script's thread does not wake while the agents are idle.
+# script's thread does not wake while the agents are idle. An agent quiet
+# for 5 s hands back the code pages it ran (docs/footprint.md, "Code
+# pages"): its resident code drops by a quarter at least, its hooks and
+# failure detection work after it, and it hands back again once quiet.
 # The static build (MOONLIST_STATIC_DEPS, the default: the binary needs
 # only libc) maps no other library file: plain agents map the binary,
 # libc and ld.so alone, libm included once gossip has run (no libm on the
