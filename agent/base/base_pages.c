@@ -45,6 +45,13 @@ static void read_copied(pages_walk *w)
     uintptr_t lo = 0, hi = 0;
     bool writable = true;
     while (fgets(line, sizeof line, f)) {
+        /* a longer line (a long path) is read on to its end: its tail is
+         * not a line of its own */
+        if (!strchr(line, '\n')) {
+            char rest[512];
+            while (fgets(rest, sizeof rest, f) && !strchr(rest, '\n'))
+                ;
+        }
         unsigned long a, b;
         char perms[8];
         if (sscanf(line, "%lx-%lx %7s ", &a, &b, perms) == 3) {
