@@ -119,5 +119,5 @@ size_t base_pages_release_code(void)
     /* the whole walk, smaps read included, under the lock that dlopen and
      * dlclose take: no object comes or goes between reading and releasing */
     dl_iterate_phdr(release_object, &w);
-    return w.failed ? 0 : w.bytes;
+    return w.bytes;   /* 0 when failed: that is decided before any release */
 }

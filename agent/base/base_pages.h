@@ -5,7 +5,7 @@
  * an agent (LuaJIT's parser and libraries, the config script, name
  * resolution, the first join) leaves nearly all of its binary's and libc's
  * code resident in it for good, although an idle agent runs a small part
- * of it (docs/footprint.md, "Startup's code pages"). */
+ * of it (docs/footprint.md, "Code pages"). */
 #ifndef MOONLIST_BASE_PAGES_H
 #define MOONLIST_BASE_PAGES_H
 
