@@ -84,6 +84,7 @@ swim *swim_new(const swim_config *cfg, const swim_io *io, swim_time now)
     s->io = *io;
     s->now = now;
     s->deadline_reported = SWIM_NEVER; /* what an unarmed timer waits for */
+    s->susp_next = SWIM_NEVER;
     swim_rng_seed(&s->rng, cfg->seed);
     wire_buf_init(&s->scratch, SWIM_SCRATCH_MAX);
     wire_buf_init(&s->pkt, SWIM_SCRATCH_MAX);

@@ -351,6 +351,11 @@ struct swim {
 
     swim_node **susp_nodes;      /* nodes with a running suspicion timer */
     size_t nsusp, capsusp;
+    /* The earliest of their deadlines (SWIM_NEVER without one), kept as
+     * timers start, shorten and stop: every call into the core reports its
+     * next deadline, and reading each timer's through its node cost two
+     * cache misses a call in the simulator (1 % of a 5,000-node run). */
+    swim_time susp_next;
     swim_relay *relays;
     size_t nrelays, caprelays;
     swim_pending_stream *streams;
@@ -445,6 +450,8 @@ void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const 
 void swim_refute(swim *s, uint32_t accused);
 void swim_awareness_delta(swim *s, int delta);
 void swim_suspicion_tick(swim *s);
+/* Recompute susp_next, after a timer started, stopped or was confirmed. */
+void swim_suspicion_rearm(swim *s);
 void swim_suspicion_clear(swim *s, swim_node *n);
 swim_time swim_suspicion_next(const swim *s);
 bool swim_addr_eq(const swim_addr *a, const swim_addr *b);

@@ -123,6 +123,7 @@ void swim_suspicion_clear(swim *s, swim_node *n)
             s->susp_nodes[i] = s->susp_nodes[--s->nsusp];
             break;
         }
+    swim_suspicion_rearm(s);
 }
 
 static void suspicion_set(swim *s, swim_node *n, swim_suspicion *sp)
@@ -139,6 +140,7 @@ static void suspicion_set(swim *s, swim_node *n, swim_suspicion *sp)
     }
     n->susp = sp;
     s->susp_nodes[s->nsusp++] = n;
+    swim_suspicion_rearm(s);
 }
 
 void swim_refute(swim *s, uint32_t accused)
@@ -296,7 +298,10 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
         return;
     if (n->susp) {
         /* independent confirmations shorten the timer, and are passed on */
-        if (swim_suspicion_confirm(n->susp, from, flen) && swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
+        bool confirmed = swim_suspicion_confirm(n->susp, from, flen);
+        if (confirmed)
+            swim_suspicion_rearm(s); /* the timer is shorter now */
+        if (confirmed && swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
             swim_broadcast_scratch(s, n->name, false);
         return;
     }
@@ -355,6 +360,8 @@ void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const 
 
 void swim_suspicion_tick(swim *s)
 {
+    if (s->susp_next > s->now)
+        return;
     for (size_t i = 0; i < s->nsusp;) {
         swim_node *n = s->susp_nodes[i];
         swim_suspicion *sp = n->susp;
@@ -371,11 +378,13 @@ void swim_suspicion_tick(swim *s)
     }
 }
 
-swim_time swim_suspicion_next(const swim *s)
+void swim_suspicion_rearm(swim *s)
 {
     swim_time t = SWIM_NEVER;
     for (size_t i = 0; i < s->nsusp; i++)
         if (s->susp_nodes[i]->susp->deadline < t)
             t = s->susp_nodes[i]->susp->deadline;
-    return t;
+    s->susp_next = t;
 }
+
+swim_time swim_suspicion_next(const swim *s) { return s->susp_next; }
