@@ -93,9 +93,8 @@ void swim_members_prefetch_next(const swim_members *m, uint32_t hash, size_t len
         prefetch_lines(n->hnext, len);
 }
 
-static void grow_buckets(swim_members *m)
+static void grow_buckets(swim_members *m, size_t nb)
 {
-    size_t nb = m->nbuckets * 2;
     swim_node **b = calloc(nb, sizeof *b);
     if (!b)
         return; /* keep the old table: slower, still correct */
@@ -113,10 +112,35 @@ static void grow_buckets(swim_members *m)
     m->nbuckets = nb;
 }
 
+/* The sizes the table grows through: nodes' from 16, the buckets' from
+ * MEMBERS_MIN_BUCKETS, each doubling when full. */
+static size_t cap_for(size_t cap, size_t n)
+{
+    if (cap == 0)
+        cap = 16;
+    while (cap < n)
+        cap *= 2;
+    return cap;
+}
+
+void swim_members_reserve(swim_members *m, size_t n)
+{
+    if (n > m->cap) {
+        size_t cap = cap_for(m->cap, n);
+        swim_node **nodes = realloc(m->nodes, cap * sizeof *nodes);
+        if (!nodes)
+            return; /* a hint: the adds will grow it, or fail, as before */
+        m->nodes = nodes;
+        m->cap = cap;
+    }
+    if (n > m->nbuckets)
+        grow_buckets(m, cap_for(m->nbuckets, n));
+}
+
 swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size_t len)
 {
     if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
+        size_t cap = cap_for(m->cap, m->n + 1);
         swim_node **nodes = realloc(m->nodes, cap * sizeof *nodes);
         if (!nodes)
             return NULL;
@@ -136,7 +160,7 @@ swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size
     n->hash = name_hash(name, len);
     n->state = SWIM_DEAD;
     if (m->n + 1 > m->nbuckets)
-        grow_buckets(m);
+        grow_buckets(m, m->nbuckets * 2);
     size_t b = n->hash & (m->nbuckets - 1);
     n->hnext = m->buckets[b];
     m->buckets[b] = n;

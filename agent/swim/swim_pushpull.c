@@ -318,6 +318,15 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
         return -1;
     if (rs->join && s->io.delegate.allow_merge && allow_merge(s, rs) != 0)
         return -1;
+    /* The table ends with at least every alive entry and what it held:
+     * grown to that once (a joiner merging its seed's table adds them all) */
+    size_t alive = 0;
+    for (size_t i = 0; i < rs->n; i++)
+        alive += rs->nodes[i].state == WIRE_STATE_ALIVE;
+    if (alive > s->cfg.max_members)
+        alive = s->cfg.max_members;
+    if (alive > s->members.n)
+        swim_members_reserve(&s->members, alive);
     uint32_t hash[MERGE_AHEAD];
     for (size_t i = 0; i < rs->n; i++) {
         prefetch_ahead(s, rs, i, hash);
