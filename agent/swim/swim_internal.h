@@ -179,6 +179,11 @@ void swim_bucket_drop_front(swim_bucket *k, size_t m);
 /* Take the oldest out; NULL if empty. */
 swim_bcast *swim_bucket_pop_back(swim_bucket *k);
 
+/* Entries per slab: 64 x 40 bytes, 2.5 KiB, a few pages' worth of the
+ * malloc calls they replace; a queue of a handful of entries (an idle
+ * agent's) holds one. */
+#define QUEUE_SLAB 64
+typedef struct swim_bcast_slab swim_bcast_slab;
 typedef struct swim_queue {
     swim_bucket *buckets;        /* the non-empty, in send order: transmits
                                     ascending, then len descending */
@@ -193,6 +198,10 @@ typedef struct swim_queue {
     size_t min_len;              /* smallest message ever queued: a packet
                                     with less room left is full */
     bool notify_finished;        /* set when a notify entry finished */
+    struct swim_bcast_slab *slabs; /* where entries live (swim_queue.c), owned */
+    size_t slab_used;            /* entries handed out of the newest slab */
+    swim_bcast *free_bcasts;     /* freed entries, chained by knext */
+    size_t live_bcasts;          /* handed out and not freed */
 } swim_queue;
 
 void swim_queue_init(swim_queue *q);

@@ -39,10 +39,57 @@ void swim_queue_init(swim_queue *q)
     memset(q, 0, sizeof *q);
 }
 
-static void bcast_free(swim_bcast *b)
+/* Entries come from slabs of the queue's own, not one malloc each: a
+ * burst join makes every simulated core queue thousands at once (25
+ * million puts at 5,000 nodes, malloc and free 5 % of the run), and an
+ * entry was 48 bytes of heap for its 40. The newest entries, the ones a
+ * packet takes together, are neighbours. Freed entries are reused by this
+ * queue; the slabs go back when its last entry does, so a queue that
+ * empties holds no memory. */
+struct swim_bcast_slab {
+    struct swim_bcast_slab *next;
+    swim_bcast items[QUEUE_SLAB];
+};
+
+static swim_bcast *bcast_new(swim_queue *q)
+{
+    swim_bcast *b = q->free_bcasts;
+    if (b) {
+        q->free_bcasts = b->knext;
+    } else {
+        if (!q->slabs || q->slab_used == QUEUE_SLAB) {
+            swim_bcast_slab *sl = malloc(sizeof *sl);
+            if (!sl)
+                return NULL;
+            sl->next = q->slabs;
+            q->slabs = sl;
+            q->slab_used = 0;
+        }
+        b = &q->slabs->items[q->slab_used++];
+    }
+    q->live_bcasts++;
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+static void slabs_free(swim_queue *q)
+{
+    while (q->slabs) {
+        swim_bcast_slab *next = q->slabs->next;
+        free(q->slabs);
+        q->slabs = next;
+    }
+    q->free_bcasts = NULL;
+    q->slab_used = 0;
+}
+
+static void bcast_free(swim_queue *q, swim_bcast *b)
 {
     swim_msg_release(b->m);
-    free(b);
+    b->knext = q->free_bcasts;
+    q->free_bcasts = b;
+    if (--q->live_bcasts == 0)
+        slabs_free(q);
 }
 
 void swim_queue_free(swim_queue *q)
@@ -50,9 +97,10 @@ void swim_queue_free(swim_queue *q)
     for (size_t j = 0; j < q->nbuckets; j++) {
         swim_bucket *k = &q->buckets[j];
         for (size_t i = 0; i < k->n; i++)
-            bcast_free(k->items[i]);
+            swim_msg_release(k->items[i]->m);
         swim_bucket_free(k);
     }
+    slabs_free(q);
     free(q->buckets);
     free(q->scratch);
     free(q->kbuckets);
@@ -205,7 +253,7 @@ static void finished(swim_queue *q, swim_bcast *b)
 {
     if (b->notify)
         q->notify_finished = true;
-    bcast_free(b);
+    bcast_free(q, b);
 }
 
 static swim_bcast *key_find(const swim_queue *q, const char *key)
@@ -238,12 +286,12 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
         return -1;
     if (key && q->n + 1 > q->nkbuckets && key_grow(q) != 0)
         return -1;
-    swim_bcast *b = calloc(1, sizeof *b);
+    swim_bcast *b = bcast_new(q);
     if (!b)
         return -1;
     b->m = swim_msg_get(q->pool, msg, len, key);
     if (!b->m) {
-        free(b);
+        bcast_free(q, b);
         return -1;
     }
     if (key)
@@ -258,7 +306,7 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     if (!k || swim_bucket_merge(k, &b, 1) != 0) {
         if (k && k->n == 0)
             buckets_sweep(q);
-        bcast_free(b);
+        bcast_free(q, b);
         return -1;
     }
     q->n++;
