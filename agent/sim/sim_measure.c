@@ -17,6 +17,10 @@ static uint64_t suspicion_bytes(const swim_suspicion *sp)
     return b;
 }
 
+/* How far ahead the walk loads nodes: enough misses in flight to cover
+ * memory's latency, as swim_pushpull.c's ENCODE_AHEAD. */
+#define MEASURE_AHEAD 8
+
 uint64_t sim_member_bytes(const sim *s, uint64_t *entries)
 {
     uint64_t bytes = 0, count = 0;
@@ -28,6 +32,10 @@ uint64_t sim_member_bytes(const sim *s, uint64_t *entries)
         /* the arrays are sized for growth: their whole capacity is held */
         bytes += m->cap * sizeof *m->nodes + m->nbuckets * sizeof *m->buckets;
         for (size_t k = 0; k < m->n; k++) {
+            /* N^2 nodes out of the cache (25 million at 5,000 nodes): the
+             * next ones' loads go out while this one is read */
+            if (k + MEASURE_AHEAD < m->n)
+                __builtin_prefetch(m->nodes[k + MEASURE_AHEAD]);
             const swim_node *x = m->nodes[k];
             bytes += offsetof(swim_node, name) + x->name_len + 1 + suspicion_bytes(x->susp);
             if (x->meta_len > SWIM_META_INLINE)
