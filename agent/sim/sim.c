@@ -16,12 +16,24 @@
 #define SIM_DEFAULT_DELAY 1
 #define SIM_DEFAULT_JITTER 1
 
-uint64_t sim_fnv(uint64_t h, const void *p, size_t n)
+/* Eight bytes a step, the tail zero-padded with its length in the top
+ * byte: a run digests every event of every node (25 million at 5,000
+ * nodes), and FNV-1a's byte a step, a multiply's latency each, was 2 % of
+ * such a run. */
+uint64_t sim_digest(uint64_t h, const void *p, size_t n)
 {
     const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ULL;
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    if (n) {
+        uint64_t w = (uint64_t)n << 56;
+        memcpy(&w, b, n);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
     }
     return h;
 }

@@ -103,7 +103,8 @@ struct sim {
 };
 
 /* shared between sim.c (the loop), sim_net.c and sim_node.c */
-uint64_t sim_fnv(uint64_t h, const void *p, size_t n);
+/* Fold n bytes into the run's digest h (sim.c). */
+uint64_t sim_digest(uint64_t h, const void *p, size_t n);
 void sim_push(sim *s, sim_item *it);                 /* takes it->data */
 /* it->data: a malloc'd copy of data (for sim_push to take); -1 when out of memory. */
 int sim_item_copy(sim_item *it, const void *data, size_t len);

@@ -97,9 +97,9 @@ static void io_event(void *ud, const serf_node_event *ev)
     sim_node *n = ud;
     sim *s = n->sim;
     uint32_t t = ev->type;
-    s->hash = sim_fnv(s->hash, &t, sizeof t);
+    s->hash = sim_digest(s->hash, &t, sizeof t);
     if (ev->member.name)
-        s->hash = sim_fnv(s->hash, ev->member.name, strlen(ev->member.name));
+        s->hash = sim_digest(s->hash, ev->member.name, strlen(ev->member.name));
     if (s->serf && s->serf->fn)
         s->serf->fn(s->serf->ud, n->index, s->now, ev);
 }
