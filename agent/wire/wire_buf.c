@@ -24,7 +24,7 @@ void wire_buf_free(wire_buf *b)
     b->len = b->cap = 0;
 }
 
-int wire_buf_reserve(wire_buf *b, size_t extra)
+int wire_buf_grow(wire_buf *b, size_t extra)
 {
     if (extra > b->max || b->len > b->max - extra)
         return WIRE_ELIMIT;
@@ -44,11 +44,11 @@ int wire_buf_reserve(wire_buf *b, size_t extra)
     return WIRE_OK;
 }
 
-int wire_buf_append(wire_buf *b, const void *p, size_t n)
+int wire_buf_append_grow(wire_buf *b, const void *p, size_t n)
 {
     if (n == 0)
         return WIRE_OK;
-    int rc = wire_buf_reserve(b, n);
+    int rc = wire_buf_grow(b, n);
     if (rc)
         return rc;
     memcpy(b->data + b->len, p, n);
