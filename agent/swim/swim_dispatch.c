@@ -26,7 +26,7 @@ static void user_event(swim *s, const swim_addr *from, const uint8_t *p, size_t 
 
 /* One message that is not a compound, decoded by wire_decode_msg (rc its
  * result), handed to the part of the core it is for. */
-static void handle(swim *s, const swim_addr *from, const uint8_t *msg, const wire_msg *m, int rc)
+static void handle(swim *s, const swim_addr *from, const uint8_t *msg, const wire_msg *m, int rc, const uint32_t *hash)
 {
     uint8_t type = msg[0];
     if (rc != WIRE_OK) {
@@ -67,6 +67,10 @@ static void handle(swim *s, const swim_addr *from, const uint8_t *msg, const wir
             swim_logf(s, BASE_LOG_WARN, "dropping alive with %s", bad);
             swim_count_drop(s, type, 1);
             break;
+        }
+        if (hash) {
+            a.hashed = true;
+            a.hash = *hash;
         }
         swim_alive_node(s, &a, false);
         break;
@@ -134,7 +138,7 @@ static void dispatch_parts(swim *s, const swim_addr *from, const uint8_t *msg, c
                 s->stats.received[p[0]]++;
                 s->stats.bytes_received[p[0]] += plen;
             }
-            handle(s, from, p, &m[i], rc[i]);
+            handle(s, from, p, &m[i], rc[i], about[i] ? &hash[i] : NULL);
         }
     }
 }
@@ -178,7 +182,7 @@ void swim_dispatch(swim *s, const swim_addr *from, const uint8_t *msg, size_t le
     }
     wire_msg m;
     int rc = wire_decode_msg(msg, len, &m);
-    handle(s, from, msg, &m, rc);
+    handle(s, from, msg, &m, rc, NULL);
 }
 
 bool swim_dispatch_stream(swim *s, const swim_addr *from, const uint8_t *msg, size_t len, wire_buf *reply)

@@ -79,6 +79,10 @@ typedef struct swim_members {
 int swim_members_init(swim_members *m);
 void swim_members_free(swim_members *m);
 swim_node *swim_members_find(const swim_members *m, const char *name, size_t len);
+/* The same, given the name's hash as swim_members_prefetch returned it:
+ * the callers that prefetched have it, and hashing again was a tenth of
+ * an alive's handling. */
+swim_node *swim_members_find_hashed(const swim_members *m, const char *name, size_t len, uint32_t hash);
 /* A lookup of `name` is coming: start loading its bucket, and return the
  * name's hash for swim_members_prefetch_node (given the name's length
  * too), which starts loading the node the bucket leads to. Hints only: they change nothing. */
@@ -449,6 +453,8 @@ struct swim_alive_in {
     uint32_t incarnation;
     const uint8_t *meta; size_t meta_len;
     const uint8_t *vsn; size_t vsn_len;
+    bool hashed;                 /* hash is node's, from swim_members_prefetch */
+    uint32_t hash;
 };
 typedef struct swim_alive_in swim_alive_in;
 /* Whether the member state machine has an edge from -> to (the table is

@@ -51,7 +51,12 @@ void swim_members_free(swim_members *m)
 
 swim_node *swim_members_find(const swim_members *m, const char *name, size_t len)
 {
-    uint32_t h = name_hash(name, len);
+    return swim_members_find_hashed(m, name, len, name_hash(name, len));
+}
+
+swim_node *swim_members_find_hashed(const swim_members *m, const char *name, size_t len, uint32_t h)
+{
+    assert(h == name_hash(name, len));
     for (swim_node *n = m->buckets[h & (m->nbuckets - 1)]; n; n = n->hnext)
         if (n->hash == h && n->name_len == len && memcmp(n->name, name, len) == 0)
             return n;

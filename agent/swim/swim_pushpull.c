@@ -292,6 +292,9 @@ out:
  * chain's next for i + MERGE_AHEAD/4. Hints only: the merge is the same,
  * and a table grown meanwhile only makes a hint miss. */
 #define MERGE_AHEAD 16
+/* The hashes kept: entry i's is still there when i is merged (the one for
+ * i + MERGE_AHEAD goes in another slot), for swim_members_find_hashed. */
+#define MERGE_HASHES (2 * MERGE_AHEAD)
 
 static void prefetch_ahead(swim *s, const swim_remote_state *rs, size_t i, uint32_t *hash)
 {
@@ -299,17 +302,17 @@ static void prefetch_ahead(swim *s, const swim_remote_state *rs, size_t i, uint3
     size_t far = i + MERGE_AHEAD, mid = i + MERGE_AHEAD / 2, near = i + MERGE_AHEAD / 4;
     if (i == 0) { /* the first entries had no earlier rounds */
         for (size_t j = 0; j < MERGE_AHEAD && j < rs->n; j++)
-            hash[j] = swim_members_prefetch(&s->members, (const char *)v[j].name.p, v[j].name.n);
+            hash[j % MERGE_HASHES] = swim_members_prefetch(&s->members, (const char *)v[j].name.p, v[j].name.n);
         for (size_t j = 0; j < mid && j < rs->n; j++)
-            swim_members_prefetch_node(&s->members, hash[j], v[j].name.n);
+            swim_members_prefetch_node(&s->members, hash[j % MERGE_HASHES], v[j].name.n);
     }
     if (mid < rs->n)
-        swim_members_prefetch_node(&s->members, hash[mid % MERGE_AHEAD], v[mid].name.n);
+        swim_members_prefetch_node(&s->members, hash[mid % MERGE_HASHES], v[mid].name.n);
     if (near < rs->n)
-        swim_members_prefetch_next(&s->members, hash[near % MERGE_AHEAD], v[near].name.n);
+        swim_members_prefetch_next(&s->members, hash[near % MERGE_HASHES], v[near].name.n);
     /* entry i's slot: its hints are given */
     if (far < rs->n)
-        hash[far % MERGE_AHEAD] = swim_members_prefetch(&s->members, (const char *)v[far].name.p, v[far].name.n);
+        hash[far % MERGE_HASHES] = swim_members_prefetch(&s->members, (const char *)v[far].name.p, v[far].name.n);
 }
 
 int swim_merge_remote(swim *s, const swim_remote_state *rs)
@@ -327,7 +330,7 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
         alive = s->cfg.max_members;
     if (alive > s->members.n)
         swim_members_reserve(&s->members, alive);
-    uint32_t hash[MERGE_AHEAD];
+    uint32_t hash[MERGE_HASHES];
     for (size_t i = 0; i < rs->n; i++) {
         prefetch_ahead(s, rs, i, hash);
         const wire_push_node_state *r = &rs->nodes[i];
@@ -339,6 +342,8 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
             swim_alive_in a;
             if (swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
                 break;
+            a.hashed = true;
+            a.hash = hash[i % MERGE_HASHES];
             swim_alive_node(s, &a, false);
             break;
         }

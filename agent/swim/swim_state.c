@@ -218,7 +218,8 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         if (!allowed)
             return;
     }
-    swim_node *n = swim_members_find(&s->members, a->node, a->nlen);
+    swim_node *n = a->hashed ? swim_members_find_hashed(&s->members, a->node, a->nlen, a->hash)
+                             : swim_members_find(&s->members, a->node, a->nlen);
     bool updates_node = false;
     if (!n) {
         /* a spoofed stream of alive messages with fresh names would grow the
