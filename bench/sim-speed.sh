@@ -26,9 +26,9 @@
 # --docs copies the summary, the rows and the plot to docs/figures/.
 #
 # Environment (defaults):
-#   SIMSPEED_SIZES="1000 2000 5000"  add 10000 for the feasibility run (about
-#                                4 min and 20 GB: it is skipped, with a note,
-#                                when less than 22 GB is available)
+#   SIMSPEED_SIZES="1000 2000 5000"  add 10000 for the feasibility run (3 to 4
+#                                min and 19 GB a run: skipped, with a note,
+#                                when less than 22 GiB is available)
 #   SIMSPEED_RUNS=3              runs per N, one after another
 #   SIMSPEED_CPU=                pin each run to this CPU (taskset -c)
 #   SIMSPEED_TARGET=60           seconds; the line on the plot
@@ -69,7 +69,8 @@ mkdir -p "$OUT"
 TSV=$OUT/sim-speed.tsv
 SUMMARY=$OUT/sim-speed-summary.tsv
 PNG=$OUT/sim-speed.png
-# Peak RSS per member entry measured at 10,000 nodes: 19.9 GB (docs/sim-speed.md).
+# A 10,000-node run peaks at 18.7 GB (docs/sim-speed.md, sixth pass); the
+# rest is room for the system.
 BIG_N=10000 BIG_KB=$((22 * 1024 * 1024))
 
 pin=()
