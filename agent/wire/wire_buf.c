@@ -44,18 +44,6 @@ int wire_buf_grow(wire_buf *b, size_t extra)
     return WIRE_OK;
 }
 
-int wire_buf_append_grow(wire_buf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return WIRE_OK;
-    int rc = wire_buf_grow(b, n);
-    if (rc)
-        return rc;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return WIRE_OK;
-}
-
 int wire_buf_append_byte(wire_buf *b, uint8_t c)
 {
     return wire_buf_append(b, &c, 1);

@@ -29,9 +29,8 @@ typedef struct wire_buf {
 void wire_buf_init(wire_buf *b, size_t max);  /* max 0: WIRE_BUF_DEFAULT_MAX */
 void wire_buf_free(wire_buf *b);
 static inline void wire_buf_reset(wire_buf *b) { b->len = 0; }
-/* The slow paths of the two below: growth, the cap, no memory. */
+/* wire_buf_reserve's slow path: growth, the cap, no memory. */
 int wire_buf_grow(wire_buf *b, size_t extra);
-int wire_buf_append_grow(wire_buf *b, const void *p, size_t n);
 
 /* Room for `extra` more bytes: WIRE_OK or error. Inline for what fits
  * already (cap never passes max): encoders call it for every field, the
@@ -46,12 +45,12 @@ static inline int wire_buf_reserve(wire_buf *b, size_t extra)
 
 static inline int wire_buf_append(wire_buf *b, const void *p, size_t n)
 {
-    if (n && n <= b->cap - b->len) {
+    int rc = wire_buf_reserve(b, n);
+    if (rc == WIRE_OK && n) {
         memcpy(b->data + b->len, p, n);
         b->len += n;
-        return WIRE_OK;
     }
-    return wire_buf_append_grow(b, p, n);
+    return rc;
 }
 
 int wire_buf_append_byte(wire_buf *b, uint8_t c);
