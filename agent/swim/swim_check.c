@@ -41,13 +41,10 @@ static void check_members(const swim *s)
     /* susp_nodes is exactly the nodes with a timer: a node reaped with
      * one would leave a dangling pointer here */
     assert(nsusp == s->nsusp);
-    swim_time next = SWIM_NEVER;
-    for (size_t i = 0; i < s->nsusp; i++) {
+    for (size_t i = 0; i < s->nsusp; i++)
         assert(s->susp_nodes[i]->susp != NULL);
-        if (s->susp_nodes[i]->susp->deadline < next)
-            next = s->susp_nodes[i]->susp->deadline;
-    }
-    assert(s->susp_next == next);
+    /* the kept earliest deadline is the timers' */
+    assert(s->susp_next == swim_suspicion_earliest(s));
     /* we are always in our own table, alive until we leave */
     assert(s->self && swim_members_find(m, s->self->name, s->self->name_len) == s->self);
     assert(s->self->state == (s->leaving ? SWIM_LEFT : SWIM_ALIVE));

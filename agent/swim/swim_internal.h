@@ -470,7 +470,10 @@ void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const 
 void swim_refute(swim *s, uint32_t accused);
 void swim_awareness_delta(swim *s, int delta);
 void swim_suspicion_tick(swim *s);
-/* Recompute susp_next, after a timer started, stopped or was confirmed. */
+/* The earliest deadline of the running timers, walked (SWIM_NEVER without
+ * one); swim_suspicion_rearm keeps it in susp_next, after a timer started,
+ * stopped or was confirmed. */
+swim_time swim_suspicion_earliest(const swim *s);
 void swim_suspicion_rearm(swim *s);
 void swim_suspicion_clear(swim *s, swim_node *n);
 swim_time swim_suspicion_next(const swim *s);

@@ -392,13 +392,15 @@ void swim_suspicion_tick(swim *s)
     }
 }
 
-void swim_suspicion_rearm(swim *s)
+swim_time swim_suspicion_earliest(const swim *s)
 {
     swim_time t = SWIM_NEVER;
     for (size_t i = 0; i < s->nsusp; i++)
         if (s->susp_nodes[i]->susp->deadline < t)
             t = s->susp_nodes[i]->susp->deadline;
-    s->susp_next = t;
+    return t;
 }
+
+void swim_suspicion_rearm(swim *s) { s->susp_next = swim_suspicion_earliest(s); }
 
 swim_time swim_suspicion_next(const swim *s) { return s->susp_next; }
