@@ -183,11 +183,6 @@ void swim_bucket_drop_front(swim_bucket *k, size_t m);
 /* Take the oldest out; NULL if empty. */
 swim_bcast *swim_bucket_pop_back(swim_bucket *k);
 
-/* Entries per slab: 64 x 40 bytes, 2.5 KiB, a few pages' worth of the
- * malloc calls they replace; a queue of a handful of entries (an idle
- * agent's) holds one. */
-#define QUEUE_SLAB 64
-typedef struct swim_bcast_slab swim_bcast_slab;
 typedef struct swim_queue {
     swim_bucket *buckets;        /* the non-empty, in send order: transmits
                                     ascending, then len descending */

@@ -46,10 +46,15 @@ void swim_queue_init(swim_queue *q)
  * packet takes together, are neighbours. Freed entries are reused by this
  * queue; the slabs go back when its last entry does, so a queue that
  * empties holds no memory. */
-struct swim_bcast_slab {
+/* Entries per slab: 64 x 40 bytes, 2.5 KiB, a few pages' worth of the
+ * malloc calls they replace; a queue of a handful of entries (an idle
+ * agent's) holds one. */
+#define QUEUE_SLAB 64
+
+typedef struct swim_bcast_slab {
     struct swim_bcast_slab *next;
     swim_bcast items[QUEUE_SLAB];
-};
+} swim_bcast_slab;
 
 static swim_bcast *bcast_new(swim_queue *q)
 {
