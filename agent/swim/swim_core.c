@@ -431,7 +431,7 @@ static bool force_leave(swim *s, const char *name)
          * it left here and tell the others */
         swim_node_transition(s, n, SWIM_LEFT, n->incarnation, false);
         if (swim_enc_dead(s, n->name, n->name_len, n->incarnation, n->name, n->name_len) == 0)
-            swim_broadcast_scratch(s, n->name, false);
+            swim_broadcast_scratch(s, n, false);
         swim_emit(s, SWIM_EV_LEAVE, n);
     }
     return true;

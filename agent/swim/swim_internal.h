@@ -208,6 +208,18 @@ void swim_queue_free(swim_queue *q);
 /* Queue a copy of msg. A queued entry with the same non-NULL key is dropped
  * first. Returns 0 or -1 when out of memory. */
 int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t len, bool notify);
+/* The same, given the key's hash (swim_queue_key_hash: FNV-1a over the
+ * C string, the hash a member's name has when it holds no NUL): a core
+ * queues an alive for every member a push/pull brings, and hashing the
+ * name again was a pass over it for nothing. */
+int swim_queue_put_hashed(swim_queue *q, const char *key, uint32_t khash, const uint8_t *msg, size_t len,
+                          bool notify);
+uint32_t swim_queue_key_hash(const char *key);
+/* A put with this key's hash is coming: start loading its slot of the key
+ * table, then (that slot loaded) the first entry it leads to. Hints only,
+ * as swim_members_prefetch's are. */
+void swim_queue_prefetch_key(const swim_queue *q, uint32_t khash);
+void swim_queue_prefetch_key_head(const swim_queue *q, uint32_t khash);
 /* Take broadcasts for one packet: each costs len + overhead of `limit`.
  * Calls take(ud, msg, len) for each, in selection order, before the entry
  * may be freed. Returns the bytes used (len + overhead summed). */
@@ -422,7 +434,9 @@ int swim_enc_dead(swim *s, const char *node, size_t nlen, uint32_t inc, const ch
 int swim_enc_ping(swim *s, uint32_t seq, const char *node, size_t nlen);
 int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool nil_payload);
 /* Queue s->scratch as a membership broadcast about `node`. */
-void swim_broadcast_scratch(swim *s, const char *node, bool notify);
+/* Queue the scratch message as the broadcast about member n, replacing
+ * any queued about it. */
+void swim_broadcast_scratch(swim *s, const swim_node *n, bool notify);
 /* Send msg with piggy-backed gossip (memberlist sendMsg). */
 void swim_send_msg(swim *s, const swim_addr *to, const uint8_t *msg, size_t len);
 /* Send msg as is (rawSendMsgPacket). `dst` names the destination node

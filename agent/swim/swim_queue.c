@@ -261,11 +261,11 @@ static void finished(swim_queue *q, swim_bcast *b)
     bcast_free(q, b);
 }
 
-static swim_bcast *key_find(const swim_queue *q, const char *key)
+static swim_bcast *key_find(const swim_queue *q, const char *key, uint32_t h)
 {
     if (!q->kbuckets)
         return NULL;
-    uint32_t h = key_hash(key);
+    assert(h == key_hash(key));
     swim_bcast *b = q->kbuckets[h & (q->nkbuckets - 1)];
     while (b && (b->khash != h || strcmp(swim_bcast_key(b), key) != 0))
         b = b->knext;
@@ -274,13 +274,39 @@ static swim_bcast *key_find(const swim_queue *q, const char *key)
 
 bool swim_queue_has(const swim_queue *q, const char *key)
 {
-    return key && key_find(q, key) != NULL;
+    return key && key_find(q, key, key_hash(key)) != NULL;
 }
 
 int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t len, bool notify)
 {
+    return swim_queue_put_hashed(q, key, key ? key_hash(key) : 0, msg, len, notify);
+}
+
+uint32_t swim_queue_key_hash(const char *key)
+{
+    return key_hash(key);
+}
+
+void swim_queue_prefetch_key(const swim_queue *q, uint32_t khash)
+{
+    if (q->kbuckets)
+        __builtin_prefetch(&q->kbuckets[khash & (q->nkbuckets - 1)]);
+}
+
+void swim_queue_prefetch_key_head(const swim_queue *q, uint32_t khash)
+{
+    if (!q->kbuckets)
+        return;
+    const swim_bcast *b = q->kbuckets[khash & (q->nkbuckets - 1)];
+    if (b)
+        __builtin_prefetch(b);
+}
+
+int swim_queue_put_hashed(swim_queue *q, const char *key, uint32_t khash, const uint8_t *msg, size_t len,
+                          bool notify)
+{
     if (key) {
-        swim_bcast *old = key_find(q, key);
+        swim_bcast *old = key_find(q, key, khash);
         if (old) {
             unqueue(q, old);
             key_unlink(q, old);
@@ -300,7 +326,7 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
         return -1;
     }
     if (key)
-        b->khash = key_hash(key);
+        b->khash = khash;
     b->len = (uint32_t)len;
     b->id = ++q->next_id;
     if (q->min_len == 0 || len < q->min_len)
@@ -446,7 +472,7 @@ void swim_queue_check(const swim_queue *q)
             assert(i == 0 || k->items[i - 1]->id > b->id); /* newest first */
             if (b->m->klen) {
                 assert(b->khash == key_hash(swim_bcast_key(b)));
-                assert(key_find(q, swim_bcast_key(b)) == b); /* one entry per key */
+                assert(key_find(q, swim_bcast_key(b), b->khash) == b); /* one entry per key */
                 keyed++;
             }
         }

@@ -76,10 +76,13 @@ int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool
     return wire_encode_ack(&s->scratch, &a) == WIRE_OK ? 0 : -1;
 }
 
-void swim_broadcast_scratch(swim *s, const char *node, bool notify)
+void swim_broadcast_scratch(swim *s, const swim_node *n, bool notify)
 {
-    if (swim_queue_put(&s->bq, node, s->scratch.data, s->scratch.len, notify) != 0)
-        swim_logf(s, BASE_LOG_ERROR, "out of memory: broadcast about %s dropped", node);
+    /* the key is the name as a C string: its hash is the node's unless
+     * the name holds a NUL, which cuts the key short */
+    uint32_t h = strlen(n->name) == n->name_len ? n->hash : swim_queue_key_hash(n->name);
+    if (swim_queue_put_hashed(&s->bq, n->name, h, s->scratch.data, s->scratch.len, notify) != 0)
+        swim_logf(s, BASE_LOG_ERROR, "out of memory: broadcast about %s dropped", n->name);
 }
 
 void swim_count_sent(swim *s, const uint8_t *msg, size_t len)

@@ -167,7 +167,7 @@ void swim_refute(swim *s, uint32_t accused)
     /* being accused is a hint that we are the slow one */
     swim_awareness_delta(s, 1);
     if (swim_enc_alive_of(s, me) == 0)
-        swim_broadcast_scratch(s, me->name, false);
+        swim_broadcast_scratch(s, me, false);
 }
 
 void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
@@ -286,7 +286,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
             out.vsn_len = 6;
         }
         if (swim_enc_alive_in(s, &out) == 0)
-            swim_broadcast_scratch(s, n->name, false);
+            swim_broadcast_scratch(s, n, false);
         /* memberlist: "Update protocol versions if it arrived", all six */
         if (a->vsn_len >= 6)
             memcpy(n->vsn, a->vsn, 6);
@@ -316,7 +316,7 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
         if (confirmed)
             swim_suspicion_rearm(s); /* the timer is shorter now */
         if (confirmed && swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
-            swim_broadcast_scratch(s, n->name, false);
+            swim_broadcast_scratch(s, n, false);
         return;
     }
     if (n->state != SWIM_ALIVE)
@@ -327,7 +327,7 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
         return;
     }
     if (swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
-        swim_broadcast_scratch(s, n->name, false);
+        swim_broadcast_scratch(s, n, false);
     swim_node_transition(s, n, SWIM_SUSPECT, inc, false);
     /* k: confirmations expected, aiming at the nominal timeout two probe
      * intervals early; none if too few other nodes exist to send them. */
@@ -363,9 +363,9 @@ void swim_dead_node(swim *s, const char *node, size_t nlen, uint32_t inc, const 
         }
         /* our own leave announcement: its end is what swim_leave waits for */
         if (swim_enc_dead(s, node, nlen, inc, from, flen) == 0)
-            swim_broadcast_scratch(s, n->name, true);
+            swim_broadcast_scratch(s, n, true);
     } else if (swim_enc_dead(s, node, nlen, inc, from, flen) == 0) {
-        swim_broadcast_scratch(s, n->name, false);
+        swim_broadcast_scratch(s, n, false);
     }
     bool left = flen == nlen && memcmp(from, node, nlen) == 0;
     swim_node_transition(s, n, left ? SWIM_LEFT : SWIM_DEAD, inc, false);
