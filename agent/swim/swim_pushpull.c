@@ -306,13 +306,18 @@ static void prefetch_ahead(swim *s, const swim_remote_state *rs, size_t i, uint3
         for (size_t j = 0; j < mid && j < rs->n; j++)
             swim_members_prefetch_node(&s->members, hash[j % MERGE_HASHES], v[j].name.n);
     }
-    if (mid < rs->n)
+    if (mid < rs->n) {
         swim_members_prefetch_node(&s->members, hash[mid % MERGE_HASHES], v[mid].name.n);
+        swim_queue_prefetch_key_head(&s->bq, hash[mid % MERGE_HASHES]);
+    }
     if (near < rs->n)
         swim_members_prefetch_next(&s->members, hash[near % MERGE_HASHES], v[near].name.n);
     /* entry i's slot: its hints are given */
-    if (far < rs->n)
-        hash[far % MERGE_HASHES] = swim_members_prefetch(&s->members, (const char *)v[far].name.p, v[far].name.n);
+    if (far < rs->n) {
+        uint32_t h = swim_members_prefetch(&s->members, (const char *)v[far].name.p, v[far].name.n);
+        hash[far % MERGE_HASHES] = h;
+        swim_queue_prefetch_key(&s->bq, h);
+    }
 }
 
 int swim_merge_remote(swim *s, const swim_remote_state *rs)
