@@ -61,6 +61,8 @@ static void handle(swim *s, const swim_addr *from, const uint8_t *msg, const wir
         break;
     case WIRE_ALIVE: {
         const wire_alive *w = &m->u.alive;
+        if (hash && swim_alive_is_repeat(s, w->node, *hash, w->incarnation, w->addr, w->port, &w->vsn))
+            break;
         swim_alive_in a;
         const char *bad = swim_alive_from_wire(s, &a, w->node, w->incarnation, w->addr, w->port, w->meta, &w->vsn);
         if (bad) {

@@ -494,6 +494,17 @@ bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port);
  * a NUL byte, a bad address, a Vsn of 1 to 5 bytes). */
 const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
                                  wire_bytes addr, uint16_t port, wire_bytes meta, const wire_vsn *vsn);
+/* Whether an alive with these wire fields (its name hashed: `hash`) is one
+ * that swim_alive_from_wire takes and swim_alive_node then drops with no
+ * effect at all: about a member we hold at this incarnation or a newer
+ * one, at the address we hold, not about us, with nothing that logs on
+ * the way (a bad Vsn), and no -allow-cidr or alive filter to ask. Nearly
+ * every alive a large cluster gossips is such a repeat (docs/sim-speed.md:
+ * at 5,000 simulated nodes, tens of millions); this answers for them
+ * without building the input swim_alive_node takes. False means only
+ * "not sure": the caller goes the whole way. */
+bool swim_alive_is_repeat(swim *s, wire_bytes node, uint32_t hash, uint32_t incarnation, wire_bytes addr,
+                          uint16_t port, const wire_vsn *vsn);
 
 /* swim_probe.c */
 void swim_probe_tick(swim *s);

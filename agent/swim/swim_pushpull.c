@@ -347,6 +347,8 @@ int swim_merge_remote(swim *s, const swim_remote_state *rs)
             continue;
         switch (r->state) {
         case WIRE_STATE_ALIVE: {
+            if (swim_alive_is_repeat(s, r->name, hash[i % MERGE_HASHES], r->incarnation, r->addr, r->port, &r->vsn))
+                break;
             swim_alive_in a;
             if (swim_alive_from_wire(s, &a, r->name, r->incarnation, r->addr, r->port, r->meta, &r->vsn))
                 break;

@@ -67,6 +67,27 @@ const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes nod
     return NULL;
 }
 
+bool swim_alive_is_repeat(swim *s, wire_bytes node, uint32_t hash, uint32_t incarnation, wire_bytes addr,
+                          uint16_t port, const wire_vsn *vsn)
+{
+    /* each condition is one swim_alive_node (or swim_alive_from_wire)
+     * checks before its return on an old incarnation, where it would log,
+     * ask a hook or act instead */
+    if (s->io.delegate.allow_alive || s->cfg.nallow_cidrs)
+        return false;
+    if (vsn->len > 0 && (vsn->len < 6 || vsn->v[0] == 0 || vsn->v[1] == 0 || vsn->v[0] > vsn->v[1]))
+        return false;
+    /* an empty name, or one holding a NUL, is never in the table */
+    const swim_node *n = swim_members_find_hashed(&s->members, (const char *)node.p, node.n, hash);
+    if (!n || n == s->self || incarnation > n->incarnation)
+        return false;
+    /* a different address is a conflict or a takeover; an address of
+     * neither 4 nor 16 bytes differs from every member's */
+    if (addr.n != n->addr.ip_len || (port ? port : s->cfg.advertise.port) != n->addr.port)
+        return false;
+    return addr.n == 4 ? memcmp(addr.p, n->addr.ip, 4) == 0 : memcmp(addr.p, n->addr.ip, 16) == 0;
+}
+
 void swim_awareness_delta(swim *s, int delta)
 {
     int64_t v = (int64_t)s->awareness + delta;

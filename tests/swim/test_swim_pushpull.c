@@ -217,6 +217,55 @@ static void test_remote_dead_is_suspect(void)
     h_free(&H);
 }
 
+/* A merge takes the shortcut for entries that change nothing
+ * (swim_alive_is_repeat) only where they do change nothing: an old
+ * incarnation at another address is still a conflict, a repeat stays
+ * silent. Without the alive filter, which would turn the shortcut off. */
+static void test_merge_repeats(void)
+{
+    harness H;
+    swim_config c;
+    h_config(&c, "me");
+    h_init_with(&H, &c, false);
+    H.auto_ack = true;
+    h_add_peer(&H, "p0", 0, 3);
+    h_add_peer(&H, "p1", 1, 2);
+    h_clear(&H);
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    wire_push_pull_header hd = { false, 2, 0 };
+    REQUIRE(wire_encode_push_pull_header(&b, &hd, WIRE_INT_GO_MSGPACK_V2) == WIRE_OK);
+    const char *names[2] = { "p0", "p1" };
+    int peers[2] = { 0, 20 };      /* p1 from another address */
+    uint32_t incs[2] = { 3, 1 };   /* both at or below what we hold */
+    for (int i = 0; i < 2; i++) {
+        swim_addr a = h_addr(peers[i]);
+        wire_push_node_state ns;
+        memset(&ns, 0, sizeof ns);
+        ns.addr = wire_bytes_of(a.ip, 4);
+        ns.incarnation = incs[i];
+        ns.name = wire_bytes_of(names[i], 2);
+        ns.port = 7946;
+        ns.state = WIRE_STATE_ALIVE;
+        uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
+        memcpy(ns.vsn.v, v, 6);
+        ns.vsn.len = 6;
+        REQUIRE(wire_encode_push_node_state(&b, &ns, WIRE_INT_GO_MSGPACK_V2) == WIRE_OK);
+    }
+    swim_addr from = h_addr(0);
+    wire_buf reply;
+    wire_buf_init(&reply, 0);
+    CHECK(swim_handle_stream(H.core, H.now, &from, b.data, b.len, &reply));
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_CONFLICT, "p1"), 1);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_CONFLICT, "p0"), 0);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_UPDATE, NULL), 0);
+    CHECK_EQ_INT(h_inc(&H, "p0"), 3);
+    CHECK_EQ_INT(h_inc(&H, "p1"), 2);
+    wire_buf_free(&reply);
+    wire_buf_free(&b);
+    h_free(&H);
+}
+
 /* A push/pull's stream gets a fresh TCPTimeout per phase (connect, write,
  * read), as memberlist's sendAndReceiveState: connected by the deadline,
  * then phase_timeout for each of the others. */
@@ -397,6 +446,7 @@ int main(void)
     test_join_ids();
     test_version_refusal();
     test_remote_dead_is_suspect();
+    test_merge_repeats();
     wire_buf_free(&h_buf);
     return check_done("test_swim_pushpull");
 }

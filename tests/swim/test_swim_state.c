@@ -2,6 +2,8 @@
  * suspicion timeout (§10.4) to the millisecond, name conflicts and
  * DeadNodeReclaimTime, leave, rejoin. */
 #include "harness.h"
+#include "swim/swim_internal.h"
+#include "wire/wire_compound.h"
 
 static harness H;
 
@@ -413,12 +415,121 @@ static void test_leave(void)
     h_free(&H);
 }
 
+/* swim_alive_is_repeat, the shortcut for alives that change nothing: yes
+ * only where swim_alive_node would do nothing. So an old incarnation at
+ * another address still raises a conflict, a short Vsn is still dropped
+ * and counted, and the alive filter or -allow-cidr turn the shortcut off
+ * (each must see every alive). */
+static bool repeat(const char *name, uint32_t inc, wire_bytes ip, uint16_t port, const wire_vsn *v)
+{
+    swim *s = H.core;
+    uint32_t h = swim_members_prefetch(&s->members, name, strlen(name));
+    return swim_alive_is_repeat(s, wire_bytes_of(name, strlen(name)), h, inc, ip, port, v);
+}
+
+/* a message as the one part of a compound: a compound's parts are what
+ * the core looks up with the hash its prefetch computed, the path the
+ * shortcut is on */
+static void inject_in_compound(int peer, const uint8_t *msg, size_t len)
+{
+    wire_bytes part = wire_bytes_of(msg, len);
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    REQUIRE(wire_compound_build(&b, &part, 1) == WIRE_OK);
+    h_inject(&H, peer, b.data, b.len);
+    wire_buf_free(&b);
+}
+
+static void inject_alive_compound(const char *node, int peer, uint32_t inc, const char *meta)
+{
+    size_t len;
+    const uint8_t *m = h_alive(node, peer, inc, meta, &len);
+    inject_in_compound(peer, m, len);
+}
+
+static void test_alive_repeats(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    h_init_with(&H, &c, false);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 3);
+    h_add_peer(&H, "b", 1, 1);
+    h_clear(&H);
+    swim_addr a0 = h_addr(0), a5 = h_addr(5);
+    uint8_t ip16[16] = { 0 }, ip3[3] = { 10, 0, 0 };
+    memcpy(ip16, a0.ip, 4);
+    wire_bytes ip = wire_bytes_of(a0.ip, 4);
+    wire_vsn v = { { 1, 5, 2, 2, 5, 5 }, 6 }, none = { { 0 }, 0 }, shortv = { { 1, 5, 2 }, 3 },
+             badv = { { 5, 1, 2, 2, 5, 5 }, 6 };
+    CHECK(repeat("a", 3, ip, 7946, &v));                       /* the same */
+    CHECK(repeat("a", 2, ip, 7946, &v));                       /* older */
+    CHECK(repeat("a", 3, ip, 0, &v));                          /* port 0: ours, 7946 */
+    CHECK(repeat("a", 3, ip, 7946, &none));                    /* no Vsn: taken */
+    CHECK(!repeat("a", 4, ip, 7946, &v));                      /* newer */
+    CHECK(!repeat("a", 3, ip, 7947, &v));                      /* another port */
+    CHECK(!repeat("a", 3, wire_bytes_of(a5.ip, 4), 7946, &v)); /* another address */
+    CHECK(!repeat("a", 3, wire_bytes_of(ip16, 16), 7946, &v));
+    CHECK(!repeat("a", 3, wire_bytes_of(ip3, 3), 7946, &v));
+    CHECK(!repeat("a", 3, ip, 7946, &shortv));
+    CHECK(!repeat("a", 3, ip, 7946, &badv));
+    CHECK(!repeat("me", 0, wire_bytes_of(c.advertise.ip, 4), 7946, &v)); /* about us */
+    CHECK(!repeat("zz", 1, ip, 7946, &v));                               /* unknown */
+
+    /* through a packet: an old incarnation from another address is a conflict */
+    inject_alive_compound("a", 20, 3, NULL);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_CONFLICT, "a"), 1);
+    inject_alive_compound("a", 20, 1, NULL);
+    CHECK_EQ_INT(h_count_events(&H, SWIM_EV_CONFLICT, "a"), 2);
+    /* a repeat with a 3-byte Vsn is dropped and counted */
+    wire_alive m;
+    memset(&m, 0, sizeof m);
+    m.addr = ip;
+    m.incarnation = 3;
+    m.node = wire_bytes_of("a", 1);
+    m.port = 7946;
+    m.vsn = v;
+    size_t len;
+    const uint8_t *enc = h_buf_encoded(wire_encode_alive(h_buf_fresh(), &m), &len);
+    /* we always send 6 bytes of Vsn, the last field: cut it to 3 */
+    uint8_t pkt[256];
+    REQUIRE(len < sizeof pkt && len > 7 && enc[len - 7] == 0xa6);
+    memcpy(pkt, enc, len);
+    pkt[len - 7] = 0xa3;
+    len -= 3;
+    uint64_t dropped = swim_get_stats(H.core)->dropped;
+    inject_in_compound(0, pkt, len);
+    CHECK_EQ_INT((int)(swim_get_stats(H.core)->dropped - dropped), 1);
+    /* and a real repeat changes nothing */
+    h_clear(&H);
+    inject_alive_compound("a", 0, 3, "x");
+    CHECK_EQ_INT(H.nevs, 0);
+    CHECK_EQ_INT(h_inc(&H, "a"), 3);
+    h_free(&H);
+
+    /* the alive filter sees every alive */
+    h_config(&c, "me");
+    h_init_with(&H, &c, true);
+    h_add_peer(&H, "a", 0, 3);
+    CHECK(!repeat("a", 3, ip, 7946, &v));
+    h_free(&H);
+    /* and -allow-cidr is asked of every one */
+    h_config(&c, "me");
+    REQUIRE(swim_cidr_parse("10.0.0.0/8", &c.allow_cidrs[0]) == 0);
+    c.nallow_cidrs = 1;
+    h_init_with(&H, &c, false);
+    h_add_peer(&H, "a", 0, 3);
+    CHECK(!repeat("a", 3, ip, 7946, &v));
+    h_free(&H);
+}
+
 int main(void)
 {
     test_max_members();
     test_cidr_parse();
     test_allow_cidr();
     test_alive_updates();
+    test_alive_repeats();
     test_suspicion_timeouts();
     test_small_cluster_k0();
     test_transitions();
