@@ -362,56 +362,11 @@ static int decode_map(const uint8_t *p, size_t n, const field *fs, size_t nf,
     return WIRE_OK;
 }
 
-/* The layout every peer writes (§3.1): a fix map of exactly the table's
- * keys, each a fix string, in table order. Read here without looking keys
- * up: each key is compared with the one expected at its place and its
- * value read by decode_field, exactly as decode_map would read that key
- * and value. Anything else (another key or order, a missing, unknown or
- * repeated key, another map form, a value decode_field refuses) returns
- * false, and the caller hands the message to decode_map, the one judge of
- * what is an error. So whenever this returns true, *obj and *used are what
- * decode_map gives. At 5,000 simulated nodes this reads about 80 million
- * alives and node states (docs/sim-speed.md). */
-static inline __attribute__((always_inline)) bool decode_ordered(const uint8_t *p, size_t n, const field *fs,
-                                                                 size_t nf, void *obj, size_t *used)
-{
-    if (!p || n < 1 || p[0] != (uint8_t)(0x80 | nf))
-        return false;
-    wire_mp_reader r = { p, p + 1, p + n }; /* wire_mp_reader_init's, inline; n >= 1 */
-    /* unrolled over a constant table, every field's name, length and kind
-     * folds into the code: no lookups and no switch are left */
-#pragma GCC unroll 8
-    for (size_t i = 0; i < nf; i++) {
-        const field *f = &fs[i];
-        if ((size_t)(r.end - r.p) < (size_t)1 + f->len || r.p[0] != (uint8_t)(0xa0 | f->len) ||
-            !key_is(r.p + 1, r.end, f))
-            return false;
-        r.p += 1 + f->len;
-        if (decode_field(&r, f, obj) != WIRE_OK)
-            return false;
-    }
-    if (used)
-        *used = wire_mp_consumed(&r);
-    return true;
-}
-
 /* The object zeroed at its constant size (a few stores) before decode_map
  * fills it: a memset of a size passed in was a rep stos that cost more
  * than the rest of a short message's decoding. */
 #define DECODE(p, n, fields, obj, used) \
     (memset((obj), 0, sizeof *(obj)), decode_map((p), (n), (fields), NFIELDS(fields), (obj), sizeof *(obj), (used)))
-
-/* For the two messages read by the million (alives and push/pull node
- * states): decode_ordered first, unrolled for their table; when it
- * declines, the object is zeroed again (it may have filled a part) and
- * decode_map reads the message from its start. The other messages keep
- * the one loop: an unrolled copy for each would be text for nothing. */
-#define DECODE_HOT(p, n, fields, obj, used)                                                                   \
-    (memset((obj), 0, sizeof *(obj)),                                                                        \
-     decode_ordered((p), (n), (fields), NFIELDS(fields), (obj), (used))                                        \
-         ? WIRE_OK                                                                                           \
-         : (memset((obj), 0, sizeof *(obj)),                                                                 \
-            decode_map((p), (n), (fields), NFIELDS(fields), (obj), sizeof *(obj), (used))))
 
 int wire_decode_ping(const uint8_t *p, size_t n, wire_ping *m, size_t *used)
 {
@@ -440,7 +395,10 @@ int wire_decode_suspect(const uint8_t *p, size_t n, wire_suspect *m, size_t *use
 
 int wire_decode_alive(const uint8_t *p, size_t n, wire_alive *m, size_t *used)
 {
-    return DECODE_HOT(p, n, alive_fields, m, used);
+    /* the layout every peer writes, read directly; anything else here */
+    if (wire_fast_read_alive(p, n, m, used))
+        return WIRE_OK;
+    return DECODE(p, n, alive_fields, m, used);
 }
 
 int wire_decode_alive_map(const uint8_t *p, size_t n, wire_alive *m, size_t *used)
@@ -470,7 +428,9 @@ int wire_decode_push_pull_header(const uint8_t *p, size_t n, wire_push_pull_head
 
 int wire_decode_push_node_state(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used)
 {
-    return DECODE_HOT(p, n, push_node_state_fields, s, used);
+    if (wire_fast_read_push_node_state(p, n, s, used))
+        return WIRE_OK;
+    return DECODE(p, n, push_node_state_fields, s, used);
 }
 
 int wire_decode_push_node_state_map(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used)
