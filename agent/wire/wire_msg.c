@@ -445,9 +445,13 @@ int wire_decode_user_msg_header(const uint8_t *p, size_t n, wire_user_msg_header
 
 int wire_decode_msg(const uint8_t *msg, size_t n, wire_msg *out)
 {
-    memset(out, 0, sizeof *out);
-    if (!msg || n < 1)
+    /* not zeroed first: each decoder below sets every field of its member
+     * (a failed one zeroes it, as does a failure here), and a packet's
+     * dozens of parts each paid for zeroing the largest member */
+    if (!msg || n < 1) {
+        memset(out, 0, sizeof *out);
         return WIRE_ETRUNC;
+    }
     const uint8_t *b = msg + 1;
     size_t bn = n - 1;
     int rc;
