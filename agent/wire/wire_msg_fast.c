@@ -263,26 +263,41 @@ static inline __attribute__((always_inline)) bool rd_vsn(rd *r, wire_vsn *v)
     return true;
 }
 
+/* The fields both messages begin with, in this order */
+typedef struct rd_head {
+    wire_bytes addr, meta, name;
+    uint32_t inc, port;
+} rd_head;
+
+/* The map head (map: 0x86 or 0x87), then Addr, Incarnation, Meta, the
+ * name under name_key ("Node" or "Name", with its head) and Port */
+static inline __attribute__((always_inline)) bool rd_begin(rd *r, const uint8_t *p, size_t n, uint8_t map,
+                                                           const char *name_key, rd_head *h)
+{
+    if (!p || n < 1 || p[0] != map)
+        return false;
+    r->q = p + 1;
+    r->end = p + n;
+    return RD_KEY(r, "\xa4" "Addr") && rd_bytes(r, &h->addr) && RD_KEY(r, "\xab" "Incarnation") &&
+           rd_uint(r, UINT32_MAX, &h->inc) && RD_KEY(r, "\xa4" "Meta") && rd_bytes(r, &h->meta) &&
+           rd_key(r, name_key, 5) && rd_raw(r, &h->name) && RD_KEY(r, "\xa4" "Port") &&
+           rd_uint(r, UINT16_MAX, &h->port);
+}
+
 bool wire_fast_read_alive(const uint8_t *p, size_t n, wire_alive *m, size_t *used)
 {
-    if (!p || n < 1 || p[0] != 0x86)
-        return false;
-    rd r = { p + 1, p + n };
-    wire_bytes addr, meta, node;
-    uint32_t inc, port;
+    rd r;
+    rd_head h;
     wire_vsn vsn;
-    if (!RD_KEY(&r, "\xa4" "Addr") || !rd_bytes(&r, &addr) || !RD_KEY(&r, "\xab" "Incarnation") ||
-        !rd_uint(&r, UINT32_MAX, &inc) || !RD_KEY(&r, "\xa4" "Meta") || !rd_bytes(&r, &meta) ||
-        !RD_KEY(&r, "\xa4" "Node") || !rd_raw(&r, &node) || !RD_KEY(&r, "\xa4" "Port") ||
-        !rd_uint(&r, UINT16_MAX, &port) || !RD_KEY(&r, "\xa3" "Vsn") || !rd_vsn(&r, &vsn))
+    if (!rd_begin(&r, p, n, 0x86, "\xa4" "Node", &h) || !RD_KEY(&r, "\xa3" "Vsn") || !rd_vsn(&r, &vsn))
         return false;
     /* every field written: no memset first (GCC made it a rep stos, which
      * cost more than all the rest) */
-    m->addr = addr;
-    m->incarnation = inc;
-    m->meta = meta;
-    m->node = node;
-    m->port = (uint16_t)port;
+    m->addr = h.addr;
+    m->incarnation = h.inc;
+    m->meta = h.meta;
+    m->node = h.name;
+    m->port = (uint16_t)h.port;
     m->vsn = vsn;
     if (used)
         *used = (size_t)(r.q - p);
@@ -291,25 +306,19 @@ bool wire_fast_read_alive(const uint8_t *p, size_t n, wire_alive *m, size_t *use
 
 bool wire_fast_read_push_node_state(const uint8_t *p, size_t n, wire_push_node_state *s, size_t *used)
 {
-    if (!p || n < 1 || p[0] != 0x87)
-        return false;
-    rd r = { p + 1, p + n };
-    wire_bytes addr, meta, name;
-    uint32_t inc, port;
+    rd r;
+    rd_head h;
     wire_vsn vsn;
-    if (!RD_KEY(&r, "\xa4" "Addr") || !rd_bytes(&r, &addr) || !RD_KEY(&r, "\xab" "Incarnation") ||
-        !rd_uint(&r, UINT32_MAX, &inc) || !RD_KEY(&r, "\xa4" "Meta") || !rd_bytes(&r, &meta) ||
-        !RD_KEY(&r, "\xa4" "Name") || !rd_raw(&r, &name) || !RD_KEY(&r, "\xa4" "Port") ||
-        !rd_uint(&r, UINT16_MAX, &port) || !RD_KEY(&r, "\xa5" "State") || r.q[0] > 0x7f)
+    if (!rd_begin(&r, p, n, 0x87, "\xa4" "Name", &h) || !RD_KEY(&r, "\xa5" "State") || r.q[0] > 0x7f)
         return false;
     int64_t state = *r.q++;
     if (!RD_KEY(&r, "\xa3" "Vsn") || !rd_vsn(&r, &vsn))
         return false;
-    s->addr = addr;
-    s->incarnation = inc;
-    s->meta = meta;
-    s->name = name;
-    s->port = (uint16_t)port;
+    s->addr = h.addr;
+    s->incarnation = h.inc;
+    s->meta = h.meta;
+    s->name = h.name;
+    s->port = (uint16_t)h.port;
     s->state = state;
     s->vsn = vsn;
     if (used)
