@@ -348,6 +348,24 @@ static inline const uint8_t *h_alive_ex(const char *node, size_t nlen, int peer,
     return h_buf_encoded(wire_encode_alive(h_buf_fresh(), &m), len);
 }
 
+/* Append a push/pull node state to b: fake peer `peer`'s address and
+ * port, a name of nlen bytes (any bytes), serf's versions. */
+static inline void h_node_state(wire_buf *b, const char *name, size_t nlen, int peer, uint32_t inc, int64_t state,
+                                wire_int_style style)
+{
+    swim_addr a = h_addr(peer);
+    wire_push_node_state ns;
+    memset(&ns, 0, sizeof ns);
+    ns.addr = wire_bytes_of(a.ip, 4);
+    ns.incarnation = inc;
+    ns.name = wire_bytes_of(name, nlen);
+    ns.port = 7946;
+    ns.state = state;
+    memcpy(ns.vsn.v, h_vsn, 6);
+    ns.vsn.len = 6;
+    REQUIRE(wire_encode_push_node_state(b, &ns, style) == WIRE_OK);
+}
+
 static inline const uint8_t *h_alive(const char *node, int peer, uint32_t inc, const char *meta, size_t *len)
 {
     return h_alive_ex(node, strlen(node), peer, inc, meta, h_vsn, len);

@@ -163,18 +163,8 @@ static const uint8_t *push_pull_reply(size_t *len)
         int peer = (int)rnd(NPEERS);
         char name[8];
         snprintf(name, sizeof name, "p%d", peer);
-        swim_addr a = h_addr(peer);
-        wire_push_node_state ns;
-        memset(&ns, 0, sizeof ns);
-        ns.addr = wire_bytes_of(a.ip, 4);
-        ns.incarnation = 1 + rnd(6);
-        ns.name = wire_bytes_of(name, strlen(name));
-        ns.port = 7946;
-        ns.state = rnd(4);
-        uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-        memcpy(ns.vsn.v, v, 6);
-        ns.vsn.len = 6;
-        REQUIRE(wire_encode_push_node_state(b, &ns, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+        uint32_t inc = 1 + (uint32_t)rnd(6);
+        h_node_state(b, name, strlen(name), peer, inc, (int64_t)rnd(4), WIRE_INT_GO_MSGPACK_V0);
     }
     *len = b->len;
     return b->data;

@@ -140,20 +140,8 @@ static void nul_name_refused(void)
     wire_push_pull_header hd = { false, 2, 0 };
     REQUIRE(wire_encode_push_pull_header(&b, &hd, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
     const char *names[2] = { "q\0r", "q" };
-    for (int i = 0; i < 2; i++) {
-        swim_addr a = h_addr(6 + i);
-        wire_push_node_state ns;
-        memset(&ns, 0, sizeof ns);
-        ns.addr = wire_bytes_of(a.ip, 4);
-        ns.incarnation = 1;
-        ns.name = wire_bytes_of(names[i], i ? 1 : 3);
-        ns.port = 7946;
-        ns.state = WIRE_STATE_ALIVE;
-        uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-        memcpy(ns.vsn.v, v, 6);
-        ns.vsn.len = 6;
-        REQUIRE(wire_encode_push_node_state(&b, &ns, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
-    }
+    for (int i = 0; i < 2; i++)
+        h_node_state(&b, names[i], i ? 1 : 3, 6 + i, 1, WIRE_STATE_ALIVE, WIRE_INT_GO_MSGPACK_V0);
     swim_addr from = h_addr(6);
     wire_buf reply;
     wire_buf_init(&reply, 0);

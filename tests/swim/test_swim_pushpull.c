@@ -173,20 +173,8 @@ static void test_remote_dead_is_suspect(void)
     REQUIRE(wire_encode_push_pull_header(&b, &hd, WIRE_INT_GO_MSGPACK_V2) == WIRE_OK);
     const char *names[3] = { "p0", "p1", "p9" };
     int64_t states[3] = { WIRE_STATE_DEAD, WIRE_STATE_LEFT, WIRE_STATE_ALIVE };
-    for (int i = 0; i < 3; i++) {
-        swim_addr a = h_addr(i == 2 ? 9 : i);
-        wire_push_node_state ns;
-        memset(&ns, 0, sizeof ns);
-        ns.addr = wire_bytes_of(a.ip, 4);
-        ns.incarnation = 1;
-        ns.name = wire_bytes_of(names[i], 2);
-        ns.port = 7946;
-        ns.state = states[i];
-        uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-        memcpy(ns.vsn.v, v, 6);
-        ns.vsn.len = 6;
-        REQUIRE(wire_encode_push_node_state(&b, &ns, WIRE_INT_GO_MSGPACK_V2) == WIRE_OK);
-    }
+    for (int i = 0; i < 3; i++)
+        h_node_state(&b, names[i], 2, i == 2 ? 9 : i, 1, states[i], WIRE_INT_GO_MSGPACK_V2);
     REQUIRE(wire_buf_append(&b, "xyz", 3) == WIRE_OK);
     swim_addr from = h_addr(0);
     wire_buf reply;
@@ -238,20 +226,8 @@ static void test_merge_repeats(void)
     const char *names[2] = { "p0", "p1" };
     int peers[2] = { 0, 20 };      /* p1 from another address */
     uint32_t incs[2] = { 3, 1 };   /* both at or below what we hold */
-    for (int i = 0; i < 2; i++) {
-        swim_addr a = h_addr(peers[i]);
-        wire_push_node_state ns;
-        memset(&ns, 0, sizeof ns);
-        ns.addr = wire_bytes_of(a.ip, 4);
-        ns.incarnation = incs[i];
-        ns.name = wire_bytes_of(names[i], 2);
-        ns.port = 7946;
-        ns.state = WIRE_STATE_ALIVE;
-        uint8_t v[6] = { 1, 5, 2, 2, 5, 5 };
-        memcpy(ns.vsn.v, v, 6);
-        ns.vsn.len = 6;
-        REQUIRE(wire_encode_push_node_state(&b, &ns, WIRE_INT_GO_MSGPACK_V2) == WIRE_OK);
-    }
+    for (int i = 0; i < 2; i++)
+        h_node_state(&b, names[i], 2, peers[i], incs[i], WIRE_STATE_ALIVE, WIRE_INT_GO_MSGPACK_V2);
     swim_addr from = h_addr(0);
     wire_buf reply;
     wire_buf_init(&reply, 0);

@@ -129,17 +129,7 @@ static bool push_pull_with_vsn(uint8_t vlen, const uint8_t *vsn)
     wire_push_pull_header hd = { false, 2, 0 };
     REQUIRE(wire_encode_push_pull_header(&b, &hd, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
     for (int i = 0; i < 2; i++) {
-        swim_addr a = h_addr(i ? 7 : 1);
-        wire_push_node_state ns;
-        memset(&ns, 0, sizeof ns);
-        ns.addr = wire_bytes_of(a.ip, 4);
-        ns.incarnation = 1;
-        ns.name = wire_bytes_of(i ? "q" : "p1", i ? 1 : 2);
-        ns.port = 7946;
-        ns.state = WIRE_STATE_ALIVE;
-        memcpy(ns.vsn.v, h_vsn, 6);
-        ns.vsn.len = 6;
-        REQUIRE(wire_encode_push_node_state(&b, &ns, WIRE_INT_GO_MSGPACK_V0) == WIRE_OK);
+        h_node_state(&b, i ? "q" : "p1", i ? 1 : 2, i ? 7 : 1, 1, WIRE_STATE_ALIVE, WIRE_INT_GO_MSGPACK_V0);
         if (i) {
             /* rewrite the last entry's Vsn ("a3 Vsn a6 ..." ends it) */
             REQUIRE(b.data[b.len - 7] == 0xa6);
