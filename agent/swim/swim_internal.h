@@ -208,13 +208,12 @@ void swim_queue_free(swim_queue *q);
 /* Queue a copy of msg. A queued entry with the same non-NULL key is dropped
  * first. Returns 0 or -1 when out of memory. */
 int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t len, bool notify);
-/* The same, given the key's hash (swim_queue_key_hash: FNV-1a over the
- * C string, the hash a member's name has when it holds no NUL): a core
- * queues an alive for every member a push/pull brings, and hashing the
- * name again was a pass over it for nothing. */
+/* The same, given the key's hash (FNV-1a over the C string, the hash its
+ * node has for a member's name): a core queues an alive for every member
+ * a push/pull brings, and hashing the name again was a pass over it for
+ * nothing. */
 int swim_queue_put_hashed(swim_queue *q, const char *key, uint32_t khash, const uint8_t *msg, size_t len,
                           bool notify);
-uint32_t swim_queue_key_hash(const char *key);
 /* A put with this key's hash is coming: start loading its slot of the key
  * table, then (that slot loaded) the first entry it leads to. Hints only,
  * as swim_members_prefetch's are. */

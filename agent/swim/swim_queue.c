@@ -282,11 +282,6 @@ int swim_queue_put(swim_queue *q, const char *key, const uint8_t *msg, size_t le
     return swim_queue_put_hashed(q, key, key ? key_hash(key) : 0, msg, len, notify);
 }
 
-uint32_t swim_queue_key_hash(const char *key)
-{
-    return key_hash(key);
-}
-
 void swim_queue_prefetch_key(const swim_queue *q, uint32_t khash)
 {
     if (q->kbuckets)

@@ -78,10 +78,10 @@ int swim_enc_ack(swim *s, uint32_t seq, const uint8_t *payload, size_t len, bool
 
 void swim_broadcast_scratch(swim *s, const swim_node *n, bool notify)
 {
-    /* the key is the name as a C string: its hash is the node's unless
-     * the name holds a NUL, which cuts the key short */
-    uint32_t h = strlen(n->name) == n->name_len ? n->hash : swim_queue_key_hash(n->name);
-    if (swim_queue_put_hashed(&s->bq, n->name, h, s->scratch.data, s->scratch.len, notify) != 0)
+    /* the key is the name as a C string, whose hash is the node's: no
+     * member's name holds a NUL (swim_alive_from_wire refuses one, ours
+     * is a C string), and checked builds assert the hash in the queue */
+    if (swim_queue_put_hashed(&s->bq, n->name, n->hash, s->scratch.data, s->scratch.len, notify) != 0)
         swim_logf(s, BASE_LOG_ERROR, "out of memory: broadcast about %s dropped", n->name);
 }
 
