@@ -18,6 +18,18 @@ bool swim_addr_eq(const swim_addr *a, const swim_addr *b)
     return memcmp(a->ip, b->ip, a->ip_len) == 0;
 }
 
+/* swim_addr_eq against an address as the wire has it, without building a
+ * swim_addr first (that memset and copy were 2 % of a large simulation's
+ * instructions, on swim_alive_is_repeat's path). A member's ip_len is 4
+ * or 16, so one of any other length, which swim_addr_from_bytes refuses,
+ * equals none. */
+static bool addr_eq_wire(const swim_addr *a, wire_bytes ip, uint16_t port)
+{
+    if (ip.n != a->ip_len || port != a->port)
+        return false;
+    return ip.n == 4 ? memcmp(ip.p, a->ip, 4) == 0 : memcmp(ip.p, a->ip, 16) == 0;
+}
+
 bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port)
 {
     memset(out, 0, sizeof *out);
@@ -30,6 +42,29 @@ bool swim_addr_from_bytes(swim_addr *out, wire_bytes ip, uint16_t port)
     out->ip_len = (uint8_t)ip.n;
     out->port = port;
     return true;
+}
+
+/* The rules an alive's wire fields are held to, each in one place:
+ * swim_alive_from_wire and swim_alive_node apply them, and
+ * swim_alive_is_repeat must refuse the shortcut wherever they would act. */
+
+/* A Vsn of 1 to 5 bytes: see swim_alive_from_wire */
+static bool vsn_cut_short(size_t len)
+{
+    return len > 0 && len < 6;
+}
+
+/* Protocol versions memberlist ignores an alive for: a zero, or PMin
+ * above PMax */
+static bool versions_bad(const uint8_t *v, size_t len)
+{
+    return len >= 3 && (v[0] == 0 || v[1] == 0 || v[0] > v[1]);
+}
+
+/* memberlist: a zero port means the peer did not say; use ours */
+static uint16_t port_or_ours(const swim *s, uint16_t port)
+{
+    return port ? port : s->cfg.advertise.port;
 }
 
 const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes node, uint32_t incarnation,
@@ -52,10 +87,9 @@ const char *swim_alive_from_wire(const swim *s, swim_alive_in *a, wire_bytes nod
      * would tell them DMax 0, failing their every push/pull after. No Go
      * agent sends one: refused. (An empty Vsn is taken, as memberlist
      * does.) */
-    if (vsn->len > 0 && vsn->len < 6)
+    if (vsn_cut_short(vsn->len))
         return "a Vsn of 1 to 5 bytes";
-    /* memberlist: a zero port means the peer did not say; use ours */
-    if (!swim_addr_from_bytes(&a->addr, addr, port ? port : s->cfg.advertise.port))
+    if (!swim_addr_from_bytes(&a->addr, addr, port_or_ours(s, port)))
         return "an address of neither 4 nor 16 bytes";
     a->node = (const char *)node.p;
     a->nlen = node.n;
@@ -75,17 +109,14 @@ bool swim_alive_is_repeat(swim *s, wire_bytes node, uint32_t hash, uint32_t inca
      * ask a hook or act instead */
     if (s->io.delegate.allow_alive || s->cfg.nallow_cidrs)
         return false;
-    if (vsn->len > 0 && (vsn->len < 6 || vsn->v[0] == 0 || vsn->v[1] == 0 || vsn->v[0] > vsn->v[1]))
+    if (vsn_cut_short(vsn->len) || versions_bad(vsn->v, vsn->len))
         return false;
     /* an empty name, or one holding a NUL, is never in the table */
     const swim_node *n = swim_members_find_hashed(&s->members, (const char *)node.p, node.n, hash);
     if (!n || n == s->self || incarnation > n->incarnation)
         return false;
-    /* a different address is a conflict or a takeover; an address of
-     * neither 4 nor 16 bytes differs from every member's */
-    if (addr.n != n->addr.ip_len || (port ? port : s->cfg.advertise.port) != n->addr.port)
-        return false;
-    return addr.n == 4 ? memcmp(addr.p, n->addr.ip, 4) == 0 : memcmp(addr.p, n->addr.ip, 16) == 0;
+    /* a different address is a conflict or a takeover */
+    return addr_eq_wire(&n->addr, addr, port_or_ours(s, port));
 }
 
 void swim_awareness_delta(swim *s, int delta)
@@ -196,7 +227,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
     bool about_self = is_self(s, a->node, a->nlen);
     if (s->leaving && about_self)
         return;
-    if (a->vsn_len >= 3 && (a->vsn[0] == 0 || a->vsn[1] == 0 || a->vsn[0] > a->vsn[1])) {
+    if (versions_bad(a->vsn, a->vsn_len)) {
         swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: bad protocol versions %u..%u", (int)a->nlen, a->node,
                   a->vsn[0], a->vsn[1]);
         return;
