@@ -37,7 +37,7 @@ uint64_t sim_member_bytes(const sim *s, uint64_t *entries)
             if (k + MEASURE_AHEAD < m->n)
                 __builtin_prefetch(m->nodes[k + MEASURE_AHEAD]);
             const swim_node *x = m->nodes[k];
-            bytes += offsetof(swim_node, name) + x->name_len + 1 + suspicion_bytes(x->susp);
+            bytes += offsetof(swim_node, name) + x->name_len + 1 + suspicion_bytes(swim_node_susp(x));
             if (x->meta_len > SWIM_META_INLINE)
                 bytes += x->meta_len;
         }

@@ -25,10 +25,9 @@ static void check_members(const swim *s)
         assert(strlen(n->name) == n->name_len);
         assert((unsigned)n->state <= SWIM_LEFT);
         /* a timer only runs for the suspect state it started in */
-        if (n->susp) {
+        if (n->has_susp) {
             assert(n->state == SWIM_SUSPECT);
-            assert(n->susp->state_change == n->state_change);
-            swim_suspicion_check(n->susp);
+            swim_suspicion_check(n->since.susp);
             nsusp++;
         }
     }
@@ -42,13 +41,13 @@ static void check_members(const swim *s)
      * one would leave a dangling pointer here */
     assert(nsusp == s->nsusp);
     for (size_t i = 0; i < s->nsusp; i++)
-        assert(s->susp_nodes[i]->susp != NULL);
+        assert(s->susp_nodes[i]->has_susp);
     /* the kept earliest deadline is the timers' */
     assert(s->susp_next == swim_suspicion_earliest(s));
     /* we are always in our own table, alive until we leave */
     assert(s->self && swim_members_find(m, s->self->name, s->self->name_len) == s->self);
     assert(s->self->state == (s->leaving ? SWIM_LEFT : SWIM_ALIVE));
-    assert(s->self->susp == NULL);
+    assert(!s->self->has_susp);
 }
 
 static bool stream_pending(const swim *s, uint64_t id, swim_pending_kind kind)

@@ -14,7 +14,7 @@ static bool gossip_target(const swim *s, const swim_node *n)
         return true;
     case SWIM_DEAD:
         /* the dead keep hearing gossip a while, so they can refute */
-        return s->now - n->state_change <= s->cfg.gossip_to_the_dead_time;
+        return s->now - swim_node_state_change(n) <= s->cfg.gossip_to_the_dead_time;
     default:
         return false;
     }

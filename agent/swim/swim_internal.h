@@ -38,24 +38,38 @@ struct swim_suspicion;
 #define SWIM_META_INLINE 8
 
 /* Every core holds one per member: at 10,000 simulated nodes, 10^8 of
- * them, so the record is packed (80 bytes before its name). */
+ * them, so the record is packed: 64 bytes before its name, so that with a
+ * name of up to 7 bytes it is an 80-byte heap chunk (a pointer more, or a
+ * name length of 4 bytes, made it 96: 400 MB more at 5,000 nodes). */
 typedef struct swim_node {
     struct swim_node *hnext;     /* hash chain */
-    struct swim_suspicion *susp; /* running suspicion timer, owned */
-    swim_time state_change;
+    /* A suspicion timer only runs in the suspect state it started in, and
+     * holds when that began: while it runs, the record's time is the
+     * timer's. Read them with swim_node_state_change and swim_node_susp. */
+    union {
+        swim_time state_change;      /* !has_susp: when it entered its state */
+        struct swim_suspicion *susp; /* has_susp: the running timer, owned */
+    } since;
     union {
         uint8_t *p;              /* meta_len > SWIM_META_INLINE: owned */
         uint8_t in[SWIM_META_INLINE];
     } meta;                      /* read it with swim_node_meta() */
     uint32_t hash;
     uint32_t incarnation;
-    uint32_t name_len;
-    uint32_t meta_len;
+    uint16_t name_len;           /* at most SWIM_NODE_FIELD_MAX */
+    uint16_t meta_len;           /* at most SWIM_NODE_FIELD_MAX */
     uint8_t state;               /* a swim_state */
     uint8_t vsn[6];
+    bool has_susp;
     swim_addr addr;
     char name[];                 /* NUL-terminated, in the same allocation */
 } swim_node;
+
+/* The longest name or meta a record holds. memberlist sets no bound on
+ * either, but an alive carrying more than this could not have been sent
+ * in a UDP packet, and a node state longer than this in a push/pull is
+ * refused (logged) rather than held. */
+#define SWIM_NODE_FIELD_MAX UINT16_MAX
 
 /* The node's meta (meta_len bytes; not NULL even when empty). */
 static inline const uint8_t *swim_node_meta(const swim_node *n)
@@ -249,6 +263,15 @@ typedef struct swim_suspicion {
                                     hold a NUL byte */
     size_t nfrom;
 } swim_suspicion;
+
+/* The node's running suspicion timer, NULL if none. */
+static inline swim_suspicion *swim_node_susp(const swim_node *n) { return n->has_susp ? n->since.susp : NULL; }
+/* When the node entered its state (for a suspect with a timer, the timer
+ * holds it). */
+static inline swim_time swim_node_state_change(const swim_node *n)
+{
+    return n->has_susp ? n->since.susp->state_change : n->since.state_change;
+}
 
 swim_time swim_suspicion_min_timeout(uint32_t mult, size_t n, uint32_t interval);
 /* Timeout after c confirmations of k expected, memberlist's

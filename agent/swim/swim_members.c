@@ -34,7 +34,7 @@ static void node_free(swim_node *n)
 {
     if (!n)
         return;
-    swim_suspicion_free(n->susp);
+    swim_suspicion_free(swim_node_susp(n));
     if (n->meta_len > SWIM_META_INLINE)
         free(n->meta.p);
     free(n);
@@ -154,14 +154,14 @@ swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size
     }
     /* the name lives right after the node: one allocation, one cache
      * line less to fetch in a lookup */
-    if (len > UINT32_MAX - 1)
+    if (len > SWIM_NODE_FIELD_MAX)
         return NULL;
     swim_node *n = calloc(1, offsetof(swim_node, name) + len + 1);
     if (!n)
         return NULL;
     memcpy(n->name, name, len);
     n->name[len] = 0;
-    n->name_len = (uint32_t)len;
+    n->name_len = (uint16_t)len;
     n->hash = name_hash(name, len);
     n->state = SWIM_DEAD;
     if (m->n + 1 > m->nbuckets)
@@ -199,7 +199,7 @@ void swim_members_reset(swim_members *m, swim_rng *r, swim_time now, swim_time g
         swim_node *x = m->nodes[i];
         if (x == self || (x->state != SWIM_DEAD && x->state != SWIM_LEFT))
             continue;
-        if (now - x->state_change <= grace)
+        if (now - swim_node_state_change(x) <= grace)
             continue;
         m->nodes[i] = m->nodes[n - ndead - 1];
         m->nodes[n - ndead - 1] = x;
@@ -226,7 +226,7 @@ int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len)
 {
     if (n->meta_len == len && (len == 0 || memcmp(swim_node_meta(n), meta, len) == 0))
         return 0;
-    if (len > UINT32_MAX)
+    if (len > SWIM_NODE_FIELD_MAX)
         return -1;
     uint8_t *p = NULL;
     if (len > SWIM_META_INLINE) {
@@ -241,7 +241,7 @@ int swim_node_set_meta(swim_node *n, const uint8_t *meta, size_t len)
         n->meta.p = p;
     else if (len)
         memcpy(n->meta.in, meta, len);
-    n->meta_len = (uint32_t)len;
+    n->meta_len = (uint16_t)len;
     return 0;
 }
 
@@ -254,5 +254,5 @@ void swim_node_view(const swim_node *n, swim_member *out)
     out->meta = n->meta_len ? swim_node_meta(n) : NULL;
     out->meta_len = n->meta_len;
     memcpy(out->vsn, n->vsn, 6);
-    out->state_change = n->state_change;
+    out->state_change = swim_node_state_change(n);
 }

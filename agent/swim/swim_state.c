@@ -157,7 +157,7 @@ void swim_node_transition(swim *s, swim_node *n, swim_state to, uint32_t inc, bo
            (takeover && to == SWIM_ALIVE && (n->state == SWIM_DEAD || n->state == SWIM_LEFT)));
     /* a suspicion timer belongs to the suspect state it started in and is
      * stopped before any change */
-    assert(n->susp == NULL);
+    assert(!n->has_susp);
     /* we only ever leave: nobody else can suspect, kill or revive us */
     assert(n != s->self || to == SWIM_ALIVE || (to == SWIM_LEFT && s->leaving));
     if (n->incarnation != inc || n->state != to)
@@ -165,7 +165,7 @@ void swim_node_transition(swim *s, swim_node *n, swim_state to, uint32_t inc, bo
     n->incarnation = inc;
     if (n->state != to) {
         n->state = to;
-        n->state_change = s->now;
+        n->since.state_change = s->now;
     }
 }
 
@@ -179,10 +179,12 @@ static bool is_self(const swim *s, const char *node, size_t len)
 
 void swim_suspicion_clear(swim *s, swim_node *n)
 {
-    if (!n->susp)
+    if (!n->has_susp)
         return;
-    swim_suspicion_free(n->susp);
-    n->susp = NULL;
+    swim_suspicion *sp = n->since.susp;
+    n->since.state_change = sp->state_change;
+    n->has_susp = false;
+    swim_suspicion_free(sp);
     for (size_t i = 0; i < s->nsusp; i++)
         if (s->susp_nodes[i] == n) {
             s->susp_nodes[i] = s->susp_nodes[--s->nsusp];
@@ -203,7 +205,10 @@ static void suspicion_set(swim *s, swim_node *n, swim_suspicion *sp)
         s->susp_nodes = v;
         s->capsusp = cap;
     }
-    n->susp = sp;
+    /* the timer took the state's time (swim_suspicion_new) */
+    assert(sp->state_change == n->since.state_change);
+    n->since.susp = sp;
+    n->has_susp = true;
     s->susp_nodes[s->nsusp++] = n;
     swim_suspicion_rearm(s);
 }
@@ -230,6 +235,11 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
     if (versions_bad(a->vsn, a->vsn_len)) {
         swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: bad protocol versions %u..%u", (int)a->nlen, a->node,
                   a->vsn[0], a->vsn[1]);
+        return;
+    }
+    if (a->nlen > SWIM_NODE_FIELD_MAX || a->meta_len > SWIM_NODE_FIELD_MAX) {
+        swim_logf(s, BASE_LOG_WARN, "ignoring alive for %.*s: its name (%zu bytes) or meta (%zu) is over %u bytes",
+                  (int)(a->nlen < 32 ? a->nlen : 32), a->node, a->nlen, a->meta_len, (unsigned)SWIM_NODE_FIELD_MAX);
         return;
     }
     /* memberlist's aliveNode: an address outside CIDRsAllowed is refused;
@@ -296,7 +306,7 @@ void swim_alive_node(swim *s, const swim_alive_in *a, bool bootstrap)
         s->members.gen++;
     } else if (!swim_addr_eq(&n->addr, &a->addr)) {
         bool reclaim = s->cfg.dead_node_reclaim_time > 0 &&
-                       s->now - n->state_change > s->cfg.dead_node_reclaim_time;
+                       s->now - swim_node_state_change(n) > s->cfg.dead_node_reclaim_time;
         if (n->state == SWIM_LEFT || (n->state == SWIM_DEAD && reclaim)) {
             swim_logf(s, BASE_LOG_INFO, "updating address of left or failed node %s", n->name);
             updates_node = true;
@@ -362,9 +372,9 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
         swim_answer_stale(s, from, flen);
     if (!n || inc < n->incarnation)
         return;
-    if (n->susp) {
+    if (n->has_susp) {
         /* independent confirmations shorten the timer, and are passed on */
-        bool confirmed = swim_suspicion_confirm(n->susp, from, flen);
+        bool confirmed = swim_suspicion_confirm(n->since.susp, from, flen);
         if (confirmed)
             swim_suspicion_rearm(s); /* the timer is shorter now */
         if (confirmed && swim_enc_suspect(s, node, nlen, inc, from, flen) == 0)
@@ -389,7 +399,7 @@ void swim_suspect_node(swim *s, const char *node, size_t nlen, uint32_t inc, con
         k = 0;
     swim_time min = swim_suspicion_min_timeout(s->cfg.suspicion_mult, total, s->cfg.probe_interval);
     swim_time max = (swim_time)s->cfg.suspicion_max_timeout_mult * min;
-    swim_suspicion *sp = swim_suspicion_new(from, flen, k, min, max, s->now, n->state_change);
+    swim_suspicion *sp = swim_suspicion_new(from, flen, k, min, max, s->now, n->since.state_change);
     if (!sp) {
         swim_logf(s, BASE_LOG_ERROR, "out of memory starting a suspicion timer");
         return;
@@ -430,12 +440,14 @@ void swim_suspicion_tick(swim *s)
         return;
     for (size_t i = 0; i < s->nsusp;) {
         swim_node *n = s->susp_nodes[i];
-        swim_suspicion *sp = n->susp;
+        swim_suspicion *sp = n->since.susp;
         if (sp->deadline > s->now) {
             i++;
             continue;
         }
-        bool timeout = n->state == SWIM_SUSPECT && n->state_change == sp->state_change;
+        /* a timer runs only in the suspect state it started in (it is
+         * stopped before any change: swim_node_transition) */
+        bool timeout = n->state == SWIM_SUSPECT;
         swim_suspicion_clear(s, n); /* moves the last entry to i */
         if (timeout) {
             swim_logf(s, BASE_LOG_INFO, "marking %s as failed, suspect timeout reached", n->name);
@@ -448,8 +460,8 @@ swim_time swim_suspicion_earliest(const swim *s)
 {
     swim_time t = SWIM_NEVER;
     for (size_t i = 0; i < s->nsusp; i++)
-        if (s->susp_nodes[i]->susp->deadline < t)
-            t = s->susp_nodes[i]->susp->deadline;
+        if (s->susp_nodes[i]->since.susp->deadline < t)
+            t = s->susp_nodes[i]->since.susp->deadline;
     return t;
 }
 

@@ -68,19 +68,19 @@ int main(void)
     /* reaping: dead/left older than the grace go, the rest stay */
     swim_node *self = swim_members_find(&m, "node-0", 6);
     self->state = SWIM_LEFT;
-    self->state_change = 0;
+    self->since.state_change = 0;
     for (int i = 1; i < 1000; i++) {
         snprintf(name, sizeof name, "node-%d", i);
         swim_node *n = swim_members_find(&m, name, strlen(name));
         if (i % 10 == 1) {
             n->state = SWIM_DEAD;
-            n->state_change = 1000;
+            n->since.state_change = 1000;
         } else if (i % 10 == 2) {
             n->state = SWIM_LEFT;
-            n->state_change = 1000;
+            n->since.state_change = 1000;
         } else if (i % 10 == 3) {
             n->state = SWIM_DEAD;
-            n->state_change = 5000; /* within the grace */
+            n->since.state_change = 5000; /* within the grace */
         }
     }
     swim_members_reset(&m, &r, 31000, 30000, self); /* exactly at the grace: kept */

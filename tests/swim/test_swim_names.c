@@ -161,14 +161,14 @@ static void nul_from_keyed_by_length(void)
     inject_suspect(0, "p4", 1, "p0", 2);
     REQUIRE(h_state(&H, "p4") == SWIM_SUSPECT);
     swim_node *n = swim_members_find(&H.core->members, "p4", 2);
-    REQUIRE(n && n->susp);
-    CHECK_EQ_INT(n->susp->k, 2);
+    REQUIRE(n && swim_node_susp(n));
+    CHECK_EQ_INT(swim_node_susp(n)->k, 2);
     inject_suspect(1, "p4", 1, "z\0a", 3);
-    CHECK_EQ_INT(n->susp->n, 1);
+    CHECK_EQ_INT(swim_node_susp(n)->n, 1);
     inject_suspect(1, "p4", 1, "z\0a", 3);
-    CHECK_EQ_INT(n->susp->n, 1); /* the same confirmer again */
+    CHECK_EQ_INT(swim_node_susp(n)->n, 1); /* the same confirmer again */
     inject_suspect(1, "p4", 1, "z", 1);
-    CHECK_EQ_INT(n->susp->n, 2); /* "z" is another one */
+    CHECK_EQ_INT(swim_node_susp(n)->n, 2); /* "z" is another one */
     h_free(&H);
 }
 

@@ -523,6 +523,49 @@ static void test_alive_repeats(void)
     h_free(&H);
 }
 
+/* A record holds names and metas of up to SWIM_NODE_FIELD_MAX bytes (the
+ * lengths are 16 bits): an alive with a longer one, which only a push/pull
+ * could carry, is refused whole, for a new member and for an update. */
+static void test_field_limits(void)
+{
+    swim_config c;
+    h_config(&c, "me");
+    h_init(&H, &c);
+    H.auto_ack = true;
+    h_add_peer(&H, "a", 0, 1);
+    h_clear(&H);
+    size_t big = (size_t)SWIM_NODE_FIELD_MAX + 1;
+    char *name = malloc(big);
+    uint8_t *meta = calloc(1, big);
+    REQUIRE(name && meta);
+    memset(name, 'n', big);
+    static const uint8_t vsn[6] = { 1, 5, 2, 2, 5, 5 };
+    swim_alive_in a = { .node = name, .nlen = big, .addr = h_addr(7), .incarnation = 1, .vsn = vsn, .vsn_len = 6 };
+    swim_alive_node(H.core, &a, false);
+    CHECK_EQ_INT(swim_member_count(H.core), 2);
+    a.nlen = big - 1; /* at the limit: held */
+    swim_alive_node(H.core, &a, false);
+    CHECK_EQ_INT(swim_member_count(H.core), 3);
+    swim_node *n = swim_members_find(&H.core->members, name, big - 1);
+    REQUIRE(n != NULL);
+    CHECK_EQ_INT(n->name_len, SWIM_NODE_FIELD_MAX);
+    /* a meta over the limit: the update is refused, the old meta kept */
+    swim_alive_in u = { .node = "a", .nlen = 1, .addr = h_addr(0), .incarnation = 2, .meta = meta,
+                        .meta_len = big, .vsn = vsn, .vsn_len = 6 };
+    swim_alive_node(H.core, &u, false);
+    CHECK_EQ_INT(h_inc(&H, "a"), 1);
+    u.meta_len = big - 1;
+    swim_alive_node(H.core, &u, false);
+    CHECK_EQ_INT(h_inc(&H, "a"), 2);
+    n = swim_members_find(&H.core->members, "a", 1);
+    REQUIRE(n != NULL);
+    CHECK_EQ_INT(n->meta_len, SWIM_NODE_FIELD_MAX);
+    swim_check(H.core);
+    free(name);
+    free(meta);
+    h_free(&H);
+}
+
 int main(void)
 {
     test_max_members();
@@ -530,6 +573,7 @@ int main(void)
     test_allow_cidr();
     test_alive_updates();
     test_alive_repeats();
+    test_field_limits();
     test_suspicion_timeouts();
     test_small_cluster_k0();
     test_transitions();
