@@ -153,24 +153,28 @@ void swim_msg_release(swim_msg *m);
 void swim_set_msg_pool(swim *s, swim_msg_pool *p);
 
 /* An entry: a core holds one per member while news of a join burst spreads
- * (10^8 of them at 10,000 simulated nodes), so it is 40 bytes, the sort
- * keys and the key's hash in it, the bytes behind a pointer. */
+ * (10^8 of them at 10,000 simulated nodes), so it is 32 bytes: the
+ * transmissions and the key's hash in it (a chain of the key table is
+ * walked without loading the message), the length and the bytes behind a
+ * pointer (the bucket holds the length too, and whoever takes the bytes
+ * loads the message anyway). A length of its own made it 40: 200 MB at
+ * 5,000 nodes. */
 typedef struct swim_bcast {
     struct swim_bcast *knext;    /* key hash chain */
     swim_msg *m;                 /* a reference, owned */
     uint64_t id;                 /* insertion order: newer is larger */
-    uint32_t len;                /* m->len */
-    uint32_t transmits;
+    uint32_t transmits : 31;     /* retransmit limits are far below 2^31 */
+    uint32_t notify : 1;         /* our leave message: report when finished */
     uint32_t khash;              /* the key's hash, when it has one */
-    bool notify;                 /* our leave message: report when finished */
 } swim_bcast;
 
-/* The entry's message. */
+/* The entry's message and its length. */
 static inline const uint8_t *swim_bcast_msg(const swim_bcast *b) { return b->m->data; }
+static inline uint32_t swim_bcast_len(const swim_bcast *b) { return b->m->len; }
 /* The entry's invalidation key, NULL if it has none. */
 static inline const char *swim_bcast_key(const swim_bcast *b)
 {
-    return b->m->klen ? (const char *)b->m->data + b->len : NULL;
+    return b->m->klen ? (const char *)b->m->data + b->m->len : NULL;
 }
 
 /* ---- queue buckets (swim_bucket.c) ---- */

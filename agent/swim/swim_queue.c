@@ -42,11 +42,11 @@ void swim_queue_init(swim_queue *q)
 /* Entries come from slabs of the queue's own, not one malloc each: a
  * burst join makes every simulated core queue thousands at once (25
  * million puts at 5,000 nodes, malloc and free 5 % of the run), and an
- * entry was 48 bytes of heap for its 40. The newest entries, the ones a
+ * entry was 48 bytes of heap for its 40 (32 now). The newest entries, the ones a
  * packet takes together, are neighbours. Freed entries are reused by this
  * queue; the slabs go back when its last entry does, so a queue that
  * empties holds no memory. */
-/* Entries per slab: 64 x 40 bytes, 2.5 KiB, a few pages' worth of the
+/* Entries per slab: 64 x 32 bytes, 2 KiB, a few pages' worth of the
  * malloc calls they replace; a queue of a handful of entries (an idle
  * agent's) holds one. */
 #define QUEUE_SLAB 64
@@ -196,7 +196,7 @@ static void buckets_sweep(swim_queue *q)
 /* Take b out of its bucket (not freed). */
 static void unqueue(swim_queue *q, swim_bcast *b)
 {
-    swim_bucket *k = bucket_find(q, b->transmits, b->len);
+    swim_bucket *k = bucket_find(q, b->transmits, swim_bcast_len(b));
     if (k && swim_bucket_remove(k, b)) {
         q->n--;
         if (k->n == 0)
@@ -322,13 +322,12 @@ int swim_queue_put_hashed(swim_queue *q, const char *key, uint32_t khash, const 
     }
     if (key)
         b->khash = khash;
-    b->len = (uint32_t)len;
     b->id = ++q->next_id;
     if (q->min_len == 0 || len < q->min_len)
         q->min_len = len;
     b->notify = notify;
     /* the newest: in front of its bucket */
-    swim_bucket *k = bucket_get(q, 0, b->len);
+    swim_bucket *k = bucket_get(q, 0, (uint32_t)len);
     if (!k || swim_bucket_merge(k, &b, 1) != 0) {
         if (k && k->n == 0)
             buckets_sweep(q);
@@ -366,7 +365,7 @@ static void requeue(swim_queue *q, size_t from, size_t to, uint32_t transmit_lim
 {
     swim_bcast *first = q->scratch[from];
     uint32_t t = first->transmits + 1;
-    swim_bucket *k = t < transmit_limit ? bucket_get(q, t, first->len) : NULL;
+    swim_bucket *k = t < transmit_limit ? bucket_get(q, t, swim_bcast_len(first)) : NULL;
     if (k) {
         for (size_t r = from; r < to; r++)
             q->scratch[r]->transmits = t;
@@ -424,7 +423,7 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
         for (size_t i = 0; i < m; i++) {
             swim_bcast *b = k->items[i];
             used += cost;
-            take(ud, swim_bcast_msg(b), b->len);
+            take(ud, swim_bcast_msg(b), k->len);
             q->scratch[npicked++] = b;
         }
         swim_bucket_drop_front(k, m);
@@ -437,7 +436,7 @@ size_t swim_queue_take(swim_queue *q, size_t overhead, size_t limit, uint32_t tr
     for (size_t from = 0; from < npicked;) {
         size_t to = from + 1;
         while (to < npicked && q->scratch[to]->transmits == q->scratch[from]->transmits &&
-               q->scratch[to]->len == q->scratch[from]->len)
+               swim_bcast_len(q->scratch[to]) == swim_bcast_len(q->scratch[from]))
             to++;
         requeue(q, from, to, transmit_limit);
         from = to;
@@ -460,9 +459,9 @@ void swim_queue_check(const swim_queue *q)
         total += k->n;
         for (size_t i = 0; i < k->n; i++) {
             const swim_bcast *b = k->items[i];
-            assert(b->transmits == k->transmits && b->len == k->len);
+            assert(b->transmits == k->transmits && swim_bcast_len(b) == k->len);
             /* taking for a packet stops at the first gap below min_len */
-            assert(b->len >= q->min_len);
+            assert(swim_bcast_len(b) >= q->min_len);
             assert(b->id != 0 && b->id <= q->next_id);
             assert(i == 0 || k->items[i - 1]->id > b->id); /* newest first */
             if (b->m->klen) {

@@ -168,7 +168,7 @@ static void test_both_ends(void)
         CHECK_EQ_INT(q.n, 500);
         for (size_t i = 1; i < q.n; i++) {
             const swim_bcast *x = swim_queue_at(&q, i - 1), *y = swim_queue_at(&q, i);
-            CHECKF(x->len > y->len || (x->len == y->len && x->id > y->id), "round %d entry %zu", round, i);
+            CHECKF(swim_bcast_len(x) > swim_bcast_len(y) || (swim_bcast_len(x) == swim_bcast_len(y) && x->id > y->id), "round %d entry %zu", round, i);
         }
     }
     swim_queue_prune(&q, 10);
