@@ -107,10 +107,10 @@ void swim_members_prefetch_next(const swim_members *m, uint32_t hash, size_t len
 /* Create a node (state dead, as memberlist does, so that it "joins") and put
  * it at a random position of the probe order. NULL if out of memory. */
 swim_node *swim_members_add(swim_members *m, swim_rng *r, const char *name, size_t len);
-/* Room for n members, as the adds would grow it (the same sizes, reached
- * at once): a push/pull bringing thousands of new members rehashed the
- * table at each doubling, a cache miss per node each time. A hint: out of
- * memory, nothing changes. */
+/* Room for n members at once (the buckets at the size the adds would
+ * reach, the probe order a sixteenth over n): a push/pull bringing
+ * thousands of new members rehashed the table at each doubling, a cache
+ * miss per node each time. A hint: out of memory, nothing changes. */
 void swim_members_reserve(swim_members *m, size_t n);
 /* memberlist's resetNodes: drop dead/left nodes whose state is older than
  * `grace`, except `self`, then shuffle. */
