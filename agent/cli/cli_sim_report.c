@@ -4,6 +4,7 @@
  * convergence, no detection) is "-" in the table and null in JSON. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "cli/cli_sim.h"
@@ -131,5 +132,16 @@ int cli_sim_format_timing(const cli_sim_result *r, wire_buf *b)
     }
     out(b, &rc, "  %-38s %8.2f s  (heap, copies, the run's checks)\n", "simulator and driver",
         r->wall_join_s + r->wall_fault_s - in_cores);
+    /* The parts above are wall time; the kernel's share of it is mostly
+     * zeroing memory the run touches for the first time (page faults),
+     * which on a VM can be a third of a large run (docs/sim-speed.md,
+     * "Eighth pass"): its size says whether memory or CPU is the lever. */
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        out(b, &rc, "  %-38s %8.2f s\n", "CPU, user",
+            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6);
+        out(b, &rc, "  %-38s %8.2f s  (%ld page faults)\n", "CPU, kernel",
+            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_minflt + ru.ru_majflt);
+    }
     return rc;
 }

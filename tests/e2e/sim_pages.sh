@@ -2,7 +2,8 @@
 # `moonlist sim` restarts itself with glibc.malloc.hugetlb=1 in
 # GLIBC_TUNABLES (agent/cli/cli_sim_pages.c), keeps an operator's own
 # value of that tunable, adds it to other tunables, and reports the same
-# run either way (same seed, same report but the wall time).
+# run either way (same seed, same report but the wall time). -profile-time
+# gives the CPU time in the process and in the kernel.
 # Usage: sim_pages.sh /path/to/moonlist
 set -u
 BIN=${1:?usage: sim_pages.sh /path/to/moonlist}
@@ -26,5 +27,10 @@ for r in off other; do
   sed 's/"wall_s":[^,}]*//' "$TMP/plain.json" >"$TMP/a" && sed 's/"wall_s":[^,}]*//' "$TMP/$r.json" >"$TMP/b"
   cmp -s "$TMP/a" "$TMP/b" || fail "the report differs with $r"
 done
+# where the time went includes the CPU in the process and in the kernel
+# (page faults, counted)
+grep -Eq '^  CPU, user +[0-9]+\.[0-9]+ s$' "$TMP/plain.err" || fail "no user CPU line in -profile-time"
+grep -Eq '^  CPU, kernel +[0-9]+\.[0-9]+ s  \([1-9][0-9]* page faults\)$' "$TMP/plain.err" ||
+  fail "no kernel CPU line with its page faults in -profile-time"
 grep -o 'memory: .*' "$TMP/plain.err"
 echo "ok"
