@@ -446,13 +446,12 @@ void swim_suspicion_tick(swim *s)
             continue;
         }
         /* a timer runs only in the suspect state it started in (it is
-         * stopped before any change: swim_node_transition) */
-        bool timeout = n->state == SWIM_SUSPECT;
+         * stopped before any change: swim_node_transition), so a timer
+         * that runs out always finds its node still suspect */
+        assert(n->state == SWIM_SUSPECT);
         swim_suspicion_clear(s, n); /* moves the last entry to i */
-        if (timeout) {
-            swim_logf(s, BASE_LOG_INFO, "marking %s as failed, suspect timeout reached", n->name);
-            swim_dead_node(s, n->name, n->name_len, n->incarnation, s->self->name, s->self->name_len);
-        }
+        swim_logf(s, BASE_LOG_INFO, "marking %s as failed, suspect timeout reached", n->name);
+        swim_dead_node(s, n->name, n->name_len, n->incarnation, s->self->name, s->self->name_len);
     }
 }
 
